@@ -1,0 +1,90 @@
+//! Byte strings in two faces: lowercase hex in human-readable formats (JSON), raw bytes in
+//! the canonical binary encoding.
+//!
+//! Invariant: a fixed-size field (`[u8; N]`) never decodes from a value of another length.
+
+use core::fmt;
+use serde::de::{Error as _, Visitor};
+use serde::{Deserializer, Serializer};
+
+/// Serde helpers for `[u8; N]` fields: `#[serde(with = "crate::bytes::fixed")]`.
+pub mod fixed {
+    use super::*;
+
+    /// Serialises `[u8; N]` as hex (human-readable) or a length-prefixed byte string.
+    pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(v))
+        } else {
+            s.serialize_bytes(v)
+        }
+    }
+
+    /// Deserialises what [`serialize`] wrote, rejecting any other length.
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+        let v = super::variable::deserialize(d)?;
+        let len = v.len();
+        v.try_into()
+            .map_err(|_| D::Error::custom(format!("expected {N} bytes, found {len}")))
+    }
+}
+
+/// Serde helpers for `Vec<u8>` fields: `#[serde(with = "crate::bytes::variable")]`.
+pub mod variable {
+    use super::*;
+
+    /// Serialises bytes as hex (human-readable) or a length-prefixed byte string.
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(v))
+        } else {
+            s.serialize_bytes(v)
+        }
+    }
+
+    /// Deserialises what [`serialize`] wrote.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        if d.is_human_readable() {
+            d.deserialize_str(HexVisitor)
+        } else {
+            d.deserialize_byte_buf(BytesVisitor)
+        }
+    }
+
+    struct HexVisitor;
+
+    impl Visitor<'_> for HexVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a lowercase hex string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            if v.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(E::custom("hex must be lowercase (one spelling per value)"));
+            }
+            hex::decode(v).map_err(|e| E::custom(format!("invalid hex: {e}")))
+        }
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a byte string")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+}

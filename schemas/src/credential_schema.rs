@@ -1,0 +1,280 @@
+//! Credential types as JSON Schema (draft 2020-12) files, and the integer encoding of their
+//! numeric attributes.
+//!
+//! Each property of a credential schema carries `x-credence-encoding`:
+//!
+//! | encoding       | JSON value        | encoded as                          | predicates |
+//! |----------------|-------------------|-------------------------------------|------------|
+//! | `text`         | string            | the string (salted SM3 digest)      | no         |
+//! | `integer`      | integer           | itself                              | yes        |
+//! | `decimal-x100` | number, 2 places  | value × 100 (GPA 3.72 → 372)        | yes        |
+//! | `date-days`    | `YYYY-MM-DD`      | days since 1970-01-01 (may be < 0)  | yes        |
+//!
+//! Numeric (predicate-capable) attributes are committed with Pedersen commitments by `zk`;
+//! text attributes with salted SM3 digests. The schema's root `x-credence` object names the
+//! schema id and credential type.
+//!
+//! Invariant: [`CredentialSchema::encode_subject`] accepts exactly the subjects that validate,
+//! and reports every violation with the field's JSON pointer and the rule broken.
+
+use crate::hash::{Hash, sm3};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The built-in credential schemas: (file name, JSON text).
+pub const BUILTIN_SCHEMAS: [(&str, &str); 4] = [
+    ("university-diploma", include_str!("../credentials/university-diploma.json")),
+    ("academic-transcript", include_str!("../credentials/academic-transcript.json")),
+    ("professional-certificate", include_str!("../credentials/professional-certificate.json")),
+    ("kyc-attestation", include_str!("../credentials/kyc-attestation.json")),
+];
+
+/// How an attribute's value becomes what is committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttributeEncoding {
+    /// A string, committed by salted SM3 digest; disclosure only.
+    Text,
+    /// An integer.
+    Integer,
+    /// A decimal with at most two places, times 100.
+    DecimalX100,
+    /// An ISO 8601 calendar date, as days since 1970-01-01.
+    DateDays,
+}
+
+impl AttributeEncoding {
+    /// Whether predicates (`>=`, `<=`, ranges) can be proven on this attribute.
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, AttributeEncoding::Text)
+    }
+}
+
+/// An attribute value after encoding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttributeValue {
+    /// A text attribute.
+    Text(String),
+    /// A numeric attribute's integer encoding.
+    Integer(i64),
+}
+
+/// One attribute of a schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeSpec {
+    /// Property name.
+    pub name: String,
+    /// Its encoding.
+    pub encoding: AttributeEncoding,
+    /// Whether the subject must carry it.
+    pub required: bool,
+}
+
+/// One way a subject breaks its schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// JSON pointer of the offending field (`""` for the subject itself).
+    pub field: String,
+    /// The rule broken: a JSON Schema keyword (`type`, `minimum`, `required`, ...) or
+    /// `encoding` for Credence's own rules.
+    pub rule: String,
+    /// A sentence saying what is wrong.
+    pub message: String,
+}
+
+impl core::fmt::Display for Violation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let field = if self.field.is_empty() { "(subject)" } else { &self.field };
+        write!(f, "{field}: {} [{}]", self.message, self.rule)
+    }
+}
+
+/// What went wrong with a schema or a subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The schema document itself is unusable.
+    #[error("invalid credential schema: {reason}")]
+    InvalidSchema {
+        /// What was wrong.
+        reason: String,
+    },
+    /// No built-in schema by that name.
+    #[error("unknown credential schema {name:?}; known: university-diploma, academic-transcript, professional-certificate, kyc-attestation")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+    },
+    /// The subject breaks the schema.
+    #[error("subject does not match schema {schema}: {}", join(.violations))]
+    Invalid {
+        /// Schema id.
+        schema: String,
+        /// Every violation found.
+        violations: Vec<Violation>,
+    },
+}
+
+fn join(v: &[Violation]) -> String {
+    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+/// A parsed credential schema with its compiled validator.
+pub struct CredentialSchema {
+    id: String,
+    credential_type: String,
+    text: String,
+    attributes: Vec<AttributeSpec>,
+    validator: jsonschema::Validator,
+}
+
+impl core::fmt::Debug for CredentialSchema {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CredentialSchema").field("id", &self.id).field("type", &self.credential_type).finish_non_exhaustive()
+    }
+}
+
+impl CredentialSchema {
+    /// A built-in schema by file name (`university-diploma`, ...).
+    pub fn builtin(name: &str) -> Result<Self, SchemaError> {
+        let (_, text) = BUILTIN_SCHEMAS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| SchemaError::Unknown { name: name.chars().take(64).collect() })?;
+        Self::from_json(text)
+    }
+
+    /// Parses a schema document.
+    pub fn from_json(text: &str) -> Result<Self, SchemaError> {
+        let invalid = |reason: String| SchemaError::InvalidSchema { reason };
+        let json: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if json.get("$schema").and_then(Value::as_str) != Some("https://json-schema.org/draft/2020-12/schema") {
+            return Err(invalid("`$schema` must be https://json-schema.org/draft/2020-12/schema".into()));
+        }
+        let meta = json.get("x-credence").ok_or_else(|| invalid("missing `x-credence` (schema id and credential type)".into()))?;
+        let field = |name: &str| {
+            meta.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(format!("`x-credence.{name}` must be a non-empty string")))
+        };
+        let id = field("id")?;
+        let credential_type = field("credentialType")?;
+        let props = json
+            .get("properties")
+            .and_then(Value::as_object)
+            .ok_or_else(|| invalid("`properties` must be an object".into()))?;
+        let required: Vec<&str> =
+            json.get("required").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let mut attributes = Vec::with_capacity(props.len());
+        for (name, prop) in props {
+            let encoding = prop
+                .get("x-credence-encoding")
+                .cloned()
+                .ok_or_else(|| invalid(format!("property {name:?} has no `x-credence-encoding`")))
+                .and_then(|e| {
+                    serde_json::from_value::<AttributeEncoding>(e)
+                        .map_err(|_| invalid(format!("property {name:?}: `x-credence-encoding` must be text, integer, decimal-x100 or date-days")))
+                })?;
+            attributes.push(AttributeSpec { name: name.clone(), encoding, required: required.contains(&name.as_str()) });
+        }
+        // serde_json's map is sorted by key, so attribute order is the byte order of names.
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&json)
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(CredentialSchema { id, credential_type, text: text.to_owned(), attributes, validator })
+    }
+
+    /// Schema id, e.g. `credence:schema:university-diploma:1`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Credential type, e.g. `UniversityDiploma`.
+    pub fn credential_type(&self) -> &str {
+        &self.credential_type
+    }
+
+    /// The attributes, sorted by name.
+    pub fn attributes(&self) -> &[AttributeSpec] {
+        &self.attributes
+    }
+
+    /// The attribute called `name`.
+    pub fn attribute(&self, name: &str) -> Option<&AttributeSpec> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// The schema text as published.
+    pub fn json(&self) -> &str {
+        &self.text
+    }
+
+    /// SM3 of the schema text (what the ledger's schema record holds).
+    pub fn hash(&self) -> Hash {
+        sm3(self.text.as_bytes())
+    }
+
+    /// Validates a subject, returning every violation.
+    pub fn validate(&self, subject: &Value) -> Result<(), SchemaError> {
+        let violations: Vec<Violation> = self
+            .validator
+            .iter_errors(subject)
+            .map(|e| Violation { field: e.instance_path().as_str().to_owned(), rule: e.kind().keyword().to_owned(), message: e.to_string() })
+            .collect();
+        if violations.is_empty() { Ok(()) } else { Err(SchemaError::Invalid { schema: self.id.clone(), violations }) }
+    }
+
+    /// Validates a subject and encodes its attributes, sorted by name.
+    pub fn encode_subject(&self, subject: &Value) -> Result<Vec<(String, AttributeValue)>, SchemaError> {
+        self.validate(subject)?;
+        let mut out = Vec::with_capacity(self.attributes.len());
+        let mut violations = Vec::new();
+        for spec in &self.attributes {
+            let Some(value) = subject.get(&spec.name) else { continue };
+            match encode_value(spec.encoding, value) {
+                Ok(v) => out.push((spec.name.clone(), v)),
+                Err(message) => violations.push(Violation { field: format!("/{}", spec.name), rule: "encoding".into(), message }),
+            }
+        }
+        if violations.is_empty() { Ok(out) } else { Err(SchemaError::Invalid { schema: self.id.clone(), violations }) }
+    }
+}
+
+/// Encodes one JSON value.
+pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<AttributeValue, String> {
+    match encoding {
+        AttributeEncoding::Text => value.as_str().map(|s| AttributeValue::Text(s.to_owned())).ok_or_else(|| "expected a string".to_owned()),
+        AttributeEncoding::Integer => value.as_i64().map(AttributeValue::Integer).ok_or_else(|| "expected an integer".to_owned()),
+        AttributeEncoding::DecimalX100 => {
+            let x = value.as_f64().ok_or_else(|| "expected a number".to_owned())?;
+            let scaled = (x * 100.0).round();
+            if (x * 100.0 - scaled).abs() > 1e-6 || !scaled.is_finite() || scaled.abs() > 9.0e15 {
+                return Err(format!("{x} has more than two decimal places"));
+            }
+            Ok(AttributeValue::Integer(scaled as i64))
+        }
+        AttributeEncoding::DateDays => {
+            let s = value.as_str().ok_or_else(|| "expected a date YYYY-MM-DD".to_owned())?;
+            days_from_date(s).map(AttributeValue::Integer)
+        }
+    }
+}
+
+/// Days since 1970-01-01 of an ISO 8601 calendar date `YYYY-MM-DD`.
+pub fn days_from_date(s: &str) -> Result<i64, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(s, format).map_err(|e| format!("{s:?} is not a date YYYY-MM-DD: {e}"))?;
+    Ok(i64::from(date.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()))
+}
+
+/// The ISO 8601 date `days` after 1970-01-01.
+pub fn date_from_days(days: i64) -> Option<String> {
+    let jd = i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()).checked_add(days)?;
+    let date = time::Date::from_julian_day(i32::try_from(jd).ok()?).ok()?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    date.format(format).ok()
+}

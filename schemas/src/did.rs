@@ -1,0 +1,177 @@
+//! Decentralised identifiers `did:credence:<id>` and their W3C DID Core documents.
+//!
+//! `<id>` is the lowercase hex of the first 20 bytes of `SM3(tag || SEC1(public key))`: it is
+//! fixed when the key is first registered and stays the party's name across key rotations (the
+//! ledger's DID document then lists the current key).
+
+use crate::hash::{domains, hash_domain};
+use crate::sm2::PublicKey;
+use base64::Engine as _;
+use core::fmt;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The DID method prefix.
+pub const DID_PREFIX: &str = "did:credence:";
+
+/// Number of hex digits after the prefix.
+pub const DID_ID_HEX_LEN: usize = 40;
+
+/// A syntactically valid `did:credence:` identifier.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Did(String);
+
+/// What was wrong with a DID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid DID {did:?}: {reason} (expected did:credence: followed by 40 lowercase hex digits)")]
+pub struct DidError {
+    /// The text given (truncated).
+    pub did: String,
+    /// What was wrong.
+    pub reason: &'static str,
+}
+
+impl Did {
+    /// The DID of a public key.
+    pub fn from_public_key(key: &PublicKey) -> Did {
+        let h = hash_domain(domains::DID, &key.to_sec1());
+        Did(format!("{DID_PREFIX}{}", hex::encode(&h.0[..DID_ID_HEX_LEN / 2])))
+    }
+
+    /// Parses and checks a DID.
+    pub fn parse(s: &str) -> Result<Did, DidError> {
+        let err = |reason| DidError { did: s.chars().take(80).collect(), reason };
+        let id = s.strip_prefix(DID_PREFIX).ok_or_else(|| err("wrong method prefix"))?;
+        if id.len() != DID_ID_HEX_LEN {
+            return Err(err("wrong identifier length"));
+        }
+        if !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(err("identifier is not lowercase hex"));
+        }
+        Ok(Did(s.to_owned()))
+    }
+
+    /// The DID as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The DID document for this DID with `key` as its one verification method.
+    pub fn document(&self, key: &PublicKey) -> DidDocument {
+        let sec1 = key.to_sec1();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let method_id = format!("{}#key-1", self.0);
+        DidDocument {
+            context: vec![
+                "https://www.w3.org/ns/did/v1".into(),
+                "https://w3id.org/security/jwk/v1".into(),
+            ],
+            id: self.clone(),
+            verification_method: vec![VerificationMethod {
+                id: method_id.clone(),
+                kind: "JsonWebKey".into(),
+                controller: self.clone(),
+                public_key_jwk: Jwk {
+                    kty: "EC".into(),
+                    crv: "SM2".into(),
+                    x: b64.encode(&sec1[1..33]),
+                    y: b64.encode(&sec1[33..65]),
+                },
+            }],
+            authentication: vec![method_id.clone()],
+            assertion_method: vec![method_id],
+        }
+    }
+}
+
+impl fmt::Debug for Did {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Did {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::str::FromStr for Did {
+    type Err = DidError;
+    fn from_str(s: &str) -> Result<Self, DidError> {
+        Did::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Did {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Did::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A W3C DID Core document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DidDocument {
+    /// JSON-LD contexts.
+    #[serde(rename = "@context")]
+    pub context: Vec<String>,
+    /// The DID.
+    pub id: Did,
+    /// The keys.
+    pub verification_method: Vec<VerificationMethod>,
+    /// Methods that authenticate the DID's controller.
+    pub authentication: Vec<String>,
+    /// Methods that sign credentials.
+    pub assertion_method: Vec<String>,
+}
+
+impl DidDocument {
+    /// The SM2 key of the first verification method.
+    pub fn public_key(&self) -> Result<PublicKey, crate::sm2::KeyError> {
+        let jwk = &self.verification_method.first().ok_or(crate::sm2::KeyError::InvalidPublicKey)?.public_key_jwk;
+        if jwk.kty != "EC" || jwk.crv != "SM2" {
+            return Err(crate::sm2::KeyError::InvalidPublicKey);
+        }
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut sec1 = vec![0x04];
+        for part in [&jwk.x, &jwk.y] {
+            let bytes = b64.decode(part).map_err(|_| crate::sm2::KeyError::InvalidPublicKey)?;
+            if bytes.len() != 32 {
+                return Err(crate::sm2::KeyError::InvalidPublicKey);
+            }
+            sec1.extend_from_slice(&bytes);
+        }
+        PublicKey::from_sec1(&sec1)
+    }
+}
+
+/// One verification method of a DID document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerificationMethod {
+    /// `<did>#key-N`.
+    pub id: String,
+    /// Always `JsonWebKey`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The DID that controls the key.
+    pub controller: Did,
+    /// The key as a JWK (RFC 7517) with `crv: "SM2"`.
+    pub public_key_jwk: Jwk,
+}
+
+/// An SM2 public key as a JSON Web Key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jwk {
+    /// `EC`.
+    pub kty: String,
+    /// `SM2`.
+    pub crv: String,
+    /// base64url x coordinate.
+    pub x: String,
+    /// base64url y coordinate.
+    pub y: String,
+}

@@ -1,0 +1,481 @@
+//! Ledger types: records kept in the state, transactions, blocks, commit certificates,
+//! validator sets, and the ledger proof that travels inside presentations.
+//!
+//! Invariants:
+//! - every type here has one canonical encoding ([`crate::codec`]); a block header's
+//!   [`Canonical::digest`] is the block hash that commit votes sign;
+//! - no type holds a map: lists are ordered and, where a set is meant, sorted and unique
+//!   (checked by [`ValidatorSet::new`] and the ledger's state machine).
+
+use crate::codec::Canonical;
+use crate::did::Did;
+use crate::hash::{Domain, Hash, domains};
+use crate::sm2::{KeyError, PublicKey, SecretKey, Signature};
+use crate::state::StateProof;
+use serde::{Deserialize, Serialize};
+
+/// Height of a block; genesis is 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Height(pub u64);
+
+/// Whether an issuer may issue now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IssuerStatus {
+    /// May anchor batches.
+    Active,
+    /// May not anchor; earlier anchors stay valid.
+    Suspended,
+}
+
+/// A registered issuer (university, bank, ...).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerRecord {
+    /// The issuer's DID.
+    pub did: Did,
+    /// Display name, e.g. "Tsinghua University".
+    pub name: String,
+    /// The current signing key.
+    pub public_key: PublicKey,
+    /// Officers whose signatures count towards `threshold` (empty: the issuer key alone).
+    pub officers: Vec<PublicKey>,
+    /// Officer signatures needed on an anchor (m of n); 1 with no officers.
+    pub threshold: u16,
+    /// Credential types this issuer may issue (schema credential types).
+    pub allowed_types: Vec<String>,
+    /// Active or suspended.
+    pub status: IssuerStatus,
+}
+
+/// One predicate a verifier may ask about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeItem {
+    /// Credential type.
+    pub credential_type: String,
+    /// Attributes the verifier may ask to see.
+    pub disclose: Vec<String>,
+    /// Attributes the verifier may ask predicates about.
+    pub predicates: Vec<String>,
+}
+
+/// A registered verifier (employer, bank, ...) and what it may ask.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifierRecord {
+    /// The verifier's DID.
+    pub did: Did,
+    /// Display name.
+    pub name: String,
+    /// The key that signs requests.
+    pub public_key: PublicKey,
+    /// What it may ask, per credential type.
+    pub scope: Vec<ScopeItem>,
+    /// Purposes it may state.
+    pub purposes: Vec<String>,
+    /// The unlinkable-tier scope string its nullifiers are bound to.
+    pub nullifier_scope: String,
+}
+
+/// A published credential schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaRecord {
+    /// Schema id, e.g. `credence:schema:university-diploma:1`.
+    pub id: String,
+    /// The credential type it defines.
+    pub credential_type: String,
+    /// SM3 of the schema's JSON text as published.
+    pub schema_hash: Hash,
+    /// The JSON Schema text.
+    pub json: String,
+    /// Who published it.
+    pub publisher: Did,
+}
+
+/// A batch of credentials anchored by one transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnchorRecord {
+    /// The issuer.
+    pub issuer: Did,
+    /// Root of the SM3 batch tree ([`crate::merkle`]) of envelope hashes.
+    pub root: Hash,
+    /// Root of the Poseidon tree of the unlinkable tier, if any (field element, 32 bytes LE).
+    pub poseidon_root: Option<Hash>,
+    /// Number of credentials in the batch.
+    pub count: u64,
+    /// Schema id the batch was issued under.
+    pub schema_id: String,
+    /// Credential type.
+    pub credential_type: String,
+}
+
+/// One chunk of an issuer's revocation status list (bitstring, W3C Bitstring Status List).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusListChunk {
+    /// The issuer.
+    pub issuer: Did,
+    /// List number.
+    pub list_id: u32,
+    /// Chunk number within the list.
+    pub chunk: u32,
+    /// Bits, least significant bit of byte 0 = index `chunk * STATUS_CHUNK_BITS`.
+    #[serde(with = "crate::bytes::variable")]
+    pub bits: Vec<u8>,
+}
+
+/// Bits per status-list chunk (16 KiB of bits: a verifier fetching a chunk hides which of
+/// 131,072 credentials it checks).
+pub const STATUS_CHUNK_BITS: u32 = 131_072;
+
+/// A registered Groth16 verifying key of one circuit shape.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyingKeyRecord {
+    /// Circuit shape id, e.g. `unlinkable-a4-p2`.
+    pub circuit: String,
+    /// Key version.
+    pub version: u32,
+    /// The arkworks-serialised verifying key.
+    #[serde(with = "crate::bytes::variable")]
+    pub key: Vec<u8>,
+}
+
+/// A validator: its consensus key and its network identity, bound by a signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidatorInfo {
+    /// SM2 key that signs votes.
+    pub public_key: PublicKey,
+    /// libp2p peer id (base58 text).
+    pub peer_id: String,
+    /// Multiaddress to dial.
+    pub address: String,
+    /// SM2 signature by `public_key` over [`ValidatorInfo::binding_message`].
+    pub peer_binding: Signature,
+}
+
+impl ValidatorInfo {
+    /// Makes a validator entry, signing the peer id with the validator's key.
+    pub fn new(key: &SecretKey, peer_id: String, address: String) -> Self {
+        let peer_binding = key.sign(domains::PEER_BINDING, peer_id.as_bytes());
+        ValidatorInfo { public_key: key.public_key().clone(), peer_id, address, peer_binding }
+    }
+
+    /// Checks the peer-id binding.
+    pub fn verify_binding(&self) -> Result<(), KeyError> {
+        self.public_key.verify(domains::PEER_BINDING, self.peer_id.as_bytes(), &self.peer_binding)
+    }
+}
+
+/// The validators of one epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidatorSet {
+    /// Epoch number; changes with every validator-set change.
+    pub epoch: u64,
+    /// The validators, in replica-id order.
+    pub validators: Vec<ValidatorInfo>,
+}
+
+impl Canonical for ValidatorSet {
+    const DOMAIN: Domain = domains::VALIDATOR_SET;
+}
+
+/// Largest validator set (bounds every certificate check).
+pub const MAX_VALIDATORS: usize = 256;
+
+impl ValidatorSet {
+    /// Number of validators.
+    pub fn len(&self) -> usize {
+        self.validators.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
+    /// Faults tolerated: `f = floor((n - 1) / 3)`.
+    pub fn max_faulty(&self) -> usize {
+        self.len().saturating_sub(1) / 3
+    }
+
+    /// Signatures needed for a certificate: `n - f` (= `2f + 1` when `n = 3f + 1`; for other
+    /// `n`, `n - f` is what makes any two quorums share a correct validator).
+    pub fn quorum(&self) -> usize {
+        self.len() - self.max_faulty()
+    }
+
+    /// Position of `key` in the set.
+    pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
+        self.validators.iter().position(|v| &v.public_key == key)
+    }
+}
+
+/// A transaction's payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+#[non_exhaustive]
+pub enum TxPayload {
+    /// Propose an issuer (takes effect with the governance quorum's approvals).
+    RegisterIssuer {
+        /// The record.
+        record: IssuerRecord,
+    },
+    /// Replace an issuer's key (signed by the current key).
+    RotateIssuerKey {
+        /// The issuer.
+        issuer: Did,
+        /// The new key.
+        new_key: PublicKey,
+    },
+    /// Suspend an issuer (governance).
+    SuspendIssuer {
+        /// The issuer.
+        issuer: Did,
+        /// Why, for the record.
+        reason: String,
+    },
+    /// Propose a verifier and its scope (governance approves).
+    RegisterVerifier {
+        /// The record.
+        record: VerifierRecord,
+    },
+    /// Publish a credential schema.
+    PublishSchema {
+        /// The record.
+        record: SchemaRecord,
+    },
+    /// Anchor a batch of credentials.
+    AnchorBatch {
+        /// The record.
+        anchor: AnchorRecord,
+    },
+    /// Set (revoke) bits in a status list.
+    UpdateStatusList {
+        /// The issuer.
+        issuer: Did,
+        /// List number.
+        list_id: u32,
+        /// Indexes to mark revoked.
+        revoke: Vec<u32>,
+        /// Credential ids revoked (for the unlinkable tier's revoked-id tree).
+        revoked_ids: Vec<Hash>,
+    },
+    /// Register a Groth16 verifying key (governance approves).
+    RegisterVerifyingKey {
+        /// The record.
+        record: VerifyingKeyRecord,
+    },
+    /// Replace the validator set at the next checkpoint (governance approves).
+    ChangeValidatorSet {
+        /// The new set.
+        set: ValidatorSet,
+    },
+    /// A governance member's approval of a proposal (by the proposal transaction's hash).
+    Approve {
+        /// Hash of the proposed transaction.
+        proposal: Hash,
+    },
+}
+
+/// A transaction before signing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transaction {
+    /// The consortium's chain id (a transaction for one chain is void on another).
+    pub chain_id: String,
+    /// Who submits it.
+    pub sender: Did,
+    /// The sender's next nonce (replay protection).
+    pub nonce: u64,
+    /// What it does.
+    pub payload: TxPayload,
+}
+
+impl Canonical for Transaction {
+    const DOMAIN: Domain = domains::TRANSACTION;
+}
+
+/// One signer's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignerSignature {
+    /// The signer's key.
+    pub public_key: PublicKey,
+    /// Signature over the transaction digest.
+    pub signature: Signature,
+}
+
+/// A transaction with its signatures (the sender's, or m of an issuer's officers).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedTransaction {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Signatures over `tx.digest()`.
+    pub signatures: Vec<SignerSignature>,
+}
+
+impl Canonical for SignedTransaction {
+    const DOMAIN: Domain = Domain::new("credence/signed-transaction/v1");
+}
+
+impl SignedTransaction {
+    /// Signs `tx` with each key.
+    pub fn sign(tx: Transaction, keys: &[&SecretKey]) -> Self {
+        let digest = tx.digest();
+        let signatures = keys
+            .iter()
+            .map(|k| SignerSignature {
+                public_key: k.public_key().clone(),
+                signature: k.sign(domains::TRANSACTION, &digest.0),
+            })
+            .collect();
+        SignedTransaction { tx, signatures }
+    }
+
+    /// Checks every signature (not who may sign: that is the ledger's rule).
+    pub fn verify_signatures(&self) -> Result<(), KeyError> {
+        let digest = self.tx.digest();
+        self.signatures
+            .iter()
+            .try_for_each(|s| s.public_key.verify(domains::TRANSACTION, &digest.0, &s.signature))
+    }
+}
+
+/// A block header; its digest is the block hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockHeader {
+    /// The chain id.
+    pub chain_id: String,
+    /// Height.
+    pub height: Height,
+    /// Hash of the previous header (zero for genesis).
+    pub prev_hash: Hash,
+    /// Root of the batch tree ([`crate::merkle`]) of the transactions' digests.
+    pub tx_root: Hash,
+    /// State root after applying the block.
+    pub state_root: Hash,
+    /// Digest of the validator set that certifies this block.
+    pub validator_set_hash: Hash,
+    /// Proposer's time, ms since the Unix epoch (informational; never used for safety).
+    pub timestamp_ms: u64,
+    /// PBFT view in which the block was proposed.
+    pub view: u64,
+}
+
+impl Canonical for BlockHeader {
+    const DOMAIN: Domain = domains::BLOCK_HEADER;
+}
+
+/// A block's transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockBody {
+    /// Transactions in order.
+    pub transactions: Vec<SignedTransaction>,
+}
+
+impl Canonical for BlockBody {
+    const DOMAIN: Domain = domains::BLOCK_BODY;
+}
+
+impl BlockBody {
+    /// The `tx_root` a header must carry for this body.
+    pub fn tx_root(&self) -> Hash {
+        let leaves: Vec<Vec<u8>> = self.transactions.iter().map(|t| t.digest().0.to_vec()).collect();
+        crate::merkle::MerkleTree::from_leaves(&leaves).root()
+    }
+}
+
+/// What a commit vote signs: the block at a height.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitVote {
+    /// The chain id.
+    pub chain_id: String,
+    /// Height.
+    pub height: Height,
+    /// The block hash (header digest).
+    pub block_hash: Hash,
+}
+
+impl Canonical for CommitVote {
+    const DOMAIN: Domain = domains::COMMIT_VOTE;
+}
+
+impl CommitVote {
+    /// The vote for `header`.
+    pub fn for_header(header: &BlockHeader) -> Self {
+        CommitVote { chain_id: header.chain_id.clone(), height: header.height, block_hash: header.digest() }
+    }
+
+    /// Signs the vote.
+    pub fn sign(&self, key: &SecretKey) -> SignerSignature {
+        SignerSignature {
+            public_key: key.public_key().clone(),
+            signature: key.sign(domains::COMMIT_VOTE, &self.digest().0),
+        }
+    }
+}
+
+/// 2f+1 (more precisely `n - f`) validators' commit votes for one block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitCertificate {
+    /// Height.
+    pub height: Height,
+    /// The block hash.
+    pub block_hash: Hash,
+    /// The votes.
+    pub signatures: Vec<SignerSignature>,
+}
+
+/// What a light client needs to trust ledger state: a certified header and state proofs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerProof {
+    /// The header whose state root the proofs use.
+    pub header: BlockHeader,
+    /// Its commit certificate.
+    pub certificate: CommitCertificate,
+    /// Proofs of the values read.
+    pub state: Vec<StateProof>,
+}
+
+/// Keys of the ledger state, so every part names a record the same way.
+pub mod state_keys {
+    use crate::did::Did;
+
+    /// `issuer/<did>` → [`super::IssuerRecord`].
+    pub fn issuer(did: &Did) -> Vec<u8> {
+        format!("issuer/{did}").into_bytes()
+    }
+    /// `verifier/<did>` → [`super::VerifierRecord`].
+    pub fn verifier(did: &Did) -> Vec<u8> {
+        format!("verifier/{did}").into_bytes()
+    }
+    /// `schema/<id>` → [`super::SchemaRecord`].
+    pub fn schema(id: &str) -> Vec<u8> {
+        format!("schema/{id}").into_bytes()
+    }
+    /// `anchor/<issuer>/<root hex>` → [`super::AnchorRecord`].
+    pub fn anchor(issuer: &Did, root: &crate::hash::Hash) -> Vec<u8> {
+        format!("anchor/{issuer}/{root}").into_bytes()
+    }
+    /// `status/<issuer>/<list>/<chunk>` → [`super::StatusListChunk`].
+    pub fn status_chunk(issuer: &Did, list_id: u32, chunk: u32) -> Vec<u8> {
+        format!("status/{issuer}/{list_id}/{chunk}").into_bytes()
+    }
+    /// `vk/<circuit>/<version>` → [`super::VerifyingKeyRecord`].
+    pub fn verifying_key(circuit: &str, version: u32) -> Vec<u8> {
+        format!("vk/{circuit}/{version}").into_bytes()
+    }
+}

@@ -1,0 +1,289 @@
+//! Presentation requests (what a verifier asks) and presentations (what a holder answers).
+//!
+//! A request names the credential type, accepted issuers, attributes to disclose, predicates to
+//! prove, a fresh nonce, the verifier and its purpose, an expiry and the tier; the verifier
+//! signs its digest. The presentation answers with proof material that `zk` fills
+//! (typed byte fields here) and the ledger proofs a verifier checks offline.
+//!
+//! Invariant: every proof in a presentation is bound to the request's digest (the holder's
+//! signature covers it; `zk` binds predicate proofs and nullifiers to it), so an answer to one
+//! request is worthless for any other.
+
+use crate::codec::{Canonical, CodecError};
+use crate::credential::{Envelope, Opening};
+use crate::did::Did;
+use crate::hash::{Domain, Hash, domains};
+use crate::ledger::LedgerProof;
+use crate::merkle::InclusionProof;
+use crate::sm2::{KeyError, PublicKey, SecretKey, Signature};
+use serde::{Deserialize, Serialize};
+
+/// A predicate on a numeric attribute's integer encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "op")]
+pub enum PredicateKind {
+    /// `x >= bound`.
+    AtLeast {
+        /// The bound.
+        bound: i64,
+    },
+    /// `x <= bound`.
+    AtMost {
+        /// The bound.
+        bound: i64,
+    },
+    /// `low <= x <= high`.
+    Between {
+        /// Lower bound.
+        low: i64,
+        /// Upper bound.
+        high: i64,
+    },
+}
+
+/// A predicate on one attribute.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Predicate {
+    /// Attribute name.
+    pub attribute: String,
+    /// What must hold.
+    #[serde(flatten)]
+    pub kind: PredicateKind,
+}
+
+impl Predicate {
+    /// Whether `x` satisfies the predicate.
+    pub fn holds(&self, x: i64) -> bool {
+        match self.kind {
+            PredicateKind::AtLeast { bound } => x >= bound,
+            PredicateKind::AtMost { bound } => x <= bound,
+            PredicateKind::Between { low, high } => low <= x && x <= high,
+        }
+    }
+}
+
+impl core::fmt::Display for Predicate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let a = &self.attribute;
+        match self.kind {
+            PredicateKind::AtLeast { bound } => write!(f, "{a} >= {bound}"),
+            PredicateKind::AtMost { bound } => write!(f, "{a} <= {bound}"),
+            PredicateKind::Between { low, high } => write!(f, "{low} <= {a} <= {high}"),
+        }
+    }
+}
+
+/// Which kind of presentation is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Tier {
+    /// Envelope shown; chosen attributes disclosed; predicates by Bulletproofs.
+    Selective,
+    /// Nothing linkable shown: Groth16 proof with a verifier-scoped nullifier.
+    Unlinkable,
+}
+
+/// A verifier's request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresentationRequest {
+    /// The verifier's DID.
+    pub verifier: Did,
+    /// Credential type wanted.
+    pub credential_type: String,
+    /// Issuers accepted (empty: any issuer registered for the type).
+    pub accepted_issuers: Vec<Did>,
+    /// Attributes to disclose.
+    pub disclose: Vec<String>,
+    /// Predicates to prove.
+    pub predicates: Vec<Predicate>,
+    /// Fresh random nonce.
+    pub nonce: Hash,
+    /// Why the verifier asks (must be one of its registered purposes).
+    pub purpose: String,
+    /// When made, seconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it stops being answerable.
+    pub expires_at: i64,
+    /// Tier.
+    pub tier: Tier,
+}
+
+impl Canonical for PresentationRequest {
+    const DOMAIN: Domain = domains::REQUEST;
+}
+
+/// A request signed by its verifier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedRequest {
+    /// The request.
+    pub request: PresentationRequest,
+    /// The verifier's key (checked against its registration by the wallet).
+    pub verifier_key: PublicKey,
+    /// Signature over the request digest.
+    pub signature: Signature,
+}
+
+impl SignedRequest {
+    /// Signs a request.
+    pub fn sign(request: PresentationRequest, key: &SecretKey) -> Self {
+        let signature = key.sign(domains::REQUEST, &request.digest().0);
+        SignedRequest { request, verifier_key: key.public_key().clone(), signature }
+    }
+
+    /// Checks the signature and that the key is the verifier's DID key.
+    pub fn verify(&self) -> Result<(), KeyError> {
+        self.verifier_key.verify(domains::REQUEST, &self.request.digest().0, &self.signature)
+    }
+
+    /// Parses request JSON (no signature check: call [`SignedRequest::verify`]).
+    pub fn from_json(text: &str) -> Result<Self, CodecError> {
+        Ok(serde_json::from_str(text)?)
+    }
+}
+
+/// Aggregated Bulletproofs range proof for all predicates (bytes written by `zk`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredicateProof {
+    /// Range bit size (32 or 64).
+    pub bits: u8,
+    /// The proof bytes.
+    #[serde(with = "crate::bytes::variable")]
+    pub proof: Vec<u8>,
+}
+
+/// The selective-disclosure answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectiveDisclosure {
+    /// The credential's envelope.
+    pub envelope: Envelope,
+    /// Openings of the disclosed attributes only.
+    pub disclosed: Vec<Opening>,
+    /// Proof of the request's predicates, if it has any.
+    pub predicate_proof: Option<PredicateProof>,
+    /// The anchored batch root.
+    pub batch_root: Hash,
+    /// The envelope's path to it.
+    pub inclusion: InclusionProof,
+}
+
+/// What the holder signs: everything shown, bound to the request.
+#[derive(Serialize)]
+struct HolderTranscript<'a> {
+    request: Hash,
+    disclosure: &'a SelectiveDisclosure,
+}
+
+/// The unlinkable answer (Groth16, bytes written by `zk`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnlinkableProof {
+    /// Circuit shape id.
+    pub circuit: String,
+    /// Key version.
+    pub circuit_version: u32,
+    /// Issuer whose tree is used.
+    pub issuer: Did,
+    /// The anchored Poseidon root.
+    pub poseidon_root: Hash,
+    /// The revocation-tree root proven against.
+    pub revocation_root: Hash,
+    /// Verifier-scoped nullifier.
+    pub nullifier: Hash,
+    /// The Groth16 proof.
+    #[serde(with = "crate::bytes::variable")]
+    pub proof: Vec<u8>,
+}
+
+/// The tier-specific content of a presentation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "tier")]
+pub enum PresentationProof {
+    /// Selective disclosure with the holder's key-binding signature.
+    Selective {
+        /// What is shown.
+        disclosure: SelectiveDisclosure,
+        /// Holder's signature over the transcript.
+        holder_signature: Signature,
+    },
+    /// Unlinkable.
+    Unlinkable {
+        /// The proof.
+        proof: UnlinkableProof,
+    },
+}
+
+/// JSON-LD contexts of every Credence presentation.
+pub const PRESENTATION_CONTEXT: [&str; 2] = ["https://www.w3.org/ns/credentials/v2", "https://credence.dev/ns/credentials/v1"];
+
+/// A holder's answer, in the W3C Verifiable Presentation shape.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Presentation {
+    /// JSON-LD contexts.
+    #[serde(rename = "@context")]
+    pub context: Vec<String>,
+    /// `["VerifiablePresentation", "CredencePresentation"]`.
+    #[serde(rename = "type")]
+    pub types: Vec<String>,
+    /// The signed request answered.
+    pub request: SignedRequest,
+    /// Proof content.
+    pub proof: PresentationProof,
+    /// Ledger proofs (anchor, status chunk, issuer record) for offline verification.
+    pub ledger_proofs: Vec<LedgerProof>,
+}
+
+impl Presentation {
+    /// A selective-disclosure presentation, signed by the holder.
+    pub fn selective(request: SignedRequest, disclosure: SelectiveDisclosure, holder: &SecretKey, ledger_proofs: Vec<LedgerProof>) -> Self {
+        let holder_signature = holder.sign(domains::PRESENTATION, &transcript_digest(&request, &disclosure).0);
+        Self::new(request, PresentationProof::Selective { disclosure, holder_signature }, ledger_proofs)
+    }
+
+    /// Wraps proof content.
+    pub fn new(request: SignedRequest, proof: PresentationProof, ledger_proofs: Vec<LedgerProof>) -> Self {
+        Presentation {
+            context: PRESENTATION_CONTEXT.iter().map(|s| (*s).to_owned()).collect(),
+            types: vec!["VerifiablePresentation".into(), "CredencePresentation".into()],
+            request,
+            proof,
+            ledger_proofs,
+        }
+    }
+
+    /// Checks the holder's key-binding signature (selective tier).
+    pub fn verify_holder_binding(&self) -> Result<(), KeyError> {
+        match &self.proof {
+            PresentationProof::Selective { disclosure, holder_signature } => disclosure.envelope.holder.verify(
+                domains::PRESENTATION,
+                &transcript_digest(&self.request, disclosure).0,
+                holder_signature,
+            ),
+            PresentationProof::Unlinkable { .. } => Ok(()),
+        }
+    }
+
+    /// Parses presentation JSON, checking its W3C shape (no proof is checked here).
+    pub fn from_json(text: &str) -> Result<Self, CodecError> {
+        let p: Presentation = serde_json::from_str(text)?;
+        if p.context.first().map(String::as_str) != Some(PRESENTATION_CONTEXT[0]) {
+            return Err(CodecError::Json { reason: format!("@context must start with {}", PRESENTATION_CONTEXT[0]) });
+        }
+        if !p.types.iter().any(|t| t == "VerifiablePresentation") {
+            return Err(CodecError::Json { reason: "type must include VerifiablePresentation".into() });
+        }
+        Ok(p)
+    }
+}
+
+fn transcript_digest(request: &SignedRequest, disclosure: &SelectiveDisclosure) -> Hash {
+    crate::hash::hash_domain(
+        domains::PRESENTATION,
+        &crate::codec::encode(&HolderTranscript { request: request.request.digest(), disclosure }),
+    )
+}
