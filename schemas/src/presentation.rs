@@ -206,7 +206,7 @@ pub enum PresentationProof {
     /// Selective disclosure with the holder's key-binding signature.
     Selective {
         /// What is shown.
-        disclosure: SelectiveDisclosure,
+        disclosure: Box<SelectiveDisclosure>,
         /// Holder's signature over the transcript.
         holder_signature: Signature,
     },
@@ -242,7 +242,7 @@ impl Presentation {
     /// A selective-disclosure presentation, signed by the holder.
     pub fn selective(request: SignedRequest, disclosure: SelectiveDisclosure, holder: &SecretKey, ledger_proofs: Vec<LedgerProof>) -> Self {
         let holder_signature = holder.sign(domains::PRESENTATION, &transcript_digest(&request, &disclosure).0);
-        Self::new(request, PresentationProof::Selective { disclosure, holder_signature }, ledger_proofs)
+        Self::new(request, PresentationProof::Selective { disclosure: Box::new(disclosure), holder_signature }, ledger_proofs)
     }
 
     /// Wraps proof content.

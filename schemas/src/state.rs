@@ -143,11 +143,14 @@ fn store_err(e: impl std::fmt::Display) -> StateError {
     StateError::Store { reason: e.to_string() }
 }
 
+/// Every version of one key's value (`None`: deleted at that version).
+type ValueHistory = BTreeMap<u64, Option<Vec<u8>>>;
+
 /// An in-memory versioned tree store.
 #[derive(Default)]
 pub struct MemoryStore {
     nodes: RwLock<HashMap<store::NodeKey, store::Node>>,
-    values: RwLock<HashMap<jmt::KeyHash, BTreeMap<u64, Option<Vec<u8>>>>>,
+    values: RwLock<HashMap<jmt::KeyHash, ValueHistory>>,
     latest: RwLock<Option<u64>>,
 }
 
