@@ -57,14 +57,21 @@ pub(crate) fn body<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
 /// Decodes `CODEC_VERSION || BCS(v)` for any type, canonical or not.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     if bytes.len() > MAX_ENCODED_BYTES {
-        return Err(CodecError::TooLarge { len: bytes.len(), max: MAX_ENCODED_BYTES });
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            max: MAX_ENCODED_BYTES,
+        });
     }
     let (&version, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
     if version != CODEC_VERSION {
-        return Err(CodecError::UnsupportedVersion { found: version, supported: CODEC_VERSION });
+        return Err(CodecError::UnsupportedVersion {
+            found: version,
+            supported: CODEC_VERSION,
+        });
     }
-    bcs::from_bytes_with_limit(rest, MAX_DEPTH)
-        .map_err(|e| CodecError::Malformed { reason: e.to_string() })
+    bcs::from_bytes_with_limit(rest, MAX_DEPTH).map_err(|e| CodecError::Malformed {
+        reason: e.to_string(),
+    })
 }
 
 /// Encodes any serialisable value as `CODEC_VERSION || BCS(v)`.
@@ -121,6 +128,8 @@ pub enum CodecError {
 
 impl From<serde_json::Error> for CodecError {
     fn from(e: serde_json::Error) -> Self {
-        CodecError::Json { reason: e.to_string() }
+        CodecError::Json {
+            reason: e.to_string(),
+        }
     }
 }

@@ -100,12 +100,16 @@ impl Envelope {
     /// Checks structural rules no signature can vouch for.
     pub fn check(&self) -> Result<(), CredentialError> {
         if self.attributes.windows(2).any(|w| w[0].name >= w[1].name) {
-            return Err(CredentialError::Malformed { reason: "envelope attributes must be sorted by name without duplicates".into() });
+            return Err(CredentialError::Malformed {
+                reason: "envelope attributes must be sorted by name without duplicates".into(),
+            });
         }
         if let Some(until) = self.valid_until
             && until <= self.valid_from
         {
-            return Err(CredentialError::Malformed { reason: "validUntil must be after validFrom".into() });
+            return Err(CredentialError::Malformed {
+                reason: "validUntil must be after validFrom".into(),
+            });
         }
         Ok(())
     }
@@ -117,7 +121,10 @@ impl Envelope {
 
     /// The commitment of attribute `name`.
     pub fn attribute(&self, name: &str) -> Option<&AttributeCommitment> {
-        self.attributes.iter().find(|a| a.name == name).map(|a| &a.commitment)
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| &a.commitment)
     }
 }
 
@@ -148,7 +155,9 @@ impl fmt::Debug for Opening {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Values are the holder's personal data and randomness is what hides them: neither is
         // ever printed.
-        f.debug_struct("Opening").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Opening")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -162,11 +171,19 @@ impl Opening {
     /// `zk`; this returns `Ok` for them only if asked about the matching kind.
     pub fn check_digest(&self, commitment: &AttributeCommitment) -> Result<(), CredentialError> {
         match commitment {
-            AttributeCommitment::Digest(d) if *d == attribute_digest(&self.name, &self.value, &self.randomness) => Ok(()),
-            AttributeCommitment::Digest(_) => Err(CredentialError::OpeningMismatch { attribute: self.name.clone() }),
+            AttributeCommitment::Digest(d)
+                if *d == attribute_digest(&self.name, &self.value, &self.randomness) =>
+            {
+                Ok(())
+            }
+            AttributeCommitment::Digest(_) => Err(CredentialError::OpeningMismatch {
+                attribute: self.name.clone(),
+            }),
             AttributeCommitment::Pedersen(_) => match self.value {
                 AttributeValue::Integer(_) => Ok(()),
-                AttributeValue::Text(_) => Err(CredentialError::OpeningMismatch { attribute: self.name.clone() }),
+                AttributeValue::Text(_) => Err(CredentialError::OpeningMismatch {
+                    attribute: self.name.clone(),
+                }),
             },
         }
     }
@@ -227,7 +244,10 @@ pub enum CredentialError {
 }
 
 /// JSON-LD contexts of every Credence credential.
-pub const CREDENTIAL_CONTEXT: [&str; 2] = ["https://www.w3.org/ns/credentials/v2", "https://credence.dev/ns/credentials/v1"];
+pub const CREDENTIAL_CONTEXT: [&str; 2] = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://credence.dev/ns/credentials/v1",
+];
 
 /// The W3C VC 2.0 JSON shape.
 #[derive(Serialize, Deserialize)]
@@ -302,13 +322,16 @@ pub fn status_list_url(issuer: &Did, list_id: u32) -> String {
 /// RFC 3339 UTC text of a Unix time.
 pub fn rfc3339(secs: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339).ok()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 fn parse_rfc3339(s: &str) -> Result<i64, CredentialError> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
-        .map_err(|e| CredentialError::Malformed { reason: format!("{s:?} is not an RFC 3339 time: {e}") })
+        .map_err(|e| CredentialError::Malformed {
+            reason: format!("{s:?} is not an RFC 3339 time: {e}"),
+        })
 }
 
 fn value_json(v: &AttributeValue) -> Value {
@@ -324,15 +347,28 @@ impl Credential {
     pub fn check(&self) -> Result<(), CredentialError> {
         self.envelope.check()?;
         if self.openings.len() != self.envelope.attributes.len() {
-            return Err(CredentialError::Malformed { reason: format!("{} openings for {} attributes", self.openings.len(), self.envelope.attributes.len()) });
+            return Err(CredentialError::Malformed {
+                reason: format!(
+                    "{} openings for {} attributes",
+                    self.openings.len(),
+                    self.envelope.attributes.len()
+                ),
+            });
         }
         for (o, a) in self.openings.iter().zip(&self.envelope.attributes) {
             if o.name != a.name {
-                return Err(CredentialError::Malformed { reason: format!("opening `{}` where attribute `{}` was expected", o.name, a.name) });
+                return Err(CredentialError::Malformed {
+                    reason: format!(
+                        "opening `{}` where attribute `{}` was expected",
+                        o.name, a.name
+                    ),
+                });
             }
             o.check_digest(&a.commitment)?;
         }
-        self.issuance.inclusion.verify(&self.envelope.leaf_hash(), &self.issuance.batch_root)?;
+        self.issuance
+            .inclusion
+            .verify(&self.envelope.leaf_hash(), &self.issuance.batch_root)?;
         Ok(())
     }
 
@@ -340,7 +376,10 @@ impl Credential {
     pub fn to_json(&self) -> Value {
         let e = &self.envelope;
         let mut subject = Map::new();
-        subject.insert("id".into(), Value::String(Did::from_public_key(&e.holder).to_string()));
+        subject.insert(
+            "id".into(),
+            Value::String(Did::from_public_key(&e.holder).to_string()),
+        );
         for o in &self.openings {
             subject.insert(o.name.clone(), value_json(&o.value));
         }
@@ -352,7 +391,10 @@ impl Credential {
             issuer: e.issuer.clone(),
             valid_from: rfc3339(e.valid_from).unwrap_or_default(),
             valid_until: e.valid_until.and_then(rfc3339),
-            credential_schema: SchemaRef { id: e.schema_id.clone(), kind: "JsonSchema".into() },
+            credential_schema: SchemaRef {
+                id: e.schema_id.clone(),
+                kind: "JsonSchema".into(),
+            },
             credential_status: StatusJson {
                 id: format!("{list}#{}", e.status.index),
                 kind: "BitstringStatusListEntry".into(),
@@ -364,7 +406,14 @@ impl Credential {
             proof: VcProof {
                 kind: CREDENTIAL_PROOF_TYPE.into(),
                 envelope: hex::encode(e.to_canonical()),
-                openings: self.openings.iter().map(|o| OpeningJson { name: o.name.clone(), randomness: o.randomness }).collect(),
+                openings: self
+                    .openings
+                    .iter()
+                    .map(|o| OpeningJson {
+                        name: o.name.clone(),
+                        randomness: o.randomness,
+                    })
+                    .collect(),
                 issuance: self.issuance.clone(),
             },
         };
@@ -374,7 +423,9 @@ impl Credential {
     /// Parses and fully checks a credential JSON document (see the module invariants).
     pub fn from_json(text: &str) -> Result<Self, CredentialError> {
         let doc: VcJson = serde_json::from_str(text).map_err(CodecError::from)?;
-        let bytes = hex::decode(&doc.proof.envelope).map_err(|e| CodecError::Hex { reason: e.to_string() })?;
+        let bytes = hex::decode(&doc.proof.envelope).map_err(|e| CodecError::Hex {
+            reason: e.to_string(),
+        })?;
         let envelope = Envelope::from_canonical(&bytes)?;
         let mismatch = |field| Err(CredentialError::FieldMismatch { field });
         if doc.context.first().map(String::as_str) != Some(CREDENTIAL_CONTEXT[0]) {
@@ -402,7 +453,9 @@ impl Credential {
             return mismatch("credentialSchema");
         }
         let list = status_list_url(&envelope.issuer, envelope.status.list_id);
-        if doc.credential_status.status_list_credential != list || doc.credential_status.status_list_index != envelope.status.index.to_string() {
+        if doc.credential_status.status_list_credential != list
+            || doc.credential_status.status_list_index != envelope.status.index.to_string()
+        {
             return mismatch("credentialStatus");
         }
         let mut subject = doc.credential_subject;
@@ -410,7 +463,9 @@ impl Credential {
         if subject.remove("id").as_ref().and_then(Value::as_str) != Some(holder.as_str()) {
             return mismatch("credentialSubject.id");
         }
-        if subject.len() != envelope.attributes.len() || doc.proof.openings.len() != envelope.attributes.len() {
+        if subject.len() != envelope.attributes.len()
+            || doc.proof.openings.len() != envelope.attributes.len()
+        {
             return mismatch("credentialSubject");
         }
         let mut openings = Vec::with_capacity(envelope.attributes.len());
@@ -420,12 +475,24 @@ impl Credential {
             }
             let value = match subject.get(&attr.name) {
                 Some(Value::String(s)) => AttributeValue::Text(s.clone()),
-                Some(v) => AttributeValue::Integer(v.as_i64().ok_or(CredentialError::FieldMismatch { field: "credentialSubject" })?),
+                Some(v) => {
+                    AttributeValue::Integer(v.as_i64().ok_or(CredentialError::FieldMismatch {
+                        field: "credentialSubject",
+                    })?)
+                }
                 None => return mismatch("credentialSubject"),
             };
-            openings.push(Opening { name: attr.name.clone(), value, randomness: o.randomness });
+            openings.push(Opening {
+                name: attr.name.clone(),
+                value,
+                randomness: o.randomness,
+            });
         }
-        let credential = Credential { envelope, openings, issuance: doc.proof.issuance };
+        let credential = Credential {
+            envelope,
+            openings,
+            issuance: doc.proof.issuance,
+        };
         credential.check()?;
         Ok(credential)
     }

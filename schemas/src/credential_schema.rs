@@ -23,10 +23,22 @@ use serde_json::Value;
 
 /// The built-in credential schemas: (file name, JSON text).
 pub const BUILTIN_SCHEMAS: [(&str, &str); 4] = [
-    ("university-diploma", include_str!("../credentials/university-diploma.json")),
-    ("academic-transcript", include_str!("../credentials/academic-transcript.json")),
-    ("professional-certificate", include_str!("../credentials/professional-certificate.json")),
-    ("kyc-attestation", include_str!("../credentials/kyc-attestation.json")),
+    (
+        "university-diploma",
+        include_str!("../credentials/university-diploma.json"),
+    ),
+    (
+        "academic-transcript",
+        include_str!("../credentials/academic-transcript.json"),
+    ),
+    (
+        "professional-certificate",
+        include_str!("../credentials/professional-certificate.json"),
+    ),
+    (
+        "kyc-attestation",
+        include_str!("../credentials/kyc-attestation.json"),
+    ),
 ];
 
 /// How an attribute's value becomes what is committed.
@@ -85,7 +97,11 @@ pub struct Violation {
 
 impl core::fmt::Display for Violation {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let field = if self.field.is_empty() { "(subject)" } else { &self.field };
+        let field = if self.field.is_empty() {
+            "(subject)"
+        } else {
+            &self.field
+        };
         write!(f, "{field}: {} [{}]", self.message, self.rule)
     }
 }
@@ -101,7 +117,9 @@ pub enum SchemaError {
         reason: String,
     },
     /// No built-in schema by that name.
-    #[error("unknown credential schema {name:?}; known: university-diploma, academic-transcript, professional-certificate, kyc-attestation")]
+    #[error(
+        "unknown credential schema {name:?}; known: university-diploma, academic-transcript, professional-certificate, kyc-attestation"
+    )]
     Unknown {
         /// The name asked for.
         name: String,
@@ -117,7 +135,10 @@ pub enum SchemaError {
 }
 
 fn join(v: &[Violation]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A parsed credential schema with its compiled validator.
@@ -131,7 +152,10 @@ pub struct CredentialSchema {
 
 impl core::fmt::Debug for CredentialSchema {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("CredentialSchema").field("id", &self.id).field("type", &self.credential_type).finish_non_exhaustive()
+        f.debug_struct("CredentialSchema")
+            .field("id", &self.id)
+            .field("type", &self.credential_type)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,7 +165,9 @@ impl CredentialSchema {
         let (_, text) = BUILTIN_SCHEMAS
             .iter()
             .find(|(n, _)| *n == name)
-            .ok_or_else(|| SchemaError::Unknown { name: name.chars().take(64).collect() })?;
+            .ok_or_else(|| SchemaError::Unknown {
+                name: name.chars().take(64).collect(),
+            })?;
         Self::from_json(text)
     }
 
@@ -149,10 +175,16 @@ impl CredentialSchema {
     pub fn from_json(text: &str) -> Result<Self, SchemaError> {
         let invalid = |reason: String| SchemaError::InvalidSchema { reason };
         let json: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if json.get("$schema").and_then(Value::as_str) != Some("https://json-schema.org/draft/2020-12/schema") {
-            return Err(invalid("`$schema` must be https://json-schema.org/draft/2020-12/schema".into()));
+        if json.get("$schema").and_then(Value::as_str)
+            != Some("https://json-schema.org/draft/2020-12/schema")
+        {
+            return Err(invalid(
+                "`$schema` must be https://json-schema.org/draft/2020-12/schema".into(),
+            ));
         }
-        let meta = json.get("x-credence").ok_or_else(|| invalid("missing `x-credence` (schema id and credential type)".into()))?;
+        let meta = json.get("x-credence").ok_or_else(|| {
+            invalid("missing `x-credence` (schema id and credential type)".into())
+        })?;
         let field = |name: &str| {
             meta.get(name)
                 .and_then(Value::as_str)
@@ -166,8 +198,11 @@ impl CredentialSchema {
             .get("properties")
             .and_then(Value::as_object)
             .ok_or_else(|| invalid("`properties` must be an object".into()))?;
-        let required: Vec<&str> =
-            json.get("required").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let required: Vec<&str> = json
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let mut attributes = Vec::with_capacity(props.len());
         for (name, prop) in props {
             let encoding = prop
@@ -178,14 +213,24 @@ impl CredentialSchema {
                     serde_json::from_value::<AttributeEncoding>(e)
                         .map_err(|_| invalid(format!("property {name:?}: `x-credence-encoding` must be text, integer, decimal-x100 or date-days")))
                 })?;
-            attributes.push(AttributeSpec { name: name.clone(), encoding, required: required.contains(&name.as_str()) });
+            attributes.push(AttributeSpec {
+                name: name.clone(),
+                encoding,
+                required: required.contains(&name.as_str()),
+            });
         }
         // serde_json's map is sorted by key, so attribute order is the byte order of names.
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
             .build(&json)
             .map_err(|e| invalid(e.to_string()))?;
-        Ok(CredentialSchema { id, credential_type, text: text.to_owned(), attributes, validator })
+        Ok(CredentialSchema {
+            id,
+            credential_type,
+            text: text.to_owned(),
+            attributes,
+            validator,
+        })
     }
 
     /// Schema id, e.g. `credence:schema:university-diploma:1`.
@@ -223,34 +268,69 @@ impl CredentialSchema {
         let violations: Vec<Violation> = self
             .validator
             .iter_errors(subject)
-            .map(|e| Violation { field: e.instance_path().as_str().to_owned(), rule: e.kind().keyword().to_owned(), message: e.to_string() })
+            .map(|e| Violation {
+                field: e.instance_path().as_str().to_owned(),
+                rule: e.kind().keyword().to_owned(),
+                message: e.to_string(),
+            })
             .collect();
-        if violations.is_empty() { Ok(()) } else { Err(SchemaError::Invalid { schema: self.id.clone(), violations }) }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaError::Invalid {
+                schema: self.id.clone(),
+                violations,
+            })
+        }
     }
 
     /// Validates a subject and encodes its attributes, sorted by name.
-    pub fn encode_subject(&self, subject: &Value) -> Result<Vec<(String, AttributeValue)>, SchemaError> {
+    pub fn encode_subject(
+        &self,
+        subject: &Value,
+    ) -> Result<Vec<(String, AttributeValue)>, SchemaError> {
         self.validate(subject)?;
         let mut out = Vec::with_capacity(self.attributes.len());
         let mut violations = Vec::new();
         for spec in &self.attributes {
-            let Some(value) = subject.get(&spec.name) else { continue };
+            let Some(value) = subject.get(&spec.name) else {
+                continue;
+            };
             match encode_value(spec.encoding, value) {
                 Ok(v) => out.push((spec.name.clone(), v)),
-                Err(message) => violations.push(Violation { field: format!("/{}", spec.name), rule: "encoding".into(), message }),
+                Err(message) => violations.push(Violation {
+                    field: format!("/{}", spec.name),
+                    rule: "encoding".into(),
+                    message,
+                }),
             }
         }
-        if violations.is_empty() { Ok(out) } else { Err(SchemaError::Invalid { schema: self.id.clone(), violations }) }
+        if violations.is_empty() {
+            Ok(out)
+        } else {
+            Err(SchemaError::Invalid {
+                schema: self.id.clone(),
+                violations,
+            })
+        }
     }
 }
 
 /// Encodes one JSON value.
 pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<AttributeValue, String> {
     match encoding {
-        AttributeEncoding::Text => value.as_str().map(|s| AttributeValue::Text(s.to_owned())).ok_or_else(|| "expected a string".to_owned()),
-        AttributeEncoding::Integer => value.as_i64().map(AttributeValue::Integer).ok_or_else(|| "expected an integer".to_owned()),
+        AttributeEncoding::Text => value
+            .as_str()
+            .map(|s| AttributeValue::Text(s.to_owned()))
+            .ok_or_else(|| "expected a string".to_owned()),
+        AttributeEncoding::Integer => value
+            .as_i64()
+            .map(AttributeValue::Integer)
+            .ok_or_else(|| "expected an integer".to_owned()),
         AttributeEncoding::DecimalX100 => {
-            let x = value.as_f64().ok_or_else(|| "expected a number".to_owned())?;
+            let x = value
+                .as_f64()
+                .ok_or_else(|| "expected a number".to_owned())?;
             let scaled = (x * 100.0).round();
             if (x * 100.0 - scaled).abs() > 1e-6 || !scaled.is_finite() || scaled.abs() > 9.0e15 {
                 return Err(format!("{x} has more than two decimal places"));
@@ -258,7 +338,9 @@ pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<Attrib
             Ok(AttributeValue::Integer(scaled as i64))
         }
         AttributeEncoding::DateDays => {
-            let s = value.as_str().ok_or_else(|| "expected a date YYYY-MM-DD".to_owned())?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| "expected a date YYYY-MM-DD".to_owned())?;
             days_from_date(s).map(AttributeValue::Integer)
         }
     }
@@ -267,8 +349,10 @@ pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<Attrib
 /// Days since 1970-01-01 of an ISO 8601 calendar date `YYYY-MM-DD`.
 pub fn days_from_date(s: &str) -> Result<i64, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(s, format).map_err(|e| format!("{s:?} is not a date YYYY-MM-DD: {e}"))?;
-    Ok(i64::from(date.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()))
+    let date =
+        time::Date::parse(s, format).map_err(|e| format!("{s:?} is not a date YYYY-MM-DD: {e}"))?;
+    Ok(i64::from(date.to_julian_day())
+        - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()))
 }
 
 /// The ISO 8601 date `days` after 1970-01-01.

@@ -23,7 +23,9 @@ pub struct Did(String);
 
 /// What was wrong with a DID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid DID {did:?}: {reason} (expected did:credence: followed by 40 lowercase hex digits)")]
+#[error(
+    "invalid DID {did:?}: {reason} (expected did:credence: followed by 40 lowercase hex digits)"
+)]
 pub struct DidError {
     /// The text given (truncated).
     pub did: String,
@@ -35,17 +37,28 @@ impl Did {
     /// The DID of a public key.
     pub fn from_public_key(key: &PublicKey) -> Did {
         let h = hash_domain(domains::DID, &key.to_sec1());
-        Did(format!("{DID_PREFIX}{}", hex::encode(&h.0[..DID_ID_HEX_LEN / 2])))
+        Did(format!(
+            "{DID_PREFIX}{}",
+            hex::encode(&h.0[..DID_ID_HEX_LEN / 2])
+        ))
     }
 
     /// Parses and checks a DID.
     pub fn parse(s: &str) -> Result<Did, DidError> {
-        let err = |reason| DidError { did: s.chars().take(80).collect(), reason };
-        let id = s.strip_prefix(DID_PREFIX).ok_or_else(|| err("wrong method prefix"))?;
+        let err = |reason| DidError {
+            did: s.chars().take(80).collect(),
+            reason,
+        };
+        let id = s
+            .strip_prefix(DID_PREFIX)
+            .ok_or_else(|| err("wrong method prefix"))?;
         if id.len() != DID_ID_HEX_LEN {
             return Err(err("wrong identifier length"));
         }
-        if !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(err("identifier is not lowercase hex"));
         }
         Ok(Did(s.to_owned()))
@@ -130,14 +143,20 @@ pub struct DidDocument {
 impl DidDocument {
     /// The SM2 key of the first verification method.
     pub fn public_key(&self) -> Result<PublicKey, crate::sm2::KeyError> {
-        let jwk = &self.verification_method.first().ok_or(crate::sm2::KeyError::InvalidPublicKey)?.public_key_jwk;
+        let jwk = &self
+            .verification_method
+            .first()
+            .ok_or(crate::sm2::KeyError::InvalidPublicKey)?
+            .public_key_jwk;
         if jwk.kty != "EC" || jwk.crv != "SM2" {
             return Err(crate::sm2::KeyError::InvalidPublicKey);
         }
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut sec1 = vec![0x04];
         for part in [&jwk.x, &jwk.y] {
-            let bytes = b64.decode(part).map_err(|_| crate::sm2::KeyError::InvalidPublicKey)?;
+            let bytes = b64
+                .decode(part)
+                .map_err(|_| crate::sm2::KeyError::InvalidPublicKey)?;
             if bytes.len() != 32 {
                 return Err(crate::sm2::KeyError::InvalidPublicKey);
             }

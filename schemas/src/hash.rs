@@ -30,8 +30,9 @@ impl Hash {
     /// Parses 64 hex digits.
     pub fn from_hex(s: &str) -> Result<Self, crate::CodecError> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(s, &mut out)
-            .map_err(|e| crate::CodecError::Hex { reason: e.to_string() })?;
+        hex::decode_to_slice(s, &mut out).map_err(|e| crate::CodecError::Hex {
+            reason: e.to_string(),
+        })?;
         Ok(Hash(out))
     }
 }
@@ -62,7 +63,10 @@ pub struct Domain(&'static str);
 impl Domain {
     /// Makes a tag. Tags are short ASCII names ending in a version, e.g. `credence/envelope/v1`.
     pub const fn new(tag: &'static str) -> Self {
-        assert!(!tag.is_empty() && tag.len() <= 64, "domain tags are 1..=64 bytes");
+        assert!(
+            !tag.is_empty() && tag.len() <= 64,
+            "domain tags are 1..=64 bytes"
+        );
         Domain(tag)
     }
 

@@ -163,12 +163,21 @@ impl ValidatorInfo {
     /// Makes a validator entry, signing the peer id with the validator's key.
     pub fn new(key: &SecretKey, peer_id: String, address: String) -> Self {
         let peer_binding = key.sign(domains::PEER_BINDING, peer_id.as_bytes());
-        ValidatorInfo { public_key: key.public_key().clone(), peer_id, address, peer_binding }
+        ValidatorInfo {
+            public_key: key.public_key().clone(),
+            peer_id,
+            address,
+            peer_binding,
+        }
     }
 
     /// Checks the peer-id binding.
     pub fn verify_binding(&self) -> Result<(), KeyError> {
-        self.public_key.verify(domains::PEER_BINDING, self.peer_id.as_bytes(), &self.peer_binding)
+        self.public_key.verify(
+            domains::PEER_BINDING,
+            self.peer_id.as_bytes(),
+            &self.peer_binding,
+        )
     }
 }
 
@@ -219,7 +228,7 @@ impl ValidatorSet {
 
 /// A transaction's payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum TxPayload {
     /// Propose an issuer (takes effect with the governance quorum's approvals).
@@ -343,9 +352,10 @@ impl SignedTransaction {
     /// Checks every signature (not who may sign: that is the ledger's rule).
     pub fn verify_signatures(&self) -> Result<(), KeyError> {
         let digest = self.tx.digest();
-        self.signatures
-            .iter()
-            .try_for_each(|s| s.public_key.verify(domains::TRANSACTION, &digest.0, &s.signature))
+        self.signatures.iter().try_for_each(|s| {
+            s.public_key
+                .verify(domains::TRANSACTION, &digest.0, &s.signature)
+        })
     }
 }
 
@@ -390,7 +400,11 @@ impl Canonical for BlockBody {
 impl BlockBody {
     /// The `tx_root` a header must carry for this body.
     pub fn tx_root(&self) -> Hash {
-        let leaves: Vec<Vec<u8>> = self.transactions.iter().map(|t| t.digest().0.to_vec()).collect();
+        let leaves: Vec<Vec<u8>> = self
+            .transactions
+            .iter()
+            .map(|t| t.digest().0.to_vec())
+            .collect();
         crate::merkle::MerkleTree::from_leaves(&leaves).root()
     }
 }
@@ -414,7 +428,11 @@ impl Canonical for CommitVote {
 impl CommitVote {
     /// The vote for `header`.
     pub fn for_header(header: &BlockHeader) -> Self {
-        CommitVote { chain_id: header.chain_id.clone(), height: header.height, block_hash: header.digest() }
+        CommitVote {
+            chain_id: header.chain_id.clone(),
+            height: header.height,
+            block_hash: header.digest(),
+        }
     }
 
     /// Signs the vote.

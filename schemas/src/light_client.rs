@@ -10,7 +10,9 @@
 
 use crate::codec::Canonical;
 use crate::hash::{Hash, domains};
-use crate::ledger::{BlockHeader, CommitCertificate, CommitVote, LedgerProof, MAX_VALIDATORS, ValidatorSet};
+use crate::ledger::{
+    BlockHeader, CommitCertificate, CommitVote, LedgerProof, MAX_VALIDATORS, ValidatorSet,
+};
 use crate::state::StateError;
 
 /// Which check a certificate or ledger proof failed.
@@ -32,7 +34,9 @@ pub enum LightClientError {
         trusted: Hash,
     },
     /// Certificate for another block.
-    #[error("certificate is for block {certified} at height {certified_height}, not block {header} at height {header_height}")]
+    #[error(
+        "certificate is for block {certified} at height {certified_height}, not block {header} at height {header_height}"
+    )]
     BlockMismatch {
         /// Hash certified.
         certified: Hash,
@@ -101,7 +105,10 @@ pub fn verify_commit_certificate(
     }
     let trusted = validators.digest();
     if header.validator_set_hash != trusted {
-        return Err(LightClientError::ValidatorSetMismatch { in_header: header.validator_set_hash, trusted });
+        return Err(LightClientError::ValidatorSetMismatch {
+            in_header: header.validator_set_hash,
+            trusted,
+        });
     }
     let vote = CommitVote::for_header(header);
     if cert.block_hash != vote.block_hash || cert.height != header.height {
@@ -113,12 +120,17 @@ pub fn verify_commit_certificate(
         });
     }
     if cert.signatures.len() > size {
-        return Err(LightClientError::TooManySignatures { found: cert.signatures.len(), size });
+        return Err(LightClientError::TooManySignatures {
+            found: cert.signatures.len(),
+            size,
+        });
     }
     let message = vote.digest();
     let mut seen = vec![false; size];
     for (position, s) in cert.signatures.iter().enumerate() {
-        let validator = validators.index_of(&s.public_key).ok_or(LightClientError::UnknownSigner { position })?;
+        let validator = validators
+            .index_of(&s.public_key)
+            .ok_or(LightClientError::UnknownSigner { position })?;
         if std::mem::replace(&mut seen[validator], true) {
             return Err(LightClientError::DuplicateSigner { validator });
         }
@@ -129,17 +141,25 @@ pub fn verify_commit_certificate(
     let found = cert.signatures.len();
     let needed = validators.quorum();
     if found < needed {
-        return Err(LightClientError::InsufficientSignatures { found, needed, size });
+        return Err(LightClientError::InsufficientSignatures {
+            found,
+            needed,
+            size,
+        });
     }
     Ok(())
 }
 
 /// Checks a whole ledger proof: the certificate, then every state proof against the
 /// certified state root.
-pub fn verify_ledger_proof(proof: &LedgerProof, validators: &ValidatorSet) -> Result<(), LightClientError> {
+pub fn verify_ledger_proof(
+    proof: &LedgerProof,
+    validators: &ValidatorSet,
+) -> Result<(), LightClientError> {
     verify_commit_certificate(&proof.header, &proof.certificate, validators)?;
     for (index, p) in proof.state.iter().enumerate() {
-        p.verify(&proof.header.state_root).map_err(|source| LightClientError::State { index, source })?;
+        p.verify(&proof.header.state_root)
+            .map_err(|source| LightClientError::State { index, source })?;
     }
     Ok(())
 }

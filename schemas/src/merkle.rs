@@ -108,7 +108,11 @@ impl MerkleTree {
             }
             i /= 2;
         }
-        Some(InclusionProof { index, tree_size: self.len(), path })
+        Some(InclusionProof {
+            index,
+            tree_size: self.len(),
+            path,
+        })
     }
 }
 
@@ -121,6 +125,10 @@ fn hash_pair_or_carry(pair: &[Hash]) -> Hash {
 }
 
 /// An audit path (RFC 9162 §2.1.3.1).
+///
+/// The path authenticates the leaf's position but not, for every index, the tree size (as in
+/// Certificate Transparency, where the size is signed in the tree head): a verifier checks
+/// `tree_size` against the anchored batch's `count`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InclusionProof {
@@ -145,7 +153,9 @@ pub enum MerkleError {
         tree_size: u64,
     },
     /// Path length wrong for this index and size.
-    #[error("audit path has {found} hashes; index {index} in a tree of {tree_size} needs {expected}")]
+    #[error(
+        "audit path has {found} hashes; index {index} in a tree of {tree_size} needs {expected}"
+    )]
     WrongPathLength {
         /// The index.
         index: u64,
@@ -167,7 +177,10 @@ impl InclusionProof {
     pub fn verify(&self, leaf: &Hash, root: &Hash) -> Result<(), MerkleError> {
         let (index, size) = (self.index, self.tree_size);
         if index >= size {
-            return Err(MerkleError::IndexOutOfRange { index, tree_size: size });
+            return Err(MerkleError::IndexOutOfRange {
+                index,
+                tree_size: size,
+            });
         }
         let expected = path_len(index, size);
         if self.path.len() != expected || self.path.len() > MAX_PROOF_LEN {
@@ -240,9 +253,14 @@ mod tests {
             for i in 0..n {
                 let proof = tree.prove(i).expect("index in range");
                 let leaf = leaf_hash(&data[i as usize]);
-                proof.verify(&leaf, &tree.root()).expect("honest proof verifies");
+                proof
+                    .verify(&leaf, &tree.root())
+                    .expect("honest proof verifies");
                 let other = leaf_hash(b"other");
-                assert_eq!(proof.verify(&other, &tree.root()), Err(MerkleError::RootMismatch));
+                assert_eq!(
+                    proof.verify(&other, &tree.root()),
+                    Err(MerkleError::RootMismatch)
+                );
             }
             assert!(tree.prove(n).is_none());
         }

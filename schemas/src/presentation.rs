@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// A predicate on a numeric attribute's integer encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "op")]
+#[serde(rename_all = "camelCase")]
 pub enum PredicateKind {
     /// `x >= bound`.
     AtLeast {
@@ -48,7 +48,6 @@ pub struct Predicate {
     /// Attribute name.
     pub attribute: String,
     /// What must hold.
-    #[serde(flatten)]
     pub kind: PredicateKind,
 }
 
@@ -130,12 +129,17 @@ impl SignedRequest {
     /// Signs a request.
     pub fn sign(request: PresentationRequest, key: &SecretKey) -> Self {
         let signature = key.sign(domains::REQUEST, &request.digest().0);
-        SignedRequest { request, verifier_key: key.public_key().clone(), signature }
+        SignedRequest {
+            request,
+            verifier_key: key.public_key().clone(),
+            signature,
+        }
     }
 
     /// Checks the signature and that the key is the verifier's DID key.
     pub fn verify(&self) -> Result<(), KeyError> {
-        self.verifier_key.verify(domains::REQUEST, &self.request.digest().0, &self.signature)
+        self.verifier_key
+            .verify(domains::REQUEST, &self.request.digest().0, &self.signature)
     }
 
     /// Parses request JSON (no signature check: call [`SignedRequest::verify`]).
@@ -201,7 +205,7 @@ pub struct UnlinkableProof {
 
 /// The tier-specific content of a presentation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "tier")]
+#[serde(rename_all = "camelCase")]
 pub enum PresentationProof {
     /// Selective disclosure with the holder's key-binding signature.
     Selective {
@@ -218,7 +222,10 @@ pub enum PresentationProof {
 }
 
 /// JSON-LD contexts of every Credence presentation.
-pub const PRESENTATION_CONTEXT: [&str; 2] = ["https://www.w3.org/ns/credentials/v2", "https://credence.dev/ns/credentials/v1"];
+pub const PRESENTATION_CONTEXT: [&str; 2] = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://credence.dev/ns/credentials/v1",
+];
 
 /// A holder's answer, in the W3C Verifiable Presentation shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,16 +247,41 @@ pub struct Presentation {
 
 impl Presentation {
     /// A selective-disclosure presentation, signed by the holder.
-    pub fn selective(request: SignedRequest, disclosure: SelectiveDisclosure, holder: &SecretKey, ledger_proofs: Vec<LedgerProof>) -> Self {
-        let holder_signature = holder.sign(domains::PRESENTATION, &transcript_digest(&request, &disclosure).0);
-        Self::new(request, PresentationProof::Selective { disclosure: Box::new(disclosure), holder_signature }, ledger_proofs)
+    pub fn selective(
+        request: SignedRequest,
+        disclosure: SelectiveDisclosure,
+        holder: &SecretKey,
+        ledger_proofs: Vec<LedgerProof>,
+    ) -> Self {
+        let holder_signature = holder.sign(
+            domains::PRESENTATION,
+            &transcript_digest(&request, &disclosure).0,
+        );
+        Self::new(
+            request,
+            PresentationProof::Selective {
+                disclosure: Box::new(disclosure),
+                holder_signature,
+            },
+            ledger_proofs,
+        )
     }
 
     /// Wraps proof content.
-    pub fn new(request: SignedRequest, proof: PresentationProof, ledger_proofs: Vec<LedgerProof>) -> Self {
+    pub fn new(
+        request: SignedRequest,
+        proof: PresentationProof,
+        ledger_proofs: Vec<LedgerProof>,
+    ) -> Self {
         Presentation {
-            context: PRESENTATION_CONTEXT.iter().map(|s| (*s).to_owned()).collect(),
-            types: vec!["VerifiablePresentation".into(), "CredencePresentation".into()],
+            context: PRESENTATION_CONTEXT
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            types: vec![
+                "VerifiablePresentation".into(),
+                "CredencePresentation".into(),
+            ],
             request,
             proof,
             ledger_proofs,
@@ -259,7 +291,10 @@ impl Presentation {
     /// Checks the holder's key-binding signature (selective tier).
     pub fn verify_holder_binding(&self) -> Result<(), KeyError> {
         match &self.proof {
-            PresentationProof::Selective { disclosure, holder_signature } => disclosure.envelope.holder.verify(
+            PresentationProof::Selective {
+                disclosure,
+                holder_signature,
+            } => disclosure.envelope.holder.verify(
                 domains::PRESENTATION,
                 &transcript_digest(&self.request, disclosure).0,
                 holder_signature,
@@ -272,10 +307,14 @@ impl Presentation {
     pub fn from_json(text: &str) -> Result<Self, CodecError> {
         let p: Presentation = serde_json::from_str(text)?;
         if p.context.first().map(String::as_str) != Some(PRESENTATION_CONTEXT[0]) {
-            return Err(CodecError::Json { reason: format!("@context must start with {}", PRESENTATION_CONTEXT[0]) });
+            return Err(CodecError::Json {
+                reason: format!("@context must start with {}", PRESENTATION_CONTEXT[0]),
+            });
         }
         if !p.types.iter().any(|t| t == "VerifiablePresentation") {
-            return Err(CodecError::Json { reason: "type must include VerifiablePresentation".into() });
+            return Err(CodecError::Json {
+                reason: "type must include VerifiablePresentation".into(),
+            });
         }
         Ok(p)
     }
@@ -284,6 +323,9 @@ impl Presentation {
 fn transcript_digest(request: &SignedRequest, disclosure: &SelectiveDisclosure) -> Hash {
     crate::hash::hash_domain(
         domains::PRESENTATION,
-        &crate::codec::encode(&HolderTranscript { request: request.request.digest(), disclosure }),
+        &crate::codec::encode(&HolderTranscript {
+            request: request.request.digest(),
+            disclosure,
+        }),
     )
 }

@@ -16,7 +16,9 @@ use core::fmt;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sm2::dsa::signature::{Signer as _, Verifier as _};
-use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use sm2::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use zeroize::Zeroizing;
 
 /// The SM2 default distinguishing identifier (GB/T 35276), as OpenSSL uses it.
@@ -73,7 +75,11 @@ impl PublicKey {
         let encoded = key.to_sec1_bytes();
         let mut sec1 = [0u8; PUBLIC_KEY_LEN];
         // An uncompressed point on a 256-bit curve is always 65 bytes.
-        assert_eq!(encoded.len(), PUBLIC_KEY_LEN, "uncompressed SM2 point length");
+        assert_eq!(
+            encoded.len(),
+            PUBLIC_KEY_LEN,
+            "uncompressed SM2 point length"
+        );
         sec1.copy_from_slice(&encoded);
         PublicKey { key, sec1 }
     }
@@ -126,7 +132,9 @@ impl PublicKey {
     /// `pkeyutl -verify -rawin -digest sm3`).
     pub fn verify_raw(&self, msg: &[u8], sig: &Signature) -> Result<(), KeyError> {
         let sig = sig.to_sm2()?;
-        self.key.verify(msg, &sig).map_err(|_| KeyError::BadSignature)
+        self.key
+            .verify(msg, &sig)
+            .map_err(|_| KeyError::BadSignature)
     }
 
     /// Verifies a signature made by [`SecretKey::sign`] with the same domain.
@@ -317,6 +325,8 @@ impl SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("SecretKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }

@@ -23,7 +23,9 @@ pub type StateHasher = sm3_d10::Sm3;
 
 /// The storage traits a tree store implements (re-exported so nodes need not name `jmt`).
 pub mod store {
-    pub use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
+    pub use jmt::storage::{
+        LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter,
+    };
     pub use jmt::{KeyHash, OwnedValue, Version};
 }
 
@@ -88,14 +90,26 @@ impl StateProof {
     pub fn verify(&self, root: &Hash) -> Result<(), StateError> {
         if self.proof.len() > MAX_STATE_PROOF_BYTES {
             return Err(StateError::MalformedProof {
-                reason: format!("{} bytes is over the {MAX_STATE_PROOF_BYTES}-byte limit", self.proof.len()),
+                reason: format!(
+                    "{} bytes is over the {MAX_STATE_PROOF_BYTES}-byte limit",
+                    self.proof.len()
+                ),
             });
         }
         let proof: jmt::proof::SparseMerkleProof<StateHasher> = borsh::from_slice(&self.proof)
-            .map_err(|e| StateError::MalformedProof { reason: e.to_string() })?;
+            .map_err(|e| StateError::MalformedProof {
+                reason: e.to_string(),
+            })?;
         proof
-            .verify(jmt::RootHash(root.0), state_key_hash(&self.key), self.value.as_ref().map(|v| &v.0))
-            .map_err(|e| StateError::ProofMismatch { key: hex::encode(&self.key), reason: e.to_string() })
+            .verify(
+                jmt::RootHash(root.0),
+                state_key_hash(&self.key),
+                self.value.as_ref().map(|v| &v.0),
+            )
+            .map_err(|e| StateError::ProofMismatch {
+                key: hex::encode(&self.key),
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -121,26 +135,42 @@ impl<'a, R: store::TreeReader> StateTree<'a, R> {
         version: u64,
         updates: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<(Hash, store::TreeUpdateBatch), StateError> {
-        let set: Vec<_> = updates.into_iter().map(|(k, v)| (state_key_hash(&k), v)).collect();
+        let set: Vec<_> = updates
+            .into_iter()
+            .map(|(k, v)| (state_key_hash(&k), v))
+            .collect();
         let (root, batch) = self.jmt().put_value_set(set, version).map_err(store_err)?;
         Ok((Hash(root.0), batch))
     }
 
     /// The root at `version`.
     pub fn root(&self, version: u64) -> Result<Hash, StateError> {
-        Ok(Hash(self.jmt().get_root_hash(version).map_err(store_err)?.0))
+        Ok(Hash(
+            self.jmt().get_root_hash(version).map_err(store_err)?.0,
+        ))
     }
 
     /// The value of `key` at `version` with its proof.
     pub fn get_with_proof(&self, key: &[u8], version: u64) -> Result<StateProof, StateError> {
-        let (value, proof) = self.jmt().get_with_proof(state_key_hash(key), version).map_err(store_err)?;
-        let proof = borsh::to_vec(&proof).map_err(|e| StateError::Store { reason: e.to_string() })?;
-        Ok(StateProof { key: key.to_vec(), value: value.map(StateValue), proof })
+        let (value, proof) = self
+            .jmt()
+            .get_with_proof(state_key_hash(key), version)
+            .map_err(store_err)?;
+        let proof = borsh::to_vec(&proof).map_err(|e| StateError::Store {
+            reason: e.to_string(),
+        })?;
+        Ok(StateProof {
+            key: key.to_vec(),
+            value: value.map(StateValue),
+            proof,
+        })
     }
 }
 
 fn store_err(e: impl std::fmt::Display) -> StateError {
-    StateError::Store { reason: e.to_string() }
+    StateError::Store {
+        reason: e.to_string(),
+    }
 }
 
 /// Every version of one key's value (`None`: deleted at that version).
@@ -161,7 +191,10 @@ impl MemoryStore {
     }
 
     /// Applies `updates` as version `latest + 1` (0 for the first) and returns its root.
-    pub fn apply(&self, updates: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>) -> Result<(u64, Hash), StateError> {
+    pub fn apply(
+        &self,
+        updates: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<(u64, Hash), StateError> {
         let version = self.latest_version().map_or(0, |v| v + 1);
         let (root, batch) = StateTree::new(self).update(version, updates)?;
         store::TreeWriter::write_node_batch(self, &batch.node_batch).map_err(store_err)?;
@@ -177,11 +210,23 @@ impl MemoryStore {
 
 impl store::TreeReader for MemoryStore {
     fn get_node_option(&self, node_key: &store::NodeKey) -> anyhow::Result<Option<store::Node>> {
-        Ok(self.nodes.read().map_err(|e| anyhow::Error::msg(e.to_string()))?.get(node_key).cloned())
+        Ok(self
+            .nodes
+            .read()
+            .map_err(|e| anyhow::Error::msg(e.to_string()))?
+            .get(node_key)
+            .cloned())
     }
 
-    fn get_value_option(&self, max_version: u64, key_hash: jmt::KeyHash) -> anyhow::Result<Option<Vec<u8>>> {
-        let values = self.values.read().map_err(|e| anyhow::Error::msg(e.to_string()))?;
+    fn get_value_option(
+        &self,
+        max_version: u64,
+        key_hash: jmt::KeyHash,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let values = self
+            .values
+            .read()
+            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
         Ok(values
             .get(&key_hash)
             .and_then(|history| history.range(..=max_version).next_back())
@@ -189,11 +234,16 @@ impl store::TreeReader for MemoryStore {
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(store::NodeKey, store::LeafNode)>> {
-        let nodes = self.nodes.read().map_err(|e| anyhow::Error::msg(e.to_string()))?;
+        let nodes = self
+            .nodes
+            .read()
+            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
         let mut best: Option<(store::NodeKey, store::LeafNode)> = None;
         for (key, node) in nodes.iter() {
             if let store::Node::Leaf(leaf) = node
-                && best.as_ref().is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+                && best
+                    .as_ref()
+                    .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
             {
                 best = Some((key.clone(), leaf.clone()));
             }
@@ -204,13 +254,22 @@ impl store::TreeReader for MemoryStore {
 
 impl store::TreeWriter for MemoryStore {
     fn write_node_batch(&self, batch: &store::NodeBatch) -> anyhow::Result<()> {
-        let mut nodes = self.nodes.write().map_err(|e| anyhow::Error::msg(e.to_string()))?;
+        let mut nodes = self
+            .nodes
+            .write()
+            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
         for (k, n) in batch.nodes() {
             nodes.insert(k.clone(), n.clone());
         }
-        let mut values = self.values.write().map_err(|e| anyhow::Error::msg(e.to_string()))?;
+        let mut values = self
+            .values
+            .write()
+            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
         for ((version, key_hash), v) in batch.values() {
-            values.entry(*key_hash).or_default().insert(*version, v.clone());
+            values
+                .entry(*key_hash)
+                .or_default()
+                .insert(*version, v.clone());
         }
         Ok(())
     }

@@ -1,0 +1,334 @@
+//! Credential schemas, credential JSON, requests and presentations.
+
+use crate::fixtures::{flip, key};
+use crate::golden;
+use schemas::Canonical;
+use schemas::credential::{
+    AttributeCommitment, Credential, CredentialError, Issuance, Opening, attribute_digest,
+};
+use schemas::credential_schema::{
+    AttributeEncoding, AttributeValue, BUILTIN_SCHEMAS, CredentialSchema, SchemaError,
+    date_from_days, days_from_date,
+};
+use schemas::did::{Did, DidDocument};
+use schemas::merkle::MerkleTree;
+use schemas::presentation::{
+    Presentation, PresentationRequest, SelectiveDisclosure, SignedRequest, Tier,
+};
+use serde_json::json;
+
+fn diploma_subject() -> serde_json::Value {
+    json!({
+        "name": "Li Hua", "student_id": "2022010101", "degree": "Bachelor of Engineering",
+        "major": "Computer Science", "gpa": 3.72, "graduation_date": "2026-06-30"
+    })
+}
+
+#[test]
+fn builtin_schemas_load_and_mark_numeric_attributes() {
+    for (name, _) in BUILTIN_SCHEMAS {
+        let s = CredentialSchema::builtin(name).expect("built-in schema loads");
+        assert!(s.id().starts_with("credence:schema:"));
+        assert!(
+            s.attributes().windows(2).all(|w| w[0].name < w[1].name),
+            "attributes sorted"
+        );
+    }
+    let kyc = CredentialSchema::builtin("kyc-attestation").expect("kyc");
+    assert_eq!(
+        kyc.attribute("birth_date").map(|a| a.encoding),
+        Some(AttributeEncoding::DateDays)
+    );
+    assert_eq!(
+        kyc.attribute("kyc_level").map(|a| a.encoding),
+        Some(AttributeEncoding::Integer)
+    );
+    assert_eq!(
+        kyc.attribute("residence_country").map(|a| a.encoding),
+        Some(AttributeEncoding::Text)
+    );
+    assert!(matches!(
+        CredentialSchema::builtin("passport"),
+        Err(SchemaError::Unknown { .. })
+    ));
+}
+
+#[test]
+fn subjects_encode_as_integers_where_numeric() {
+    let s = CredentialSchema::builtin("university-diploma").expect("diploma");
+    let encoded = s.encode_subject(&diploma_subject()).expect("valid subject");
+    let get = |n: &str| encoded.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    assert_eq!(get("gpa"), Some(AttributeValue::Integer(372)));
+    assert_eq!(
+        get("graduation_date"),
+        Some(AttributeValue::Integer(
+            days_from_date("2026-06-30").expect("date")
+        ))
+    );
+    assert_eq!(get("name"), Some(AttributeValue::Text("Li Hua".into())));
+    assert_eq!(days_from_date("1970-01-01"), Ok(0));
+    assert_eq!(days_from_date("1969-12-31"), Ok(-1));
+    assert_eq!(date_from_days(20_634).as_deref(), Some("2026-06-30"));
+}
+
+#[test]
+fn violations_name_the_field_and_the_rule() {
+    let s = CredentialSchema::builtin("university-diploma").expect("diploma");
+    let mut subject = diploma_subject();
+    subject["gpa"] = json!(4.5);
+    subject["graduation_date"] = json!("30/06/2026");
+    subject.as_object_mut().expect("object").remove("name");
+    subject["nickname"] = json!("Hua");
+    let Err(SchemaError::Invalid { violations, .. }) = s.validate(&subject) else {
+        panic!("invalid subject accepted")
+    };
+    let has = |field: &str, rule: &str| {
+        violations
+            .iter()
+            .any(|v| v.field == field && v.rule == rule)
+    };
+    assert!(has("/gpa", "maximum"), "{violations:?}");
+    assert!(
+        has("/graduation_date", "pattern") || has("/graduation_date", "format"),
+        "{violations:?}"
+    );
+    assert!(has("", "required"), "{violations:?}");
+    assert!(has("", "additionalProperties"), "{violations:?}");
+
+    let mut three_places = diploma_subject();
+    three_places["gpa"] = json!(3.725);
+    let err = s.encode_subject(&three_places).expect_err("three decimals");
+    assert!(err.to_string().contains("/gpa"), "{err}");
+
+    let kyc = CredentialSchema::builtin("kyc-attestation").expect("kyc");
+    let bad = json!({"name": "A", "birth_date": "2000-02-30", "residence_country": "cn", "kyc_level": 4, "verified_on": "2026-01-01"});
+    let Err(SchemaError::Invalid { violations, .. }) = kyc.encode_subject(&bad) else {
+        panic!("invalid KYC accepted")
+    };
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.field == "/kyc_level" && v.rule == "maximum"),
+        "{violations:?}"
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.field == "/residence_country" && v.rule == "pattern"),
+        "{violations:?}"
+    );
+    assert!(
+        violations.iter().any(|v| v.field == "/birth_date"),
+        "{violations:?}"
+    );
+}
+
+#[test]
+fn bad_schema_documents_are_refused() {
+    assert!(CredentialSchema::from_json("{").is_err());
+    assert!(
+        CredentialSchema::from_json(
+            r#"{"$schema": "https://json-schema.org/draft/2020-12/schema"}"#
+        )
+        .is_err()
+    );
+    let no_encoding = r#"{"$schema": "https://json-schema.org/draft/2020-12/schema",
+        "x-credence": {"id": "x", "credentialType": "X"}, "properties": {"a": {"type": "string"}}}"#;
+    let err = CredentialSchema::from_json(no_encoding).expect_err("missing encoding");
+    assert!(err.to_string().contains("x-credence-encoding"), "{err}");
+}
+
+/// A credential whose text attribute is a real salted digest, in a batch of five.
+fn credential() -> Credential {
+    let envelope = golden::envelope();
+    let openings = vec![
+        Opening {
+            name: "gpa".into(),
+            value: AttributeValue::Integer(372),
+            randomness: [0x77; 32],
+        },
+        Opening {
+            name: "name".into(),
+            value: AttributeValue::Text("Li Hua".into()),
+            randomness: [0x5a; 32],
+        },
+    ];
+    let mut leaves: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 32]).collect();
+    leaves[3] = envelope.digest().0.to_vec();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let issuance = Issuance {
+        batch_root: tree.root(),
+        inclusion: tree.prove(3).expect("in range"),
+        issuer_signature: None,
+    };
+    Credential {
+        envelope,
+        openings,
+        issuance,
+    }
+}
+
+#[test]
+fn credential_json_round_trips_in_w3c_shape() {
+    let c = credential();
+    c.check().expect("consistent credential");
+    let json = c.to_json();
+    assert_eq!(json["@context"][0], "https://www.w3.org/ns/credentials/v2");
+    assert_eq!(
+        json["type"],
+        json!(["VerifiableCredential", "UniversityDiploma"])
+    );
+    assert_eq!(json["credentialSubject"]["gpa"], json!(372));
+    assert_eq!(json["credentialStatus"]["type"], "BitstringStatusListEntry");
+    assert_eq!(json["validFrom"], "2026-06-30T00:00:00Z");
+    let back = Credential::from_json(&json.to_string()).expect("parses");
+    assert_eq!(back, c);
+}
+
+#[test]
+fn credential_json_that_disagrees_with_its_envelope_is_refused() {
+    let json = credential().to_json();
+    let tamper = |path: &[&str], v: serde_json::Value| {
+        let mut j = json.clone();
+        let mut at = &mut j;
+        for p in &path[..path.len() - 1] {
+            at = &mut at[*p];
+        }
+        at[path[path.len() - 1]] = v;
+        Credential::from_json(&j.to_string())
+    };
+    assert!(matches!(
+        tamper(&["credentialSubject", "name"], json!("Wang Wu")),
+        Err(CredentialError::OpeningMismatch { .. })
+    ));
+    assert!(matches!(
+        tamper(
+            &["issuer"],
+            json!(Did::from_public_key(key(9).public_key()))
+        ),
+        Err(CredentialError::FieldMismatch { field: "issuer" })
+    ));
+    assert!(matches!(
+        tamper(&["validFrom"], json!("2020-01-01T00:00:00Z")),
+        Err(CredentialError::FieldMismatch { field: "validFrom" })
+    ));
+    assert!(matches!(
+        tamper(&["type"], json!(["VerifiableCredential", "KycAttestation"])),
+        Err(CredentialError::FieldMismatch { field: "type" })
+    ));
+    assert!(matches!(
+        tamper(&["proof", "issuance", "inclusion", "index"], json!(2)),
+        Err(CredentialError::Inclusion(_))
+    ));
+    assert!(matches!(
+        tamper(&["proof", "envelope"], json!("00")),
+        Err(CredentialError::Json(_))
+    ));
+    assert!(Credential::from_json("not json").is_err());
+    assert!(Credential::from_json("{}").is_err());
+}
+
+#[test]
+fn attribute_digest_binds_name_value_and_salt() {
+    let v = AttributeValue::Text("Li Hua".into());
+    let d = attribute_digest("name", &v, &[1; 32]);
+    assert_ne!(d, attribute_digest("name", &v, &[2; 32]));
+    assert_ne!(d, attribute_digest("nick", &v, &[1; 32]));
+    assert_ne!(
+        d,
+        attribute_digest("name", &AttributeValue::Text("Li Hu".into()), &[1; 32])
+    );
+    let o = Opening {
+        name: "name".into(),
+        value: v,
+        randomness: [1; 32],
+    };
+    o.check_digest(&AttributeCommitment::Digest(d))
+        .expect("opens");
+    assert!(
+        !format!("{o:?}").contains("Li Hua"),
+        "Debug must not print personal data"
+    );
+}
+
+fn request() -> SignedRequest {
+    let verifier_key = key(4);
+    SignedRequest::sign(
+        PresentationRequest {
+            verifier: Did::from_public_key(verifier_key.public_key()),
+            credential_type: "UniversityDiploma".into(),
+            accepted_issuers: vec![],
+            disclose: vec!["name".into()],
+            predicates: vec![],
+            nonce: schemas::Hash([9; 32]),
+            purpose: "employment screening".into(),
+            created_at: 0,
+            expires_at: 600,
+            tier: Tier::Selective,
+        },
+        &verifier_key,
+    )
+}
+
+#[test]
+fn signed_requests_verify_and_tampering_fails() {
+    let r = request();
+    r.verify().expect("verifies");
+    let back = SignedRequest::from_json(&serde_json::to_string(&r).expect("json")).expect("parses");
+    assert_eq!(back, r);
+    let mut t = r.clone();
+    t.request.purpose = "marketing".into();
+    assert!(t.verify().is_err());
+    let mut t = r.clone();
+    flip(&mut t.signature.0, 100);
+    assert!(t.verify().is_err());
+}
+
+#[test]
+fn presentation_holder_binding_covers_request_and_disclosure() {
+    let c = credential();
+    let disclosure = SelectiveDisclosure {
+        envelope: c.envelope.clone(),
+        disclosed: vec![c.openings[1].clone()],
+        predicate_proof: None,
+        batch_root: c.issuance.batch_root,
+        inclusion: c.issuance.inclusion.clone(),
+    };
+    let p = Presentation::selective(request(), disclosure, &key(2), vec![]);
+    p.verify_holder_binding().expect("holder binding verifies");
+    let text = serde_json::to_string(&p).expect("json");
+    let back = Presentation::from_json(&text).expect("parses");
+    assert_eq!(back, p);
+
+    let mut other = p.clone();
+    other.request.request.nonce = schemas::Hash([8; 32]);
+    assert!(
+        other.verify_holder_binding().is_err(),
+        "answer replayed to another request"
+    );
+    // Signed by someone other than the bound holder.
+    let disclosure = match &p.proof {
+        schemas::presentation::PresentationProof::Selective { disclosure, .. } => {
+            (**disclosure).clone()
+        }
+        _ => unreachable!(),
+    };
+    let wrong = Presentation::selective(request(), disclosure, &key(5), vec![]);
+    assert!(wrong.verify_holder_binding().is_err());
+    assert!(Presentation::from_json(r#"{"@context": ["x"]}"#).is_err());
+}
+
+#[test]
+fn did_documents_follow_did_core_and_round_trip() {
+    let k = key(1);
+    let did = Did::from_public_key(k.public_key());
+    let doc = did.document(k.public_key());
+    let json = serde_json::to_value(&doc).expect("json");
+    assert_eq!(json["@context"][0], "https://www.w3.org/ns/did/v1");
+    assert_eq!(json["verificationMethod"][0]["publicKeyJwk"]["crv"], "SM2");
+    let back: DidDocument = serde_json::from_value(json).expect("parses");
+    assert_eq!(&back.public_key().expect("key"), k.public_key());
+    assert!(Did::parse("did:credence:XYZ").is_err());
+    assert!(Did::parse("did:web:example.com").is_err());
+    assert!(Did::parse(&did.to_string().to_uppercase()).is_err());
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the `schemas` crate: vectors, interoperability, rejection, codecs.
+
+mod credentials;
+mod fixtures;
+mod golden;
+mod interop;
+mod light_client;
+mod merkle;
+mod state;
+mod vectors;
