@@ -332,3 +332,43 @@ fn did_documents_follow_did_core_and_round_trip() {
     assert!(Did::parse("did:web:example.com").is_err());
     assert!(Did::parse(&did.to_string().to_uppercase()).is_err());
 }
+
+/// Pins the JSON shapes (these files also seed the fuzzers).
+fn check_json(name: &str, value: &serde_json::Value) {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let actual = format!("{}\n", serde_json::to_string_pretty(value).expect("json"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &actual).expect("write golden file");
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(actual, expected, "JSON shape of {name} changed");
+}
+
+#[test]
+fn json_shapes_are_pinned() {
+    let c = credential();
+    check_json("credential.json", &c.to_json());
+    let r = request();
+    check_json("request.json", &serde_json::to_value(&r).expect("json"));
+    let disclosure = SelectiveDisclosure {
+        envelope: c.envelope.clone(),
+        disclosed: vec![c.openings[1].clone()],
+        predicate_proof: None,
+        batch_root: c.issuance.batch_root,
+        inclusion: c.issuance.inclusion.clone(),
+    };
+    let p = Presentation::selective(r, disclosure, &key(2), vec![]);
+    check_json(
+        "presentation.json",
+        &serde_json::to_value(&p).expect("json"),
+    );
+    let k = key(1);
+    check_json(
+        "did-document.json",
+        &serde_json::to_value(Did::from_public_key(k.public_key()).document(k.public_key()))
+            .expect("json"),
+    );
+}

@@ -1,0 +1,22 @@
+//! Proof verifiers on arbitrary input: state proofs (jmt bytes), inclusion proofs,
+//! commit certificates and ledger proofs decoded from canonical bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use schemas::codec::decode;
+use schemas::hash::Hash;
+use schemas::ledger::{LedgerProof, ValidatorSet};
+use schemas::light_client::verify_ledger_proof;
+use schemas::merkle::InclusionProof;
+use schemas::state::StateProof;
+
+fuzz_target!(|data: &[u8]| {
+    let root = Hash([0x5a; 32]);
+    let _ = StateProof { key: b"k".to_vec(), value: None, proof: data.to_vec() }.verify(&root);
+    if let Ok(p) = decode::<InclusionProof>(data) {
+        let _ = p.verify(&root, &root);
+    }
+    if let Ok((proof, set)) = decode::<(LedgerProof, ValidatorSet)>(data) {
+        let _ = verify_ledger_proof(&proof, &set);
+    }
+});
