@@ -5,9 +5,7 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use schemas::Canonical;
 use schemas::hash::{Hash, domains, sm3};
-use schemas::ledger::{
-    BlockHeader, CommitCertificate, CommitVote, Height, ValidatorInfo, ValidatorSet,
-};
+use schemas::ledger::{BlockHeader, CommitCertificate, CommitVote, Height, ValidatorInfo, ValidatorSet};
 use schemas::light_client::verify_commit_certificate;
 use schemas::merkle::{MerkleTree, leaf_hash};
 use schemas::sm2::SecretKey;
@@ -42,9 +40,7 @@ fn bench_sm2(c: &mut Criterion) {
 fn bench_merkle(c: &mut Criterion) {
     let mut g = c.benchmark_group("merkle");
     g.sample_size(10);
-    let leaves: Vec<Hash> = (0u32..1_000_000)
-        .map(|i| leaf_hash(&i.to_le_bytes()))
-        .collect();
+    let leaves: Vec<Hash> = (0u32..1_000_000).map(|i| leaf_hash(&i.to_le_bytes())).collect();
     g.bench_function("build_1m_leaves", |b| {
         b.iter_batched(
             || leaves.clone(),
@@ -89,11 +85,7 @@ fn bench_certificates(c: &mut Criterion) {
         let cert = CommitCertificate {
             height: header.height,
             block_hash: vote.block_hash,
-            signatures: keys
-                .iter()
-                .take(set.quorum())
-                .map(|k| vote.sign(k))
-                .collect(),
+            signatures: keys.iter().take(set.quorum()).map(|k| vote.sign(k)).collect(),
         };
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| verify_commit_certificate(&header, &cert, &set).expect("valid"))

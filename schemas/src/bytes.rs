@@ -21,9 +21,7 @@ pub mod fixed {
     }
 
     /// Deserialises what [`serialize`] wrote, rejecting any other length.
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
-        d: D,
-    ) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
         let v = super::variable::deserialize(d)?;
         let len = v.len();
         v.try_into()

@@ -111,6 +111,12 @@ impl Envelope {
                 reason: "validUntil must be after validFrom".into(),
             });
         }
+        // Times must be expressible in RFC 3339 (years 0000-9999) so the JSON view shows them.
+        if rfc3339(self.valid_from).is_none() || self.valid_until.is_some_and(|t| rfc3339(t).is_none()) {
+            return Err(CredentialError::Malformed {
+                reason: "validity times must lie in the years 0000-9999".into(),
+            });
+        }
         Ok(())
     }
 
@@ -322,8 +328,7 @@ pub fn status_list_url(issuer: &Did, list_id: u32) -> String {
 /// RFC 3339 UTC text of a Unix time.
 pub fn rfc3339(secs: i64) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
+    t.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
 fn parse_rfc3339(s: &str) -> Result<i64, CredentialError> {
@@ -358,10 +363,7 @@ impl Credential {
         for (o, a) in self.openings.iter().zip(&self.envelope.attributes) {
             if o.name != a.name {
                 return Err(CredentialError::Malformed {
-                    reason: format!(
-                        "opening `{}` where attribute `{}` was expected",
-                        o.name, a.name
-                    ),
+                    reason: format!("opening `{}` where attribute `{}` was expected", o.name, a.name),
                 });
             }
             o.check_digest(&a.commitment)?;
@@ -463,8 +465,7 @@ impl Credential {
         if subject.remove("id").as_ref().and_then(Value::as_str) != Some(holder.as_str()) {
             return mismatch("credentialSubject.id");
         }
-        if subject.len() != envelope.attributes.len()
-            || doc.proof.openings.len() != envelope.attributes.len()
+        if subject.len() != envelope.attributes.len() || doc.proof.openings.len() != envelope.attributes.len()
         {
             return mismatch("credentialSubject");
         }
@@ -475,11 +476,9 @@ impl Credential {
             }
             let value = match subject.get(&attr.name) {
                 Some(Value::String(s)) => AttributeValue::Text(s.clone()),
-                Some(v) => {
-                    AttributeValue::Integer(v.as_i64().ok_or(CredentialError::FieldMismatch {
-                        field: "credentialSubject",
-                    })?)
-                }
+                Some(v) => AttributeValue::Integer(v.as_i64().ok_or(CredentialError::FieldMismatch {
+                    field: "credentialSubject",
+                })?),
                 None => return mismatch("credentialSubject"),
             };
             openings.push(Opening {

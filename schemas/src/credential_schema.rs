@@ -135,10 +135,7 @@ pub enum SchemaError {
 }
 
 fn join(v: &[Violation]) -> String {
-    v.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// A parsed credential schema with its compiled validator.
@@ -162,12 +159,13 @@ impl core::fmt::Debug for CredentialSchema {
 impl CredentialSchema {
     /// A built-in schema by file name (`university-diploma`, ...).
     pub fn builtin(name: &str) -> Result<Self, SchemaError> {
-        let (_, text) = BUILTIN_SCHEMAS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| SchemaError::Unknown {
-                name: name.chars().take(64).collect(),
-            })?;
+        let (_, text) =
+            BUILTIN_SCHEMAS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| SchemaError::Unknown {
+                    name: name.chars().take(64).collect(),
+                })?;
         Self::from_json(text)
     }
 
@@ -175,16 +173,15 @@ impl CredentialSchema {
     pub fn from_json(text: &str) -> Result<Self, SchemaError> {
         let invalid = |reason: String| SchemaError::InvalidSchema { reason };
         let json: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if json.get("$schema").and_then(Value::as_str)
-            != Some("https://json-schema.org/draft/2020-12/schema")
+        if json.get("$schema").and_then(Value::as_str) != Some("https://json-schema.org/draft/2020-12/schema")
         {
             return Err(invalid(
                 "`$schema` must be https://json-schema.org/draft/2020-12/schema".into(),
             ));
         }
-        let meta = json.get("x-credence").ok_or_else(|| {
-            invalid("missing `x-credence` (schema id and credential type)".into())
-        })?;
+        let meta = json
+            .get("x-credence")
+            .ok_or_else(|| invalid("missing `x-credence` (schema id and credential type)".into()))?;
         let field = |name: &str| {
             meta.get(name)
                 .and_then(Value::as_str)
@@ -285,10 +282,7 @@ impl CredentialSchema {
     }
 
     /// Validates a subject and encodes its attributes, sorted by name.
-    pub fn encode_subject(
-        &self,
-        subject: &Value,
-    ) -> Result<Vec<(String, AttributeValue)>, SchemaError> {
+    pub fn encode_subject(&self, subject: &Value) -> Result<Vec<(String, AttributeValue)>, SchemaError> {
         self.validate(subject)?;
         let mut out = Vec::with_capacity(self.attributes.len());
         let mut violations = Vec::new();
@@ -328,9 +322,7 @@ pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<Attrib
             .map(AttributeValue::Integer)
             .ok_or_else(|| "expected an integer".to_owned()),
         AttributeEncoding::DecimalX100 => {
-            let x = value
-                .as_f64()
-                .ok_or_else(|| "expected a number".to_owned())?;
+            let x = value.as_f64().ok_or_else(|| "expected a number".to_owned())?;
             let scaled = (x * 100.0).round();
             if (x * 100.0 - scaled).abs() > 1e-6 || !scaled.is_finite() || scaled.abs() > 9.0e15 {
                 return Err(format!("{x} has more than two decimal places"));
@@ -349,10 +341,8 @@ pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<Attrib
 /// Days since 1970-01-01 of an ISO 8601 calendar date `YYYY-MM-DD`.
 pub fn days_from_date(s: &str) -> Result<i64, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date =
-        time::Date::parse(s, format).map_err(|e| format!("{s:?} is not a date YYYY-MM-DD: {e}"))?;
-    Ok(i64::from(date.to_julian_day())
-        - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()))
+    let date = time::Date::parse(s, format).map_err(|e| format!("{s:?} is not a date YYYY-MM-DD: {e}"))?;
+    Ok(i64::from(date.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day()))
 }
 
 /// The ISO 8601 date `days` after 1970-01-01.

@@ -23,9 +23,7 @@ pub struct Did(String);
 
 /// What was wrong with a DID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid DID {did:?}: {reason} (expected did:credence: followed by 40 lowercase hex digits)"
-)]
+#[error("invalid DID {did:?}: {reason} (expected did:credence: followed by 40 lowercase hex digits)")]
 pub struct DidError {
     /// The text given (truncated).
     pub did: String,
@@ -37,10 +35,7 @@ impl Did {
     /// The DID of a public key.
     pub fn from_public_key(key: &PublicKey) -> Did {
         let h = hash_domain(domains::DID, &key.to_sec1());
-        Did(format!(
-            "{DID_PREFIX}{}",
-            hex::encode(&h.0[..DID_ID_HEX_LEN / 2])
-        ))
+        Did(format!("{DID_PREFIX}{}", hex::encode(&h.0[..DID_ID_HEX_LEN / 2])))
     }
 
     /// Parses and checks a DID.

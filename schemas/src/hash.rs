@@ -63,10 +63,7 @@ pub struct Domain(&'static str);
 impl Domain {
     /// Makes a tag. Tags are short ASCII names ending in a version, e.g. `credence/envelope/v1`.
     pub const fn new(tag: &'static str) -> Self {
-        assert!(
-            !tag.is_empty() && tag.len() <= 64,
-            "domain tags are 1..=64 bytes"
-        );
+        assert!(!tag.is_empty() && tag.len() <= 64, "domain tags are 1..=64 bytes");
         Domain(tag)
     }
 

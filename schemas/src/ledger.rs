@@ -173,11 +173,8 @@ impl ValidatorInfo {
 
     /// Checks the peer-id binding.
     pub fn verify_binding(&self) -> Result<(), KeyError> {
-        self.public_key.verify(
-            domains::PEER_BINDING,
-            self.peer_id.as_bytes(),
-            &self.peer_binding,
-        )
+        self.public_key
+            .verify(domains::PEER_BINDING, self.peer_id.as_bytes(), &self.peer_binding)
     }
 }
 
@@ -352,10 +349,9 @@ impl SignedTransaction {
     /// Checks every signature (not who may sign: that is the ledger's rule).
     pub fn verify_signatures(&self) -> Result<(), KeyError> {
         let digest = self.tx.digest();
-        self.signatures.iter().try_for_each(|s| {
-            s.public_key
-                .verify(domains::TRANSACTION, &digest.0, &s.signature)
-        })
+        self.signatures
+            .iter()
+            .try_for_each(|s| s.public_key.verify(domains::TRANSACTION, &digest.0, &s.signature))
     }
 }
 
@@ -400,11 +396,7 @@ impl Canonical for BlockBody {
 impl BlockBody {
     /// The `tx_root` a header must carry for this body.
     pub fn tx_root(&self) -> Hash {
-        let leaves: Vec<Vec<u8>> = self
-            .transactions
-            .iter()
-            .map(|t| t.digest().0.to_vec())
-            .collect();
+        let leaves: Vec<Vec<u8>> = self.transactions.iter().map(|t| t.digest().0.to_vec()).collect();
         crate::merkle::MerkleTree::from_leaves(&leaves).root()
     }
 }

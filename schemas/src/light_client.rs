@@ -10,9 +10,7 @@
 
 use crate::codec::Canonical;
 use crate::hash::{Hash, domains};
-use crate::ledger::{
-    BlockHeader, CommitCertificate, CommitVote, LedgerProof, MAX_VALIDATORS, ValidatorSet,
-};
+use crate::ledger::{BlockHeader, CommitCertificate, CommitVote, LedgerProof, MAX_VALIDATORS, ValidatorSet};
 use crate::state::StateError;
 
 /// Which check a certificate or ledger proof failed.
@@ -141,21 +139,14 @@ pub fn verify_commit_certificate(
     let found = cert.signatures.len();
     let needed = validators.quorum();
     if found < needed {
-        return Err(LightClientError::InsufficientSignatures {
-            found,
-            needed,
-            size,
-        });
+        return Err(LightClientError::InsufficientSignatures { found, needed, size });
     }
     Ok(())
 }
 
 /// Checks a whole ledger proof: the certificate, then every state proof against the
 /// certified state root.
-pub fn verify_ledger_proof(
-    proof: &LedgerProof,
-    validators: &ValidatorSet,
-) -> Result<(), LightClientError> {
+pub fn verify_ledger_proof(proof: &LedgerProof, validators: &ValidatorSet) -> Result<(), LightClientError> {
     verify_commit_certificate(&proof.header, &proof.certificate, validators)?;
     for (index, p) in proof.state.iter().enumerate() {
         p.verify(&proof.header.state_root)

@@ -153,9 +153,7 @@ pub enum MerkleError {
         tree_size: u64,
     },
     /// Path length wrong for this index and size.
-    #[error(
-        "audit path has {found} hashes; index {index} in a tree of {tree_size} needs {expected}"
-    )]
+    #[error("audit path has {found} hashes; index {index} in a tree of {tree_size} needs {expected}")]
     WrongPathLength {
         /// The index.
         index: u64,
@@ -253,14 +251,9 @@ mod tests {
             for i in 0..n {
                 let proof = tree.prove(i).expect("index in range");
                 let leaf = leaf_hash(&data[i as usize]);
-                proof
-                    .verify(&leaf, &tree.root())
-                    .expect("honest proof verifies");
+                proof.verify(&leaf, &tree.root()).expect("honest proof verifies");
                 let other = leaf_hash(b"other");
-                assert_eq!(
-                    proof.verify(&other, &tree.root()),
-                    Err(MerkleError::RootMismatch)
-                );
+                assert_eq!(proof.verify(&other, &tree.root()), Err(MerkleError::RootMismatch));
             }
             assert!(tree.prove(n).is_none());
         }

@@ -253,10 +253,8 @@ impl Presentation {
         holder: &SecretKey,
         ledger_proofs: Vec<LedgerProof>,
     ) -> Self {
-        let holder_signature = holder.sign(
-            domains::PRESENTATION,
-            &transcript_digest(&request, &disclosure).0,
-        );
+        let holder_signature =
+            holder.sign(domains::PRESENTATION, &transcript_digest(&request, &disclosure).0);
         Self::new(
             request,
             PresentationProof::Selective {
@@ -268,20 +266,10 @@ impl Presentation {
     }
 
     /// Wraps proof content.
-    pub fn new(
-        request: SignedRequest,
-        proof: PresentationProof,
-        ledger_proofs: Vec<LedgerProof>,
-    ) -> Self {
+    pub fn new(request: SignedRequest, proof: PresentationProof, ledger_proofs: Vec<LedgerProof>) -> Self {
         Presentation {
-            context: PRESENTATION_CONTEXT
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-            types: vec![
-                "VerifiablePresentation".into(),
-                "CredencePresentation".into(),
-            ],
+            context: PRESENTATION_CONTEXT.iter().map(|s| (*s).to_owned()).collect(),
+            types: vec!["VerifiablePresentation".into(), "CredencePresentation".into()],
             request,
             proof,
             ledger_proofs,

@@ -16,9 +16,7 @@ use core::fmt;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sm2::dsa::signature::{Signer as _, Verifier as _};
-use sm2::pkcs8::{
-    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
-};
+use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use zeroize::Zeroizing;
 
 /// The SM2 default distinguishing identifier (GB/T 35276), as OpenSSL uses it.
@@ -75,11 +73,7 @@ impl PublicKey {
         let encoded = key.to_sec1_bytes();
         let mut sec1 = [0u8; PUBLIC_KEY_LEN];
         // An uncompressed point on a 256-bit curve is always 65 bytes.
-        assert_eq!(
-            encoded.len(),
-            PUBLIC_KEY_LEN,
-            "uncompressed SM2 point length"
-        );
+        assert_eq!(encoded.len(), PUBLIC_KEY_LEN, "uncompressed SM2 point length");
         sec1.copy_from_slice(&encoded);
         PublicKey { key, sec1 }
     }
@@ -108,8 +102,7 @@ impl PublicKey {
     }
 
     fn from_public(pk: sm2::PublicKey) -> Result<Self, KeyError> {
-        let key = sm2::dsa::VerifyingKey::new(DEFAULT_DIST_ID, pk)
-            .map_err(|_| KeyError::InvalidPublicKey)?;
+        let key = sm2::dsa::VerifyingKey::new(DEFAULT_DIST_ID, pk).map_err(|_| KeyError::InvalidPublicKey)?;
         Ok(Self::from_verifying_key(key))
     }
 
@@ -132,9 +125,7 @@ impl PublicKey {
     /// `pkeyutl -verify -rawin -digest sm3`).
     pub fn verify_raw(&self, msg: &[u8], sig: &Signature) -> Result<(), KeyError> {
         let sig = sig.to_sm2()?;
-        self.key
-            .verify(msg, &sig)
-            .map_err(|_| KeyError::BadSignature)
+        self.key.verify(msg, &sig).map_err(|_| KeyError::BadSignature)
     }
 
     /// Verifies a signature made by [`SecretKey::sign`] with the same domain.

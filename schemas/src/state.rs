@@ -23,9 +23,7 @@ pub type StateHasher = sm3_d10::Sm3;
 
 /// The storage traits a tree store implements (re-exported so nodes need not name `jmt`).
 pub mod store {
-    pub use jmt::storage::{
-        LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter,
-    };
+    pub use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeUpdateBatch, TreeWriter};
     pub use jmt::{KeyHash, OwnedValue, Version};
 }
 
@@ -96,8 +94,8 @@ impl StateProof {
                 ),
             });
         }
-        let proof: jmt::proof::SparseMerkleProof<StateHasher> = borsh::from_slice(&self.proof)
-            .map_err(|e| StateError::MalformedProof {
+        let proof: jmt::proof::SparseMerkleProof<StateHasher> =
+            borsh::from_slice(&self.proof).map_err(|e| StateError::MalformedProof {
                 reason: e.to_string(),
             })?;
         proof
@@ -145,9 +143,7 @@ impl<'a, R: store::TreeReader> StateTree<'a, R> {
 
     /// The root at `version`.
     pub fn root(&self, version: u64) -> Result<Hash, StateError> {
-        Ok(Hash(
-            self.jmt().get_root_hash(version).map_err(store_err)?.0,
-        ))
+        Ok(Hash(self.jmt().get_root_hash(version).map_err(store_err)?.0))
     }
 
     /// The value of `key` at `version` with its proof.
@@ -218,11 +214,7 @@ impl store::TreeReader for MemoryStore {
             .cloned())
     }
 
-    fn get_value_option(
-        &self,
-        max_version: u64,
-        key_hash: jmt::KeyHash,
-    ) -> anyhow::Result<Option<Vec<u8>>> {
+    fn get_value_option(&self, max_version: u64, key_hash: jmt::KeyHash) -> anyhow::Result<Option<Vec<u8>>> {
         let values = self
             .values
             .read()
@@ -234,16 +226,11 @@ impl store::TreeReader for MemoryStore {
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(store::NodeKey, store::LeafNode)>> {
-        let nodes = self
-            .nodes
-            .read()
-            .map_err(|e| anyhow::Error::msg(e.to_string()))?;
+        let nodes = self.nodes.read().map_err(|e| anyhow::Error::msg(e.to_string()))?;
         let mut best: Option<(store::NodeKey, store::LeafNode)> = None;
         for (key, node) in nodes.iter() {
             if let store::Node::Leaf(leaf) = node
-                && best
-                    .as_ref()
-                    .is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+                && best.as_ref().is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
             {
                 best = Some((key.clone(), leaf.clone()));
             }
@@ -266,10 +253,7 @@ impl store::TreeWriter for MemoryStore {
             .write()
             .map_err(|e| anyhow::Error::msg(e.to_string()))?;
         for ((version, key_hash), v) in batch.values() {
-            values
-                .entry(*key_hash)
-                .or_default()
-                .insert(*version, v.clone());
+            values.entry(*key_hash).or_default().insert(*version, v.clone());
         }
         Ok(())
     }

@@ -7,14 +7,12 @@ use schemas::credential::{
     AttributeCommitment, Credential, CredentialError, Issuance, Opening, attribute_digest,
 };
 use schemas::credential_schema::{
-    AttributeEncoding, AttributeValue, BUILTIN_SCHEMAS, CredentialSchema, SchemaError,
-    date_from_days, days_from_date,
+    AttributeEncoding, AttributeValue, BUILTIN_SCHEMAS, CredentialSchema, SchemaError, date_from_days,
+    days_from_date,
 };
 use schemas::did::{Did, DidDocument};
 use schemas::merkle::MerkleTree;
-use schemas::presentation::{
-    Presentation, PresentationRequest, SelectiveDisclosure, SignedRequest, Tier,
-};
+use schemas::presentation::{Presentation, PresentationRequest, SelectiveDisclosure, SignedRequest, Tier};
 use serde_json::json;
 
 fn diploma_subject() -> serde_json::Value {
@@ -82,11 +80,7 @@ fn violations_name_the_field_and_the_rule() {
     let Err(SchemaError::Invalid { violations, .. }) = s.validate(&subject) else {
         panic!("invalid subject accepted")
     };
-    let has = |field: &str, rule: &str| {
-        violations
-            .iter()
-            .any(|v| v.field == field && v.rule == rule)
-    };
+    let has = |field: &str, rule: &str| violations.iter().any(|v| v.field == field && v.rule == rule);
     assert!(has("/gpa", "maximum"), "{violations:?}");
     assert!(
         has("/graduation_date", "pattern") || has("/graduation_date", "format"),
@@ -127,10 +121,8 @@ fn violations_name_the_field_and_the_rule() {
 fn bad_schema_documents_are_refused() {
     assert!(CredentialSchema::from_json("{").is_err());
     assert!(
-        CredentialSchema::from_json(
-            r#"{"$schema": "https://json-schema.org/draft/2020-12/schema"}"#
-        )
-        .is_err()
+        CredentialSchema::from_json(r#"{"$schema": "https://json-schema.org/draft/2020-12/schema"}"#)
+            .is_err()
     );
     let no_encoding = r#"{"$schema": "https://json-schema.org/draft/2020-12/schema",
         "x-credence": {"id": "x", "credentialType": "X"}, "properties": {"a": {"type": "string"}}}"#;
@@ -174,10 +166,7 @@ fn credential_json_round_trips_in_w3c_shape() {
     c.check().expect("consistent credential");
     let json = c.to_json();
     assert_eq!(json["@context"][0], "https://www.w3.org/ns/credentials/v2");
-    assert_eq!(
-        json["type"],
-        json!(["VerifiableCredential", "UniversityDiploma"])
-    );
+    assert_eq!(json["type"], json!(["VerifiableCredential", "UniversityDiploma"]));
     assert_eq!(json["credentialSubject"]["gpa"], json!(372));
     assert_eq!(json["credentialStatus"]["type"], "BitstringStatusListEntry");
     assert_eq!(json["validFrom"], "2026-06-30T00:00:00Z");
@@ -202,10 +191,7 @@ fn credential_json_that_disagrees_with_its_envelope_is_refused() {
         Err(CredentialError::OpeningMismatch { .. })
     ));
     assert!(matches!(
-        tamper(
-            &["issuer"],
-            json!(Did::from_public_key(key(9).public_key()))
-        ),
+        tamper(&["issuer"], json!(Did::from_public_key(key(9).public_key()))),
         Err(CredentialError::FieldMismatch { field: "issuer" })
     ));
     assert!(matches!(
@@ -243,8 +229,7 @@ fn attribute_digest_binds_name_value_and_salt() {
         value: v,
         randomness: [1; 32],
     };
-    o.check_digest(&AttributeCommitment::Digest(d))
-        .expect("opens");
+    o.check_digest(&AttributeCommitment::Digest(d)).expect("opens");
     assert!(
         !format!("{o:?}").contains("Li Hua"),
         "Debug must not print personal data"
@@ -308,9 +293,7 @@ fn presentation_holder_binding_covers_request_and_disclosure() {
     );
     // Signed by someone other than the bound holder.
     let disclosure = match &p.proof {
-        schemas::presentation::PresentationProof::Selective { disclosure, .. } => {
-            (**disclosure).clone()
-        }
+        schemas::presentation::PresentationProof::Selective { disclosure, .. } => (**disclosure).clone(),
         _ => unreachable!(),
     };
     let wrong = Presentation::selective(request(), disclosure, &key(5), vec![]);
@@ -342,8 +325,7 @@ fn check_json(name: &str, value: &serde_json::Value) {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &actual).expect("write golden file");
     }
-    let expected =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(actual, expected, "JSON shape of {name} changed");
 }
 
@@ -361,14 +343,10 @@ fn json_shapes_are_pinned() {
         inclusion: c.issuance.inclusion.clone(),
     };
     let p = Presentation::selective(r, disclosure, &key(2), vec![]);
-    check_json(
-        "presentation.json",
-        &serde_json::to_value(&p).expect("json"),
-    );
+    check_json("presentation.json", &serde_json::to_value(&p).expect("json"));
     let k = key(1);
     check_json(
         "did-document.json",
-        &serde_json::to_value(Did::from_public_key(k.public_key()).document(k.public_key()))
-            .expect("json"),
+        &serde_json::to_value(Did::from_public_key(k.public_key()).document(k.public_key())).expect("json"),
     );
 }

@@ -2,9 +2,7 @@
 
 use schemas::Canonical;
 use schemas::hash::Hash;
-use schemas::ledger::{
-    BlockHeader, CommitCertificate, CommitVote, Height, ValidatorInfo, ValidatorSet,
-};
+use schemas::ledger::{BlockHeader, CommitCertificate, CommitVote, Height, ValidatorInfo, ValidatorSet};
 use schemas::sm2::SecretKey;
 
 /// The key with scalar `[seed; 32]` (valid for every seed in 1..=0xfe).
@@ -26,13 +24,7 @@ pub(crate) fn validators(n: usize) -> (Vec<SecretKey>, ValidatorSet) {
             )
         })
         .collect();
-    (
-        keys,
-        ValidatorSet {
-            epoch: 0,
-            validators,
-        },
-    )
+    (keys, ValidatorSet { epoch: 0, validators })
 }
 
 /// A header at height 7 under `set`.

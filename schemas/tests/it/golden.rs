@@ -7,8 +7,7 @@
 use crate::fixtures::{certificate, header, key, validators};
 use schemas::Canonical;
 use schemas::credential::{
-    AttributeCommitment, CommittedAttribute, Envelope, PedersenCommitment, StatusEntry,
-    attribute_digest,
+    AttributeCommitment, CommittedAttribute, Envelope, PedersenCommitment, StatusEntry, attribute_digest,
 };
 use schemas::credential_schema::AttributeValue;
 use schemas::did::Did;
@@ -31,10 +30,7 @@ fn check<T: Canonical + PartialEq + std::fmt::Debug>(name: &str, value: &T) {
     assert_eq!(actual, expected, "canonical encoding of {name} changed");
     // And the golden bytes decode back to the same value.
     let bytes = hex::decode(expected.lines().next().expect("first line")).expect("hex");
-    assert_eq!(
-        &T::from_canonical(&bytes).expect("golden bytes decode"),
-        value
-    );
+    assert_eq!(&T::from_canonical(&bytes).expect("golden bytes decode"), value);
 }
 
 pub(crate) fn envelope() -> Envelope {
@@ -113,8 +109,7 @@ fn block_header_vote_and_validator_set() {
     check("commit-vote", &CommitVote::for_header(&h));
     // The certificate is not hashed itself, but its signatures are deterministic: pin them too.
     let cert = certificate(&h, &[&keys[0], &keys[1], &keys[2]]);
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/commit-certificate.hex");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/commit-certificate.hex");
     let actual = format!("{}\n", hex::encode(schemas::codec::encode(&cert)));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &actual).expect("write");

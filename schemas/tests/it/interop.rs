@@ -51,11 +51,7 @@ fn signature_made_here_verifies_with_openssl() {
     );
 
     // And OpenSSL rejects it for another message.
-    std::fs::write(
-        dir.path().join("msg"),
-        b"diploma 2026: Li Hua, B.Eng., GPA 3.92",
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("msg"), b"diploma 2026: Li Hua, B.Eng., GPA 3.92").expect("write");
     assert!(
         !openssl(dir.path(), &args).status.success(),
         "openssl accepted a signature over another message"
@@ -64,28 +60,17 @@ fn signature_made_here_verifies_with_openssl() {
     // Our private key export is readable by OpenSSL and names the same public key.
     std::fs::write(dir.path().join("key.pem"), key.to_pkcs8_pem().as_bytes()).expect("write");
     let out = openssl(dir.path(), &["pkey", "-in", "key.pem", "-pubout"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs = PublicKey::from_spki_pem(&String::from_utf8_lossy(&out.stdout))
-        .expect("openssl's SPKI parses");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs =
+        PublicKey::from_spki_pem(&String::from_utf8_lossy(&out.stdout)).expect("openssl's SPKI parses");
     assert_eq!(&theirs, key.public_key());
 }
 
 #[test]
 fn signature_made_by_openssl_verifies_here() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let gen_ = openssl(
-        dir.path(),
-        &["genpkey", "-algorithm", "SM2", "-out", "key.pem"],
-    );
-    assert!(
-        gen_.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen_.stderr)
-    );
+    let gen_ = openssl(dir.path(), &["genpkey", "-algorithm", "SM2", "-out", "key.pem"]);
+    assert!(gen_.status.success(), "{}", String::from_utf8_lossy(&gen_.stderr));
     assert!(
         openssl(
             dir.path(),
@@ -120,10 +105,9 @@ fn signature_made_by_openssl_verifies_here() {
         String::from_utf8_lossy(&signed.stderr)
     );
 
-    let public = PublicKey::from_spki_pem(
-        &std::fs::read_to_string(dir.path().join("pub.pem")).expect("read"),
-    )
-    .expect("SPKI PEM");
+    let public =
+        PublicKey::from_spki_pem(&std::fs::read_to_string(dir.path().join("pub.pem")).expect("read"))
+            .expect("SPKI PEM");
     let sig = Signature::from_der(&std::fs::read(dir.path().join("sig.der")).expect("read"))
         .expect("DER signature");
     public
@@ -135,10 +119,9 @@ fn signature_made_by_openssl_verifies_here() {
     );
 
     // OpenSSL's private key imports here and yields the same public key.
-    let secret = SecretKey::from_pkcs8_pem(
-        &std::fs::read_to_string(dir.path().join("key.pem")).expect("read"),
-    )
-    .expect("PKCS#8 PEM");
+    let secret =
+        SecretKey::from_pkcs8_pem(&std::fs::read_to_string(dir.path().join("key.pem")).expect("read"))
+            .expect("PKCS#8 PEM");
     assert_eq!(secret.public_key(), &public);
 }
 
@@ -164,10 +147,7 @@ fn keys_round_trip_through_pem_and_der() {
         &PublicKey::from_spki_pem(&public.to_spki_pem()).expect("spki pem"),
         public
     );
-    assert_eq!(
-        &PublicKey::from_sec1(&public.to_sec1()).expect("sec1"),
-        public
-    );
+    assert_eq!(&PublicKey::from_sec1(&public.to_sec1()).expect("sec1"), public);
 }
 
 #[test]
@@ -181,15 +161,11 @@ fn secret_key_debug_shows_no_secret() {
 
 #[test]
 fn bad_key_documents_get_clear_errors() {
-    let err =
-        SecretKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-            .expect_err("garbage");
+    let err = SecretKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        .expect_err("garbage");
     assert!(err.to_string().contains("PKCS#8 PEM private key"), "{err}");
     assert!(PublicKey::from_spki_der(&[0x30, 0x03, 0x02, 0x01, 0x00]).is_err());
-    assert_eq!(
-        PublicKey::from_sec1(&[4u8; 65]),
-        Err(KeyError::InvalidPublicKey)
-    );
+    assert_eq!(PublicKey::from_sec1(&[4u8; 65]), Err(KeyError::InvalidPublicKey));
     assert_eq!(
         SecretKey::from_bytes(&[0u8; 32]).map(|_| ()),
         Err(KeyError::InvalidSecretKey)

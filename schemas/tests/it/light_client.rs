@@ -20,11 +20,9 @@ fn certificate_of_2f_plus_1_verifies_for_n_4_and_7() {
         let (keys, set) = validators(n);
         let h = header(&set, Hash([1; 32]));
         let signers: Vec<_> = keys.iter().take(set.quorum()).collect();
-        verify_commit_certificate(&h, &certificate(&h, &signers), &set)
-            .expect("quorum certificate verifies");
+        verify_commit_certificate(&h, &certificate(&h, &signers), &set).expect("quorum certificate verifies");
         let all: Vec<_> = keys.iter().collect();
-        verify_commit_certificate(&h, &certificate(&h, &all), &set)
-            .expect("full certificate verifies");
+        verify_commit_certificate(&h, &certificate(&h, &all), &set).expect("full certificate verifies");
     }
 }
 

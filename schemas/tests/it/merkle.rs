@@ -17,9 +17,7 @@ fn leaf_and_node_hashes_are_domain_separated() {
 
 #[test]
 fn a_million_leaves_build_and_prove() {
-    let leaves: Vec<Hash> = (0u32..1_000_000)
-        .map(|i| leaf_hash(&i.to_le_bytes()))
-        .collect();
+    let leaves: Vec<Hash> = (0u32..1_000_000).map(|i| leaf_hash(&i.to_le_bytes())).collect();
     let tree = MerkleTree::from_leaf_hashes(leaves);
     assert_eq!(tree.len(), 1_000_000);
     for index in [0u64, 1, 524_287, 524_288, 999_999] {
@@ -42,9 +40,7 @@ fn every_flipped_bit_of_a_path_is_rejected() {
     let tree = MerkleTree::from_leaves(&data);
     let proof = tree.prove(21).expect("in range");
     let leaf = leaf_hash(&data[21]);
-    proof
-        .verify(&leaf, &tree.root())
-        .expect("honest proof verifies");
+    proof.verify(&leaf, &tree.root()).expect("honest proof verifies");
     for i in 0..proof.path.len() {
         for bit in 0..256 {
             let mut p = proof.clone();

@@ -87,9 +87,7 @@ fn every_flipped_bit_of_a_state_proof_is_rejected() {
     let (v, root) = store
         .apply((0..20u32).map(|i| (vec![i as u8], Some(vec![i as u8; 3]))))
         .expect("apply");
-    let p = StateTree::new(&store)
-        .get_with_proof(&[5], v)
-        .expect("proof");
+    let p = StateTree::new(&store).get_with_proof(&[5], v).expect("proof");
     for bit in 0..p.proof.len() * 8 {
         let mut q = p.clone();
         flip(&mut q.proof, bit);
