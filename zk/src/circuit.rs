@@ -1,0 +1,211 @@
+//! The unlinkable-credential circuit (R1CS over BN254's scalar field).
+//!
+//! Public inputs, in order:
+//! `issuer_root, revocation_root, (attribute_index, kind, threshold) × P, scope, request, nullifier`.
+//!
+//! Witness: the attributes `a_1..a_A`, the revocation id, the salt, the holder secret, the
+//! credential's path in the issuer's tree and the revocation tree's path at the id.
+//!
+//! Constraints:
+//! 1. `secret_commitment = Poseidon(TAG_SECRET, secret)`;
+//! 2. `leaf = Poseidon(TAG_LEAF, id, a_1..a_A, salt, secret_commitment)`;
+//! 3. the leaf's path of depth 20 leads to `issuer_root`;
+//! 4. `id` is 32 bits, and the leaf at `id` in the revocation tree (depth 32, path chosen by the
+//!    id's own bits) is 0 under `revocation_root`;
+//! 5. for each predicate: `attribute_index ∈ {0..A}` selects `x` from `(id, a_1..a_A)`, `kind` is
+//!    a bit, and `d = (x − threshold)·(1 − 2·kind)` is a 32-bit number (`kind` 0: `x ≥ t`,
+//!    1: `x ≤ t`);
+//! 6. `nullifier = Poseidon(TAG_NULLIFIER, secret, scope)`;
+//! 7. `request` is squared into a constraint, so the proof is bound to it even though nothing
+//!    else uses it.
+
+use crate::poseidon::{TAG_LEAF, TAG_NULLIFIER, TAG_SECRET, params};
+use crate::tree::{CREDENTIAL_TREE_DEPTH, REVOCATION_TREE_DEPTH};
+use ark_bn254::Fr;
+use ark_crypto_primitives::crh::poseidon::constraints::{CRHGadget, CRHParametersVar, TwoToOneCRHGadget};
+use ark_crypto_primitives::crh::{CRHSchemeGadget, TwoToOneCRHSchemeGadget};
+use ark_ff::Zero;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::prelude::*;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+
+/// Bits of a predicate's difference and of a revocation id.
+pub const RANGE_BITS: usize = 32;
+
+/// One predicate as the circuit sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CircuitPredicate {
+    /// 0 = the revocation id, `i` = attribute `a_i`.
+    pub attribute: usize,
+    /// `false`: `x >= threshold`; `true`: `x <= threshold`.
+    pub at_most: bool,
+    /// The bound.
+    pub threshold: i64,
+}
+
+/// Every value the circuit reads. For key generation all may be zero.
+#[derive(Clone)]
+pub(crate) struct Assignment {
+    pub(crate) issuer_root: Fr,
+    pub(crate) revocation_root: Fr,
+    pub(crate) predicates: Vec<(Fr, Fr, Fr)>,
+    pub(crate) scope: Fr,
+    pub(crate) request: Fr,
+    pub(crate) nullifier: Fr,
+    pub(crate) attributes: Vec<Fr>,
+    pub(crate) id: u32,
+    pub(crate) salt: Fr,
+    pub(crate) secret: Fr,
+    pub(crate) credential_siblings: Vec<Fr>,
+    pub(crate) credential_index: u64,
+    pub(crate) revocation_siblings: Vec<Fr>,
+    /// Bits of each predicate's difference, computed natively by the prover.
+    pub(crate) differences: Vec<u64>,
+}
+
+impl Assignment {
+    /// An all-zero assignment of a shape (for setup).
+    pub(crate) fn blank(attributes: usize, predicates: usize) -> Self {
+        Assignment {
+            issuer_root: Fr::zero(),
+            revocation_root: Fr::zero(),
+            predicates: vec![(Fr::zero(), Fr::zero(), Fr::zero()); predicates],
+            scope: Fr::zero(),
+            request: Fr::zero(),
+            nullifier: Fr::zero(),
+            attributes: vec![Fr::zero(); attributes],
+            id: 0,
+            salt: Fr::zero(),
+            secret: Fr::zero(),
+            credential_siblings: vec![Fr::zero(); CREDENTIAL_TREE_DEPTH],
+            credential_index: 0,
+            revocation_siblings: vec![Fr::zero(); REVOCATION_TREE_DEPTH],
+            differences: vec![0; predicates],
+        }
+    }
+
+    /// The public inputs in circuit order.
+    pub(crate) fn public_inputs(&self) -> Vec<Fr> {
+        let mut v = vec![self.issuer_root, self.revocation_root];
+        for (i, k, t) in &self.predicates {
+            v.extend([*i, *k, *t]);
+        }
+        v.extend([self.scope, self.request, self.nullifier]);
+        v
+    }
+}
+
+/// The circuit.
+pub(crate) struct UnlinkableCircuit {
+    pub(crate) a: Assignment,
+}
+
+/// `2^i` bits of `value`, little endian, as witnesses.
+fn witness_bits(
+    cs: &ConstraintSystemRef<Fr>,
+    value: u64,
+    n: usize,
+) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    (0..n)
+        .map(|i| Boolean::new_witness(cs.clone(), || Ok((value >> i) & 1 == 1)))
+        .collect()
+}
+
+/// Walks a fixed-depth path from `leaf`, choosing sides by `bits`.
+fn root_from(
+    p: &CRHParametersVar<Fr>,
+    leaf: FpVar<Fr>,
+    siblings: &[FpVar<Fr>],
+    bits: &[Boolean<Fr>],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut cur = leaf;
+    for (sib, bit) in siblings.iter().zip(bits) {
+        let left = FpVar::conditionally_select(bit, sib, &cur)?;
+        let right = FpVar::conditionally_select(bit, &cur, sib)?;
+        cur = TwoToOneCRHGadget::<Fr>::compress(p, &left, &right)?;
+    }
+    Ok(cur)
+}
+
+impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let a = self.a;
+        let p = CRHParametersVar::new_constant(cs.clone(), params())?;
+        let input = |v: Fr| FpVar::new_input(cs.clone(), || Ok(v));
+        let witness = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
+
+        // Public inputs, in the order of `Assignment::public_inputs`.
+        let issuer_root = input(a.issuer_root)?;
+        let revocation_root = input(a.revocation_root)?;
+        let predicates = a
+            .predicates
+            .iter()
+            .map(|(i, k, t)| Ok((input(*i)?, input(*k)?, input(*t)?)))
+            .collect::<Result<Vec<_>, SynthesisError>>()?;
+        let scope = input(a.scope)?;
+        let request = input(a.request)?;
+        let nullifier = input(a.nullifier)?;
+
+        // Witness.
+        let attributes = a
+            .attributes
+            .iter()
+            .map(|v| witness(*v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let id_bits = witness_bits(&cs, u64::from(a.id), RANGE_BITS)?;
+        let id = Boolean::le_bits_to_fp(&id_bits)?;
+        let salt = witness(a.salt)?;
+        let secret = witness(a.secret)?;
+        let cred_siblings = a
+            .credential_siblings
+            .iter()
+            .map(|v| witness(*v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cred_bits = witness_bits(&cs, a.credential_index, CREDENTIAL_TREE_DEPTH)?;
+        let rev_siblings = a
+            .revocation_siblings
+            .iter()
+            .map(|v| witness(*v))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // 1–2. The leaf.
+        let tag = |t: u64| FpVar::constant(Fr::from(t));
+        let secret_commitment = CRHGadget::<Fr>::evaluate(&p, &[tag(TAG_SECRET), secret.clone()])?;
+        let mut leaf_input = vec![tag(TAG_LEAF), id.clone()];
+        leaf_input.extend(attributes.iter().cloned());
+        leaf_input.extend([salt, secret_commitment]);
+        let leaf = CRHGadget::<Fr>::evaluate(&p, &leaf_input)?;
+
+        // 3. Issued: the leaf is in the issuer's anchored tree.
+        root_from(&p, leaf, &cred_siblings, &cred_bits)?.enforce_equal(&issuer_root)?;
+
+        // 4. Not revoked: the leaf at `id` is empty.
+        root_from(&p, FpVar::zero(), &rev_siblings, &id_bits)?.enforce_equal(&revocation_root)?;
+
+        // 5. Predicates.
+        let mut values = vec![id];
+        values.extend(attributes);
+        for ((index, kind, threshold), diff) in predicates.iter().zip(&a.differences) {
+            let mut selected = FpVar::zero();
+            let mut hits = FpVar::zero();
+            for (j, v) in values.iter().enumerate() {
+                let is_j = index.is_eq(&FpVar::constant(Fr::from(j as u64)))?;
+                selected += FpVar::from(is_j.clone()) * v;
+                hits += FpVar::from(is_j);
+            }
+            hits.enforce_equal(&FpVar::one())?;
+            // kind ∈ {0, 1}
+            (kind.clone() * (kind.clone() - FpVar::one())).enforce_equal(&FpVar::zero())?;
+            let signed = (selected - threshold) * (FpVar::one() - kind.double()?);
+            let bits = witness_bits(&cs, *diff, RANGE_BITS)?;
+            Boolean::le_bits_to_fp(&bits)?.enforce_equal(&signed)?;
+        }
+
+        // 6. The nullifier.
+        CRHGadget::<Fr>::evaluate(&p, &[tag(TAG_NULLIFIER), secret, scope])?.enforce_equal(&nullifier)?;
+
+        // 7. Bind the request.
+        let _ = request.square()?;
+        Ok(())
+    }
+}

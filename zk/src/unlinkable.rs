@@ -1,0 +1,542 @@
+//! The unlinkable tier: Groth16 proofs that a holder owns an unrevoked credential of an issuer
+//! whose hidden attributes satisfy the request's predicates, with a verifier-scoped nullifier.
+//!
+//! Circuits come in a few shapes ([`CircuitShape::SHAPES`]), each with its own keys, named by
+//! [`CircuitShape::id`] and [`KEY_VERSION`], so a verifier knows which registered verifying key
+//! applies. [`setup`] draws the toxic waste from the RNG it is given (OS randomness in
+//! production; a seeded RNG only in tests).
+
+use crate::ZkError;
+use crate::circuit::{Assignment, CircuitPredicate, RANGE_BITS, UnlinkableCircuit};
+use crate::poseidon::{TAG_LEAF, TAG_NULLIFIER, TAG_SECRET, fr_from_digest, fr_from_i64, hash};
+use crate::tree::{CREDENTIAL_TREE_DEPTH, MerklePath, REVOCATION_TREE_DEPTH};
+use ark_bn254::{Bn254, Fr};
+use ark_ff::{UniformRand, Zero};
+use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, prepare_verifying_key};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use ark_snark::SNARK;
+use core::fmt;
+use rand_core::CryptoRngCore;
+use schemas::Hash;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Version of the keys of every shape (bumped when the circuit changes).
+pub const KEY_VERSION: u32 = 1;
+
+/// Size of a compressed proof.
+pub const PROOF_BYTES: usize = 128;
+
+/// Largest verifying key accepted.
+const MAX_VK_BYTES: usize = 64 * 1024;
+
+/// Number of hidden attributes and predicates a circuit handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CircuitShape {
+    /// Attributes `a_1..a_A` (besides the revocation id).
+    pub attributes: usize,
+    /// Predicates (a range `a <= x <= b` takes two).
+    pub predicates: usize,
+}
+
+impl CircuitShape {
+    /// The shapes Credence registers keys for.
+    pub const SHAPES: [CircuitShape; 2] = [
+        CircuitShape {
+            attributes: 4,
+            predicates: 2,
+        },
+        CircuitShape {
+            attributes: 8,
+            predicates: 4,
+        },
+    ];
+
+    /// `unlinkable-a{A}-p{P}-d20-r32`.
+    pub fn id(&self) -> String {
+        format!(
+            "unlinkable-a{}-p{}-d{CREDENTIAL_TREE_DEPTH}-r{REVOCATION_TREE_DEPTH}",
+            self.attributes, self.predicates
+        )
+    }
+
+    /// The shape named `id`.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::SHAPES.into_iter().find(|s| s.id() == id)
+    }
+
+    /// The smallest shape that fits.
+    pub fn fitting(attributes: usize, predicates: usize) -> Option<Self> {
+        Self::SHAPES
+            .into_iter()
+            .find(|s| s.attributes >= attributes && s.predicates >= predicates)
+    }
+}
+
+/// The holder's secret bound into every unlinkable credential.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct HolderSecret(Fr);
+
+impl HolderSecret {
+    /// A fresh secret.
+    pub fn random(rng: &mut impl CryptoRngCore) -> Self {
+        HolderSecret(Fr::rand(&mut RngAdapter(rng)))
+    }
+
+    /// Restores a secret from its 32-byte encoding.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, ZkError> {
+        crate::poseidon::fr_from_bytes(bytes)
+            .map(HolderSecret)
+            .ok_or(ZkError::InvalidBlinding)
+    }
+
+    /// The 32-byte encoding (for the wallet's encrypted store), zeroized on drop.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(crate::poseidon::fr_to_bytes(&self.0))
+    }
+
+    /// What the issuer puts in the leaf: `Poseidon(TAG_SECRET, secret)`. Reveals nothing of it.
+    pub fn commitment(&self) -> Fr {
+        hash(&[Fr::from(TAG_SECRET), self.0])
+    }
+
+    /// The nullifier for a verifier scope.
+    pub fn nullifier(&self, scope: &Fr) -> Fr {
+        hash(&[Fr::from(TAG_NULLIFIER), self.0, *scope])
+    }
+}
+
+impl fmt::Debug for HolderSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HolderSecret").finish_non_exhaustive()
+    }
+}
+
+/// ark's RNG traits are rand 0.8's, whose `RngCore` is rand_core 0.6's: the same family as ours.
+struct RngAdapter<'a, R: CryptoRngCore>(&'a mut R);
+
+impl<R: CryptoRngCore> rand_core::RngCore for RngAdapter<'_, R> {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_bytes(dest)
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.try_fill_bytes(dest)
+    }
+}
+impl<R: CryptoRngCore> rand_core::CryptoRng for RngAdapter<'_, R> {}
+
+/// A credential's leaf in its issuer's tree.
+pub fn credential_leaf(id: u32, attributes: &[i64], salt: &Fr, holder_commitment: &Fr) -> Fr {
+    let mut input = vec![Fr::from(TAG_LEAF), Fr::from(u64::from(id))];
+    input.extend(attributes.iter().map(|a| fr_from_i64(*a)));
+    input.extend([*salt, *holder_commitment]);
+    hash(&input)
+}
+
+/// The scope string of a verifier as a field element.
+pub fn scope_element(scope: &str) -> Fr {
+    fr_from_digest(schemas::hash::hash_domain(SCOPE_DOMAIN, scope.as_bytes()).as_bytes())
+}
+
+const SCOPE_DOMAIN: schemas::hash::Domain = schemas::hash::Domain::new("credence/nullifier-scope/v1");
+
+/// A proving key of one shape.
+pub struct ProvingKey {
+    shape: CircuitShape,
+    inner: ark_groth16::ProvingKey<Bn254>,
+}
+
+impl ProvingKey {
+    /// Its shape.
+    pub fn shape(&self) -> CircuitShape {
+        self.shape
+    }
+
+    /// Serialised size in bytes (compressed).
+    pub fn size_bytes(&self) -> usize {
+        self.inner.compressed_size()
+    }
+}
+
+/// A prepared verifying key of one shape and version.
+pub struct VerifyingKey {
+    shape: CircuitShape,
+    version: u32,
+    raw: ark_groth16::VerifyingKey<Bn254>,
+    prepared: PreparedVerifyingKey<Bn254>,
+}
+
+impl VerifyingKey {
+    /// Its shape.
+    pub fn shape(&self) -> CircuitShape {
+        self.shape
+    }
+
+    /// Its version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The key bytes registered on the ledger (arkworks compressed; shape and version travel
+    /// beside it in the ledger record).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.raw.compressed_size());
+        self.raw
+            .serialize_compressed(&mut out)
+            .expect("writing to a Vec cannot fail");
+        out
+    }
+
+    /// Parses a registered key, checking every point.
+    pub fn from_bytes(circuit: &str, version: u32, bytes: &[u8]) -> Result<Self, ZkError> {
+        let shape = CircuitShape::from_id(circuit).ok_or_else(|| ZkError::MalformedKey {
+            what: "verifying key",
+            reason: format!("unknown circuit {circuit:?}"),
+        })?;
+        if bytes.len() > MAX_VK_BYTES {
+            return Err(ZkError::MalformedKey {
+                what: "verifying key",
+                reason: format!("{} bytes is too large", bytes.len()),
+            });
+        }
+        let raw = ark_groth16::VerifyingKey::<Bn254>::deserialize_compressed(bytes).map_err(|e| {
+            ZkError::MalformedKey {
+                what: "verifying key",
+                reason: e.to_string(),
+            }
+        })?;
+        let expected_inputs = 2 + 3 * shape.predicates + 3 + 1;
+        if raw.gamma_abc_g1.len() != expected_inputs {
+            return Err(ZkError::MalformedKey {
+                what: "verifying key",
+                reason: format!(
+                    "{} input points; circuit {circuit} needs {expected_inputs}",
+                    raw.gamma_abc_g1.len()
+                ),
+            });
+        }
+        Ok(VerifyingKey {
+            shape,
+            version,
+            prepared: prepare_verifying_key(&raw),
+            raw,
+        })
+    }
+}
+
+/// Makes the keys of a shape.
+pub fn setup(
+    shape: CircuitShape,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(ProvingKey, VerifyingKey), ZkError> {
+    let circuit = UnlinkableCircuit {
+        a: Assignment::blank(shape.attributes, shape.predicates),
+    };
+    let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut RngAdapter(rng)).map_err(|e| {
+        ZkError::Internal {
+            reason: e.to_string(),
+        }
+    })?;
+    let prepared = prepare_verifying_key(&vk);
+    Ok((
+        ProvingKey { shape, inner: pk },
+        VerifyingKey {
+            shape,
+            version: KEY_VERSION,
+            raw: vk,
+            prepared,
+        },
+    ))
+}
+
+/// Number of constraints of a shape.
+pub fn constraint_count(shape: CircuitShape) -> Result<usize, ZkError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    UnlinkableCircuit {
+        a: Assignment::blank(shape.attributes, shape.predicates),
+    }
+    .generate_constraints(cs.clone())
+    .map_err(|e| ZkError::Internal {
+        reason: e.to_string(),
+    })?;
+    cs.finalize();
+    Ok(cs.num_constraints())
+}
+
+/// What the verifier knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnlinkableStatement {
+    /// The issuer's anchored Poseidon root.
+    pub issuer_root: Fr,
+    /// The issuer's revocation-tree root (recent, from the ledger).
+    pub revocation_root: Fr,
+    /// Predicates on hidden attributes.
+    pub predicates: Vec<CircuitPredicate>,
+    /// The verifier's registered nullifier scope.
+    pub scope: String,
+    /// The request digest.
+    pub request: Hash,
+}
+
+/// What the holder knows.
+pub struct UnlinkableWitness<'a> {
+    /// Attribute values `a_1..a_A` in the schema's order.
+    pub attributes: &'a [i64],
+    /// The revocation id.
+    pub id: u32,
+    /// The leaf salt.
+    pub salt: Fr,
+    /// The holder secret.
+    pub secret: &'a HolderSecret,
+    /// Path in the issuer's tree.
+    pub credential_path: &'a MerklePath,
+    /// Path at `id` in the revocation tree.
+    pub revocation_path: &'a MerklePath,
+}
+
+/// The padding predicate (`id >= 0`, always true) that fills unused predicate slots.
+const PAD: CircuitPredicate = CircuitPredicate {
+    attribute: 0,
+    at_most: false,
+    threshold: 0,
+};
+
+fn predicate_inputs(
+    shape: CircuitShape,
+    predicates: &[CircuitPredicate],
+) -> Result<Vec<CircuitPredicate>, ZkError> {
+    let mismatch = |reason: String| ZkError::ShapeMismatch {
+        circuit: shape.id(),
+        reason,
+    };
+    if predicates.len() > shape.predicates {
+        return Err(mismatch(format!(
+            "{} predicates; it takes at most {}",
+            predicates.len(),
+            shape.predicates
+        )));
+    }
+    if let Some(p) = predicates.iter().find(|p| p.attribute > shape.attributes) {
+        return Err(mismatch(format!(
+            "predicate on attribute {}; it has {}",
+            p.attribute, shape.attributes
+        )));
+    }
+    let mut all = predicates.to_vec();
+    all.resize(shape.predicates, PAD);
+    Ok(all)
+}
+
+fn statement_assignment(
+    shape: CircuitShape,
+    s: &UnlinkableStatement,
+    nullifier: Fr,
+) -> Result<Assignment, ZkError> {
+    let mut a = Assignment::blank(shape.attributes, shape.predicates);
+    a.issuer_root = s.issuer_root;
+    a.revocation_root = s.revocation_root;
+    a.predicates = predicate_inputs(shape, &s.predicates)?
+        .iter()
+        .map(|p| {
+            (
+                Fr::from(p.attribute as u64),
+                Fr::from(u64::from(p.at_most)),
+                fr_from_i64(p.threshold),
+            )
+        })
+        .collect();
+    a.scope = scope_element(&s.scope);
+    a.request = fr_from_digest(s.request.as_bytes());
+    a.nullifier = nullifier;
+    Ok(a)
+}
+
+/// Proves the statement; returns the 128-byte proof and the nullifier.
+pub fn prove_unlinkable(
+    pk: &ProvingKey,
+    statement: &UnlinkableStatement,
+    witness: &UnlinkableWitness<'_>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<([u8; PROOF_BYTES], Fr), ZkError> {
+    let shape = pk.shape;
+    if witness.attributes.len() != shape.attributes {
+        return Err(ZkError::ShapeMismatch {
+            circuit: shape.id(),
+            reason: format!(
+                "{} attributes; it takes exactly {}",
+                witness.attributes.len(),
+                shape.attributes
+            ),
+        });
+    }
+    // Check natively first: a false statement gets a clear error, not a proof that fails later.
+    let leaf = credential_leaf(
+        witness.id,
+        witness.attributes,
+        &witness.salt,
+        &witness.secret.commitment(),
+    );
+    if witness.credential_path.siblings.len() != CREDENTIAL_TREE_DEPTH
+        || witness.credential_path.root_from(leaf) != statement.issuer_root
+    {
+        return Err(ZkError::UnsatisfiedWitness {
+            reason: "the credential is not in the issuer's tree",
+        });
+    }
+    if witness.revocation_path.siblings.len() != REVOCATION_TREE_DEPTH
+        || witness.revocation_path.index != u64::from(witness.id)
+        || witness.revocation_path.root_from(Fr::zero()) != statement.revocation_root
+    {
+        return Err(ZkError::UnsatisfiedWitness {
+            reason: "the credential is revoked, or the revocation path is not for its id",
+        });
+    }
+    let nullifier = witness.secret.nullifier(&scope_element(&statement.scope));
+    let mut a = statement_assignment(shape, statement, nullifier)?;
+    let mut values = vec![i64::from(witness.id)];
+    values.extend_from_slice(witness.attributes);
+    for (index, p) in predicate_inputs(shape, &statement.predicates)?.iter().enumerate() {
+        let x = i128::from(values[p.attribute]);
+        let t = i128::from(p.threshold);
+        let d = if p.at_most { t - x } else { x - t };
+        if !(0..1i128 << RANGE_BITS).contains(&d) {
+            return Err(if d < 0 {
+                ZkError::PredicateFalse { index }
+            } else {
+                ZkError::OutOfRange {
+                    index,
+                    bits: RANGE_BITS as u8,
+                }
+            });
+        }
+        a.differences[index] = d as u64;
+    }
+    a.attributes = witness.attributes.iter().map(|v| fr_from_i64(*v)).collect();
+    a.id = witness.id;
+    a.salt = witness.salt;
+    a.secret = witness.secret.0;
+    a.credential_siblings = witness.credential_path.siblings.clone();
+    a.credential_index = witness.credential_path.index;
+    a.revocation_siblings = witness.revocation_path.siblings.clone();
+    let proof =
+        Groth16::<Bn254>::prove(&pk.inner, UnlinkableCircuit { a }, &mut RngAdapter(rng)).map_err(|e| {
+            ZkError::Internal {
+                reason: e.to_string(),
+            }
+        })?;
+    let mut bytes = [0u8; PROOF_BYTES];
+    proof
+        .serialize_compressed(&mut bytes[..])
+        .map_err(|e| ZkError::Internal {
+            reason: e.to_string(),
+        })?;
+    Ok((bytes, nullifier))
+}
+
+/// Verifies an unlinkable proof for the statement and nullifier.
+pub fn verify_unlinkable(
+    vk: &VerifyingKey,
+    statement: &UnlinkableStatement,
+    nullifier: &Fr,
+    proof: &[u8],
+) -> Result<(), ZkError> {
+    if proof.len() != PROOF_BYTES {
+        return Err(ZkError::MalformedProof {
+            reason: format!("{} bytes; a proof is {PROOF_BYTES}", proof.len()),
+        });
+    }
+    let proof = Proof::<Bn254>::deserialize_compressed(proof).map_err(|e| ZkError::MalformedProof {
+        reason: e.to_string(),
+    })?;
+    let inputs = statement_assignment(vk.shape, statement, *nullifier)?.public_inputs();
+    match Groth16::<Bn254>::verify_with_processed_vk(&vk.prepared, &inputs, &proof) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ZkError::VerificationFailed { what: "unlinkable" }),
+        Err(e) => Err(ZkError::MalformedProof {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{CredentialTree, RevocationTree};
+
+    /// Soundness below the native checks: a witness breaking any rule leaves the constraint
+    /// system unsatisfied, so no proof could verify.
+    #[test]
+    fn constraints_reject_bad_witnesses() {
+        let shape = CircuitShape {
+            attributes: 4,
+            predicates: 2,
+        };
+        let secret = HolderSecret(Fr::from(42u64));
+        let attributes = [7_300i64, 2, 156, 20_000];
+        let salt = Fr::from(5u64);
+        let leaf = credential_leaf(9, &attributes, &salt, &secret.commitment());
+        let tree = CredentialTree::build(vec![Fr::from(1u64), leaf]).expect("fits");
+        let revoked = RevocationTree::from_revoked([3]);
+        let statement = UnlinkableStatement {
+            issuer_root: tree.root(),
+            revocation_root: revoked.root(),
+            predicates: vec![CircuitPredicate {
+                attribute: 2,
+                at_most: false,
+                threshold: 2,
+            }],
+            scope: "s".into(),
+            request: Hash([1; 32]),
+        };
+        let nullifier = secret.nullifier(&scope_element("s"));
+        let good = {
+            let mut a = statement_assignment(shape, &statement, nullifier).expect("fits");
+            a.attributes = attributes.iter().map(|v| fr_from_i64(*v)).collect();
+            a.id = 9;
+            a.salt = salt;
+            a.secret = secret.0;
+            let p = tree.path(1).expect("exists");
+            a.credential_siblings = p.siblings;
+            a.credential_index = 1;
+            a.revocation_siblings = revoked.path(9).siblings;
+            a.differences = vec![0, 9];
+            a
+        };
+        let satisfied = |a: Assignment| {
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            UnlinkableCircuit { a }
+                .generate_constraints(cs.clone())
+                .expect("synthesises");
+            cs.is_satisfied().expect("checkable")
+        };
+        assert!(
+            satisfied(good.clone()),
+            "the honest witness satisfies the circuit"
+        );
+        let mut bad = good.clone();
+        bad.attributes[1] = Fr::from(1u64); // KYC level 1 >= 2 claimed
+        assert!(!satisfied(bad));
+        let mut bad = good.clone();
+        bad.differences[0] = 1;
+        assert!(!satisfied(bad));
+        let mut bad = good.clone();
+        bad.nullifier += Fr::from(1u64);
+        assert!(!satisfied(bad));
+        let mut bad = good.clone();
+        bad.secret += Fr::from(1u64);
+        assert!(!satisfied(bad));
+        let mut bad = good.clone();
+        bad.id = 3; // a revoked id
+        bad.revocation_siblings = revoked.path(3).siblings;
+        assert!(!satisfied(bad));
+        let mut bad = good;
+        bad.predicates[0].0 = Fr::from(7u64); // attribute index out of range
+        assert!(!satisfied(bad));
+    }
+}

@@ -1,0 +1,258 @@
+//! Groth16 unlinkable proofs: completeness, each public input bound, revocation, nullifiers.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use schemas::Hash;
+use zk::tree::{CredentialTree, RevocationTree};
+use zk::unlinkable::{
+    CircuitShape, HolderSecret, PROOF_BYTES, ProvingKey, UnlinkableStatement, UnlinkableWitness,
+    VerifyingKey, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
+};
+use zk::{CircuitPredicate, Fr, ZkError};
+
+const SHAPE: CircuitShape = CircuitShape {
+    attributes: 4,
+    predicates: 2,
+};
+
+/// A batch of 50 KYC credentials; ours is at index 17 with revocation id 1017.
+struct World {
+    secret: HolderSecret,
+    attributes: [i64; 4],
+    salt: Fr,
+    tree: CredentialTree,
+    revoked: RevocationTree,
+}
+
+const INDEX: usize = 17;
+const ID: u32 = 1017;
+
+fn world(rng: &mut ChaCha20Rng) -> World {
+    let secret = HolderSecret::random(rng);
+    // birth_date (days), kyc_level, residence (numeric code), verified_on
+    let attributes = [7_300, 2, 156, 20_000];
+    let salt = Fr::from(987_654_321u64);
+    let leaves = (0..50u32)
+        .map(|i| {
+            if i as usize == INDEX {
+                credential_leaf(ID, &attributes, &salt, &secret.commitment())
+            } else {
+                credential_leaf(1000 + i, &[i as i64; 4], &Fr::from(u64::from(i)), &Fr::from(7u64))
+            }
+        })
+        .collect();
+    let tree = CredentialTree::build(leaves).expect("fits");
+    let revoked = RevocationTree::from_revoked([1003, 1040, 5]);
+    World {
+        secret,
+        attributes,
+        salt,
+        tree,
+        revoked,
+    }
+}
+
+fn statement(w: &World, scope: &str, request: Hash) -> UnlinkableStatement {
+    UnlinkableStatement {
+        issuer_root: w.tree.root(),
+        revocation_root: w.revoked.root(),
+        // age >= 18 (born on or before day 12,000) and KYC level >= 2
+        predicates: vec![
+            CircuitPredicate {
+                attribute: 1,
+                at_most: true,
+                threshold: 12_000,
+            },
+            CircuitPredicate {
+                attribute: 2,
+                at_most: false,
+                threshold: 2,
+            },
+        ],
+        scope: scope.into(),
+        request,
+    }
+}
+
+fn prove(
+    pk: &ProvingKey,
+    w: &World,
+    s: &UnlinkableStatement,
+    rng: &mut ChaCha20Rng,
+) -> Result<([u8; PROOF_BYTES], Fr), ZkError> {
+    let credential_path = w.tree.path(INDEX).expect("exists");
+    let revocation_path = w.revoked.path(ID);
+    let witness = UnlinkableWitness {
+        attributes: &w.attributes,
+        id: ID,
+        salt: w.salt,
+        secret: &w.secret,
+        credential_path: &credential_path,
+        revocation_path: &revocation_path,
+    };
+    prove_unlinkable(pk, s, &witness, rng)
+}
+
+fn keys(rng: &mut ChaCha20Rng) -> (ProvingKey, VerifyingKey) {
+    setup(SHAPE, rng).expect("setup")
+}
+
+#[test]
+fn proves_and_every_changed_public_input_or_flipped_byte_is_rejected() {
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let (pk, vk) = keys(&mut rng);
+    let w = world(&mut rng);
+    let s = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    let (proof, nullifier) = prove(&pk, &w, &s, &mut rng).expect("proves");
+    verify_unlinkable(&vk, &s, &nullifier, &proof).expect("verifies");
+
+    let failed = Err(ZkError::VerificationFailed { what: "unlinkable" });
+    let check = |changed: UnlinkableStatement, what: &str| {
+        assert_eq!(
+            verify_unlinkable(&vk, &changed, &nullifier, &proof),
+            failed,
+            "{what}"
+        );
+    };
+    check(
+        UnlinkableStatement {
+            issuer_root: w.tree.root() + Fr::from(1u64),
+            ..s.clone()
+        },
+        "another issuer root",
+    );
+    check(
+        UnlinkableStatement {
+            revocation_root: Fr::from(5u64),
+            ..s.clone()
+        },
+        "another revocation root",
+    );
+    check(
+        UnlinkableStatement {
+            scope: "bank-c/kyc".into(),
+            ..s.clone()
+        },
+        "another verifier scope",
+    );
+    check(
+        UnlinkableStatement {
+            request: Hash([4; 32]),
+            ..s.clone()
+        },
+        "another request",
+    );
+    for (i, changed) in [
+        CircuitPredicate {
+            attribute: 3,
+            at_most: true,
+            threshold: 12_000,
+        },
+        CircuitPredicate {
+            attribute: 1,
+            at_most: false,
+            threshold: 12_000,
+        },
+        CircuitPredicate {
+            attribute: 1,
+            at_most: true,
+            threshold: 11_999,
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut p = s.clone();
+        p.predicates[0] = changed;
+        check(p, &format!("predicate change {i}"));
+    }
+    let mut fewer = s.clone();
+    fewer.predicates.pop();
+    check(fewer, "a predicate dropped");
+    assert_eq!(
+        verify_unlinkable(&vk, &s, &(nullifier + Fr::from(1u64)), &proof),
+        failed,
+        "another nullifier"
+    );
+    for i in 0..PROOF_BYTES {
+        let mut bad = proof;
+        bad[i] ^= 0x01;
+        assert!(verify_unlinkable(&vk, &s, &nullifier, &bad).is_err(), "byte {i}");
+    }
+    assert!(matches!(
+        verify_unlinkable(&vk, &s, &nullifier, &proof[..64]),
+        Err(ZkError::MalformedProof { .. })
+    ));
+}
+
+#[test]
+fn false_predicates_and_revoked_credentials_cannot_be_proven() {
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let (pk, vk) = keys(&mut rng);
+    let mut w = world(&mut rng);
+    let mut s = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    s.predicates[1].threshold = 3; // KYC level >= 3, but ours is 2
+    assert_eq!(
+        prove(&pk, &w, &s, &mut rng).map(|_| ()),
+        Err(ZkError::PredicateFalse { index: 1 })
+    );
+
+    // A proof against the revocation root of yesterday...
+    let s = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    let (old_proof, nullifier) = prove(&pk, &w, &s, &mut rng).expect("proves before revocation");
+    // ...is worthless once the issuer revokes the credential: verifiers use the current root,
+    w.revoked.revoke(ID);
+    let now = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    assert!(verify_unlinkable(&vk, &now, &nullifier, &old_proof).is_err());
+    // and no new proof can be made.
+    assert!(matches!(
+        prove(&pk, &w, &now, &mut rng),
+        Err(ZkError::UnsatisfiedWitness { .. })
+    ));
+
+    // Statements that do not fit the shape are refused with a reason.
+    let mut too_many = statement(&w, "x", Hash([3; 32]));
+    too_many.predicates.push(CircuitPredicate {
+        attribute: 1,
+        at_most: false,
+        threshold: 0,
+    });
+    assert!(matches!(
+        verify_unlinkable(&vk, &too_many, &nullifier, &old_proof),
+        Err(ZkError::ShapeMismatch { .. })
+    ));
+}
+
+#[test]
+fn nullifiers_link_within_a_scope_only_and_keys_serialise() {
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let (pk, vk) = keys(&mut rng);
+    let w = world(&mut rng);
+    let at_b1 = prove(&pk, &w, &statement(&w, "bank-b/kyc", Hash([1; 32])), &mut rng)
+        .expect("proves")
+        .1;
+    let at_b2 = prove(&pk, &w, &statement(&w, "bank-b/kyc", Hash([2; 32])), &mut rng)
+        .expect("proves")
+        .1;
+    let at_c = prove(&pk, &w, &statement(&w, "bank-c/kyc", Hash([1; 32])), &mut rng)
+        .expect("proves")
+        .1;
+    assert_eq!(at_b1, at_b2, "one holder is one person to one verifier");
+    assert_ne!(at_b1, at_c, "two verifiers cannot link their answers");
+
+    let bytes = vk.to_bytes();
+    let back = VerifyingKey::from_bytes(&SHAPE.id(), vk.version(), &bytes).expect("round trips");
+    let s = statement(&w, "bank-b/kyc", Hash([9; 32]));
+    let (proof, n) = prove(&pk, &w, &s, &mut rng).expect("proves");
+    verify_unlinkable(&back, &s, &n, &proof).expect("verifies with the parsed key");
+    assert!(VerifyingKey::from_bytes("unlinkable-a99", 1, &bytes).is_err());
+    assert!(VerifyingKey::from_bytes(&SHAPE.id(), 1, &bytes[..bytes.len() - 1]).is_err());
+    let other_shape = CircuitShape::SHAPES[1].id();
+    assert!(
+        VerifyingKey::from_bytes(&other_shape, 1, &bytes).is_err(),
+        "a key for another shape is refused"
+    );
+    // A key made by another setup does not accept this proof.
+    let (_, other_vk) = keys(&mut rng);
+    assert!(verify_unlinkable(&other_vk, &s, &n, &proof).is_err());
+}
