@@ -1,0 +1,186 @@
+//! `zk` benchmarks: commitments, Bulletproofs predicates (1, 2, 4, 8 aggregated), the Groth16
+//! unlinkable proof, and a native Poseidon tree of 10^6 leaves. Sizes and constraint counts are
+//! printed once before the timings.
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use schemas::Hash;
+use schemas::presentation::{Predicate, PredicateKind};
+use std::hint::black_box;
+use zk::pedersen::{Blinding, commit, commit_random};
+use zk::predicates::{
+    PredicateStatement, PredicateWitness, ProofBinding, prove_predicates, verify_predicates,
+};
+use zk::tree::{CredentialTree, RevocationTree};
+use zk::unlinkable::{
+    CircuitShape, HolderSecret, UnlinkableStatement, UnlinkableWitness, constraint_count, credential_leaf,
+    prove_unlinkable, setup, verify_unlinkable,
+};
+use zk::{CircuitPredicate, Fr};
+
+const BINDING: ProofBinding = ProofBinding {
+    request: Hash([1; 32]),
+    envelope: Hash([2; 32]),
+};
+
+fn bench_commit(c: &mut Criterion) {
+    let b = Blinding::from_bytes(&[7; 32]).expect("canonical");
+    c.bench_function("pedersen/commit", |bench| {
+        bench.iter(|| commit(black_box(372), &b))
+    });
+    // The same commitment by the generators' multiscalar multiplication, for comparison.
+    let gens = bulletproofs::PedersenGens::default();
+    let blinding = curve25519_dalek::scalar::Scalar::from_bytes_mod_order([7; 32]);
+    c.bench_function("pedersen/commit_multiscalar", |bench| {
+        bench.iter(|| {
+            gens.commit(
+                curve25519_dalek::scalar::Scalar::from(black_box(372u64)),
+                blinding,
+            )
+            .compress()
+        })
+    });
+}
+
+fn bench_predicates(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let mut g = c.benchmark_group("bulletproofs");
+    g.sample_size(10);
+    for (bits, base) in [(64u8, 1i64 << 40), (32, 1_000)] {
+        for m in [1usize, 2, 4, 8] {
+            if bits == 32 && m != 2 {
+                continue;
+            }
+            let attrs: Vec<_> = (0..m)
+                .map(|i| (base + i as i64, commit_random(base + i as i64, &mut rng)))
+                .collect();
+            let preds: Vec<Predicate> = (0..m)
+                .map(|i| Predicate {
+                    attribute: format!("a{i}"),
+                    kind: PredicateKind::AtLeast { bound: 0 },
+                })
+                .collect();
+            let witnesses: Vec<_> = preds
+                .iter()
+                .zip(&attrs)
+                .map(|(p, (v, (c, b)))| PredicateWitness {
+                    predicate: p,
+                    commitment: *c,
+                    value: *v,
+                    blinding: b,
+                })
+                .collect();
+            let statements: Vec<_> = preds
+                .iter()
+                .zip(&attrs)
+                .map(|(p, (_, (c, _)))| PredicateStatement {
+                    predicate: p,
+                    commitment: *c,
+                })
+                .collect();
+            let proof = prove_predicates(&BINDING, &witnesses, &mut rng).expect("proves");
+            assert_eq!(proof.bits, bits);
+            println!("bulletproofs {bits}-bit m={m}: proof {} bytes", proof.proof.len());
+            let id = format!("{bits}bit/m{m}");
+            g.bench_function(BenchmarkId::new("prove", &id), |b| {
+                b.iter(|| prove_predicates(&BINDING, &witnesses, &mut rng).expect("proves"))
+            });
+            g.bench_function(BenchmarkId::new("verify", &id), |b| {
+                b.iter(|| verify_predicates(&BINDING, &statements, &proof).expect("verifies"))
+            });
+        }
+    }
+    g.finish();
+}
+
+fn bench_unlinkable(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let shape = CircuitShape {
+        attributes: 4,
+        predicates: 2,
+    };
+    println!(
+        "groth16 {}: {} constraints",
+        shape.id(),
+        constraint_count(shape).expect("synthesises")
+    );
+    let (pk, vk) = setup(shape, &mut rng).expect("setup");
+    println!(
+        "groth16 {}: proving key {} bytes, verifying key {} bytes",
+        shape.id(),
+        pk.size_bytes(),
+        vk.to_bytes().len()
+    );
+    let secret = HolderSecret::random(&mut rng);
+    let attributes = [7_300i64, 2, 156, 20_000];
+    let salt = Fr::from(5u64);
+    let mut leaves: Vec<Fr> = (0..1000u64).map(Fr::from).collect();
+    leaves[10] = credential_leaf(777, &attributes, &salt, &secret.commitment());
+    let tree = CredentialTree::build(leaves).expect("fits");
+    let revoked = RevocationTree::from_revoked(0..100);
+    let statement = UnlinkableStatement {
+        issuer_root: tree.root(),
+        revocation_root: revoked.root(),
+        predicates: vec![
+            CircuitPredicate {
+                attribute: 1,
+                at_most: true,
+                threshold: 12_000,
+            },
+            CircuitPredicate {
+                attribute: 2,
+                at_most: false,
+                threshold: 2,
+            },
+        ],
+        scope: "bank".into(),
+        request: Hash([3; 32]),
+    };
+    let (cp, rp) = (tree.path(10).expect("exists"), revoked.path(777));
+    let witness = UnlinkableWitness {
+        attributes: &attributes,
+        id: 777,
+        salt,
+        secret: &secret,
+        credential_path: &cp,
+        revocation_path: &rp,
+    };
+    let (proof, nullifier) = prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves");
+    println!("groth16 {}: proof {} bytes", shape.id(), proof.len());
+    let mut g = c.benchmark_group("groth16");
+    g.sample_size(10);
+    g.bench_function("prove", |b| {
+        b.iter(|| prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves"))
+    });
+    g.bench_function("verify", |b| {
+        b.iter(|| verify_unlinkable(&vk, &statement, &nullifier, &proof).expect("verifies"))
+    });
+    g.finish();
+}
+
+fn bench_poseidon_tree(c: &mut Criterion) {
+    let mut g = c.benchmark_group("poseidon");
+    g.bench_function("hash2", |b| {
+        b.iter(|| zk::poseidon::hash2(black_box(Fr::from(1u64)), Fr::from(2u64)))
+    });
+    g.sample_size(10);
+    let leaves: Vec<Fr> = (0..1_000_000u64).map(Fr::from).collect();
+    g.bench_function("tree_1m_leaves", |b| {
+        b.iter_batched(
+            || leaves.clone(),
+            |l| CredentialTree::build(l).expect("fits"),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_commit,
+    bench_predicates,
+    bench_unlinkable,
+    bench_poseidon_tree
+);
+criterion_main!(benches);
