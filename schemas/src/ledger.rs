@@ -401,6 +401,16 @@ impl BlockBody {
     }
 }
 
+/// A block: header and transactions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Block {
+    /// The header (its digest is the block hash).
+    pub header: BlockHeader,
+    /// The transactions.
+    pub body: BlockBody,
+}
+
 /// What a commit vote signs: the block at a height.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
