@@ -1,5 +1,11 @@
-//! The Credence ledger node: PBFT consensus, authenticated state, storage, network, HTTP API.
+//! The Credence ledger node.
 //!
-//! Not built yet: this crate is an empty placeholder until the PBFT core and ledger-node
-//! issues land. It exposes nothing.
+//! Built so far: [`sim`], the deterministic fault-injecting simulator that drives real
+//! [`pbft::Replica`]s (real SM2 signatures) through a seeded schedule of delays, drops,
+//! duplicates, partitions, crash-restarts and Byzantine replicas, checking safety after every
+//! step and liveness once the network heals. Storage (sled), networking (libp2p) and the HTTP
+//! API come with the ledger-node issue.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod sim;

@@ -524,7 +524,7 @@ impl Replica {
             self.drop(DropReason::MempoolFull);
             return false;
         }
-        if !self.tx_signatures_ok(&tx, &d) {
+        if !self.tx_signatures_ok(&tx) {
             self.drop(DropReason::BadTransaction);
             return false;
         }
@@ -533,7 +533,10 @@ impl Replica {
         true
     }
 
-    fn tx_signatures_ok(&self, tx: &SignedTransaction, digest: &Hash) -> bool {
+    /// Checks a transaction's signatures (over the unsigned transaction's digest). Who may sign
+    /// what is the ledger's rule, not consensus's.
+    fn tx_signatures_ok(&self, tx: &SignedTransaction) -> bool {
+        let digest = tx.tx.digest();
         !tx.signatures.is_empty()
             && tx.signatures.iter().all(|s| {
                 self.check
@@ -631,7 +634,7 @@ impl Replica {
             if !seen.insert(d) || self.committed_txs.contains(&d) || others.contains(&d) {
                 return false;
             }
-            if !self.known_txs.contains(&d) && !self.tx_signatures_ok(tx, &d) {
+            if !self.known_txs.contains(&d) && !self.tx_signatures_ok(tx) {
                 return false;
             }
         }

@@ -1,0 +1,999 @@
+//! A deterministic simulator of a PBFT consortium, in the manner of TigerBeetle's VOPR.
+//!
+//! One `u64` seed decides everything: keys, client load, network delays, drops, duplicates and
+//! reordering, partitions, crash-restarts (including a crash between a step's `Persist` and its
+//! later `Send`s), and which replicas are Byzantine and how (twins sharing one key, conflicting
+//! votes, silence, floods of invalid messages). Time is virtual. After every step the checker
+//! verifies:
+//!
+//! - **agreement**: no two correct replicas commit different blocks at one height;
+//! - **validity**: only submitted transactions commit, each at most once per chain;
+//! - **certificates**: every committed block's certificate verifies with the `schemas` light
+//!   client against the validator set (real SM2);
+//! - **no equivocation**: a correct replica never sends two different prepares or commits for one
+//!   (view, sequence), across crash-restarts;
+//! - **monotonic views** and **state roots** that match re-execution;
+//! - **liveness**: once the network heals and crashed replicas restart, every submitted
+//!   transaction commits at every correct replica within a bounded virtual time.
+//!
+//! Replicas verify signatures through one shared cache, so each distinct signature is checked
+//! with real SM2 once per run instead of once per replica.
+
+use pbft::{
+    Batch, BlockTransfer, BrokenRules, Config, Effect, Input, LogEntry, Message, Replica, ReplicaId, SeqNo,
+    SignatureCheck, SignedMessage, TimerKind, View,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use schemas::codec::Canonical;
+use schemas::did::Did;
+use schemas::hash::{Domain, Hash, hash_parts, sm3};
+use schemas::ledger::{
+    BlockBody, BlockHeader, Height, SignedTransaction, Transaction, TxPayload, ValidatorInfo, ValidatorSet,
+};
+use schemas::light_client::verify_commit_certificate;
+use schemas::sm2::{PublicKey, SecretKey, Signature};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+/// What a run does.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// The seed.
+    pub seed: u64,
+    /// Validators.
+    pub replicas: usize,
+    /// Byzantine validators (at most f).
+    pub byzantine: usize,
+    /// Rules broken on purpose (to show the checker bites).
+    pub broken: BrokenRules,
+    /// Keep a trace of every event.
+    pub trace: bool,
+    /// Client transactions submitted.
+    pub transactions: usize,
+    /// Virtual time of faults before the network heals.
+    pub chaos_ms: u64,
+    /// Virtual time after healing within which everything must commit.
+    pub liveness_ms: u64,
+    /// Turn off crash-restarts.
+    pub no_crashes: bool,
+    /// Turn off every network fault and Byzantine behaviour (benchmarks).
+    pub calm: bool,
+    /// How replicas check signatures.
+    pub check: CheckMode,
+}
+
+/// How replicas check signatures in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMode {
+    /// Real SM2, each distinct signature once per run (the default).
+    Cached,
+    /// Real SM2 at every replica for every signature (what a deployment pays).
+    EveryReplica,
+    /// No verification at all: only to measure what consensus costs without cryptography.
+    StandIn,
+}
+
+/// Accepts every signature. Only the benchmark uses it, to separate consensus cost from SM2.
+struct StandInCheck;
+
+impl SignatureCheck for StandInCheck {
+    fn verify(&self, _: &PublicKey, _: Domain, _: &[u8], _: &Signature) -> bool {
+        true
+    }
+}
+
+impl SimOptions {
+    /// Defaults for a seed.
+    pub fn new(seed: u64, replicas: usize, byzantine: usize) -> Self {
+        SimOptions {
+            seed,
+            replicas,
+            byzantine,
+            broken: BrokenRules::default(),
+            trace: false,
+            transactions: 24,
+            chaos_ms: 8_000,
+            liveness_ms: 60_000,
+            no_crashes: false,
+            calm: false,
+            check: CheckMode::Cached,
+        }
+    }
+}
+
+/// A broken property.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// Two correct replicas committed different blocks at one height.
+    Agreement {
+        /// Height.
+        height: u64,
+    },
+    /// A committed transaction nobody submitted, or committed twice.
+    Validity {
+        /// What happened.
+        what: String,
+    },
+    /// A certificate that does not verify.
+    Certificate {
+        /// Height.
+        height: u64,
+        /// Light-client error.
+        error: String,
+    },
+    /// A correct replica voted twice differently.
+    Equivocation {
+        /// Replica.
+        replica: u32,
+        /// View.
+        view: u64,
+        /// Sequence.
+        seq: u64,
+    },
+    /// A correct replica's view went down.
+    ViewRegressed {
+        /// Replica.
+        replica: u32,
+    },
+    /// A header's state root does not match re-execution.
+    StateRoot {
+        /// Height.
+        height: u64,
+    },
+    /// Transactions still uncommitted at the deadline.
+    Liveness {
+        /// Replica lagging most.
+        replica: u32,
+        /// Transactions missing there.
+        missing: usize,
+    },
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct SimReport {
+    /// The seed.
+    pub seed: u64,
+    /// `Ok(blocks committed at the best replica)` or the first violation.
+    pub result: Result<u64, Violation>,
+    /// Committed transactions.
+    pub transactions: usize,
+    /// Virtual time at the end, ms.
+    pub virtual_ms: u64,
+    /// The trace, if asked for.
+    pub trace: String,
+}
+
+/// Verifies each distinct signature once, with real SM2.
+#[derive(Default)]
+pub struct CachingCheck {
+    verified: Mutex<HashSet<Hash>>,
+}
+
+const CACHE_DOMAIN: Domain = Domain::new("credence/sim-signature-cache/v1");
+
+impl SignatureCheck for CachingCheck {
+    fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
+        let id = hash_parts(
+            CACHE_DOMAIN,
+            &[&key.to_sec1(), domain.as_str().as_bytes(), &sm3(msg).0, &sig.0],
+        );
+        if self.verified.lock().map(|s| s.contains(&id)).unwrap_or(false) {
+            return true;
+        }
+        let ok = key.verify(domain, msg, sig).is_ok();
+        if ok && let Ok(mut s) = self.verified.lock() {
+            s.insert(id);
+        }
+        ok
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    Correct,
+    Silent,
+    Equivocate,
+    Twin,
+    Flood,
+}
+
+enum Payload {
+    Msg(SignedMessage),
+    Blocks(BlockTransfer),
+}
+
+enum Event {
+    Deliver {
+        to: usize,
+        payload: Payload,
+    },
+    Timer {
+        instance: usize,
+        kind: TimerKind,
+        generation: u64,
+    },
+    Submit {
+        tx: SignedTransaction,
+        targets: Vec<usize>,
+    },
+    Crash {
+        instance: usize,
+    },
+    Restart {
+        instance: usize,
+    },
+    Heal,
+}
+
+struct Instance {
+    id: ReplicaId,
+    key_seed: [u8; 32],
+    behaviour: Behaviour,
+    replica: Option<Replica>,
+    disk: Vec<LogEntry>,
+    timers: HashMap<TimerKind, u64>,
+    generation: u64,
+    app_root: Hash,
+    chain_txs: HashSet<Hash>,
+    committed: u64,
+    /// The view this incarnation last reported (monotonic within an incarnation).
+    last_view: View,
+    /// The highest view this replica has put in a message it sent: a restart must not forget it.
+    announced_view: View,
+}
+
+/// Runs one seed.
+pub fn run(opts: &SimOptions) -> SimReport {
+    let mut sim = Sim::new(opts);
+    let result = sim.run();
+    let transactions = sim
+        .instances
+        .iter()
+        .filter(|i| i.behaviour == Behaviour::Correct)
+        .map(|i| i.chain_txs.len())
+        .max()
+        .unwrap_or(0);
+    let best = sim.instances.iter().map(|i| i.committed).max().unwrap_or(0);
+    SimReport {
+        seed: opts.seed,
+        result: result.map(|()| best),
+        transactions,
+        virtual_ms: sim.now,
+        trace: sim.trace,
+    }
+}
+
+const GENESIS_DOMAIN: Domain = Domain::new("credence/sim-state/v1");
+
+/// The simulated application: the state root chains the transactions applied.
+fn next_root(parent: &Hash, batch_root: &Hash) -> Hash {
+    hash_parts(GENESIS_DOMAIN, &[&parent.0, &batch_root.0])
+}
+
+struct Sim {
+    opts: SimOptions,
+    rng: ChaCha20Rng,
+    now: u64,
+    counter: u64,
+    queue: BTreeMap<(u64, u64), Event>,
+    instances: Vec<Instance>,
+    validators: ValidatorSet,
+    genesis: BlockHeader,
+    check: Arc<dyn SignatureCheck>,
+    config: Config,
+    healed: bool,
+    partition: Option<BTreeSet<u32>>,
+    submitted: HashMap<Hash, SignedTransaction>,
+    heights: HashMap<u64, Hash>,
+    certified: HashSet<Hash>,
+    votes: HashMap<(u32, u64, u64, u8), Hash>,
+    trace: String,
+}
+
+fn key_from(seed: [u8; 32]) -> SecretKey {
+    SecretKey::generate(&mut ChaCha20Rng::from_seed(seed))
+}
+
+impl Sim {
+    fn new(opts: &SimOptions) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
+        let n = opts.replicas;
+        let seeds: Vec<[u8; 32]> = (0..n)
+            .map(|_| {
+                let mut s = [0u8; 32];
+                rng.fill_bytes(&mut s);
+                s
+            })
+            .collect();
+        let validators = ValidatorSet {
+            epoch: 0,
+            validators: seeds
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    ValidatorInfo::new(&key_from(*s), format!("sim-peer-{i}"), format!("/memory/{i}"))
+                })
+                .collect(),
+        };
+        let config = Config {
+            chain_id: "credence-sim".into(),
+            broken: opts.broken,
+            ..Config::default()
+        };
+        let genesis = BlockHeader {
+            chain_id: config.chain_id.clone(),
+            height: Height(0),
+            prev_hash: Hash::ZERO,
+            tx_root: BlockBody { transactions: vec![] }.tx_root(),
+            state_root: sm3(b"credence-sim genesis"),
+            validator_set_hash: validators.digest(),
+            timestamp_ms: 0,
+            view: 0,
+        };
+        // Byzantine replicas and their behaviour.
+        let mut ids: Vec<u32> = (0..n as u32).collect();
+        for i in (1..ids.len()).rev() {
+            ids.swap(i, (rng.next_u32() as usize) % (i + 1));
+        }
+        let byzantine: BTreeMap<u32, Behaviour> = ids
+            .iter()
+            .take(opts.byzantine)
+            .map(|id| {
+                let b = [
+                    Behaviour::Silent,
+                    Behaviour::Equivocate,
+                    Behaviour::Twin,
+                    Behaviour::Flood,
+                ][rng.next_u32() as usize % 4];
+                (*id, b)
+            })
+            .collect();
+        let mut instances = Vec::new();
+        for (i, seed) in seeds.iter().enumerate() {
+            let behaviour = byzantine.get(&(i as u32)).copied().unwrap_or(Behaviour::Correct);
+            let copies = if behaviour == Behaviour::Twin { 2 } else { 1 };
+            for _ in 0..copies {
+                instances.push(Instance {
+                    id: ReplicaId(i as u32),
+                    key_seed: *seed,
+                    behaviour,
+                    replica: None,
+                    disk: vec![],
+                    timers: HashMap::new(),
+                    generation: 0,
+                    app_root: genesis.state_root,
+                    chain_txs: HashSet::new(),
+                    committed: 0,
+                    last_view: View(0),
+                    announced_view: View(0),
+                });
+            }
+        }
+        let mut sim = Sim {
+            opts: opts.clone(),
+            rng,
+            now: 0,
+            counter: 0,
+            queue: BTreeMap::new(),
+            instances,
+            validators,
+            genesis,
+            check: match opts.check {
+                CheckMode::Cached => Arc::new(CachingCheck::default()),
+                CheckMode::EveryReplica => Arc::new(pbft::Sm2Check),
+                CheckMode::StandIn => Arc::new(StandInCheck),
+            },
+            config,
+            healed: false,
+            partition: None,
+            submitted: HashMap::new(),
+            heights: HashMap::new(),
+            certified: HashSet::new(),
+            votes: HashMap::new(),
+            trace: String::new(),
+        };
+        sim.schedule_load();
+        sim
+    }
+
+    fn log(&mut self, line: impl FnOnce() -> String) {
+        if self.opts.trace {
+            let _ = writeln!(self.trace, "{:>8} {}", self.now, line());
+        }
+    }
+
+    fn at(&mut self, time: u64, e: Event) {
+        self.counter += 1;
+        self.queue.insert((time, self.counter), e);
+    }
+
+    fn chance(&mut self, per_mille: u32) -> bool {
+        self.rng.next_u32() % 1000 < per_mille
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.rng.next_u64() % n }
+    }
+
+    fn schedule_load(&mut self) {
+        let client = SecretKey::generate(&mut self.rng);
+        let sender = Did::from_public_key(client.public_key());
+        let f = self.validators.max_faulty();
+        for nonce in 0..self.opts.transactions as u64 {
+            let mut proposal = [0u8; 32];
+            self.rng.fill_bytes(&mut proposal);
+            let tx = Transaction {
+                chain_id: self.config.chain_id.clone(),
+                sender: sender.clone(),
+                nonce,
+                payload: TxPayload::Approve {
+                    proposal: Hash(proposal),
+                },
+            };
+            let tx = SignedTransaction::sign(tx, &[&client]);
+            self.submitted.insert(tx.digest(), tx.clone());
+            // A client sends to f+1 replicas, so at least one is correct.
+            let mut targets = BTreeSet::new();
+            while targets.len() < f + 1 {
+                targets.insert(self.below(self.opts.replicas as u64) as u32);
+            }
+            let instances = self.instances_of_ids(&targets);
+            let t = self.below(self.opts.chaos_ms);
+            self.at(
+                t,
+                Event::Submit {
+                    tx,
+                    targets: instances,
+                },
+            );
+        }
+        // Faults during the chaos phase.
+        let crashes = if self.opts.no_crashes || self.opts.calm {
+            0
+        } else {
+            self.below(3)
+        };
+        for _ in 0..crashes {
+            let instance = self.below(self.instances.len() as u64) as usize;
+            let t = self.below(self.opts.chaos_ms);
+            self.at(t, Event::Crash { instance });
+        }
+        let chaos = self.opts.chaos_ms;
+        self.at(chaos, Event::Heal);
+    }
+
+    fn instances_of_ids(&self, ids: &BTreeSet<u32>) -> Vec<usize> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| ids.contains(&i.id.0))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    fn correct(&self, instance: usize) -> bool {
+        self.instances[instance].behaviour == Behaviour::Correct
+    }
+
+    fn run(&mut self) -> Result<(), Violation> {
+        for k in 0..self.instances.len() {
+            self.boot(k)?;
+        }
+        let deadline = self.opts.chaos_ms + self.opts.liveness_ms;
+        // Bound every loop: no run takes more than this many events.
+        for _ in 0..2_000_000u64 {
+            if self.healed && self.all_committed() {
+                return Ok(());
+            }
+            let Some(((time, _), event)) = self.queue.pop_first() else {
+                break;
+            };
+            if time > deadline {
+                break;
+            }
+            self.now = time;
+            self.handle(event)?;
+        }
+        if self.all_committed() {
+            return Ok(());
+        }
+        let (replica, missing) = self
+            .instances
+            .iter()
+            .filter(|i| i.behaviour == Behaviour::Correct)
+            .map(|i| (i.id.0, self.submitted.len() - i.chain_txs.len()))
+            .max_by_key(|(_, m)| *m)
+            .unwrap_or((0, 0));
+        Err(Violation::Liveness { replica, missing })
+    }
+
+    fn all_committed(&self) -> bool {
+        self.instances
+            .iter()
+            .filter(|i| i.behaviour == Behaviour::Correct)
+            .all(|i| i.chain_txs.len() == self.submitted.len())
+    }
+
+    fn boot(&mut self, k: usize) -> Result<(), Violation> {
+        let inst = &self.instances[k];
+        let replica = Replica::new(
+            inst.id,
+            key_from(inst.key_seed),
+            self.validators.clone(),
+            self.genesis.clone(),
+            self.check.clone(),
+            self.config.clone(),
+            &inst.disk,
+        );
+        if self.correct(k) && replica.view() < self.instances[k].announced_view {
+            return Err(Violation::ViewRegressed {
+                replica: self.instances[k].id.0,
+            });
+        }
+        self.instances[k].last_view = replica.view();
+        let mut out = Vec::new();
+        let mut replica = replica;
+        replica.start(self.now, &mut out);
+        self.instances[k].replica = Some(replica);
+        self.log(|| format!("boot instance {k}"));
+        self.carry_out(k, out)
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), Violation> {
+        match event {
+            Event::Deliver { to, payload } => {
+                if self.instances[to].replica.is_none() {
+                    return Ok(());
+                }
+                let input = match payload {
+                    Payload::Msg(m) => Input::Message(m),
+                    Payload::Blocks(b) => Input::Blocks(b),
+                };
+                self.step(to, input)
+            }
+            Event::Timer {
+                instance,
+                kind,
+                generation,
+            } => {
+                if self.instances[instance].timers.get(&kind) != Some(&generation)
+                    || self.instances[instance].replica.is_none()
+                {
+                    return Ok(());
+                }
+                self.instances[instance].timers.remove(&kind);
+                self.step(instance, Input::Timeout(kind))
+            }
+            Event::Submit { tx, targets } => {
+                for k in targets {
+                    if self.instances[k].replica.is_some() {
+                        self.step(k, Input::Submit(tx.clone()))?;
+                    }
+                }
+                Ok(())
+            }
+            Event::Crash { instance } => {
+                self.crash(instance);
+                Ok(())
+            }
+            Event::Restart { instance } => {
+                if self.instances[instance].replica.is_none() {
+                    self.boot(instance)?;
+                }
+                Ok(())
+            }
+            Event::Heal => {
+                self.healed = true;
+                self.partition = None;
+                self.log(|| "heal: network reliable, crashed replicas restart, clients retry".into());
+                for k in 0..self.instances.len() {
+                    if self.instances[k].replica.is_none() {
+                        self.boot(k)?;
+                    }
+                }
+                // Clients retry every uncommitted transaction at every replica.
+                let all: Vec<usize> = (0..self.instances.len()).collect();
+                let txs: Vec<SignedTransaction> = self.submitted.values().cloned().collect();
+                for tx in txs {
+                    let now = self.now + 1;
+                    self.at(
+                        now,
+                        Event::Submit {
+                            tx,
+                            targets: all.clone(),
+                        },
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn crash(&mut self, k: usize) {
+        let inst = &mut self.instances[k];
+        if inst.replica.take().is_some() {
+            inst.generation += 1;
+            inst.timers.clear();
+            let restart = self.now + 200 + self.below(2_000);
+            self.log(|| format!("crash instance {k}"));
+            self.at(restart.min(self.opts.chaos_ms), Event::Restart { instance: k });
+        }
+    }
+
+    fn step(&mut self, k: usize, input: Input) -> Result<(), Violation> {
+        if self.opts.trace {
+            let what = describe_input(&input);
+            self.log(|| format!("#{k} <- {what}"));
+        }
+        let mut out = Vec::new();
+        let now = self.now;
+        let Some(replica) = self.instances[k].replica.as_mut() else {
+            return Ok(());
+        };
+        replica.step(now, input, &mut out);
+        let view = replica.view();
+        if self.correct(k) {
+            if view < self.instances[k].last_view {
+                return Err(Violation::ViewRegressed {
+                    replica: self.instances[k].id.0,
+                });
+            }
+            self.instances[k].last_view = view;
+        }
+        self.carry_out(k, out)
+    }
+
+    fn carry_out(&mut self, k: usize, effects: Vec<Effect>) -> Result<(), Violation> {
+        // During chaos, a replica may crash part-way through carrying out a step's effects.
+        let crash_at = if !self.healed
+            && !self.opts.no_crashes
+            && !self.opts.calm
+            && !effects.is_empty()
+            && self.chance(2)
+        {
+            Some(self.below(effects.len() as u64) as usize)
+        } else {
+            None
+        };
+        for (i, effect) in effects.into_iter().enumerate() {
+            if crash_at == Some(i) {
+                self.crash(k);
+                return Ok(());
+            }
+            self.effect(k, effect)?;
+        }
+        Ok(())
+    }
+
+    fn effect(&mut self, k: usize, effect: Effect) -> Result<(), Violation> {
+        match effect {
+            Effect::Persist(entry) => self.instances[k].disk.push(entry),
+            Effect::Send(to, m) => {
+                self.observe_vote(k, &m)?;
+                self.send(k, &[to], m);
+            }
+            Effect::Broadcast(m) => {
+                self.observe_vote(k, &m)?;
+                let id = self.instances[k].id;
+                let to: Vec<ReplicaId> = (0..self.opts.replicas as u32)
+                    .map(ReplicaId)
+                    .filter(|r| *r != id)
+                    .collect();
+                self.send(k, &to, m);
+            }
+            Effect::ServeBlocks { to, from } => {
+                let blocks: BlockTransfer = self.instances[k]
+                    .disk
+                    .iter()
+                    .filter_map(|e| match e {
+                        LogEntry::Committed(b, c) if b.header.height.0 >= from.0 => {
+                            Some((b.clone(), c.clone()))
+                        }
+                        _ => None,
+                    })
+                    .take(pbft::MAX_TRANSFER_BLOCKS)
+                    .collect();
+                for target in self.instances_of_ids(&BTreeSet::from([to.0])) {
+                    let delay = self.delay();
+                    self.at(
+                        self.now + delay,
+                        Event::Deliver {
+                            to: target,
+                            payload: Payload::Blocks(blocks.clone()),
+                        },
+                    );
+                }
+            }
+            Effect::SetTimer(kind, after) => {
+                let inst = &mut self.instances[k];
+                inst.generation += 1;
+                let generation = inst.generation;
+                inst.timers.insert(kind, generation);
+                let when = self.now + u64::try_from(after.as_millis()).unwrap_or(u64::MAX / 2);
+                self.at(
+                    when,
+                    Event::Timer {
+                        instance: k,
+                        kind,
+                        generation,
+                    },
+                );
+            }
+            Effect::CancelTimer(kind) => {
+                self.instances[k].timers.remove(&kind);
+            }
+            Effect::Execute {
+                seq,
+                parent_state_root,
+                batch,
+            } => {
+                let root = next_root(
+                    &parent_state_root,
+                    &BlockBody {
+                        transactions: batch.txs,
+                    }
+                    .tx_root(),
+                );
+                self.step(
+                    k,
+                    Input::Executed {
+                        seq,
+                        state_root: root,
+                    },
+                )?;
+            }
+            Effect::Commit(block, cert) => {
+                let height = block.header.height.0;
+                let inst = &self.instances[k];
+                let expected = next_root(&inst.app_root, &block.body.tx_root());
+                let correct = self.correct(k);
+                if correct {
+                    let hash = block.header.digest();
+                    if *self.heights.entry(height).or_insert(hash) != hash {
+                        return Err(Violation::Agreement { height });
+                    }
+                    if expected != block.header.state_root {
+                        return Err(Violation::StateRoot { height });
+                    }
+                    if self.certified.insert(hash)
+                        && let Err(e) = verify_commit_certificate(&block.header, &cert, &self.validators)
+                    {
+                        return Err(Violation::Certificate {
+                            height,
+                            error: e.to_string(),
+                        });
+                    }
+                    for tx in &block.body.transactions {
+                        let d = tx.digest();
+                        if !self.submitted.contains_key(&d) {
+                            return Err(Violation::Validity {
+                                what: format!("unsubmitted transaction at height {height}"),
+                            });
+                        }
+                        if !self.instances[k].chain_txs.insert(d) {
+                            return Err(Violation::Validity {
+                                what: format!("transaction committed twice, again at height {height}"),
+                            });
+                        }
+                    }
+                }
+                let inst = &mut self.instances[k];
+                inst.app_root = block.header.state_root;
+                inst.committed = height;
+                inst.disk.push(LogEntry::Committed(block, cert));
+                self.log(|| format!("#{k} commit height {height}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records prepares and commits sent by correct replicas; two different ones for one
+    /// (view, sequence) are an equivocation.
+    fn observe_vote(&mut self, k: usize, m: &SignedMessage) -> Result<(), Violation> {
+        if !self.correct(k) {
+            return Ok(());
+        }
+        let announced = match &m.message {
+            Message::PrePrepare { view, .. }
+            | Message::Prepare { view, .. }
+            | Message::Commit { view, .. } => Some(*view),
+            Message::ViewChange { new_view, .. } => Some(*new_view),
+            Message::NewView { view, .. } => Some(*view),
+            _ => None,
+        };
+        if let Some(v) = announced {
+            let inst = &mut self.instances[k];
+            inst.announced_view = inst.announced_view.max(v);
+        }
+        let (view, seq, kind, digest) = match &m.message {
+            Message::Prepare { view, seq, digest } => (view, seq, 1, *digest),
+            Message::Commit {
+                view, seq, digest, ..
+            } => (view, seq, 2, *digest),
+            Message::PrePrepare { view, seq, batch } => (view, seq, 0, batch.digest(*seq)),
+            _ => return Ok(()),
+        };
+        let id = self.instances[k].id.0;
+        let key = (id, view.0, seq.0, kind);
+        if *self.votes.entry(key).or_insert(digest) != digest {
+            return Err(Violation::Equivocation {
+                replica: id,
+                view: view.0,
+                seq: seq.0,
+            });
+        }
+        Ok(())
+    }
+
+    fn delay(&mut self) -> u64 {
+        if self.healed || self.opts.calm {
+            return 1 + self.below(20);
+        }
+        let slow = self.chance(100);
+        1 + self.below(if slow { 800 } else { 60 })
+    }
+
+    fn send(&mut self, from: usize, to: &[ReplicaId], m: SignedMessage) {
+        let behaviour = self.instances[from].behaviour;
+        if behaviour == Behaviour::Silent {
+            return;
+        }
+        // Partitions come and go during chaos.
+        if !self.healed && !self.opts.calm && self.chance(3) {
+            self.partition = if self.partition.is_some() {
+                None
+            } else {
+                let size = 1 + self.below(self.opts.replicas as u64 / 2) as usize;
+                Some(
+                    (0..size)
+                        .map(|_| self.below(self.opts.replicas as u64) as u32)
+                        .collect(),
+                )
+            };
+            let p = self.partition.clone();
+            self.log(|| format!("partition {p:?}"));
+        }
+        let sender = self.instances[from].id;
+        for (n, target) in to.iter().enumerate() {
+            let mut msg = m.clone();
+            if behaviour == Behaviour::Equivocate && n % 2 == 1 {
+                msg = self.conflicting(from, &m);
+            }
+            for instance in self.instances_of_ids(&BTreeSet::from([target.0])) {
+                if let Some(p) = &self.partition
+                    && p.contains(&sender.0) != p.contains(&target.0)
+                {
+                    continue;
+                }
+                if !self.healed && !self.opts.calm && self.chance(50) {
+                    continue;
+                }
+                let copies = if !self.opts.calm && self.chance(30) { 2 } else { 1 };
+                for _ in 0..copies {
+                    let delay = self.delay();
+                    self.at(
+                        self.now + delay,
+                        Event::Deliver {
+                            to: instance,
+                            payload: Payload::Msg(msg.clone()),
+                        },
+                    );
+                }
+            }
+        }
+        if behaviour == Behaviour::Flood {
+            self.flood(from, to);
+        }
+    }
+
+    /// A validly signed message that contradicts `m` (an equivocating replica's other vote).
+    fn conflicting(&mut self, from: usize, m: &SignedMessage) -> SignedMessage {
+        let mut junk = [0u8; 32];
+        self.rng.fill_bytes(&mut junk);
+        let message = match &m.message {
+            Message::Prepare { view, seq, .. } => Message::Prepare {
+                view: *view,
+                seq: *seq,
+                digest: Hash(junk),
+            },
+            Message::Commit {
+                view,
+                seq,
+                digest,
+                vote,
+                ..
+            } => Message::Commit {
+                view: *view,
+                seq: *seq,
+                digest: *digest,
+                block_hash: Hash(junk),
+                vote: *vote,
+            },
+            Message::PrePrepare { view, seq, batch } => {
+                let mut b = batch.clone();
+                b.timestamp_ms = b.timestamp_ms.wrapping_add(1);
+                Message::PrePrepare {
+                    view: *view,
+                    seq: *seq,
+                    batch: b,
+                }
+            }
+            other => other.clone(),
+        };
+        SignedMessage::sign(m.from, message, &key_from(self.instances[from].key_seed))
+    }
+
+    /// Invalid messages: bad signatures, impossible views and sequence numbers, empty proofs.
+    fn flood(&mut self, from: usize, to: &[ReplicaId]) {
+        let id = self.instances[from].id;
+        let key = key_from(self.instances[from].key_seed);
+        let far = SeqNo(self.below(1 << 40));
+        let junk = [
+            SignedMessage {
+                from: id,
+                message: Message::Status { executed: far },
+                signature: Signature([7; 64]),
+            },
+            SignedMessage::sign(
+                id,
+                Message::Prepare {
+                    view: View(u64::MAX),
+                    seq: far,
+                    digest: Hash::ZERO,
+                },
+                &key,
+            ),
+            SignedMessage::sign(ReplicaId(999), Message::FetchBlocks { from: SeqNo(0) }, &key),
+            SignedMessage::sign(
+                id,
+                Message::PrePrepare {
+                    view: View(0),
+                    seq: SeqNo(1),
+                    batch: Batch::null(View(0)),
+                },
+                &key,
+            ),
+        ];
+        for m in junk {
+            for target in to {
+                for instance in self.instances_of_ids(&BTreeSet::from([target.0])) {
+                    let delay = self.delay();
+                    self.at(
+                        self.now + delay,
+                        Event::Deliver {
+                            to: instance,
+                            payload: Payload::Msg(m.clone()),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn describe_input(input: &Input) -> String {
+    match input {
+        Input::Message(m) => format!("{:?} from {}", message_kind(&m.message), m.from.0),
+        Input::Blocks(b) => format!("{} blocks", b.len()),
+        Input::Timeout(k) => format!("timeout {k:?}"),
+        Input::Submit(_) => "submit".into(),
+        Input::Executed { seq, .. } => format!("executed {}", seq.0),
+    }
+}
+
+fn message_kind(m: &Message) -> String {
+    match m {
+        Message::PrePrepare { view, seq, .. } => format!("PrePrepare(v{}, n{})", view.0, seq.0),
+        Message::Prepare { view, seq, .. } => format!("Prepare(v{}, n{})", view.0, seq.0),
+        Message::Commit { view, seq, .. } => format!("Commit(v{}, n{})", view.0, seq.0),
+        Message::Checkpoint { seq, .. } => format!("Checkpoint(n{})", seq.0),
+        Message::ViewChange { new_view, .. } => format!("ViewChange(v{})", new_view.0),
+        Message::NewView { view, .. } => format!("NewView(v{})", view.0),
+        Message::FetchBlocks { from } => format!("FetchBlocks({})", from.0),
+        Message::Status { executed } => format!("Status({})", executed.0),
+        Message::Forward { txs } => format!("Forward({})", txs.len()),
+    }
+}
