@@ -232,6 +232,10 @@ pub struct Replica {
     headers: BTreeMap<SeqNo, BlockHeader>,
     awaiting_execution: Option<SeqNo>,
 
+    /// Normal-case messages for a view this replica has not entered yet (the network reorders
+    /// them ahead of the new-view message); replayed on entering that view.
+    early: VecDeque<SignedMessage>,
+
     mempool: VecDeque<SignedTransaction>,
     known_txs: HashSet<Hash>,
     committed_txs: HashSet<Hash>,
@@ -240,6 +244,9 @@ pub struct Replica {
 
     stats: Stats,
 }
+
+/// Most messages kept for views not entered yet.
+const MAX_EARLY_MESSAGES: usize = 4 * LOG_WINDOW as usize * 16;
 
 /// A checked view change: its view, its checkpoint's sequence, and its prepared batches as
 /// (sequence, view prepared in, batch).
@@ -300,6 +307,7 @@ impl Replica {
             last_header: genesis.clone(),
             headers: BTreeMap::from([(SeqNo(0), genesis)]),
             awaiting_execution: None,
+            early: VecDeque::new(),
             mempool: VecDeque::new(),
             known_txs: HashSet::new(),
             committed_txs: HashSet::new(),
@@ -707,6 +715,9 @@ impl Replica {
         slot.batch = Some(batch);
         slot.digest = Some(digest);
         slot.pre_prepare = Some(m);
+        if seq <= self.executed {
+            slot.header = self.headers.get(&seq).cloned();
+        }
         let primary = self.primary(view);
         if primary != self.id && !self.would_equivocate(view, seq, VOTE_PREPARE, &digest) {
             let p = self.vote(Message::Prepare { view, seq, digest }, out);
@@ -773,6 +784,11 @@ impl Replica {
         };
         out.push(Effect::Persist(LogEntry::Prepared(cert.clone())));
         self.prepared_certs.insert(seq, cert);
+        if seq <= self.executed {
+            // Re-proposed in a new view after this replica executed it: its header is known, so
+            // commit at once and help the others reach a certificate.
+            self.send_commit(seq, out);
+        }
         self.advance(out);
     }
 
@@ -1339,16 +1355,23 @@ impl Replica {
                 if self.in_window(seq) {
                     let batch = batch.clone();
                     self.accept_pre_prepare(v, seq, batch, pp.clone(), out);
-                    if let Some(h) = self.headers.get(&seq).cloned()
-                        && let Some(slot) = self.slots.get_mut(&seq)
-                    {
-                        // Already executed here: the header is known.
-                        slot.header = Some(h);
-                    }
                 }
             }
         }
         self.next_seq = SeqNo(max_seq.0 + 1);
+        // Replay what arrived for this view before the new-view message; keep later views'.
+        let early = std::mem::take(&mut self.early);
+        for m in early {
+            let v = match m.message {
+                Message::PrePrepare { view, .. } | Message::Prepare { view, .. } | Message::Commit { view, .. } => view,
+                _ => continue,
+            };
+            if v == view {
+                self.on_message(m, out);
+            } else if v > view {
+                self.early.push_back(m);
+            }
+        }
         if !self.mempool.is_empty() {
             self.arm_view_change_timer(out);
         }
@@ -1429,6 +1452,17 @@ impl Replica {
         }
         if let Err(reason) = self.verify_message(&m) {
             return self.drop(reason);
+        }
+        if let Message::PrePrepare { view, .. } | Message::Prepare { view, .. } | Message::Commit { view, .. } = m.message
+            && (view > self.view || (view == self.view && self.in_view_change))
+        {
+            // For a view not entered yet: keep it (bounded) until the new-view message arrives.
+            if self.early.len() >= MAX_EARLY_MESSAGES {
+                self.early.pop_front();
+                self.drop(DropReason::Stale);
+            }
+            self.early.push_back(m);
+            return;
         }
         match m.message.clone() {
             Message::PrePrepare { view, seq, batch } => self.on_pre_prepare(m, view, seq, batch, out),
