@@ -1363,7 +1363,9 @@ impl Replica {
         let early = std::mem::take(&mut self.early);
         for m in early {
             let v = match m.message {
-                Message::PrePrepare { view, .. } | Message::Prepare { view, .. } | Message::Commit { view, .. } => view,
+                Message::PrePrepare { view, .. }
+                | Message::Prepare { view, .. }
+                | Message::Commit { view, .. } => view,
                 _ => continue,
             };
             if v == view {
@@ -1453,7 +1455,8 @@ impl Replica {
         if let Err(reason) = self.verify_message(&m) {
             return self.drop(reason);
         }
-        if let Message::PrePrepare { view, .. } | Message::Prepare { view, .. } | Message::Commit { view, .. } = m.message
+        if let Message::PrePrepare { view, .. } | Message::Prepare { view, .. } | Message::Commit { view, .. } =
+            m.message
             && (view > self.view || (view == self.view && self.in_view_change))
         {
             // For a view not entered yet: keep it (bounded) until the new-view message arrives.

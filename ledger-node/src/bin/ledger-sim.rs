@@ -30,6 +30,9 @@ struct Args {
     /// Client transactions per run.
     #[arg(long, default_value_t = 24)]
     transactions: usize,
+    /// Chance, per mille, that a message is lost before the network heals.
+    #[arg(long, default_value_t = 50)]
+    drop: u32,
     /// Print the event trace of each failing seed (use with --seeds 1 to replay one).
     #[arg(long)]
     trace: bool,
@@ -78,6 +81,7 @@ fn real_main() -> Result<ExitCode> {
         .map(|seed| {
             let mut opts = SimOptions::new(seed, args.replicas, args.byzantine);
             opts.transactions = args.transactions;
+            opts.drop_per_mille = args.drop;
             opts.broken = rules;
             opts.trace = args.trace;
             run(&opts)
@@ -94,8 +98,8 @@ fn real_main() -> Result<ExitCode> {
                 .map(|b| format!(" --broken {b}"))
                 .unwrap_or_default();
             println!(
-                "  replay: cargo run --release -p ledger-node --bin ledger-sim -- --seeds 1 --start {} --replicas {} --byzantine {} --transactions {}{extra} --trace",
-                r.seed, args.replicas, args.byzantine, args.transactions
+                "  replay: cargo run --release -p ledger-node --bin ledger-sim -- --seeds 1 --start {} --replicas {} --byzantine {} --transactions {} --drop {}{extra} --trace",
+                r.seed, args.replicas, args.byzantine, args.transactions, args.drop
             );
             if args.trace {
                 print!("{}", r.trace);
