@@ -207,7 +207,7 @@ enum Behaviour {
 }
 
 enum Payload {
-    Msg(SignedMessage),
+    Msg(Box<SignedMessage>),
     Blocks(BlockTransfer),
 }
 
@@ -222,7 +222,7 @@ enum Event {
         generation: u64,
     },
     Submit {
-        tx: SignedTransaction,
+        tx: Box<SignedTransaction>,
         targets: Vec<usize>,
     },
     Crash {
@@ -465,7 +465,7 @@ impl Sim {
             self.at(
                 t,
                 Event::Submit {
-                    tx,
+                    tx: Box::new(tx),
                     targets: instances,
                 },
             );
@@ -569,7 +569,7 @@ impl Sim {
                     return Ok(());
                 }
                 let input = match payload {
-                    Payload::Msg(m) => Input::Message(m),
+                    Payload::Msg(m) => Input::Message(*m),
                     Payload::Blocks(b) => Input::Blocks(b),
                 };
                 self.step(to, input)
@@ -590,7 +590,7 @@ impl Sim {
             Event::Submit { tx, targets } => {
                 for k in targets {
                     if self.instances[k].replica.is_some() {
-                        self.step(k, Input::Submit(tx.clone()))?;
+                        self.step(k, Input::Submit((*tx).clone()))?;
                     }
                 }
                 Ok(())
@@ -622,7 +622,7 @@ impl Sim {
                     self.at(
                         now,
                         Event::Submit {
-                            tx,
+                            tx: Box::new(tx),
                             targets: all.clone(),
                         },
                     );
@@ -897,7 +897,7 @@ impl Sim {
                         self.now + delay,
                         Event::Deliver {
                             to: instance,
-                            payload: Payload::Msg(msg.clone()),
+                            payload: Payload::Msg(Box::new(msg.clone())),
                         },
                     );
                 }
@@ -984,7 +984,7 @@ impl Sim {
                         self.now + delay,
                         Event::Deliver {
                             to: instance,
-                            payload: Payload::Msg(m.clone()),
+                            payload: Payload::Msg(Box::new(m.clone())),
                         },
                     );
                 }
