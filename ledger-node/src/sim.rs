@@ -3,7 +3,7 @@
 //! One `u64` seed decides everything: keys, client load, network delays, drops, duplicates and
 //! reordering, partitions, crash-restarts (including a crash between a step's `Persist` and its
 //! later `Send`s), and which replicas are Byzantine and how (twins sharing one key, conflicting
-//! votes, silence, floods of invalid messages). Time is virtual. After every step the checker
+//! votes, silence, floods of invalid messages, a primary that censors transactions). Time is virtual. After every step the checker
 //! verifies:
 //!
 //! - **agreement**: no two correct replicas commit different blocks at one height;
@@ -200,10 +200,16 @@ impl SignatureCheck for CachingCheck {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Behaviour {
     Correct,
+    /// Sends nothing.
     Silent,
+    /// Sends a validly signed, conflicting version of its votes to half its peers.
     Equivocate,
+    /// Two instances share the key and run independently.
     Twin,
+    /// Adds invalid messages to everything it sends.
     Flood,
+    /// As primary, leaves half the transactions out of its batches and forwards none.
+    Censor,
 }
 
 enum Payload {
@@ -367,7 +373,8 @@ impl Sim {
                     Behaviour::Equivocate,
                     Behaviour::Twin,
                     Behaviour::Flood,
-                ][rng.next_u32() as usize % 4];
+                    Behaviour::Censor,
+                ][rng.next_u32() as usize % 5];
                 (*id, b)
             })
             .collect();
@@ -876,6 +883,12 @@ impl Sim {
             if behaviour == Behaviour::Equivocate && n % 2 == 1 {
                 msg = self.conflicting(from, &m);
             }
+            if behaviour == Behaviour::Censor {
+                match self.censored(from, &m) {
+                    Some(c) => msg = c,
+                    None => continue,
+                }
+            }
             for instance in self.instances_of_ids(&BTreeSet::from([target.0])) {
                 if let Some(p) = &self.partition
                     && p.contains(&sender.0) != p.contains(&target.0)
@@ -943,6 +956,29 @@ impl Sim {
             other => other.clone(),
         };
         SignedMessage::sign(m.from, message, &key_from(self.instances[from].key_seed))
+    }
+
+    /// What a censoring replica sends instead of `m`: no forwarded transactions, and batches
+    /// without the transactions whose digest starts with an even byte.
+    fn censored(&mut self, from: usize, m: &SignedMessage) -> Option<SignedMessage> {
+        match &m.message {
+            Message::Forward { .. } => None,
+            Message::PrePrepare { view, seq, batch } => {
+                let mut b = batch.clone();
+                b.txs.retain(|t| t.digest().0[0] % 2 == 1);
+                let message = Message::PrePrepare {
+                    view: *view,
+                    seq: *seq,
+                    batch: b,
+                };
+                Some(SignedMessage::sign(
+                    m.from,
+                    message,
+                    &key_from(self.instances[from].key_seed),
+                ))
+            }
+            _ => Some(m.clone()),
+        }
     }
 
     /// Invalid messages: bad signatures, impossible views and sequence numbers, empty proofs.

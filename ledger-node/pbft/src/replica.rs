@@ -241,6 +241,10 @@ pub struct Replica {
     committed_txs: HashSet<Hash>,
     batch_timer_set: bool,
     view_change_timer_set: bool,
+    /// The request the view-change timer waits for (§4.4: the timer is stopped or restarted
+    /// only when *that* request executes, so a primary that commits others while censoring one
+    /// is still replaced).
+    timer_for: Option<Hash>,
 
     stats: Stats,
 }
@@ -313,6 +317,7 @@ impl Replica {
             committed_txs: HashSet::new(),
             batch_timer_set: false,
             view_change_timer_set: false,
+            timer_for: None,
             stats: Stats::default(),
         };
         r.restore(log);
@@ -973,13 +978,16 @@ impl Replica {
         self.headers.insert(seq, block.header.clone());
         self.stats.blocks_committed += 1;
         out.push(Effect::Commit(block, cert));
-        // §4.4: restart the timer if requests remain, stop it otherwise.
+        // §4.4: once the request the timer waits for executes, restart the timer if requests
+        // remain and stop it otherwise; while it is still pending, let the timer run.
+        let waited_done = self.timer_for.is_none_or(|d| self.committed_txs.contains(&d));
         if self.mempool.is_empty() {
             if self.view_change_timer_set {
                 self.view_change_timer_set = false;
+                self.timer_for = None;
                 out.push(Effect::CancelTimer(TimerKind::ViewChange));
             }
-        } else {
+        } else if waited_done || !self.view_change_timer_set {
             self.arm_view_change_timer(out);
         }
         if seq.0.is_multiple_of(CHECKPOINT_INTERVAL) {
@@ -1080,6 +1088,7 @@ impl Replica {
 
     fn arm_view_change_timer(&mut self, out: &mut Vec<Effect>) {
         self.view_change_timer_set = true;
+        self.timer_for = self.mempool.front().map(|t| t.digest());
         let factor = 1u32 << self.view_change_attempts.min(6);
         out.push(Effect::SetTimer(
             TimerKind::ViewChange,
