@@ -269,16 +269,21 @@ fn signed_requests_verify_and_tampering_fails() {
     assert!(t.verify().is_err());
 }
 
-#[test]
-fn presentation_holder_binding_covers_request_and_disclosure() {
-    let c = credential();
-    let disclosure = SelectiveDisclosure {
+/// A disclosure of the credential's `name` only.
+fn name_only(c: &Credential) -> SelectiveDisclosure {
+    SelectiveDisclosure {
         envelope: c.envelope.clone(),
         disclosed: vec![c.openings[1].clone()],
         predicate_proof: None,
         batch_root: c.issuance.batch_root,
         inclusion: c.issuance.inclusion.clone(),
-    };
+    }
+}
+
+#[test]
+fn presentation_holder_binding_covers_request_and_disclosure() {
+    let c = credential();
+    let disclosure = name_only(&c);
     let p = Presentation::selective(request(), disclosure, &key(2), vec![]);
     p.verify_holder_binding().expect("holder binding verifies");
     let text = serde_json::to_string(&p).expect("json");
@@ -335,13 +340,7 @@ fn json_shapes_are_pinned() {
     check_json("credential.json", &c.to_json());
     let r = request();
     check_json("request.json", &serde_json::to_value(&r).expect("json"));
-    let disclosure = SelectiveDisclosure {
-        envelope: c.envelope.clone(),
-        disclosed: vec![c.openings[1].clone()],
-        predicate_proof: None,
-        batch_root: c.issuance.batch_root,
-        inclusion: c.issuance.inclusion.clone(),
-    };
+    let disclosure = name_only(&c);
     let p = Presentation::selective(r, disclosure, &key(2), vec![]);
     check_json("presentation.json", &serde_json::to_value(&p).expect("json"));
     let k = key(1);
