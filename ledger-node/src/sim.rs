@@ -67,6 +67,8 @@ pub struct SimOptions {
     pub calm: bool,
     /// How replicas check signatures.
     pub check: CheckMode,
+    /// Start a standby replica outside the set and commit a validator-set change that adds it.
+    pub reconfigure: bool,
 }
 
 /// How replicas check signatures in a run.
@@ -105,6 +107,7 @@ impl SimOptions {
             drop_per_mille: 50,
             calm: false,
             check: CheckMode::Cached,
+            reconfigure: false,
         }
     }
 }
@@ -145,6 +148,11 @@ pub enum Violation {
     },
     /// A header's state root does not match re-execution.
     StateRoot {
+        /// Height.
+        height: u64,
+    },
+    /// A block certified by the wrong validator set for its height.
+    ValidatorSet {
         /// Height.
         height: u64,
     },
@@ -313,6 +321,10 @@ struct Sim {
     healed: bool,
     partition: Option<BTreeSet<u32>>,
     submitted: BTreeMap<Hash, SignedTransaction>,
+    /// The set a reconfiguring run changes to, and its change transaction.
+    next_validators: Option<(ValidatorSet, Hash)>,
+    /// The checkpoint after which the new set certifies blocks, once the change commits.
+    change_at: Option<u64>,
     heights: HashMap<u64, Hash>,
     certified: HashSet<Hash>,
     votes: HashMap<(u32, u64, u64, u8), Hash>,
@@ -327,7 +339,8 @@ impl Sim {
     fn new(opts: &SimOptions) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
         let n = opts.replicas;
-        let seeds: Vec<[u8; 32]> = (0..n)
+        let standby = usize::from(opts.reconfigure);
+        let seeds: Vec<[u8; 32]> = (0..n + standby)
             .map(|_| {
                 let mut s = [0u8; 32];
                 rng.fill_bytes(&mut s);
@@ -338,6 +351,7 @@ impl Sim {
             epoch: 0,
             validators: seeds
                 .iter()
+                .take(n)
                 .enumerate()
                 .map(|(i, s)| {
                     ValidatorInfo::new(&key_from(*s), format!("sim-peer-{i}"), format!("/memory/{i}"))
@@ -417,6 +431,8 @@ impl Sim {
             healed: false,
             partition: None,
             submitted: BTreeMap::new(),
+            next_validators: None,
+            change_at: None,
             heights: HashMap::new(),
             certified: HashSet::new(),
             votes: HashMap::new(),
@@ -478,6 +494,9 @@ impl Sim {
             );
         }
         // Faults during the chaos phase.
+        if self.opts.reconfigure {
+            self.schedule_set_change(&sender);
+        }
         let crashes = if self.opts.no_crashes || self.opts.calm {
             0
         } else {
@@ -490,6 +509,56 @@ impl Sim {
         }
         let chaos = self.opts.chaos_ms;
         self.at(chaos, Event::Heal);
+    }
+
+    /// Commits a change adding the standby replica, signed by every genesis validator.
+    fn schedule_set_change(&mut self, sender: &Did) {
+        let n = self.opts.replicas;
+        let standby = self
+            .instances
+            .iter()
+            .find(|i| i.id.0 as usize == n)
+            .map(|i| i.key_seed);
+        let Some(seed) = standby else { return };
+        let mut next = self.validators.clone();
+        next.epoch += 1;
+        next.validators.push(ValidatorInfo::new(
+            &key_from(seed),
+            format!("sim-peer-{n}"),
+            format!("/memory/{n}"),
+        ));
+        let keys: Vec<SecretKey> = self
+            .instances
+            .iter()
+            .filter(|i| (i.id.0 as usize) < n)
+            .map(|i| key_from(i.key_seed))
+            .collect();
+        let mut dedup: Vec<&SecretKey> = Vec::new();
+        for k in &keys {
+            if !dedup.iter().any(|d| d.public_key() == k.public_key()) {
+                dedup.push(k);
+            }
+        }
+        let tx = Transaction {
+            chain_id: self.config.chain_id.clone(),
+            sender: sender.clone(),
+            nonce: u64::MAX,
+            payload: TxPayload::ChangeValidatorSet { set: next.clone() },
+        };
+        let tx = SignedTransaction::sign(tx, &dedup);
+        self.submitted.insert(tx.digest(), tx.clone());
+        self.next_validators = Some((next, tx.digest()));
+        let targets: Vec<usize> = (0..self.instances.len())
+            .filter(|k| (self.instances[*k].id.0 as usize) < n)
+            .collect();
+        let t = self.below(self.opts.chaos_ms / 2);
+        self.at(
+            t,
+            Event::Submit {
+                tx: Box::new(tx),
+                targets,
+            },
+        );
     }
 
     fn instances_of_ids(&self, ids: &BTreeSet<u32>) -> Vec<usize> {
@@ -526,6 +595,21 @@ impl Sim {
         }
         if self.all_committed() {
             return Ok(());
+        }
+        for k in 0..self.instances.len() {
+            let summary = self.instances[k].replica.as_ref().map(|r| {
+                format!(
+                    "view {} executed {} low {} pending {} validator {} epoch {} dropped {:?}",
+                    r.view().0,
+                    r.executed().0,
+                    r.low_watermark().0,
+                    r.pending(),
+                    r.is_validator(),
+                    r.validators().epoch,
+                    r.stats().dropped
+                )
+            });
+            self.log(|| format!("end instance {k}: {summary:?}"));
         }
         let (replica, missing) = self
             .instances
@@ -565,7 +649,14 @@ impl Sim {
         let mut replica = replica;
         replica.start(self.now, &mut out);
         self.instances[k].replica = Some(replica);
-        self.log(|| format!("boot instance {k}"));
+        let (id, behaviour, view, executed, validator) = (
+            self.instances[k].id.0,
+            self.instances[k].behaviour,
+            self.instances[k].replica.as_ref().map(|r| r.view().0),
+            self.instances[k].replica.as_ref().map(|r| r.executed().0),
+            self.instances[k].replica.as_ref().map(|r| r.is_validator()),
+        );
+        self.log(|| format!("boot instance {k}: replica {id} {behaviour:?} view {view:?} executed {executed:?} validator {validator:?}"));
         self.carry_out(k, out)
     }
 
@@ -705,10 +796,8 @@ impl Sim {
             Effect::Broadcast(m) => {
                 self.observe_vote(k, &m)?;
                 let id = self.instances[k].id;
-                let to: Vec<ReplicaId> = (0..self.opts.replicas as u32)
-                    .map(ReplicaId)
-                    .filter(|r| *r != id)
-                    .collect();
+                let ids = self.opts.replicas + usize::from(self.opts.reconfigure);
+                let to: Vec<ReplicaId> = (0..ids as u32).map(ReplicaId).filter(|r| *r != id).collect();
                 self.send(k, &to, m);
             }
             Effect::ServeBlocks { to, from } => {
@@ -780,8 +869,24 @@ impl Sim {
                     if expected != block.header.state_root {
                         return Err(Violation::StateRoot { height });
                     }
+                    // The set that must certify this height: the new one only after the
+                    // checkpoint following the change's block.
+                    let k = pbft::CHECKPOINT_INTERVAL;
+                    let set = match (&self.next_validators, self.change_at) {
+                        (Some((next, _)), Some(c)) if height > c => next,
+                        _ => &self.validators,
+                    };
+                    if block.header.validator_set_hash != set.digest() {
+                        return Err(Violation::ValidatorSet { height });
+                    }
+                    if let Some((_, change)) = &self.next_validators
+                        && self.change_at.is_none()
+                        && block.body.transactions.iter().any(|t| t.digest() == *change)
+                    {
+                        self.change_at = Some((height / k + 1) * k);
+                    }
                     if self.certified.insert(hash)
-                        && let Err(e) = verify_commit_certificate(&block.header, &cert, &self.validators)
+                        && let Err(e) = verify_commit_certificate(&block.header, &cert, set)
                     {
                         return Err(Violation::Certificate {
                             height,

@@ -9,7 +9,7 @@ use schemas::codec::Canonical;
 use schemas::hash::{Domain, Hash, domains};
 use schemas::ledger::{
     Block, BlockBody, BlockHeader, CommitCertificate, CommitVote, Height, SignedTransaction, SignerSignature,
-    ValidatorSet,
+    TxPayload, ValidatorSet,
 };
 use schemas::sm2::{PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
@@ -207,6 +207,10 @@ struct Slot {
 pub struct Replica {
     id: ReplicaId,
     key: SecretKey,
+    /// Whether this replica is validator `id` of the current set (else it only follows).
+    active: bool,
+    /// A committed validator-set change and the checkpoint after which it takes effect.
+    pending_set: Option<(SeqNo, ValidatorSet)>,
     validators: ValidatorSet,
     keys: Vec<PublicKey>,
     check: Arc<dyn SignatureCheck>,
@@ -220,6 +224,9 @@ pub struct Replica {
     new_view_sent: BTreeSet<View>,
 
     stable: CheckpointProof,
+    /// Where the current validator set's epoch starts (genesis, or the checkpoint at which the
+    /// set changed): a checkpoint every member holds without votes.
+    epoch_base: CheckpointProof,
     checkpoints: BTreeMap<SeqNo, BTreeMap<ReplicaId, SignedMessage>>,
     slots: BTreeMap<SeqNo, Slot>,
     prepared_certs: BTreeMap<SeqNo, PreparedCert>,
@@ -274,11 +281,10 @@ impl Replica {
         log: &[LogEntry],
     ) -> Self {
         assert!(!validators.is_empty() && validators.len() <= schemas::ledger::MAX_VALIDATORS);
-        assert_eq!(
-            validators.validators.get(id.0 as usize).map(|v| &v.public_key),
-            Some(key.public_key()),
-            "replica key must be validator {id:?}"
-        );
+        // A replica whose key is not validator `id` of the set follows as an observer until a
+        // validator-set change makes it one.
+        let active =
+            validators.validators.get(id.0 as usize).map(|v| &v.public_key) == Some(key.public_key());
         let keys = validators
             .validators
             .iter()
@@ -287,6 +293,8 @@ impl Replica {
         let mut r = Replica {
             id,
             key,
+            active,
+            pending_set: None,
             validators,
             keys,
             check,
@@ -298,6 +306,11 @@ impl Replica {
             view_changes: BTreeMap::new(),
             new_view_sent: BTreeSet::new(),
             stable: CheckpointProof {
+                seq: SeqNo(0),
+                header: genesis.clone(),
+                votes: vec![],
+            },
+            epoch_base: CheckpointProof {
                 seq: SeqNo(0),
                 header: genesis.clone(),
                 votes: vec![],
@@ -336,6 +349,7 @@ impl Replica {
                         for tx in &block.body.transactions {
                             self.committed_txs.insert(tx.digest());
                         }
+                        self.note_validator_changes(block);
                     }
                 }
                 LogEntry::Stable(proof) => {
@@ -510,6 +524,9 @@ impl Replica {
     /// Processes one input.
     pub fn step(&mut self, now_ms: u64, input: Input, out: &mut Vec<Effect>) {
         self.now_ms = now_ms;
+        if !self.active {
+            return self.step_observer(input, out);
+        }
         match input {
             Input::Message(m) => self.on_message(m, out),
             Input::Blocks(blocks) => self.on_blocks(blocks, out),
@@ -598,7 +615,8 @@ impl Replica {
             .filter(|t| !in_flight.contains(&t.digest()))
             .cloned()
             .collect();
-        while !candidates.is_empty() && self.in_window(self.next_seq) {
+        while !candidates.is_empty() && self.in_window(self.next_seq) && !self.beyond_boundary(self.next_seq)
+        {
             let mut txs = Vec::new();
             let mut bytes = 0;
             while let Some(tx) = candidates.first() {
@@ -670,6 +688,15 @@ impl Replica {
         }
         if !self.in_window(seq) {
             return self.drop(DropReason::OutsideWindow);
+        }
+        if self.beyond_boundary(seq) {
+            // The primary is ahead of this replica by a checkpoint: keep it until then.
+            if self.early.len() >= MAX_EARLY_MESSAGES {
+                self.early.pop_front();
+                self.drop(DropReason::Stale);
+            }
+            self.early.push_back(m);
+            return;
         }
         if batch.view != view {
             return self.drop(DropReason::BadBatch);
@@ -977,7 +1004,11 @@ impl Replica {
         self.last_header = block.header.clone();
         self.headers.insert(seq, block.header.clone());
         self.stats.blocks_committed += 1;
+        let switched = self.note_validator_changes(&block);
         out.push(Effect::Commit(block, cert));
+        if let Some(proof) = switched {
+            out.push(Effect::Persist(LogEntry::Stable(proof)));
+        }
         // §4.4: once the request the timer waits for executes, restart the timer if requests
         // remain and stop it otherwise; while it is still pending, let the timer run.
         let waited_done = self.timer_for.is_none_or(|d| self.committed_txs.contains(&d));
@@ -998,9 +1029,149 @@ impl Replica {
             out.push(Effect::Broadcast(m.clone()));
             self.on_checkpoint(m, out);
         }
+        if seq.0.is_multiple_of(CHECKPOINT_INTERVAL) {
+            self.replay_early(out);
+        }
         if self.is_primary() && !self.in_view_change && self.proposable() > 0 {
             self.propose(out);
         }
+    }
+
+    // ---- validator-set change ----------------------------------------------------------
+
+    /// Whether `seq` lies beyond the next checkpoint above the executed height. Nothing is
+    /// ordered there yet: a validator-set change committed in the blocks up to that checkpoint
+    /// takes effect right after it, and blocks beyond it must be ordered by the new set. (This
+    /// bounds the pipeline to at most K blocks in flight; the window L stays the bound on
+    /// accepted sequence numbers.)
+    fn beyond_boundary(&self, seq: SeqNo) -> bool {
+        seq.0 > (self.executed.0 / CHECKPOINT_INTERVAL + 1) * CHECKPOINT_INTERVAL
+    }
+
+    /// Replays kept messages that the current view and executed height now admit.
+    fn replay_early(&mut self, out: &mut Vec<Effect>) {
+        let early = std::mem::take(&mut self.early);
+        for m in early {
+            let v = match m.message {
+                Message::PrePrepare { view, .. }
+                | Message::Prepare { view, .. }
+                | Message::Commit { view, .. } => view,
+                _ => continue,
+            };
+            if v == self.view && !self.in_view_change {
+                self.on_message(m, out);
+            } else if v > self.view || (v == self.view && self.in_view_change) {
+                self.early.push_back(m);
+            }
+        }
+    }
+
+    /// Looks for a validator-set change in a committed block and, at the checkpoint where a
+    /// pending one takes effect, switches sets. Returns the new epoch's base checkpoint.
+    ///
+    /// Rule: a `ChangeValidatorSet` transaction is valid when it names the next epoch, keeps
+    /// every remaining validator at its index (it appends or removes at the end), every entry's
+    /// peer binding verifies, and it is signed by a quorum of the current validators. Committed
+    /// at height h, it takes effect after the next checkpoint c = (⌊h/K⌋ + 1)·K: blocks up to c
+    /// are certified by the old set, blocks after c by the new one.
+    fn note_validator_changes(&mut self, block: &Block) -> Option<CheckpointProof> {
+        let height = SeqNo(block.header.height.0);
+        if self.pending_set.is_none() {
+            for tx in &block.body.transactions {
+                if let TxPayload::ChangeValidatorSet { set } = &tx.tx.payload
+                    && self.valid_set_change(tx, set)
+                {
+                    let at = SeqNo((height.0 / CHECKPOINT_INTERVAL + 1) * CHECKPOINT_INTERVAL);
+                    self.pending_set = Some((at, set.clone()));
+                    break;
+                }
+            }
+        }
+        let (at, _) = self.pending_set.as_ref()?;
+        if *at != height {
+            return None;
+        }
+        let (_, set) = self.pending_set.take()?;
+        self.keys = set.validators.iter().map(|v| v.public_key.clone()).collect();
+        self.active =
+            set.validators.get(self.id.0 as usize).map(|v| &v.public_key) == Some(self.key.public_key());
+        self.validators = set;
+        let base = CheckpointProof {
+            seq: height,
+            header: self.last_header.clone(),
+            votes: vec![],
+        };
+        self.stable = base.clone();
+        self.epoch_base = base.clone();
+        self.slots.clear();
+        self.checkpoints.clear();
+        self.prepared_certs.clear();
+        self.view_changes.clear();
+        self.votes.retain(|(_, s, _), _| *s > height);
+        self.next_seq = SeqNo(height.0 + 1);
+        self.awaiting_execution = None;
+        Some(base)
+    }
+
+    fn valid_set_change(&self, tx: &SignedTransaction, set: &ValidatorSet) -> bool {
+        let old = &self.validators;
+        if set.epoch != old.epoch + 1 || set.is_empty() || set.len() > schemas::ledger::MAX_VALIDATORS {
+            return false;
+        }
+        let common = old.len().min(set.len());
+        if old.validators[..common]
+            .iter()
+            .zip(&set.validators[..common])
+            .any(|(a, b)| a.public_key != b.public_key)
+        {
+            return false;
+        }
+        let distinct: BTreeSet<_> = set.validators.iter().map(|v| v.public_key.to_sec1()).collect();
+        if distinct.len() != set.len() || set.validators.iter().any(|v| v.verify_binding().is_err()) {
+            return false;
+        }
+        let digest = tx.tx.digest();
+        let signers: BTreeSet<usize> = tx
+            .signatures
+            .iter()
+            .filter(|s| {
+                self.check
+                    .verify(&s.public_key, domains::TRANSACTION, &digest.0, &s.signature)
+            })
+            .filter_map(|s| old.index_of(&s.public_key))
+            .collect();
+        signers.len() >= old.quorum()
+    }
+
+    /// An observer only follows: it applies certified blocks, gossips its height and asks for
+    /// what it misses.
+    fn step_observer(&mut self, input: Input, out: &mut Vec<Effect>) {
+        match input {
+            Input::Blocks(blocks) => self.on_blocks(blocks, out),
+            Input::Timeout(TimerKind::Sync) => self.on_timeout(TimerKind::Sync, out),
+            Input::Message(m) => {
+                if let Message::Status { executed } = m.message
+                    && executed > self.executed
+                    && self.verify_message(&m).is_ok()
+                {
+                    let fetch = self.sign(Message::FetchBlocks {
+                        from: SeqNo(self.executed.0 + 1),
+                    });
+                    out.push(Effect::Send(m.from, fetch));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether this replica is a voting member of the current validator set.
+    pub fn is_validator(&self) -> bool {
+        self.active
+    }
+
+    /// The current validator set.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
     }
 
     // ---- checkpoints (§4.3) -------------------------------------------------------------
@@ -1065,10 +1236,10 @@ impl Replica {
     }
 
     fn valid_checkpoint_proof(&self, proof: &CheckpointProof) -> bool {
-        if proof.seq == SeqNo(0) {
-            return proof.header.height == Height(0)
-                && self.headers.get(&SeqNo(0)).is_none_or(|g| *g == proof.header)
-                || proof.header == self.stable.header && proof.seq == self.stable.seq;
+        if proof.votes.is_empty() {
+            // Only the base of this epoch (genesis, or the checkpoint where the set changed)
+            // stands without votes.
+            return *proof == self.epoch_base;
         }
         let block_hash = proof.header.digest();
         if proof.header.height.0 != proof.seq.0 {
@@ -1369,20 +1540,7 @@ impl Replica {
         }
         self.next_seq = SeqNo(max_seq.0 + 1);
         // Replay what arrived for this view before the new-view message; keep later views'.
-        let early = std::mem::take(&mut self.early);
-        for m in early {
-            let v = match m.message {
-                Message::PrePrepare { view, .. }
-                | Message::Prepare { view, .. }
-                | Message::Commit { view, .. } => view,
-                _ => continue,
-            };
-            if v == view {
-                self.on_message(m, out);
-            } else if v > view {
-                self.early.push_back(m);
-            }
-        }
+        self.replay_early(out);
         if !self.mempool.is_empty() {
             self.arm_view_change_timer(out);
         }
@@ -1461,6 +1619,14 @@ impl Replica {
         if m.from == self.id {
             return self.drop(DropReason::Stale);
         }
+        if let Message::FetchBlocks { from } = m.message {
+            // Committed blocks are public and carry their certificates: serve anyone (a
+            // joining validator or an observer); the network layer bounds the rate.
+            if from <= self.executed && from > SeqNo(0) {
+                out.push(Effect::ServeBlocks { to: m.from, from });
+            }
+            return;
+        }
         if let Err(reason) = self.verify_message(&m) {
             return self.drop(reason);
         }
@@ -1483,11 +1649,8 @@ impl Replica {
             Message::Checkpoint { .. } => self.on_checkpoint(m, out),
             Message::ViewChange { .. } => self.on_view_change(m, out),
             Message::NewView { .. } => self.on_new_view(m, out),
-            Message::FetchBlocks { from } => {
-                if from <= self.executed {
-                    out.push(Effect::ServeBlocks { to: m.from, from });
-                }
-            }
+            // Served before the sender check, above.
+            Message::FetchBlocks { .. } => {}
             Message::Status { executed } => {
                 if executed > self.executed {
                     let m2 = self.sign(Message::FetchBlocks {

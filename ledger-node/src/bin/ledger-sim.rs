@@ -33,6 +33,9 @@ struct Args {
     /// Chance, per mille, that a message is lost before the network heals.
     #[arg(long, default_value_t = 50)]
     drop: u32,
+    /// Add a standby replica by a committed validator-set change during the run.
+    #[arg(long)]
+    reconfigure: bool,
     /// Print the event trace of each failing seed (use with --seeds 1 to replay one).
     #[arg(long)]
     trace: bool,
@@ -82,6 +85,7 @@ fn real_main() -> Result<ExitCode> {
             let mut opts = SimOptions::new(seed, args.replicas, args.byzantine);
             opts.transactions = args.transactions;
             opts.drop_per_mille = args.drop;
+            opts.reconfigure = args.reconfigure;
             opts.broken = rules;
             opts.trace = args.trace;
             run(&opts)
@@ -97,8 +101,9 @@ fn real_main() -> Result<ExitCode> {
                 .as_ref()
                 .map(|b| format!(" --broken {b}"))
                 .unwrap_or_default();
+            let reconf = if args.reconfigure { " --reconfigure" } else { "" };
             println!(
-                "  replay: cargo run --release -p ledger-node --bin ledger-sim -- --seeds 1 --start {} --replicas {} --byzantine {} --transactions {} --drop {}{extra} --trace",
+                "  replay: cargo run --release -p ledger-node --bin ledger-sim -- --seeds 1 --start {} --replicas {} --byzantine {} --transactions {} --drop {}{reconf}{extra} --trace",
                 r.seed, args.replicas, args.byzantine, args.transactions, args.drop
             );
             if args.trace {

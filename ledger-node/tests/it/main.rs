@@ -98,3 +98,19 @@ fn a_vote_sent_before_it_is_persisted_is_caught() {
         found.result
     );
 }
+
+#[test]
+fn a_validator_set_change_adds_a_replica_at_a_checkpoint() {
+    let reports: Vec<_> = (0..12u64)
+        .into_par_iter()
+        .map(|s| {
+            run(&SimOptions {
+                reconfigure: true,
+                ..SimOptions::new(s, 4, 1)
+            })
+        })
+        .collect();
+    for r in &reports {
+        assert!(r.result.is_ok(), "seed {} failed: {:?}", r.seed, r.result);
+    }
+}
