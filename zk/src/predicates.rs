@@ -65,6 +65,7 @@ pub struct PredicateWitness<'a> {
 }
 
 /// A predicate as the verifier sees it.
+#[derive(Clone, Copy, Debug)]
 pub struct PredicateStatement<'a> {
     /// The predicate asked.
     pub predicate: &'a Predicate,
