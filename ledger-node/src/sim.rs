@@ -1136,24 +1136,10 @@ impl Sim {
 
 fn describe_input(input: &Input) -> String {
     match input {
-        Input::Message(m) => format!("{:?} from {}", message_kind(&m.message), m.from.0),
+        Input::Message(m) => format!("{} from {}", m.message, m.from.0),
         Input::Blocks(b) => format!("{} blocks", b.len()),
         Input::Timeout(k) => format!("timeout {k:?}"),
         Input::Submit(_) => "submit".into(),
         Input::Executed { seq, .. } => format!("executed {}", seq.0),
-    }
-}
-
-fn message_kind(m: &Message) -> String {
-    match m {
-        Message::PrePrepare { view, seq, .. } => format!("PrePrepare(v{}, n{})", view.0, seq.0),
-        Message::Prepare { view, seq, .. } => format!("Prepare(v{}, n{})", view.0, seq.0),
-        Message::Commit { view, seq, .. } => format!("Commit(v{}, n{})", view.0, seq.0),
-        Message::Checkpoint { seq, .. } => format!("Checkpoint(n{})", seq.0),
-        Message::ViewChange { new_view, .. } => format!("ViewChange(v{})", new_view.0),
-        Message::NewView { view, .. } => format!("NewView(v{})", view.0),
-        Message::FetchBlocks { from } => format!("FetchBlocks({})", from.0),
-        Message::Status { executed } => format!("Status({})", executed.0),
-        Message::Forward { txs } => format!("Forward({})", txs.len()),
     }
 }

@@ -139,6 +139,23 @@ pub enum Message {
     },
 }
 
+/// A one-line description (kind, view, sequence) for traces and logs; never the contents.
+impl core::fmt::Display for Message {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Message::PrePrepare { view, seq, .. } => write!(f, "PrePrepare v{} n{}", view.0, seq.0),
+            Message::Prepare { view, seq, .. } => write!(f, "Prepare v{} n{}", view.0, seq.0),
+            Message::Commit { view, seq, .. } => write!(f, "Commit v{} n{}", view.0, seq.0),
+            Message::Checkpoint { seq, .. } => write!(f, "Checkpoint n{}", seq.0),
+            Message::ViewChange { new_view, .. } => write!(f, "ViewChange v{}", new_view.0),
+            Message::NewView { view, .. } => write!(f, "NewView v{}", view.0),
+            Message::FetchBlocks { from } => write!(f, "FetchBlocks {}", from.0),
+            Message::Status { executed } => write!(f, "Status {}", executed.0),
+            Message::Forward { txs } => write!(f, "Forward {}", txs.len()),
+        }
+    }
+}
+
 /// A message with its author and the author's SM2 signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedMessage {

@@ -105,17 +105,7 @@ fn prepare(from: u8, seq: u64) -> SignedMessage {
 /// A compact description of effects, for table comparison.
 fn summary(effects: &[Effect]) -> Vec<String> {
     fn msg(m: &Message) -> String {
-        match m {
-            Message::PrePrepare { view, seq, .. } => format!("PrePrepare v{} n{}", view.0, seq.0),
-            Message::Prepare { view, seq, .. } => format!("Prepare v{} n{}", view.0, seq.0),
-            Message::Commit { view, seq, .. } => format!("Commit v{} n{}", view.0, seq.0),
-            Message::Checkpoint { seq, .. } => format!("Checkpoint n{}", seq.0),
-            Message::ViewChange { new_view, .. } => format!("ViewChange v{}", new_view.0),
-            Message::NewView { view, .. } => format!("NewView v{}", view.0),
-            Message::FetchBlocks { from } => format!("FetchBlocks {}", from.0),
-            Message::Status { executed } => format!("Status {}", executed.0),
-            Message::Forward { txs } => format!("Forward {}", txs.len()),
-        }
+        m.to_string()
     }
     effects
         .iter()
