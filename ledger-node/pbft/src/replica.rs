@@ -1291,8 +1291,21 @@ impl Replica {
             out,
         );
         self.view_changes.entry(new_view).or_default().insert(self.id, m);
-        self.arm_view_change_timer(out);
+        // §4.5.2: the timer for the new view starts only once 2f+1 replicas want it, so a lone
+        // replica never races ahead through views the others are not in.
+        if self.view_change_timer_set {
+            self.view_change_timer_set = false;
+            out.push(Effect::CancelTimer(TimerKind::ViewChange));
+        }
+        self.arm_on_view_change_quorum(out);
         self.try_new_view(new_view, out);
+    }
+
+    fn arm_on_view_change_quorum(&mut self, out: &mut Vec<Effect>) {
+        let votes = self.view_changes.get(&self.view).map_or(0, BTreeMap::len);
+        if self.in_view_change && !self.view_change_timer_set && votes >= self.quorum() {
+            self.arm_view_change_timer(out);
+        }
     }
 
     fn on_timeout(&mut self, kind: TimerKind, out: &mut Vec<Effect>) {
@@ -1316,6 +1329,13 @@ impl Replica {
                     executed: self.executed,
                 });
                 out.push(Effect::Broadcast(m));
+                // Until the view change completes, repeat this replica's view-change message
+                // (the network may have lost it; nothing else would resend it).
+                if self.in_view_change
+                    && let Some(own) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id))
+                {
+                    out.push(Effect::Broadcast(own.clone()));
+                }
                 out.push(Effect::SetTimer(TimerKind::Sync, self.config.sync_interval));
             }
         }
@@ -1395,6 +1415,7 @@ impl Replica {
                 .expect("non-empty");
             self.start_view_change(target, out);
         }
+        self.arm_on_view_change_quorum(out);
         self.try_new_view(new_view, out);
     }
 
