@@ -211,14 +211,14 @@ fn backup_transitions() {
             expected: &[],
         },
         Case {
-            desc: "§4.4: the view-change timer fires with a request pending: view change to v+1",
+            desc: "§4.4, §4.5.2: the view-change timer fires with a request pending: view change to v+1; \
+                   the next timer waits for 2f+1 view changes",
             before: vec![Input::Submit(tx(5))],
             input: Input::Timeout(TimerKind::ViewChange),
             expected: &[
                 "CancelTimer Batch",
                 "Persist ViewChange v1",
                 "Broadcast ViewChange v1",
-                "SetTimer ViewChange",
             ],
         },
         Case {
