@@ -561,6 +561,20 @@ impl Sim {
         );
     }
 
+    /// Delivers to every instance of replica `id` after a random delay (no loss).
+    fn deliver(&mut self, id: ReplicaId, payload: impl Fn() -> Payload) {
+        for to in self.instances_of_ids(&BTreeSet::from([id.0])) {
+            let delay = self.delay();
+            self.at(
+                self.now + delay,
+                Event::Deliver {
+                    to,
+                    payload: payload(),
+                },
+            );
+        }
+    }
+
     fn instances_of_ids(&self, ids: &BTreeSet<u32>) -> Vec<usize> {
         self.instances
             .iter()
@@ -812,16 +826,7 @@ impl Sim {
                     })
                     .take(pbft::MAX_TRANSFER_BLOCKS)
                     .collect();
-                for target in self.instances_of_ids(&BTreeSet::from([to.0])) {
-                    let delay = self.delay();
-                    self.at(
-                        self.now + delay,
-                        Event::Deliver {
-                            to: target,
-                            payload: Payload::Blocks(blocks.clone()),
-                        },
-                    );
-                }
+                self.deliver(to, || Payload::Blocks(blocks.clone()));
             }
             Effect::SetTimer(kind, after) => {
                 let inst = &mut self.instances[k];
@@ -1119,16 +1124,7 @@ impl Sim {
         ];
         for m in junk {
             for target in to {
-                for instance in self.instances_of_ids(&BTreeSet::from([target.0])) {
-                    let delay = self.delay();
-                    self.at(
-                        self.now + delay,
-                        Event::Deliver {
-                            to: instance,
-                            payload: Payload::Msg(Box::new(m.clone())),
-                        },
-                    );
-                }
+                self.deliver(*target, || Payload::Msg(Box::new(m.clone())));
             }
         }
     }

@@ -193,6 +193,8 @@ pub struct Stats {
 struct Slot {
     view: Option<View>,
     batch: Option<Batch>,
+    /// Digests of the batch's transactions, computed once when the batch is accepted.
+    tx_digests: Vec<Hash>,
     digest: Option<Hash>,
     pre_prepare: Option<SignedMessage>,
     prepares: BTreeMap<ReplicaId, SignedMessage>,
@@ -243,7 +245,8 @@ pub struct Replica {
     /// them ahead of the new-view message); replayed on entering that view.
     early: VecDeque<SignedMessage>,
 
-    mempool: VecDeque<SignedTransaction>,
+    /// Pending transactions with their digests (computed once, on entry).
+    mempool: VecDeque<(Hash, SignedTransaction)>,
     known_txs: HashSet<Hash>,
     committed_txs: HashSet<Hash>,
     batch_timer_set: bool,
@@ -559,7 +562,7 @@ impl Replica {
             return false;
         }
         self.known_txs.insert(d);
-        self.mempool.push_back(tx);
+        self.mempool.push_back((d, tx));
         true
     }
 
@@ -592,8 +595,7 @@ impl Replica {
         self.slots
             .iter()
             .filter(|(s, _)| **s > self.executed)
-            .filter_map(|(_, slot)| slot.batch.as_ref())
-            .flat_map(|b| b.txs.iter().map(|t| t.digest()))
+            .flat_map(|(_, slot)| slot.tx_digests.iter().copied())
             .collect()
     }
 
@@ -601,7 +603,7 @@ impl Replica {
         let in_flight = self.in_flight();
         self.mempool
             .iter()
-            .filter(|t| !in_flight.contains(&t.digest()))
+            .filter(|(d, _)| !in_flight.contains(d))
             .count()
     }
 
@@ -612,8 +614,8 @@ impl Replica {
         let mut candidates: Vec<SignedTransaction> = self
             .mempool
             .iter()
-            .filter(|t| !in_flight.contains(&t.digest()))
-            .cloned()
+            .filter(|(d, _)| !in_flight.contains(d))
+            .map(|(_, t)| t.clone())
             .collect();
         while !candidates.is_empty() && self.in_window(self.next_seq) && !self.beyond_boundary(self.next_seq)
         {
@@ -654,8 +656,7 @@ impl Replica {
             .slots
             .iter()
             .filter(|(s, _)| **s > self.executed && **s != seq)
-            .filter_map(|(_, slot)| slot.batch.as_ref())
-            .flat_map(|b| b.txs.iter().map(|t| t.digest()))
+            .flat_map(|(_, slot)| slot.tx_digests.iter().copied())
             .collect();
         let mut seen = HashSet::new();
         let mut bytes = 0;
@@ -728,11 +729,11 @@ impl Replica {
         out: &mut Vec<Effect>,
     ) {
         let digest = batch.digest(seq);
-        for tx in &batch.txs {
-            let d = tx.digest();
-            if !self.known_txs.contains(&d) && !self.committed_txs.contains(&d) {
-                self.known_txs.insert(d);
-                self.mempool.push_back(tx.clone());
+        let tx_digests: Vec<Hash> = batch.txs.iter().map(|t| t.digest()).collect();
+        for (d, tx) in tx_digests.iter().zip(&batch.txs) {
+            if !self.known_txs.contains(d) && !self.committed_txs.contains(d) {
+                self.known_txs.insert(*d);
+                self.mempool.push_back((*d, tx.clone()));
             }
         }
         let slot = self.slots.entry(seq).or_default();
@@ -745,6 +746,7 @@ impl Replica {
             slot.view = Some(view);
         }
         slot.batch = Some(batch);
+        slot.tx_digests = tx_digests;
         slot.digest = Some(digest);
         slot.pre_prepare = Some(m);
         if seq <= self.executed {
@@ -999,7 +1001,7 @@ impl Replica {
             self.known_txs.remove(&d);
         }
         let committed = &self.committed_txs;
-        self.mempool.retain(|t| !committed.contains(&t.digest()));
+        self.mempool.retain(|(d, _)| !committed.contains(d));
         self.executed = seq;
         self.last_header = block.header.clone();
         self.headers.insert(seq, block.header.clone());
@@ -1259,7 +1261,7 @@ impl Replica {
 
     fn arm_view_change_timer(&mut self, out: &mut Vec<Effect>) {
         self.view_change_timer_set = true;
-        self.timer_for = self.mempool.front().map(|t| t.digest());
+        self.timer_for = self.mempool.front().map(|(d, _)| *d);
         let factor = 1u32 << self.view_change_attempts.min(6);
         out.push(Effect::SetTimer(
             TimerKind::ViewChange,
@@ -1474,7 +1476,7 @@ impl Replica {
             })
             .collect();
         self.new_view_sent.insert(view);
-        let nv = self.vote(
+        self.vote(
             Message::NewView {
                 view,
                 view_changes: vcs,
@@ -1482,7 +1484,6 @@ impl Replica {
             },
             out,
         );
-        let _ = nv;
         self.enter_view(view, min_s, pre_prepares, out);
     }
 
