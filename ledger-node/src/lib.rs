@@ -1,11 +1,22 @@
 //! The Credence ledger node.
 //!
-//! Built so far: [`sim`], the deterministic fault-injecting simulator that drives real
-//! [`pbft::Replica`]s (real SM2 signatures) through a seeded schedule of delays, drops,
-//! duplicates, partitions, crash-restarts and Byzantine replicas, checking safety after every
-//! step and liveness once the network heals. Storage (sled), networking (libp2p) and the HTTP
-//! API come with the ledger-node issue.
+//! - [`ledger`]: the state machine — what each transaction does to the authenticated state;
+//! - [`store`]: sled storage of blocks, certificates, the consensus log and the state tree;
+//! - [`network`]: libp2p transport between consortium members;
+//! - [`node`]: the event loop that drives `pbft::Replica` and carries out its effects;
+//! - [`api`]: the HTTP API (axum) with proofs, OpenAPI and metrics;
+//! - [`sim`]: the deterministic simulator of the consensus core.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod api;
+pub mod client;
+pub mod config;
+pub mod keys;
+pub mod ledger;
+pub mod load;
+pub mod metrics;
+pub mod network;
+pub mod node;
 pub mod sim;
+pub mod store;

@@ -268,10 +268,9 @@ pub enum TxPayload {
         issuer: Did,
         /// List number.
         list_id: u32,
-        /// Indexes to mark revoked.
+        /// Status indexes to mark revoked. An index is also the credential's id in the
+        /// unlinkable tier, so the ledger adds each to the issuer's revoked-id list and tree.
         revoke: Vec<u32>,
-        /// Credential ids revoked (for the unlinkable tier's revoked-id tree).
-        revoked_ids: Vec<Hash>,
     },
     /// Register a Groth16 verifying key (governance approves).
     RegisterVerifyingKey {
@@ -470,9 +469,225 @@ pub struct LedgerProof {
     pub state: Vec<StateProof>,
 }
 
+/// A governance member (a ministry, a regulator): approves registrations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GovernanceMember {
+    /// Display name.
+    pub name: String,
+    /// Its DID (derived from the key).
+    pub did: Did,
+    /// The key that signs approvals.
+    pub public_key: PublicKey,
+}
+
+/// Consortium rules fixed at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policies {
+    /// Governance approvals that make a proposal (issuer, verifier, suspension, verifying key,
+    /// validator-set change) take effect.
+    pub approvals_needed: u16,
+    /// Credential types an issuer may be allowed to issue.
+    pub credential_types: Vec<String>,
+}
+
+/// A supervisory (non-voting) node the consortium admits to its network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObserverInfo {
+    /// Display name (e.g. the regulator running it).
+    pub name: String,
+    /// SM2 key of the node (signs its block requests).
+    pub public_key: PublicKey,
+    /// libp2p peer id.
+    pub peer_id: String,
+    /// Multiaddress to dial.
+    pub address: String,
+    /// SM2 signature by `public_key` over the peer id (as for validators).
+    pub peer_binding: Signature,
+}
+
+impl ObserverInfo {
+    /// Checks the peer-id binding.
+    pub fn verify_binding(&self) -> Result<(), KeyError> {
+        self.public_key
+            .verify(domains::PEER_BINDING, self.peer_id.as_bytes(), &self.peer_binding)
+    }
+}
+
+/// The governance record in the state: members and policies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Governance {
+    /// Members.
+    pub members: Vec<GovernanceMember>,
+    /// Policies.
+    pub policies: Policies,
+}
+
+/// A consortium's genesis: everything every node must agree on before block 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Genesis {
+    /// Chain id.
+    pub chain_id: String,
+    /// Genesis time, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Epoch-0 validators.
+    pub validators: ValidatorSet,
+    /// Supervisory nodes.
+    pub observers: Vec<ObserverInfo>,
+    /// Governance members and policies.
+    pub governance: Governance,
+    /// Schemas published at genesis.
+    pub schemas: Vec<SchemaRecord>,
+}
+
+impl Canonical for Genesis {
+    const DOMAIN: Domain = Domain::new("credence/genesis/v1");
+}
+
+/// An account's replay protection: the highest nonce used and which of the
+/// [`NONCE_WINDOW`] nonces below it were used (RFC 4303's anti-replay window), so
+/// transactions reordered on their way to the primary still commit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRecord {
+    /// Highest nonce used, if any.
+    pub highest: Option<u64>,
+    /// Bit `i` set: nonce `highest - i` was used (bit 0 is `highest` itself).
+    pub window: u128,
+}
+
+/// Width of the nonce window.
+pub const NONCE_WINDOW: u64 = 128;
+
+impl AccountRecord {
+    /// Whether `nonce` may be used; if not, why.
+    pub fn check(&self, nonce: u64) -> Result<(), String> {
+        let Some(h) = self.highest else { return Ok(()) };
+        if nonce > h {
+            return Ok(());
+        }
+        let back = h - nonce;
+        if back >= NONCE_WINDOW {
+            return Err(format!(
+                "nonce {nonce} is too old: the account has used nonce {h}; use a nonce above {h}"
+            ));
+        }
+        if self.window & (1u128 << back) != 0 {
+            return Err(format!(
+                "nonce {nonce} was already used (replay); use a nonce above {h}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Marks `nonce` used (after [`AccountRecord::check`] passed).
+    pub fn use_nonce(&mut self, nonce: u64) {
+        match self.highest {
+            Some(h) if nonce <= h => self.window |= 1u128 << (h - nonce),
+            Some(h) => {
+                let shift = nonce - h;
+                self.window = if shift >= NONCE_WINDOW {
+                    0
+                } else {
+                    self.window << shift
+                };
+                self.window |= 1;
+                self.highest = Some(nonce);
+            }
+            None => {
+                self.window = 1;
+                self.highest = Some(nonce);
+            }
+        }
+    }
+
+    /// The smallest nonce certainly unused.
+    pub fn next_nonce(&self) -> u64 {
+        self.highest.map_or(0, |h| h + 1)
+    }
+}
+
+/// A proposal waiting for governance approvals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalRecord {
+    /// The proposing transaction.
+    pub tx: SignedTransaction,
+    /// Members that approved, sorted.
+    pub approvals: Vec<Did>,
+    /// Whether it has taken effect.
+    pub executed: bool,
+}
+
+/// What became of a committed transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TxOutcome {
+    /// It took effect (for a proposal: it was recorded, or executed when approved enough).
+    Applied,
+    /// It was rejected; the state is as if it never happened.
+    Rejected {
+        /// Why, for the submitter.
+        reason: String,
+    },
+}
+
+/// A committed transaction's receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TxReceipt {
+    /// The block.
+    pub height: Height,
+    /// Position in the block.
+    pub index: u32,
+    /// Outcome.
+    pub outcome: TxOutcome,
+}
+
+/// An issuer's revoked credential ids of one status list, with the root of the Poseidon
+/// revocation tree that unlinkable proofs show non-membership in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedIds {
+    /// The issuer.
+    pub issuer: Did,
+    /// Status list.
+    pub list_id: u32,
+    /// Revoked ids, sorted and unique.
+    pub ids: Vec<u32>,
+    /// Root of the revocation tree (BN254 field element, 32 bytes little-endian).
+    pub root: Hash,
+}
+
 /// Keys of the ledger state, so every part names a record the same way.
 pub mod state_keys {
     use crate::did::Did;
+    use crate::hash::Hash;
+
+    /// `governance` → [`super::Governance`].
+    pub const GOVERNANCE: &[u8] = b"governance";
+    /// `validators` → the current [`super::ValidatorSet`].
+    pub const VALIDATORS: &[u8] = b"validators";
+    /// `account/<did>` → [`super::AccountRecord`].
+    pub fn account(did: &Did) -> Vec<u8> {
+        format!("account/{did}").into_bytes()
+    }
+    /// `proposal/<tx hash>` → [`super::ProposalRecord`].
+    pub fn proposal(tx: &Hash) -> Vec<u8> {
+        format!("proposal/{tx}").into_bytes()
+    }
+    /// `tx/<tx hash>` → [`super::TxReceipt`].
+    pub fn receipt(tx: &Hash) -> Vec<u8> {
+        format!("tx/{tx}").into_bytes()
+    }
+    /// `revoked/<issuer>/<list>` → [`super::RevokedIds`].
+    pub fn revoked(issuer: &Did, list_id: u32) -> Vec<u8> {
+        format!("revoked/{issuer}/{list_id}").into_bytes()
+    }
 
     /// `issuer/<did>` → [`super::IssuerRecord`].
     pub fn issuer(did: &Did) -> Vec<u8> {

@@ -38,6 +38,7 @@ pub mod ledger;
 pub mod light_client;
 pub mod merkle;
 pub mod presentation;
+pub mod seal;
 pub mod sm2;
 pub mod state;
 

@@ -1,0 +1,567 @@
+//! The HTTP API (axum). Every read of ledger state answers with the value (or `null`), the
+//! state proof, the header and its commit certificate: a client that trusts only the validator
+//! set checks the answer with `schemas::light_client::verify_ledger_proof`, whatever node it
+//! asked.
+//!
+//! Invariants:
+//! - every error is a JSON body `{ "error": code, "message": text }` with a 4xx/5xx status;
+//!   no input makes a handler panic;
+//! - request bodies are capped at [`MAX_BODY_BYTES`];
+//! - [`ROUTES`] lists every route; `/openapi.json` is generated from it and a test checks the
+//!   router serves each one.
+
+use crate::node::{Shared, Submission, SubmitError};
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use schemas::codec::Canonical;
+use schemas::did::Did;
+use schemas::hash::{Hash, domains};
+use schemas::ledger::{
+    AccountRecord, AnchorRecord, Governance, IssuerRecord, LedgerProof, ProposalRecord, RevokedIds,
+    SchemaRecord, SignedTransaction, StatusListChunk, TxReceipt, ValidatorSet, VerifierRecord,
+    VerifyingKeyRecord, state_keys,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+/// Most signatures on one submitted transaction.
+pub const MAX_SIGNATURES: usize = 16;
+
+type Shared_ = Arc<Shared>;
+
+/// An API error.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(json!({ "error": self.code, "message": self.message })),
+        )
+            .into_response()
+    }
+}
+
+type ApiResult<T> = Result<axum::Json<T>, ApiError>;
+
+/// A read: the value (or `null`) and the proof.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Read<T> {
+    /// The value.
+    pub value: Option<T>,
+    /// Proof against a certified header.
+    pub proof: LedgerProof,
+}
+
+/// One documented route: method, path, summary, and whether it returns a proof.
+pub struct Route {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+}
+
+/// Every route the node serves.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: "post",
+        path: "/v1/transactions",
+        summary: "Submit a signed transaction (JSON). 202 when queued; 4xx with the reason when it cannot take effect",
+    },
+    Route {
+        method: "get",
+        path: "/v1/transactions/{hash}",
+        summary: "A transaction's receipt with its proof (value null while pending or unknown)",
+    },
+    Route {
+        method: "get",
+        path: "/v1/blocks/latest",
+        summary: "The latest committed block with its commit certificate",
+    },
+    Route {
+        method: "get",
+        path: "/v1/blocks/{height}",
+        summary: "A committed block with its commit certificate",
+    },
+    Route {
+        method: "get",
+        path: "/v1/validators",
+        summary: "The current validator set, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/governance",
+        summary: "Governance members and policies, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/genesis",
+        summary: "The consortium genesis",
+    },
+    Route {
+        method: "get",
+        path: "/v1/accounts/{did}",
+        summary: "An account's nonce window (next nonce), with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/dids/{did}",
+        summary: "The W3C DID document of an issuer, verifier or governance member, with proof of its record",
+    },
+    Route {
+        method: "get",
+        path: "/v1/issuers/{did}",
+        summary: "An issuer record, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/verifiers/{did}",
+        summary: "A verifier record and scope, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/schemas/{id}",
+        summary: "A published credential schema, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/anchors/{issuer}/{root}",
+        summary: "An anchored batch, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/status-lists/{issuer}/{list}/{chunk}",
+        summary: "A status-list chunk (revocation bits), with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/revoked/{issuer}/{list}",
+        summary: "Revoked ids and revocation-tree root, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/verifying-keys/{circuit}/{version}",
+        summary: "A registered Groth16 verifying key, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/proposals/{hash}",
+        summary: "A governance proposal and its approvals, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/status",
+        summary: "Node status: height, view, role, peers",
+    },
+    Route {
+        method: "get",
+        path: "/health",
+        summary: "200 when the node runs",
+    },
+    Route {
+        method: "get",
+        path: "/metrics",
+        summary: "Prometheus metrics (OpenMetrics text)",
+    },
+    Route {
+        method: "get",
+        path: "/openapi.json",
+        summary: "This document",
+    },
+];
+
+/// The router.
+pub fn router(shared: Shared_) -> Router {
+    Router::new()
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{hash}", get(receipt))
+        .route("/v1/blocks/latest", get(latest_block))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/v1/validators", get(validators))
+        .route("/v1/governance", get(governance))
+        .route("/v1/genesis", get(genesis))
+        .route("/v1/accounts/{did}", get(account))
+        .route("/v1/dids/{did}", get(did_document))
+        .route("/v1/issuers/{did}", get(issuer))
+        .route("/v1/verifiers/{did}", get(verifier))
+        .route("/v1/schemas/{id}", get(schema))
+        .route("/v1/anchors/{issuer}/{root}", get(anchor))
+        .route("/v1/status-lists/{issuer}/{list}/{chunk}", get(status_chunk))
+        .route("/v1/revoked/{issuer}/{list}", get(revoked))
+        .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
+        .route("/v1/proposals/{hash}", get(proposal))
+        .route("/v1/status", get(status))
+        .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { axum::Json(openapi()) }))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see /openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(shared)
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        let mut op = json!({
+            "summary": r.summary,
+            "parameters": params,
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": { "schema": { "type": "object" } } } },
+                "400": { "description": "Malformed request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                "404": { "description": "Not found", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+        });
+        if r.method == "post" {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedTransaction" } } } });
+            op["responses"]["202"] = json!({ "description": "Queued for consensus" });
+            op["responses"]["413"] = json!({ "description": "Body over 2 MiB" });
+            op["responses"]["422"] = json!({ "description": "The ledger would reject it; message says why" });
+            op["responses"]["503"] = json!({ "description": "Mempool full; retry" });
+        }
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Credence ledger node",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Reads return the value with an SM3 sparse-Merkle proof, the block header and its SM2 commit certificate; verify them against the validator set alone."
+        },
+        "paths": paths,
+        "components": { "schemas": {
+            "Error": { "type": "object", "required": ["error", "message"], "properties": {
+                "error": { "type": "string" }, "message": { "type": "string" } } },
+            "SignedTransaction": { "type": "object", "required": ["tx", "signatures"], "properties": {
+                "tx": { "type": "object", "required": ["chainId", "sender", "nonce", "payload"] },
+                "signatures": { "type": "array", "items": { "type": "object", "required": ["publicKey", "signature"] } } } }
+        } }
+    })
+}
+
+fn parse_did(s: &str) -> Result<Did, ApiError> {
+    Did::parse(s).map_err(|e| ApiError::bad(format!("{e}")))
+}
+
+fn parse_hash(s: &str) -> Result<Hash, ApiError> {
+    Hash::from_hex(s).map_err(|e| ApiError::bad(format!("{s:?} is not a 64-hex-digit hash: {e}")))
+}
+
+fn parse_u32(what: &str, s: &str) -> Result<u32, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad(format!("{what} must be a number from 0 to 4294967295, got {s:?}")))
+}
+
+/// Reads `key` with its proof, in a blocking task (sled and the tree walk block).
+async fn read<T: DeserializeOwned + Send + 'static>(
+    shared: &Shared_,
+    key: Vec<u8>,
+) -> Result<Read<T>, ApiError> {
+    let store = shared.store.clone();
+    let proof = tokio::task::spawn_blocking(move || store.read(&[key]))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    let value = match proof.state.first().and_then(|p| p.value.as_ref()) {
+        None => None,
+        Some(v) => Some(schemas::codec::decode(&v.0).map_err(ApiError::internal)?),
+    };
+    Ok(Read { value, proof })
+}
+
+async fn found<T: DeserializeOwned + Serialize + Send + 'static>(
+    shared: &Shared_,
+    key: Vec<u8>,
+) -> ApiResult<Read<T>> {
+    read(shared, key).await.map(axum::Json)
+}
+
+async fn submit(
+    State(shared): State<Shared_>,
+    body: Result<axum::Json<SignedTransaction>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let axum::Json(tx) = body.map_err(|e| {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_request"
+        };
+        ApiError::new(
+            status,
+            code,
+            format!(
+                "{}; send a SignedTransaction as JSON (see /openapi.json)",
+                e.body_text()
+            ),
+        )
+    })?;
+    if tx.tx.chain_id != shared.genesis.chain_id {
+        return Err(ApiError::bad(format!(
+            "chain id {:?} is not this ledger's {:?}",
+            tx.tx.chain_id, shared.genesis.chain_id
+        )));
+    }
+    if tx.signatures.is_empty() || tx.signatures.len() > MAX_SIGNATURES {
+        return Err(ApiError::bad(format!(
+            "a transaction carries 1 to {MAX_SIGNATURES} signatures"
+        )));
+    }
+    let shared2 = shared.clone();
+    let tx2 = tx.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let digest = tx2.tx.digest();
+        if let Some(i) = tx2.signatures.iter().position(|s| {
+            !shared2
+                .verified
+                .verify(&s.public_key, domains::TRANSACTION, &digest.0, &s.signature)
+        }) {
+            return Ok(Err(format!("signature {i} does not verify over the transaction")));
+        }
+        let version = shared2.store.state_version().map_err(ApiError::internal)?;
+        crate::ledger::precheck(&shared2.store, version, &tx2).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    if let Err(reason) = checked {
+        shared.metrics.reject("api_rule");
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rejected",
+            reason,
+        ));
+    }
+    let hash = tx.digest();
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let queued = shared
+        .submit
+        .send_timeout(Submission { tx, reply }, Duration::from_secs(5))
+        .await;
+    let result = match queued {
+        Err(_) => Err(SubmitError::Busy),
+        Ok(()) => answer.await.unwrap_or(Err(SubmitError::Stopped)),
+    };
+    match result {
+        Ok(()) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "txHash": hash, "status": "pending" })),
+        )
+            .into_response()),
+        Err(SubmitError::Busy) => {
+            shared.metrics.reject("mempool_full");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the mempool is full; retry shortly",
+            ))
+        }
+        Err(SubmitError::Stopped) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the node is stopping",
+        )),
+    }
+}
+
+async fn receipt(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Read<TxReceipt>> {
+    found(&s, state_keys::receipt(&parse_hash(&hash)?)).await
+}
+
+async fn block_at(s: &Shared_, height: u64) -> Result<Response, ApiError> {
+    let store = s.store.clone();
+    let b = tokio::task::spawn_blocking(move || store.block(height))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    match b {
+        Some((block, certificate)) => {
+            Ok(axum::Json(json!({ "block": block, "certificate": certificate })).into_response())
+        }
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no block at height {height} yet"),
+        )),
+    }
+}
+
+async fn latest_block(State(s): State<Shared_>) -> Result<Response, ApiError> {
+    let h = s.store.height().map_err(ApiError::internal)?.map_or(0, |h| h.0);
+    block_at(&s, h).await
+}
+
+async fn block(State(s): State<Shared_>, Path(height): Path<String>) -> Result<Response, ApiError> {
+    let h: u64 = height
+        .parse()
+        .map_err(|_| ApiError::bad(format!("height must be a non-negative integer, got {height:?}")))?;
+    block_at(&s, h).await
+}
+
+async fn validators(State(s): State<Shared_>) -> ApiResult<Read<ValidatorSet>> {
+    found(&s, state_keys::VALIDATORS.to_vec()).await
+}
+
+async fn governance(State(s): State<Shared_>) -> ApiResult<Read<Governance>> {
+    found(&s, state_keys::GOVERNANCE.to_vec()).await
+}
+
+async fn genesis(State(s): State<Shared_>) -> axum::Json<schemas::ledger::Genesis> {
+    axum::Json(s.genesis.clone())
+}
+
+async fn account(State(s): State<Shared_>, Path(did): Path<String>) -> Result<Response, ApiError> {
+    let r: Read<AccountRecord> = read(&s, state_keys::account(&parse_did(&did)?)).await?;
+    let next = r.value.as_ref().map_or(0, AccountRecord::next_nonce);
+    Ok(axum::Json(json!({ "nextNonce": next, "value": r.value, "proof": r.proof })).into_response())
+}
+
+async fn did_document(State(s): State<Shared_>, Path(did): Path<String>) -> Result<Response, ApiError> {
+    let did = parse_did(&did)?;
+    let issuer: Read<IssuerRecord> = read(&s, state_keys::issuer(&did)).await?;
+    if let Some(rec) = issuer.value {
+        return Ok(axum::Json(json!({ "document": did.document(&rec.public_key), "kind": "issuer", "record": rec, "proof": issuer.proof })).into_response());
+    }
+    let verifier: Read<VerifierRecord> = read(&s, state_keys::verifier(&did)).await?;
+    if let Some(rec) = verifier.value {
+        return Ok(axum::Json(json!({ "document": did.document(&rec.public_key), "kind": "verifier", "record": rec, "proof": verifier.proof })).into_response());
+    }
+    let gov: Read<Governance> = read(&s, state_keys::GOVERNANCE.to_vec()).await?;
+    if let Some(m) = gov
+        .value
+        .as_ref()
+        .and_then(|g| g.members.iter().find(|m| m.did == did))
+    {
+        return Ok(axum::Json(json!({ "document": did.document(&m.public_key), "kind": "governance", "record": m, "proof": gov.proof })).into_response());
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("{did} is not a registered issuer, verifier or governance member"),
+    ))
+}
+
+async fn issuer(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Read<IssuerRecord>> {
+    found(&s, state_keys::issuer(&parse_did(&did)?)).await
+}
+
+async fn verifier(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Read<VerifierRecord>> {
+    found(&s, state_keys::verifier(&parse_did(&did)?)).await
+}
+
+async fn schema(State(s): State<Shared_>, Path(id): Path<String>) -> ApiResult<Read<SchemaRecord>> {
+    if id.len() > 256 {
+        return Err(ApiError::bad("schema id longer than 256 characters"));
+    }
+    found(&s, state_keys::schema(&id)).await
+}
+
+async fn anchor(
+    State(s): State<Shared_>,
+    Path((issuer, root)): Path<(String, String)>,
+) -> ApiResult<Read<AnchorRecord>> {
+    found(&s, state_keys::anchor(&parse_did(&issuer)?, &parse_hash(&root)?)).await
+}
+
+async fn status_chunk(
+    State(s): State<Shared_>,
+    Path((issuer, list, chunk)): Path<(String, String, String)>,
+) -> ApiResult<Read<StatusListChunk>> {
+    let key = state_keys::status_chunk(
+        &parse_did(&issuer)?,
+        parse_u32("list", &list)?,
+        parse_u32("chunk", &chunk)?,
+    );
+    found(&s, key).await
+}
+
+async fn revoked(
+    State(s): State<Shared_>,
+    Path((issuer, list)): Path<(String, String)>,
+) -> ApiResult<Read<RevokedIds>> {
+    found(
+        &s,
+        state_keys::revoked(&parse_did(&issuer)?, parse_u32("list", &list)?),
+    )
+    .await
+}
+
+async fn verifying_key(
+    State(s): State<Shared_>,
+    Path((circuit, version)): Path<(String, String)>,
+) -> ApiResult<Read<VerifyingKeyRecord>> {
+    if circuit.len() > 64 {
+        return Err(ApiError::bad("circuit id longer than 64 characters"));
+    }
+    found(
+        &s,
+        state_keys::verifying_key(&circuit, parse_u32("version", &version)?),
+    )
+    .await
+}
+
+async fn proposal(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Read<ProposalRecord>> {
+    found(&s, state_keys::proposal(&parse_hash(&hash)?)).await
+}
+
+async fn status(State(s): State<Shared_>) -> axum::Json<crate::node::NodeStatus> {
+    axum::Json(s.status.read().unwrap_or_else(|p| p.into_inner()).clone())
+}
+
+async fn metrics(State(s): State<Shared_>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}

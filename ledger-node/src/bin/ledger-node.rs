@@ -1,0 +1,351 @@
+//! `ledger-node`: run a Credence consortium node, build a consortium, or bring up a devnet.
+//!
+//! ```text
+//! ledger-node init --dir node-a --name "Peking University" --p2p-port 26600 --api-port 26700
+//! ledger-node governance-init --dir gov-a --name "Ministry of Education"
+//! ledger-node genesis --chain-id credence-main --member node-*/member.json --governance gov-*/governance.json --out genesis.json
+//! ledger-node run --config node-a/node.toml
+//! ledger-node devnet [--validators 4] [--observers 1] [--dir DIR]
+//! ledger-node status [--api URL]
+//! ledger-node bench --devnet DIR/devnet.json
+//! ```
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use ledger_node::config::{self, DevnetFile, NodeFile};
+use ledger_node::keys::{MemberFile, Role};
+use schemas::ledger::GovernanceMember;
+use schemas::seal::Cost;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Credence ledger node: a PBFT consortium ledger with SM2/SM3 and proofs for every read"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a node's keys (sealed with a password), its member file and a default node.toml.
+    Init {
+        /// Folder to create.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The operator's name for this node.
+        #[arg(long)]
+        name: String,
+        /// Validator or observer.
+        #[arg(long, value_enum, default_value = "validator")]
+        role: Role,
+        /// p2p port (the member file advertises 127.0.0.1; edit `address` for other hosts).
+        #[arg(long, default_value_t = 26600)]
+        p2p_port: u16,
+        /// HTTP API port.
+        #[arg(long, default_value_t = 26700)]
+        api_port: u16,
+        /// File whose first line is the password (else CREDENCE_NODE_PASSWORD).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Create a governance member's key (sealed) and its public record.
+    GovernanceInit {
+        /// Folder to create.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The member's name (e.g. "Ministry of Education").
+        #[arg(long)]
+        name: String,
+        /// File whose first line is the password (else CREDENCE_NODE_PASSWORD).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Build a consortium genesis from member files.
+    Genesis {
+        /// Chain id.
+        #[arg(long)]
+        chain_id: String,
+        /// Node member files (`member.json`).
+        #[arg(long = "member", required = true)]
+        members: Vec<PathBuf>,
+        /// Governance member files (`governance.json`).
+        #[arg(long = "governance", required = true)]
+        governance: Vec<PathBuf>,
+        /// Governance approvals a registration needs (default: a majority).
+        #[arg(long)]
+        approvals: Option<u16>,
+        /// Where to write the genesis.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run a node.
+    Run {
+        /// The node's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create and run a whole consortium on loopback, one process per node.
+    Devnet {
+        /// Validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Supervisory (observer) nodes.
+        #[arg(long, default_value_t = 1)]
+        observers: usize,
+        /// Folder for keys, genesis, configs and data (default: a new temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// First p2p port; APIs listen from this + 100.
+        #[arg(long, default_value_t = 26600)]
+        base_port: u16,
+        /// Only write the devnet's files; do not start the nodes.
+        #[arg(long)]
+        init_only: bool,
+    },
+    /// Show a node's status.
+    Status {
+        /// API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:26700")]
+        api: String,
+    },
+    /// Drive a running devnet and report throughput and latency against the CPU bound.
+    Bench {
+        /// The devnet's `devnet.json`.
+        #[arg(long)]
+        devnet: PathBuf,
+        /// Transactions in the peak phase.
+        #[arg(long, default_value_t = 4_000)]
+        transactions: usize,
+        /// Issuers the load is spread over.
+        #[arg(long, default_value_t = 16)]
+        issuers: usize,
+        /// Requests in flight at peak.
+        #[arg(long, default_value_t = 64)]
+        in_flight: usize,
+        /// Seconds of the half-load phase.
+        #[arg(long, default_value_t = 10)]
+        half_load_secs: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,libp2p=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init {
+            dir,
+            name,
+            role,
+            p2p_port,
+            api_port,
+            password_file,
+        } => {
+            refuse_existing(&dir.join("node.key"))?;
+            let pw = config::password(password_file.as_deref())?;
+            let m = config::init_node(&dir, &name, role, p2p_port, api_port, &pw, Cost::default())?;
+            println!("created {} ({:?}), peer id {}", dir.display(), m.role, m.peer_id);
+            println!("share {} with the consortium", dir.join("member.json").display());
+            Ok(())
+        }
+        Command::GovernanceInit {
+            dir,
+            name,
+            password_file,
+        } => {
+            refuse_existing(&dir.join("governance.key"))?;
+            let pw = config::password(password_file.as_deref())?;
+            let m = config::init_governance(&dir, &name, &pw, Cost::default())?;
+            println!("created governance member {} ({})", m.name, m.did);
+            Ok(())
+        }
+        Command::Genesis {
+            chain_id,
+            members,
+            governance,
+            approvals,
+            out,
+        } => {
+            let members: Vec<MemberFile> = members
+                .iter()
+                .map(|p| config::read_json(p))
+                .collect::<Result<_>>()?;
+            let gov: Vec<GovernanceMember> = governance
+                .iter()
+                .map(|p| config::read_json(p))
+                .collect::<Result<_>>()?;
+            let approvals = approvals.unwrap_or((gov.len() / 2 + 1) as u16);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as u64;
+            let g = config::build_genesis(&chain_id, &members, gov, approvals, now)?;
+            config::write_atomic(&out, serde_json::to_string_pretty(&g)?.as_bytes())?;
+            println!(
+                "wrote {}: {} validators, {} observers, {} governance members ({} approvals needed)",
+                out.display(),
+                g.validators.len(),
+                g.observers.len(),
+                g.governance.members.len(),
+                approvals
+            );
+            Ok(())
+        }
+        Command::Run { config } => {
+            let file = NodeFile::load(&config)?;
+            let cfg = file.node_config()?;
+            runtime()?.block_on(async move {
+                let node = ledger_node::node::start(cfg).await?;
+                println!("node {} serving http://{}", node.peer_id, node.api);
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => { r?; node.stop().await }
+                    r = terminate() => { r?; node.stop().await }
+                }
+            })
+        }
+        Command::Devnet {
+            validators,
+            observers,
+            dir,
+            base_port,
+            init_only,
+        } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => std::env::temp_dir().join(format!("credence-devnet-{}", std::process::id())),
+            };
+            if dir.join("devnet.json").exists() {
+                println!("reusing the devnet in {}", dir.display());
+            } else {
+                config::create_devnet(&dir, validators, observers, base_port)?;
+            }
+            let devnet: DevnetFile = config::read_json(&dir.join("devnet.json"))?;
+            print_devnet(&devnet);
+            if init_only {
+                return Ok(());
+            }
+            runtime()?.block_on(run_devnet(&devnet))
+        }
+        Command::Status { api } => runtime()?.block_on(async move {
+            let c = ledger_node::client::Client::new(&api);
+            let s = c.status().await?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+            Ok(())
+        }),
+        Command::Bench {
+            devnet,
+            transactions,
+            issuers,
+            in_flight,
+            half_load_secs,
+        } => {
+            let d: DevnetFile = config::read_json(&devnet)?;
+            let opts = ledger_node::load::LoadOptions {
+                transactions,
+                issuers,
+                in_flight,
+                half_load_secs,
+            };
+            let report = runtime()?.block_on(ledger_node::load::run(&d, &opts))?;
+            println!("{report}");
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+    }
+}
+
+fn refuse_existing(path: &Path) -> Result<()> {
+    if path.exists() {
+        bail!("{} already exists; refusing to overwrite a key", path.display());
+    }
+    Ok(())
+}
+
+async fn terminate() -> std::io::Result<()> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?
+        .recv()
+        .await;
+    Ok(())
+}
+
+fn print_devnet(d: &DevnetFile) {
+    println!("devnet {} ({} nodes)", d.chain_id, d.nodes.len());
+    for n in &d.nodes {
+        println!(
+            "  {:<12} {:<9} api {}  p2p {}",
+            n.name,
+            format!("{:?}", n.role).to_lowercase(),
+            n.api,
+            n.p2p
+        );
+    }
+    println!("  genesis    {}", d.genesis.display());
+    for k in &d.governance_keys {
+        println!("  governance {}", k.display());
+    }
+    println!("  password   {} (development only)", d.password_file.display());
+}
+
+/// Starts one `ledger-node run` process per node and stops them all on Ctrl-C or SIGTERM.
+async fn run_devnet(d: &DevnetFile) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for n in &d.nodes {
+        let dir = n.config.parent().context("node config has no folder")?;
+        let log = std::fs::File::create(dir.join("node.log"))?;
+        let child = tokio::process::Command::new(&exe)
+            .arg("run")
+            .arg("--config")
+            .arg(&n.config)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", n.name))?;
+        children.push((n.name.clone(), child));
+    }
+    let first = ledger_node::client::Client::new(&d.nodes[0].api);
+    for _ in 0..200 {
+        if first.status().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    println!("devnet running; logs in each node's folder (node.log). Ctrl-C stops it.");
+    let mut exits = futures::stream::FuturesUnordered::new();
+    for (name, mut child) in children {
+        exits.push(async move { (name, child.wait().await) });
+    }
+    use futures::StreamExt as _;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate() => {}
+        Some((name, status)) = exits.next() => {
+            bail!("{name} exited ({status:?}); see its node.log");
+        }
+    }
+    println!("stopping the devnet");
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! A small client of the node's HTTP API, used by the load tool, `status`, the tests and the
+//! wallet. It verifies nothing by itself: callers check proofs with `schemas::light_client`.
+
+use schemas::hash::Hash;
+use schemas::ledger::{Block, CommitCertificate, LedgerProof, SignedTransaction, TxReceipt};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Client errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The node could not be reached.
+    #[error("cannot reach the node at {url}: {reason}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The node answered with an error.
+    #[error("the node refused ({status}): {message}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Its error code.
+        code: String,
+        /// Its message.
+        message: String,
+    },
+    /// The answer was not what the API documents.
+    #[error("unexpected answer from {url}: {reason}")]
+    Unexpected {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A read with its proof.
+#[derive(Debug, Deserialize)]
+pub struct Read<T> {
+    /// The value.
+    pub value: Option<T>,
+    /// The proof.
+    pub proof: LedgerProof,
+}
+
+/// A block with its certificate.
+#[derive(Debug, Deserialize)]
+pub struct CertifiedBlock {
+    /// The block.
+    pub block: Block,
+    /// Its certificate.
+    pub certificate: CommitCertificate,
+}
+
+/// A node's API.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+}
+
+impl Client {
+    /// A client of the node at `base` (e.g. `http://127.0.0.1:26700`).
+    pub fn new(base: &str) -> Self {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(256)
+                .build()
+                .unwrap_or_else(|_| reqwest::Client::new()),
+        }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        r: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
+        let r = r.map_err(|e| ClientError::Unreachable {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        let status = r.status();
+        let bytes = r.bytes().await.map_err(|e| ClientError::Unreachable {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !status.is_success() {
+            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => (b.error, b.message),
+                Err(_) => ("http".into(), String::from_utf8_lossy(&bytes).into_owned()),
+            };
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// GETs `path` as JSON.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let r = self.http.get(&url).send().await;
+        self.answer(&url, r).await
+    }
+
+    /// Submits a transaction; returns its hash.
+    pub async fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Ack {
+            tx_hash: Hash,
+        }
+        let url = format!("{}/v1/transactions", self.base);
+        let r = self.http.post(&url).json(tx).send().await;
+        let ack: Ack = self.answer(&url, r).await?;
+        Ok(ack.tx_hash)
+    }
+
+    /// The receipt of a transaction, if committed.
+    pub async fn receipt(&self, tx: &Hash) -> Result<Read<TxReceipt>, ClientError> {
+        self.get(&format!("/v1/transactions/{tx}")).await
+    }
+
+    /// Waits until a transaction commits (polling), up to `timeout`.
+    pub async fn wait(&self, tx: &Hash, timeout: Duration) -> Result<TxReceipt, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.receipt(tx).await?.value {
+                return Ok(r);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(ClientError::Unexpected {
+                    url: self.base.clone(),
+                    reason: format!("transaction {tx} did not commit within {timeout:?}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The block at `height`.
+    pub async fn block(&self, height: u64) -> Result<CertifiedBlock, ClientError> {
+        self.get(&format!("/v1/blocks/{height}")).await
+    }
+
+    /// The node's status.
+    pub async fn status(&self) -> Result<crate::node::NodeStatus, ClientError> {
+        self.get("/v1/status").await
+    }
+
+    /// The next unused nonce of `did`.
+    pub async fn next_nonce(&self, did: &schemas::Did) -> Result<u64, ClientError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Account {
+            next_nonce: u64,
+        }
+        let a: Account = self.get(&format!("/v1/accounts/{did}")).await?;
+        Ok(a.next_nonce)
+    }
+}

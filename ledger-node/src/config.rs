@@ -1,0 +1,433 @@
+//! The node's TOML configuration, with defaults that work, and the devnet layout.
+//!
+//! ```toml
+//! # node.toml — paths are relative to this file
+//! data_dir = "data"
+//! genesis = "../genesis.json"
+//! key_file = "node.key"
+//! password_file = "../password"       # or set CREDENCE_NODE_PASSWORD
+//! p2p_listen = "/ip4/0.0.0.0/tcp/26600"
+//! api_listen = "127.0.0.1:26700"
+//!
+//! [consensus]
+//! batch_timeout_ms = 20
+//! view_change_timeout_ms = 1000
+//! sync_interval_ms = 500
+//! ```
+
+use crate::keys::{MemberFile, NodeKeys, Role};
+use crate::node::NodeConfig;
+use anyhow::{Context, Result, bail};
+use rand_core::OsRng;
+use schemas::credential_schema::{BUILTIN_SCHEMAS, CredentialSchema};
+use schemas::did::Did;
+use schemas::ledger::{Genesis, Governance, GovernanceMember, Policies, SchemaRecord, ValidatorSet};
+use schemas::seal::{Cost, SealedBox};
+use schemas::sm2::SecretKey;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment variable holding the key-file password when no password file is set.
+pub const PASSWORD_ENV: &str = "CREDENCE_NODE_PASSWORD";
+
+/// `node.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    /// sled directory.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Genesis file.
+    pub genesis: PathBuf,
+    /// Sealed key file.
+    #[serde(default = "default_key_file")]
+    pub key_file: PathBuf,
+    /// File holding the key password (else [`PASSWORD_ENV`]).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// libp2p listen multiaddress.
+    #[serde(default = "default_p2p")]
+    pub p2p_listen: String,
+    /// HTTP listen address.
+    #[serde(default = "default_api")]
+    pub api_listen: String,
+    /// Consensus timing.
+    #[serde(default)]
+    pub consensus: ConsensusFile,
+}
+
+/// `[consensus]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusFile {
+    /// How long the primary waits to fill a batch.
+    #[serde(default = "default_batch")]
+    pub batch_timeout_ms: u64,
+    /// Base view-change timeout.
+    #[serde(default = "default_vc")]
+    pub view_change_timeout_ms: u64,
+    /// Status gossip period.
+    #[serde(default = "default_sync")]
+    pub sync_interval_ms: u64,
+}
+
+impl Default for ConsensusFile {
+    fn default() -> Self {
+        ConsensusFile {
+            batch_timeout_ms: default_batch(),
+            view_change_timeout_ms: default_vc(),
+            sync_interval_ms: default_sync(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    "data".into()
+}
+fn default_key_file() -> PathBuf {
+    "node.key".into()
+}
+fn default_p2p() -> String {
+    "/ip4/0.0.0.0/tcp/26600".into()
+}
+fn default_api() -> String {
+    "127.0.0.1:26700".into()
+}
+fn default_batch() -> u64 {
+    20
+}
+fn default_vc() -> u64 {
+    1_000
+}
+fn default_sync() -> u64 {
+    500
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Writes a file atomically (temporary file, fsync, rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(contents)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads a JSON file with a message naming the file.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    serde_json::from_str(&read(path)?).with_context(|| format!("{} is not the expected JSON", path.display()))
+}
+
+/// The password: the file's first line, or the environment variable.
+pub fn password(file: Option<&Path>) -> Result<zeroize::Zeroizing<String>> {
+    if let Some(f) = file {
+        let text = zeroize::Zeroizing::new(read(f)?);
+        return Ok(zeroize::Zeroizing::new(
+            text.lines().next().unwrap_or("").to_string(),
+        ));
+    }
+    match std::env::var(PASSWORD_ENV) {
+        Ok(p) => Ok(zeroize::Zeroizing::new(p)),
+        Err(_) => {
+            bail!("no password: set password_file in the config, pass --password-file, or set {PASSWORD_ENV}")
+        }
+    }
+}
+
+impl NodeFile {
+    /// Loads `node.toml`; relative paths become relative to its folder.
+    pub fn load(path: &Path) -> Result<Self> {
+        let mut f: NodeFile = toml::from_str(&read(path)?)
+            .with_context(|| format!("{} is not a valid node config", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        f.data_dir = base.join(&f.data_dir);
+        f.genesis = base.join(&f.genesis);
+        f.key_file = base.join(&f.key_file);
+        f.password_file = f.password_file.map(|p| base.join(p));
+        Ok(f)
+    }
+
+    /// Opens the keys and genesis: everything [`crate::node::start`] needs.
+    pub fn node_config(&self) -> Result<NodeConfig> {
+        let sealed = SealedBox::from_json(&read(&self.key_file)?)
+            .with_context(|| format!("{} is not a sealed key file", self.key_file.display()))?;
+        let pw = password(self.password_file.as_deref())?;
+        let keys = NodeKeys::open(&sealed, pw.as_bytes())
+            .with_context(|| format!("opening {}", self.key_file.display()))?;
+        let genesis: Genesis = read_json(&self.genesis)?;
+        let api_listen: SocketAddr = self
+            .api_listen
+            .parse()
+            .with_context(|| format!("api_listen {:?} is not HOST:PORT", self.api_listen))?;
+        let p2p_listen = self.p2p_listen.parse().with_context(|| {
+            format!(
+                "p2p_listen {:?} is not a multiaddress like /ip4/0.0.0.0/tcp/26600",
+                self.p2p_listen
+            )
+        })?;
+        Ok(NodeConfig {
+            data_dir: self.data_dir.clone(),
+            genesis,
+            keys,
+            p2p_listen,
+            api_listen,
+            consensus: pbft::Config {
+                chain_id: String::new(),
+                batch_timeout: Duration::from_millis(self.consensus.batch_timeout_ms),
+                view_change_timeout: Duration::from_millis(self.consensus.view_change_timeout_ms),
+                sync_interval: Duration::from_millis(self.consensus.sync_interval_ms),
+                broken: pbft::BrokenRules::default(),
+            },
+        })
+    }
+}
+
+/// A governance member's sealed SM2 key file and its public record.
+pub const GOVERNANCE_CONTEXT: &[u8] = b"credence/governance-key/v1";
+
+/// Creates a governance key, sealed in `dir/governance.key`, and returns its member record.
+pub fn init_governance(dir: &Path, name: &str, password: &str, cost: Cost) -> Result<GovernanceMember> {
+    let key = SecretKey::generate(&mut OsRng);
+    let sealed = schemas::seal::seal(
+        password.as_bytes(),
+        &key.to_pkcs8_der(),
+        GOVERNANCE_CONTEXT,
+        cost,
+        &mut OsRng,
+    )?;
+    write_atomic(&dir.join("governance.key"), sealed.to_json().as_bytes())?;
+    let member = GovernanceMember {
+        name: name.to_string(),
+        did: Did::from_public_key(key.public_key()),
+        public_key: key.public_key().clone(),
+    };
+    write_atomic(
+        &dir.join("governance.json"),
+        serde_json::to_string_pretty(&member)?.as_bytes(),
+    )?;
+    Ok(member)
+}
+
+/// Opens a sealed governance key.
+pub fn open_governance_key(path: &Path, password: &str) -> Result<SecretKey> {
+    let sealed = SealedBox::from_json(&read(path)?)?;
+    let der = sealed
+        .open(password.as_bytes(), GOVERNANCE_CONTEXT)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok(SecretKey::from_pkcs8_der(&der)?)
+}
+
+/// Creates node keys in `dir` (sealed `node.key`, public `member.json`, default `node.toml`).
+pub fn init_node(
+    dir: &Path,
+    name: &str,
+    role: Role,
+    p2p_port: u16,
+    api_port: u16,
+    password: &str,
+    cost: Cost,
+) -> Result<MemberFile> {
+    let keys = NodeKeys::generate(&mut OsRng);
+    write_atomic(
+        &dir.join("node.key"),
+        keys.seal(password.as_bytes(), cost, &mut OsRng)?
+            .to_json()
+            .as_bytes(),
+    )?;
+    let member = keys.member(name, role, &format!("/ip4/127.0.0.1/tcp/{p2p_port}"));
+    write_atomic(
+        &dir.join("member.json"),
+        serde_json::to_string_pretty(&member)?.as_bytes(),
+    )?;
+    let file = NodeFile {
+        data_dir: default_data_dir(),
+        genesis: "../genesis.json".into(),
+        key_file: default_key_file(),
+        password_file: None,
+        p2p_listen: format!("/ip4/0.0.0.0/tcp/{p2p_port}"),
+        api_listen: format!("127.0.0.1:{api_port}"),
+        consensus: ConsensusFile::default(),
+    };
+    write_atomic(&dir.join("node.toml"), toml::to_string_pretty(&file)?.as_bytes())?;
+    Ok(member)
+}
+
+/// The built-in credential schemas as genesis records, published by `publisher`.
+pub fn builtin_schema_records(publisher: &Did) -> Result<Vec<SchemaRecord>> {
+    BUILTIN_SCHEMAS
+        .iter()
+        .map(|(name, _)| {
+            let s = CredentialSchema::builtin(name)?;
+            Ok(SchemaRecord {
+                id: s.id().to_string(),
+                credential_type: s.credential_type().to_string(),
+                schema_hash: s.hash(),
+                json: s.json().to_string(),
+                publisher: publisher.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Builds a genesis from member files and governance members.
+pub fn build_genesis(
+    chain_id: &str,
+    members: &[MemberFile],
+    governance: Vec<GovernanceMember>,
+    approvals_needed: u16,
+    timestamp_ms: u64,
+) -> Result<Genesis> {
+    let validators: Vec<_> = members
+        .iter()
+        .filter(|m| m.role == Role::Validator)
+        .map(MemberFile::validator)
+        .collect();
+    let observers = members
+        .iter()
+        .filter(|m| m.role == Role::Observer)
+        .map(MemberFile::observer)
+        .collect();
+    let publisher = governance
+        .first()
+        .map(|m| m.did.clone())
+        .context("a genesis needs at least one governance member")?;
+    let schemas = builtin_schema_records(&publisher)?;
+    let credential_types = schemas.iter().map(|s| s.credential_type.clone()).collect();
+    let g = Genesis {
+        chain_id: chain_id.to_string(),
+        timestamp_ms,
+        validators: ValidatorSet { epoch: 0, validators },
+        observers,
+        governance: Governance {
+            members: governance,
+            policies: Policies {
+                approvals_needed,
+                credential_types,
+            },
+        },
+        schemas,
+    };
+    crate::ledger::validate_genesis(&g).map_err(|e| anyhow::anyhow!("the genesis would be invalid: {e}"))?;
+    Ok(g)
+}
+
+/// What `devnet` writes to `devnet.json`: every endpoint and file a tool needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetFile {
+    /// Chain id.
+    pub chain_id: String,
+    /// Per node: name, role, config file, API URL, p2p address.
+    pub nodes: Vec<DevnetNode>,
+    /// Governance members' sealed key files.
+    pub governance_keys: Vec<PathBuf>,
+    /// The password file that opens every devnet key (a development convenience only).
+    pub password_file: PathBuf,
+    /// The genesis file.
+    pub genesis: PathBuf,
+}
+
+/// One devnet node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetNode {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Its `node.toml`.
+    pub config: PathBuf,
+    /// API base URL.
+    pub api: String,
+    /// p2p multiaddress.
+    pub p2p: String,
+}
+
+/// Writes a whole devnet's keys, genesis and configs under `dir`. Keys are sealed with a
+/// random password stored in `dir/password` (development only) and a light Argon2id cost.
+pub fn create_devnet(dir: &Path, validators: usize, observers: usize, base_port: u16) -> Result<DevnetFile> {
+    if validators == 0 {
+        bail!("a devnet needs at least one validator");
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let mut pw = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut pw);
+    let password = zeroize::Zeroizing::new(hex::encode(pw));
+    let password_file = dir.join("password");
+    write_atomic(&password_file, password.as_bytes())?;
+    // Devnet keys are throwaway: a light cost keeps five nodes starting in a blink.
+    let cost = Cost {
+        memory_kib: 1_024,
+        iterations: 1,
+    };
+    let mut members = Vec::new();
+    let mut nodes = Vec::new();
+    for i in 0..validators + observers {
+        let (role, name) = if i < validators {
+            (Role::Validator, format!("validator-{i}"))
+        } else {
+            (Role::Observer, format!("observer-{}", i - validators))
+        };
+        let p2p_port = base_port + i as u16;
+        let api_port = base_port + 100 + i as u16;
+        let nd = dir.join(&name);
+        members.push(init_node(&nd, &name, role, p2p_port, api_port, &password, cost)?);
+        let mut file = NodeFile::load(&nd.join("node.toml"))?;
+        file.password_file = Some("../password".into());
+        file.data_dir = "data".into();
+        file.genesis = "../genesis.json".into();
+        file.key_file = "node.key".into();
+        file.p2p_listen = format!("/ip4/127.0.0.1/tcp/{p2p_port}");
+        write_atomic(&nd.join("node.toml"), toml::to_string_pretty(&file)?.as_bytes())?;
+        nodes.push(DevnetNode {
+            name,
+            role,
+            config: nd.join("node.toml"),
+            api: format!("http://127.0.0.1:{api_port}"),
+            p2p: format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
+        });
+    }
+    let mut governance = Vec::new();
+    let mut governance_keys = Vec::new();
+    for (i, name) in [
+        "Ministry of Education",
+        "Banking Regulator",
+        "Consortium Secretariat",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let gd = dir.join(format!("governance-{i}"));
+        governance.push(init_governance(&gd, name, &password, cost)?);
+        governance_keys.push(gd.join("governance.key"));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let genesis = build_genesis("credence-devnet", &members, governance, 2, now)?;
+    let genesis_path = dir.join("genesis.json");
+    write_atomic(&genesis_path, serde_json::to_string_pretty(&genesis)?.as_bytes())?;
+    let devnet = DevnetFile {
+        chain_id: genesis.chain_id.clone(),
+        nodes,
+        governance_keys,
+        password_file,
+        genesis: genesis_path,
+    };
+    write_atomic(
+        &dir.join("devnet.json"),
+        serde_json::to_string_pretty(&devnet)?.as_bytes(),
+    )?;
+    Ok(devnet)
+}

@@ -1,0 +1,440 @@
+//! The load tool: drives a running devnet with anchor transactions and reports committed
+//! transactions per second and commit latency, beside this machine's SM2 verification rate and
+//! the CPU bound it implies (cores ÷ (validators × verify time): every validator verifies every
+//! transaction once, and all of them share this machine's cores).
+//!
+//! Two phases: **peak** (as fast as the nodes take them, a fixed number in flight) and
+//! **half load** (a steady rate of half the measured peak, for latency).
+
+use crate::client::Client;
+use crate::config::{DevnetFile, open_governance_key, password, read_json};
+use crate::keys::Role;
+use anyhow::{Context, Result, bail};
+use rand_core::{OsRng, RngCore};
+use rayon::prelude::*;
+use schemas::codec::Canonical;
+use schemas::did::Did;
+use schemas::hash::{Hash, domains};
+use schemas::ledger::{
+    AnchorRecord, Genesis, IssuerRecord, IssuerStatus, SignedTransaction, Transaction, TxOutcome, TxPayload,
+};
+use schemas::sm2::SecretKey;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Transactions in the peak phase.
+    pub transactions: usize,
+    /// Issuers the load is spread over.
+    pub issuers: usize,
+    /// Requests in flight in the peak phase.
+    pub in_flight: usize,
+    /// Seconds of the half-load phase.
+    pub half_load_secs: u64,
+}
+
+/// The figures.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadReport {
+    /// Cores on this machine.
+    pub cores: usize,
+    /// Validators in the devnet.
+    pub validators: usize,
+    /// One SM2 verification, µs (single thread).
+    pub sm2_verify_us: f64,
+    /// SM2 verifications per second on all cores.
+    pub sm2_verify_per_s: f64,
+    /// The CPU bound: cores ÷ (validators × verify time).
+    pub bound_tx_per_s: f64,
+    /// Transactions committed in the peak phase.
+    pub peak_transactions: usize,
+    /// Committed transactions per second at peak.
+    pub peak_tx_per_s: f64,
+    /// Peak as a share of the bound.
+    pub peak_share_of_bound: f64,
+    /// Commit latency at peak, p50 / p99, ms.
+    pub peak_latency_ms: (f64, f64),
+    /// Offered rate in the half-load phase.
+    pub half_load_rate: f64,
+    /// Commit latency at half load, p50 / p99, ms.
+    pub half_load_latency_ms: (f64, f64),
+    /// Transactions rejected by the ledger (should be 0).
+    pub rejected: usize,
+}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "machine: {} cores; devnet of {} validators",
+            self.cores, self.validators
+        )?;
+        writeln!(
+            f,
+            "SM2 verify: {:.0} µs single-thread, {:.0}/s on all cores → CPU bound {:.0} tx/s",
+            self.sm2_verify_us, self.sm2_verify_per_s, self.bound_tx_per_s
+        )?;
+        writeln!(
+            f,
+            "peak: {} tx committed at {:.0} tx/s = {:.0} % of the bound; latency p50 {:.1} ms, p99 {:.1} ms",
+            self.peak_transactions,
+            self.peak_tx_per_s,
+            100.0 * self.peak_share_of_bound,
+            self.peak_latency_ms.0,
+            self.peak_latency_ms.1
+        )?;
+        writeln!(
+            f,
+            "half load: {:.0} tx/s offered; latency p50 {:.1} ms, p99 {:.1} ms",
+            self.half_load_rate, self.half_load_latency_ms.0, self.half_load_latency_ms.1
+        )?;
+        write!(f, "rejected by the ledger: {}", self.rejected)
+    }
+}
+
+/// Measures SM2 verification, single thread and on every core.
+pub fn sm2_verify_rate() -> (f64, f64) {
+    let key = SecretKey::generate(&mut OsRng);
+    let msgs: Vec<[u8; 32]> = (0..64u8).map(|i| [i; 32]).collect();
+    let sigs: Vec<_> = msgs.iter().map(|m| key.sign(domains::TRANSACTION, m)).collect();
+    let pk = key.public_key().clone();
+    let n = 1_000;
+    let t = Instant::now();
+    for i in 0..n {
+        let _ = pk.verify(domains::TRANSACTION, &msgs[i % 64], &sigs[i % 64]);
+    }
+    let single_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let n_par = 4_000;
+    let t = Instant::now();
+    (0..n_par).into_par_iter().for_each(|i| {
+        let _ = pk.verify(domains::TRANSACTION, &msgs[i % 64], &sigs[i % 64]);
+    });
+    let rate = n_par as f64 / t.elapsed().as_secs_f64();
+    (single_us, rate)
+}
+
+fn tx(chain: &str, key: &SecretKey, nonce: u64, payload: TxPayload) -> SignedTransaction {
+    SignedTransaction::sign(
+        Transaction {
+            chain_id: chain.to_string(),
+            sender: Did::from_public_key(key.public_key()),
+            nonce,
+            payload,
+        },
+        &[key],
+    )
+}
+
+async fn submit_all(clients: &[Client], txs: &[SignedTransaction]) -> Result<Vec<Hash>> {
+    let mut hashes = Vec::new();
+    for (i, t) in txs.iter().enumerate() {
+        hashes.push(clients[i % clients.len()].submit(t).await?);
+    }
+    Ok(hashes)
+}
+
+async fn wait_all(client: &Client, hashes: &[Hash]) -> Result<()> {
+    for h in hashes {
+        let r = client.wait(h, Duration::from_secs(60)).await?;
+        if let TxOutcome::Rejected { reason } = r.outcome {
+            bail!("setup transaction {h} was rejected: {reason}");
+        }
+    }
+    Ok(())
+}
+
+/// Registers `n` issuers through governance; returns their keys and the schema to anchor under.
+pub async fn register_issuers(
+    devnet: &DevnetFile,
+    genesis: &Genesis,
+    clients: &[Client],
+    n: usize,
+) -> Result<(Vec<SecretKey>, String, String)> {
+    let pw = password(Some(&devnet.password_file))?;
+    let gov: Vec<SecretKey> = devnet
+        .governance_keys
+        .iter()
+        .map(|p| open_governance_key(p, &pw))
+        .collect::<Result<_>>()?;
+    let needed = usize::from(genesis.governance.policies.approvals_needed);
+    let schema = genesis
+        .schemas
+        .first()
+        .context("the genesis publishes no schema")?;
+    let chain = &genesis.chain_id;
+    let issuers: Vec<SecretKey> = (0..n).map(|_| SecretKey::generate(&mut OsRng)).collect();
+    let regs: Vec<SignedTransaction> = issuers
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let did = Did::from_public_key(k.public_key());
+            tx(
+                chain,
+                k,
+                0,
+                TxPayload::RegisterIssuer {
+                    record: IssuerRecord {
+                        did,
+                        name: format!("Load-test University {i}"),
+                        public_key: k.public_key().clone(),
+                        officers: vec![],
+                        threshold: 1,
+                        allowed_types: vec![schema.credential_type.clone()],
+                        status: IssuerStatus::Active,
+                    },
+                },
+            )
+        })
+        .collect();
+    let hashes = submit_all(clients, &regs).await?;
+    wait_all(&clients[0], &hashes).await?;
+    let mut approvals = Vec::new();
+    for g in gov.iter().take(needed) {
+        let mut nonce = clients[0]
+            .next_nonce(&Did::from_public_key(g.public_key()))
+            .await?;
+        for h in &hashes {
+            approvals.push(tx(chain, g, nonce, TxPayload::Approve { proposal: *h }));
+            nonce += 1;
+        }
+    }
+    let hashes = submit_all(clients, &approvals).await?;
+    wait_all(&clients[0], &hashes).await?;
+    Ok((issuers, schema.id.clone(), schema.credential_type.clone()))
+}
+
+fn anchors(
+    chain: &str,
+    issuers: &[SecretKey],
+    schema: &(String, String),
+    count: usize,
+    first_nonce: u64,
+) -> Vec<SignedTransaction> {
+    (0..count)
+        .into_par_iter()
+        .map(|i| {
+            let k = &issuers[i % issuers.len()];
+            let mut root = [0u8; 32];
+            OsRng.fill_bytes(&mut root);
+            tx(
+                chain,
+                k,
+                first_nonce + (i / issuers.len()) as u64,
+                TxPayload::AnchorBatch {
+                    anchor: AnchorRecord {
+                        issuer: Did::from_public_key(k.public_key()),
+                        root: Hash(root),
+                        poseidon_root: None,
+                        count: 1_000,
+                        schema_id: schema.0.clone(),
+                        credential_type: schema.1.clone(),
+                    },
+                },
+            )
+        })
+        .collect()
+}
+
+/// Follows committed blocks on one node and notes when each transaction appeared.
+struct Watcher {
+    seen: Arc<Mutex<HashMap<Hash, (Instant, bool)>>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn watch(client: Client, from: u64) -> Watcher {
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    let (stop, mut stopped) = tokio::sync::oneshot::channel();
+    let s = seen.clone();
+    tokio::spawn(async move {
+        let mut next = from;
+        loop {
+            if stopped.try_recv().is_ok() {
+                break;
+            }
+            let top = client.status().await.map(|s| s.height).unwrap_or(0);
+            while next <= top {
+                let Ok(b) = client.block(next).await else { break };
+                let now = Instant::now();
+                let mut seen = s.lock().unwrap_or_else(|p| p.into_inner());
+                for t in &b.block.body.transactions {
+                    seen.insert(t.digest(), (now, true));
+                }
+                next += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    Watcher { seen, stop }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Runs both phases against the devnet described by `devnet.json`.
+pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> {
+    let genesis: Genesis = read_json(&devnet.genesis)?;
+    let clients: Vec<Client> = devnet
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Validator)
+        .map(|n| Client::new(&n.api))
+        .collect();
+    let validators = clients.len();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (verify_us, verify_rate) = sm2_verify_rate();
+    let bound = verify_rate / validators as f64;
+
+    let (issuers, schema, ctype) = register_issuers(devnet, &genesis, &clients, opts.issuers).await?;
+    let schema = (schema, ctype);
+    let chain = genesis.chain_id.clone();
+
+    // Peak.
+    let peak_txs = anchors(&chain, &issuers, &schema, opts.transactions, 1);
+    let start_height = clients[0].status().await?.height + 1;
+    let watcher = watch(clients[0].clone(), start_height);
+    let submitted: Arc<Mutex<HashMap<Hash, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let t0 = Instant::now();
+    let queue = Arc::new(Mutex::new(peak_txs.into_iter().enumerate().collect::<Vec<_>>()));
+    let mut tasks = Vec::new();
+    for _ in 0..opts.in_flight {
+        let queue = queue.clone();
+        let clients = clients.clone();
+        let submitted = submitted.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let Some((i, t)) = next else { break };
+                let at = Instant::now();
+                let c = &clients[i % clients.len()];
+                let mut tries = 0;
+                loop {
+                    match c.submit(&t).await {
+                        Ok(h) => {
+                            submitted.lock().unwrap_or_else(|p| p.into_inner()).insert(h, at);
+                            break;
+                        }
+                        Err(crate::client::ClientError::Refused { status: 503, .. }) if tries < 100 => {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Err(e) => return Err(anyhow::anyhow!(e)),
+                    }
+                }
+            }
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let total = opts.transactions;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (peak_lat, last_commit) = loop {
+        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sub = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let done: Vec<(Instant, Instant)> = sub
+            .iter()
+            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*s, *c)))
+            .collect();
+        if done.len() == total {
+            let mut lat: Vec<f64> = done.iter().map(|(s, c)| (*c - *s).as_secs_f64() * 1e3).collect();
+            lat.sort_by(f64::total_cmp);
+            let last = done.iter().map(|(_, c)| *c).max().unwrap_or(t0);
+            break (lat, last);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {} of {total} transactions committed within two minutes",
+                done.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let peak_tps = total as f64 / (last_commit - t0).as_secs_f64();
+
+    // Half load: a steady rate of half the peak.
+    let rate = (peak_tps / 2.0).max(1.0);
+    let count = (rate * opts.half_load_secs as f64).ceil() as usize;
+    let per_issuer = total.div_ceil(issuers.len()) as u64;
+    let half_txs = anchors(&chain, &issuers, &schema, count, 1 + per_issuer);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let half_submitted: Arc<Mutex<HashMap<Hash, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for (i, t) in half_txs.into_iter().enumerate() {
+        tokio::time::sleep_until(start + interval * i as u32).await;
+        let c = clients[i % clients.len()].clone();
+        let hs = half_submitted.clone();
+        tasks.push(tokio::spawn(async move {
+            let at = Instant::now();
+            let h = c.submit(&t).await?;
+            hs.lock().unwrap_or_else(|p| p.into_inner()).insert(h, at);
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let half_lat = loop {
+        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sub = half_submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let lat: Vec<f64> = sub
+            .iter()
+            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*c - *s).as_secs_f64() * 1e3))
+            .collect();
+        if lat.len() == count {
+            let mut lat = lat;
+            lat.sort_by(f64::total_cmp);
+            break lat;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {} of {count} half-load transactions committed within two minutes",
+                lat.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = watcher.stop.send(());
+
+    // Every anchor must have taken effect.
+    let mut rejected = 0;
+    let sample: Vec<Hash> = submitted
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .keys()
+        .take(50)
+        .copied()
+        .collect();
+    for h in sample {
+        if let Some(r) = clients[0].receipt(&h).await?.value
+            && matches!(r.outcome, TxOutcome::Rejected { .. })
+        {
+            rejected += 1;
+        }
+    }
+    Ok(LoadReport {
+        cores,
+        validators,
+        sm2_verify_us: verify_us,
+        sm2_verify_per_s: verify_rate,
+        bound_tx_per_s: bound,
+        peak_transactions: total,
+        peak_tx_per_s: peak_tps,
+        peak_share_of_bound: peak_tps / bound,
+        peak_latency_ms: (percentile(&peak_lat, 0.5), percentile(&peak_lat, 0.99)),
+        half_load_rate: rate,
+        half_load_latency_ms: (percentile(&half_lat, 0.5), percentile(&half_lat, 0.99)),
+        rejected,
+    })
+}

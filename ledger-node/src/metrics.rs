@@ -1,0 +1,112 @@
+//! Prometheus metrics (`/metrics`, OpenMetrics text).
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    /// Committed height.
+    pub height: Gauge,
+    /// Current view.
+    pub view: Gauge,
+    /// View changes started.
+    pub view_changes: Gauge,
+    /// Mempool size.
+    pub mempool: Gauge,
+    /// Connected peers.
+    pub peers: Gauge,
+    /// Blocks committed since start.
+    pub blocks: Counter,
+    /// Transactions committed since start.
+    pub transactions: Counter,
+    /// Seconds from API submission to commit, for transactions submitted here.
+    pub commit_latency: Histogram,
+    rejected: Family<Vec<(String, String)>, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("credence");
+        let m = Metrics {
+            registry: Mutex::new(Registry::default()),
+            height: Gauge::default(),
+            view: Gauge::default(),
+            view_changes: Gauge::default(),
+            mempool: Gauge::default(),
+            peers: Gauge::default(),
+            blocks: Counter::default(),
+            transactions: Counter::default(),
+            commit_latency: Histogram::new([0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
+            rejected: Family::default(),
+        };
+        r.register("height", "Committed block height", m.height.clone());
+        r.register("view", "Current PBFT view", m.view.clone());
+        r.register(
+            "view_changes",
+            "View changes started since the node started",
+            m.view_changes.clone(),
+        );
+        r.register(
+            "mempool_transactions",
+            "Transactions waiting to commit",
+            m.mempool.clone(),
+        );
+        r.register("peers", "Connected consortium peers", m.peers.clone());
+        r.register(
+            "blocks_committed",
+            "Blocks committed since start",
+            m.blocks.clone(),
+        );
+        r.register(
+            "transactions_committed",
+            "Transactions committed since start",
+            m.transactions.clone(),
+        );
+        r.register(
+            "commit_latency_seconds",
+            "Seconds from API submission to commit",
+            m.commit_latency.clone(),
+        );
+        r.register(
+            "rejected_inputs",
+            "Inputs rejected, by reason",
+            m.rejected.clone(),
+        );
+        *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = r;
+        m
+    }
+
+    /// Counts one rejected input.
+    pub fn reject(&self, reason: &str) {
+        self.reject_by(reason, 1);
+    }
+
+    /// Counts `n` rejected inputs.
+    pub fn reject_by(&self, reason: &str, n: u64) {
+        self.rejected
+            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc_by(n);
+    }
+
+    /// The OpenMetrics text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let r = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &r);
+        out
+    }
+}

@@ -1,0 +1,638 @@
+//! The node: one loop that turns network frames, timers and API submissions into
+//! `pbft::Input`s and carries out the replica's effects in order.
+//!
+//! Invariants:
+//! - only this loop touches the replica; the API reads committed data from the store;
+//! - a step's `Persist` entries are written and flushed before any later effect of that step
+//!   (so before its votes are sent);
+//! - a committed block's state root is re-derived from its transactions before it is written;
+//!   a mismatch stops the node (it would mean consensus certified a state this code does not
+//!   compute: a bug, never outside input);
+//! - one `Execute` at a time: the speculative result is kept until its block commits.
+
+use crate::ledger::{self, Execution, RevocationCache};
+use crate::metrics::Metrics;
+use crate::network::{self, NetConfig, NetEvent, Network, Target};
+use crate::store::{Store, StoreError};
+use libp2p::{Multiaddr, PeerId};
+use pbft::{BlockTransfer, Effect, Input, LogEntry, Message, Replica, ReplicaId, SignedMessage, TimerKind};
+use schemas::codec::{Canonical, decode, encode};
+use schemas::hash::{Domain, Hash};
+use schemas::ledger::{Block, Genesis, SignedTransaction};
+use schemas::sm2::{PublicKey, Signature};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// What travels between nodes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Wire {
+    /// A consensus message.
+    Message(Box<SignedMessage>),
+    /// Committed blocks (state transfer).
+    Blocks(BlockTransfer),
+}
+
+/// Most bytes of blocks in one state-transfer reply.
+pub const MAX_TRANSFER_BYTES: usize = 8 << 20;
+const _: () = assert!(MAX_TRANSFER_BYTES < network::MAX_MESSAGE_BYTES);
+/// Capacity of the API's submission queue.
+pub const SUBMIT_QUEUE: usize = 4_096;
+
+/// Everything a node needs to run.
+pub struct NodeConfig {
+    /// Where sled keeps its files.
+    pub data_dir: PathBuf,
+    /// The consortium's genesis.
+    pub genesis: Genesis,
+    /// This node's keys.
+    pub keys: crate::keys::NodeKeys,
+    /// libp2p listen address.
+    pub p2p_listen: Multiaddr,
+    /// HTTP listen address.
+    pub api_listen: SocketAddr,
+    /// Consensus timing.
+    pub consensus: pbft::Config,
+}
+
+/// Why a submission was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The mempool is full: retry later.
+    Busy,
+    /// The node is stopping.
+    Stopped,
+}
+
+/// A submission from the API.
+pub struct Submission {
+    /// The transaction.
+    pub tx: SignedTransaction,
+    /// The answer.
+    pub reply: oneshot::Sender<Result<(), SubmitError>>,
+}
+
+/// What the API shows about the node.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    /// Chain id.
+    pub chain_id: String,
+    /// Committed height.
+    pub height: u64,
+    /// Current view.
+    pub view: u64,
+    /// Whether this node votes.
+    pub validator: bool,
+    /// Replica id (observers count from the validator count up).
+    pub replica: u32,
+    /// Transactions waiting.
+    pub mempool: usize,
+    /// Connected peers.
+    pub peers: usize,
+    /// libp2p peer id.
+    pub peer_id: String,
+}
+
+/// Shared between the loop and the API.
+pub struct Shared {
+    /// The store.
+    pub store: Store,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Status.
+    pub status: RwLock<NodeStatus>,
+    /// Submissions to the loop.
+    pub submit: mpsc::Sender<Submission>,
+    /// Signatures the API verified, so consensus does not verify them again.
+    pub verified: VerifiedCache,
+}
+
+/// A bounded set of (key, message, signature) triples already verified on this node: the API
+/// checks a submitted transaction's signatures to answer the client, and the replica then
+/// finds them here instead of verifying twice.
+#[derive(Default)]
+pub struct VerifiedCache(Mutex<HashSet<Hash>>);
+
+/// Most remembered verifications (cleared when full; the cost is a repeated verification).
+const VERIFIED_CACHE: usize = 1 << 17;
+
+impl VerifiedCache {
+    fn id(key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> Hash {
+        schemas::hash::hash_parts(
+            Domain::new("credence/verified-cache/v1"),
+            &[&key.to_sec1(), domain.as_str().as_bytes(), msg, &sig.0],
+        )
+    }
+
+    /// Verifies and remembers.
+    pub fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
+        let id = Self::id(key, domain, msg, sig);
+        if self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(&id) {
+            return true;
+        }
+        let ok = key.verify(domain, msg, sig).is_ok();
+        if ok {
+            let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            if set.len() >= VERIFIED_CACHE {
+                set.clear();
+            }
+            set.insert(id);
+        }
+        ok
+    }
+
+    fn take(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
+        let id = Self::id(key, domain, msg, sig);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
+    }
+}
+
+struct Check(Arc<Shared>);
+
+impl pbft::SignatureCheck for Check {
+    fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
+        self.0.verified.take(key, domain, msg, sig) || key.verify(domain, msg, sig).is_ok()
+    }
+}
+
+/// A running node.
+pub struct NodeHandle {
+    /// The HTTP address it listens on.
+    pub api: SocketAddr,
+    /// Its peer id.
+    pub peer_id: PeerId,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl NodeHandle {
+    /// Stops the node and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await?
+    }
+
+    /// Waits until the node stops by itself (a fatal error).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Opens the store (writing genesis on first start), joins the network, serves the API.
+pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
+    use anyhow::Context as _;
+    ledger::validate_genesis(&config.genesis).map_err(|e| anyhow::anyhow!("invalid genesis: {e}"))?;
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("opening the store at {}", config.data_dir.display()))?;
+    let genesis_digest = config.genesis.digest();
+    match store.genesis_digest()? {
+        Some(d) if d != genesis_digest => anyhow::bail!(
+            "the store at {} belongs to another genesis; use a fresh data directory",
+            config.data_dir.display()
+        ),
+        Some(_) => {}
+        None => {
+            let ex = ledger::execute_genesis(&store, ledger::genesis_updates(&config.genesis))?;
+            let header = ledger::genesis_header(&config.genesis, ex.root);
+            store.init_genesis(genesis_digest, &header, &ex)?;
+        }
+    }
+    let genesis_header = store
+        .block(0)?
+        .context("the store has no genesis block")?
+        .0
+        .header;
+
+    let validators = &config.genesis.validators;
+    let me = config.keys.sm2.public_key().clone();
+    let replica_id = if let Some(i) = validators.index_of(&me) {
+        i as u32
+    } else if let Some(i) = config.genesis.observers.iter().position(|o| o.public_key == me) {
+        (validators.len() + i) as u32
+    } else {
+        anyhow::bail!("this node's key is neither a validator nor an observer of the genesis")
+    };
+
+    let mut peers = BTreeMap::new();
+    for v in &validators.validators {
+        peers.insert(parse_peer(&v.peer_id)?, parse_addr(&v.address)?);
+    }
+    for o in &config.genesis.observers {
+        peers.insert(parse_peer(&o.peer_id)?, parse_addr(&o.address)?);
+    }
+    let (events_tx, events) = mpsc::channel(network::QUEUE);
+    let peer_id = config.keys.peer_id();
+    let net = network::spawn(
+        NetConfig {
+            keypair: config.keys.p2p.clone(),
+            listen: config.p2p_listen.clone(),
+            peers: peers.clone(),
+        },
+        events_tx,
+    )?;
+
+    let (submit, submissions) = mpsc::channel(SUBMIT_QUEUE);
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        genesis: config.genesis.clone(),
+        metrics: Metrics::new(),
+        status: RwLock::new(NodeStatus {
+            chain_id: config.genesis.chain_id.clone(),
+            peer_id: peer_id.to_string(),
+            replica: replica_id,
+            ..NodeStatus::default()
+        }),
+        submit,
+        verified: VerifiedCache::default(),
+    });
+
+    let mut log: Vec<LogEntry> = Vec::new();
+    let height = store.height()?.map_or(0, |h| h.0);
+    for h in 1..=height {
+        let (b, c) = store
+            .block(h)?
+            .with_context(|| format!("block {h} is missing from the store"))?;
+        log.push(LogEntry::Committed(b, c));
+    }
+    log.extend(store.log()?);
+    let mut consensus = config.consensus.clone();
+    consensus.chain_id = config.genesis.chain_id.clone();
+    let replica = Replica::new(
+        ReplicaId(replica_id),
+        config.keys.sm2,
+        validators.clone(),
+        genesis_header,
+        Arc::new(Check(shared.clone())),
+        consensus,
+        &log,
+    );
+    drop(log);
+
+    let listener = tokio::net::TcpListener::bind(config.api_listen)
+        .await
+        .with_context(|| format!("binding the API to {}", config.api_listen))?;
+    let api = listener.local_addr()?;
+    let app = crate::api::router(shared.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+    tracing::info!(%api, %peer_id, replica = replica_id, height, "node started");
+
+    let core = Core {
+        replica,
+        shared,
+        net,
+        revocations: RevocationCache::default(),
+        execution: None,
+        timers: BTreeMap::new(),
+        origin: None,
+        peers_of: Vec::new(),
+        epoch: u64::MAX,
+        observers: config
+            .genesis
+            .observers
+            .iter()
+            .filter_map(|o| o.peer_id.parse().ok())
+            .collect(),
+        submitted: HashMap::new(),
+        reported: BTreeMap::new(),
+    };
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(core.run(events, submissions, stopped));
+    Ok(NodeHandle {
+        api,
+        peer_id,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn parse_peer(s: &str) -> anyhow::Result<PeerId> {
+    s.parse().map_err(|e| anyhow::anyhow!("peer id {s:?}: {e}"))
+}
+
+fn parse_addr(s: &str) -> anyhow::Result<Multiaddr> {
+    s.parse().map_err(|e| anyhow::anyhow!("address {s:?}: {e}"))
+}
+
+struct Core {
+    replica: Replica,
+    shared: Arc<Shared>,
+    net: Network,
+    revocations: RevocationCache,
+    /// The speculative execution of the next height: (height, transaction digests, result).
+    execution: Option<(u64, Vec<Hash>, Execution)>,
+    timers: BTreeMap<TimerKind, Instant>,
+    /// The peer whose frame is being processed (state-transfer replies go back to it).
+    origin: Option<PeerId>,
+    /// Peer of each validator id of the current set.
+    peers_of: Vec<Option<PeerId>>,
+    epoch: u64,
+    observers: Vec<PeerId>,
+    /// When this node's API received each pending transaction (commit latency).
+    submitted: HashMap<Hash, Instant>,
+    /// Drop counts already exported.
+    reported: BTreeMap<pbft::DropReason, u64>,
+}
+
+/// Most transactions whose submission time is remembered for the latency histogram.
+const MAX_TRACKED: usize = 1 << 16;
+
+impl Core {
+    async fn run(
+        mut self,
+        mut events: mpsc::Receiver<NetEvent>,
+        mut submissions: mpsc::Receiver<Submission>,
+        mut stop: oneshot::Receiver<()>,
+    ) -> anyhow::Result<()> {
+        let mut out = Vec::new();
+        self.replica.start(now_ms(), &mut out);
+        self.carry_out(out)?;
+        loop {
+            let next_timer = self
+                .timers
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, at)| (*k, *at));
+            let sleep = tokio::time::sleep_until(
+                next_timer
+                    .map_or_else(|| Instant::now() + Duration::from_secs(3_600), |(_, at)| at)
+                    .into(),
+            );
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = sleep => {
+                    if let Some((kind, _)) = next_timer {
+                        self.timers.remove(&kind);
+                        self.input(Input::Timeout(kind))?;
+                    }
+                }
+                Some(NetEvent::Message(peer, frame)) = events.recv() => {
+                    match decode::<Wire>(&frame) {
+                        Ok(Wire::Message(m)) => { self.origin = Some(peer); self.input(Input::Message(*m))?; }
+                        Ok(Wire::Blocks(b)) => { self.origin = Some(peer); self.input(Input::Blocks(b))?; }
+                        Err(e) => {
+                            self.shared.metrics.reject("p2p_malformed");
+                            tracing::debug!(%peer, error = %e, "malformed frame");
+                        }
+                    }
+                    self.origin = None;
+                }
+                Some(s) = submissions.recv() => {
+                    let full_before = self.dropped(pbft::DropReason::MempoolFull);
+                    let digest = s.tx.digest();
+                    self.input(Input::Submit(s.tx))?;
+                    let answer = if self.dropped(pbft::DropReason::MempoolFull) > full_before {
+                        Err(SubmitError::Busy)
+                    } else {
+                        if self.submitted.len() < MAX_TRACKED {
+                            self.submitted.entry(digest).or_insert_with(Instant::now);
+                        }
+                        Ok(())
+                    };
+                    let _ = s.reply.send(answer);
+                }
+            }
+        }
+        tracing::info!("node stopped");
+        Ok(())
+    }
+
+    fn dropped(&self, reason: pbft::DropReason) -> u64 {
+        self.replica.stats().dropped.get(&reason).copied().unwrap_or(0)
+    }
+
+    fn input(&mut self, input: Input) -> anyhow::Result<()> {
+        let mut queue = VecDeque::from([input]);
+        while let Some(i) = queue.pop_front() {
+            let mut out = Vec::new();
+            self.replica.step(now_ms(), i, &mut out);
+            if let Some(next) = self.carry_out(out)? {
+                queue.push_back(next);
+            }
+        }
+        self.update_status();
+        Ok(())
+    }
+
+    fn update_status(&mut self) {
+        let stats = self.replica.stats();
+        let m = &self.shared.metrics;
+        for (reason, count) in &stats.dropped {
+            let before = self.reported.insert(*reason, *count).unwrap_or(0);
+            if *count > before {
+                m.reject_by(&format!("{reason:?}"), count - before);
+            }
+        }
+        m.view.set(self.replica.view().0 as i64);
+        m.view_changes.set(stats.view_changes as i64);
+        m.mempool.set(self.replica.pending() as i64);
+        let peers = self.net.stats.peers.load(std::sync::atomic::Ordering::Relaxed);
+        m.peers.set(peers as i64);
+        let mut s = self.shared.status.write().unwrap_or_else(|p| p.into_inner());
+        s.height = self.replica.executed().0;
+        s.view = self.replica.view().0;
+        s.validator = self.replica.is_validator();
+        s.mempool = self.replica.pending();
+        s.peers = peers;
+    }
+
+    fn refresh_peers(&mut self) {
+        let set = self.replica.validators();
+        if set.epoch == self.epoch {
+            return;
+        }
+        self.epoch = set.epoch;
+        self.peers_of = set.validators.iter().map(|v| v.peer_id.parse().ok()).collect();
+    }
+
+    fn peer(&self, id: ReplicaId) -> Option<PeerId> {
+        let n = self.peers_of.len();
+        let i = id.0 as usize;
+        if i < n {
+            self.peers_of[i]
+        } else {
+            self.observers.get(i - n).copied()
+        }
+    }
+
+    fn frame(w: &Wire) -> Arc<Vec<u8>> {
+        Arc::new(encode(w))
+    }
+
+    /// Carries out effects in order; returns the `Executed` input to feed back, if any.
+    fn carry_out(&mut self, effects: Vec<Effect>) -> anyhow::Result<Option<Input>> {
+        self.refresh_peers();
+        let mut log: Vec<LogEntry> = Vec::new();
+        let mut next = None;
+        for effect in effects {
+            if let Effect::Persist(entry) = effect {
+                log.push(entry);
+                continue;
+            }
+            self.persist(&mut log)?;
+            match effect {
+                Effect::Persist(_) => {}
+                Effect::Send(to, m) => {
+                    if let Some(p) = self.peer(to) {
+                        self.net
+                            .send(Target::Peer(p), Self::frame(&Wire::Message(Box::new(m))));
+                    }
+                }
+                Effect::Broadcast(m) => {
+                    let me = self.net.local;
+                    let mut to: Vec<PeerId> = self
+                        .peers_of
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .filter(|p| *p != me)
+                        .collect();
+                    if matches!(m.message, Message::Status { .. }) {
+                        to.extend(self.observers.iter().copied().filter(|p| *p != me));
+                    }
+                    self.net
+                        .send(Target::Peers(to), Self::frame(&Wire::Message(Box::new(m))));
+                }
+                Effect::ServeBlocks { to, from } => {
+                    let mut blocks = Vec::new();
+                    let mut bytes = 0;
+                    let top = self.replica.executed().0;
+                    for h in from.0..=top {
+                        let Some((b, c)) = self.shared.store.block(h)? else {
+                            break;
+                        };
+                        bytes += encode(&b).len();
+                        if blocks.len() >= pbft::MAX_TRANSFER_BLOCKS
+                            || (bytes > MAX_TRANSFER_BYTES && !blocks.is_empty())
+                        {
+                            break;
+                        }
+                        blocks.push((b, c));
+                    }
+                    let transfer: BlockTransfer = blocks;
+                    if let Some(p) = self.origin.or_else(|| self.peer(to)) {
+                        self.net
+                            .send(Target::Peer(p), Self::frame(&Wire::Blocks(transfer)));
+                    }
+                }
+                Effect::SetTimer(kind, after) => {
+                    self.timers.insert(kind, Instant::now() + after);
+                }
+                Effect::CancelTimer(kind) => {
+                    self.timers.remove(&kind);
+                }
+                Effect::Execute {
+                    seq,
+                    parent_state_root,
+                    batch,
+                } => {
+                    let parent = self.shared.store.latest()?.map(|(h, _)| h.state_root);
+                    anyhow::ensure!(
+                        parent == Some(parent_state_root),
+                        "consensus asked to execute on state root {parent_state_root}, the store is at {parent:?}"
+                    );
+                    let ex = self.execute(seq.0, &batch.txs)?;
+                    let digests = batch.txs.iter().map(Canonical::digest).collect();
+                    next = Some(Input::Executed {
+                        seq,
+                        state_root: ex.root,
+                    });
+                    self.execution = Some((seq.0, digests, ex));
+                }
+                Effect::Commit(block, cert) => self.commit(block, cert)?,
+            }
+        }
+        self.persist(&mut log)?;
+        Ok(next)
+    }
+
+    fn persist(&mut self, log: &mut Vec<LogEntry>) -> Result<(), StoreError> {
+        if log.is_empty() {
+            return Ok(());
+        }
+        self.shared.store.append_log(log)?;
+        if let Some(seq) = log
+            .iter()
+            .filter_map(|e| match e {
+                LogEntry::Stable(p) => Some(p.seq.0),
+                _ => None,
+            })
+            .max()
+        {
+            self.shared.store.compact_log(seq)?;
+        }
+        log.clear();
+        Ok(())
+    }
+
+    fn execute(&self, height: u64, txs: &[SignedTransaction]) -> anyhow::Result<Execution> {
+        let store = &self.shared.store;
+        let (header, _) = store
+            .latest()?
+            .ok_or_else(|| anyhow::anyhow!("no committed block"))?;
+        anyhow::ensure!(
+            header.height.0 + 1 == height,
+            "asked to execute height {height} on top of height {}",
+            header.height.0
+        );
+        Ok(ledger::execute(
+            store,
+            store.state_version()?,
+            header.state_root,
+            schemas::ledger::Height(height),
+            txs,
+            &self.revocations,
+        )?)
+    }
+
+    fn commit(&mut self, block: Block, cert: schemas::ledger::CommitCertificate) -> anyhow::Result<()> {
+        let h = block.header.height.0;
+        let digests: Vec<Hash> = block.body.transactions.iter().map(Canonical::digest).collect();
+        let mut ex = match self.execution.take() {
+            Some((eh, d, ex)) if eh == h && d == digests => ex,
+            _ => self.execute(h, &block.body.transactions)?,
+        };
+        if ex.root != block.header.state_root {
+            anyhow::bail!(
+                "state divergence at height {h}: the certified block says state root {} but executing it gives {}; \
+                 stopping rather than serving a state the consortium did not agree on",
+                block.header.state_root,
+                ex.root
+            );
+        }
+        self.shared.store.commit(&block, &cert, &ex)?;
+        self.revocations.commit(&mut ex);
+        let m = &self.shared.metrics;
+        m.height.set(h as i64);
+        m.blocks.inc();
+        m.transactions.inc_by(digests.len() as u64);
+        for (d, r) in &ex.receipts {
+            if let schemas::ledger::TxOutcome::Rejected { .. } = r.outcome {
+                m.reject("ledger_rule");
+            }
+            if let Some(t) = self.submitted.remove(d) {
+                m.commit_latency.observe(t.elapsed().as_secs_f64());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,354 @@
+//! Durable storage on sled: blocks, certificates, the consensus log, and the state tree.
+//!
+//! Layout: one sled tree, keys prefixed by kind (`b/` block, `c/` certificate, `l/` consensus log,
+//! `n/` state-tree node, `v/` state value, `m/` metadata), so committing a block — its body,
+//! certificate, tree nodes, values and the new height — is **one atomic batch**.
+//!
+//! Invariants:
+//! - [`Store::commit`] and [`Store::append_log`] return only after `flush`: what consensus
+//!   voted is on disk before the vote leaves the node, and a committed block is never lost by
+//!   a process crash (`kill -9`);
+//! - sled's flush is `sync_file_range` on Linux: it survives a process crash, **not** a power
+//!   cut: after one, a node may have lost its last votes and committed blocks (ARCHITECTURE.md
+//!   says what survives);
+//! - the value of a state key at a version is the newest write at or below that version.
+
+use crate::ledger::Execution;
+use pbft::LogEntry;
+use schemas::codec::{decode, encode};
+use schemas::hash::Hash;
+use schemas::ledger::{Block, BlockHeader, CommitCertificate, Height, LedgerProof};
+use schemas::state::{StateProof, StateTree, store as jstore};
+use std::path::Path;
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// sled failed.
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    /// Bytes on disk do not decode: the store is damaged or from another version.
+    #[error("storage holds undecodable data at {key}: {reason}")]
+    Corrupt {
+        /// Where.
+        key: String,
+        /// What.
+        reason: String,
+    },
+    /// The state tree failed.
+    #[error(transparent)]
+    State(#[from] schemas::state::StateError),
+}
+
+/// The node's database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+const HEIGHT: &[u8] = b"m/height";
+const STATE_VERSION: &[u8] = b"m/state-version";
+const GENESIS: &[u8] = b"m/genesis";
+const LOG_NEXT: &[u8] = b"m/log-next";
+
+fn height_key(prefix: &[u8], h: u64) -> Vec<u8> {
+    [prefix, &h.to_be_bytes()].concat()
+}
+
+fn corrupt(key: &[u8], e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).cache_capacity(256 << 20).open()?;
+        let tree = db.open_tree("ledger")?;
+        Ok(Store { db, tree })
+    }
+
+    fn get_u64(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        match self.tree.get(key)? {
+            None => Ok(None),
+            Some(v) => {
+                let arr: [u8; 8] = v.as_ref().try_into().map_err(|e| corrupt(key, e))?;
+                Ok(Some(u64::from_be_bytes(arr)))
+            }
+        }
+    }
+
+    /// Height of the last committed block (`None` before genesis is written).
+    pub fn height(&self) -> Result<Option<Height>, StoreError> {
+        Ok(self.get_u64(HEIGHT)?.map(Height))
+    }
+
+    /// The newest state-tree version (heights with no state change write none).
+    pub fn state_version(&self) -> Result<Option<u64>, StoreError> {
+        self.get_u64(STATE_VERSION)
+    }
+
+    /// The genesis file's digest this store was created with.
+    pub fn genesis_digest(&self) -> Result<Option<Hash>, StoreError> {
+        match self.tree.get(GENESIS)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(Hash(
+                v.as_ref().try_into().map_err(|e| corrupt(GENESIS, e))?,
+            ))),
+        }
+    }
+
+    /// Writes the genesis block and state (once).
+    pub fn init_genesis(
+        &self,
+        genesis_digest: Hash,
+        header: &BlockHeader,
+        execution: &Execution,
+    ) -> Result<(), StoreError> {
+        let block = Block {
+            header: header.clone(),
+            body: schemas::ledger::BlockBody { transactions: vec![] },
+        };
+        let cert = CommitCertificate {
+            height: Height(0),
+            block_hash: schemas::codec::Canonical::digest(header),
+            signatures: vec![],
+        };
+        let mut batch = self.block_batch(&block, &cert, execution, 0);
+        batch.insert(GENESIS, &genesis_digest.0[..]);
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn block_batch(&self, block: &Block, cert: &CommitCertificate, ex: &Execution, h: u64) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        batch.insert(height_key(b"b/", h), encode(block));
+        batch.insert(height_key(b"c/", h), encode(cert));
+        if let Some(tree) = &ex.tree {
+            for (k, n) in tree.node_batch.nodes() {
+                let key = [
+                    b"n/".as_slice(),
+                    &borsh::to_vec(k).expect("borsh into a Vec cannot fail"),
+                ]
+                .concat();
+                batch.insert(key, borsh::to_vec(n).expect("borsh into a Vec cannot fail"));
+            }
+            for ((version, key_hash), v) in tree.node_batch.values() {
+                let key = [b"v/".as_slice(), &key_hash.0, &version.to_be_bytes()].concat();
+                batch.insert(key, borsh::to_vec(v).expect("borsh into a Vec cannot fail"));
+            }
+            batch.insert(STATE_VERSION, &h.to_be_bytes());
+        }
+        let version = if ex.tree.is_some() {
+            Some(h)
+        } else {
+            self.state_version().ok().flatten()
+        };
+        if let Some(v) = version {
+            batch.insert(height_key(b"s/", h), &v.to_be_bytes());
+        }
+        batch.insert(HEIGHT, &h.to_be_bytes());
+        batch
+    }
+
+    /// Commits a block with its certificate and executed state, atomically, and flushes.
+    pub fn commit(
+        &self,
+        block: &Block,
+        cert: &CommitCertificate,
+        execution: &Execution,
+    ) -> Result<(), StoreError> {
+        let h = block.header.height.0;
+        self.tree
+            .apply_batch(self.block_batch(block, cert, execution, h))?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The block at `height` with its certificate.
+    pub fn block(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, StoreError> {
+        let bk = height_key(b"b/", height);
+        let ck = height_key(b"c/", height);
+        let (Some(b), Some(c)) = (self.tree.get(&bk)?, self.tree.get(&ck)?) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            decode(&b).map_err(|e| corrupt(&bk, e))?,
+            decode(&c).map_err(|e| corrupt(&ck, e))?,
+        )))
+    }
+
+    /// The latest committed header with its certificate.
+    pub fn latest(&self) -> Result<Option<(BlockHeader, CommitCertificate)>, StoreError> {
+        let Some(h) = self.height()? else { return Ok(None) };
+        Ok(self.block(h.0)?.map(|(b, c)| (b.header, c)))
+    }
+
+    /// Appends consensus-log entries and flushes (before the votes they record are sent).
+    pub fn append_log(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut next = self.get_u64(LOG_NEXT)?.unwrap_or(0);
+        let mut batch = sled::Batch::default();
+        for e in entries {
+            batch.insert(height_key(b"l/", next), encode(e));
+            next += 1;
+        }
+        batch.insert(LOG_NEXT, &next.to_be_bytes());
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The consensus log (votes, prepared certificates, stable checkpoints) in order.
+    pub fn log(&self) -> Result<Vec<LogEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(b"l/") {
+            let (k, v) = item?;
+            out.push(decode(&v).map_err(|e| corrupt(&k, e))?);
+        }
+        Ok(out)
+    }
+
+    /// Drops log entries about sequence numbers at or below a stable checkpoint `seq`: consensus
+    /// never looks below its low watermark again. View-change and new-view messages are kept
+    /// only for the newest view.
+    pub fn compact_log(&self, seq: u64) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut newest_view = 0;
+        let mut entries = Vec::new();
+        for item in self.tree.scan_prefix(b"l/") {
+            let (k, v) = item?;
+            let e: LogEntry = decode(&v).map_err(|e| corrupt(&k, e))?;
+            if let LogEntry::Sent(m) = &e {
+                newest_view = newest_view.max(message_view(&m.message));
+            }
+            entries.push((k, e));
+        }
+        let mut latest_stable = None;
+        for (k, e) in &entries {
+            let drop = match e {
+                LogEntry::Sent(m) => match message_seq(&m.message) {
+                    Some(s) => s <= seq,
+                    None => message_view(&m.message) < newest_view,
+                },
+                LogEntry::Prepared(cert) => match &cert.pre_prepare.message {
+                    pbft::Message::PrePrepare { seq: s, .. } => s.0 <= seq,
+                    _ => true,
+                },
+                LogEntry::Stable(p) => {
+                    if let Some((old, _)) = latest_stable.replace((k.clone(), p.seq)) {
+                        batch.remove(old);
+                    }
+                    false
+                }
+                LogEntry::Committed(..) => true,
+            };
+            if drop {
+                batch.remove(k.clone());
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The values of `keys` (or their absence) in the latest committed state, with proofs, the
+    /// header whose state root they prove against, and its certificate.
+    pub fn read(&self, keys: &[Vec<u8>]) -> Result<LedgerProof, StoreError> {
+        let (header, certificate) = self.latest()?.ok_or_else(|| StoreError::Corrupt {
+            key: "m/height".into(),
+            reason: "no block committed yet".into(),
+        })?;
+        let vk = height_key(b"s/", header.height.0);
+        let version = self
+            .get_u64(&vk)?
+            .ok_or_else(|| corrupt(&vk, "missing state version"))?;
+        let tree = StateTree::new(self);
+        let state = keys
+            .iter()
+            .map(|k| tree.get_with_proof(k, version))
+            .collect::<Result<Vec<StateProof>, _>>()?;
+        Ok(LedgerProof {
+            header,
+            certificate,
+            state,
+        })
+    }
+
+    /// Bytes on disk (approximate).
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn message_seq(m: &pbft::Message) -> Option<u64> {
+    match m {
+        pbft::Message::PrePrepare { seq, .. }
+        | pbft::Message::Prepare { seq, .. }
+        | pbft::Message::Commit { seq, .. }
+        | pbft::Message::Checkpoint { seq, .. } => Some(seq.0),
+        _ => None,
+    }
+}
+
+fn message_view(m: &pbft::Message) -> u64 {
+    match m {
+        pbft::Message::PrePrepare { view, .. }
+        | pbft::Message::Prepare { view, .. }
+        | pbft::Message::Commit { view, .. }
+        | pbft::Message::NewView { view, .. } => view.0,
+        pbft::Message::ViewChange { new_view, .. } => new_view.0,
+        _ => 0,
+    }
+}
+
+fn anyhow_err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::msg(e.to_string())
+}
+
+impl jstore::TreeReader for Store {
+    fn get_node_option(&self, node_key: &jstore::NodeKey) -> anyhow::Result<Option<jstore::Node>> {
+        let key = [b"n/".as_slice(), &borsh::to_vec(node_key).map_err(anyhow_err)?].concat();
+        match self.tree.get(&key).map_err(anyhow_err)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(borsh::from_slice(&v).map_err(anyhow_err)?)),
+        }
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: u64,
+        key_hash: jstore::KeyHash,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let start = [b"v/".as_slice(), &key_hash.0, &0u64.to_be_bytes()].concat();
+        let end = [b"v/".as_slice(), &key_hash.0, &max_version.to_be_bytes()].concat();
+        match self.tree.range(start..=end).next_back() {
+            None => Ok(None),
+            Some(item) => {
+                let (_, v) = item.map_err(anyhow_err)?;
+                let value: Option<Vec<u8>> = borsh::from_slice(&v).map_err(anyhow_err)?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(jstore::NodeKey, jstore::LeafNode)>> {
+        // Only jmt's restore path asks; a scan is fine.
+        let mut best: Option<(jstore::NodeKey, jstore::LeafNode)> = None;
+        for item in self.tree.scan_prefix(b"n/") {
+            let (k, v) = item.map_err(anyhow_err)?;
+            if let jstore::Node::Leaf(leaf) = borsh::from_slice::<jstore::Node>(&v).map_err(anyhow_err)?
+                && best.as_ref().is_none_or(|(_, b)| leaf.key_hash() > b.key_hash())
+            {
+                best = Some((borsh::from_slice(&k[2..]).map_err(anyhow_err)?, leaf));
+            }
+        }
+        Ok(best)
+    }
+}
