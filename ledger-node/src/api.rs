@@ -359,12 +359,14 @@ async fn submit(
     let tx2 = tx.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let digest = tx2.tx.digest();
-        if let Some(i) = tx2.signatures.iter().position(|s| {
-            !shared2
-                .verified
-                .verify(&s.public_key, domains::TRANSACTION, &digest.0, &s.signature)
-        }) {
-            return Ok(Err(format!("signature {i} does not verify over the transaction")));
+        if let Some(i) = tx2
+            .signatures
+            .iter()
+            .position(|s| !shared2.verified.verify(&s.public_key, domains::TRANSACTION, &digest.0, &s.signature))
+        {
+            return Err(ApiError::bad(format!(
+                "signature {i} does not verify over the transaction; sign the transaction's digest with that key"
+            )));
         }
         let version = shared2.store.state_version().map_err(ApiError::internal)?;
         crate::ledger::precheck(&shared2.store, version, &tx2).map_err(ApiError::internal)

@@ -354,7 +354,15 @@ pub struct DevnetNode {
 
 /// Writes a whole devnet's keys, genesis and configs under `dir`. Keys are sealed with a
 /// random password stored in `dir/password` (development only) and a light Argon2id cost.
-pub fn create_devnet(dir: &Path, validators: usize, observers: usize, base_port: u16) -> Result<DevnetFile> {
+///
+/// Node `i` listens for p2p on `p2p_base + i` and for HTTP on `api_base + i`.
+pub fn create_devnet(
+    dir: &Path,
+    validators: usize,
+    observers: usize,
+    p2p_base: u16,
+    api_base: u16,
+) -> Result<DevnetFile> {
     if validators == 0 {
         bail!("a devnet needs at least one validator");
     }
@@ -378,8 +386,8 @@ pub fn create_devnet(dir: &Path, validators: usize, observers: usize, base_port:
         } else {
             (Role::Observer, format!("observer-{}", i - validators))
         };
-        let p2p_port = base_port + i as u16;
-        let api_port = base_port + 100 + i as u16;
+        let p2p_port = p2p_base + i as u16;
+        let api_port = api_base + i as u16;
         let nd = dir.join(&name);
         members.push(init_node(&nd, &name, role, p2p_port, api_port, &password, cost)?);
         let mut file = NodeFile::load(&nd.join("node.toml"))?;

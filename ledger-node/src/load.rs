@@ -208,7 +208,8 @@ pub async fn register_issuers(
     Ok((issuers, schema.id.clone(), schema.credential_type.clone()))
 }
 
-fn anchors(
+/// Signs `count` anchor transactions spread over `issuers`, nonces from `first_nonce`.
+pub fn anchors(
     chain: &str,
     issuers: &[SecretKey],
     schema: &(String, String),

@@ -366,6 +366,7 @@ impl Core {
         let mut out = Vec::new();
         self.replica.start(now_ms(), &mut out);
         self.carry_out(out)?;
+        self.update_status();
         loop {
             let next_timer = self
                 .timers

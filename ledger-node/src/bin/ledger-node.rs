@@ -87,6 +87,10 @@ enum Command {
         /// The node's TOML config.
         #[arg(long)]
         config: PathBuf,
+        /// Stop when the process that started this one exits (devnets and tests use it, so a
+        /// killed parent leaves no node behind).
+        #[arg(long)]
+        exit_with_parent: bool,
     },
     /// Create and run a whole consortium on loopback, one process per node.
     Devnet {
@@ -213,7 +217,10 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Run { config } => {
+        Command::Run {
+            config,
+            exit_with_parent,
+        } => {
             let file = NodeFile::load(&config)?;
             let cfg = file.node_config()?;
             runtime()?.block_on(async move {
@@ -222,6 +229,7 @@ fn run(cli: Cli) -> Result<()> {
                 tokio::select! {
                     r = tokio::signal::ctrl_c() => { r?; node.stop().await }
                     r = terminate() => { r?; node.stop().await }
+                    () = parent_gone(exit_with_parent) => node.stop().await,
                 }
             })
         }
@@ -239,7 +247,7 @@ fn run(cli: Cli) -> Result<()> {
             if dir.join("devnet.json").exists() {
                 println!("reusing the devnet in {}", dir.display());
             } else {
-                config::create_devnet(&dir, validators, observers, base_port)?;
+                config::create_devnet(&dir, validators, observers, base_port, base_port + 100)?;
             }
             let devnet: DevnetFile = config::read_json(&dir.join("devnet.json"))?;
             print_devnet(&devnet);
@@ -283,6 +291,20 @@ fn refuse_existing(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Returns when the parent process has exited (this one was re-parented), if asked to watch.
+async fn parent_gone(watch: bool) {
+    if !watch {
+        return std::future::pending().await;
+    }
+    let parent = std::os::unix::process::parent_id();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
+}
+
 async fn terminate() -> std::io::Result<()> {
     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?
         .recv()
@@ -317,6 +339,7 @@ async fn run_devnet(d: &DevnetFile) -> Result<()> {
         let log = std::fs::File::create(dir.join("node.log"))?;
         let child = tokio::process::Command::new(&exe)
             .arg("run")
+            .arg("--exit-with-parent")
             .arg("--config")
             .arg(&n.config)
             .stdout(log.try_clone()?)
