@@ -457,7 +457,7 @@ async fn bad_input_and_unknown_peers_are_refused_and_the_node_stays_up() {
         .expect("peer id");
     let addr: libp2p::Multiaddr = cluster.devnet.nodes[0].p2p.parse().expect("multiaddr");
     let stranger = libp2p::identity::Keypair::generate_ed25519();
-    let frame = schemas::codec::encode(&ledger_node::node::Wire::Blocks(vec![]));
+    let frame = schemas::codec::encode(&pbft::Wire::Blocks(vec![]));
     let refused = ledger_node::network::probe(stranger, target, addr.clone(), frame.clone())
         .await
         .expect("probe");

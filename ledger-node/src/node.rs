@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::network::{self, NetConfig, NetEvent, Network, Target};
 use crate::store::{Store, StoreError};
 use libp2p::{Multiaddr, PeerId};
-use pbft::{BlockTransfer, Effect, Input, LogEntry, Message, Replica, ReplicaId, SignedMessage, TimerKind};
+use pbft::{BlockTransfer, Effect, Input, LogEntry, Message, Replica, ReplicaId, TimerKind, Wire};
 use schemas::codec::{Canonical, decode, encode};
 use schemas::hash::{Domain, Hash};
 use schemas::ledger::{Block, Genesis, SignedTransaction};
@@ -27,15 +27,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
-
-/// What travels between nodes.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Wire {
-    /// A consensus message.
-    Message(Box<SignedMessage>),
-    /// Committed blocks (state transfer).
-    Blocks(BlockTransfer),
-}
 
 /// Most bytes of blocks in one state-transfer reply.
 pub const MAX_TRANSFER_BYTES: usize = 8 << 20;

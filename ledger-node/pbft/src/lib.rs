@@ -16,8 +16,8 @@
 mod message;
 mod replica;
 
-pub use message::BlockTransfer;
 pub use message::{Batch, CheckpointProof, Message, PreparedCert, SignedMessage};
+pub use message::{BlockTransfer, Wire};
 pub use replica::{
     BrokenRules, Config, DropReason, Effect, Input, LogEntry, Replica, SignatureCheck, Sm2Check, Stats,
     TimerKind,

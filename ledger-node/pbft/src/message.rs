@@ -186,3 +186,12 @@ impl SignedMessage {
 /// Committed blocks sent in answer to [`Message::FetchBlocks`]; self-authenticating through
 /// their commit certificates, so they travel unsigned.
 pub type BlockTransfer = Vec<(Block, CommitCertificate)>;
+
+/// What travels between nodes: one frame on the consortium network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Wire {
+    /// A consensus message.
+    Message(Box<SignedMessage>),
+    /// Committed blocks (state transfer).
+    Blocks(BlockTransfer),
+}

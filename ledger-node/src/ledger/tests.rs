@@ -1,1 +1,508 @@
+//! Table tests of the ledger rules: each case is a transaction, the expected outcome (applied,
+//! or rejected with a reason containing a phrase), on a state built by the cases before it.
 
+use super::*;
+use schemas::ledger::{
+    GovernanceMember, Policies, ScopeItem, Transaction, TxOutcome, ValidatorInfo, ValidatorSet,
+};
+use schemas::sm2::SecretKey;
+use schemas::state::MemoryStore;
+use schemas::state::store::TreeWriter;
+
+fn key(i: u8) -> SecretKey {
+    SecretKey::from_bytes(&[i; 32]).expect("a valid scalar")
+}
+
+fn did(k: &SecretKey) -> Did {
+    Did::from_public_key(k.public_key())
+}
+
+struct Chain {
+    store: MemoryStore,
+    version: Option<u64>,
+    root: Hash,
+    height: u64,
+    cache: RevocationCache,
+    nonces: BTreeMap<Did, u64>,
+}
+
+const CHAIN: &str = "credence-test";
+
+fn genesis() -> Genesis {
+    let members = (1..=3)
+        .map(|i| GovernanceMember {
+            name: format!("member {i}"),
+            did: did(&key(i)),
+            public_key: key(i).public_key().clone(),
+        })
+        .collect();
+    let publisher = did(&key(1));
+    Genesis {
+        chain_id: CHAIN.into(),
+        timestamp_ms: 0,
+        validators: ValidatorSet {
+            epoch: 0,
+            validators: vec![ValidatorInfo::new(
+                &key(100),
+                "peer".into(),
+                "/ip4/127.0.0.1/tcp/1".into(),
+            )],
+        },
+        observers: vec![],
+        governance: Governance {
+            members,
+            policies: Policies {
+                approvals_needed: 2,
+                credential_types: vec!["UniversityDiploma".into(), "KycAttestation".into()],
+            },
+        },
+        schemas: ["university-diploma", "kyc-attestation"]
+            .iter()
+            .map(|n| {
+                let s = CredentialSchema::builtin(n).expect("builtin");
+                SchemaRecord {
+                    id: s.id().into(),
+                    credential_type: s.credential_type().into(),
+                    schema_hash: s.hash(),
+                    json: s.json().into(),
+                    publisher: publisher.clone(),
+                }
+            })
+            .collect(),
+    }
+}
+
+impl Chain {
+    fn new() -> Self {
+        let g = genesis();
+        validate_genesis(&g).expect("valid genesis");
+        let store = MemoryStore::new();
+        let ex = execute_genesis(&store, genesis_updates(&g)).expect("genesis");
+        store
+            .write_node_batch(&ex.tree.expect("tree").node_batch)
+            .expect("write");
+        Chain {
+            store,
+            version: Some(0),
+            root: ex.root,
+            height: 0,
+            cache: RevocationCache::default(),
+            nonces: BTreeMap::new(),
+        }
+    }
+
+    fn tx(&mut self, signers: &[&SecretKey], payload: TxPayload) -> SignedTransaction {
+        let sender = did(signers[0]);
+        let n = self.nonces.entry(sender.clone()).or_insert(0);
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            sender,
+            nonce: *n,
+            payload,
+        };
+        *n += 1;
+        SignedTransaction::sign(tx, signers)
+    }
+
+    /// Commits a block of `txs`; returns their outcomes.
+    fn block(&mut self, txs: &[SignedTransaction]) -> Vec<TxOutcome> {
+        self.height += 1;
+        let mut ex = execute(
+            &self.store,
+            self.version,
+            self.root,
+            Height(self.height),
+            txs,
+            &self.cache,
+        )
+        .expect("execute");
+        if let Some(t) = &ex.tree {
+            self.store.write_node_batch(&t.node_batch).expect("write");
+            self.version = Some(self.height);
+        }
+        self.root = ex.root;
+        self.cache.commit(&mut ex);
+        ex.receipts.into_iter().map(|(_, r)| r.outcome).collect()
+    }
+
+    fn one(&mut self, tx: SignedTransaction) -> TxOutcome {
+        self.block(&[tx]).pop().expect("a receipt")
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
+        let v = View {
+            reader: &self.store,
+            version: self.version,
+            overlay: Updates::new(),
+        };
+        v.get(key).expect("read")
+    }
+
+    fn register_issuer(&mut self, k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, threshold: u16) {
+        let record = IssuerRecord {
+            did: did(k),
+            name: "Test University".into(),
+            public_key: k.public_key().clone(),
+            officers,
+            threshold,
+            allowed_types: types.iter().map(|t| t.to_string()).collect(),
+            status: IssuerStatus::Active,
+        };
+        let tx = self.tx(&[k], TxPayload::RegisterIssuer { record });
+        let proposal = tx.digest();
+        applied(self.one(tx));
+        for m in [1, 2] {
+            let t = self.tx(&[&key(m)], TxPayload::Approve { proposal });
+            applied(self.one(t));
+        }
+    }
+
+    fn anchor(&mut self, signers: &[&SecretKey], root: u8, ty: &str) -> SignedTransaction {
+        let schema = if ty == "KycAttestation" {
+            "credence:schema:kyc-attestation:1"
+        } else {
+            "credence:schema:university-diploma:1"
+        };
+        let anchor = AnchorRecord {
+            issuer: did(signers[0]),
+            root: Hash([root; 32]),
+            poseidon_root: None,
+            count: 10,
+            schema_id: schema.into(),
+            credential_type: ty.into(),
+        };
+        self.tx(signers, TxPayload::AnchorBatch { anchor })
+    }
+}
+
+fn applied(o: TxOutcome) {
+    assert_eq!(o, TxOutcome::Applied);
+}
+
+fn rejected(o: TxOutcome, phrase: &str) {
+    match o {
+        TxOutcome::Rejected { reason } => {
+            assert!(reason.contains(phrase), "reason {reason:?} lacks {phrase:?}")
+        }
+        TxOutcome::Applied => panic!("applied; expected a rejection containing {phrase:?}"),
+    }
+}
+
+const DEGREE: &str = "UniversityDiploma";
+
+#[test]
+fn builtin_schema_ids_are_what_the_tests_use() {
+    let g = genesis();
+    let ids: Vec<_> = g.schemas.iter().map(|s| s.id.as_str()).collect();
+    assert!(ids.contains(&"credence:schema:university-diploma:1"), "{ids:?}");
+    assert!(ids.contains(&"credence:schema:kyc-attestation:1"), "{ids:?}");
+}
+
+#[test]
+fn an_issuer_takes_effect_only_with_the_governance_quorum() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    let record = IssuerRecord {
+        did: did(&uni),
+        name: "Uni".into(),
+        public_key: uni.public_key().clone(),
+        officers: vec![],
+        threshold: 1,
+        allowed_types: vec![DEGREE.into()],
+        status: IssuerStatus::Active,
+    };
+    let tx = c.tx(
+        &[&uni],
+        TxPayload::RegisterIssuer {
+            record: record.clone(),
+        },
+    );
+    let proposal = tx.digest();
+    applied(c.one(tx));
+    assert!(c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))).is_none());
+    // An anchor before registration is refused.
+    let a = c.anchor(&[&uni], 1, DEGREE);
+    rejected(c.one(a), "not registered");
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal });
+    applied(c.one(t));
+    // The same member twice, and an outsider, do not count.
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal });
+    rejected(c.one(t), "already approved");
+    let t = c.tx(&[&key(50)], TxPayload::Approve { proposal });
+    rejected(c.one(t), "not a governance member");
+    assert!(c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))).is_none());
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal });
+    applied(c.one(t));
+    assert_eq!(
+        c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))),
+        Some(record)
+    );
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal });
+    rejected(c.one(t), "already taken effect");
+}
+
+#[test]
+fn registrations_with_bad_records_are_refused() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    let base = IssuerRecord {
+        did: did(&uni),
+        name: "Uni".into(),
+        public_key: uni.public_key().clone(),
+        officers: vec![],
+        threshold: 1,
+        allowed_types: vec![DEGREE.into()],
+        status: IssuerStatus::Active,
+    };
+    let cases: Vec<(&str, Box<dyn Fn(&mut IssuerRecord)>)> = vec![
+        (
+            "derive from its public key",
+            Box::new(|r| r.public_key = key(11).public_key().clone()),
+        ),
+        (
+            "not one the consortium's policy allows",
+            Box::new(|r| r.allowed_types = vec!["Passport".into()]),
+        ),
+        ("allowedTypes is empty", Box::new(|r| r.allowed_types.clear())),
+        ("threshold", Box::new(|r| r.threshold = 2)),
+        ("name", Box::new(|r| r.name = String::new())),
+        (
+            "registered active",
+            Box::new(|r| r.status = IssuerStatus::Suspended),
+        ),
+    ];
+    for (phrase, mutate) in cases {
+        let mut r = base.clone();
+        mutate(&mut r);
+        let t = c.tx(&[&uni], TxPayload::RegisterIssuer { record: r });
+        rejected(c.one(t), phrase);
+    }
+    // Signed by someone else than the issuer.
+    let t = c.tx(&[&key(11)], TxPayload::RegisterIssuer { record: base });
+    rejected(c.one(t), "must be the sender");
+}
+
+#[test]
+fn anchors_follow_the_issuers_rights() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let a = c.anchor(&[&uni], 1, DEGREE);
+    let replay = a.clone();
+    applied(c.one(a));
+    // The same transaction again is a no-op (no second receipt); a new one with the same root
+    // is refused; a reused nonce is refused.
+    assert!(c.block(&[replay]).is_empty());
+    let a = c.anchor(&[&uni], 1, DEGREE);
+    rejected(c.one(a), "already anchored");
+    let mut a = c.anchor(&[&uni], 2, DEGREE);
+    a.tx.nonce = 0;
+    let a = SignedTransaction::sign(a.tx, &[&uni]);
+    rejected(c.one(a), "already used");
+    let a = c.anchor(&[&uni], 3, "KycAttestation");
+    rejected(c.one(a), "not allowed to issue");
+    // Someone else anchoring in the issuer's name.
+    let mut a = c.anchor(&[&uni], 4, DEGREE);
+    a = SignedTransaction::sign(a.tx, &[&key(11)]);
+    rejected(c.one(a), "current key");
+    let anchored: AnchorRecord = c
+        .get(&state_keys::anchor(&did(&uni), &Hash([1; 32])))
+        .expect("anchored");
+    assert_eq!(anchored.count, 10);
+}
+
+#[test]
+fn officers_threshold_suspension_and_rotation() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    let (o1, o2, o3) = (key(21), key(22), key(23));
+    let officers = vec![
+        o1.public_key().clone(),
+        o2.public_key().clone(),
+        o3.public_key().clone(),
+    ];
+    c.register_issuer(&uni, &[DEGREE], officers, 2);
+    let a = c.anchor(&[&uni, &o1], 1, DEGREE);
+    rejected(c.one(a), "needs 2 of 3");
+    let a = c.anchor(&[&uni, &o1, &o1], 1, DEGREE);
+    rejected(c.one(a), "needs 2 of 3");
+    let a = c.anchor(&[&uni, &o1, &o3], 1, DEGREE);
+    applied(c.one(a));
+
+    // Key rotation: the old key no longer anchors.
+    let new = key(12);
+    let t = c.tx(
+        &[&uni],
+        TxPayload::RotateIssuerKey {
+            issuer: did(&uni),
+            new_key: new.public_key().clone(),
+        },
+    );
+    applied(c.one(t));
+    let a = c.anchor(&[&uni, &o1, &o2], 2, DEGREE);
+    rejected(c.one(a), "current key");
+
+    // Suspension by governance: a proposal by one member, approved by another.
+    let t = c.tx(
+        &[&key(1)],
+        TxPayload::SuspendIssuer {
+            issuer: did(&uni),
+            reason: "audit".into(),
+        },
+    );
+    let p = t.digest();
+    applied(c.one(t));
+    assert_eq!(
+        c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni)))
+            .map(|r| r.status),
+        Some(IssuerStatus::Active)
+    );
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal: p });
+    applied(c.one(t));
+    let mut a = c.anchor(&[&uni], 3, DEGREE);
+    a = SignedTransaction::sign(a.tx, &[&new, &o1, &o2]);
+    rejected(c.one(a), "suspended");
+    // Suspension by a non-member is refused.
+    let t = c.tx(
+        &[&key(40)],
+        TxPayload::SuspendIssuer {
+            issuer: did(&uni),
+            reason: "x".into(),
+        },
+    );
+    rejected(c.one(t), "not a governance member");
+}
+
+#[test]
+fn revocation_sets_status_bits_and_the_revocation_tree() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![5, 131_075],
+        },
+    );
+    applied(c.one(t));
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![7, 5],
+        },
+    );
+    applied(c.one(t));
+    let chunk: StatusListChunk = c
+        .get(&state_keys::status_chunk(&did(&uni), 0, 0))
+        .expect("chunk 0");
+    assert_eq!(chunk.bits[0], (1 << 5) | (1 << 7));
+    let chunk: StatusListChunk = c
+        .get(&state_keys::status_chunk(&did(&uni), 0, 1))
+        .expect("chunk 1");
+    assert_eq!(chunk.bits[0], 1 << 3);
+    let ids: RevokedIds = c.get(&state_keys::revoked(&did(&uni), 0)).expect("ids");
+    assert_eq!(ids.ids, vec![5, 7, 131_075]);
+    let expected = zk::tree::RevocationTree::from_revoked([5, 7, 131_075]).root();
+    assert_eq!(ids.root, Hash(zk::poseidon::fr_to_bytes(&expected)));
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![MAX_STATUS_INDEX],
+        },
+    );
+    rejected(c.one(t), "beyond the list size");
+    let t = c.tx(
+        &[&key(11)],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![1],
+        },
+    );
+    rejected(c.one(t), "sent by the issuer");
+}
+
+#[test]
+fn verifiers_and_schemas() {
+    let mut c = Chain::new();
+    let bank = key(30);
+    let record = VerifierRecord {
+        did: did(&bank),
+        name: "Bank".into(),
+        public_key: bank.public_key().clone(),
+        scope: vec![ScopeItem {
+            credential_type: "KycAttestation".into(),
+            disclose: vec![],
+            predicates: vec!["age".into()],
+        }],
+        purposes: vec!["account opening".into()],
+        nullifier_scope: "bank-a".into(),
+    };
+    let t = c.tx(
+        &[&bank],
+        TxPayload::RegisterVerifier {
+            record: record.clone(),
+        },
+    );
+    let p = t.digest();
+    applied(c.one(t));
+    for m in [1, 3] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal: p });
+        applied(c.one(t));
+    }
+    assert_eq!(
+        c.get::<VerifierRecord>(&state_keys::verifier(&did(&bank))),
+        Some(record)
+    );
+
+    // Publishing: a schema already published is refused; a mismatched hash is refused.
+    let mut s: SchemaRecord = c
+        .get(&state_keys::schema("credence:schema:university-diploma:1"))
+        .expect("schema");
+    s.publisher = did(&key(1));
+    let t = c.tx(&[&key(1)], TxPayload::PublishSchema { record: s.clone() });
+    rejected(c.one(t), "already published");
+    s.schema_hash = Hash::ZERO;
+    let t = c.tx(&[&key(1)], TxPayload::PublishSchema { record: s });
+    rejected(c.one(t), "not the SM3 hash");
+}
+
+#[test]
+fn rejected_transactions_change_nothing_but_their_receipt_and_execution_is_deterministic() {
+    let mut a = Chain::new();
+    let mut b = Chain::new();
+    let uni = key(10);
+    let txs: Vec<SignedTransaction> = (0..5).map(|i| a.anchor(&[&uni], i, DEGREE)).collect();
+    let root_before = a.root;
+    let outcomes = a.block(&txs);
+    assert!(outcomes.iter().all(|o| matches!(o, TxOutcome::Rejected { .. })));
+    assert_ne!(a.root, root_before, "receipts are state");
+    b.block(&txs);
+    assert_eq!(
+        a.root, b.root,
+        "the same block on the same state gives the same root"
+    );
+    // Nothing but receipts was written.
+    assert!(a.get::<AccountRecord>(&state_keys::account(&did(&uni))).is_none());
+}
+
+#[test]
+fn the_nonce_window_accepts_reordering_and_refuses_replay() {
+    let mut acct = AccountRecord::default();
+    for n in [5, 3, 4, 0, 200, 150] {
+        acct.check(n).expect("fresh nonce");
+        acct.use_nonce(n);
+    }
+    for n in [5, 3, 200, 150] {
+        assert!(acct.check(n).is_err(), "replay of {n}");
+    }
+    assert!(acct.check(0).unwrap_err().contains("too old"));
+    acct.check(199).expect("inside the window, unused");
+    assert_eq!(acct.next_nonce(), 201);
+}
