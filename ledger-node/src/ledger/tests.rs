@@ -254,7 +254,8 @@ fn registrations_with_bad_records_are_refused() {
         allowed_types: vec![DEGREE.into()],
         status: IssuerStatus::Active,
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut IssuerRecord)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut IssuerRecord)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "derive from its public key",
             Box::new(|r| r.public_key = key(11).public_key().clone()),
