@@ -558,6 +558,11 @@ async fn status(State(s): State<Shared_>) -> axum::Json<crate::node::NodeStatus>
 }
 
 async fn metrics(State(s): State<Shared_>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    s.metrics.set_verifications(
+        s.verified.transaction_verifications.load(Relaxed),
+        s.verified.consensus_verifications.load(Relaxed),
+    );
     (
         [(
             header::CONTENT_TYPE,

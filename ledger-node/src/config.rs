@@ -11,7 +11,7 @@
 //!
 //! [consensus]
 //! batch_timeout_ms = 20
-//! view_change_timeout_ms = 1000
+//! view_change_timeout_ms = 4000
 //! sync_interval_ms = 500
 //! ```
 
@@ -98,8 +98,10 @@ fn default_api() -> String {
 fn default_batch() -> u64 {
     20
 }
+/// A request waits this long for its commit before the replica suspects the primary. Under
+/// saturation requests queue for seconds, so a short timeout would change views on load alone.
 fn default_vc() -> u64 {
-    1_000
+    4_000
 }
 fn default_sync() -> u64 {
     500

@@ -304,7 +304,12 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
     let watcher = watch(clients[0].clone(), start_height);
     let submitted: Arc<Mutex<HashMap<Hash, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let t0 = Instant::now();
-    let queue = Arc::new(Mutex::new(peak_txs.into_iter().enumerate().collect::<Vec<_>>()));
+    let queue = Arc::new(Mutex::new(
+        peak_txs
+            .into_iter()
+            .enumerate()
+            .collect::<std::collections::VecDeque<_>>(),
+    ));
     let mut tasks = Vec::new();
     for _ in 0..opts.in_flight {
         let queue = queue.clone();
@@ -312,7 +317,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         let submitted = submitted.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                 let Some((i, t)) = next else { break };
                 let at = Instant::now();
                 let c = &clients[i % clients.len()];

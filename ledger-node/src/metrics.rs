@@ -28,6 +28,8 @@ pub struct Metrics {
     /// Seconds from API submission to commit, for transactions submitted here.
     pub commit_latency: Histogram,
     rejected: Family<Vec<(String, String)>, Counter>,
+    /// SM2 verifications done, by what was verified.
+    pub verifications: Family<Vec<(String, String)>, Gauge>,
 }
 
 impl Default for Metrics {
@@ -51,6 +53,7 @@ impl Metrics {
             transactions: Counter::default(),
             commit_latency: Histogram::new([0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
             rejected: Family::default(),
+            verifications: Family::default(),
         };
         r.register("height", "Committed block height", m.height.clone());
         r.register("view", "Current PBFT view", m.view.clone());
@@ -85,6 +88,11 @@ impl Metrics {
             "Inputs rejected, by reason",
             m.rejected.clone(),
         );
+        r.register(
+            "sm2_verifications",
+            "SM2 signature verifications done since start (transactions: once each per node)",
+            m.verifications.clone(),
+        );
         *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = r;
         m
     }
@@ -99,6 +107,15 @@ impl Metrics {
         self.rejected
             .get_or_create(&vec![("reason".to_string(), reason.to_string())])
             .inc_by(n);
+    }
+
+    /// Sets the verification counts.
+    pub fn set_verifications(&self, transactions: u64, consensus: u64) {
+        for (what, n) in [("transaction", transactions), ("consensus", consensus)] {
+            self.verifications
+                .get_or_create(&vec![("of".to_string(), what.to_string())])
+                .set(n as i64);
+        }
     }
 
     /// The OpenMetrics text.

@@ -17,7 +17,7 @@ use crate::store::{Store, StoreError};
 use libp2p::{Multiaddr, PeerId};
 use pbft::{BlockTransfer, Effect, Input, LogEntry, Message, Replica, ReplicaId, TimerKind, Wire};
 use schemas::codec::{Canonical, decode, encode};
-use schemas::hash::{Domain, Hash};
+use schemas::hash::{Domain, Hash, domains};
 use schemas::ledger::{Block, Genesis, SignedTransaction};
 use schemas::sm2::{PublicKey, Signature};
 use serde::{Deserialize, Serialize};
@@ -105,32 +105,47 @@ pub struct Shared {
     pub verified: VerifiedCache,
 }
 
-/// A bounded set of (key, message, signature) triples already verified on this node: the API
-/// checks a submitted transaction's signatures to answer the client, and the replica then
-/// finds them here instead of verifying twice.
+/// A bounded set of transaction signatures already verified on this node: the API checks a
+/// submitted transaction's signatures to answer the client, and consensus then finds them here
+/// (also when a transaction reaches it twice, in a forward and in a pre-prepare) instead of
+/// verifying again — each transaction is verified once per replica.
 #[derive(Default)]
-pub struct VerifiedCache(Mutex<HashSet<Hash>>);
+pub struct VerifiedCache {
+    seen: Mutex<HashSet<Hash>>,
+    /// SM2 verifications of transaction signatures done (not answered from the cache).
+    pub transaction_verifications: std::sync::atomic::AtomicU64,
+    /// SM2 verifications of consensus messages and votes.
+    pub consensus_verifications: std::sync::atomic::AtomicU64,
+}
 
 /// Most remembered verifications (cleared when full; the cost is a repeated verification).
 const VERIFIED_CACHE: usize = 1 << 17;
 
 impl VerifiedCache {
-    fn id(key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> Hash {
+    fn id(key: &PublicKey, msg: &[u8], sig: &Signature) -> Hash {
         schemas::hash::hash_parts(
             Domain::new("credence/verified-cache/v1"),
-            &[&key.to_sec1(), domain.as_str().as_bytes(), msg, &sig.0],
+            &[&key.to_sec1(), msg, &sig.0],
         )
     }
 
-    /// Verifies and remembers.
+    /// Verifies, remembering transaction signatures (their messages are 32-byte digests;
+    /// consensus messages are neither repeated nor cheap to hash, so they are not cached).
     pub fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
-        let id = Self::id(key, domain, msg, sig);
-        if self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(&id) {
+        if domain != domains::TRANSACTION {
+            self.consensus_verifications
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return key.verify(domain, msg, sig).is_ok();
+        }
+        let id = Self::id(key, msg, sig);
+        if self.seen.lock().unwrap_or_else(|p| p.into_inner()).contains(&id) {
             return true;
         }
+        self.transaction_verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ok = key.verify(domain, msg, sig).is_ok();
         if ok {
-            let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            let mut set = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             if set.len() >= VERIFIED_CACHE {
                 set.clear();
             }
@@ -138,18 +153,13 @@ impl VerifiedCache {
         }
         ok
     }
-
-    fn take(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
-        let id = Self::id(key, domain, msg, sig);
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&id)
-    }
 }
 
 struct Check(Arc<Shared>);
 
 impl pbft::SignatureCheck for Check {
     fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
-        self.0.verified.take(key, domain, msg, sig) || key.verify(domain, msg, sig).is_ok()
+        self.0.verified.verify(key, domain, msg, sig)
     }
 }
 
@@ -388,28 +398,34 @@ impl Core {
                     }
                     self.origin = None;
                 }
-                Some(s) = submissions.recv() => {
-                    let full_before = self.dropped(pbft::DropReason::MempoolFull);
-                    let digest = s.tx.digest();
-                    self.input(Input::Submit(s.tx))?;
-                    let answer = if self.dropped(pbft::DropReason::MempoolFull) > full_before {
-                        Err(SubmitError::Busy)
-                    } else {
-                        if self.submitted.len() < MAX_TRACKED {
-                            self.submitted.entry(digest).or_insert_with(Instant::now);
+                Some(first) = submissions.recv() => {
+                    // Take what else is waiting: one forward carries them all.
+                    let mut batch = vec![first];
+                    while batch.len() < pbft::MAX_BATCH_TXS {
+                        match submissions.try_recv() {
+                            Ok(s) => batch.push(s),
+                            Err(_) => break,
                         }
-                        Ok(())
-                    };
-                    let _ = s.reply.send(answer);
+                    }
+                    let txs = batch.iter().map(|s| s.tx.clone()).collect();
+                    self.input(Input::Submit(txs))?;
+                    for s in batch {
+                        let digest = s.tx.digest();
+                        let answer = if self.replica.knows(&digest) {
+                            if self.submitted.len() < MAX_TRACKED {
+                                self.submitted.entry(digest).or_insert_with(Instant::now);
+                            }
+                            Ok(())
+                        } else {
+                            Err(SubmitError::Busy)
+                        };
+                        let _ = s.reply.send(answer);
+                    }
                 }
             }
         }
         tracing::info!("node stopped");
         Ok(())
-    }
-
-    fn dropped(&self, reason: pbft::DropReason) -> u64 {
-        self.replica.stats().dropped.get(&reason).copied().unwrap_or(0)
     }
 
     fn input(&mut self, input: Input) -> anyhow::Result<()> {

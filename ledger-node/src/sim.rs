@@ -702,7 +702,7 @@ impl Sim {
             Event::Submit { tx, targets } => {
                 for k in targets {
                     if self.instances[k].replica.is_some() {
-                        self.step(k, Input::Submit((*tx).clone()))?;
+                        self.step(k, Input::Submit(vec![(*tx).clone()]))?;
                     }
                 }
                 Ok(())

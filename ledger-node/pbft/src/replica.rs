@@ -125,8 +125,9 @@ pub enum Input {
     Blocks(BlockTransfer),
     /// A timer fired.
     Timeout(TimerKind),
-    /// A client submitted a transaction here.
-    Submit(SignedTransaction),
+    /// Clients submitted transactions here; they are forwarded to the other replicas together
+    /// (one signed message for many transactions).
+    Submit(Vec<SignedTransaction>),
     /// The answer to `Effect::Execute`.
     Executed {
         /// Sequence number.
@@ -435,6 +436,11 @@ impl Replica {
         &self.stats
     }
 
+    /// Whether a transaction is in the mempool, in flight or committed here.
+    pub fn knows(&self, digest: &Hash) -> bool {
+        self.known_txs.contains(digest) || self.committed_txs.contains(digest)
+    }
+
     /// Transactions waiting to commit.
     pub fn pending(&self) -> usize {
         self.mempool.len()
@@ -534,10 +540,14 @@ impl Replica {
             Input::Message(m) => self.on_message(m, out),
             Input::Blocks(blocks) => self.on_blocks(blocks, out),
             Input::Timeout(kind) => self.on_timeout(kind, out),
-            Input::Submit(tx) => {
-                if self.add_tx(tx.clone()) {
-                    let m = self.sign(Message::Forward { txs: vec![tx] });
+            Input::Submit(txs) => {
+                let fresh: Vec<SignedTransaction> =
+                    txs.into_iter().filter(|tx| self.add_tx(tx.clone())).collect();
+                for chunk in fresh.chunks(MAX_BATCH_TXS) {
+                    let m = self.sign(Message::Forward { txs: chunk.to_vec() });
                     out.push(Effect::Broadcast(m));
+                }
+                if !fresh.is_empty() {
                     self.after_new_txs(out);
                 }
             }

@@ -213,7 +213,7 @@ fn backup_transitions() {
         Case {
             desc: "§4.4, §4.5.2: the view-change timer fires with a request pending: view change to v+1; \
                    the next timer waits for 2f+1 view changes",
-            before: vec![Input::Submit(tx(5))],
+            before: vec![Input::Submit(vec![tx(5)])],
             input: Input::Timeout(TimerKind::ViewChange),
             expected: &[
                 "CancelTimer Batch",
