@@ -290,6 +290,17 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         .map(|n| Client::new(&n.api))
         .collect();
     let validators = clients.len();
+    // Wait (bounded) until every validator answers and sees its peers.
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    for c in &clients {
+        loop {
+            match c.status().await {
+                Ok(s) if s.peers + 1 >= validators => break,
+                _ if Instant::now() > ready_by => bail!("{} is not up (or sees too few peers) after a minute", c.base()),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (verify_us, verify_rate) = sm2_verify_rate();
     let bound = verify_rate / validators as f64;
