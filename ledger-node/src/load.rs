@@ -296,7 +296,9 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         loop {
             match c.status().await {
                 Ok(s) if s.peers + 1 >= validators => break,
-                _ if Instant::now() > ready_by => bail!("{} is not up (or sees too few peers) after a minute", c.base()),
+                _ if Instant::now() > ready_by => {
+                    bail!("{} is not up (or sees too few peers) after a minute", c.base())
+                }
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }

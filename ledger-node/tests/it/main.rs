@@ -1,5 +1,7 @@
-//! The simulator's own tests: a slice of seeds passes, runs are deterministic, and each broken
+//! The node's storage (module `store`) and the simulator's own tests: a slice of seeds passes, runs are deterministic, and each broken
 //! rule is caught within a bounded number of seeds.
+
+mod store;
 
 use ledger_node::sim::{SimOptions, SimReport, Violation, run};
 use pbft::BrokenRules;
