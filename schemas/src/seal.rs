@@ -180,6 +180,62 @@ impl SealedBox {
     }
 }
 
+/// Length of a data key (SM4 is a 128-bit cipher).
+pub const DATA_KEY_LEN: usize = 16;
+/// Bytes a sealed record adds to its plaintext: nonce (12) and tag (16).
+pub const RECORD_OVERHEAD: usize = 28;
+
+/// Seals `plaintext` under a data key (no password derivation): `nonce || ciphertext || tag`,
+/// with `context` authenticated. For many small records under one key derived once.
+pub fn seal_with_key(
+    key: &[u8; DATA_KEY_LEN],
+    plaintext: &[u8],
+    context: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<u8>, SealError> {
+    let mut nonce = [0u8; 12];
+    rng.fill_bytes(&mut nonce);
+    let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| SealError::Open)?;
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: context,
+            },
+        )
+        .map_err(|_| SealError::Open)?;
+    Ok([nonce.as_slice(), &ct].concat())
+}
+
+/// Opens what [`seal_with_key`] sealed.
+pub fn open_with_key(
+    key: &[u8; DATA_KEY_LEN],
+    sealed: &[u8],
+    context: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    if sealed.len() < RECORD_OVERHEAD {
+        return Err(SealError::Malformed {
+            reason: format!(
+                "a sealed record has at least {RECORD_OVERHEAD} bytes, got {}",
+                sealed.len()
+            ),
+        });
+    }
+    let (nonce, ct) = sealed.split_at(12);
+    let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| SealError::Open)?;
+    cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: context,
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| SealError::Open)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +264,30 @@ mod tests {
         let back = SealedBox::from_json(&b.to_json()).unwrap();
         assert_eq!(back, b);
         assert!(SealedBox::from_json("{").is_err());
+    }
+
+    #[test]
+    fn records_under_a_data_key() {
+        let mut rng = rand_core::OsRng;
+        let key = [7u8; DATA_KEY_LEN];
+        let r = seal_with_key(&key, b"credential", b"cred/1", &mut rng).unwrap();
+        assert_eq!(r.len(), b"credential".len() + RECORD_OVERHEAD);
+        assert_eq!(&open_with_key(&key, &r, b"cred/1").unwrap()[..], b"credential");
+        assert_eq!(
+            open_with_key(&key, &r, b"cred/2"),
+            Err(SealError::Open),
+            "moved record"
+        );
+        assert_eq!(
+            open_with_key(&[8u8; DATA_KEY_LEN], &r, b"cred/1"),
+            Err(SealError::Open)
+        );
+        let mut t = r.clone();
+        t[20] ^= 1;
+        assert_eq!(open_with_key(&key, &t, b"cred/1"), Err(SealError::Open));
+        assert!(matches!(
+            open_with_key(&key, &r[..10], b"cred/1"),
+            Err(SealError::Malformed { .. })
+        ));
     }
 }

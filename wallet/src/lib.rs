@@ -1,5 +1,8 @@
-//! The Credence wallet library (holder, issuer, verifier) and the `credctl` binary.
+//! The Credence wallet library (holder, issuer, verifier) and, next, the `credctl` binary.
 //!
-//! Not built yet: this crate is an empty placeholder until the wallet issue lands. It exposes
-//! nothing.
+//! Built so far: [`keystore`], the encrypted store every role keeps its keys and credentials
+//! in. The issuer, holder and verifier APIs and `credctl` are the rest of the wallet issue.
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod keystore;
