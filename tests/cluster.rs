@@ -398,13 +398,29 @@ async fn bad_input_and_unknown_peers_are_refused_and_the_node_stays_up() {
     for path in [
         "/v1/blocks/abc",
         "/v1/issuers/did:x",
+        "/v1/issuers/%FF%FE",
         "/v1/anchors/x/y",
         "/v1/status-lists/a/b/c",
         "/nope",
     ] {
         let r = http.get(format!("{api}{path}")).send().await.expect("answer");
         assert!(r.status().is_client_error(), "{path}: {}", r.status());
+        let e: serde_json::Value = r.json().await.expect("a JSON error body");
+        assert!(
+            e["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{path}: {e}"
+        );
     }
+    let r = http
+        .delete(format!("{api}/v1/transactions"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status().as_u16(), 405);
+    assert!(
+        r.json::<serde_json::Value>().await.is_ok(),
+        "405 with a JSON body"
+    );
     // A transaction for another chain, one with a bad signature, one from nobody.
     let key = SecretKey::generate(&mut rand_core::OsRng);
     let mut tx = SignedTransaction::sign(

@@ -236,8 +236,36 @@ pub fn router(shared: Shared_) -> Router {
                 "no such route; see /openapi.json",
             )
         })
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
+}
+
+/// Turns the plain-text rejections of axum's extractors (a path segment that is not UTF-8, a
+/// wrong method, …) into the API's JSON error shape.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).trim().to_string();
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        message
+    };
+    (
+        status,
+        axum::Json(json!({ "error": "bad_request", "message": message })),
+    )
+        .into_response()
 }
 
 /// The OpenAPI 3.1 document.
