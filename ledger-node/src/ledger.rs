@@ -47,8 +47,11 @@ pub const MAX_VERIFYING_KEY: usize = 16 * 1024;
 
 const _: () = assert!(MAX_STATUS_INDEX.is_multiple_of(STATUS_CHUNK_BITS));
 
+/// One state write: the new value (`None` deletes).
+pub type Write = Option<Vec<u8>>;
+
 /// State writes of one block: key → new value (`None` deletes).
-pub type Updates = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+pub type Updates = BTreeMap<Vec<u8>, Write>;
 
 /// The result of executing a block.
 pub struct Execution {
@@ -91,6 +94,9 @@ struct View<'a, R> {
     reader: &'a R,
     version: Option<u64>,
     overlay: Updates,
+    /// What each write of the current transaction replaced in the overlay (`None`: the key was
+    /// not in it), so a rejected transaction is undone without copying the overlay.
+    journal: Vec<(Vec<u8>, Option<Write>)>,
 }
 
 impl<R: store::TreeReader> View<'_, R> {
@@ -118,7 +124,23 @@ impl<R: store::TreeReader> View<'_, R> {
     }
 
     fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
-        self.overlay.insert(key, Some(encode(value)));
+        let previous = self.overlay.insert(key.clone(), Some(encode(value)));
+        self.journal.push((key, previous));
+    }
+
+    /// Undoes the writes journaled since the last [`View::keep`].
+    fn undo(&mut self) {
+        while let Some((key, previous)) = self.journal.pop() {
+            match previous {
+                Some(v) => self.overlay.insert(key, v),
+                None => self.overlay.remove(&key),
+            };
+        }
+    }
+
+    /// Keeps the journaled writes.
+    fn keep(&mut self) {
+        self.journal.clear();
     }
 }
 
@@ -250,6 +272,7 @@ pub fn execute<R: store::TreeReader>(
         reader,
         version,
         overlay: Updates::new(),
+        journal: Vec::new(),
     };
     let mut receipts = Vec::with_capacity(txs.len());
     let mut revocation = BTreeMap::new();
@@ -259,7 +282,7 @@ pub fn execute<R: store::TreeReader>(
         if view.raw(&key)?.is_some() {
             continue;
         }
-        let before = view.overlay.clone();
+        view.keep();
         let mut ctx = Ctx {
             view: &mut view,
             revocation: &mut revocation,
@@ -268,7 +291,7 @@ pub fn execute<R: store::TreeReader>(
         let outcome = match ctx.apply(tx, &digest)? {
             Ok(()) => TxOutcome::Applied,
             Err(reason) => {
-                view.overlay = before;
+                view.undo();
                 TxOutcome::Rejected { reason }
             }
         };
@@ -307,6 +330,7 @@ pub fn precheck<R: store::TreeReader>(
         reader,
         version,
         overlay: Updates::new(),
+        journal: Vec::new(),
     };
     let mut revocation = BTreeMap::new();
     let cache = RevocationCache::default();

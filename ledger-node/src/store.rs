@@ -1,6 +1,7 @@
 //! Durable storage on sled: blocks, certificates, the consensus log, and the state tree.
 //!
-//! Layout: one sled tree, keys prefixed by kind (`b/` block, `c/` certificate, `l/` consensus log,
+//! Layout: one sled tree, keys prefixed by kind (`b/` block, `h/` its header, `c/` certificate,
+//! `s/` state version at a height, `l/` consensus log,
 //! `n/` state-tree node, `v/` state value, `m/` metadata), so committing a block — its body,
 //! certificate, tree nodes, values and the new height — is **one atomic batch**.
 //!
@@ -128,6 +129,8 @@ impl Store {
     fn block_batch(&self, block: &Block, cert: &CommitCertificate, ex: &Execution, h: u64) -> sled::Batch {
         let mut batch = sled::Batch::default();
         batch.insert(height_key(b"b/", h), encode(block));
+        // The header alone too: reads need it, and decoding a whole block parses every key in it.
+        batch.insert(height_key(b"h/", h), encode(&block.header));
         batch.insert(height_key(b"c/", h), encode(cert));
         if let Some(tree) = &ex.tree {
             for (k, n) in tree.node_batch.nodes() {
@@ -186,7 +189,20 @@ impl Store {
     /// The latest committed header with its certificate.
     pub fn latest(&self) -> Result<Option<(BlockHeader, CommitCertificate)>, StoreError> {
         let Some(h) = self.height()? else { return Ok(None) };
-        Ok(self.block(h.0)?.map(|(b, c)| (b.header, c)))
+        self.header(h.0)
+    }
+
+    /// The header at `height` with its certificate (without the block's transactions).
+    pub fn header(&self, height: u64) -> Result<Option<(BlockHeader, CommitCertificate)>, StoreError> {
+        let hk = height_key(b"h/", height);
+        let ck = height_key(b"c/", height);
+        let (Some(h), Some(c)) = (self.tree.get(&hk)?, self.tree.get(&ck)?) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            decode(&h).map_err(|e| corrupt(&hk, e))?,
+            decode(&c).map_err(|e| corrupt(&ck, e))?,
+        )))
     }
 
     /// Appends consensus-log entries and flushes (before the votes they record are sent).

@@ -134,6 +134,7 @@ impl Chain {
             reader: &self.store,
             version: self.version,
             overlay: Updates::new(),
+            journal: Vec::new(),
         };
         v.get(key).expect("read")
     }
