@@ -55,8 +55,6 @@ pub type Updates = BTreeMap<Vec<u8>, Write>;
 
 /// The result of executing a block.
 pub struct Execution {
-    /// The state writes.
-    pub updates: Updates,
     /// Receipts in block order (transactions already in the chain have none).
     pub receipts: Vec<(Hash, TxReceipt)>,
     /// The state root after the block.
@@ -160,9 +158,8 @@ pub fn genesis_updates(genesis: &Genesis) -> Updates {
 
 /// The genesis state as version 0 of the tree in `reader` (an empty store).
 pub fn execute_genesis<R: store::TreeReader>(reader: &R, updates: Updates) -> Result<Execution, StateError> {
-    let (root, batch) = StateTree::new(reader).update(0, updates.clone())?;
+    let (root, batch) = StateTree::new(reader).update(0, updates)?;
     Ok(Execution {
-        updates,
         receipts: vec![],
         root,
         tree: Some(batch),
@@ -307,11 +304,10 @@ pub fn execute<R: store::TreeReader>(
     let (root, tree) = if updates.is_empty() {
         (parent_root, None)
     } else {
-        let (root, batch) = StateTree::new(reader).update(height.0, updates.clone())?;
+        let (root, batch) = StateTree::new(reader).update(height.0, updates)?;
         (root, Some(batch))
     };
     Ok(Execution {
-        updates,
         receipts,
         root,
         tree,
@@ -351,6 +347,19 @@ struct Ctx<'v, 'a, R> {
 
 fn signed_by(tx: &SignedTransaction, key: &PublicKey) -> bool {
     tx.signatures.iter().any(|s| &s.public_key == key)
+}
+
+/// A registration's identity: its DID is the sender, derives from its key, and the key signed.
+fn new_identity(tx: &SignedTransaction, did: &Did, key: &PublicKey, what: &str) -> Result<(), Rejection> {
+    if did != &tx.tx.sender || &Did::from_public_key(key) != did {
+        return Err(format!(
+            "the {what}'s DID must be the sender and derive from its public key"
+        ));
+    }
+    if !signed_by(tx, key) {
+        return Err(format!("a registration must be signed by the {what}'s key"));
+    }
+    Ok(())
 }
 
 fn text(what: &str, s: &str) -> Result<(), Rejection> {
@@ -519,12 +528,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     ) -> Result<Result<(), Rejection>, StateError> {
         let gov = self.governance()?;
         let check = || -> Result<(), Rejection> {
-            if r.did != tx.tx.sender || Did::from_public_key(&r.public_key) != r.did {
-                return Err("the issuer's DID must be the sender and derive from its public key".into());
-            }
-            if !signed_by(tx, &r.public_key) {
-                return Err("a registration must be signed by the issuer's key".into());
-            }
+            new_identity(tx, &r.did, &r.public_key, "issuer")?;
             text("name", &r.name)?;
             list("officers", &r.officers)?;
             list("allowedTypes", &r.allowed_types)?;
@@ -571,12 +575,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     ) -> Result<Result<(), Rejection>, StateError> {
         let gov = self.governance()?;
         let check = || -> Result<(), Rejection> {
-            if r.did != tx.tx.sender || Did::from_public_key(&r.public_key) != r.did {
-                return Err("the verifier's DID must be the sender and derive from its public key".into());
-            }
-            if !signed_by(tx, &r.public_key) {
-                return Err("a registration must be signed by the verifier's key".into());
-            }
+            new_identity(tx, &r.did, &r.public_key, "verifier")?;
             text("name", &r.name)?;
             text("nullifierScope", &r.nullifier_scope)?;
             list("scope", &r.scope)?;

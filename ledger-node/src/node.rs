@@ -350,8 +350,8 @@ struct Core {
     observers: Vec<PeerId>,
     /// When this node's API received each pending transaction (commit latency).
     submitted: HashMap<Hash, Instant>,
-    /// Drop counts already exported.
-    reported: BTreeMap<pbft::DropReason, u64>,
+    /// Rejection counts (consensus drop reasons, network drops and refusals) already exported.
+    reported: BTreeMap<String, u64>,
 }
 
 /// Most transactions whose submission time is remembered for the latency histogram.
@@ -444,10 +444,26 @@ impl Core {
     fn update_status(&mut self) {
         let stats = self.replica.stats();
         let m = &self.shared.metrics;
-        for (reason, count) in &stats.dropped {
-            let before = self.reported.insert(*reason, *count).unwrap_or(0);
-            if *count > before {
-                m.reject_by(&format!("{reason:?}"), count - before);
+        let net = &self.net.stats;
+        let counts = stats
+            .dropped
+            .iter()
+            .map(|(reason, count)| (format!("{reason:?}"), *count))
+            .chain([
+                (
+                    "p2p_frame_dropped".to_string(),
+                    net.dropped.load(std::sync::atomic::Ordering::Relaxed),
+                ),
+                (
+                    "p2p_connection_refused".to_string(),
+                    net.refused.load(std::sync::atomic::Ordering::Relaxed),
+                ),
+            ]);
+        for (reason, count) in counts {
+            let before = self.reported.get(&reason).copied().unwrap_or(0);
+            if count > before {
+                m.reject_by(&reason, count - before);
+                self.reported.insert(reason, count);
             }
         }
         m.view.set(self.replica.view().0 as i64);
@@ -553,12 +569,7 @@ impl Core {
                     parent_state_root,
                     batch,
                 } => {
-                    let parent = self.shared.store.latest()?.map(|(h, _)| h.state_root);
-                    anyhow::ensure!(
-                        parent == Some(parent_state_root),
-                        "consensus asked to execute on state root {parent_state_root}, the store is at {parent:?}"
-                    );
-                    let ex = self.execute(seq.0, &batch.txs)?;
+                    let ex = self.execute(seq.0, &batch.txs, Some(parent_state_root))?;
                     let digests = batch.txs.iter().map(Canonical::digest).collect();
                     next = Some(Input::Executed {
                         seq,
@@ -592,7 +603,14 @@ impl Core {
         Ok(())
     }
 
-    fn execute(&self, height: u64, txs: &[SignedTransaction]) -> anyhow::Result<Execution> {
+    /// Executes `txs` as block `height` on the committed state, which must be at `height - 1`
+    /// (and at `parent_root`, when consensus names it).
+    fn execute(
+        &self,
+        height: u64,
+        txs: &[SignedTransaction],
+        parent_root: Option<Hash>,
+    ) -> anyhow::Result<Execution> {
         let store = &self.shared.store;
         let (header, _) = store
             .latest()?
@@ -602,6 +620,13 @@ impl Core {
             "asked to execute height {height} on top of height {}",
             header.height.0
         );
+        if let Some(root) = parent_root {
+            anyhow::ensure!(
+                header.state_root == root,
+                "consensus asked to execute on state root {root}, the store is at {}",
+                header.state_root
+            );
+        }
         Ok(ledger::execute(
             store,
             store.state_version()?,
@@ -617,7 +642,7 @@ impl Core {
         let digests: Vec<Hash> = block.body.transactions.iter().map(Canonical::digest).collect();
         let mut ex = match self.execution.take() {
             Some((eh, d, ex)) if eh == h && d == digests => ex,
-            _ => self.execute(h, &block.body.transactions)?,
+            _ => self.execute(h, &block.body.transactions, None)?,
         };
         if ex.root != block.header.state_root {
             anyhow::bail!(

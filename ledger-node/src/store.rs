@@ -175,13 +175,22 @@ impl Store {
 
     /// The block at `height` with its certificate.
     pub fn block(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, StoreError> {
-        let bk = height_key(b"b/", height);
+        self.with_certificate(b"b/", height)
+    }
+
+    /// The value at `prefix/height` with the certificate of that height, decoded.
+    fn with_certificate<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        height: u64,
+    ) -> Result<Option<(T, CommitCertificate)>, StoreError> {
+        let vk = height_key(prefix, height);
         let ck = height_key(b"c/", height);
-        let (Some(b), Some(c)) = (self.tree.get(&bk)?, self.tree.get(&ck)?) else {
+        let (Some(v), Some(c)) = (self.tree.get(&vk)?, self.tree.get(&ck)?) else {
             return Ok(None);
         };
         Ok(Some((
-            decode(&b).map_err(|e| corrupt(&bk, e))?,
+            decode(&v).map_err(|e| corrupt(&vk, e))?,
             decode(&c).map_err(|e| corrupt(&ck, e))?,
         )))
     }
@@ -194,15 +203,7 @@ impl Store {
 
     /// The header at `height` with its certificate (without the block's transactions).
     pub fn header(&self, height: u64) -> Result<Option<(BlockHeader, CommitCertificate)>, StoreError> {
-        let hk = height_key(b"h/", height);
-        let ck = height_key(b"c/", height);
-        let (Some(h), Some(c)) = (self.tree.get(&hk)?, self.tree.get(&ck)?) else {
-            return Ok(None);
-        };
-        Ok(Some((
-            decode(&h).map_err(|e| corrupt(&hk, e))?,
-            decode(&c).map_err(|e| corrupt(&ck, e))?,
-        )))
+        self.with_certificate(b"h/", height)
     }
 
     /// Appends consensus-log entries and flushes (before the votes they record are sent).

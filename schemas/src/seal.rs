@@ -99,6 +99,23 @@ fn derive(password: &[u8], salt: &[u8], cost: Cost) -> Result<Zeroizing<[u8; 16]
     Ok(key)
 }
 
+/// SM4-GCM encryption under a 128-bit key.
+fn encrypt(key: &[u8], nonce: &[u8], msg: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError> {
+    let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| SealError::Open)?;
+    cipher
+        .encrypt(Nonce::from_slice(nonce), Payload { msg, aad })
+        .map_err(|_| SealError::Open)
+}
+
+/// SM4-GCM decryption; a wrong key, nonce, AAD or a modified ciphertext is [`SealError::Open`].
+fn decrypt(key: &[u8], nonce: &[u8], msg: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| SealError::Open)?;
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| SealError::Open)
+}
+
 /// Seals `plaintext` under `password`; `context` is authenticated but not stored (e.g. what the
 /// file is), so a box moved to another purpose does not open.
 pub fn seal(
@@ -113,16 +130,7 @@ pub fn seal(
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
     let key = derive(password, &salt, cost)?;
-    let cipher = Sm4Gcm::new_from_slice(key.as_ref()).map_err(|_| SealError::Open)?;
-    let ciphertext = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad: context,
-            },
-        )
-        .map_err(|_| SealError::Open)?;
+    let ciphertext = encrypt(key.as_ref(), &nonce, plaintext, context)?;
     Ok(SealedBox {
         algorithm: ALGORITHM.into(),
         memory_kib: cost.memory_kib,
@@ -154,17 +162,7 @@ impl SealedBox {
             iterations: self.iterations,
         };
         let key = derive(password, &self.salt, cost)?;
-        let cipher = Sm4Gcm::new_from_slice(key.as_ref()).map_err(|_| SealError::Open)?;
-        cipher
-            .decrypt(
-                Nonce::from_slice(&self.nonce),
-                Payload {
-                    msg: &self.ciphertext,
-                    aad: context,
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| SealError::Open)
+        decrypt(key.as_ref(), &self.nonce, &self.ciphertext, context)
     }
 
     /// Parses a sealed box from its JSON text.
@@ -195,16 +193,7 @@ pub fn seal_with_key(
 ) -> Result<Vec<u8>, SealError> {
     let mut nonce = [0u8; 12];
     rng.fill_bytes(&mut nonce);
-    let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| SealError::Open)?;
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad: context,
-            },
-        )
-        .map_err(|_| SealError::Open)?;
+    let ct = encrypt(key, &nonce, plaintext, context)?;
     Ok([nonce.as_slice(), &ct].concat())
 }
 
@@ -223,17 +212,7 @@ pub fn open_with_key(
         });
     }
     let (nonce, ct) = sealed.split_at(12);
-    let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| SealError::Open)?;
-    cipher
-        .decrypt(
-            Nonce::from_slice(nonce),
-            Payload {
-                msg: ct,
-                aad: context,
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| SealError::Open)
+    decrypt(key, nonce, ct, context)
 }
 
 #[cfg(test)]

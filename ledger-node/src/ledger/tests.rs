@@ -140,15 +140,7 @@ impl Chain {
     }
 
     fn register_issuer(&mut self, k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, threshold: u16) {
-        let record = IssuerRecord {
-            did: did(k),
-            name: "Test University".into(),
-            public_key: k.public_key().clone(),
-            officers,
-            threshold,
-            allowed_types: types.iter().map(|t| t.to_string()).collect(),
-            status: IssuerStatus::Active,
-        };
+        let record = issuer_record(k, types, officers, threshold);
         let tx = self.tx(&[k], TxPayload::RegisterIssuer { record });
         let proposal = tx.digest();
         applied(self.one(tx));
@@ -173,6 +165,19 @@ impl Chain {
             credential_type: ty.into(),
         };
         self.tx(signers, TxPayload::AnchorBatch { anchor })
+    }
+}
+
+/// An active issuer record for key `k`.
+fn issuer_record(k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, threshold: u16) -> IssuerRecord {
+    IssuerRecord {
+        did: did(k),
+        name: "Test University".into(),
+        public_key: k.public_key().clone(),
+        officers,
+        threshold,
+        allowed_types: types.iter().map(|t| t.to_string()).collect(),
+        status: IssuerStatus::Active,
     }
 }
 
@@ -203,15 +208,7 @@ fn builtin_schema_ids_are_what_the_tests_use() {
 fn an_issuer_takes_effect_only_with_the_governance_quorum() {
     let mut c = Chain::new();
     let uni = key(10);
-    let record = IssuerRecord {
-        did: did(&uni),
-        name: "Uni".into(),
-        public_key: uni.public_key().clone(),
-        officers: vec![],
-        threshold: 1,
-        allowed_types: vec![DEGREE.into()],
-        status: IssuerStatus::Active,
-    };
+    let record = issuer_record(&uni, &[DEGREE], vec![], 1);
     let tx = c.tx(
         &[&uni],
         TxPayload::RegisterIssuer {
@@ -246,15 +243,7 @@ fn an_issuer_takes_effect_only_with_the_governance_quorum() {
 fn registrations_with_bad_records_are_refused() {
     let mut c = Chain::new();
     let uni = key(10);
-    let base = IssuerRecord {
-        did: did(&uni),
-        name: "Uni".into(),
-        public_key: uni.public_key().clone(),
-        officers: vec![],
-        threshold: 1,
-        allowed_types: vec![DEGREE.into()],
-        status: IssuerStatus::Active,
-    };
+    let base = issuer_record(&uni, &[DEGREE], vec![], 1);
     type Mutation = Box<dyn Fn(&mut IssuerRecord)>;
     let cases: Vec<(&str, Mutation)> = vec![
         (
