@@ -185,6 +185,11 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/v1/proofs",
+        summary: "Several state keys read at one height under one certificate: ?keys=HEX,HEX,... (at most 32 raw state keys, hex); answers a ledger proof whose state proofs show each value or its absence",
+    },
+    Route {
+        method: "get",
         path: "/v1/status",
         summary: "Node status: height, view, role, peers",
     },
@@ -225,6 +230,7 @@ pub fn router(shared: Shared_) -> Router {
         .route("/v1/revoked/{issuer}/{list}", get(revoked))
         .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
         .route("/v1/proposals/{hash}", get(proposal))
+        .route("/v1/proofs", get(proofs))
         .route("/v1/status", get(status))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .route("/metrics", get(metrics))
@@ -579,6 +585,39 @@ async fn verifying_key(
 
 async fn proposal(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Read<ProposalRecord>> {
     found(&s, state_keys::proposal(&parse_hash(&hash)?)).await
+}
+
+/// Most keys one `/v1/proofs` read covers.
+pub const MAX_PROOF_KEYS: usize = 32;
+
+#[derive(serde::Deserialize)]
+struct ProofQuery {
+    keys: String,
+}
+
+async fn proofs(
+    State(s): State<Shared_>,
+    query: Result<axum::extract::Query<ProofQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<LedgerProof> {
+    let axum::extract::Query(q) =
+        query.map_err(|_| ApiError::bad("give the state keys as ?keys=HEX,HEX,... (raw keys, hex)"))?;
+    let keys = q
+        .keys
+        .split(',')
+        .map(|k| hex::decode(k).map_err(|_| ApiError::bad(format!("{k:?} is not a hex state key"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() || keys.len() > MAX_PROOF_KEYS {
+        return Err(ApiError::bad(format!(
+            "{} keys; a read covers 1 to {MAX_PROOF_KEYS}",
+            keys.len()
+        )));
+    }
+    let store = s.store.clone();
+    let proof = tokio::task::spawn_blocking(move || store.read(&keys))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    Ok(axum::Json(proof))
 }
 
 async fn status(State(s): State<Shared_>) -> axum::Json<crate::node::NodeStatus> {

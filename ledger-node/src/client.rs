@@ -166,6 +166,12 @@ impl Client {
         self.get(&format!("/v1/blocks/{height}")).await
     }
 
+    /// Reads several state keys at one height under one certificate (`/v1/proofs`).
+    pub async fn proofs(&self, keys: &[Vec<u8>]) -> Result<LedgerProof, ClientError> {
+        let keys: Vec<String> = keys.iter().map(hex::encode).collect();
+        self.get(&format!("/v1/proofs?keys={}", keys.join(","))).await
+    }
+
     /// The node's status.
     pub async fn status(&self) -> Result<crate::node::NodeStatus, ClientError> {
         self.get("/v1/status").await

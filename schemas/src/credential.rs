@@ -206,6 +206,23 @@ pub struct Issuance {
     /// Optional per-credential issuer signature over the envelope digest, for a credential
     /// that must stand alone before its batch is anchored.
     pub issuer_signature: Option<Signature>,
+    /// The unlinkable tier's part, when the envelope carries a Poseidon leaf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlinkable: Option<UnlinkableIssuance>,
+}
+
+/// What the holder needs from the issuer to prove in the unlinkable tier: the leaf's salt and
+/// the leaf's path in the batch's Poseidon tree (BN254 field elements, 32 bytes little endian).
+/// The holder checks both against the envelope's leaf and the anchored Poseidon root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnlinkableIssuance {
+    /// The leaf salt.
+    pub salt: Hash,
+    /// The leaf's index in the batch's Poseidon tree.
+    pub index: u64,
+    /// Sibling hashes from the leaf up.
+    pub siblings: Vec<Hash>,
 }
 
 /// What a holder keeps: the envelope, every opening, and the proof of issuance.

@@ -169,6 +169,20 @@ impl CredentialSchema {
         Self::from_json(text)
     }
 
+    /// A built-in schema by its id (`credence:schema:university-diploma:1`), parsed once.
+    pub fn builtin_by_id(id: &str) -> Option<&'static CredentialSchema> {
+        static PARSED: std::sync::OnceLock<Vec<CredentialSchema>> = std::sync::OnceLock::new();
+        PARSED
+            .get_or_init(|| {
+                BUILTIN_SCHEMAS
+                    .iter()
+                    .filter_map(|(_, text)| Self::from_json(text).ok())
+                    .collect()
+            })
+            .iter()
+            .find(|s| s.id() == id)
+    }
+
     /// Parses a schema document.
     pub fn from_json(text: &str) -> Result<Self, SchemaError> {
         let invalid = |reason: String| SchemaError::InvalidSchema { reason };

@@ -162,6 +162,49 @@ impl ProvingKey {
     pub fn size_bytes(&self) -> usize {
         self.inner.compressed_size()
     }
+
+    /// The key as a file: shape id, then the arkworks compressed key.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let id = self.shape.id();
+        let mut out = Vec::with_capacity(2 + id.len() + self.inner.compressed_size());
+        out.extend_from_slice(&(id.len() as u16).to_le_bytes());
+        out.extend_from_slice(id.as_bytes());
+        self.inner
+            .serialize_compressed(&mut out)
+            .expect("writing to a Vec cannot fail");
+        out
+    }
+
+    /// Parses a proving-key file written by [`ProvingKey::to_bytes`], checking every point.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ZkError> {
+        let bad = |reason: String| ZkError::MalformedKey {
+            what: "proving key",
+            reason,
+        };
+        let (len, rest) = bytes
+            .split_first_chunk::<2>()
+            .ok_or_else(|| bad("the file is empty".into()))?;
+        let len = usize::from(u16::from_le_bytes(*len));
+        if rest.len() < len {
+            return Err(bad("the file ends inside the circuit id".into()));
+        }
+        let (id, key) = rest.split_at(len);
+        let id = core::str::from_utf8(id).map_err(|_| bad("the circuit id is not UTF-8".into()))?;
+        let shape = CircuitShape::from_id(id).ok_or_else(|| bad(format!("unknown circuit {id:?}")))?;
+        let inner =
+            ark_groth16::ProvingKey::<Bn254>::deserialize_compressed(key).map_err(|e| bad(e.to_string()))?;
+        let expected_inputs = 2 + 3 * shape.predicates + 3 + 1;
+        if inner.vk.gamma_abc_g1.len() != expected_inputs {
+            return Err(bad(format!("it is not a key of circuit {id}")));
+        }
+        Ok(ProvingKey { shape, inner })
+    }
+
+    /// Whether this proving key belongs to `vk` (the key registered on the ledger): a holder
+    /// proves only with a key whose verifying half governance registered.
+    pub fn matches(&self, vk: &VerifyingKey) -> bool {
+        self.shape == vk.shape && self.inner.vk == vk.raw
+    }
 }
 
 /// A prepared verifying key of one shape and version.

@@ -152,6 +152,7 @@ fn credential() -> Credential {
         batch_root: tree.root(),
         inclusion: tree.prove(3).expect("in range"),
         issuer_signature: None,
+        unlinkable: None,
     };
     Credential {
         envelope,

@@ -106,6 +106,22 @@ fn proves_and_every_changed_public_input_or_flipped_byte_is_rejected() {
     let (proof, nullifier) = prove(&pk, &w, &s, &mut rng).expect("proves");
     verify_unlinkable(&vk, &s, &nullifier, &proof).expect("verifies");
 
+    // The proving key survives its file form, still belongs to its verifying key, and a
+    // truncated or foreign file is refused with a reason.
+    let bytes = pk.to_bytes();
+    let reread = ProvingKey::from_bytes(&bytes).expect("round trip");
+    assert!(reread.matches(&vk));
+    let (_, other_vk) = keys(&mut rng);
+    assert!(!reread.matches(&other_vk));
+    assert!(matches!(
+        ProvingKey::from_bytes(&bytes[..bytes.len() / 2]),
+        Err(ZkError::MalformedKey { .. })
+    ));
+    assert!(matches!(
+        ProvingKey::from_bytes(&[]),
+        Err(ZkError::MalformedKey { .. })
+    ));
+
     let failed = Err(ZkError::VerificationFailed { what: "unlinkable" });
     let check = |changed: UnlinkableStatement, what: &str| {
         assert_eq!(

@@ -1,0 +1,838 @@
+//! The holder's wallet: keys, credentials, consent, presentations and the disclosure history.
+//!
+//! This is the API the desktop app wraps. Secrets (the SM2 key, the unlinkable-tier secret,
+//! the openings) stay inside: callers get summaries, a [`Consent`] to show, and finished
+//! presentations.
+//!
+//! Answering is two steps so a person can decide in between: [`Holder::prepare`] checks the
+//! request, reads the verifier's registration and every ledger record the answer needs (one
+//! read, one certificate), and returns the consent screen's content; [`Holder::present`] builds
+//! the presentation from exactly that and records the disclosure.
+
+use crate::issuer::{HolderBinding, leaf_values};
+use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
+use crate::ledger::{Facts, Ledger, LedgerError};
+use crate::tier;
+use crate::verifier::scope_violations;
+use rand_core::OsRng;
+use schemas::codec::Canonical;
+use schemas::credential::{AttributeCommitment, Credential, CredentialError, StatusEntry};
+use schemas::credential_schema::{AttributeValue, CredentialSchema};
+use schemas::did::Did;
+use schemas::hash::Hash;
+use schemas::ledger::{
+    AnchorRecord, IssuerRecord, LedgerProof, RevokedIds, STATUS_CHUNK_BITS, StatusListChunk, VerifierRecord,
+    VerifyingKeyRecord, state_keys,
+};
+use schemas::presentation::{
+    Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
+};
+use schemas::seal::Cost;
+use schemas::sm2::SecretKey;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use zk::ZkError;
+use zk::poseidon::{fr_from_bytes, fr_to_bytes};
+use zk::predicates::{PredicateWitness, ProofBinding};
+use zk::tree::{MerklePath, RevocationTree};
+use zk::unlinkable::{HolderSecret, ProvingKey, UnlinkableStatement, UnlinkableWitness};
+
+const SM2_KEY: &str = "holder/sm2";
+const SECRET: &str = "holder/unlinkable-secret";
+const CREDENTIAL: &str = "credential/";
+const HISTORY: &str = "history/";
+
+/// What went wrong in the wallet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HolderError {
+    /// The encrypted store.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// A credential that does not hold together.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A credential issued to someone else.
+    #[error("this credential is bound to another holder's key; import it into the wallet it was issued to")]
+    NotMine,
+    /// The ledger does not back the credential.
+    #[error("the credential is not backed by the ledger: {0}")]
+    NotAnchored(String),
+    /// No such credential.
+    #[error("no credential {0} in this wallet; `credctl wallet list` shows them")]
+    Unknown(String),
+    /// The request itself is unacceptable.
+    #[error("the request cannot be answered: {0}")]
+    BadRequest(String),
+    /// The request goes beyond the verifier's registered scope.
+    #[error("the request goes beyond what the verifier registered: {}", .0.join("; "))]
+    OutOfScope(Vec<String>),
+    /// Nothing in the wallet fits the request.
+    #[error("no credential in this wallet fits the request ({0})")]
+    NoMatch(String),
+    /// The credential does not satisfy what is asked.
+    #[error("your credential cannot satisfy the request: {0}")]
+    Unsatisfied(String),
+    /// Proving failed.
+    #[error("proving failed: {0}")]
+    Zk(#[from] ZkError),
+    /// Stored data that is not what it should be.
+    #[error("the wallet data is damaged: {0}")]
+    Damaged(String),
+}
+
+/// A credential as lists and cards show it (no openings, no secrets).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialSummary {
+    /// Credential id.
+    pub id: Hash,
+    /// Type.
+    pub credential_type: String,
+    /// Issuer DID.
+    pub issuer: Did,
+    /// Issuer name as registered on the ledger.
+    pub issuer_name: String,
+    /// Valid from (Unix seconds).
+    pub valid_from: i64,
+    /// Valid until.
+    pub valid_until: Option<i64>,
+    /// Block height where its batch's anchor was proven at import.
+    pub anchored_at: u64,
+    /// Status list entry.
+    pub status: StatusEntry,
+    /// Whether the unlinkable tier is available for it.
+    pub unlinkable: bool,
+    /// When imported (Unix seconds).
+    pub imported_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    summary: CredentialSummary,
+    json: String,
+}
+
+/// What the consent screen shows before anything leaves the wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consent {
+    /// The verifier's DID.
+    pub verifier: Did,
+    /// Its registered name (`None`: not registered).
+    pub verifier_name: Option<String>,
+    /// Stated purpose.
+    pub purpose: String,
+    /// Tier.
+    pub tier: Tier,
+    /// The credential that would answer.
+    pub credential: CredentialSummary,
+    /// Attributes that will be shown, with their values.
+    pub disclosed: Vec<(String, String)>,
+    /// Statements proven without showing the values.
+    pub proven: Vec<String>,
+    /// Attributes that stay hidden.
+    pub hidden: Vec<String>,
+    /// Where the request goes beyond the verifier's registered scope (empty: inside).
+    pub scope_violations: Vec<String>,
+    /// Set when the ledger shows the credential revoked: the verifier will refuse it.
+    pub revoked: bool,
+    /// Request expiry (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl Consent {
+    /// Whether the request stays inside the verifier's registered scope.
+    pub fn in_scope(&self) -> bool {
+        self.scope_violations.is_empty()
+    }
+
+    /// The consent screen as text lines.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "Verifier: {} ({})",
+            self.verifier_name.as_deref().unwrap_or("NOT REGISTERED"),
+            self.verifier
+        )];
+        out.push(format!("Purpose:  {}", self.purpose));
+        out.push(format!(
+            "Answer with: {} from {} ({} tier)",
+            self.credential.credential_type,
+            self.credential.issuer_name,
+            match self.tier {
+                Tier::Selective => "selective-disclosure",
+                Tier::Unlinkable => "unlinkable",
+            }
+        ));
+        let list = |v: Vec<String>| {
+            if v.is_empty() {
+                "(nothing)".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        out.push(format!(
+            "Disclosed: {}",
+            list(self.disclosed.iter().map(|(n, v)| format!("{n} = {v}")).collect())
+        ));
+        out.push(format!("Proven:    {}", list(self.proven.clone())));
+        out.push(format!("Hidden:    {}", list(self.hidden.clone())));
+        if self.in_scope() {
+            out.push("Scope:     inside the verifier's registered scope".into());
+        } else {
+            out.push(format!(
+                "Scope:     OUTSIDE the verifier's registered scope: {}",
+                self.scope_violations.join("; ")
+            ));
+        }
+        if self.revoked {
+            out.push("WARNING:   the issuer has revoked this credential; the verifier will refuse it".into());
+        }
+        out
+    }
+}
+
+/// A request ready to answer: what the consent shows and the ledger proofs the answer carries.
+pub struct Pending {
+    /// The request.
+    pub request: SignedRequest,
+    /// The consent screen's content.
+    pub consent: Consent,
+    proof: LedgerProof,
+    facts: Facts,
+}
+
+/// One entry of the disclosure history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disclosure {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// To whom.
+    pub verifier: Did,
+    /// Its registered name.
+    pub verifier_name: Option<String>,
+    /// Purpose stated.
+    pub purpose: String,
+    /// Credential used.
+    pub credential: Hash,
+    /// Its type.
+    pub credential_type: String,
+    /// Tier.
+    pub tier: Tier,
+    /// What was revealed.
+    pub disclosed: Vec<(String, String)>,
+    /// What was proven.
+    pub proven: Vec<String>,
+    /// The request's digest.
+    pub request: Hash,
+}
+
+/// The holder's wallet.
+pub struct Holder {
+    store: Keystore,
+    key: SecretKey,
+    secret: HolderSecret,
+}
+
+fn damaged(what: &str) -> HolderError {
+    HolderError::Damaged(format!("{what} is unreadable"))
+}
+
+impl Holder {
+    /// Creates a wallet in `dir` with fresh keys; returns it and the recovery phrase.
+    pub fn create(dir: &Path, password: &str, cost: Cost) -> Result<(Holder, RecoveryPhrase), HolderError> {
+        let (store, phrase) = Keystore::create(dir, password, cost, &mut OsRng)?;
+        let key = SecretKey::generate(&mut OsRng);
+        let secret = HolderSecret::random(&mut OsRng);
+        store.put_all(
+            &[
+                (SM2_KEY, key.to_bytes().as_ref()),
+                (SECRET, secret.to_bytes().as_ref()),
+            ],
+            &mut OsRng,
+        )?;
+        Ok((Holder { store, key, secret }, phrase))
+    }
+
+    /// Opens the wallet in `dir`.
+    pub fn open(dir: &Path, password: &str) -> Result<Holder, HolderError> {
+        Self::from_store(Keystore::open(dir, password)?)
+    }
+
+    /// Wraps an opened keystore (after a restore, say).
+    pub fn from_store(store: Keystore) -> Result<Holder, HolderError> {
+        let key_bytes = store.get(SM2_KEY)?.ok_or_else(|| damaged("the holder key"))?;
+        let key = <&[u8; 32]>::try_from(key_bytes.as_slice())
+            .ok()
+            .and_then(|b| SecretKey::from_bytes(b).ok())
+            .ok_or_else(|| damaged("the holder key"))?;
+        let secret_bytes = store.get(SECRET)?.ok_or_else(|| damaged("the holder secret"))?;
+        let secret = <&[u8; 32]>::try_from(secret_bytes.as_slice())
+            .ok()
+            .and_then(|b| HolderSecret::from_bytes(b).ok())
+            .ok_or_else(|| damaged("the holder secret"))?;
+        Ok(Holder { store, key, secret })
+    }
+
+    /// The keystore (password change, backup).
+    pub fn store(&self) -> &Keystore {
+        &self.store
+    }
+
+    /// The holder's DID.
+    pub fn did(&self) -> Did {
+        Did::from_public_key(self.key.public_key())
+    }
+
+    /// What to give an issuer so credentials are bound to this wallet.
+    pub fn binding(&self) -> HolderBinding {
+        HolderBinding::new(self.key.public_key().clone(), &self.secret)
+    }
+
+    /// Imports a credential JSON document after checking it, that it is bound to this wallet,
+    /// and that its batch is anchored by a registered issuer on the ledger.
+    pub async fn import(
+        &self,
+        text: &str,
+        ledger: &Ledger,
+        now: i64,
+    ) -> Result<CredentialSummary, HolderError> {
+        let c = Credential::from_json(text)?;
+        let e = &c.envelope;
+        if e.holder != *self.key.public_key() {
+            return Err(HolderError::NotMine);
+        }
+        let anchor_key = state_keys::anchor(&e.issuer, &c.issuance.batch_root);
+        let (_, facts) = ledger
+            .read(vec![anchor_key.clone(), state_keys::issuer(&e.issuer)])
+            .await?;
+        let anchor: AnchorRecord = facts
+            .get(&anchor_key, "the anchor")?
+            .ok_or_else(|| HolderError::NotAnchored("its batch root is not anchored by its issuer".into()))?;
+        if anchor.count != c.issuance.inclusion.tree_size
+            || anchor.credential_type != e.credential_type
+            || anchor.schema_id != e.schema_id
+        {
+            return Err(HolderError::NotAnchored(
+                "the anchored batch is of another size, type or schema".into(),
+            ));
+        }
+        let issuer: IssuerRecord = facts
+            .get(&state_keys::issuer(&e.issuer), "the issuer")?
+            .ok_or_else(|| HolderError::NotAnchored("its issuer is not registered".into()))?;
+        let unlinkable = match (&e.poseidon_leaf, &c.issuance.unlinkable, &anchor.poseidon_root) {
+            (None, None, _) => false,
+            (Some(leaf), Some(u), Some(root)) => {
+                self.check_unlinkable(&c, leaf, u, root)?;
+                true
+            }
+            _ => {
+                return Err(HolderError::NotAnchored(
+                    "its unlinkable-tier data does not match the anchored batch".into(),
+                ));
+            }
+        };
+        let summary = CredentialSummary {
+            id: e.id,
+            credential_type: e.credential_type.clone(),
+            issuer: e.issuer.clone(),
+            issuer_name: issuer.name,
+            valid_from: e.valid_from,
+            valid_until: e.valid_until,
+            anchored_at: facts.height_of(&anchor_key).unwrap_or_default(),
+            status: e.status,
+            unlinkable,
+            imported_at: now,
+        };
+        let stored = Stored {
+            summary: summary.clone(),
+            json: c.to_json().to_string(),
+        };
+        let bytes = serde_json::to_vec(&stored).map_err(|e| HolderError::Damaged(e.to_string()))?;
+        self.store
+            .put(&format!("{CREDENTIAL}{}", e.id), &bytes, &mut OsRng)?;
+        Ok(summary)
+    }
+
+    fn check_unlinkable(
+        &self,
+        c: &Credential,
+        leaf: &Hash,
+        u: &schemas::credential::UnlinkableIssuance,
+        root: &Hash,
+    ) -> Result<(), HolderError> {
+        let bad = |why: &str| HolderError::NotAnchored(why.into());
+        let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id)
+            .ok_or_else(|| bad("the unlinkable tier needs a built-in schema"))?;
+        let width =
+            tier::leaf_width(schema).ok_or_else(|| bad("the schema has too many numeric attributes"))?;
+        let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| bad("its leaf salt is not a field element"))?;
+        let values = leaf_values(schema, &c.openings, width);
+        let expected = zk::unlinkable::credential_leaf(
+            c.envelope.status.index,
+            &values,
+            &salt,
+            &self.secret.commitment(),
+        );
+        if Hash(fr_to_bytes(&expected)) != *leaf {
+            return Err(bad(
+                "its Poseidon leaf is not built from its values and this wallet's secret",
+            ));
+        }
+        let path = unlinkable_path(u).ok_or_else(|| bad("its Poseidon path is malformed"))?;
+        if Hash(fr_to_bytes(&path.root_from(expected))) != *root {
+            return Err(bad("its Poseidon path does not lead to the anchored root"));
+        }
+        Ok(())
+    }
+
+    /// Every credential, newest import first.
+    pub fn list(&self) -> Result<Vec<CredentialSummary>, HolderError> {
+        let mut out = Vec::new();
+        for name in self.store.names(CREDENTIAL)? {
+            out.push(self.stored(&name)?.summary);
+        }
+        out.sort_by(|a, b| b.imported_at.cmp(&a.imported_at).then(a.id.0.cmp(&b.id.0)));
+        Ok(out)
+    }
+
+    fn stored(&self, name: &str) -> Result<Stored, HolderError> {
+        let bytes = self
+            .store
+            .get(name)?
+            .ok_or_else(|| HolderError::Unknown(name.trim_start_matches(CREDENTIAL).into()))?;
+        serde_json::from_slice(&bytes).map_err(|_| damaged(name))
+    }
+
+    /// Finds a credential by id or unique id prefix (hex).
+    fn find(&self, id: &str) -> Result<(CredentialSummary, Credential), HolderError> {
+        let names: Vec<String> = self
+            .store
+            .names(CREDENTIAL)?
+            .into_iter()
+            .filter(|n| n[CREDENTIAL.len()..].starts_with(id))
+            .collect();
+        match names.as_slice() {
+            [one] => {
+                let s = self.stored(one)?;
+                let c = Credential::from_json(&s.json)?;
+                Ok((s.summary, c))
+            }
+            [] => Err(HolderError::Unknown(id.into())),
+            _ => Err(HolderError::Unknown(format!(
+                "{id} (ambiguous: give more digits)"
+            ))),
+        }
+    }
+
+    /// A credential's summary and attributes as text (what the detail screen shows).
+    pub fn show(&self, id: &str) -> Result<(CredentialSummary, Vec<(String, String)>), HolderError> {
+        let (s, c) = self.find(id)?;
+        let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id);
+        let attrs = c
+            .openings
+            .iter()
+            .map(|o| (o.name.clone(), value_text(schema, &o.name, &o.value)))
+            .collect();
+        Ok((s, attrs))
+    }
+
+    /// Removes a credential.
+    pub fn remove(&self, id: &str) -> Result<(), HolderError> {
+        let (s, _) = self.find(id)?;
+        Ok(self.store.remove(&format!("{CREDENTIAL}{}", s.id))?)
+    }
+
+    /// Checks a request and reads what answering it needs; returns what to show for consent.
+    /// `credential` picks one (id or prefix); otherwise the newest that fits is used.
+    pub async fn prepare(
+        &self,
+        request: SignedRequest,
+        credential: Option<&str>,
+        ledger: &Ledger,
+        now: i64,
+    ) -> Result<Pending, HolderError> {
+        let r = &request.request;
+        request
+            .verify()
+            .map_err(|e| HolderError::BadRequest(format!("its signature does not verify: {e}")))?;
+        if Did::from_public_key(&request.verifier_key) != r.verifier {
+            return Err(HolderError::BadRequest(
+                "it is not signed by the verifier it names".into(),
+            ));
+        }
+        if now > r.expires_at {
+            return Err(HolderError::BadRequest(
+                "it has expired; ask the verifier for a new one".into(),
+            ));
+        }
+        if r.tier == Tier::Unlinkable && !r.disclose.is_empty() {
+            return Err(HolderError::BadRequest(
+                "it asks to see attributes in the unlinkable tier, which shows none".into(),
+            ));
+        }
+        let (summary, c) = match credential {
+            Some(id) => self.find(id)?,
+            None => self.best_match(r, now)?,
+        };
+        let e = &c.envelope;
+        if e.credential_type != r.credential_type {
+            return Err(HolderError::NoMatch(format!(
+                "credential {} is a {}, the request asks for {}",
+                e.id, e.credential_type, r.credential_type
+            )));
+        }
+        let schema = CredentialSchema::builtin_by_id(&e.schema_id);
+        let mut disclosed = Vec::new();
+        for name in &r.disclose {
+            let o = c
+                .openings
+                .iter()
+                .find(|o| o.name == *name)
+                .ok_or_else(|| HolderError::Unsatisfied(format!("it has no `{name}`")))?;
+            disclosed.push((name.clone(), value_text(schema, name, &o.value)));
+        }
+        for p in &r.predicates {
+            let x = c
+                .openings
+                .iter()
+                .find(|o| o.name == p.attribute)
+                .and_then(|o| match o.value {
+                    AttributeValue::Integer(x) => Some(x),
+                    AttributeValue::Text(_) => None,
+                })
+                .ok_or_else(|| {
+                    HolderError::Unsatisfied(format!("`{}` is not a number in it", p.attribute))
+                })?;
+            if !p.holds(x) {
+                return Err(HolderError::Unsatisfied(format!(
+                    "{} does not hold",
+                    tier::display_predicate(schema, p)
+                )));
+            }
+        }
+        let proven_names: Vec<&str> = r.predicates.iter().map(|p| p.attribute.as_str()).collect();
+        let hidden = c
+            .openings
+            .iter()
+            .map(|o| o.name.clone())
+            .filter(|n| !r.disclose.contains(n))
+            .collect::<Vec<_>>();
+        let _ = proven_names;
+        let mut keys = vec![
+            state_keys::verifier(&r.verifier),
+            state_keys::issuer(&e.issuer),
+            state_keys::anchor(&e.issuer, &c.issuance.batch_root),
+            state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS),
+        ];
+        if r.tier == Tier::Unlinkable {
+            let width = schema.and_then(tier::leaf_width).unwrap_or(0);
+            let circuit_predicates = schema
+                .map(|s| tier::circuit_predicates(s, &r.predicates))
+                .transpose()
+                .map_err(HolderError::Unsatisfied)?
+                .unwrap_or_default();
+            let shape = tier::shape_for(width, circuit_predicates.len())
+                .ok_or_else(|| HolderError::Unsatisfied("no registered circuit fits this request".into()))?;
+            keys.push(state_keys::revoked(&e.issuer, e.status.list_id));
+            keys.push(state_keys::verifying_key(
+                &shape.id(),
+                zk::unlinkable::KEY_VERSION,
+            ));
+            keys.push(state_keys::schema(&e.schema_id));
+        }
+        let (proof, facts) = ledger.read(keys).await?;
+        let verifier: Option<VerifierRecord> =
+            facts.get(&state_keys::verifier(&r.verifier), "the verifier")?;
+        let chunk: Option<StatusListChunk> = facts.get(
+            &state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS),
+            "the status list",
+        )?;
+        let bit = e.status.index % STATUS_CHUNK_BITS;
+        let revoked = chunk
+            .and_then(|c| c.bits.get((bit / 8) as usize).copied())
+            .is_some_and(|b| b & (1 << (bit % 8)) != 0);
+        let consent = Consent {
+            verifier: r.verifier.clone(),
+            verifier_name: verifier.as_ref().map(|v| v.name.clone()),
+            purpose: r.purpose.clone(),
+            tier: r.tier,
+            credential: summary,
+            disclosed,
+            proven: r
+                .predicates
+                .iter()
+                .map(|p| tier::display_predicate(schema, p))
+                .collect(),
+            hidden,
+            scope_violations: scope_violations(&request, verifier.as_ref()),
+            revoked,
+            expires_at: r.expires_at,
+        };
+        Ok(Pending {
+            request,
+            consent,
+            proof,
+            facts,
+        })
+    }
+
+    fn best_match(
+        &self,
+        r: &schemas::presentation::PresentationRequest,
+        now: i64,
+    ) -> Result<(CredentialSummary, Credential), HolderError> {
+        let fits = |s: &CredentialSummary| {
+            s.credential_type == r.credential_type
+                && (r.accepted_issuers.is_empty() || r.accepted_issuers.contains(&s.issuer))
+                && s.valid_until.is_none_or(|u| u >= now)
+                && (r.tier == Tier::Selective || s.unlinkable)
+        };
+        let s = self.list()?.into_iter().find(fits).ok_or_else(|| {
+            HolderError::NoMatch(format!("a {} from an accepted issuer", r.credential_type))
+        })?;
+        self.find(&s.id.to_string())
+    }
+
+    /// Builds the presentation the consent described and records the disclosure. Requests
+    /// beyond the verifier's registered scope are refused.
+    pub fn present(
+        &self,
+        pending: &Pending,
+        proving_key: Option<&ProvingKey>,
+        now: i64,
+    ) -> Result<Presentation, HolderError> {
+        if !pending.consent.in_scope() {
+            return Err(HolderError::OutOfScope(pending.consent.scope_violations.clone()));
+        }
+        let (_, c) = self.find(&pending.consent.credential.id.to_string())?;
+        let presentation = match pending.request.request.tier {
+            Tier::Selective => self.selective(pending, &c)?,
+            Tier::Unlinkable => self.unlinkable(pending, &c, proving_key)?,
+        };
+        let consent = &pending.consent;
+        let entry = Disclosure {
+            at: now,
+            verifier: consent.verifier.clone(),
+            verifier_name: consent.verifier_name.clone(),
+            purpose: consent.purpose.clone(),
+            credential: consent.credential.id,
+            credential_type: consent.credential.credential_type.clone(),
+            tier: consent.tier,
+            disclosed: consent.disclosed.clone(),
+            proven: consent.proven.clone(),
+            request: pending.request.request.digest(),
+        };
+        let bytes = serde_json::to_vec(&entry).map_err(|e| HolderError::Damaged(e.to_string()))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        self.store
+            .put(&format!("{HISTORY}{nanos:024}"), &bytes, &mut OsRng)?;
+        Ok(presentation)
+    }
+
+    fn selective(&self, pending: &Pending, c: &Credential) -> Result<Presentation, HolderError> {
+        let r = &pending.request.request;
+        let e = &c.envelope;
+        let disclosed = c
+            .openings
+            .iter()
+            .filter(|o| r.disclose.contains(&o.name))
+            .cloned()
+            .collect();
+        let predicate_proof = if r.predicates.is_empty() {
+            None
+        } else {
+            let mut blindings = Vec::new();
+            let mut parts = Vec::new();
+            for p in &r.predicates {
+                let (o, a) = c
+                    .openings
+                    .iter()
+                    .zip(&e.attributes)
+                    .find(|(o, _)| o.name == p.attribute)
+                    .ok_or_else(|| HolderError::Unsatisfied(format!("it has no `{}`", p.attribute)))?;
+                let (AttributeCommitment::Pedersen(commitment), AttributeValue::Integer(value)) =
+                    (&a.commitment, &o.value)
+                else {
+                    return Err(HolderError::Unsatisfied(format!(
+                        "`{}` is not a number",
+                        p.attribute
+                    )));
+                };
+                blindings.push(zk::pedersen::Blinding::from_bytes(&o.randomness)?);
+                parts.push((p, *commitment, *value));
+            }
+            let witnesses: Vec<PredicateWitness<'_>> = parts
+                .iter()
+                .zip(&blindings)
+                .map(|((p, commitment, value), blinding)| PredicateWitness {
+                    predicate: p,
+                    commitment: *commitment,
+                    value: *value,
+                    blinding,
+                })
+                .collect();
+            Some(zk::predicates::prove_predicates(
+                &ProofBinding {
+                    request: r.digest(),
+                    envelope: e.digest(),
+                },
+                &witnesses,
+                &mut OsRng,
+            )?)
+        };
+        let disclosure = SelectiveDisclosure {
+            envelope: e.clone(),
+            disclosed,
+            predicate_proof,
+            batch_root: c.issuance.batch_root,
+            inclusion: c.issuance.inclusion.clone(),
+        };
+        Ok(Presentation::selective(
+            pending.request.clone(),
+            disclosure,
+            &self.key,
+            vec![pending.proof.clone()],
+        ))
+    }
+
+    fn unlinkable(
+        &self,
+        pending: &Pending,
+        c: &Credential,
+        proving_key: Option<&ProvingKey>,
+    ) -> Result<Presentation, HolderError> {
+        let r = &pending.request.request;
+        let e = &c.envelope;
+        let facts = &pending.facts;
+        let pk = proving_key.ok_or_else(|| {
+            HolderError::Unsatisfied(
+                "the unlinkable tier needs the circuit's proving key (--proving-key)".into(),
+            )
+        })?;
+        let u = c.issuance.unlinkable.as_ref().ok_or_else(|| {
+            HolderError::Unsatisfied("this credential was issued without the unlinkable tier".into())
+        })?;
+        let schema = CredentialSchema::builtin_by_id(&e.schema_id)
+            .ok_or_else(|| HolderError::Unsatisfied("the unlinkable tier needs a built-in schema".into()))?;
+        let vk_rec: VerifyingKeyRecord = facts
+            .get(
+                &state_keys::verifying_key(&pk.shape().id(), zk::unlinkable::KEY_VERSION),
+                "the verifying key",
+            )?
+            .ok_or_else(|| {
+                HolderError::Unsatisfied(format!("no verifying key for {} is registered", pk.shape().id()))
+            })?;
+        let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)?;
+        if !pk.matches(&vk) {
+            return Err(HolderError::Unsatisfied(
+                "the proving key is not the one whose verifying key governance registered".into(),
+            ));
+        }
+        let verifier: VerifierRecord = facts
+            .get(&state_keys::verifier(&r.verifier), "the verifier")?
+            .ok_or_else(|| HolderError::OutOfScope(vec!["the verifier is not registered".into()]))?;
+        let anchor: AnchorRecord = facts
+            .get(
+                &state_keys::anchor(&e.issuer, &c.issuance.batch_root),
+                "the anchor",
+            )?
+            .ok_or_else(|| HolderError::NotAnchored("the batch is not anchored".into()))?;
+        let root = anchor
+            .poseidon_root
+            .and_then(|h| fr_from_bytes(&h.0))
+            .ok_or_else(|| HolderError::NotAnchored("the batch has no Poseidon root".into()))?;
+        let revoked: Option<RevokedIds> = facts.get(
+            &state_keys::revoked(&e.issuer, e.status.list_id),
+            "the revoked ids",
+        )?;
+        let tree = RevocationTree::from_revoked(revoked.iter().flat_map(|r| r.ids.iter().copied()));
+        if let Some(rec) = &revoked
+            && Hash(fr_to_bytes(&tree.root())) != rec.root
+        {
+            return Err(HolderError::NotAnchored(
+                "the ledger's revoked ids do not match its revocation root".into(),
+            ));
+        }
+        let width = pk.shape().attributes;
+        let values = leaf_values(schema, &c.openings, width);
+        let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| damaged("the leaf salt"))?;
+        let credential_path = unlinkable_path(u).ok_or_else(|| damaged("the Poseidon path"))?;
+        let revocation_path = tree.path(e.status.index);
+        let statement = UnlinkableStatement {
+            issuer_root: root,
+            revocation_root: tree.root(),
+            predicates: tier::circuit_predicates(schema, &r.predicates).map_err(HolderError::Unsatisfied)?,
+            scope: verifier.nullifier_scope.clone(),
+            request: r.digest(),
+        };
+        let witness = UnlinkableWitness {
+            attributes: &values,
+            id: e.status.index,
+            salt,
+            secret: &self.secret,
+            credential_path: &credential_path,
+            revocation_path: &revocation_path,
+        };
+        let (proof, nullifier) = zk::unlinkable::prove_unlinkable(pk, &statement, &witness, &mut OsRng)?;
+        // The answer carries only what links to nothing personal: the verifier's record, the
+        // issuer's, the batch anchor, the revoked ids, the verifying key and the schema.
+        let mut proof_carried = pending.proof.clone();
+        let status_key =
+            state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS);
+        proof_carried.state.retain(|s| s.key != status_key);
+        Ok(Presentation::new(
+            pending.request.clone(),
+            PresentationProof::Unlinkable {
+                proof: UnlinkableProof {
+                    circuit: pk.shape().id(),
+                    circuit_version: vk.version(),
+                    issuer: e.issuer.clone(),
+                    poseidon_root: Hash(fr_to_bytes(&root)),
+                    revocation_root: Hash(fr_to_bytes(&tree.root())),
+                    nullifier: Hash(fr_to_bytes(&nullifier)),
+                    proof: proof.to_vec(),
+                },
+            },
+            vec![proof_carried],
+        ))
+    }
+
+    /// The disclosure history, newest first.
+    pub fn history(&self) -> Result<Vec<Disclosure>, HolderError> {
+        let mut out = Vec::new();
+        for name in self.store.names(HISTORY)?.into_iter().rev() {
+            let bytes = self.store.get(&name)?.ok_or_else(|| damaged(&name))?;
+            out.push(serde_json::from_slice(&bytes).map_err(|_| damaged(&name))?);
+        }
+        Ok(out)
+    }
+}
+
+fn unlinkable_path(u: &schemas::credential::UnlinkableIssuance) -> Option<MerklePath> {
+    if u.siblings.len() != zk::tree::CREDENTIAL_TREE_DEPTH {
+        return None;
+    }
+    Some(MerklePath {
+        index: u.index,
+        siblings: u
+            .siblings
+            .iter()
+            .map(|s| fr_from_bytes(&s.0))
+            .collect::<Option<_>>()?,
+    })
+}
+
+fn value_text(schema: Option<&CredentialSchema>, name: &str, v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::Text(s) => s.clone(),
+        AttributeValue::Integer(x) => tier::display_value(schema, name, *x),
+    }
+}

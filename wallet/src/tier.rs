@@ -1,0 +1,146 @@
+//! What the two presentation tiers share between issuer, holder and verifier: which attributes
+//! the unlinkable tier's Poseidon leaf holds, and how a request's predicates become circuit
+//! predicates.
+
+use schemas::credential_schema::{AttributeEncoding, CredentialSchema, date_from_days};
+use schemas::presentation::{Predicate, PredicateKind};
+use zk::CircuitPredicate;
+use zk::unlinkable::CircuitShape;
+
+/// The attributes of a schema's unlinkable leaf: its numeric attributes in schema order.
+pub fn unlinkable_attributes(schema: &CredentialSchema) -> Vec<String> {
+    schema
+        .attributes()
+        .iter()
+        .filter(|a| a.encoding.is_numeric())
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+/// The leaf width the issuer pads to: the smallest circuit that holds every numeric attribute.
+pub fn leaf_width(schema: &CredentialSchema) -> Option<usize> {
+    CircuitShape::fitting(unlinkable_attributes(schema).len(), 0).map(|s| s.attributes)
+}
+
+/// The circuit for a leaf of `width` attributes proving `predicates` range statements.
+pub fn shape_for(width: usize, predicates: usize) -> Option<CircuitShape> {
+    CircuitShape::SHAPES
+        .into_iter()
+        .find(|s| s.attributes == width && s.predicates >= predicates)
+}
+
+/// A request's predicates as circuit predicates (attribute `i` of the leaf is circuit input
+/// `i + 1`; input 0 is the revocation id). A range becomes two.
+pub fn circuit_predicates(
+    schema: &CredentialSchema,
+    predicates: &[Predicate],
+) -> Result<Vec<CircuitPredicate>, String> {
+    let names = unlinkable_attributes(schema);
+    let mut out = Vec::new();
+    for p in predicates {
+        let attribute = names
+            .iter()
+            .position(|n| *n == p.attribute)
+            .map(|i| i + 1)
+            .ok_or_else(|| format!("`{}` is not a numeric attribute of {}", p.attribute, schema.id()))?;
+        match p.kind {
+            PredicateKind::AtLeast { bound } => out.push(CircuitPredicate {
+                attribute,
+                at_most: false,
+                threshold: bound,
+            }),
+            PredicateKind::AtMost { bound } => out.push(CircuitPredicate {
+                attribute,
+                at_most: true,
+                threshold: bound,
+            }),
+            PredicateKind::Between { low, high } => {
+                out.push(CircuitPredicate {
+                    attribute,
+                    at_most: false,
+                    threshold: low,
+                });
+                out.push(CircuitPredicate {
+                    attribute,
+                    at_most: true,
+                    threshold: high,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An encoded value as people read it: `3.45` for a GPA ×100, `2004-05-01` for a date.
+pub fn display_value(schema: Option<&CredentialSchema>, attribute: &str, x: i64) -> String {
+    match schema.and_then(|s| s.attribute(attribute)).map(|a| a.encoding) {
+        Some(AttributeEncoding::DecimalX100) => {
+            let sign = if x < 0 { "-" } else { "" };
+            format!("{sign}{}.{:02}", x.unsigned_abs() / 100, x.unsigned_abs() % 100)
+        }
+        Some(AttributeEncoding::DateDays) => date_from_days(x).unwrap_or_else(|| x.to_string()),
+        _ => x.to_string(),
+    }
+}
+
+/// A predicate as people read it: `gpa ≥ 3.00`.
+pub fn display_predicate(schema: Option<&CredentialSchema>, p: &Predicate) -> String {
+    let a = &p.attribute;
+    let v = |x| display_value(schema, a, x);
+    match p.kind {
+        PredicateKind::AtLeast { bound } => format!("{a} ≥ {}", v(bound)),
+        PredicateKind::AtMost { bound } => format!("{a} ≤ {}", v(bound)),
+        PredicateKind::Between { low, high } => format!("{} ≤ {a} ≤ {}", v(low), v(high)),
+    }
+}
+
+/// Parses `gpa>=300`, `birth_date<=7000`, `kyc_level=2..5` (encoded values).
+pub fn parse_predicate(text: &str) -> Result<Predicate, String> {
+    let bad = || format!("{text:?} is not a predicate; write NAME>=N, NAME<=N or NAME=LOW..HIGH");
+    let num = |s: &str| s.trim().parse::<i64>().map_err(|_| bad());
+    let (attribute, kind) = if let Some((a, b)) = text.split_once(">=") {
+        (a, PredicateKind::AtLeast { bound: num(b)? })
+    } else if let Some((a, b)) = text.split_once("<=") {
+        (a, PredicateKind::AtMost { bound: num(b)? })
+    } else if let Some((a, b)) = text.split_once('=') {
+        let (low, high) = b.split_once("..").ok_or_else(bad)?;
+        let (low, high) = (num(low)?, num(high)?);
+        if low > high {
+            return Err(format!("{text:?}: the range is empty"));
+        }
+        (a, PredicateKind::Between { low, high })
+    } else {
+        return Err(bad());
+    };
+    let attribute = attribute.trim();
+    if attribute.is_empty() {
+        return Err(bad());
+    }
+    Ok(Predicate {
+        attribute: attribute.to_owned(),
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates_parse_and_display() {
+        let p = parse_predicate("gpa >= 300").expect("parses");
+        assert_eq!(p.kind, PredicateKind::AtLeast { bound: 300 });
+        let diploma = CredentialSchema::builtin("university-diploma").expect("built in");
+        assert_eq!(display_predicate(Some(&diploma), &p), "gpa ≥ 3.00");
+        assert!(parse_predicate("gpa > 3").is_err());
+        assert!(parse_predicate("x=5..1").is_err());
+        let kyc = CredentialSchema::builtin("kyc-attestation").expect("built in");
+        assert_eq!(
+            unlinkable_attributes(&kyc),
+            ["birth_date", "kyc_level", "verified_on"]
+        );
+        assert_eq!(leaf_width(&kyc), Some(4));
+        let c = circuit_predicates(&kyc, &[parse_predicate("kyc_level>=2").expect("parses")]).expect("maps");
+        assert_eq!(c[0].attribute, 2);
+    }
+}

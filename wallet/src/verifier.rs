@@ -1,0 +1,853 @@
+//! Verifying: requests, the checks a presentation must pass, and replay protection.
+//!
+//! [`verify`] runs the checks of `../shared/design.md` (Credentials, "Verifying") in a fixed
+//! order and reports one line per check. The first failure stops the run: every later check
+//! is reported as not run, so a report names exactly the check that refused. Offline, the
+//! ledger facts are the proofs the presentation carries, checked against the validator set;
+//! online, the verifier reads the same records fresh from a node.
+
+use crate::ledger::{CertificateCache, Facts, Ledger, LedgerError};
+use crate::tier;
+use rand_core::CryptoRngCore;
+use schemas::codec::Canonical;
+use schemas::credential::AttributeCommitment;
+use schemas::credential_schema::{AttributeValue, CredentialSchema};
+use schemas::did::Did;
+use schemas::hash::Hash;
+use schemas::ledger::{
+    AnchorRecord, IssuerRecord, IssuerStatus, RevokedIds, STATUS_CHUNK_BITS, SchemaRecord, StatusListChunk,
+    ValidatorSet, VerifierRecord, VerifyingKeyRecord, state_keys,
+};
+use schemas::presentation::{
+    Predicate, Presentation, PresentationProof, PresentationRequest, SelectiveDisclosure, SignedRequest,
+    Tier, UnlinkableProof,
+};
+use schemas::sm2::SecretKey;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use zk::poseidon::{fr_from_bytes, fr_to_bytes};
+use zk::predicates::{PredicateStatement, ProofBinding};
+use zk::tree::RevocationTree;
+
+/// Tolerated clock difference between verifier and holder, seconds.
+pub const CLOCK_SKEW_SECS: i64 = 300;
+
+/// Default longest age of the revocation status a presentation proves, for offline checks.
+pub const DEFAULT_MAX_STATUS_AGE_SECS: i64 = 24 * 3600;
+
+/// What a verifier asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestSpec {
+    /// Credential type.
+    pub credential_type: String,
+    /// Issuers accepted (empty: any registered for the type).
+    #[serde(default)]
+    pub accepted_issuers: Vec<Did>,
+    /// Attributes to disclose.
+    #[serde(default)]
+    pub disclose: Vec<String>,
+    /// Predicates.
+    #[serde(default)]
+    pub predicates: Vec<Predicate>,
+    /// Purpose (one of the verifier's registered purposes).
+    pub purpose: String,
+    /// Seconds the request stays answerable.
+    #[serde(default = "default_ttl")]
+    pub ttl_secs: i64,
+    /// Tier.
+    pub tier: Tier,
+}
+
+fn default_ttl() -> i64 {
+    600
+}
+
+/// Makes and signs a request with a fresh nonce.
+pub fn make_request(
+    key: &SecretKey,
+    spec: &RequestSpec,
+    now: i64,
+    rng: &mut impl CryptoRngCore,
+) -> SignedRequest {
+    let mut nonce = [0u8; 32];
+    rng.fill_bytes(&mut nonce);
+    SignedRequest::sign(
+        PresentationRequest {
+            verifier: Did::from_public_key(key.public_key()),
+            credential_type: spec.credential_type.clone(),
+            accepted_issuers: spec.accepted_issuers.clone(),
+            disclose: spec.disclose.clone(),
+            predicates: spec.predicates.clone(),
+            nonce: Hash(nonce),
+            purpose: spec.purpose.clone(),
+            created_at: now,
+            expires_at: now.saturating_add(spec.ttl_secs),
+            tier: spec.tier,
+        },
+        key,
+    )
+}
+
+/// Where `request` goes beyond what `verifier` registered (empty: inside its scope).
+pub fn scope_violations(request: &SignedRequest, verifier: Option<&VerifierRecord>) -> Vec<String> {
+    let r = &request.request;
+    let Some(v) = verifier else {
+        return vec![format!(
+            "{} is not a verifier registered on the ledger",
+            r.verifier
+        )];
+    };
+    let mut out = Vec::new();
+    if v.did != r.verifier || v.public_key != request.verifier_key {
+        out.push("the request is not signed with the verifier's registered key".into());
+    }
+    if !v.purposes.contains(&r.purpose) {
+        out.push(format!(
+            "purpose {:?} is not one of its registered purposes ({})",
+            r.purpose,
+            v.purposes.join(", ")
+        ));
+    }
+    match v.scope.iter().find(|s| s.credential_type == r.credential_type) {
+        None => out.push(format!("it may not ask for {} credentials", r.credential_type)),
+        Some(item) => {
+            for d in r.disclose.iter().filter(|d| !item.disclose.contains(d)) {
+                out.push(format!("it may not ask to see `{d}`"));
+            }
+            for p in r
+                .predicates
+                .iter()
+                .filter(|p| !item.predicates.contains(&p.attribute))
+            {
+                out.push(format!("it may not ask for a proof about `{}`", p.attribute));
+            }
+        }
+    }
+    out
+}
+
+/// The checks, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// The request is signed by the key of the verifier it names.
+    RequestSignature,
+    /// The request is one this verifier made, unchanged.
+    Request,
+    /// The request has not expired.
+    Expiry,
+    /// The nonce was not answered before.
+    Nonce,
+    /// The ledger proofs verify against the validator set.
+    LedgerProof,
+    /// The issuer is registered, active, allowed the type and accepted by the request.
+    Issuer,
+    /// The credential's batch is anchored, of the requested type, and it is in the batch.
+    Anchor,
+    /// Disclosed values open the envelope's commitments.
+    Openings,
+    /// Predicate proofs (Bulletproofs) verify.
+    Predicates,
+    /// The holder's key signed this answer.
+    HolderBinding,
+    /// The unlinkable proof (Groth16) verifies.
+    ZeroKnowledge,
+    /// Not revoked.
+    Revocation,
+    /// Inside its validity period.
+    Validity,
+}
+
+impl Check {
+    /// The check's name as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::RequestSignature => "request signature",
+            Check::Request => "request",
+            Check::Expiry => "expiry",
+            Check::Nonce => "nonce",
+            Check::LedgerProof => "ledger proof",
+            Check::Issuer => "issuer",
+            Check::Anchor => "anchor",
+            Check::Openings => "openings",
+            Check::Predicates => "predicates",
+            Check::HolderBinding => "holder binding",
+            Check::ZeroKnowledge => "zero-knowledge proof",
+            Check::Revocation => "revocation",
+            Check::Validity => "validity",
+        }
+    }
+}
+
+/// One line of a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckLine {
+    /// The check.
+    pub check: Check,
+    /// `passed`, `failed` or `not run`.
+    pub status: CheckStatus,
+    /// What was found.
+    pub detail: String,
+}
+
+/// How a check went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    /// It holds.
+    Passed,
+    /// It does not.
+    Failed,
+    /// An earlier check failed.
+    NotRun,
+}
+
+/// The outcome of a verification.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// One line per check.
+    pub checks: Vec<CheckLine>,
+    /// Disclosed attributes (name, value as text), when every check passed.
+    pub disclosed: Vec<(String, String)>,
+    /// Predicates proven.
+    pub proven: Vec<String>,
+    /// The verifier-scoped nullifier (unlinkable tier).
+    pub nullifier: Option<Hash>,
+    /// Earlier presentations with this nullifier to this verifier.
+    pub nullifier_seen_before: u64,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.status == CheckStatus::Passed)
+    }
+
+    /// The check that refused, with its reason.
+    pub fn failure(&self) -> Option<(Check, &str)> {
+        self.checks
+            .iter()
+            .find(|c| c.status == CheckStatus::Failed)
+            .map(|c| (c.check, c.detail.as_str()))
+    }
+
+    /// One line per check, as `credctl verify` prints them.
+    pub fn lines(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .map(|c| {
+                let mark = match c.status {
+                    CheckStatus::Passed => "ok  ",
+                    CheckStatus::Failed => "FAIL",
+                    CheckStatus::NotRun => "--  ",
+                };
+                format!("{mark} {:<20} {}", c.check.name(), c.detail)
+            })
+            .collect()
+    }
+}
+
+/// The verifier's memory of its requests, answered nonces and nullifiers (sled on disk).
+pub struct ReplayGuard {
+    requests: sled::Tree,
+    used: sled::Tree,
+    nullifiers: sled::Tree,
+    db: sled::Db,
+}
+
+impl ReplayGuard {
+    /// Opens (or creates) the guard in `dir`.
+    pub fn open(dir: &Path) -> Result<ReplayGuard, sled::Error> {
+        let db = sled::open(dir.join("verifier-state.sled"))?;
+        Ok(ReplayGuard {
+            requests: db.open_tree("requests")?,
+            used: db.open_tree("used")?,
+            nullifiers: db.open_tree("nullifiers")?,
+            db,
+        })
+    }
+
+    /// Remembers a request this verifier made.
+    pub fn remember(&self, request: &SignedRequest) -> Result<(), sled::Error> {
+        self.requests
+            .insert(request.request.nonce.0, &request.request.digest().0)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn made(&self, request: &PresentationRequest) -> Result<(), String> {
+        match self.requests.get(request.nonce.0) {
+            Ok(Some(d)) if d.as_ref() == request.digest().0 => Ok(()),
+            Ok(Some(_)) => Err("the request differs from the one this verifier made with that nonce".into()),
+            Ok(None) => Err("this verifier never made a request with that nonce".into()),
+            Err(e) => Err(format!("the verifier's state cannot be read: {e}")),
+        }
+    }
+
+    /// Marks the nonce answered; false if it already was (atomic).
+    fn consume(&self, nonce: &Hash, now: i64) -> Result<bool, String> {
+        let r = self
+            .used
+            .compare_and_swap(nonce.0, None as Option<&[u8]>, Some(&now.to_be_bytes()[..]))
+            .map_err(|e| format!("the verifier's state cannot be written: {e}"))?;
+        self.db
+            .flush()
+            .map_err(|e| format!("the verifier's state cannot be written: {e}"))?;
+        Ok(r.is_ok())
+    }
+
+    fn answered(&self, nonce: &Hash) -> bool {
+        matches!(self.used.get(nonce.0), Ok(Some(_)))
+    }
+
+    /// Counts a nullifier; returns how often it was seen before.
+    fn note_nullifier(&self, n: &Hash) -> u64 {
+        let before = self
+            .nullifiers
+            .fetch_and_update(n.0, |old| {
+                let c = old.and_then(|b| b.try_into().ok()).map_or(0, u64::from_be_bytes);
+                Some((c + 1).to_be_bytes().to_vec())
+            })
+            .ok()
+            .flatten()
+            .and_then(|b| b.as_ref().try_into().ok())
+            .map_or(0, u64::from_be_bytes);
+        let _ = self.db.flush();
+        before
+    }
+}
+
+/// Where the ledger facts come from.
+pub enum Source<'a> {
+    /// Only the proofs inside the presentation, checked against this validator set.
+    Offline {
+        /// The consortium's validators.
+        validators: &'a ValidatorSet,
+        /// The oldest revocation status accepted, seconds.
+        max_status_age_secs: i64,
+    },
+    /// Records read fresh from a node (checked against its validator set) — already fetched
+    /// by [`fetch_facts`].
+    Online(Facts),
+}
+
+/// What a verification knows besides the presentation.
+pub struct Context<'a> {
+    /// Where ledger facts come from.
+    pub source: Source<'a>,
+    /// Now, Unix seconds.
+    pub now: i64,
+    /// The verifier checking (its DID): a presentation for another verifier's request fails.
+    pub verifier: Option<&'a Did>,
+    /// Its replay memory.
+    pub guard: Option<&'a ReplayGuard>,
+    /// Certificates already checked.
+    pub cache: Option<&'a CertificateCache>,
+}
+
+/// The state keys a presentation's checks read.
+pub fn needed_keys(p: &Presentation) -> Vec<Vec<u8>> {
+    let r = &p.request.request;
+    let mut keys = vec![state_keys::verifier(&r.verifier)];
+    match &p.proof {
+        PresentationProof::Selective { disclosure, .. } => {
+            let e = &disclosure.envelope;
+            keys.push(state_keys::issuer(&e.issuer));
+            keys.push(state_keys::anchor(&e.issuer, &disclosure.batch_root));
+            keys.push(state_keys::status_chunk(
+                &e.issuer,
+                e.status.list_id,
+                e.status.index / STATUS_CHUNK_BITS,
+            ));
+        }
+        PresentationProof::Unlinkable { proof } => {
+            keys.push(state_keys::issuer(&proof.issuer));
+            keys.push(state_keys::revoked(&proof.issuer, 0));
+            keys.push(state_keys::verifying_key(&proof.circuit, proof.circuit_version));
+            // The anchor (keyed by its SM3 root) and schema come with the presentation's own
+            // proofs; online, they are re-read by the keys found there.
+            for lp in &p.ledger_proofs {
+                for s in &lp.state {
+                    if !keys.contains(&s.key) {
+                        keys.push(s.key.clone());
+                    }
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// Reads the records a presentation's checks need, fresh from `ledger` (online verification).
+pub async fn fetch_facts(ledger: &Ledger, p: &Presentation) -> Result<Facts, LedgerError> {
+    let mut keys = needed_keys(p);
+    keys.truncate(ledger_node::api::MAX_PROOF_KEYS);
+    Ok(ledger.read(keys).await?.1)
+}
+
+struct Run {
+    report: Report,
+    failed: bool,
+}
+
+impl Run {
+    fn check(&mut self, check: Check, result: Result<String, String>) -> bool {
+        let (status, detail) = match (self.failed, result) {
+            (true, _) => (CheckStatus::NotRun, "not run: an earlier check failed".to_owned()),
+            (false, Ok(d)) => (CheckStatus::Passed, d),
+            (false, Err(d)) => {
+                self.failed = true;
+                (CheckStatus::Failed, d)
+            }
+        };
+        self.report.checks.push(CheckLine {
+            check,
+            status,
+            detail,
+        });
+        !self.failed
+    }
+}
+
+fn get<T: serde::de::DeserializeOwned>(facts: &Facts, key: &[u8], what: &str) -> Result<Option<T>, String> {
+    facts.get(key, what).map_err(|e| e.to_string())
+}
+
+/// Verifies a presentation; see the module documentation.
+pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
+    let mut run = Run {
+        report: Report::default(),
+        failed: false,
+    };
+    let r = &p.request.request;
+    run.check(
+        Check::RequestSignature,
+        p.request
+            .verify()
+            .map_err(|e| format!("the request's signature does not verify: {e}"))
+            .and_then(|()| {
+                if Did::from_public_key(&p.request.verifier_key) == r.verifier {
+                    Ok(format!("signed by {}", r.verifier))
+                } else {
+                    Err("the request is signed by a key that is not its verifier's".into())
+                }
+            }),
+    );
+    run.check(
+        Check::Request,
+        match (ctx.verifier, ctx.guard) {
+            (Some(me), _) if *me != r.verifier => Err(format!(
+                "the presentation answers a request of another verifier ({})",
+                r.verifier
+            )),
+            (_, Some(g)) => g.made(r).map(|()| "made by this verifier".into()),
+            _ => Ok("not compared (no verifier state given)".into()),
+        }
+        .and_then(|d| match (&p.proof, r.tier) {
+            (PresentationProof::Selective { .. }, Tier::Selective)
+            | (PresentationProof::Unlinkable { .. }, Tier::Unlinkable) => Ok(d),
+            _ => Err("the presentation is not of the tier the request asks for".into()),
+        }),
+    );
+    run.check(
+        Check::Expiry,
+        if ctx.now > r.expires_at {
+            Err(format!("the request expired {} s ago", ctx.now - r.expires_at))
+        } else if r.created_at > ctx.now + CLOCK_SKEW_SECS {
+            Err("the request was made in the future".into())
+        } else {
+            Ok(format!("answerable for {} s more", r.expires_at - ctx.now))
+        },
+    );
+    run.check(
+        Check::Nonce,
+        match ctx.guard {
+            Some(g) if g.answered(&r.nonce) => {
+                Err("this request was already answered: replay refused".into())
+            }
+            Some(_) => Ok("not answered before".into()),
+            None => Ok("not tracked (no verifier state given)".into()),
+        },
+    );
+    let facts = match &ctx.source {
+        Source::Offline {
+            validators,
+            max_status_age_secs,
+        } => Facts::verify(&p.ledger_proofs, validators, ctx.cache)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                let age = ctx.now - (f.oldest_ms / 1000) as i64;
+                if age > *max_status_age_secs {
+                    Err(format!(
+                        "the ledger proofs are {age} s old; at most {max_status_age_secs} s is accepted"
+                    ))
+                } else {
+                    Ok(f)
+                }
+            }),
+        Source::Online(f) => Ok(f.clone()),
+    };
+    let facts = match facts {
+        Ok(f) => {
+            run.check(
+                Check::LedgerProof,
+                Ok(format!(
+                    "certified by the validator set up to block {}{}",
+                    f.newest_height,
+                    if matches!(ctx.source, Source::Online(_)) {
+                        " (read online)"
+                    } else {
+                        " (carried in the presentation)"
+                    }
+                )),
+            );
+            f
+        }
+        Err(e) => {
+            run.check(Check::LedgerProof, Err(e));
+            Facts::default()
+        }
+    };
+    match &p.proof {
+        PresentationProof::Selective { disclosure, .. } => selective(&mut run, p, disclosure, &facts, ctx),
+        PresentationProof::Unlinkable { proof } => unlinkable(&mut run, p, proof, &facts, ctx),
+    }
+    if !run.failed {
+        if let Some(g) = ctx.guard {
+            match g.consume(&r.nonce, ctx.now) {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Another verification of the same answer won the race.
+                    if let Some(line) = run.report.checks.iter_mut().find(|c| c.check == Check::Nonce) {
+                        line.status = CheckStatus::Failed;
+                        line.detail = "this request was already answered: replay refused".into();
+                    }
+                }
+                Err(e) => {
+                    run.check(Check::Nonce, Err(e));
+                }
+            }
+            if let Some(n) = run.report.nullifier
+                && run.report.passed()
+            {
+                run.report.nullifier_seen_before = g.note_nullifier(&n);
+            }
+        }
+    }
+    if !run.report.passed() {
+        run.report.disclosed.clear();
+        run.report.proven.clear();
+    }
+    run.report
+}
+
+fn issuer_check(
+    facts: &Facts,
+    issuer: &Did,
+    credential_type: &str,
+    request: &PresentationRequest,
+) -> Result<String, String> {
+    let rec: IssuerRecord = get(facts, &state_keys::issuer(issuer), "the issuer record")?
+        .ok_or_else(|| format!("{issuer} is not an issuer registered on the ledger"))?;
+    if rec.status == IssuerStatus::Suspended {
+        return Err(format!("{} ({issuer}) is suspended by governance", rec.name));
+    }
+    if !rec.allowed_types.iter().any(|t| t == credential_type) {
+        return Err(format!("{} is not allowed to issue {credential_type}", rec.name));
+    }
+    if !request.accepted_issuers.is_empty() && !request.accepted_issuers.contains(issuer) {
+        return Err(format!(
+            "{} is not among the issuers the request accepts",
+            rec.name
+        ));
+    }
+    Ok(format!("{} ({issuer}), registered and active", rec.name))
+}
+
+fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &Facts, ctx: &Context<'_>) {
+    let r = &p.request.request;
+    let e = &d.envelope;
+    run.check(
+        Check::Issuer,
+        issuer_check(facts, &e.issuer, &e.credential_type, r),
+    );
+    run.check(
+        Check::Anchor,
+        (|| {
+            if e.credential_type != r.credential_type {
+                return Err(format!(
+                    "a {} credential was shown; the request asks for {}",
+                    e.credential_type, r.credential_type
+                ));
+            }
+            let anchor: AnchorRecord =
+                get(facts, &state_keys::anchor(&e.issuer, &d.batch_root), "the anchor")?
+                    .ok_or("the credential's batch is not anchored on the ledger")?;
+            if anchor.credential_type != e.credential_type || anchor.schema_id != e.schema_id {
+                return Err("the anchored batch is of another type or schema".into());
+            }
+            if d.inclusion.tree_size != anchor.count {
+                return Err("the inclusion path is for a batch of another size".into());
+            }
+            d.inclusion
+                .verify(&e.leaf_hash(), &d.batch_root)
+                .map_err(|err| format!("the credential is not in the anchored batch: {err}"))?;
+            let h = facts
+                .height_of(&state_keys::anchor(&e.issuer, &d.batch_root))
+                .unwrap_or_default();
+            Ok(format!(
+                "batch of {} anchored (proven at block {h})",
+                anchor.count
+            ))
+        })(),
+    );
+    run.check(
+        Check::Openings,
+        (|| {
+            let mut names: Vec<&str> = d.disclosed.iter().map(|o| o.name.as_str()).collect();
+            names.sort_unstable();
+            let mut asked: Vec<&str> = r.disclose.iter().map(String::as_str).collect();
+            asked.sort_unstable();
+            if names != asked {
+                return Err(format!(
+                    "disclosed [{}] but the request asks for [{}]",
+                    names.join(", "),
+                    asked.join(", ")
+                ));
+            }
+            for o in &d.disclosed {
+                let c = e
+                    .attribute(&o.name)
+                    .ok_or_else(|| format!("`{}` is not in the credential", o.name))?;
+                match (c, &o.value) {
+                    (AttributeCommitment::Pedersen(pc), AttributeValue::Integer(x)) => {
+                        let b = zk::pedersen::Blinding::from_bytes(&o.randomness)
+                            .map_err(|_| format!("`{}`: the blinding is not a scalar", o.name))?;
+                        zk::pedersen::verify_opening(pc, *x, &b)
+                            .map_err(|_| format!("`{}` does not open its commitment", o.name))?;
+                    }
+                    _ => o.check_digest(c).map_err(|err| err.to_string())?,
+                }
+            }
+            Ok(format!(
+                "{} disclosed value(s) open the envelope",
+                d.disclosed.len()
+            ))
+        })(),
+    );
+    run.check(
+        Check::Predicates,
+        (|| {
+            if r.predicates.is_empty() {
+                return if d.predicate_proof.is_none() {
+                    Ok("none asked".into())
+                } else {
+                    Err("a predicate proof was given where none was asked".into())
+                };
+            }
+            let proof = d
+                .predicate_proof
+                .as_ref()
+                .ok_or("the predicate proof is missing")?;
+            let statements = r
+                .predicates
+                .iter()
+                .map(|pr| match e.attribute(&pr.attribute) {
+                    Some(AttributeCommitment::Pedersen(c)) => Ok(PredicateStatement {
+                        predicate: pr,
+                        commitment: *c,
+                    }),
+                    _ => Err(format!(
+                        "`{}` is not a numeric attribute of the credential",
+                        pr.attribute
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            zk::predicates::verify_predicates(
+                &ProofBinding {
+                    request: r.digest(),
+                    envelope: e.digest(),
+                },
+                &statements,
+                proof,
+            )
+            .map_err(|err| format!("the predicate proof does not verify: {err}"))?;
+            Ok(r.predicates
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "))
+        })(),
+    );
+    run.check(
+        Check::HolderBinding,
+        p.verify_holder_binding()
+            .map(|()| "signed by the key the credential is bound to".into())
+            .map_err(|err| format!("the holder's signature does not verify: {err}")),
+    );
+    run.check(
+        Check::Revocation,
+        (|| {
+            let chunk_no = e.status.index / STATUS_CHUNK_BITS;
+            let key = state_keys::status_chunk(&e.issuer, e.status.list_id, chunk_no);
+            let chunk: Option<StatusListChunk> = get(facts, &key, "the status list")?;
+            let bit = e.status.index % STATUS_CHUNK_BITS;
+            let revoked = chunk
+                .and_then(|c| c.bits.get((bit / 8) as usize).copied())
+                .is_some_and(|b| b & (1 << (bit % 8)) != 0);
+            let h = facts.height_of(&key).unwrap_or_default();
+            if revoked {
+                Err(format!(
+                    "revoked by the issuer (status list {}, as of block {h})",
+                    e.status.list_id
+                ))
+            } else {
+                Ok(format!("not revoked as of block {h}"))
+            }
+        })(),
+    );
+    run.check(
+        Check::Validity,
+        if ctx.now < e.valid_from {
+            Err("the credential is not valid yet".into())
+        } else if e.valid_until.is_some_and(|u| ctx.now > u) {
+            Err("the credential has expired".into())
+        } else {
+            Ok("inside its validity period".into())
+        },
+    );
+    if !run.failed {
+        let schema = CredentialSchema::builtin_by_id(&e.schema_id);
+        run.report.disclosed = d
+            .disclosed
+            .iter()
+            .map(|o| {
+                let v = match &o.value {
+                    AttributeValue::Text(s) => s.clone(),
+                    AttributeValue::Integer(x) => tier::display_value(schema, &o.name, *x),
+                };
+                (o.name.clone(), v)
+            })
+            .collect();
+        run.report.proven = r
+            .predicates
+            .iter()
+            .map(|pr| tier::display_predicate(schema, pr))
+            .collect();
+    }
+}
+
+fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Facts, ctx: &Context<'_>) {
+    let r = &p.request.request;
+    let _ = ctx;
+    run.check(
+        Check::Issuer,
+        issuer_check(facts, &u.issuer, &r.credential_type, r),
+    );
+    let anchor = facts.find_anchor(&u.issuer, |a| a.poseidon_root == Some(u.poseidon_root));
+    // A built-in schema is known by heart; another is read from its ledger record.
+    let builtin = anchor
+        .as_ref()
+        .and_then(|a| CredentialSchema::builtin_by_id(&a.schema_id));
+    let published = match (&anchor, builtin) {
+        (Some(a), None) => facts
+            .get::<SchemaRecord>(&state_keys::schema(&a.schema_id), "the schema")
+            .ok()
+            .flatten()
+            .and_then(|s| CredentialSchema::from_json(&s.json).ok()),
+        _ => None,
+    };
+    let schema = builtin.or(published.as_ref());
+    run.check(
+        Check::Anchor,
+        match &anchor {
+            None => Err("no anchored batch of this issuer has that Poseidon root".into()),
+            Some(a) if a.credential_type != r.credential_type => Err(format!(
+                "the anchored batch holds {} credentials; the request asks for {}",
+                a.credential_type, r.credential_type
+            )),
+            Some(a) => Ok(format!("a batch of {} anchored by the issuer", a.count)),
+        },
+    );
+    run.check(
+        Check::Openings,
+        if r.disclose.is_empty() {
+            Ok("nothing disclosed (unlinkable tier)".into())
+        } else {
+            Err("the unlinkable tier discloses nothing; the request asks to see attributes".into())
+        },
+    );
+    let revocation = (|| {
+        let ids: Option<RevokedIds> = get(facts, &state_keys::revoked(&u.issuer, 0), "the revoked-id list")?;
+        let root = match &ids {
+            Some(rec) => rec.root,
+            None => Hash(fr_to_bytes(&RevocationTree::new().root())),
+        };
+        if root != u.revocation_root {
+            return Err(
+                "the proof is against a revocation root that is not the ledger's current one".to_owned(),
+            );
+        }
+        Ok(format!(
+            "not among the issuer's {} revoked ids (proven in zero knowledge)",
+            ids.map_or(0, |i| i.ids.len())
+        ))
+    })();
+    let zk_result = (|| {
+        let schema = schema.ok_or("the batch's schema is not known")?;
+        let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
+            .ok_or("the verifier is not registered, so it has no nullifier scope")?
+            .nullifier_scope;
+        let vk_rec: VerifyingKeyRecord = get(
+            facts,
+            &state_keys::verifying_key(&u.circuit, u.circuit_version),
+            "the verifying key",
+        )?
+        .ok_or_else(|| {
+            format!(
+                "no verifying key for {} v{} is registered",
+                u.circuit, u.circuit_version
+            )
+        })?;
+        let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)
+            .map_err(|e| e.to_string())?;
+        let predicates = tier::circuit_predicates(schema, &r.predicates)?;
+        let field =
+            |h: &Hash, what: &str| fr_from_bytes(&h.0).ok_or(format!("the {what} is not a field element"));
+        let statement = zk::unlinkable::UnlinkableStatement {
+            issuer_root: field(&u.poseidon_root, "Poseidon root")?,
+            revocation_root: field(&u.revocation_root, "revocation root")?,
+            predicates,
+            scope,
+            request: r.digest(),
+        };
+        zk::unlinkable::verify_unlinkable(&vk, &statement, &field(&u.nullifier, "nullifier")?, &u.proof)
+            .map_err(|e| format!("the Groth16 proof does not verify: {e}"))?;
+        Ok(format!(
+            "{} ({})",
+            r.predicates
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            u.circuit
+        ))
+    })();
+    run.check(Check::ZeroKnowledge, zk_result);
+    run.check(Check::Revocation, revocation);
+    run.check(
+        Check::Validity,
+        Ok("not shown in the unlinkable tier (the issuer's batch is anchored and active)".into()),
+    );
+    if !run.failed {
+        run.report.nullifier = Some(u.nullifier);
+        run.report.proven = r
+            .predicates
+            .iter()
+            .map(|pr| tier::display_predicate(schema, pr))
+            .collect();
+    }
+}
