@@ -1,1 +1,673 @@
+//! The whole story on an embedded devnet: what `credctl demo` runs and the story test checks.
+//!
+//! Four validators and an observer run in this process (sled in a temporary folder, real
+//! libp2p connections over loopback, the real HTTP API); every role talks to them through
+//! the API exactly as `credctl` does. Each step checks that what happened is what the story
+//! says, and the run fails at the first step that does not behave.
 
+use crate::holder::Holder;
+use crate::issuer::{HolderBinding, Row};
+use crate::ledger::{CertificateCache, Ledger};
+use crate::roles::{Identity, approve, propose_verifying_key};
+use crate::tier::parse_predicate;
+use crate::verifier::{
+    Check, Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, make_request,
+};
+use ledger_node::config::{NodeFile, create_devnet, open_governance_key, password};
+use ledger_node::node::NodeHandle;
+use rand_core::OsRng;
+use schemas::credential_schema::CredentialSchema;
+use schemas::hash::Hash;
+use schemas::ledger::{IssuerRecord, IssuerStatus, SchemaRecord, ScopeItem, ValidatorSet, state_keys};
+use schemas::presentation::{Presentation, Tier};
+use schemas::seal::Cost;
+use schemas::sm2::SecretKey;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How to run the demo.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Where to keep the devnet and wallets (a temporary folder when `None`).
+    pub dir: Option<PathBuf>,
+    /// Diplomas in the class.
+    pub diplomas: usize,
+    /// First p2p port (HTTP ports are 100 above).
+    pub base_port: u16,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            dir: None,
+            diplomas: 1_000,
+            base_port: 27_600,
+        }
+    }
+}
+
+/// A step that did not behave as the story says.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {reason}")]
+pub struct DemoError {
+    /// The step.
+    pub step: String,
+    /// What happened instead.
+    pub reason: String,
+}
+
+/// What the demo measured and saw.
+#[derive(Clone, Debug, Default)]
+pub struct DemoSummary {
+    /// Diplomas issued and anchored.
+    pub diplomas: usize,
+    /// Seconds to issue them (build + anchor).
+    pub issue_secs: f64,
+    /// The check that refused the revoked diploma and its reason.
+    pub revoked_refusal: Option<(Check, String)>,
+    /// The two banks' nullifiers.
+    pub nullifiers: Vec<Hash>,
+    /// The check that refused the replay and its reason.
+    pub replay_refusal: Option<(Check, String)>,
+}
+
+trait Step<T> {
+    fn step(self, step: &str) -> Result<T, DemoError>;
+}
+
+impl<T, E: std::fmt::Display> Step<T> for Result<T, E> {
+    fn step(self, step: &str) -> Result<T, DemoError> {
+        self.map_err(|e| DemoError {
+            step: step.into(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+fn fail<T>(step: &str, reason: impl Into<String>) -> Result<T, DemoError> {
+    Err(DemoError {
+        step: step.into(),
+        reason: reason.into(),
+    })
+}
+
+/// Keystores in the demo are throwaway: a light Argon2id cost keeps the story quick.
+const DEMO_COST: Cost = Cost {
+    memory_kib: 8 * 1024,
+    iterations: 1,
+};
+const DEMO_PASSWORD: &str = "demo-password-not-secret";
+
+/// Runs the story; `say` receives every line meant for the screen.
+pub async fn run(opts: &DemoOptions, say: &mut (dyn FnMut(String) + Send)) -> Result<DemoSummary, DemoError> {
+    let temp;
+    let dir: &Path = match &opts.dir {
+        Some(d) => d,
+        None => {
+            temp = tempfile::tempdir().step("creating a temporary folder")?;
+            temp.path()
+        }
+    };
+    let (ledger, nodes, validators, governance) = start_devnet(dir, opts.base_port, say).await?;
+    let story = story(opts, dir, &ledger, &validators, &governance, say).await;
+    for n in nodes {
+        let _ = n.stop().await;
+    }
+    story
+}
+
+type Devnet = (Ledger, Vec<NodeHandle>, ValidatorSet, Vec<SecretKey>);
+
+async fn start_devnet(
+    dir: &Path,
+    base: u16,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<Devnet, DemoError> {
+    const STEP: &str = "consortium genesis";
+    say(format!("\n[1] {STEP}"));
+    let devnet = create_devnet(&dir.join("devnet"), 4, 1, base, base + 100).step(STEP)?;
+    let mut nodes = Vec::new();
+    for n in &devnet.nodes {
+        let config = NodeFile::load(&n.config)
+            .and_then(|f| f.node_config())
+            .step(STEP)?;
+        let handle = ledger_node::node::start(config).await.map_err(|e| DemoError {
+            step: STEP.into(),
+            reason: format!(
+                "{e:#} (another program may use ports {base}-{}; pass --base-port)",
+                base + 104
+            ),
+        })?;
+        say(format!("    {} up: API {}, p2p {}", n.name, n.api, n.p2p));
+        nodes.push(handle);
+    }
+    let api = devnet.nodes[0].api.clone();
+    let ledger = Ledger::connect(&api).await.step(STEP)?;
+    // Wait until every validator sees its peers.
+    let ready_by = Instant::now() + Duration::from_secs(60);
+    for n in &devnet.nodes {
+        let c = ledger_node::client::Client::new(&n.api);
+        loop {
+            match c.status().await {
+                Ok(s) if s.peers >= 4 => break,
+                _ if Instant::now() > ready_by => {
+                    return fail(STEP, format!("{} did not see its peers in a minute", n.name));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+    let pw = password(Some(&devnet.password_file)).step(STEP)?;
+    let governance = devnet
+        .governance_keys
+        .iter()
+        .map(|p| open_governance_key(p, &pw))
+        .collect::<Result<Vec<_>, _>>()
+        .step(STEP)?;
+    say(format!(
+        "    chain {}: {} validators (PBFT, f = 1), 1 observer, {} governance members, 2 approvals to register",
+        ledger.chain_id,
+        ledger.validators.validators.len(),
+        governance.len()
+    ));
+    let validators = ledger.validators.clone();
+    Ok((ledger, nodes, validators, governance))
+}
+
+async fn registered(
+    ledger: &Ledger,
+    governance: &[SecretKey],
+    proposal: Hash,
+    step: &str,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<(), DemoError> {
+    for (i, g) in governance.iter().take(2).enumerate() {
+        let h = approve(ledger, g, proposal).await.step(step)?;
+        say(format!("    governance member {} approved (block {h})", i + 1));
+    }
+    Ok(())
+}
+
+async fn registered_verifier(
+    ledger: &Ledger,
+    governance: &[SecretKey],
+    dir: &Path,
+    name: &str,
+    scope: ScopeItem,
+    purpose: &str,
+    step: &str,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<(Identity, ReplayGuard), DemoError> {
+    let slug: String = name.to_lowercase().replace(' ', "-");
+    let (v, _) = Identity::create(&dir.join(&slug), name, DEMO_PASSWORD, DEMO_COST).step(step)?;
+    let proposal = v
+        .register_verifier(ledger, vec![scope], vec![purpose.into()], format!("{slug}/v1"))
+        .await
+        .step(step)?;
+    say(format!(
+        "    {name} asks to be registered as a verifier (proposal {proposal})"
+    ));
+    registered(ledger, governance, proposal, step, say).await?;
+    let guard = ReplayGuard::open(&dir.join(&slug)).step(step)?;
+    Ok((v, guard))
+}
+
+fn verify_offline(p: &Presentation, validators: &ValidatorSet, me: &Identity, guard: &ReplayGuard) -> Report {
+    let me = me.did();
+    crate::verifier::verify(
+        p,
+        &Context {
+            source: Source::Offline {
+                validators,
+                max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
+            },
+            now: crate::now(),
+            verifier: Some(&me),
+            guard: Some(guard),
+            cache: Some(&CertificateCache::default()),
+        },
+    )
+}
+
+fn show_report(r: &Report, say: &mut (dyn FnMut(String) + Send)) {
+    for l in r.lines() {
+        say(format!("      {l}"));
+    }
+}
+
+fn random_binding(unlinkable: bool) -> HolderBinding {
+    let key = SecretKey::generate(&mut OsRng);
+    if unlinkable {
+        HolderBinding::new(
+            key.public_key().clone(),
+            &zk::unlinkable::HolderSecret::random(&mut OsRng),
+        )
+    } else {
+        HolderBinding {
+            holder_key: key.public_key().clone(),
+            holder_commitment: None,
+        }
+    }
+}
+
+fn row(line: usize, subject: Value, holder: HolderBinding) -> Row {
+    let Value::Object(subject) = subject else {
+        unreachable!("rows are built as objects")
+    };
+    Row {
+        line,
+        subject,
+        holder,
+    }
+}
+
+/// Days since 1970-01-01 of the day `years` before today.
+fn days_years_ago(years: i32) -> i64 {
+    let today = time::OffsetDateTime::now_utc().date();
+    let then = today
+        .replace_year(today.year() - years)
+        .or_else(|_| {
+            today
+                .replace_day(28)
+                .and_then(|d| d.replace_year(today.year() - years))
+        })
+        .unwrap_or(today);
+    i64::from(then.to_julian_day()) - i64::from(time::macros::date!(1970 - 01 - 01).to_julian_day())
+}
+
+#[allow(clippy::too_many_lines)]
+async fn story(
+    opts: &DemoOptions,
+    dir: &Path,
+    ledger: &Ledger,
+    validators: &ValidatorSet,
+    governance: &[SecretKey],
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<DemoSummary, DemoError> {
+    let mut summary = DemoSummary::default();
+
+    let step = "a university registered by governance";
+    say(format!("\n[2] {step}"));
+    let (uni, _) = Identity::create(
+        &dir.join("university"),
+        "Tsinghua University",
+        DEMO_PASSWORD,
+        DEMO_COST,
+    )
+    .step(step)?;
+    let proposal = uni
+        .register_issuer(ledger, vec!["UniversityDiploma".into()])
+        .await
+        .step(step)?;
+    say(format!(
+        "    {} ({}) asks to issue UniversityDiploma (proposal {proposal})",
+        uni.name(),
+        uni.did()
+    ));
+    registered(ledger, governance, proposal, step, say).await?;
+    let (_, facts) = ledger
+        .read(vec![state_keys::issuer(&uni.did())])
+        .await
+        .step(step)?;
+    match facts
+        .get::<IssuerRecord>(&state_keys::issuer(&uni.did()), "the issuer")
+        .step(step)?
+    {
+        Some(r) if r.status == IssuerStatus::Active => say(format!(
+            "    the ledger now proves: {} is an active issuer (block {})",
+            r.name, facts.newest_height
+        )),
+        _ => return fail(step, "the university is not an active issuer after two approvals"),
+    }
+
+    let step = "diploma schema";
+    say(format!("\n[3] {step}"));
+    let diploma = CredentialSchema::builtin("university-diploma").step(step)?;
+    let (_, facts) = ledger
+        .read(vec![state_keys::schema(diploma.id())])
+        .await
+        .step(step)?;
+    match facts
+        .get::<SchemaRecord>(&state_keys::schema(diploma.id()), "the schema")
+        .step(step)?
+    {
+        Some(s) if s.schema_hash == diploma.hash() => say(format!(
+            "    {} is published on the ledger (SM3 {}); gpa and graduation_date are predicate-capable",
+            s.id, s.schema_hash
+        )),
+        _ => return fail(step, "the ledger's diploma schema is not the built-in one"),
+    }
+
+    let step = "diplomas issued and anchored in one transaction";
+    say(format!("\n[4] {} {step}", opts.diplomas));
+    let (student, phrase) = Holder::create(&dir.join("student"), DEMO_PASSWORD, DEMO_COST).step(step)?;
+    say(format!(
+        "    the student's wallet: {} (recovery phrase of {} words shown once)",
+        student.did(),
+        phrase.words().split(' ').count()
+    ));
+    let mut rows = vec![row(
+        2,
+        json!({"name": "Li Hua", "student_id": "2022010001", "degree": "Bachelor of Engineering",
+               "major": "Computer Science", "gpa": 3.62, "graduation_date": "2026-07-01"}),
+        student.binding(),
+    )];
+    for i in 1..opts.diplomas {
+        rows.push(row(
+            i + 2,
+            json!({"name": format!("Graduate {i}"), "student_id": format!("{}", 2022010001 + i),
+                   "degree": "Bachelor of Science", "major": "Mathematics",
+                   "gpa": 2.0 + (i % 200) as f64 / 100.0, "graduation_date": "2026-07-01"}),
+            random_binding(false),
+        ));
+    }
+    // One bad row, to show it is reported while the rest proceed.
+    rows.push(row(
+        opts.diplomas + 2,
+        json!({"name": "Wang Wei", "student_id": "x", "degree": "BSc", "major": "Physics", "gpa": 5.1,
+               "graduation_date": "2026-07-01"}),
+        random_binding(false),
+    ));
+    let started = Instant::now();
+    let (batch, height) = uni
+        .issue_and_anchor(ledger, &diploma, rows, (crate::now() - 60, None), false, &|_| {})
+        .await
+        .step(step)?;
+    summary.issue_secs = started.elapsed().as_secs_f64();
+    summary.diplomas = batch.credentials.len();
+    if batch.credentials.len() != opts.diplomas || batch.rejected.len() != 1 {
+        return fail(
+            step,
+            format!(
+                "{} issued, {} rejected",
+                batch.credentials.len(),
+                batch.rejected.len()
+            ),
+        );
+    }
+    say(format!(
+        "    {} diplomas issued and anchored in block {height} in {:.2} s ({:.0}/s); root {}",
+        batch.credentials.len(),
+        summary.issue_secs,
+        batch.credentials.len() as f64 / summary.issue_secs,
+        batch.root
+    ));
+    for r in &batch.rejected {
+        say(format!("    line {} refused: {}", r.line, r.reason));
+    }
+    let diploma_json = batch.credentials[0].1.to_json().to_string();
+    let diploma_index = batch.credentials[0].1.envelope.status.index;
+    let imported = student
+        .import(&diploma_json, ledger, crate::now())
+        .await
+        .step(step)?;
+    say(format!(
+        "    the student imports the diploma: anchor checked against the ledger (block {})",
+        imported.anchored_at
+    ));
+
+    let step = "the student presents degree and gpa >= 300 to an employer";
+    say(format!("\n[5] {step}"));
+    let (employer, employer_guard) = registered_verifier(
+        ledger,
+        governance,
+        dir,
+        "Huawei Recruiting",
+        ScopeItem {
+            credential_type: "UniversityDiploma".into(),
+            disclose: vec!["name".into(), "degree".into(), "major".into()],
+            predicates: vec!["gpa".into(), "graduation_date".into()],
+        },
+        "employment screening",
+        step,
+        say,
+    )
+    .await?;
+    let spec = RequestSpec {
+        credential_type: "UniversityDiploma".into(),
+        accepted_issuers: vec![uni.did()],
+        disclose: vec!["degree".into()],
+        predicates: vec![parse_predicate("gpa>=300").step(step)?],
+        purpose: "employment screening".into(),
+        ttl_secs: 600,
+        tier: Tier::Selective,
+    };
+    let ask = |guard: &ReplayGuard| {
+        let r = make_request(employer.key(), &spec, crate::now(), &mut OsRng);
+        guard.remember(&r).map(|()| r)
+    };
+    let request = ask(&employer_guard).step(step)?;
+    let pending = student
+        .prepare(request, None, ledger, crate::now())
+        .await
+        .step(step)?;
+    say("    the wallet shows, before anything leaves it:".into());
+    for l in pending.consent.lines() {
+        say(format!("      {l}"));
+    }
+    if !pending.consent.in_scope() || pending.consent.disclosed.len() != 1 {
+        return fail(
+            step,
+            "the consent screen does not show an in-scope request disclosing one attribute",
+        );
+    }
+    let presentation = student.present(&pending, None, crate::now()).step(step)?;
+    let text = serde_json::to_string(&presentation).step(step)?;
+    say(format!(
+        "    presentation built: {} bytes with the ledger proofs inside",
+        text.len()
+    ));
+
+    let step = "verified offline";
+    say(format!(
+        "\n[6] {step} (the employer knows only the validator set)"
+    ));
+    let received = Presentation::from_json(&text).step(step)?;
+    let report = verify_offline(&received, validators, &employer, &employer_guard);
+    show_report(&report, say);
+    if !report.passed() {
+        return fail(step, format!("{:?}", report.failure()));
+    }
+    say(format!(
+        "    employer learns: {:?}, proven: {:?}",
+        report.disclosed, report.proven
+    ));
+
+    let step = "the university revokes that diploma";
+    say(format!("\n[7] {step}"));
+    let h = uni.revoke(ledger, 0, vec![diploma_index]).await.step(step)?;
+    say(format!(
+        "    status list 0, index {diploma_index} set in block {h}"
+    ));
+    let request = ask(&employer_guard).step(step)?;
+    let pending = student
+        .prepare(request, None, ledger, crate::now())
+        .await
+        .step(step)?;
+    if !pending.consent.revoked {
+        return fail(step, "the wallet does not warn that the diploma is revoked");
+    }
+    say("    the wallet warns: the issuer has revoked this credential".into());
+    let presentation = student.present(&pending, None, crate::now()).step(step)?;
+    let report = verify_offline(&presentation, validators, &employer, &employer_guard);
+    show_report(&report, say);
+    match report.failure() {
+        Some((Check::Revocation, reason)) if reason.contains("revoked") => {
+            say(format!("    verification now fails: {reason}"));
+            summary.revoked_refusal = Some((Check::Revocation, reason.to_owned()));
+        }
+        other => return fail(step, format!("expected a refusal for revocation, got {other:?}")),
+    }
+
+    let step = "a bank issues a KYC attestation";
+    say(format!("\n[8] {step}"));
+    let (bank_a, _) =
+        Identity::create(&dir.join("bank-a"), "Bank of Beijing", DEMO_PASSWORD, DEMO_COST).step(step)?;
+    let proposal = bank_a
+        .register_issuer(ledger, vec!["KycAttestation".into()])
+        .await
+        .step(step)?;
+    say(format!(
+        "    {} asks to issue KycAttestation (proposal {proposal})",
+        bank_a.name()
+    ));
+    registered(ledger, governance, proposal, step, say).await?;
+    // The unlinkable tier's circuit: a single-party setup here (a real consortium runs a
+    // multi-party ceremony); governance registers the verifying key on the ledger.
+    let shape = crate::tier::shape_for(4, 2).ok_or(DemoError {
+        step: step.into(),
+        reason: "no a4-p2 circuit".into(),
+    })?;
+    let t = Instant::now();
+    let (pk, vk) = tokio::task::block_in_place(|| zk::unlinkable::setup(shape, &mut OsRng)).step(step)?;
+    say(format!(
+        "    Groth16 keys for {} made in {:.1} s",
+        shape.id(),
+        t.elapsed().as_secs_f64()
+    ));
+    let proposal = propose_verifying_key(ledger, &governance[0], &vk)
+        .await
+        .step(step)?;
+    let h = approve(ledger, &governance[1], proposal).await.step(step)?;
+    say(format!("    governance registered its verifying key (block {h})"));
+    let (customer, _) = Holder::create(&dir.join("customer"), DEMO_PASSWORD, DEMO_COST).step(step)?;
+    let mut rows = vec![row(
+        1,
+        json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN", "kyc_level": 3,
+               "verified_on": "2026-11-02"}),
+        customer.binding(),
+    )];
+    for i in 1..16 {
+        rows.push(row(
+            i + 1,
+            json!({"name": format!("Customer {i}"), "birth_date": "2001-01-01", "residence_country": "CN",
+                   "kyc_level": 1 + (i % 3), "verified_on": "2026-11-02"}),
+            random_binding(true),
+        ));
+    }
+    let kyc = CredentialSchema::builtin("kyc-attestation").step(step)?;
+    let (batch, height) = bank_a
+        .issue_and_anchor(ledger, &kyc, rows, (crate::now() - 60, None), true, &|_| {})
+        .await
+        .step(step)?;
+    say(format!(
+        "    {} KYC attestations anchored in block {height} with SM3 root and Poseidon root",
+        batch.credentials.len()
+    ));
+    customer
+        .import(
+            &batch.credentials[0].1.to_json().to_string(),
+            ledger,
+            crate::now(),
+        )
+        .await
+        .step(step)?;
+    say("    the customer imports it (Poseidon leaf and path checked against the anchor)".into());
+
+    let step = "a second bank verifies age >= 18 and kyc_level >= 2 through the unlinkable tier";
+    say(format!("\n[9] {step}"));
+    let kyc_scope = ScopeItem {
+        credential_type: "KycAttestation".into(),
+        disclose: vec![],
+        predicates: vec!["birth_date".into(), "kyc_level".into()],
+    };
+    let (bank_b, guard_b) = registered_verifier(
+        ledger,
+        governance,
+        dir,
+        "China Merchants Bank",
+        kyc_scope.clone(),
+        "account opening",
+        step,
+        say,
+    )
+    .await?;
+    let kyc_spec = RequestSpec {
+        credential_type: "KycAttestation".into(),
+        accepted_issuers: vec![],
+        disclose: vec![],
+        predicates: vec![
+            parse_predicate(&format!("birth_date<={}", days_years_ago(18))).step(step)?,
+            parse_predicate("kyc_level>=2").step(step)?,
+        ],
+        purpose: "account opening".into(),
+        ttl_secs: 600,
+        tier: Tier::Unlinkable,
+    };
+    let request = make_request(bank_b.key(), &kyc_spec, crate::now(), &mut OsRng);
+    guard_b.remember(&request).step(step)?;
+    let pending = customer
+        .prepare(request, None, ledger, crate::now())
+        .await
+        .step(step)?;
+    for l in pending.consent.lines() {
+        say(format!("      {l}"));
+    }
+    let t = Instant::now();
+    let to_b =
+        tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), crate::now())).step(step)?;
+    say(format!(
+        "    Groth16 proof made in {:.2} s",
+        t.elapsed().as_secs_f64()
+    ));
+    let report = verify_offline(&to_b, validators, &bank_b, &guard_b);
+    show_report(&report, say);
+    let Some(n_b) = report.nullifier.filter(|_| report.passed()) else {
+        return fail(step, format!("{:?}", report.failure()));
+    };
+    say(format!("    {} sees nullifier {n_b}", bank_b.name()));
+
+    let step = "a third verifier sees a different nullifier";
+    say(format!("\n[10] {step}"));
+    let (bank_c, guard_c) = registered_verifier(
+        ledger,
+        governance,
+        dir,
+        "Ping An Insurance",
+        kyc_scope,
+        "account opening",
+        step,
+        say,
+    )
+    .await?;
+    let request = make_request(bank_c.key(), &kyc_spec, crate::now(), &mut OsRng);
+    guard_c.remember(&request).step(step)?;
+    let pending = customer
+        .prepare(request, None, ledger, crate::now())
+        .await
+        .step(step)?;
+    let to_c =
+        tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), crate::now())).step(step)?;
+    let report = verify_offline(&to_c, validators, &bank_c, &guard_c);
+    let Some(n_c) = report.nullifier.filter(|_| report.passed()) else {
+        return fail(step, format!("{:?}", report.failure()));
+    };
+    if n_c == n_b {
+        return fail(step, "both verifiers saw the same nullifier");
+    }
+    say(format!(
+        "    {} sees nullifier {n_c}: the two cannot link the customer",
+        bank_c.name()
+    ));
+    summary.nullifiers = vec![n_b, n_c];
+
+    let step = "a replay to the second bank is refused";
+    say(format!("\n[11] {step}"));
+    let report = verify_offline(&to_b, validators, &bank_b, &guard_b);
+    show_report(&report, say);
+    match report.failure() {
+        Some((Check::Nonce, reason)) => {
+            say(format!("    refused: {reason}"));
+            summary.replay_refusal = Some((Check::Nonce, reason.to_owned()));
+        }
+        other => return fail(step, format!("expected a nonce refusal, got {other:?}")),
+    }
+    let history = customer.history().step(step)?;
+    say(format!(
+        "\nThe customer's wallet recorded {} disclosures; the student's {}. Every step behaved as stated.",
+        history.len(),
+        student.history().step(step)?.len()
+    ));
+    Ok(summary)
+}

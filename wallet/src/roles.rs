@@ -1,1 +1,230 @@
+//! Issuer and verifier identities: an SM2 key, a display name and small counters, kept in an
+//! encrypted keystore of their own (the holder's wallet is [`crate::holder::Holder`]).
 
+use crate::issuer::{Batch, BatchPlan, IssueError, Row, issue_batch};
+use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
+use crate::ledger::{Ledger, LedgerError};
+use rand_core::OsRng;
+use schemas::credential_schema::CredentialSchema;
+use schemas::did::Did;
+use schemas::hash::Hash;
+use schemas::ledger::{IssuerRecord, IssuerStatus, ScopeItem, TxPayload, VerifierRecord, VerifyingKeyRecord};
+use schemas::seal::Cost;
+use schemas::sm2::SecretKey;
+use std::path::Path;
+
+const KEY: &str = "role/sm2";
+const NAME: &str = "role/name";
+const NEXT_INDEX: &str = "issuer/next-index/";
+
+/// An organisation's signing identity (a university, a bank, an employer).
+pub struct Identity {
+    store: Keystore,
+    key: SecretKey,
+    name: String,
+}
+
+impl Identity {
+    /// Creates an identity with a fresh key in `dir`.
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        password: &str,
+        cost: Cost,
+    ) -> Result<(Identity, RecoveryPhrase), KeystoreError> {
+        let (store, phrase) = Keystore::create(dir, password, cost, &mut OsRng)?;
+        let key = SecretKey::generate(&mut OsRng);
+        store.put_all(
+            &[(KEY, key.to_bytes().as_ref()), (NAME, name.as_bytes())],
+            &mut OsRng,
+        )?;
+        Ok((
+            Identity {
+                store,
+                key,
+                name: name.to_owned(),
+            },
+            phrase,
+        ))
+    }
+
+    /// Opens the identity in `dir`.
+    pub fn open(dir: &Path, password: &str) -> Result<Identity, KeystoreError> {
+        let store = Keystore::open(dir, password)?;
+        let corrupt = |what: &str| KeystoreError::Corrupt(format!("the {what} record is unreadable"));
+        let bytes = store.get(KEY)?.ok_or_else(|| corrupt("key"))?;
+        let key = <&[u8; 32]>::try_from(bytes.as_slice())
+            .ok()
+            .and_then(|b| SecretKey::from_bytes(b).ok())
+            .ok_or_else(|| corrupt("key"))?;
+        let name = store
+            .get(NAME)?
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+            .ok_or_else(|| corrupt("name"))?;
+        Ok(Identity { store, key, name })
+    }
+
+    /// Its signing key.
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// Its DID.
+    pub fn did(&self) -> Did {
+        Did::from_public_key(self.key.public_key())
+    }
+
+    /// Its display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The next unused status index of `list` (an issuer's counter).
+    pub fn next_index(&self, list: u32) -> Result<u32, KeystoreError> {
+        Ok(self
+            .store
+            .get(&format!("{NEXT_INDEX}{list}"))?
+            .and_then(|b| <[u8; 4]>::try_from(b.as_slice()).ok())
+            .map_or(0, u32::from_be_bytes))
+    }
+
+    /// Records the next unused status index of `list`.
+    pub fn set_next_index(&self, list: u32, next: u32) -> Result<(), KeystoreError> {
+        self.store
+            .put(&format!("{NEXT_INDEX}{list}"), &next.to_be_bytes(), &mut OsRng)
+    }
+
+    /// The keystore (password change, backup).
+    pub fn store(&self) -> &Keystore {
+        &self.store
+    }
+}
+
+/// What an issuer's or verifier's ledger action can run into.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActionError {
+    /// Its keystore.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The ledger.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Issuance.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+}
+
+impl Identity {
+    /// Asks the consortium to register this identity as an issuer of `types`; returns the
+    /// proposal governance members approve.
+    pub async fn register_issuer(&self, ledger: &Ledger, types: Vec<String>) -> Result<Hash, ActionError> {
+        let record = IssuerRecord {
+            did: self.did(),
+            name: self.name.clone(),
+            public_key: self.key.public_key().clone(),
+            officers: vec![],
+            threshold: 1,
+            allowed_types: types,
+            status: IssuerStatus::Active,
+        };
+        let (hash, _) = ledger
+            .submit(&self.key, &[], TxPayload::RegisterIssuer { record })
+            .await?;
+        Ok(hash)
+    }
+
+    /// Asks the consortium to register this identity as a verifier with its scope; returns
+    /// the proposal.
+    pub async fn register_verifier(
+        &self,
+        ledger: &Ledger,
+        scope: Vec<ScopeItem>,
+        purposes: Vec<String>,
+        nullifier_scope: String,
+    ) -> Result<Hash, ActionError> {
+        let record = VerifierRecord {
+            did: self.did(),
+            name: self.name.clone(),
+            public_key: self.key.public_key().clone(),
+            scope,
+            purposes,
+            nullifier_scope,
+        };
+        let (hash, _) = ledger
+            .submit(&self.key, &[], TxPayload::RegisterVerifier { record })
+            .await?;
+        Ok(hash)
+    }
+
+    /// Issues `rows` under `schema` from this issuer's next status index, anchors the batch in
+    /// one transaction, and advances the counter. Returns the batch and the anchor's height.
+    pub async fn issue_and_anchor(
+        &self,
+        ledger: &Ledger,
+        schema: &CredentialSchema,
+        rows: Vec<Row>,
+        validity: (i64, Option<i64>),
+        unlinkable: bool,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Batch, u64), ActionError> {
+        let list_id = 0;
+        let plan = BatchPlan {
+            schema,
+            issuer: self.did(),
+            valid_from: validity.0,
+            valid_until: validity.1,
+            list_id,
+            first_index: self.next_index(list_id)?,
+            unlinkable,
+        };
+        let batch = tokio::task::block_in_place(|| issue_batch(&plan, rows, progress))?;
+        let anchor = batch.anchor_record(&plan);
+        let (_, receipt) = ledger
+            .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
+            .await?;
+        self.set_next_index(list_id, batch.next_index)?;
+        Ok((batch, receipt.height.0))
+    }
+
+    /// Revokes credentials by status index; returns the block height.
+    pub async fn revoke(&self, ledger: &Ledger, list_id: u32, indexes: Vec<u32>) -> Result<u64, ActionError> {
+        let (_, receipt) = ledger
+            .submit(
+                &self.key,
+                &[],
+                TxPayload::UpdateStatusList {
+                    issuer: self.did(),
+                    list_id,
+                    revoke: indexes,
+                },
+            )
+            .await?;
+        Ok(receipt.height.0)
+    }
+}
+
+/// A governance member approves a proposal; returns the block height.
+pub async fn approve(ledger: &Ledger, member: &SecretKey, proposal: Hash) -> Result<u64, LedgerError> {
+    let (_, receipt) = ledger
+        .submit(member, &[], TxPayload::Approve { proposal })
+        .await?;
+    Ok(receipt.height.0)
+}
+
+/// A governance member proposes a Groth16 verifying key; returns the proposal.
+pub async fn propose_verifying_key(
+    ledger: &Ledger,
+    member: &SecretKey,
+    vk: &zk::unlinkable::VerifyingKey,
+) -> Result<Hash, LedgerError> {
+    let record = VerifyingKeyRecord {
+        circuit: vk.shape().id(),
+        version: vk.version(),
+        key: vk.to_bytes(),
+    };
+    let (hash, _) = ledger
+        .submit(member, &[], TxPayload::RegisterVerifyingKey { record })
+        .await?;
+    Ok(hash)
+}

@@ -1,1 +1,897 @@
-fn main() {}
+//! `credctl`: issuers, holders, verifiers and governance members on the command line, and the
+//! one-command demo.
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand_core::OsRng;
+use schemas::credential_schema::CredentialSchema;
+use schemas::hash::Hash;
+use schemas::ledger::{Genesis, SchemaRecord, ScopeItem, TxPayload, ValidatorSet};
+use schemas::presentation::{Presentation, SignedRequest, Tier};
+use schemas::seal::Cost;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wallet::holder::Holder;
+use wallet::issuer::{read_rows, write_batch};
+use wallet::ledger::{CertificateCache, Ledger};
+use wallet::roles::{Identity, approve, propose_verifying_key};
+use wallet::verifier::{
+    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts, make_request,
+};
+
+/// Environment variable holding the keystore password.
+const PASSWORD_ENV: &str = "CREDENCE_PASSWORD";
+
+#[derive(Parser)]
+#[command(
+    name = "credctl",
+    version,
+    about = "Credence: issue, hold, present and verify credentials"
+)]
+struct Cli {
+    /// Folder of this user's keystores (issuer/, wallet/, verifier/).
+    #[arg(long, global = true, env = "CREDENCE_HOME", default_value = ".credence")]
+    home: PathBuf,
+    /// A ledger node's API.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDENCE_LEDGER",
+        default_value = "http://127.0.0.1:26700"
+    )]
+    ledger: String,
+    /// File holding the keystore password (otherwise $CREDENCE_PASSWORD).
+    #[arg(long, global = true)]
+    password_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole story on an embedded devnet (4 validators + 1 observer).
+    Demo {
+        /// Keep the devnet and wallets in this folder (default: a temporary one).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Diplomas in the class.
+        #[arg(long, default_value_t = 1_000)]
+        diplomas: usize,
+        /// First p2p port; HTTP ports are 100 above.
+        #[arg(long, default_value_t = 27_600)]
+        base_port: u16,
+    },
+    /// An issuer's identity and registration.
+    #[command(subcommand)]
+    Issuer(IssuerCmd),
+    /// Issue a batch from a CSV or JSONL file and anchor it in one transaction.
+    Issue(IssueArgs),
+    /// Revoke credentials by status index.
+    Revoke {
+        /// Status indexes (from the batch's index.csv).
+        #[arg(long = "index", required = true, num_args = 1..)]
+        indexes: Vec<u32>,
+        /// Status list.
+        #[arg(long, default_value_t = 0)]
+        list: u32,
+    },
+    /// Governance members' actions.
+    #[command(subcommand)]
+    Governance(GovernanceCmd),
+    /// The holder's wallet.
+    #[command(subcommand)]
+    Wallet(WalletCmd),
+    /// A verifier's identity, registration and HTTP service.
+    #[command(subcommand)]
+    Verifier(VerifierCmd),
+    /// Make a signed presentation request (the verifier remembers its nonce).
+    Request(RequestArgs),
+    /// Verify a presentation; one line per check, exit 0 only when every check passes.
+    Verify {
+        /// The presentation file.
+        presentation: PathBuf,
+        /// Check only with the proofs inside and this validator set (a ValidatorSet or genesis JSON).
+        #[arg(long, requires = "validators")]
+        offline: bool,
+        /// The consortium's validator set.
+        #[arg(long)]
+        validators: Option<PathBuf>,
+        /// Oldest revocation status accepted offline, seconds.
+        #[arg(long, default_value_t = DEFAULT_MAX_STATUS_AGE_SECS)]
+        max_status_age: i64,
+    },
+    /// Development helpers.
+    #[command(subcommand)]
+    Dev(DevCmd),
+}
+
+#[derive(Subcommand)]
+enum IssuerCmd {
+    /// Create the issuer's key.
+    Init {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Ask the consortium to register this issuer; prints the proposal governance approves.
+    Register {
+        /// Credential types to issue.
+        #[arg(long, value_delimiter = ',', required = true)]
+        types: Vec<String>,
+    },
+    /// Publish a credential schema (JSON Schema with Credence's x-credence block).
+    PublishSchema {
+        /// The schema file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct IssueArgs {
+    /// Built-in schema name (diploma, university-diploma, kyc-attestation, ...) or a schema file.
+    #[arg(long)]
+    schema: String,
+    /// Rows: .csv with a header, or .jsonl.
+    #[arg(long)]
+    input: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also build the unlinkable tier (rows need holder_commitment).
+    #[arg(long)]
+    unlinkable: bool,
+    /// Days the credentials stay valid (default: no end).
+    #[arg(long)]
+    valid_days: Option<i64>,
+    /// Also write one credential-<line>.json per credential.
+    #[arg(long)]
+    files: bool,
+}
+
+#[derive(Subcommand)]
+enum GovernanceCmd {
+    /// Approve a proposal.
+    Approve {
+        /// The proposal (transaction hash).
+        #[arg(value_parser = parse_hash)]
+        proposal: Hash,
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Make Groth16 keys for an unlinkable circuit and propose the verifying key.
+    ProposeCircuit {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Circuit id.
+        #[arg(long, default_value = "unlinkable-a4-p2-d20-r32")]
+        circuit: String,
+        /// Where to write the proving key holders use.
+        #[arg(long)]
+        proving_key_out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCmd {
+    /// Create the wallet; prints the recovery phrase once.
+    Init,
+    /// What to give an issuer (holder key and unlinkable commitment).
+    Id,
+    /// Import a credential (checked against the ledger).
+    Import {
+        /// Credential JSON file.
+        file: PathBuf,
+    },
+    /// List credentials.
+    List,
+    /// Show one credential.
+    Show {
+        /// Credential id (or a unique prefix).
+        id: String,
+    },
+    /// Answer a request: shows what will be disclosed, proven and hidden, then builds it.
+    Answer {
+        /// The request file.
+        request: PathBuf,
+        /// Where to write the presentation.
+        #[arg(long)]
+        out: PathBuf,
+        /// Which credential (default: the newest that fits).
+        #[arg(long)]
+        credential: Option<String>,
+        /// Proving key of the unlinkable circuit.
+        #[arg(long)]
+        proving_key: Option<PathBuf>,
+        /// Consent without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Disclosure history.
+    History,
+    /// Write an encrypted backup.
+    Backup {
+        /// The backup file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum VerifierCmd {
+    /// Create the verifier's key.
+    Init {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Ask the consortium to register this verifier and its scope; prints the proposal.
+    Register {
+        /// Credential type it asks for.
+        #[arg(long = "type")]
+        credential_type: String,
+        /// Attributes it may ask to see.
+        #[arg(long, value_delimiter = ',')]
+        disclose: Vec<String>,
+        /// Attributes it may ask predicates about.
+        #[arg(long, value_delimiter = ',')]
+        predicates: Vec<String>,
+        /// Purposes it may state.
+        #[arg(long = "purpose", required = true)]
+        purposes: Vec<String>,
+        /// Its unlinkable-tier nullifier scope.
+        #[arg(long)]
+        nullifier_scope: String,
+    },
+    /// Verify over HTTP: POST /v1/requests (RequestSpec) and POST /v1/verify (presentation).
+    Serve {
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8600")]
+        listen: String,
+        /// Verify with the proofs inside and this validator set, instead of reading the ledger.
+        #[arg(long)]
+        validators: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct RequestArgs {
+    /// Credential type.
+    #[arg(long = "type")]
+    credential_type: String,
+    /// Attributes to disclose.
+    #[arg(long, value_delimiter = ',')]
+    disclose: Vec<String>,
+    /// Predicates on encoded values: gpa>=300, birth_date<=12000, kyc_level=2..5.
+    #[arg(long = "predicate")]
+    predicates: Vec<String>,
+    /// Accepted issuer DIDs (default: any registered for the type).
+    #[arg(long = "issuer", value_parser = parse_did)]
+    issuers: Vec<schemas::Did>,
+    /// Purpose (one of the registered ones).
+    #[arg(long)]
+    purpose: String,
+    /// Tier.
+    #[arg(long, value_enum, default_value_t = TierArg::Selective)]
+    tier: TierArg,
+    /// Seconds the request stays answerable.
+    #[arg(long, default_value_t = 600)]
+    ttl: i64,
+    /// Where to write it.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TierArg {
+    Selective,
+    Unlinkable,
+}
+
+#[derive(Subcommand)]
+enum DevCmd {
+    /// Write a CSV class of N diplomas with fresh holder keys (for trying `credctl issue`).
+    SampleClass {
+        /// Rows.
+        #[arg(long)]
+        count: usize,
+        /// Output .csv.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_hash(s: &str) -> Result<Hash, String> {
+    Hash::from_hex(s).map_err(|_| format!("{s:?} is not a 64-hex-digit hash"))
+}
+
+fn parse_did(s: &str) -> Result<schemas::Did, String> {
+    schemas::Did::parse(s).map_err(|e| e.to_string())
+}
+
+fn password(cli: &Cli) -> Result<zeroize::Zeroizing<String>> {
+    if let Some(f) = &cli.password_file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        return Ok(zeroize::Zeroizing::new(
+            text.trim_end_matches(['\n', '\r']).to_owned(),
+        ));
+    }
+    std::env::var(PASSWORD_ENV)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| anyhow::anyhow!("no password: pass --password-file FILE or set {PASSWORD_ENV}"))
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    wallet::keystore::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn schema_arg(name: &str) -> Result<CredentialSchema> {
+    let builtin = match name {
+        "diploma" => "university-diploma",
+        "kyc" => "kyc-attestation",
+        other => other,
+    };
+    if let Ok(s) = CredentialSchema::builtin(builtin) {
+        return Ok(s);
+    }
+    let text = read_text(Path::new(name))
+        .with_context(|| format!("{name:?} is neither a built-in schema nor a readable schema file"))?;
+    Ok(CredentialSchema::from_json(&text)?)
+}
+
+fn validators_file(path: &Path) -> Result<ValidatorSet> {
+    let text = read_text(path)?;
+    if let Ok(v) = serde_json::from_str::<ValidatorSet>(&text) {
+        return Ok(v);
+    }
+    serde_json::from_str::<Genesis>(&text)
+        .map(|g| g.validators)
+        .with_context(|| format!("{} is neither a validator set nor a genesis file", path.display()))
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    let ok = std::process::ExitCode::SUCCESS;
+    let cost = Cost::default();
+    match &cli.command {
+        Command::Demo {
+            dir,
+            diplomas,
+            base_port,
+        } => {
+            let opts = wallet::demo::DemoOptions {
+                dir: dir.clone(),
+                diplomas: *diplomas,
+                base_port: *base_port,
+            };
+            println!("Credence demo: an embedded consortium and the whole credential story");
+            let mut say = |line: String| println!("{line}");
+            let s = wallet::demo::run(&opts, &mut say).await?;
+            println!(
+                "\nDemo complete: {} diplomas in {:.2} s; revoked diploma refused; nullifiers differ; replay refused.",
+                s.diplomas, s.issue_secs
+            );
+        }
+        Command::Issuer(cmd) => {
+            let dir = cli.home.join("issuer");
+            match cmd {
+                IssuerCmd::Init { name } => {
+                    let (id, phrase) = Identity::create(&dir, name, &password(&cli)?, cost)?;
+                    println!("issuer {} ({}) created in {}", id.name(), id.did(), dir.display());
+                    println!(
+                        "recovery phrase (write it down; it is not shown again):\n{}",
+                        phrase.words()
+                    );
+                }
+                IssuerCmd::Register { types } => {
+                    let id = Identity::open(&dir, &password(&cli)?)?;
+                    let ledger = Ledger::connect(&cli.ledger).await?;
+                    let p = id.register_issuer(&ledger, types.clone()).await?;
+                    println!(
+                        "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
+                    );
+                }
+                IssuerCmd::PublishSchema { file } => {
+                    let id = Identity::open(&dir, &password(&cli)?)?;
+                    let text = read_text(file)?;
+                    let schema = CredentialSchema::from_json(&text)?;
+                    let ledger = Ledger::connect(&cli.ledger).await?;
+                    let record = SchemaRecord {
+                        id: schema.id().to_owned(),
+                        credential_type: schema.credential_type().to_owned(),
+                        schema_hash: schema.hash(),
+                        json: text,
+                        publisher: id.did(),
+                    };
+                    let (_, r) = ledger
+                        .submit(id.key(), &[], TxPayload::PublishSchema { record })
+                        .await?;
+                    println!("schema {} published in block {}", schema.id(), r.height.0);
+                }
+            }
+        }
+        Command::Issue(a) => {
+            let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
+            let schema = schema_arg(&a.schema)?;
+            let (rows, mut bad) = read_rows(&a.input, &schema)?;
+            let ledger = Ledger::connect(&cli.ledger).await?;
+            let bar = ProgressBar::new((rows.len() + bad.len()) as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.inc(bad.len() as u64);
+            if rows.len() < 10_000 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let now = wallet::now();
+            let started = std::time::Instant::now();
+            let (mut batch, height) = id
+                .issue_and_anchor(
+                    &ledger,
+                    &schema,
+                    rows,
+                    (now, a.valid_days.map(|d| now + d * 86_400)),
+                    a.unlinkable,
+                    &|n| bar.inc(n),
+                )
+                .await?;
+            let issued = started.elapsed();
+            bar.finish_and_clear();
+            batch.rejected.append(&mut bad);
+            batch.rejected.sort_by_key(|r| r.line);
+            write_batch(&a.out, &batch, a.files).with_context(|| format!("writing {}", a.out.display()))?;
+            for r in &batch.rejected {
+                eprintln!("line {}: {}", r.line, r.reason);
+            }
+            println!(
+                "{} credentials issued and anchored in block {height} ({:.2} s, {:.0}/s); {} rows refused",
+                batch.credentials.len(),
+                issued.as_secs_f64(),
+                batch.credentials.len() as f64 / issued.as_secs_f64(),
+                batch.rejected.len()
+            );
+            println!("batch root {}; written to {}", batch.root, a.out.display());
+        }
+        Command::Revoke { indexes, list } => {
+            let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
+            let ledger = Ledger::connect(&cli.ledger).await?;
+            let h = id.revoke(&ledger, *list, indexes.clone()).await?;
+            println!("{} credential(s) revoked in block {h}", indexes.len());
+        }
+        Command::Governance(cmd) => {
+            let ledger = Ledger::connect(&cli.ledger).await?;
+            match cmd {
+                GovernanceCmd::Approve { proposal, key } => {
+                    let k = ledger_node::config::open_governance_key(key, &password(&cli)?)?;
+                    let h = approve(&ledger, &k, *proposal).await?;
+                    println!("approved in block {h}");
+                }
+                GovernanceCmd::ProposeCircuit {
+                    key,
+                    circuit,
+                    proving_key_out,
+                } => {
+                    let k = ledger_node::config::open_governance_key(key, &password(&cli)?)?;
+                    let shape = zk::unlinkable::CircuitShape::from_id(circuit)
+                        .with_context(|| format!("unknown circuit {circuit:?}"))?;
+                    let (pk, vk) = tokio::task::block_in_place(|| zk::unlinkable::setup(shape, &mut OsRng))?;
+                    wallet::keystore::write_atomic(proving_key_out, &pk.to_bytes())?;
+                    let p = propose_verifying_key(&ledger, &k, &vk).await?;
+                    println!(
+                        "proving key written to {}; verifying key proposed: {p}",
+                        proving_key_out.display()
+                    );
+                }
+            }
+        }
+        Command::Wallet(cmd) => return wallet_cmd(&cli, cmd).await,
+        Command::Verifier(cmd) => {
+            let dir = cli.home.join("verifier");
+            match cmd {
+                VerifierCmd::Init { name } => {
+                    let (id, phrase) = Identity::create(&dir, name, &password(&cli)?, cost)?;
+                    println!(
+                        "verifier {} ({}) created in {}",
+                        id.name(),
+                        id.did(),
+                        dir.display()
+                    );
+                    println!(
+                        "recovery phrase (write it down; it is not shown again):\n{}",
+                        phrase.words()
+                    );
+                }
+                VerifierCmd::Register {
+                    credential_type,
+                    disclose,
+                    predicates,
+                    purposes,
+                    nullifier_scope,
+                } => {
+                    let id = Identity::open(&dir, &password(&cli)?)?;
+                    let ledger = Ledger::connect(&cli.ledger).await?;
+                    let scope = ScopeItem {
+                        credential_type: credential_type.clone(),
+                        disclose: disclose.clone(),
+                        predicates: predicates.clone(),
+                    };
+                    let p = id
+                        .register_verifier(&ledger, vec![scope], purposes.clone(), nullifier_scope.clone())
+                        .await?;
+                    println!(
+                        "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
+                    );
+                }
+                VerifierCmd::Serve { listen, validators } => {
+                    let id = Identity::open(&dir, &password(&cli)?)?;
+                    let guard = ReplayGuard::open(&dir)?;
+                    let source = match validators {
+                        Some(f) => ServeSource::Offline(validators_file(f)?),
+                        None => ServeSource::Online(Ledger::connect(&cli.ledger).await?),
+                    };
+                    serve(listen, id, guard, source).await?;
+                }
+            }
+        }
+        Command::Request(a) => {
+            let dir = cli.home.join("verifier");
+            let id = Identity::open(&dir, &password(&cli)?)?;
+            let predicates = a
+                .predicates
+                .iter()
+                .map(|p| wallet::tier::parse_predicate(p).map_err(anyhow::Error::msg))
+                .collect::<Result<Vec<_>>>()?;
+            let spec = RequestSpec {
+                credential_type: a.credential_type.clone(),
+                accepted_issuers: a.issuers.clone(),
+                disclose: a.disclose.clone(),
+                predicates,
+                purpose: a.purpose.clone(),
+                ttl_secs: a.ttl,
+                tier: match a.tier {
+                    TierArg::Selective => Tier::Selective,
+                    TierArg::Unlinkable => Tier::Unlinkable,
+                },
+            };
+            let r = make_request(id.key(), &spec, wallet::now(), &mut OsRng);
+            ReplayGuard::open(&dir)?.remember(&r)?;
+            write_json(&a.out, &r)?;
+            println!("request {} written to {}", r.request.nonce, a.out.display());
+        }
+        Command::Verify {
+            presentation,
+            offline,
+            validators,
+            max_status_age,
+        } => {
+            let p = Presentation::from_json(&read_text(presentation)?)
+                .with_context(|| format!("{} is not a presentation", presentation.display()))?;
+            let dir = cli.home.join("verifier");
+            let me = Identity::open(&dir, &password(&cli)?).ok().map(|i| i.did());
+            let guard = ReplayGuard::open(&dir)?;
+            let report = if *offline {
+                let vs = validators_file(
+                    validators
+                        .as_deref()
+                        .context("--offline needs --validators FILE")?,
+                )?;
+                verify_with(
+                    &p,
+                    Source::Offline {
+                        validators: &vs,
+                        max_status_age_secs: *max_status_age,
+                    },
+                    me.as_ref(),
+                    &guard,
+                )
+            } else {
+                let ledger = Ledger::connect(&cli.ledger).await?;
+                let facts = fetch_facts(&ledger, &p).await?;
+                verify_with(&p, Source::Online(facts), me.as_ref(), &guard)
+            };
+            for l in report.lines() {
+                println!("{l}");
+            }
+            if !report.passed() {
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+            for (n, v) in &report.disclosed {
+                println!("disclosed: {n} = {v}");
+            }
+            for p in &report.proven {
+                println!("proven:    {p}");
+            }
+            if let Some(n) = report.nullifier {
+                println!(
+                    "nullifier: {n} (seen {} time(s) before)",
+                    report.nullifier_seen_before
+                );
+            }
+        }
+        Command::Dev(DevCmd::SampleClass { count, out }) => sample_class(*count, out)?,
+    }
+    Ok(ok)
+}
+
+fn verify_with(
+    p: &Presentation,
+    source: Source<'_>,
+    me: Option<&schemas::Did>,
+    guard: &ReplayGuard,
+) -> Report {
+    wallet::verifier::verify(
+        p,
+        &Context {
+            source,
+            now: wallet::now(),
+            verifier: me,
+            guard: Some(guard),
+            cache: None,
+        },
+    )
+}
+
+async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode> {
+    let dir = cli.home.join("wallet");
+    if let WalletCmd::Init = cmd {
+        let (h, phrase) = Holder::create(&dir, &password(cli)?, Cost::default())?;
+        println!("wallet {} created in {}", h.did(), dir.display());
+        println!(
+            "recovery phrase (write it down; it is not shown again):\n{}",
+            phrase.words()
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let h = Holder::open(&dir, &password(cli)?)?;
+    match cmd {
+        WalletCmd::Init => {}
+        WalletCmd::Id => println!("{}", serde_json::to_string_pretty(&h.binding())?),
+        WalletCmd::Import { file } => {
+            let ledger = Ledger::connect(&cli.ledger).await?;
+            let s = h.import(&read_text(file)?, &ledger, wallet::now()).await?;
+            println!(
+                "imported {} {} from {} (anchored, proven at block {})",
+                s.credential_type, s.id, s.issuer_name, s.anchored_at
+            );
+        }
+        WalletCmd::List => {
+            for s in h.list()? {
+                println!("{}  {:<26} {}", s.id, s.credential_type, s.issuer_name);
+            }
+        }
+        WalletCmd::Show { id } => {
+            let (s, attrs) = h.show(id)?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+            for (n, v) in attrs {
+                println!("  {n}: {v}");
+            }
+        }
+        WalletCmd::Answer {
+            request,
+            out,
+            credential,
+            proving_key,
+            yes,
+        } => {
+            let r = SignedRequest::from_json(&read_text(request)?)
+                .with_context(|| format!("{} is not a presentation request", request.display()))?;
+            let ledger = Ledger::connect(&cli.ledger).await?;
+            let pending = h
+                .prepare(r, credential.as_deref(), &ledger, wallet::now())
+                .await?;
+            for l in pending.consent.lines() {
+                println!("{l}");
+            }
+            if !pending.consent.in_scope() {
+                bail!("refused: the request goes beyond what the verifier registered on the ledger");
+            }
+            if !yes {
+                print!("Send this? [y/N] ");
+                std::io::stdout().flush()?;
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !answer.trim().eq_ignore_ascii_case("y") {
+                    println!("declined; nothing was sent");
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            }
+            let pk = match proving_key {
+                Some(f) => Some(zk::unlinkable::ProvingKey::from_bytes(
+                    &std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+                )?),
+                None => None,
+            };
+            let p = tokio::task::block_in_place(|| h.present(&pending, pk.as_ref(), wallet::now()))?;
+            write_json(out, &p)?;
+            println!("presentation written to {}", out.display());
+        }
+        WalletCmd::History => {
+            for d in h.history()? {
+                let when = schemas::credential::rfc3339(d.at).unwrap_or_default();
+                println!(
+                    "{when}  {} ({})  purpose: {}\n    revealed: {:?}\n    proven:   {:?}",
+                    d.verifier_name.as_deref().unwrap_or("unregistered"),
+                    d.verifier,
+                    d.purpose,
+                    d.disclosed,
+                    d.proven
+                );
+            }
+        }
+        WalletCmd::Backup { file } => {
+            h.store().backup(file)?;
+            println!(
+                "encrypted backup written to {}; restore it with the recovery phrase",
+                file.display()
+            );
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+enum ServeSource {
+    Offline(ValidatorSet),
+    Online(Ledger),
+}
+
+struct Service {
+    id: Identity,
+    guard: ReplayGuard,
+    source: ServeSource,
+    cache: CertificateCache,
+}
+
+async fn serve(listen: &str, id: Identity, guard: ReplayGuard, source: ServeSource) -> Result<()> {
+    use axum::routing::{get, post};
+    let svc = Arc::new(Service {
+        id,
+        guard,
+        source,
+        cache: CertificateCache::default(),
+    });
+    let app = axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/v1/requests", post(new_request))
+        .route("/v1/verify", post(verify_http))
+        .with_state(svc);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+type HttpResult = (axum::http::StatusCode, axum::Json<serde_json::Value>);
+
+fn http_error(status: axum::http::StatusCode, message: String) -> HttpResult {
+    (status, axum::Json(serde_json::json!({ "error": message })))
+}
+
+async fn new_request(
+    axum::extract::State(svc): axum::extract::State<Arc<Service>>,
+    body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
+) -> HttpResult {
+    let axum::Json(spec) = match body {
+        Ok(b) => b,
+        Err(e) => return http_error(e.status(), format!("the body is not a request spec: {e}")),
+    };
+    let r = make_request(svc.id.key(), &spec, wallet::now(), &mut OsRng);
+    if let Err(e) = svc.guard.remember(&r) {
+        return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+    }
+    match serde_json::to_value(&r) {
+        Ok(v) => (axum::http::StatusCode::OK, axum::Json(v)),
+        Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn verify_http(
+    axum::extract::State(svc): axum::extract::State<Arc<Service>>,
+    body: axum::body::Bytes,
+) -> HttpResult {
+    let text = String::from_utf8_lossy(&body);
+    let p = match Presentation::from_json(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            return http_error(
+                axum::http::StatusCode::BAD_REQUEST,
+                format!("the body is not a presentation: {e}"),
+            );
+        }
+    };
+    let online = match &svc.source {
+        ServeSource::Online(l) => match fetch_facts(l, &p).await {
+            Ok(f) => Some(f),
+            Err(e) => return http_error(axum::http::StatusCode::BAD_GATEWAY, e.to_string()),
+        },
+        ServeSource::Offline(_) => None,
+    };
+    let svc2 = svc.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let me = svc2.id.did();
+        let source = match (&svc2.source, online) {
+            (_, Some(f)) => Source::Online(f),
+            (ServeSource::Offline(v), None) => Source::Offline {
+                validators: v,
+                max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
+            },
+            (ServeSource::Online(_), None) => unreachable!("online facts were fetched above"),
+        };
+        wallet::verifier::verify(
+            &p,
+            &Context {
+                source,
+                now: wallet::now(),
+                verifier: Some(&me),
+                guard: Some(&svc2.guard),
+                cache: Some(&svc2.cache),
+            },
+        )
+    })
+    .await;
+    match report {
+        Ok(r) => {
+            let status = if r.passed() {
+                axum::http::StatusCode::OK
+            } else {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            };
+            (status, axum::Json(serde_json::to_value(&r).unwrap_or_default()))
+        }
+        Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn sample_class(count: usize, out: &Path) -> Result<()> {
+    use rayon::prelude::*;
+    let rows: Vec<String> = (0..count)
+        .into_par_iter()
+        .map(|i| {
+            let key = schemas::sm2::SecretKey::generate(&mut OsRng);
+            format!(
+                "Graduate {i},{},Bachelor of Science,Mathematics,{}.{:02},2026-07-01,{}",
+                2026000000 + i,
+                2 + i % 2,
+                i % 100,
+                hex::encode(key.public_key().to_sec1())
+            )
+        })
+        .collect();
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+    );
+    writeln!(f, "name,student_id,degree,major,gpa,graduation_date,holder_key")?;
+    for r in rows {
+        writeln!(f, "{r}")?;
+    }
+    f.flush()?;
+    println!("{count} rows written to {}", out.display());
+    Ok(())
+}
