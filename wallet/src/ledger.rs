@@ -144,12 +144,14 @@ impl Facts {
     /// The proven anchor of `issuer` whose record satisfies `pick` (anchors are keyed by their
     /// SM3 root, which an unlinkable presentation does not name).
     pub fn find_anchor(&self, issuer: &Did, pick: impl Fn(&AnchorRecord) -> bool) -> Option<AnchorRecord> {
-        let prefix = state_keys::anchor(issuer, &Hash([0; 32]));
-        let prefix = &prefix[..prefix.len() - 32];
         self.values
             .iter()
-            .filter(|(k, _)| k.starts_with(prefix) && k.len() == prefix.len() + 32)
-            .filter_map(|(_, (_, v))| v.as_deref().and_then(|v| decode::<AnchorRecord>(v).ok()))
+            .filter(|(k, _)| k.starts_with(b"anchor/"))
+            .filter_map(|(k, (_, v))| {
+                let a: AnchorRecord = decode(v.as_deref()?).ok()?;
+                // The record must sit under its own key: issuer and root as the key names them.
+                (a.issuer == *issuer && *k == state_keys::anchor(&a.issuer, &a.root)).then_some(a)
+            })
             .find(|a| pick(a))
     }
 }
