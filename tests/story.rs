@@ -1,1 +1,436 @@
+//! The demo story as a test, and the tampering battery: against a devnet of four validators and
+//! an observer started in this process (real sled, libp2p over loopback, the HTTP API).
+//!
+//! Ports: 14600-14704 (story) and 14800-14904 (battery), below the ephemeral range.
 
+use rand_core::OsRng;
+use schemas::credential_schema::CredentialSchema;
+use schemas::ledger::{ScopeItem, TxPayload};
+use schemas::presentation::{Presentation, Tier};
+use schemas::sm2::SecretKey;
+use serde_json::{Value, json};
+use wallet::demo::{DemoOptions, Devnet, start_devnet};
+use wallet::holder::{Holder, HolderError};
+use wallet::issuer::{HolderBinding, Row};
+use wallet::ledger::LedgerError;
+use wallet::roles::{ActionError, Identity, approve};
+use wallet::tier::parse_predicate;
+use wallet::verifier::{Check, Context, ReplayGuard, Report, RequestSpec, Source, make_request};
+
+const COST: schemas::seal::Cost = schemas::seal::Cost {
+    memory_kib: 1024,
+    iterations: 1,
+};
+const PW: &str = "test-password";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_story_behaves_as_told() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut lines = Vec::new();
+    let summary = wallet::demo::run(
+        &DemoOptions {
+            dir: Some(dir.path().to_path_buf()),
+            diplomas: 1_000,
+            base_port: 14_600,
+        },
+        &mut |l| lines.push(l),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the demo failed: {e}\n{}", lines.join("\n")));
+    assert_eq!(summary.diplomas, 1_000);
+    let (check, reason) = summary.revoked_refusal.expect("the revoked diploma was refused");
+    assert_eq!(check, Check::Revocation);
+    assert!(reason.contains("revoked"), "{reason}");
+    assert_eq!(summary.nullifiers.len(), 2);
+    assert_ne!(summary.nullifiers[0], summary.nullifiers[1]);
+    assert_eq!(summary.replay_refusal.map(|r| r.0), Some(Check::Nonce));
+    assert!(lines.iter().any(|l| l.contains("Every step behaved as stated")));
+}
+
+fn row(line: usize, subject: Value, holder: HolderBinding) -> Row {
+    let Value::Object(subject) = subject else {
+        panic!("object")
+    };
+    Row {
+        line,
+        subject,
+        holder,
+    }
+}
+
+fn diploma_row(line: usize, holder: HolderBinding) -> Row {
+    row(
+        line,
+        json!({"name": "Li Hua", "student_id": "2022010001", "degree": "Bachelor of Engineering",
+               "major": "Computer Science", "gpa": 3.62, "graduation_date": "2026-07-01"}),
+        holder,
+    )
+}
+
+fn stranger() -> HolderBinding {
+    HolderBinding {
+        holder_key: SecretKey::generate(&mut OsRng).public_key().clone(),
+        holder_commitment: None,
+    }
+}
+
+struct World {
+    devnet: Devnet,
+    university: Identity,
+    student: Holder,
+    employer: Identity,
+    guard: ReplayGuard,
+    spec: RequestSpec,
+    _dir: tempfile::TempDir,
+}
+
+async fn registered(devnet: &Devnet, proposal: schemas::Hash) {
+    for g in devnet.governance.iter().take(2) {
+        approve(&devnet.ledger, g, proposal).await.expect("approved");
+    }
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let devnet = start_devnet(&dir.path().join("devnet"), 14_800, &mut |_| {})
+        .await
+        .expect("devnet");
+    let ledger = &devnet.ledger;
+    let (university, _) =
+        Identity::create(&dir.path().join("uni"), "Test University", PW, COST).expect("identity");
+    let p = university
+        .register_issuer(ledger, vec!["UniversityDiploma".into()])
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let (employer, _) =
+        Identity::create(&dir.path().join("employer"), "Employer", PW, COST).expect("identity");
+    let p = employer
+        .register_verifier(
+            ledger,
+            vec![ScopeItem {
+                credential_type: "UniversityDiploma".into(),
+                disclose: vec!["degree".into(), "name".into()],
+                predicates: vec!["gpa".into()],
+            }],
+            vec!["hiring".into()],
+            "employer/v1".into(),
+        )
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let guard = ReplayGuard::open(&dir.path().join("employer")).expect("guard");
+    let (student, _) = Holder::create(&dir.path().join("student"), PW, COST).expect("wallet");
+    let diploma = CredentialSchema::builtin("university-diploma").expect("schema");
+    let rows = vec![
+        diploma_row(2, student.binding()),
+        diploma_row(3, stranger()),
+        diploma_row(4, stranger()),
+    ];
+    let (batch, _) = university
+        .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
+        .await
+        .expect("issued");
+    student
+        .import(
+            &batch.credentials[0].1.to_json().to_string(),
+            ledger,
+            wallet::now(),
+        )
+        .await
+        .expect("imported");
+    let spec = RequestSpec {
+        credential_type: "UniversityDiploma".into(),
+        accepted_issuers: vec![],
+        disclose: vec!["degree".into()],
+        predicates: vec![parse_predicate("gpa>=300").expect("predicate")],
+        purpose: "hiring".into(),
+        ttl_secs: 600,
+        tier: Tier::Selective,
+    };
+    World {
+        devnet,
+        university,
+        student,
+        employer,
+        guard,
+        spec,
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn presentation_for(&self, spec: &RequestSpec) -> Presentation {
+        let r = make_request(self.employer.key(), spec, wallet::now(), &mut OsRng);
+        self.guard.remember(&r).expect("remembered");
+        let pending = self
+            .student
+            .prepare(r, None, &self.devnet.ledger, wallet::now())
+            .await
+            .expect("prepared");
+        self.student
+            .present(&pending, None, wallet::now())
+            .expect("presented")
+    }
+
+    async fn presentation(&self) -> Presentation {
+        self.presentation_for(&self.spec).await
+    }
+
+    fn verify_at(&self, p: &Presentation, now: i64, guard: Option<&ReplayGuard>) -> Report {
+        let me = self.employer.did();
+        wallet::verifier::verify(
+            p,
+            &Context {
+                source: Source::Offline {
+                    validators: &self.devnet.validators,
+                    max_status_age_secs: 3600,
+                },
+                now,
+                verifier: Some(&me),
+                guard,
+                cache: None,
+            },
+        )
+    }
+
+    fn verify(&self, p: &Presentation) -> Report {
+        self.verify_at(p, wallet::now(), Some(&self.guard))
+    }
+}
+
+/// Every JSON leaf's path, in document order.
+fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
+        _ => out.push(path),
+    }
+}
+
+/// Alters one leaf so it means something else but keeps its JSON type.
+fn alter(v: &mut Value) {
+    *v = match v.take() {
+        Value::String(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit()) => {
+            let mut b = s.into_bytes();
+            let last = b.len() - 1;
+            b[last] = if b[last] == b'0' { b'1' } else { b'0' };
+            Value::String(String::from_utf8(b).expect("ascii"))
+        }
+        Value::String(s) => Value::String(format!("{s}x")),
+        Value::Number(n) => json!(n.as_i64().map_or(1, |x| x.wrapping_add(1))),
+        Value::Bool(b) => Value::Bool(!b),
+        Value::Null => json!(1),
+        other => other,
+    };
+}
+
+/// Which checks may refuse an alteration under `path` (the first matching prefix rules).
+fn expected(path: &str) -> &'static [Check] {
+    const TABLE: &[(&str, &[Check])] = &[
+        ("/request/", &[Check::RequestSignature]),
+        ("/proof/selective/holder_signature", &[Check::HolderBinding]),
+        ("/proof/selective/disclosure/disclosed", &[Check::Openings]),
+        ("/proof/selective/disclosure/predicateProof", &[Check::Predicates]),
+        ("/proof/selective/disclosure/envelope/issuer", &[Check::Issuer]),
+        (
+            "/proof/selective/disclosure/envelope/credentialType",
+            &[Check::Issuer],
+        ),
+        ("/proof/selective/disclosure/envelope/status", &[Check::Anchor]),
+        ("/proof/selective/disclosure/", &[Check::Anchor]),
+        ("/ledgerProofs/", &[Check::LedgerProof]),
+    ];
+    TABLE
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map_or(&[], |(_, c)| c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its_reason() {
+    let w = world().await;
+    let good = w.presentation().await;
+    let good_json = serde_json::to_value(&good).expect("json");
+    // The untouched presentation passes (without consuming its nonce: no guard).
+    let report = w.verify_at(&good, wallet::now(), None);
+    assert!(report.passed(), "{:?}", report.lines());
+
+    // Every field of the presentation (the request inside it included), altered in turn.
+    let mut paths = Vec::new();
+    leaves(&good_json, String::new(), &mut paths);
+    assert!(paths.len() > 40, "{} fields", paths.len());
+    for path in &paths {
+        let mut doc = good_json.clone();
+        alter(doc.pointer_mut(path).expect("leaf exists"));
+        let text = doc.to_string();
+        let Ok(p) = Presentation::from_json(&text) else {
+            continue; // refused as malformed: a parse error names the field
+        };
+        let report = w.verify_at(&p, wallet::now(), None);
+        let (check, reason) = report
+            .failure()
+            .unwrap_or_else(|| panic!("altering {path} was not noticed"));
+        let allowed = expected(path);
+        assert!(
+            allowed.contains(&check),
+            "altering {path}: refused by {check:?} ({reason}); expected one of {allowed:?}"
+        );
+    }
+
+    // A forged ledger proof: a value changed and its state proof left as it was.
+    let mut forged = good.clone();
+    let state = &mut forged.ledger_proofs[0].state;
+    let i = state.iter().position(|s| s.value.is_some()).expect("a value");
+    if let Some(v) = &mut state[i].value {
+        v.0[0] ^= 1;
+    }
+    let r = w.verify_at(&forged, wallet::now(), None);
+    assert_eq!(
+        r.failure().map(|f| f.0),
+        Some(Check::LedgerProof),
+        "{:?}",
+        r.lines()
+    );
+
+    // Expired request.
+    let r = w.verify_at(&good, wallet::now() + 601, None);
+    assert_eq!(r.failure().map(|f| f.0), Some(Check::Expiry));
+    assert!(r.failure().expect("failed").1.contains("expired"));
+
+    // Wrong verifier: another verifier receives the answer.
+    let other = SecretKey::generate(&mut OsRng);
+    let other_did = schemas::Did::from_public_key(other.public_key());
+    let r = wallet::verifier::verify(
+        &good,
+        &Context {
+            source: Source::Offline {
+                validators: &w.devnet.validators,
+                max_status_age_secs: 3600,
+            },
+            now: wallet::now(),
+            verifier: Some(&other_did),
+            guard: None,
+            cache: None,
+        },
+    );
+    assert_eq!(r.failure().map(|f| f.0), Some(Check::Request));
+    assert!(r.failure().expect("failed").1.contains("another verifier"));
+
+    // Reused nonce: the first verification passes, the second is a replay.
+    assert!(w.verify(&good).passed());
+    let r = w.verify(&good);
+    assert_eq!(r.failure().map(|f| f.0), Some(Check::Nonce));
+    assert!(r.failure().expect("failed").1.contains("replay"));
+
+    // A request beyond the verifier's registered scope: shown, and refused by the wallet.
+    let mut wide = w.spec.clone();
+    wide.disclose.push("student_id".into());
+    let req = make_request(w.employer.key(), &wide, wallet::now(), &mut OsRng);
+    let pending = w
+        .student
+        .prepare(req, None, &w.devnet.ledger, wallet::now())
+        .await
+        .expect("prepared");
+    assert!(!pending.consent.in_scope());
+    assert!(pending.consent.scope_violations[0].contains("student_id"));
+    assert!(matches!(
+        w.student.present(&pending, None, wallet::now()),
+        Err(HolderError::OutOfScope(_))
+    ));
+
+    // An unregistered issuer cannot anchor, and the ledger says why.
+    let diploma = CredentialSchema::builtin("university-diploma").expect("schema");
+    let dir = tempfile::tempdir().expect("dir");
+    let (rogue, _) = Identity::create(dir.path(), "Diploma Mill", PW, COST).expect("identity");
+    let e = rogue
+        .issue_and_anchor(
+            &w.devnet.ledger,
+            &diploma,
+            vec![diploma_row(2, stranger())],
+            (wallet::now(), None),
+            false,
+            &|_| {},
+        )
+        .await
+        .err()
+        .expect("refused");
+    let ActionError::Ledger(LedgerError::Rejected { reason }) = e else {
+        panic!("{e}")
+    };
+    assert!(reason.contains("not registered"), "{reason}");
+
+    // An issuer not allowed for the type cannot anchor it.
+    let kyc = CredentialSchema::builtin("kyc-attestation").expect("schema");
+    let kyc_row = row(
+        2,
+        json!({"name": "A", "birth_date": "1990-01-01", "residence_country": "CN", "kyc_level": 2,
+               "verified_on": "2026-01-01"}),
+        stranger(),
+    );
+    let e = w
+        .university
+        .issue_and_anchor(
+            &w.devnet.ledger,
+            &kyc,
+            vec![kyc_row],
+            (wallet::now(), None),
+            false,
+            &|_| {},
+        )
+        .await
+        .err()
+        .expect("refused");
+    let ActionError::Ledger(LedgerError::Rejected { reason }) = e else {
+        panic!("{e}")
+    };
+    assert!(reason.contains("KycAttestation"), "{reason}");
+
+    // A revoked credential.
+    let index = w.student.list().expect("list")[0].status.index;
+    w.university
+        .revoke(&w.devnet.ledger, 0, vec![index])
+        .await
+        .expect("revoked");
+    let p = w.presentation().await;
+    let r = w.verify(&p);
+    assert_eq!(r.failure().map(|f| f.0), Some(Check::Revocation));
+    assert!(r.failure().expect("failed").1.contains("revoked"));
+
+    // A suspended issuer: governance suspends the university; its credentials are refused.
+    let (p, _) = w
+        .devnet
+        .ledger
+        .submit(
+            &w.devnet.governance[0],
+            &[],
+            TxPayload::SuspendIssuer {
+                issuer: w.university.did(),
+                reason: "accreditation withdrawn".into(),
+            },
+        )
+        .await
+        .expect("proposed");
+    approve(&w.devnet.ledger, &w.devnet.governance[1], p)
+        .await
+        .expect("approved");
+    let p = w.presentation().await;
+    let r = w.verify(&p);
+    assert_eq!(r.failure().map(|f| f.0), Some(Check::Issuer));
+    assert!(r.failure().expect("failed").1.contains("suspended"));
+
+    // A tampered request file is refused by the wallet before anything is shown.
+    let mut req = make_request(w.employer.key(), &w.spec, wallet::now(), &mut OsRng);
+    req.request.disclose.push("name".into());
+    let e = w
+        .student
+        .prepare(req, None, &w.devnet.ledger, wallet::now())
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(e, HolderError::BadRequest(_)), "{e}");
+    w.devnet.stop().await;
+}

@@ -294,14 +294,16 @@ impl Presentation {
     /// Parses presentation JSON, checking its W3C shape (no proof is checked here).
     pub fn from_json(text: &str) -> Result<Self, CodecError> {
         let p: Presentation = serde_json::from_str(text)?;
-        if p.context.first().map(String::as_str) != Some(PRESENTATION_CONTEXT[0]) {
+        // Contexts define what the terms mean: a presentation with other contexts would say
+        // something else to a JSON-LD reader than what was checked.
+        if p.context != PRESENTATION_CONTEXT {
             return Err(CodecError::Json {
-                reason: format!("@context must start with {}", PRESENTATION_CONTEXT[0]),
+                reason: format!("@context must be [{}]", PRESENTATION_CONTEXT.join(", ")),
             });
         }
-        if !p.types.iter().any(|t| t == "VerifiablePresentation") {
+        if p.types != ["VerifiablePresentation", "CredencePresentation"] {
             return Err(CodecError::Json {
-                reason: "type must include VerifiablePresentation".into(),
+                reason: "type must be [VerifiablePresentation, CredencePresentation]".into(),
             });
         }
         Ok(p)

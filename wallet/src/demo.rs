@@ -109,17 +109,43 @@ pub async fn run(opts: &DemoOptions, say: &mut (dyn FnMut(String) + Send)) -> Re
             temp.path()
         }
     };
-    let (ledger, nodes, validators, governance) = start_devnet(dir, opts.base_port, say).await?;
-    let story = story(opts, dir, &ledger, &validators, &governance, say).await;
-    for n in nodes {
-        let _ = n.stop().await;
-    }
+    let devnet = start_devnet(dir, opts.base_port, say).await?;
+    let story = story(
+        opts,
+        dir,
+        &devnet.ledger,
+        &devnet.validators,
+        &devnet.governance,
+        say,
+    )
+    .await;
+    devnet.stop().await;
     story
 }
 
-type Devnet = (Ledger, Vec<NodeHandle>, ValidatorSet, Vec<SecretKey>);
+/// A devnet running inside this process.
+pub struct Devnet {
+    /// A connection to validator 0.
+    pub ledger: Ledger,
+    /// The validator set.
+    pub validators: ValidatorSet,
+    /// The governance members' keys.
+    pub governance: Vec<SecretKey>,
+    nodes: Vec<NodeHandle>,
+}
 
-async fn start_devnet(
+impl Devnet {
+    /// Stops every node.
+    pub async fn stop(self) {
+        for n in self.nodes {
+            let _ = n.stop().await;
+        }
+    }
+}
+
+/// Creates a 4-validator + 1-observer devnet under `dir` and starts it in this process
+/// (p2p ports from `base`, HTTP ports from `base + 100`); returns once every node sees its peers.
+pub async fn start_devnet(
     dir: &Path,
     base: u16,
     say: &mut (dyn FnMut(String) + Send),
@@ -172,7 +198,12 @@ async fn start_devnet(
         governance.len()
     ));
     let validators = ledger.validators.clone();
-    Ok((ledger, nodes, validators, governance))
+    Ok(Devnet {
+        ledger,
+        validators,
+        governance,
+        nodes,
+    })
 }
 
 async fn registered(

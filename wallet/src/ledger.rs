@@ -220,7 +220,14 @@ impl Ledger {
         let mut keys = vec![sender];
         keys.extend_from_slice(cosigners);
         let signed = SignedTransaction::sign(tx, &keys);
-        let hash = self.client.submit(&signed).await?;
+        let hash = match self.client.submit(&signed).await {
+            Ok(h) => h,
+            // The node's pre-check already knows the ledger would refuse it, and why.
+            Err(ClientError::Refused {
+                status: 422, message, ..
+            }) => return Err(LedgerError::Rejected { reason: message }),
+            Err(e) => return Err(e.into()),
+        };
         let receipt = self.client.wait(&hash, Duration::from_secs(60)).await?;
         match &receipt.outcome {
             TxOutcome::Applied => Ok((hash, receipt)),
