@@ -110,15 +110,7 @@ pub async fn run(opts: &DemoOptions, say: &mut (dyn FnMut(String) + Send)) -> Re
         }
     };
     let devnet = start_devnet(dir, opts.base_port, say).await?;
-    let story = story(
-        opts,
-        dir,
-        &devnet.ledger,
-        &devnet.validators,
-        &devnet.governance,
-        say,
-    )
-    .await;
+    let story = story(opts, dir, &devnet, say).await;
     devnet.stop().await;
     story
 }
@@ -207,22 +199,20 @@ pub async fn start_devnet(
 }
 
 async fn registered(
-    ledger: &Ledger,
-    governance: &[SecretKey],
+    devnet: &Devnet,
     proposal: Hash,
     step: &str,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<(), DemoError> {
-    for (i, g) in governance.iter().take(2).enumerate() {
-        let h = approve(ledger, g, proposal).await.step(step)?;
+    for (i, g) in devnet.governance.iter().take(2).enumerate() {
+        let h = approve(&devnet.ledger, g, proposal).await.step(step)?;
         say(format!("    governance member {} approved (block {h})", i + 1));
     }
     Ok(())
 }
 
 async fn registered_verifier(
-    ledger: &Ledger,
-    governance: &[SecretKey],
+    devnet: &Devnet,
     dir: &Path,
     name: &str,
     scope: ScopeItem,
@@ -233,13 +223,18 @@ async fn registered_verifier(
     let slug: String = name.to_lowercase().replace(' ', "-");
     let (v, _) = Identity::create(&dir.join(&slug), name, DEMO_PASSWORD, DEMO_COST).step(step)?;
     let proposal = v
-        .register_verifier(ledger, vec![scope], vec![purpose.into()], format!("{slug}/v1"))
+        .register_verifier(
+            &devnet.ledger,
+            vec![scope],
+            vec![purpose.into()],
+            format!("{slug}/v1"),
+        )
         .await
         .step(step)?;
     say(format!(
         "    {name} asks to be registered as a verifier (proposal {proposal})"
     ));
-    registered(ledger, governance, proposal, step, say).await?;
+    registered(devnet, proposal, step, say).await?;
     let guard = ReplayGuard::open(&dir.join(&slug)).step(step)?;
     Ok((v, guard))
 }
@@ -311,11 +306,10 @@ fn days_years_ago(years: i32) -> i64 {
 async fn story(
     opts: &DemoOptions,
     dir: &Path,
-    ledger: &Ledger,
-    validators: &ValidatorSet,
-    governance: &[SecretKey],
+    devnet: &Devnet,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<DemoSummary, DemoError> {
+    let (ledger, validators, governance) = (&devnet.ledger, &devnet.validators, &devnet.governance);
     let mut summary = DemoSummary::default();
 
     let step = "a university registered by governance";
@@ -336,7 +330,7 @@ async fn story(
         uni.name(),
         uni.did()
     ));
-    registered(ledger, governance, proposal, step, say).await?;
+    registered(devnet, proposal, step, say).await?;
     let (_, facts) = ledger
         .read(vec![state_keys::issuer(&uni.did())])
         .await
@@ -441,8 +435,7 @@ async fn story(
     let step = "the student presents degree and gpa >= 300 to an employer";
     say(format!("\n[5] {step}"));
     let (employer, employer_guard) = registered_verifier(
-        ledger,
-        governance,
+        devnet,
         dir,
         "Huawei Recruiting",
         ScopeItem {
@@ -543,7 +536,7 @@ async fn story(
         "    {} asks to issue KycAttestation (proposal {proposal})",
         bank_a.name()
     ));
-    registered(ledger, governance, proposal, step, say).await?;
+    registered(devnet, proposal, step, say).await?;
     // The unlinkable tier's circuit: a single-party setup here (a real consortium runs a
     // multi-party ceremony); governance registers the verifying key on the ledger.
     let shape = crate::tier::shape_for(4, 2).ok_or(DemoError {
@@ -604,8 +597,7 @@ async fn story(
         predicates: vec!["birth_date".into(), "kyc_level".into()],
     };
     let (bank_b, guard_b) = registered_verifier(
-        ledger,
-        governance,
+        devnet,
         dir,
         "China Merchants Bank",
         kyc_scope.clone(),
@@ -652,8 +644,7 @@ async fn story(
     let step = "a third verifier sees a different nullifier";
     say(format!("\n[10] {step}"));
     let (bank_c, guard_c) = registered_verifier(
-        ledger,
-        governance,
+        devnet,
         dir,
         "Ping An Insurance",
         kyc_scope,

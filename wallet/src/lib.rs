@@ -8,6 +8,7 @@
 //! - [`verifier`]: requests, the verification checks, replay protection;
 //! - [`tier`]: what the two presentation tiers share;
 //! - [`roles`]: issuer and verifier identities kept in a keystore;
+//! - [`service`]: the verifier over HTTP;
 //! - [`demo`]: the whole story on an embedded devnet (`credctl demo`).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -18,6 +19,7 @@ pub mod issuer;
 pub mod keystore;
 pub mod ledger;
 pub mod roles;
+pub mod service;
 pub mod tier;
 pub mod verifier;
 

@@ -515,26 +515,26 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
         PresentationProof::Selective { disclosure, .. } => selective(&mut run, p, disclosure, &facts, ctx),
         PresentationProof::Unlinkable { proof } => unlinkable(&mut run, p, proof, &facts, ctx),
     }
-    if !run.failed {
-        if let Some(g) = ctx.guard {
-            match g.consume(&r.nonce, ctx.now) {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Another verification of the same answer won the race.
-                    if let Some(line) = run.report.checks.iter_mut().find(|c| c.check == Check::Nonce) {
-                        line.status = CheckStatus::Failed;
-                        line.detail = "this request was already answered: replay refused".into();
-                    }
-                }
-                Err(e) => {
-                    run.check(Check::Nonce, Err(e));
+    if !run.failed
+        && let Some(g) = ctx.guard
+    {
+        match g.consume(&r.nonce, ctx.now) {
+            Ok(true) => {}
+            Ok(false) => {
+                // Another verification of the same answer won the race.
+                if let Some(line) = run.report.checks.iter_mut().find(|c| c.check == Check::Nonce) {
+                    line.status = CheckStatus::Failed;
+                    line.detail = "this request was already answered: replay refused".into();
                 }
             }
-            if let Some(n) = run.report.nullifier
-                && run.report.passed()
-            {
-                run.report.nullifier_seen_before = g.note_nullifier(&n);
+            Err(e) => {
+                run.check(Check::Nonce, Err(e));
             }
+        }
+        if let Some(n) = run.report.nullifier
+            && run.report.passed()
+        {
+            run.report.nullifier_seen_before = g.note_nullifier(&n);
         }
     }
     if !run.report.passed() {

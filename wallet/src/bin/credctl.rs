@@ -12,11 +12,11 @@ use schemas::presentation::{Presentation, SignedRequest, Tier};
 use schemas::seal::Cost;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use wallet::holder::Holder;
 use wallet::issuer::{read_rows, write_batch};
-use wallet::ledger::{CertificateCache, Ledger};
+use wallet::ledger::Ledger;
 use wallet::roles::{Identity, approve, propose_verifying_key};
+use wallet::service::ServeSource;
 use wallet::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts, make_request,
 };
@@ -555,7 +555,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                         Some(f) => ServeSource::Offline(validators_file(f)?),
                         None => ServeSource::Online(Ledger::connect(&cli.ledger).await?),
                     };
-                    serve(listen, id, guard, source).await?;
+                    let listener = tokio::net::TcpListener::bind(listen)
+                        .await
+                        .with_context(|| format!("cannot listen on {listen}"))?;
+                    println!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
+                    axum::serve(listener, wallet::service::router(id, guard, source)).await?;
                 }
             }
         }
@@ -753,120 +757,6 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
-}
-
-enum ServeSource {
-    Offline(ValidatorSet),
-    Online(Ledger),
-}
-
-struct Service {
-    id: Identity,
-    guard: ReplayGuard,
-    source: ServeSource,
-    cache: CertificateCache,
-}
-
-async fn serve(listen: &str, id: Identity, guard: ReplayGuard, source: ServeSource) -> Result<()> {
-    use axum::routing::{get, post};
-    let svc = Arc::new(Service {
-        id,
-        guard,
-        source,
-        cache: CertificateCache::default(),
-    });
-    let app = axum::Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/v1/requests", post(new_request))
-        .route("/v1/verify", post(verify_http))
-        .with_state(svc);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    println!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
-    axum::serve(listener, app).await?;
-    Ok(())
-}
-
-type HttpResult = (axum::http::StatusCode, axum::Json<serde_json::Value>);
-
-fn http_error(status: axum::http::StatusCode, message: String) -> HttpResult {
-    (status, axum::Json(serde_json::json!({ "error": message })))
-}
-
-async fn new_request(
-    axum::extract::State(svc): axum::extract::State<Arc<Service>>,
-    body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
-) -> HttpResult {
-    let axum::Json(spec) = match body {
-        Ok(b) => b,
-        Err(e) => return http_error(e.status(), format!("the body is not a request spec: {e}")),
-    };
-    let r = make_request(svc.id.key(), &spec, wallet::now(), &mut OsRng);
-    if let Err(e) = svc.guard.remember(&r) {
-        return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
-    }
-    match serde_json::to_value(&r) {
-        Ok(v) => (axum::http::StatusCode::OK, axum::Json(v)),
-        Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
-}
-
-async fn verify_http(
-    axum::extract::State(svc): axum::extract::State<Arc<Service>>,
-    body: axum::body::Bytes,
-) -> HttpResult {
-    let text = String::from_utf8_lossy(&body);
-    let p = match Presentation::from_json(&text) {
-        Ok(p) => p,
-        Err(e) => {
-            return http_error(
-                axum::http::StatusCode::BAD_REQUEST,
-                format!("the body is not a presentation: {e}"),
-            );
-        }
-    };
-    let online = match &svc.source {
-        ServeSource::Online(l) => match fetch_facts(l, &p).await {
-            Ok(f) => Some(f),
-            Err(e) => return http_error(axum::http::StatusCode::BAD_GATEWAY, e.to_string()),
-        },
-        ServeSource::Offline(_) => None,
-    };
-    let svc2 = svc.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let me = svc2.id.did();
-        let source = match (&svc2.source, online) {
-            (_, Some(f)) => Source::Online(f),
-            (ServeSource::Offline(v), None) => Source::Offline {
-                validators: v,
-                max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
-            },
-            (ServeSource::Online(_), None) => unreachable!("online facts were fetched above"),
-        };
-        wallet::verifier::verify(
-            &p,
-            &Context {
-                source,
-                now: wallet::now(),
-                verifier: Some(&me),
-                guard: Some(&svc2.guard),
-                cache: Some(&svc2.cache),
-            },
-        )
-    })
-    .await;
-    match report {
-        Ok(r) => {
-            let status = if r.passed() {
-                axum::http::StatusCode::OK
-            } else {
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY
-            };
-            (status, axum::Json(serde_json::to_value(&r).unwrap_or_default()))
-        }
-        Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
 }
 
 fn sample_class(count: usize, out: &Path) -> Result<()> {
