@@ -612,3 +612,103 @@ pub fn write_batch(dir: &Path, batch: &Batch, one_file_each: bool) -> std::io::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schemas::sm2::SecretKey;
+
+    fn key_hex() -> String {
+        hex::encode(SecretKey::generate(&mut OsRng).public_key().to_sec1())
+    }
+
+    #[test]
+    fn bad_rows_are_reported_by_line_while_good_rows_are_issued() {
+        let schema = CredentialSchema::builtin("university-diploma").expect("built in");
+        let csv = format!(
+            "name,student_id,degree,major,gpa,graduation_date,holder_key\n\
+             Li Hua,1,BEng,CS,3.62,2026-07-01,{k}\n\
+             Wang Wei,2,BSc,Physics,5.1,2026-07-01,{k}\n\
+             Zhao Lei,3,BSc,Maths,3.1,2026-07-01,not-hex\n\
+             Sun Li,4,BA,History,abc,2026-13-01,{k}\n\
+             Zhou Yu,5,BA,Art,2.9,2026-07-01,{k}\n",
+            k = key_hex()
+        );
+        let (rows, errors) = read_csv(csv.as_bytes(), &schema).expect("a CSV");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 4);
+        assert!(errors[0].reason.contains("holder_key"), "{}", errors[0].reason);
+        let plan = BatchPlan {
+            schema: &schema,
+            issuer: Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
+            valid_from: 1_780_000_000,
+            valid_until: None,
+            list_id: 0,
+            first_index: 7,
+            unlinkable: false,
+        };
+        let batch = issue_batch(&plan, rows, &|_| {}).expect("issued");
+        let lines: Vec<usize> = batch.credentials.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 6]);
+        let rejected: Vec<usize> = batch.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(rejected, [3, 5]);
+        assert!(
+            batch.rejected[0].reason.contains("maximum"),
+            "{}",
+            batch.rejected[0].reason
+        );
+        assert!(
+            batch.rejected[1].reason.contains("/gpa"),
+            "{}",
+            batch.rejected[1].reason
+        );
+        assert_eq!(batch.next_index, 9);
+        for (i, (_, c)) in batch.credentials.iter().enumerate() {
+            c.check().expect("each credential is whole");
+            assert_eq!(c.envelope.status.index, 7 + i as u32);
+            assert_eq!(c.issuance.batch_root, batch.root);
+            // The JSON round trip is the same credential.
+            let back = Credential::from_json(&c.to_json().to_string()).expect("parses");
+            assert_eq!(&back, c);
+        }
+    }
+
+    #[test]
+    fn jsonl_rows_and_unlinkable_batches() {
+        let schema = CredentialSchema::builtin("kyc-attestation").expect("built in");
+        let secret = HolderSecret::random(&mut OsRng);
+        let commitment = Hash(fr_to_bytes(&secret.commitment()));
+        let text = format!(
+            "{{\"name\":\"A\",\"birth_date\":\"1990-01-01\",\"residence_country\":\"CN\",\"kyc_level\":2,\
+             \"verified_on\":\"2026-01-01\",\"holder_key\":\"{k}\",\"holder_commitment\":\"{commitment}\"}}\n\
+             not json\n\
+             {{\"name\":\"B\",\"birth_date\":\"1990-01-01\",\"residence_country\":\"CN\",\"kyc_level\":2,\
+             \"verified_on\":\"2026-01-01\",\"holder_key\":\"{k}\"}}\n",
+            k = key_hex()
+        );
+        let (rows, errors) = read_jsonl(text.as_bytes());
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [2]);
+        let plan = BatchPlan {
+            schema: &schema,
+            issuer: Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
+            valid_from: 1_780_000_000,
+            valid_until: None,
+            list_id: 0,
+            first_index: 0,
+            unlinkable: true,
+        };
+        let batch = issue_batch(&plan, rows, &|_| {}).expect("issued");
+        assert_eq!(batch.credentials.len(), 1);
+        assert!(batch.rejected[0].reason.contains("holder_commitment"));
+        let c = &batch.credentials[0].1;
+        let u = c.issuance.unlinkable.as_ref().expect("unlinkable part");
+        assert_eq!(u.siblings.len(), zk::tree::CREDENTIAL_TREE_DEPTH);
+        assert!(batch.poseidon_root.is_some());
+        let on_list_3 = BatchPlan { list_id: 3, ..plan };
+        let (rows, _) = read_jsonl(text.as_bytes());
+        assert!(matches!(
+            issue_batch(&on_list_3, rows, &|_| {}),
+            Err(IssueError::UnlinkableList { list_id: 3 })
+        ));
+    }
+}
