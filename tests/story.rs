@@ -47,31 +47,13 @@ async fn the_demo_story_behaves_as_told() {
     assert!(lines.iter().any(|l| l.contains("Every step behaved as stated")));
 }
 
-fn row(line: usize, subject: Value, holder: HolderBinding) -> Row {
-    let Value::Object(subject) = subject else {
-        panic!("object")
-    };
-    Row {
-        line,
-        subject,
-        holder,
-    }
-}
-
 fn diploma_row(line: usize, holder: HolderBinding) -> Row {
-    row(
+    Row::new(
         line,
         json!({"name": "Li Hua", "student_id": "2022010001", "degree": "Bachelor of Engineering",
                "major": "Computer Science", "gpa": 3.62, "graduation_date": "2026-07-01"}),
         holder,
     )
-}
-
-fn stranger() -> HolderBinding {
-    HolderBinding {
-        holder_key: SecretKey::generate(&mut OsRng).public_key().clone(),
-        holder_commitment: None,
-    }
 }
 
 struct World {
@@ -124,8 +106,8 @@ async fn world() -> World {
     let diploma = CredentialSchema::builtin("university-diploma").expect("schema");
     let rows = vec![
         diploma_row(2, student.binding()),
-        diploma_row(3, stranger()),
-        diploma_row(4, stranger()),
+        diploma_row(3, HolderBinding::fresh(false)),
+        diploma_row(4, HolderBinding::fresh(false)),
     ];
     let (batch, _) = university
         .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
@@ -350,7 +332,7 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
         .issue_and_anchor(
             &w.devnet.ledger,
             &diploma,
-            vec![diploma_row(2, stranger())],
+            vec![diploma_row(2, HolderBinding::fresh(false))],
             (wallet::now(), None),
             false,
             &|_| {},
@@ -365,11 +347,11 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
 
     // An issuer not allowed for the type cannot anchor it.
     let kyc = CredentialSchema::builtin("kyc-attestation").expect("schema");
-    let kyc_row = row(
+    let kyc_row = Row::new(
         2,
         json!({"name": "A", "birth_date": "1990-01-01", "residence_country": "CN", "kyc_level": 2,
                "verified_on": "2026-01-01"}),
-        stranger(),
+        HolderBinding::fresh(false),
     );
     let e = w
         .university

@@ -13,7 +13,7 @@ use schemas::ledger::ScopeItem;
 use schemas::presentation::{Presentation, Tier};
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use wallet::demo::start_devnet;
 use wallet::holder::Holder;
@@ -29,19 +29,8 @@ const COST: Cost = Cost {
 };
 const PW: &str = "bench-password";
 
-fn row(line: usize, subject: Value, holder: HolderBinding) -> Row {
-    let Value::Object(subject) = subject else {
-        unreachable!("object")
-    };
-    Row {
-        line,
-        subject,
-        holder,
-    }
-}
-
 fn diploma(i: usize, holder: HolderBinding) -> Row {
-    row(
+    Row::new(
         i + 2,
         json!({"name": format!("Graduate {i}"), "student_id": format!("{}", 2026000000 + i),
                "degree": "Bachelor of Science", "major": "Mathematics",
@@ -51,24 +40,12 @@ fn diploma(i: usize, holder: HolderBinding) -> Row {
 }
 
 fn kyc(i: usize, holder: HolderBinding) -> Row {
-    row(
+    Row::new(
         i + 1,
         json!({"name": format!("Customer {i}"), "birth_date": "1990-03-15", "residence_country": "CN",
                "kyc_level": 3, "verified_on": "2026-11-02"}),
         holder,
     )
-}
-
-fn stranger(unlinkable: bool) -> HolderBinding {
-    let key = SecretKey::generate(&mut OsRng).public_key().clone();
-    if unlinkable {
-        HolderBinding::new(key, &zk::unlinkable::HolderSecret::random(&mut OsRng))
-    } else {
-        HolderBinding {
-            holder_key: key,
-            holder_commitment: None,
-        }
-    }
 }
 
 fn full() -> bool {
@@ -78,7 +55,7 @@ fn full() -> bool {
 fn bench_issue(c: &mut Criterion) {
     let schema = CredentialSchema::builtin("university-diploma").expect("schema");
     let n = 10_000;
-    let holders: Vec<HolderBinding> = (0..n).map(|_| stranger(false)).collect();
+    let holders: Vec<HolderBinding> = (0..n).map(|_| HolderBinding::fresh(false)).collect();
     let plan = BatchPlan {
         schema: &schema,
         issuer: schemas::Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
@@ -104,7 +81,7 @@ fn bench_issue(c: &mut Criterion) {
         )
     });
     let kyc_schema = CredentialSchema::builtin("kyc-attestation").expect("schema");
-    let kyc_holders: Vec<HolderBinding> = (0..n).map(|_| stranger(true)).collect();
+    let kyc_holders: Vec<HolderBinding> = (0..n).map(|_| HolderBinding::fresh(true)).collect();
     let kyc_plan = BatchPlan {
         schema: &kyc_schema,
         unlinkable: true,
@@ -202,7 +179,7 @@ fn main() {
     let diploma_schema = CredentialSchema::builtin("university-diploma").expect("schema");
     let kyc_schema = CredentialSchema::builtin("kyc-attestation").expect("schema");
     let mut rows = vec![diploma(0, student.binding())];
-    rows.extend((1..1000).map(|i| diploma(i, stranger(false))));
+    rows.extend((1..1000).map(|i| diploma(i, HolderBinding::fresh(false))));
     let (batch, _) = rt
         .block_on(uni.issue_and_anchor(
             ledger,
@@ -220,7 +197,7 @@ fn main() {
     ))
     .expect("imported");
     let mut rows = vec![kyc(0, customer.binding())];
-    rows.extend((1..1000).map(|i| kyc(i, stranger(true))));
+    rows.extend((1..1000).map(|i| kyc(i, HolderBinding::fresh(true))));
     let (batch, _) = rt
         .block_on(bank.issue_and_anchor(
             ledger,
@@ -380,9 +357,8 @@ fn main() {
                 .expect("json")
         })
         .collect();
-    let employer_id = Identity::open(&d.join("employer"), PW).expect("id");
     let app = wallet::service::router(
-        employer_id,
+        employer,
         guard,
         wallet::service::ServeSource::Offline(devnet.validators.clone()),
     );

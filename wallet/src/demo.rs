@@ -22,7 +22,7 @@ use schemas::ledger::{IssuerRecord, IssuerStatus, SchemaRecord, ScopeItem, Valid
 use schemas::presentation::{Presentation, Tier};
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -262,32 +262,6 @@ fn show_report(r: &Report, say: &mut (dyn FnMut(String) + Send)) {
     }
 }
 
-fn random_binding(unlinkable: bool) -> HolderBinding {
-    let key = SecretKey::generate(&mut OsRng);
-    if unlinkable {
-        HolderBinding::new(
-            key.public_key().clone(),
-            &zk::unlinkable::HolderSecret::random(&mut OsRng),
-        )
-    } else {
-        HolderBinding {
-            holder_key: key.public_key().clone(),
-            holder_commitment: None,
-        }
-    }
-}
-
-fn row(line: usize, subject: Value, holder: HolderBinding) -> Row {
-    let Value::Object(subject) = subject else {
-        unreachable!("rows are built as objects")
-    };
-    Row {
-        line,
-        subject,
-        holder,
-    }
-}
-
 /// Days since 1970-01-01 of the day `years` before today.
 fn days_years_ago(years: i32) -> i64 {
     let today = time::OffsetDateTime::now_utc().date();
@@ -372,27 +346,27 @@ async fn story(
         student.did(),
         phrase.words().split(' ').count()
     ));
-    let mut rows = vec![row(
+    let mut rows = vec![Row::new(
         2,
         json!({"name": "Li Hua", "student_id": "2022010001", "degree": "Bachelor of Engineering",
                "major": "Computer Science", "gpa": 3.62, "graduation_date": "2026-07-01"}),
         student.binding(),
     )];
     for i in 1..opts.diplomas {
-        rows.push(row(
+        rows.push(Row::new(
             i + 2,
             json!({"name": format!("Graduate {i}"), "student_id": format!("{}", 2022010001 + i),
                    "degree": "Bachelor of Science", "major": "Mathematics",
                    "gpa": 2.0 + (i % 200) as f64 / 100.0, "graduation_date": "2026-07-01"}),
-            random_binding(false),
+            HolderBinding::fresh(false),
         ));
     }
     // One bad row, to show it is reported while the rest proceed.
-    rows.push(row(
+    rows.push(Row::new(
         opts.diplomas + 2,
         json!({"name": "Wang Wei", "student_id": "x", "degree": "BSc", "major": "Physics", "gpa": 5.1,
                "graduation_date": "2026-07-01"}),
-        random_binding(false),
+        HolderBinding::fresh(false),
     ));
     let started = Instant::now();
     let (batch, height) = uni
@@ -556,18 +530,18 @@ async fn story(
     let h = approve(ledger, &governance[1], proposal).await.step(step)?;
     say(format!("    governance registered its verifying key (block {h})"));
     let (customer, _) = Holder::create(&dir.join("customer"), DEMO_PASSWORD, DEMO_COST).step(step)?;
-    let mut rows = vec![row(
+    let mut rows = vec![Row::new(
         1,
         json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN", "kyc_level": 3,
                "verified_on": "2026-11-02"}),
         customer.binding(),
     )];
     for i in 1..16 {
-        rows.push(row(
+        rows.push(Row::new(
             i + 1,
             json!({"name": format!("Customer {i}"), "birth_date": "2001-01-01", "residence_country": "CN",
                    "kyc_level": 1 + (i % 3), "verified_on": "2026-11-02"}),
-            random_binding(true),
+            HolderBinding::fresh(true),
         ));
     }
     let kyc = CredentialSchema::builtin("kyc-attestation").step(step)?;

@@ -266,16 +266,8 @@ impl Holder {
 
     /// Wraps an opened keystore (after a restore, say).
     pub fn from_store(store: Keystore) -> Result<Holder, HolderError> {
-        let key_bytes = store.get(SM2_KEY)?.ok_or_else(|| damaged("the holder key"))?;
-        let key = <&[u8; 32]>::try_from(key_bytes.as_slice())
-            .ok()
-            .and_then(|b| SecretKey::from_bytes(b).ok())
-            .ok_or_else(|| damaged("the holder key"))?;
-        let secret_bytes = store.get(SECRET)?.ok_or_else(|| damaged("the holder secret"))?;
-        let secret = <&[u8; 32]>::try_from(secret_bytes.as_slice())
-            .ok()
-            .and_then(|b| HolderSecret::from_bytes(b).ok())
-            .ok_or_else(|| damaged("the holder secret"))?;
+        let key = store.get_secret(SM2_KEY, "holder key", |b| SecretKey::from_bytes(b).ok())?;
+        let secret = store.get_secret(SECRET, "holder secret", |b| HolderSecret::from_bytes(b).ok())?;
         Ok(Holder { store, key, secret })
     }
 

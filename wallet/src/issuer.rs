@@ -47,6 +47,20 @@ pub struct HolderBinding {
 }
 
 impl HolderBinding {
+    /// A binding to a fresh holder whose keys are thrown away (classes made up for demos and
+    /// benchmarks).
+    pub fn fresh(unlinkable: bool) -> Self {
+        let key = schemas::sm2::SecretKey::generate(&mut OsRng).public_key().clone();
+        if unlinkable {
+            HolderBinding::new(key, &HolderSecret::random(&mut OsRng))
+        } else {
+            HolderBinding {
+                holder_key: key,
+                holder_commitment: None,
+            }
+        }
+    }
+
     /// The binding of a holder secret and key.
     pub fn new(holder_key: PublicKey, secret: &HolderSecret) -> Self {
         HolderBinding {
@@ -65,6 +79,22 @@ pub struct Row {
     pub subject: Map<String, Value>,
     /// Whom it is issued to.
     pub holder: HolderBinding,
+}
+
+impl Row {
+    /// A row from a JSON subject (anything but an object is an empty subject, which the
+    /// schema then refuses with its reasons).
+    pub fn new(line: usize, subject: Value, holder: HolderBinding) -> Row {
+        let subject = match subject {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        Row {
+            line,
+            subject,
+            holder,
+        }
+    }
 }
 
 /// A row that could not be issued.

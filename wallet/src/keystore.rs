@@ -293,6 +293,19 @@ impl Keystore {
             .map_err(|_| KeystoreError::Corrupt(format!("record {name:?} does not authenticate")))
     }
 
+    /// Opens a 32-byte secret record and parses it with `parse` (a key, a holder secret); a
+    /// missing, short or unparsable record is reported as damage naming `what`.
+    pub fn get_secret<T>(
+        &self,
+        name: &str,
+        what: &str,
+        parse: impl FnOnce(&[u8; 32]) -> Option<T>,
+    ) -> Result<T, KeystoreError> {
+        self.get(name)?
+            .and_then(|b| <&[u8; 32]>::try_from(b.as_slice()).ok().and_then(parse))
+            .ok_or_else(|| KeystoreError::Corrupt(format!("the {what} record is unreadable")))
+    }
+
     /// Deletes one record.
     pub fn remove(&self, name: &str) -> Result<(), KeystoreError> {
         self.db.remove([RECORD_PREFIX, name.as_bytes()].concat())?;

@@ -52,11 +52,7 @@ impl Identity {
     pub fn open(dir: &Path, password: &str) -> Result<Identity, KeystoreError> {
         let store = Keystore::open(dir, password)?;
         let corrupt = |what: &str| KeystoreError::Corrupt(format!("the {what} record is unreadable"));
-        let bytes = store.get(KEY)?.ok_or_else(|| corrupt("key"))?;
-        let key = <&[u8; 32]>::try_from(bytes.as_slice())
-            .ok()
-            .and_then(|b| SecretKey::from_bytes(b).ok())
-            .ok_or_else(|| corrupt("key"))?;
+        let key = store.get_secret(KEY, "signing key", |b| SecretKey::from_bytes(b).ok())?;
         let name = store
             .get(NAME)?
             .and_then(|b| String::from_utf8(b.to_vec()).ok())
