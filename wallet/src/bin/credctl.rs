@@ -21,6 +21,25 @@ use wallet::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts, make_request,
 };
 
+/// Prints a line to stdout; a closed pipe (`credctl wallet list | head -1`) ends the program
+/// quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        print_line(format_args!($($arg)*))
+    };
+}
+
+fn print_line(args: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Environment variable holding the keystore password.
 const PASSWORD_ENV: &str = "CREDENCE_PASSWORD";
 
@@ -389,12 +408,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 diplomas: *diplomas,
                 base_port: *base_port,
             };
-            println!("Credence demo: an embedded consortium and the whole credential story");
-            let mut say = |line: String| println!("{line}");
+            out!("Credence demo: an embedded consortium and the whole credential story");
+            let mut say = |line: String| out!("{line}");
             let s = wallet::demo::run(&opts, &mut say).await?;
-            println!(
+            out!(
                 "\nDemo complete: {} diplomas in {:.2} s; revoked diploma refused; nullifiers differ; replay refused.",
-                s.diplomas, s.issue_secs
+                s.diplomas,
+                s.issue_secs
             );
         }
         Command::Issuer(cmd) => {
@@ -402,8 +422,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             match cmd {
                 IssuerCmd::Init { name } => {
                     let (id, phrase) = Identity::create(&dir, name, &password(&cli)?, cost)?;
-                    println!("issuer {} ({}) created in {}", id.name(), id.did(), dir.display());
-                    println!(
+                    out!("issuer {} ({}) created in {}", id.name(), id.did(), dir.display());
+                    out!(
                         "recovery phrase (write it down; it is not shown again):\n{}",
                         phrase.words()
                     );
@@ -412,7 +432,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     let id = Identity::open(&dir, &password(&cli)?)?;
                     let ledger = Ledger::connect(&cli.ledger).await?;
                     let p = id.register_issuer(&ledger, types.clone()).await?;
-                    println!(
+                    out!(
                         "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
                     );
                 }
@@ -431,7 +451,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     let (_, r) = ledger
                         .submit(id.key(), &[], TxPayload::PublishSchema { record })
                         .await?;
-                    println!("schema {} published in block {}", schema.id(), r.height.0);
+                    out!("schema {} published in block {}", schema.id(), r.height.0);
                 }
             }
         }
@@ -469,20 +489,20 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             for r in &batch.rejected {
                 eprintln!("line {}: {}", r.line, r.reason);
             }
-            println!(
+            out!(
                 "{} credentials issued and anchored in block {height} ({:.2} s, {:.0}/s); {} rows refused",
                 batch.credentials.len(),
                 issued.as_secs_f64(),
                 batch.credentials.len() as f64 / issued.as_secs_f64(),
                 batch.rejected.len()
             );
-            println!("batch root {}; written to {}", batch.root, a.out.display());
+            out!("batch root {}; written to {}", batch.root, a.out.display());
         }
         Command::Revoke { indexes, list } => {
             let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
             let ledger = Ledger::connect(&cli.ledger).await?;
             let h = id.revoke(&ledger, *list, indexes.clone()).await?;
-            println!("{} credential(s) revoked in block {h}", indexes.len());
+            out!("{} credential(s) revoked in block {h}", indexes.len());
         }
         Command::Governance(cmd) => {
             let ledger = Ledger::connect(&cli.ledger).await?;
@@ -490,7 +510,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 GovernanceCmd::Approve { proposal, key } => {
                     let k = ledger_node::config::open_governance_key(key, &password(&cli)?)?;
                     let h = approve(&ledger, &k, *proposal).await?;
-                    println!("approved in block {h}");
+                    out!("approved in block {h}");
                 }
                 GovernanceCmd::ProposeCircuit {
                     key,
@@ -503,7 +523,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     let (pk, vk) = tokio::task::block_in_place(|| zk::unlinkable::setup(shape, &mut OsRng))?;
                     wallet::keystore::write_atomic(proving_key_out, &pk.to_bytes())?;
                     let p = propose_verifying_key(&ledger, &k, &vk).await?;
-                    println!(
+                    out!(
                         "proving key written to {}; verifying key proposed: {p}",
                         proving_key_out.display()
                     );
@@ -516,13 +536,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             match cmd {
                 VerifierCmd::Init { name } => {
                     let (id, phrase) = Identity::create(&dir, name, &password(&cli)?, cost)?;
-                    println!(
+                    out!(
                         "verifier {} ({}) created in {}",
                         id.name(),
                         id.did(),
                         dir.display()
                     );
-                    println!(
+                    out!(
                         "recovery phrase (write it down; it is not shown again):\n{}",
                         phrase.words()
                     );
@@ -544,7 +564,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     let p = id
                         .register_verifier(&ledger, vec![scope], purposes.clone(), nullifier_scope.clone())
                         .await?;
-                    println!(
+                    out!(
                         "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
                     );
                 }
@@ -558,7 +578,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     let listener = tokio::net::TcpListener::bind(listen)
                         .await
                         .with_context(|| format!("cannot listen on {listen}"))?;
-                    println!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
+                    out!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
                     axum::serve(listener, wallet::service::router(id, guard, source)).await?;
                 }
             }
@@ -586,7 +606,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let r = make_request(id.key(), &spec, wallet::now(), &mut OsRng);
             ReplayGuard::open(&dir)?.remember(&r)?;
             write_json(&a.out, &r)?;
-            println!("request {} written to {}", r.request.nonce, a.out.display());
+            out!("request {} written to {}", r.request.nonce, a.out.display());
         }
         Command::Verify {
             presentation,
@@ -620,19 +640,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 verify_with(&p, Source::Online(facts), me.as_ref(), &guard)
             };
             for l in report.lines() {
-                println!("{l}");
+                out!("{l}");
             }
             if !report.passed() {
                 return Ok(std::process::ExitCode::FAILURE);
             }
             for (n, v) in &report.disclosed {
-                println!("disclosed: {n} = {v}");
+                out!("disclosed: {n} = {v}");
             }
             for p in &report.proven {
-                println!("proven:    {p}");
+                out!("proven:    {p}");
             }
             if let Some(n) = report.nullifier {
-                println!(
+                out!(
                     "nullifier: {n} (seen {} time(s) before)",
                     report.nullifier_seen_before
                 );
@@ -665,8 +685,8 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
     let dir = cli.home.join("wallet");
     if let WalletCmd::Init = cmd {
         let (h, phrase) = Holder::create(&dir, &password(cli)?, Cost::default())?;
-        println!("wallet {} created in {}", h.did(), dir.display());
-        println!(
+        out!("wallet {} created in {}", h.did(), dir.display());
+        out!(
             "recovery phrase (write it down; it is not shown again):\n{}",
             phrase.words()
         );
@@ -675,25 +695,28 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
     let h = Holder::open(&dir, &password(cli)?)?;
     match cmd {
         WalletCmd::Init => {}
-        WalletCmd::Id => println!("{}", serde_json::to_string_pretty(&h.binding())?),
+        WalletCmd::Id => out!("{}", serde_json::to_string_pretty(&h.binding())?),
         WalletCmd::Import { file } => {
             let ledger = Ledger::connect(&cli.ledger).await?;
             let s = h.import(&read_text(file)?, &ledger, wallet::now()).await?;
-            println!(
+            out!(
                 "imported {} {} from {} (anchored, proven at block {})",
-                s.credential_type, s.id, s.issuer_name, s.anchored_at
+                s.credential_type,
+                s.id,
+                s.issuer_name,
+                s.anchored_at
             );
         }
         WalletCmd::List => {
             for s in h.list()? {
-                println!("{}  {:<26} {}", s.id, s.credential_type, s.issuer_name);
+                out!("{}  {:<26} {}", s.id, s.credential_type, s.issuer_name);
             }
         }
         WalletCmd::Show { id } => {
             let (s, attrs) = h.show(id)?;
-            println!("{}", serde_json::to_string_pretty(&s)?);
+            out!("{}", serde_json::to_string_pretty(&s)?);
             for (n, v) in attrs {
-                println!("  {n}: {v}");
+                out!("  {n}: {v}");
             }
         }
         WalletCmd::Answer {
@@ -710,7 +733,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                 .prepare(r, credential.as_deref(), &ledger, wallet::now())
                 .await?;
             for l in pending.consent.lines() {
-                println!("{l}");
+                out!("{l}");
             }
             if !pending.consent.in_scope() {
                 bail!("refused: the request goes beyond what the verifier registered on the ledger");
@@ -721,7 +744,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                 let mut answer = String::new();
                 std::io::stdin().read_line(&mut answer)?;
                 if !answer.trim().eq_ignore_ascii_case("y") {
-                    println!("declined; nothing was sent");
+                    out!("declined; nothing was sent");
                     return Ok(std::process::ExitCode::FAILURE);
                 }
             }
@@ -733,12 +756,12 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             };
             let p = tokio::task::block_in_place(|| h.present(&pending, pk.as_ref(), wallet::now()))?;
             write_json(out, &p)?;
-            println!("presentation written to {}", out.display());
+            out!("presentation written to {}", out.display());
         }
         WalletCmd::History => {
             for d in h.history()? {
                 let when = schemas::credential::rfc3339(d.at).unwrap_or_default();
-                println!(
+                out!(
                     "{when}  {} ({})  purpose: {}\n    revealed: {:?}\n    proven:   {:?}",
                     d.verifier_name.as_deref().unwrap_or("unregistered"),
                     d.verifier,
@@ -750,7 +773,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
         }
         WalletCmd::Backup { file } => {
             h.store().backup(file)?;
-            println!(
+            out!(
                 "encrypted backup written to {}; restore it with the recovery phrase",
                 file.display()
             );
@@ -782,6 +805,6 @@ fn sample_class(count: usize, out: &Path) -> Result<()> {
         writeln!(f, "{r}")?;
     }
     f.flush()?;
-    println!("{count} rows written to {}", out.display());
+    out!("{count} rows written to {}", out.display());
     Ok(())
 }

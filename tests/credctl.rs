@@ -1,0 +1,212 @@
+//! `credctl` as people use it: the real binary, one process per command, against a devnet of
+//! four validators and an observer (ports 16600-16704): an issuer registered by governance
+//! issues from CSV (a bad row reported by line), a student imports and answers, an employer
+//! verifies offline (exit 0), a replay exits 1, an out-of-scope request is refused.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PW: &str = "credctl-test-password";
+
+fn credctl(home: &Path, api: &str, password: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_credctl"))
+        .arg("--home")
+        .arg(home)
+        .args(["--ledger", api])
+        .args(args)
+        .env("CREDENCE_PASSWORD", password)
+        .output()
+        .expect("credctl runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "credctl failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_answer_and_verify_with_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let devnet_dir = d.join("devnet");
+    let devnet = wallet::demo::start_devnet(d, 16_600, &mut |_| {})
+        .await
+        .expect("devnet");
+    let api = devnet.ledger.client.base().to_owned();
+    let gov_pw = std::fs::read_to_string(devnet_dir.join("password")).expect("password");
+    let (uni, student, employer) = (d.join("uni"), d.join("student"), d.join("employer"));
+    let run = |home: &Path, args: &[&str]| {
+        let api = api.clone();
+        let home = home.to_path_buf();
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        tokio::task::block_in_place(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            credctl(&home, &api, PW, &a)
+        })
+    };
+    let approve = |proposal: &str| {
+        for i in 0..2 {
+            let key = devnet_dir.join(format!("governance-{i}/governance.key"));
+            let o = tokio::task::block_in_place(|| {
+                credctl(
+                    d,
+                    &api,
+                    &gov_pw,
+                    &[
+                        "governance",
+                        "approve",
+                        proposal,
+                        "--key",
+                        key.to_str().expect("utf-8"),
+                    ],
+                )
+            });
+            ok(&o);
+        }
+    };
+    let proposal_of = |text: &str| {
+        text.split_whitespace()
+            .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+            .expect("a proposal hash")
+            .to_owned()
+    };
+
+    ok(&run(&uni, &["issuer", "init", "--name", "CLI University"]));
+    let p = proposal_of(&ok(&run(
+        &uni,
+        &["issuer", "register", "--types", "UniversityDiploma"],
+    )));
+    approve(&p);
+    ok(&run(&student, &["wallet", "init"]));
+    let id: serde_json::Value = serde_json::from_str(&ok(&run(&student, &["wallet", "id"]))).expect("json");
+    let key = id["holderKey"].as_str().expect("holder key");
+    let csv = d.join("class.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "name,student_id,degree,major,gpa,graduation_date,holder_key\n\
+             Li Hua,1,BEng,CS,3.62,2026-07-01,{key}\n\
+             Bad Row,2,BSc,Physics,9,2026-07-01,{key}\n"
+        ),
+    )
+    .expect("csv");
+    let out = d.join("out");
+    let o = run(
+        &uni,
+        &[
+            "issue",
+            "--schema",
+            "diploma",
+            "--input",
+            csv.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--files",
+        ],
+    );
+    let text = ok(&o);
+    assert!(text.contains("1 credentials issued and anchored"), "{text}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 3: /gpa"));
+    let cred = out.join("credential-2.json");
+    ok(&run(
+        &student,
+        &["wallet", "import", cred.to_str().expect("utf-8")],
+    ));
+
+    ok(&run(&employer, &["verifier", "init", "--name", "CLI Employer"]));
+    let p = proposal_of(&ok(&run(
+        &employer,
+        &[
+            "verifier",
+            "register",
+            "--type",
+            "UniversityDiploma",
+            "--disclose",
+            "degree,name",
+            "--predicates",
+            "gpa",
+            "--purpose",
+            "hiring",
+            "--nullifier-scope",
+            "cli-employer",
+        ],
+    )));
+    approve(&p);
+    let request = d.join("request.json");
+    let r = request.to_str().expect("utf-8");
+    ok(&run(
+        &employer,
+        &[
+            "request",
+            "--type",
+            "UniversityDiploma",
+            "--disclose",
+            "degree",
+            "--predicate",
+            "gpa>=300",
+            "--purpose",
+            "hiring",
+            "--out",
+            r,
+        ],
+    ));
+    let presentation = d.join("presentation.json");
+    let p = presentation.to_str().expect("utf-8");
+    let shown = ok(&run(&student, &["wallet", "answer", r, "--out", p, "--yes"]));
+    assert!(
+        shown.contains("Disclosed: degree = BEng") && shown.contains("gpa ≥ 3.00"),
+        "{shown}"
+    );
+    let genesis = devnet_dir.join("genesis.json");
+    let verified = ok(&run(
+        &employer,
+        &[
+            "verify",
+            p,
+            "--offline",
+            "--validators",
+            genesis.to_str().expect("utf-8"),
+        ],
+    ));
+    assert!(verified.contains("disclosed: degree = BEng"), "{verified}");
+    let replay = run(&employer, &["verify", p]);
+    assert_eq!(replay.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("FAIL nonce"));
+
+    let wide = d.join("wide.json");
+    let w = wide.to_str().expect("utf-8");
+    ok(&run(
+        &employer,
+        &[
+            "request",
+            "--type",
+            "UniversityDiploma",
+            "--disclose",
+            "student_id",
+            "--purpose",
+            "hiring",
+            "--out",
+            w,
+        ],
+    ));
+    let refused = run(&student, &["wallet", "answer", w, "--out", p, "--yes"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("OUTSIDE the verifier's registered scope"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
+
+    let history = ok(&run(&student, &["wallet", "history"]));
+    assert!(
+        history.contains("CLI Employer") && history.contains("degree"),
+        "{history}"
+    );
+    let wrong =
+        tokio::task::block_in_place(|| credctl(&student, &api, "not-the-password", &["wallet", "list"]));
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("password"));
+    devnet.stop().await;
+}
