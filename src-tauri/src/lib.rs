@@ -1,3 +1,631 @@
-//! The Credence desktop wallet (Tauri). Not built yet: an empty placeholder until the desktop
-//! issue lands; it has no Tauri dependency so the workspace builds without desktop libraries.
-#![forbid(unsafe_code)]
+//! The Credence desktop wallet: a thin Tauri command layer over [`wallet::holder::Holder`].
+//!
+//! Keys and secrets never cross into the web view: each command returns only what its screen
+//! shows (summaries, the consent, the finished presentation the holder chose to send) and a
+//! typed [`CommandError`] the UI turns into a sentence. The one exception is the recovery phrase,
+//! which onboarding must show once; it is kept (zeroized on drop) only until the holder has typed
+//! it back. The wallet lives in the platform's data folder and locks itself after the configured
+//! idle time.
+
+use schemas::ledger::{IssuerRecord, STATUS_CHUNK_BITS, StatusListChunk, state_keys};
+use schemas::seal::Cost;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use wallet::holder::{Consent, CredentialSummary, Disclosure, Holder, Pending};
+use wallet::keystore::{Keystore, RecoveryPhrase};
+use wallet::ledger::Ledger;
+use zeroize::Zeroizing;
+
+/// What a command refused, and why, in words for the holder.
+#[derive(Debug, Serialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("{message}")]
+pub struct CommandError {
+    /// A stable code the UI may branch on (`locked`, `no_wallet`, `wrong_password`, …).
+    pub code: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl CommandError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        CommandError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<wallet::holder::HolderError> for CommandError {
+    fn from(e: wallet::holder::HolderError) -> Self {
+        use wallet::holder::HolderError as H;
+        use wallet::keystore::KeystoreError as K;
+        let code = match &e {
+            H::Keystore(K::WrongPassword) => "wrong_password",
+            H::Keystore(K::WeakPassword) => "weak_password",
+            H::Keystore(K::NotFound(_)) => "no_wallet",
+            H::Keystore(K::Exists(_)) => "wallet_exists",
+            H::Keystore(K::BadPhrase(_)) => "bad_phrase",
+            H::Ledger(_) => "ledger",
+            H::OutOfScope(_) => "out_of_scope",
+            H::BadRequest(_) => "bad_request",
+            H::NoMatch(_) => "no_match",
+            H::Unsatisfied(_) => "unsatisfied",
+            H::NotMine => "not_mine",
+            H::NotAnchored(_) => "not_anchored",
+            H::Credential(_) => "bad_credential",
+            _ => "wallet",
+        };
+        CommandError::new(code, e.to_string())
+    }
+}
+
+impl From<wallet::keystore::KeystoreError> for CommandError {
+    fn from(e: wallet::keystore::KeystoreError) -> Self {
+        wallet::holder::HolderError::from(e).into()
+    }
+}
+
+impl From<wallet::ledger::LedgerError> for CommandError {
+    fn from(e: wallet::ledger::LedgerError) -> Self {
+        CommandError::new("ledger", format!("{e} (check the ledger node in Settings)"))
+    }
+}
+
+type Res<T> = Result<T, CommandError>;
+
+/// Settings kept beside the wallet (nothing secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// The ledger node's API.
+    pub ledger: String,
+    /// Minutes of inactivity before the wallet locks itself.
+    pub auto_lock_minutes: u32,
+    /// Proving key of the unlinkable circuit, if the holder has one.
+    pub proving_key: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ledger: "http://127.0.0.1:26700".into(),
+            auto_lock_minutes: 5,
+            proving_key: None,
+        }
+    }
+}
+
+/// What the app knows about itself (the first call of every screen).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// A wallet exists in the data folder.
+    pub exists: bool,
+    /// It is unlocked.
+    pub unlocked: bool,
+    /// The holder's DID when unlocked.
+    pub did: Option<String>,
+    /// The recovery phrase still waits for confirmation.
+    pub phrase_unconfirmed: bool,
+    /// Settings.
+    pub settings: Settings,
+    /// The data folder.
+    pub data_dir: String,
+}
+
+/// A credential's detail screen.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Detail {
+    /// The summary.
+    pub summary: CredentialSummary,
+    /// Attributes as text.
+    pub attributes: Vec<(String, String)>,
+    /// The issuer as registered on the ledger now (name, status, types).
+    pub issuer: Option<IssuerView>,
+    /// Revocation status read live (`None` when the ledger could not be asked).
+    pub revoked: Option<bool>,
+    /// The block height the live checks were proven at.
+    pub checked_at: Option<u64>,
+    /// Why the live check could not be made.
+    pub ledger_error: Option<String>,
+}
+
+/// An issuer as registered.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerView {
+    /// Name.
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Types it may issue.
+    pub allowed_types: Vec<String>,
+}
+
+/// A finished answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answered {
+    /// The presentation JSON (what the verifier receives; for copying).
+    pub presentation: String,
+    /// Where it was saved, if asked.
+    pub saved_to: Option<String>,
+}
+
+struct Inner {
+    holder: Option<Holder>,
+    phrase: Option<RecoveryPhrase>,
+    pending: Option<Pending>,
+    ledger: Option<Ledger>,
+    settings: Settings,
+    last_active: Instant,
+}
+
+/// The app's state: the wallet folder and the open wallet.
+pub struct AppState {
+    dir: PathBuf,
+    cost: Cost,
+    inner: Mutex<Inner>,
+}
+
+impl AppState {
+    /// State for a wallet in `dir` (created on first use) with keystore cost `cost`.
+    pub fn new(dir: PathBuf, cost: Cost) -> AppState {
+        let settings = std::fs::read_to_string(dir.join("settings.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        AppState {
+            dir,
+            cost,
+            inner: Mutex::new(Inner {
+                holder: None,
+                phrase: None,
+                pending: None,
+                ledger: None,
+                settings,
+                last_active: Instant::now(),
+            }),
+        }
+    }
+
+    fn wallet_dir(&self) -> PathBuf {
+        self.dir.join("wallet")
+    }
+}
+
+impl Inner {
+    /// Locks the wallet when it was idle too long; records activity otherwise.
+    fn touch(&mut self) {
+        let idle = Duration::from_secs(u64::from(self.settings.auto_lock_minutes) * 60);
+        if self.holder.is_some() && self.settings.auto_lock_minutes > 0 && self.last_active.elapsed() > idle {
+            self.lock();
+        }
+        self.last_active = Instant::now();
+    }
+
+    fn lock(&mut self) {
+        self.holder = None;
+        self.pending = None;
+        self.phrase = None;
+    }
+
+    fn holder(&self) -> Res<&Holder> {
+        self.holder.as_ref().ok_or_else(|| {
+            CommandError::new(
+                "locked",
+                "The wallet is locked. Enter your password to unlock it.",
+            )
+        })
+    }
+
+    async fn ledger(&mut self) -> Res<Ledger> {
+        if let Some(l) = &self.ledger
+            && l.client.base() == self.settings.ledger.trim_end_matches('/')
+        {
+            return Ok(l.clone());
+        }
+        let l = Ledger::connect(&self.settings.ledger).await?;
+        self.ledger = Some(l.clone());
+        Ok(l)
+    }
+}
+
+fn now() -> i64 {
+    wallet::now()
+}
+
+/// The app's status.
+pub async fn status(state: &AppState) -> Status {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    Status {
+        exists: state.wallet_dir().join("wallet.sled").exists(),
+        unlocked: inner.holder.is_some(),
+        did: inner.holder.as_ref().map(|h| h.did().to_string()),
+        phrase_unconfirmed: inner.phrase.is_some(),
+        settings: inner.settings.clone(),
+        data_dir: state.dir.display().to_string(),
+    }
+}
+
+/// Creates the wallet; returns the recovery phrase's words (shown once).
+pub async fn create_wallet(state: &AppState, password: String) -> Res<Vec<String>> {
+    let password = Zeroizing::new(password);
+    let mut inner = state.inner.lock().await;
+    std::fs::create_dir_all(&state.dir).map_err(|e| CommandError::new("io", e.to_string()))?;
+    let (holder, phrase) = Holder::create(&state.wallet_dir(), &password, state.cost)?;
+    let words = phrase.words().split(' ').map(str::to_owned).collect();
+    inner.holder = Some(holder);
+    inner.phrase = Some(phrase);
+    inner.last_active = Instant::now();
+    Ok(words)
+}
+
+/// Checks the phrase typed back; forgets it when it matches.
+pub async fn confirm_phrase(state: &AppState, words: String) -> Res<()> {
+    let words = Zeroizing::new(words);
+    let mut inner = state.inner.lock().await;
+    let typed = RecoveryPhrase::parse(&words).map_err(|e| CommandError::new("bad_phrase", e.to_string()))?;
+    match &inner.phrase {
+        Some(p) if p.words() == typed.words() => {
+            inner.phrase = None;
+            Ok(())
+        }
+        Some(_) => Err(CommandError::new(
+            "phrase_mismatch",
+            "The words do not match the recovery phrase shown. Check each word and its place.",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Restores a wallet from a backup file and the recovery phrase, with a new password.
+pub async fn restore_wallet(state: &AppState, phrase: String, backup: String, password: String) -> Res<()> {
+    let (phrase, password) = (Zeroizing::new(phrase), Zeroizing::new(password));
+    let mut inner = state.inner.lock().await;
+    let phrase =
+        RecoveryPhrase::parse(&phrase).map_err(|e| CommandError::new("bad_phrase", e.to_string()))?;
+    std::fs::create_dir_all(&state.dir).map_err(|e| CommandError::new("io", e.to_string()))?;
+    let store = Keystore::restore(
+        Path::new(&backup),
+        &phrase,
+        &state.wallet_dir(),
+        &password,
+        &mut rand_core::OsRng,
+    )?;
+    inner.holder = Some(Holder::from_store(store)?);
+    inner.last_active = Instant::now();
+    Ok(())
+}
+
+/// Unlocks the wallet.
+pub async fn unlock(state: &AppState, password: String) -> Res<String> {
+    let password = Zeroizing::new(password);
+    let mut inner = state.inner.lock().await;
+    let holder = Holder::open(&state.wallet_dir(), &password)?;
+    let did = holder.did().to_string();
+    inner.holder = Some(holder);
+    inner.last_active = Instant::now();
+    Ok(did)
+}
+
+/// What to give an issuer so credentials are bound to this wallet (public values only).
+pub async fn holder_binding(state: &AppState) -> Res<wallet::issuer::HolderBinding> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    Ok(inner.holder()?.binding())
+}
+
+/// Locks the wallet now.
+pub async fn lock(state: &AppState) {
+    state.inner.lock().await.lock();
+}
+
+/// The credentials, newest first.
+pub async fn list_credentials(state: &AppState) -> Res<Vec<CredentialSummary>> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    Ok(inner.holder()?.list()?)
+}
+
+/// One credential, with its issuer and revocation status read live from the ledger.
+pub async fn credential_detail(state: &AppState, id: String) -> Res<Detail> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    let (summary, attributes) = inner.holder()?.show(&id)?;
+    let mut detail = Detail {
+        summary,
+        attributes,
+        issuer: None,
+        revoked: None,
+        checked_at: None,
+        ledger_error: None,
+    };
+    let s = &detail.summary;
+    let status_key =
+        state_keys::status_chunk(&s.issuer, s.status.list_id, s.status.index / STATUS_CHUNK_BITS);
+    let issuer_key = state_keys::issuer(&s.issuer);
+    let read = async {
+        let ledger = inner.ledger().await?;
+        Ok::<_, CommandError>(ledger.read(vec![issuer_key.clone(), status_key.clone()]).await?.1)
+    }
+    .await;
+    match read {
+        Ok(facts) => {
+            let issuer: Option<IssuerRecord> = facts.get(&issuer_key, "the issuer").ok().flatten();
+            detail.issuer = issuer.map(|r| IssuerView {
+                name: r.name,
+                status: format!("{:?}", r.status).to_lowercase(),
+                allowed_types: r.allowed_types,
+            });
+            let chunk: Option<StatusListChunk> = facts.get(&status_key, "the status list").ok().flatten();
+            let bit = detail.summary.status.index % STATUS_CHUNK_BITS;
+            detail.revoked = Some(
+                chunk
+                    .and_then(|c| c.bits.get((bit / 8) as usize).copied())
+                    .is_some_and(|b| b & (1 << (bit % 8)) != 0),
+            );
+            detail.checked_at = Some(facts.newest_height);
+        }
+        Err(e) => detail.ledger_error = Some(e.message),
+    }
+    Ok(detail)
+}
+
+/// Imports a credential (its JSON text), checked against the ledger.
+pub async fn import_credential(state: &AppState, text: String) -> Res<CredentialSummary> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    let ledger = inner.ledger().await?;
+    Ok(inner.holder()?.import(&text, &ledger, now()).await?)
+}
+
+/// Reads a request and prepares the consent screen.
+pub async fn prepare_request(state: &AppState, text: String, credential: Option<String>) -> Res<Consent> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    let request = schemas::presentation::SignedRequest::from_json(&text)
+        .map_err(|e| CommandError::new("bad_request", format!("This is not a presentation request: {e}")))?;
+    let ledger = inner.ledger().await?;
+    let pending = inner
+        .holder()?
+        .prepare(request, credential.as_deref(), &ledger, now())
+        .await?;
+    let consent = pending.consent.clone();
+    inner.pending = Some(pending);
+    Ok(consent)
+}
+
+/// Builds the presentation the holder approved; saves it to `save_to` when given.
+pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    let pending = inner
+        .pending
+        .take()
+        .ok_or_else(|| CommandError::new("no_request", "There is no request waiting for an answer."))?;
+    if !pending.consent.in_scope() {
+        return Err(CommandError::new(
+            "out_of_scope",
+            format!(
+                "Refused: the request goes beyond what the verifier registered ({}).",
+                pending.consent.scope_violations.join("; ")
+            ),
+        ));
+    }
+    let pk = match &inner.settings.proving_key {
+        Some(path) if pending.request.request.tier == schemas::presentation::Tier::Unlinkable => {
+            let bytes = std::fs::read(path).map_err(|e| CommandError::new("io", format!("{path}: {e}")))?;
+            Some(
+                zk::unlinkable::ProvingKey::from_bytes(&bytes)
+                    .map_err(|e| CommandError::new("proving_key", e.to_string()))?,
+            )
+        }
+        _ => None,
+    };
+    let holder = inner.holder()?;
+    // Proving can take a second: it runs on the blocking pool so the window never freezes.
+    let presentation = tokio::task::block_in_place(|| holder.present(&pending, pk.as_ref(), now()))?;
+    let text = serde_json::to_string_pretty(&presentation)
+        .map_err(|e| CommandError::new("internal", e.to_string()))?;
+    let saved_to = match save_to.filter(|p| !p.trim().is_empty()) {
+        Some(p) => {
+            wallet::keystore::write_atomic(Path::new(&p), text.as_bytes())?;
+            Some(p)
+        }
+        None => None,
+    };
+    Ok(Answered {
+        presentation: text,
+        saved_to,
+    })
+}
+
+/// Declines the waiting request; nothing is sent or recorded.
+pub async fn decline(state: &AppState) {
+    state.inner.lock().await.pending = None;
+}
+
+/// The disclosure history.
+pub async fn history(state: &AppState) -> Res<Vec<Disclosure>> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    Ok(inner.holder()?.history()?)
+}
+
+/// Saves settings.
+pub async fn save_settings(state: &AppState, settings: Settings) -> Res<Settings> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    if !(settings.ledger.starts_with("http://") || settings.ledger.starts_with("https://")) {
+        return Err(CommandError::new(
+            "bad_settings",
+            "The ledger node must be an http:// or https:// address.",
+        ));
+    }
+    std::fs::create_dir_all(&state.dir).map_err(|e| CommandError::new("io", e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&settings).map_err(|e| CommandError::new("internal", e.to_string()))?;
+    wallet::keystore::write_atomic(&state.dir.join("settings.json"), text.as_bytes())?;
+    inner.settings = settings.clone();
+    inner.ledger = None;
+    Ok(settings)
+}
+
+/// Writes an encrypted backup.
+pub async fn backup(state: &AppState, path: String) -> Res<String> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    inner.holder()?.store().backup(Path::new(&path))?;
+    Ok(path)
+}
+
+/// Changes the password.
+pub async fn change_password(state: &AppState, old: String, new: String) -> Res<()> {
+    let (old, new) = (Zeroizing::new(old), Zeroizing::new(new));
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    inner.holder()?;
+    if let Some(h) = inner.holder.as_mut() {
+        h.store_mut().change_password(&old, &new, &mut rand_core::OsRng)?;
+    }
+    Ok(())
+}
+
+/// The Tauri commands: one per function above, named alike.
+mod commands {
+    use super::*;
+    use tauri::State;
+
+    #[tauri::command]
+    pub(crate) async fn status(state: State<'_, AppState>) -> Res<Status> {
+        Ok(super::status(&state).await)
+    }
+    #[tauri::command]
+    pub(crate) async fn create_wallet(state: State<'_, AppState>, password: String) -> Res<Vec<String>> {
+        super::create_wallet(&state, password).await
+    }
+    #[tauri::command]
+    pub(crate) async fn confirm_phrase(state: State<'_, AppState>, words: String) -> Res<()> {
+        super::confirm_phrase(&state, words).await
+    }
+    #[tauri::command]
+    pub(crate) async fn restore_wallet(
+        state: State<'_, AppState>,
+        phrase: String,
+        backup: String,
+        password: String,
+    ) -> Res<()> {
+        super::restore_wallet(&state, phrase, backup, password).await
+    }
+    #[tauri::command]
+    pub(crate) async fn unlock(state: State<'_, AppState>, password: String) -> Res<String> {
+        super::unlock(&state, password).await
+    }
+    #[tauri::command]
+    pub(crate) async fn holder_binding(state: State<'_, AppState>) -> Res<wallet::issuer::HolderBinding> {
+        super::holder_binding(&state).await
+    }
+    #[tauri::command]
+    pub(crate) async fn lock(state: State<'_, AppState>) -> Res<()> {
+        super::lock(&state).await;
+        Ok(())
+    }
+    #[tauri::command]
+    pub(crate) async fn list_credentials(state: State<'_, AppState>) -> Res<Vec<CredentialSummary>> {
+        super::list_credentials(&state).await
+    }
+    #[tauri::command]
+    pub(crate) async fn credential_detail(state: State<'_, AppState>, id: String) -> Res<Detail> {
+        super::credential_detail(&state, id).await
+    }
+    #[tauri::command]
+    pub(crate) async fn import_credential(
+        state: State<'_, AppState>,
+        text: String,
+    ) -> Res<CredentialSummary> {
+        super::import_credential(&state, text).await
+    }
+    #[tauri::command]
+    pub(crate) async fn prepare_request(
+        state: State<'_, AppState>,
+        text: String,
+        credential: Option<String>,
+    ) -> Res<Consent> {
+        super::prepare_request(&state, text, credential).await
+    }
+    #[tauri::command]
+    pub(crate) async fn approve(state: State<'_, AppState>, save_to: Option<String>) -> Res<Answered> {
+        super::approve(&state, save_to).await
+    }
+    #[tauri::command]
+    pub(crate) async fn decline(state: State<'_, AppState>) -> Res<()> {
+        super::decline(&state).await;
+        Ok(())
+    }
+    #[tauri::command]
+    pub(crate) async fn history(state: State<'_, AppState>) -> Res<Vec<Disclosure>> {
+        super::history(&state).await
+    }
+    #[tauri::command]
+    pub(crate) async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Res<Settings> {
+        super::save_settings(&state, settings).await
+    }
+    #[tauri::command]
+    pub(crate) async fn backup(state: State<'_, AppState>, path: String) -> Res<String> {
+        super::backup(&state, path).await
+    }
+    #[tauri::command]
+    pub(crate) async fn change_password(state: State<'_, AppState>, old: String, new: String) -> Res<()> {
+        super::change_password(&state, old, new).await
+    }
+}
+
+/// Adds every command to a Tauri builder (the app and the command tests); the caller manages
+/// an [`AppState`].
+pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::status,
+        commands::create_wallet,
+        commands::confirm_phrase,
+        commands::restore_wallet,
+        commands::unlock,
+        commands::holder_binding,
+        commands::lock,
+        commands::list_credentials,
+        commands::credential_detail,
+        commands::import_credential,
+        commands::prepare_request,
+        commands::approve,
+        commands::decline,
+        commands::history,
+        commands::save_settings,
+        commands::backup,
+        commands::change_password,
+    ])
+}
+
+/// The wallet folder: `$CREDENCE_DESKTOP_DIR` when set (tests), else the platform's data folder.
+pub fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> PathBuf {
+    use tauri::Manager;
+    std::env::var_os("CREDENCE_DESKTOP_DIR")
+        .map(PathBuf::from)
+        .or_else(|| app.path().app_data_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("credence-wallet"))
+}
+
+/// Runs the app.
+pub fn run() -> Result<(), tauri::Error> {
+    with_commands(tauri::Builder::default().setup(|app| {
+        use tauri::Manager;
+        let dir = data_dir(app);
+        app.manage(AppState::new(dir, Cost::default()));
+        Ok(())
+    }))
+    .run(tauri::generate_context!())
+}

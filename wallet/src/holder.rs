@@ -276,6 +276,11 @@ impl Holder {
         &self.store
     }
 
+    /// The keystore, for a password change.
+    pub fn store_mut(&mut self) -> &mut Keystore {
+        &mut self.store
+    }
+
     /// The holder's DID.
     pub fn did(&self) -> Did {
         Did::from_public_key(self.key.public_key())

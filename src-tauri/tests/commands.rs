@@ -1,0 +1,174 @@
+//! The desktop app's commands through Tauri's IPC (mock runtime, no display): onboarding,
+//! locking, errors as typed codes, settings, backup; and no response ever carries key material.
+
+use credence_desktop::{AppState, with_commands};
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+
+const COST: schemas::seal::Cost = schemas::seal::Cost {
+    memory_kib: 1024,
+    iterations: 1,
+};
+
+struct App {
+    webview: tauri::WebviewWindow<tauri::test::MockRuntime>,
+    responses: Vec<String>,
+}
+
+impl App {
+    fn new(dir: &std::path::Path) -> App {
+        let app = with_commands(mock_builder())
+            .manage(AppState::new(dir.to_path_buf(), COST))
+            .build(mock_context(noop_assets()))
+            .expect("app builds");
+        let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("window");
+        App {
+            webview,
+            responses: Vec::new(),
+        }
+    }
+
+    /// Runs a command; `Ok` with its JSON answer or `Err` with the error JSON.
+    fn call(&mut self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let r = get_ipc_response(
+            &self.webview,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().expect("url"),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().expect("JSON answer"));
+        self.responses.push(match &r {
+            Ok(v) | Err(v) => v.to_string(),
+        });
+        r
+    }
+}
+
+#[test]
+fn onboarding_lock_errors_settings_and_no_secret_in_any_response() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut app = App::new(dir.path());
+    let status = app.call("status", json!({})).expect("status");
+    assert_eq!(status["exists"], false);
+
+    let e = app.call("list_credentials", json!({})).expect_err("locked");
+    assert_eq!(e["code"], "locked");
+    let e = app
+        .call("create_wallet", json!({"password": "short"}))
+        .expect_err("weak");
+    assert_eq!(e["code"], "weak_password");
+
+    let words = app
+        .call("create_wallet", json!({"password": "correct horse battery"}))
+        .expect("created");
+    let words: Vec<String> = serde_json::from_value(words).expect("words");
+    assert_eq!(words.len(), 24);
+    assert_eq!(
+        app.call("status", json!({})).expect("status")["phraseUnconfirmed"],
+        true
+    );
+    let mut wrong = words.clone();
+    wrong.swap(0, 1);
+    let e = app
+        .call("confirm_phrase", json!({"words": wrong.join(" ")}))
+        .expect_err("mismatch");
+    assert!(e["code"] == "phrase_mismatch" || e["code"] == "bad_phrase", "{e}");
+    app.call("confirm_phrase", json!({"words": words.join(" ")}))
+        .expect("confirmed");
+    assert_eq!(
+        app.call("status", json!({})).expect("status")["phraseUnconfirmed"],
+        false
+    );
+
+    let binding = app.call("holder_binding", json!({})).expect("binding");
+    assert!(binding["holderKey"].is_string() && binding["holderCommitment"].is_string());
+    assert_eq!(app.call("list_credentials", json!({})).expect("list"), json!([]));
+    assert_eq!(app.call("history", json!({})).expect("history"), json!([]));
+    let e = app
+        .call(
+            "import_credential",
+            json!({"text": "{\"not\": \"a credential\"}"}),
+        )
+        .expect_err("refused");
+    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
+    let e = app
+        .call("prepare_request", json!({"text": "garbage", "credential": null}))
+        .expect_err("refused");
+    assert_eq!(e["code"], "bad_request");
+    let e = app
+        .call("approve", json!({"saveTo": null}))
+        .expect_err("nothing waits");
+    assert_eq!(e["code"], "no_request");
+
+    let e = app
+        .call(
+            "save_settings",
+            json!({"settings": {"ledger": "ftp://x", "autoLockMinutes": 5, "provingKey": null}}),
+        )
+        .expect_err("bad url");
+    assert_eq!(e["code"], "bad_settings");
+    app.call(
+        "save_settings",
+        json!({"settings": {"ledger": "http://127.0.0.1:1", "autoLockMinutes": 1, "provingKey": null}}),
+    )
+    .expect("saved");
+    let backup = dir.path().join("backup.json");
+    app.call("backup", json!({"path": backup.to_str().expect("utf-8")}))
+        .expect("backup");
+    assert!(backup.exists());
+
+    app.call("lock", json!({})).expect("locked");
+    assert_eq!(app.call("status", json!({})).expect("status")["unlocked"], false);
+    let e = app
+        .call("unlock", json!({"password": "not the password"}))
+        .expect_err("wrong");
+    assert_eq!(e["code"], "wrong_password");
+    app.call("unlock", json!({"password": "correct horse battery"}))
+        .expect("unlocked");
+    app.call(
+        "change_password",
+        json!({"old": "correct horse battery", "new": "a new long password"}),
+    )
+    .expect("changed");
+
+    // Restart: settings persisted; the wallet opens with the new password only.
+    app.call("lock", json!({})).expect("locked");
+    let mut again = App::new(dir.path());
+    let s = again.call("status", json!({})).expect("status");
+    assert_eq!(s["settings"]["ledger"], "http://127.0.0.1:1");
+    assert_eq!(s["unlocked"], false);
+    let e = again
+        .call("unlock", json!({"password": "correct horse battery"}))
+        .expect_err("old");
+    assert_eq!(e["code"], "wrong_password");
+    again
+        .call("unlock", json!({"password": "a new long password"}))
+        .expect("unlocked");
+
+    // No response carried key material: read the secrets from the store and look for them.
+    again.call("lock", json!({})).expect("locked");
+    let store =
+        wallet::keystore::Keystore::open(&dir.path().join("wallet"), "a new long password").expect("store");
+    let mut secrets = Vec::new();
+    for name in ["holder/sm2", "holder/unlinkable-secret"] {
+        let b = store.get(name).expect("readable").expect("present");
+        secrets.push(hex::encode(&*b));
+        secrets.push(format!("{:?}", &*b).replace(' ', ""));
+    }
+    for r in app.responses.iter().chain(&again.responses) {
+        let compact = r.replace(' ', "");
+        for s in &secrets {
+            assert!(!compact.contains(s.as_str()), "a response carries a secret: {r}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { type Consent, consentView, describeError, formatDate, shortId, typeName } from "./format";
+
+const consent: Consent = {
+  verifier: "did:credence:80e79d92b26f31f50a22ff164ab585622afb95ae",
+  verifierName: "Huawei Recruiting",
+  purpose: "employment screening",
+  tier: "selective",
+  credential: {
+    id: "b162c95121ce2cbc1d28a72ab2caf86cf862524f1da6ec82a05256ea56bc3565",
+    credentialType: "UniversityDiploma",
+    issuer: "did:credence:30aeb2bf069f9ef67557e0ace1cdb1c99a26668c",
+    issuerName: "Tsinghua University",
+    validFrom: 1_780_000_000,
+    validUntil: null,
+    anchoredAt: 4,
+    status: { listId: 0, index: 0 },
+    unlinkable: false,
+    importedAt: 1_780_000_100,
+  },
+  disclosed: [["degree", "Bachelor of Engineering"]],
+  proven: ["gpa ≥ 3.00"],
+  hidden: ["gpa", "graduation_date", "major", "name", "student_id"],
+  scopeViolations: [],
+  revoked: false,
+  expiresAt: 1_780_000_600,
+};
+
+describe("consent screen", () => {
+  it("says who asks, what is shown, proven and hidden, and allows approval inside the scope", () => {
+    const v = consentView(consent);
+    expect(v.title).toBe("Huawei Recruiting asks for your University Diploma");
+    expect(v.disclosed).toEqual(["degree: Bachelor of Engineering"]);
+    expect(v.proven).toEqual(["gpa ≥ 3.00"]);
+    expect(v.hidden).toContain("student_id");
+    expect(v.scope.ok).toBe(true);
+    expect(v.canApprove).toBe(true);
+    expect(v.warnings).toEqual([]);
+  });
+
+  it("refuses approval outside the registered scope and warns loudly", () => {
+    const v = consentView({ ...consent, scopeViolations: ["it may not ask to see `student_id`"], revoked: true, verifierName: null });
+    expect(v.canApprove).toBe(false);
+    expect(v.scope.text).toContain("student_id");
+    expect(v.warnings.join(" ")).toContain("revoked");
+    expect(v.warnings.join(" ")).toContain("not registered");
+    expect(v.title).toContain("unregistered verifier");
+  });
+});
+
+describe("formatting", () => {
+  it("turns command errors into sentences", () => {
+    expect(describeError({ code: "wrong_password", message: "the password does not open this wallet" })).toContain(
+      "Nothing was changed",
+    );
+    expect(describeError({ code: "other", message: "exact message" })).toBe("exact message");
+    expect(describeError("plain")).toBe("plain");
+    expect(describeError(42)).toContain("Try again");
+  });
+
+  it("formats dates, ids and type names", () => {
+    expect(formatDate(0)).toBe("1970-01-01");
+    expect(formatDate(null)).toBe("no end date");
+    expect(shortId("0123456789abcdef0123")).toBe("01234567…ef0123");
+    expect(typeName("KycAttestation")).toBe("Kyc Attestation");
+  });
+});

@@ -1,0 +1,112 @@
+// Pure helpers the screens use: plain-language errors, dates, consent sections.
+
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export interface Summary {
+  id: string;
+  credentialType: string;
+  issuer: string;
+  issuerName: string;
+  validFrom: number;
+  validUntil: number | null;
+  anchoredAt: number;
+  status: { listId: number; index: number };
+  unlinkable: boolean;
+  importedAt: number;
+}
+
+export interface Consent {
+  verifier: string;
+  verifierName: string | null;
+  purpose: string;
+  tier: "selective" | "unlinkable";
+  credential: Summary;
+  disclosed: [string, string][];
+  proven: string[];
+  hidden: string[];
+  scopeViolations: string[];
+  revoked: boolean;
+  expiresAt: number;
+}
+
+export interface Disclosure {
+  at: number;
+  verifier: string;
+  verifierName: string | null;
+  purpose: string;
+  credential: string;
+  credentialType: string;
+  tier: string;
+  disclosed: [string, string][];
+  proven: string[];
+  request: string;
+}
+
+const HINTS: Record<string, string> = {
+  locked: "The wallet is locked. Enter your password to unlock it.",
+  wrong_password: "That password does not open this wallet. Nothing was changed.",
+  weak_password: "Choose a password of at least 8 characters.",
+  ledger: "The ledger could not be reached or did not prove its answer.",
+  out_of_scope: "This verifier asked for more than it registered, so the wallet refused.",
+};
+
+/** A sentence for any error a command returns (or anything thrown). */
+export function describeError(e: unknown): string {
+  if (typeof e === "object" && e !== null && "message" in e) {
+    const err = e as CommandError;
+    const hint = err.code ? HINTS[err.code] : undefined;
+    if (hint && !err.message.startsWith(hint)) return `${hint} (${err.message})`;
+    return err.message;
+  }
+  if (typeof e === "string") return e;
+  return "Something went wrong. Try again.";
+}
+
+/** A Unix time as a readable UTC date. */
+export function formatDate(secs: number | null | undefined): string {
+  if (secs === null || secs === undefined) return "no end date";
+  return new Date(secs * 1000).toISOString().slice(0, 10);
+}
+
+/** A long identifier shortened for a card, the full value kept for screen readers. */
+export function shortId(id: string): string {
+  return id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id;
+}
+
+/** Human names of credential types. */
+export function typeName(t: string): string {
+  return t.replace(/([a-z])([A-Z])/g, "$1 $2");
+}
+
+export interface ConsentView {
+  title: string;
+  disclosed: string[];
+  proven: string[];
+  hidden: string[];
+  scope: { ok: boolean; text: string };
+  warnings: string[];
+  canApprove: boolean;
+}
+
+/** What the consent screen shows, in words. */
+export function consentView(c: Consent): ConsentView {
+  const who = c.verifierName ?? "An unregistered verifier";
+  const scopeOk = c.scopeViolations.length === 0;
+  const warnings: string[] = [];
+  if (c.revoked) warnings.push("The issuer has revoked this credential: the verifier will refuse it.");
+  if (!c.verifierName) warnings.push("This verifier is not registered on the ledger.");
+  return {
+    title: `${who} asks for your ${typeName(c.credential.credentialType)}`,
+    disclosed: c.disclosed.map(([n, v]) => `${n}: ${v}`),
+    proven: c.proven,
+    hidden: c.hidden,
+    scope: scopeOk
+      ? { ok: true, text: "The request stays inside what this verifier registered on the ledger." }
+      : { ok: false, text: `Outside its registered scope: ${c.scopeViolations.join("; ")}` },
+    warnings,
+    canApprove: scopeOk,
+  };
+}

@@ -1,0 +1,403 @@
+// The wallet's screens. Every value shown comes from a Tauri command; no key or secret is ever
+// sent here (the recovery phrase, once, during onboarding, is the exception the holder needs).
+import { invoke } from "@tauri-apps/api/core";
+import "./style.css";
+import {
+  type Consent,
+  type Disclosure,
+  type Summary,
+  consentView,
+  describeError,
+  formatDate,
+  shortId,
+  typeName,
+} from "./format";
+
+interface Settings {
+  ledger: string;
+  autoLockMinutes: number;
+  provingKey: string | null;
+}
+interface Status {
+  exists: boolean;
+  unlocked: boolean;
+  did: string | null;
+  phraseUnconfirmed: boolean;
+  settings: Settings;
+  dataDir: string;
+}
+interface Detail {
+  summary: Summary;
+  attributes: [string, string][];
+  issuer: { name: string; status: string; allowedTypes: string[] } | null;
+  revoked: boolean | null;
+  checkedAt: number | null;
+  ledgerError: string | null;
+}
+
+const main = document.querySelector<HTMLElement>("#main")!;
+const nav = document.querySelector<HTMLElement>("#nav")!;
+const notice = document.querySelector<HTMLElement>("#notice")!;
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function say(text: string, kind: "info" | "error" = "info") {
+  notice.textContent = text;
+  notice.className = kind;
+}
+
+function show(html: string, heading: string) {
+  main.innerHTML = `<h2>${esc(heading)}</h2>${html}`;
+  main.focus();
+}
+
+async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T | undefined> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    say(describeError(e), "error");
+    if (typeof e === "object" && e && (e as { code?: string }).code === "locked") void start();
+    return undefined;
+  }
+}
+
+function field(id: string, label: string, type = "text", extra = ""): string {
+  return `<label for="${id}">${esc(label)}</label><input id="${id}" name="${id}" type="${type}" ${extra} />`;
+}
+
+function val(id: string): string {
+  return (document.getElementById(id) as HTMLInputElement | HTMLTextAreaElement).value;
+}
+
+function onSubmit(id: string, handler: () => Promise<void>) {
+  const form = document.getElementById(id) as HTMLFormElement;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector("button[type=submit]") as HTMLButtonElement | null;
+    if (button) button.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await handler();
+    } finally {
+      form.removeAttribute("aria-busy");
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+// ---- onboarding -------------------------------------------------------------------------------
+
+function onboarding() {
+  nav.hidden = true;
+  show(
+    `<p>Create a new wallet, or restore one from its recovery phrase and backup file.</p>
+     <form id="create"><fieldset><legend>Create a wallet</legend>
+       ${field("new-password", "Password (at least 8 characters)", "password", 'autocomplete="new-password" required minlength="8"')}
+       <button type="submit">Create wallet</button></fieldset></form>
+     <form id="restore"><fieldset><legend>Restore a wallet</legend>
+       <label for="restore-phrase">Recovery phrase (24 words)</label>
+       <textarea id="restore-phrase" rows="3" required></textarea>
+       ${field("restore-file", "Backup file (full path)", "text", "required")}
+       ${field("restore-password", "New password", "password", 'autocomplete="new-password" required minlength="8"')}
+       <button type="submit">Restore wallet</button></fieldset></form>`,
+    "Welcome",
+  );
+  onSubmit("create", async () => {
+    const words = await call<string[]>("create_wallet", { password: val("new-password") });
+    if (words) showPhrase(words);
+  });
+  onSubmit("restore", async () => {
+    const ok = await call<null>("restore_wallet", {
+      phrase: val("restore-phrase"),
+      backup: val("restore-file"),
+      password: val("restore-password"),
+    });
+    if (ok !== undefined) {
+      say("Wallet restored.");
+      await credentials();
+    }
+  });
+}
+
+function showPhrase(words: string[]) {
+  show(
+    `<p>Write these 24 words down, in order, and keep them offline. With the backup file they
+        restore the wallet on another computer. They are shown only now.</p>
+     <ol class="phrase" id="phrase">${words.map((w) => `<li>${esc(w)}</li>`).join("")}</ol>
+     <form id="confirm">
+       <label for="confirm-words">Type the 24 words again to confirm</label>
+       <textarea id="confirm-words" rows="3" required></textarea>
+       <button type="submit">Confirm</button></form>`,
+    "Your recovery phrase",
+  );
+  onSubmit("confirm", async () => {
+    const ok = await call<null>("confirm_phrase", { words: val("confirm-words") });
+    if (ok !== undefined) {
+      say("Recovery phrase confirmed.");
+      await credentials();
+    }
+  });
+}
+
+function unlockScreen() {
+  nav.hidden = true;
+  show(
+    `<form id="unlock">${field("password", "Password", "password", 'autocomplete="current-password" required')}
+       <button type="submit">Unlock</button></form>`,
+    "Unlock your wallet",
+  );
+  onSubmit("unlock", async () => {
+    const did = await call<string>("unlock", { password: val("password") });
+    if (did) {
+      say("Unlocked.");
+      await credentials();
+    }
+  });
+}
+
+// ---- credentials -------------------------------------------------------------------------------
+
+async function credentials() {
+  nav.hidden = false;
+  const list = await call<Summary[]>("list_credentials");
+  if (!list) return;
+  const cards = list
+    .map(
+      (c) => `<li class="card"><button type="button" class="card-open" data-id="${esc(c.id)}"
+          aria-label="${esc(typeName(c.credentialType))} from ${esc(c.issuerName)}">
+        <strong>${esc(typeName(c.credentialType))}</strong>
+        <span>${esc(c.issuerName)}</span>
+        <span class="muted">valid from ${formatDate(c.validFrom)} · ${c.unlinkable ? "unlinkable tier" : "selective disclosure"}</span>
+        <span class="muted" title="${esc(c.id)}">${shortId(c.id)}</span></button></li>`,
+    )
+    .join("");
+  show(
+    list.length ? `<ul class="cards" id="cards">${cards}</ul>` : `<p>No credentials yet. Use <em>Import</em> to add one.</p>`,
+    "Your credentials",
+  );
+  main.querySelectorAll<HTMLButtonElement>(".card-open").forEach((b) =>
+    b.addEventListener("click", () => detail(b.dataset.id!)),
+  );
+}
+
+async function detail(id: string) {
+  show(`<p aria-busy="true">Checking with the ledger…</p>`, "Credential");
+  const d = await call<Detail>("credential_detail", { id });
+  if (!d) return;
+  const s = d.summary;
+  const status =
+    d.revoked === null
+      ? `not checked: ${esc(d.ledgerError ?? "ledger unavailable")}`
+      : d.revoked
+        ? `<strong class="bad">revoked by the issuer</strong> (block ${d.checkedAt})`
+        : `not revoked (checked live at block ${d.checkedAt})`;
+  show(
+    `<dl>
+       <dt>Issuer</dt><dd>${esc(d.issuer ? `${d.issuer.name} — ${d.issuer.status}, may issue ${d.issuer.allowedTypes.join(", ")}` : s.issuerName)}</dd>
+       <dt>Issuer DID</dt><dd class="mono">${esc(s.issuer)}</dd>
+       <dt>Anchored</dt><dd>block ${s.anchoredAt}</dd>
+       <dt>Revocation</dt><dd id="revocation">${status}</dd>
+       <dt>Valid</dt><dd>${formatDate(s.validFrom)} to ${formatDate(s.validUntil)}</dd>
+     </dl>
+     <h3>Attributes</h3>
+     <table><thead><tr><th scope="col">Attribute</th><th scope="col">Value</th></tr></thead><tbody>
+       ${d.attributes.map(([n, v]) => `<tr><th scope="row">${esc(n)}</th><td>${esc(v)}</td></tr>`).join("")}
+     </tbody></table>
+     <button type="button" id="back">Back to credentials</button>`,
+    typeName(s.credentialType),
+  );
+  document.getElementById("back")!.addEventListener("click", () => credentials());
+}
+
+// ---- import -----------------------------------------------------------------------------------
+
+function importScreen() {
+  show(
+    `<form id="import">
+       <label for="import-file">Credential file</label>
+       <input id="import-file" type="file" accept=".json,application/json" />
+       <label for="import-text">…or paste the credential (offer) here</label>
+       <textarea id="import-text" rows="8"></textarea>
+       <button type="submit">Import</button></form>`,
+    "Import a credential",
+  );
+  const file = document.getElementById("import-file") as HTMLInputElement;
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (f) (document.getElementById("import-text") as HTMLTextAreaElement).value = await f.text();
+  });
+  onSubmit("import", async () => {
+    say("Checking the credential against the ledger…");
+    const s = await call<Summary>("import_credential", { text: val("import-text") });
+    if (s) {
+      say(`Imported ${typeName(s.credentialType)} from ${s.issuerName}.`);
+      await credentials();
+    }
+  });
+}
+
+// ---- answer a request (consent) --------------------------------------------------------------
+
+function answerScreen() {
+  show(
+    `<form id="request">
+       <label for="request-file">Request file</label>
+       <input id="request-file" type="file" accept=".json,application/json" />
+       <label for="request-text">…or paste the verifier's request</label>
+       <textarea id="request-text" rows="8"></textarea>
+       <button type="submit">Review request</button></form>`,
+    "Answer a request",
+  );
+  const file = document.getElementById("request-file") as HTMLInputElement;
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (f) (document.getElementById("request-text") as HTMLTextAreaElement).value = await f.text();
+  });
+  onSubmit("request", async () => {
+    const c = await call<Consent>("prepare_request", { text: val("request-text") });
+    if (c) consent(c);
+  });
+}
+
+function consent(c: Consent) {
+  const v = consentView(c);
+  const list = (items: string[], empty: string) =>
+    items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : `<p class="muted">${empty}</p>`;
+  show(
+    `<p><strong>${esc(v.title)}</strong></p>
+     <dl><dt>Verifier</dt><dd>${esc(c.verifierName ?? "not registered")} <span class="mono">${esc(c.verifier)}</span></dd>
+         <dt>Purpose</dt><dd>${esc(c.purpose)}</dd>
+         <dt>Answer valid until</dt><dd>${new Date(c.expiresAt * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</dd></dl>
+     <p id="scope" class="${v.scope.ok ? "ok" : "bad"}">${esc(v.scope.text)}</p>
+     ${v.warnings.map((w) => `<p class="bad" role="alert">${esc(w)}</p>`).join("")}
+     <section aria-labelledby="h-disclosed"><h3 id="h-disclosed">Will be shown</h3>${list(v.disclosed, "Nothing.")}</section>
+     <section aria-labelledby="h-proven"><h3 id="h-proven">Will be proven, without showing the values</h3>${list(v.proven, "Nothing.")}</section>
+     <section aria-labelledby="h-hidden"><h3 id="h-hidden">Stays hidden</h3>${list(v.hidden, "Nothing.")}</section>
+     <form id="consent">
+       ${field("save-to", "Save the presentation to (full path, optional)")}
+       <button type="submit" id="approve" ${v.canApprove ? "" : "disabled"}>Approve and send</button>
+       <button type="button" id="decline">Decline</button>
+     </form>`,
+    "Review the request",
+  );
+  document.getElementById("decline")!.addEventListener("click", async () => {
+    await call("decline");
+    say("Declined. Nothing was sent.");
+    await credentials();
+  });
+  onSubmit("consent", async () => {
+    say(c.tier === "unlinkable" ? "Proving in zero knowledge… this takes a moment." : "Building the presentation…");
+    const a = await call<{ presentation: string; savedTo: string | null }>("approve", { saveTo: val("save-to") || null });
+    if (!a) return;
+    say(a.savedTo ? `Presentation saved to ${a.savedTo}.` : "Presentation ready.");
+    show(
+      `<p>${a.savedTo ? `Saved to <span class="mono">${esc(a.savedTo)}</span>.` : ""} Send it to the verifier, or copy it:</p>
+       <label for="presentation">Presentation</label>
+       <textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea>
+       <button type="button" id="copy">Copy</button>`,
+      "Presentation ready",
+    );
+    document.getElementById("copy")!.addEventListener("click", async () => {
+      await navigator.clipboard?.writeText(a.presentation);
+      say("Copied.");
+    });
+  });
+}
+
+// ---- history and settings ----------------------------------------------------------------------
+
+async function historyScreen() {
+  const h = await call<Disclosure[]>("history");
+  if (!h) return;
+  const rows = h
+    .map(
+      (d) => `<tr><td>${new Date(d.at * 1000).toISOString().replace("T", " ").slice(0, 16)}</td>
+        <td>${esc(d.verifierName ?? d.verifier)}</td><td>${esc(d.purpose)}</td>
+        <td>${esc(d.disclosed.map(([n, v]) => `${n}: ${v}`).join(", ") || "nothing")}</td>
+        <td>${esc(d.proven.join(", ") || "nothing")}</td></tr>`,
+    )
+    .join("");
+  show(
+    h.length
+      ? `<table id="history"><thead><tr><th scope="col">When (UTC)</th><th scope="col">To whom</th><th scope="col">Purpose</th>
+         <th scope="col">Revealed</th><th scope="col">Proven</th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<p>Nothing disclosed yet.</p>`,
+    "Disclosure history",
+  );
+}
+
+async function settingsScreen() {
+  const s = await call<Status>("status");
+  if (!s) return;
+  show(
+    `<form id="settings">
+       ${field("ledger", "Ledger node", "url", `value="${esc(s.settings.ledger)}" required`)}
+       ${field("auto-lock", "Lock after idle minutes (0: never)", "number", `min="0" max="1440" value="${s.settings.autoLockMinutes}"`)}
+       ${field("proving-key", "Unlinkable-tier proving key file (optional)", "text", `value="${esc(s.settings.provingKey ?? "")}"`)}
+       <button type="submit">Save settings</button></form>
+     <form id="backup">${field("backup-path", "Write an encrypted backup to (full path)", "text", "required")}
+       <button type="submit">Back up</button></form>
+     <form id="password">${field("old-password", "Current password", "password", "required")}
+       ${field("new-password2", "New password", "password", 'required minlength="8"')}
+       <button type="submit">Change password</button></form>
+     <p class="muted">Wallet folder: <span class="mono">${esc(s.dataDir)}</span></p>`,
+    "Settings",
+  );
+  onSubmit("settings", async () => {
+    const saved = await call<Settings>("save_settings", {
+      settings: { ledger: val("ledger"), autoLockMinutes: Number(val("auto-lock")), provingKey: val("proving-key") || null },
+    });
+    if (saved) say("Settings saved.");
+  });
+  onSubmit("backup", async () => {
+    const p = await call<string>("backup", { path: val("backup-path") });
+    if (p) say(`Backup written to ${p}. Keep it with your recovery phrase.`);
+  });
+  onSubmit("password", async () => {
+    const ok = await call<null>("change_password", { old: val("old-password"), new: val("new-password2") });
+    if (ok !== undefined) say("Password changed.");
+  });
+}
+
+// ---- routing ---------------------------------------------------------------------------------
+
+const routes: Record<string, () => unknown> = {
+  credentials,
+  import: importScreen,
+  answer: answerScreen,
+  history: historyScreen,
+  settings: settingsScreen,
+};
+
+nav.querySelectorAll<HTMLButtonElement>("button[data-route]").forEach((b) =>
+  b.addEventListener("click", () => {
+    say("");
+    void routes[b.dataset.route!]();
+  }),
+);
+document.getElementById("lock")!.addEventListener("click", async () => {
+  await call("lock");
+  say("Locked.");
+  unlockScreen();
+});
+
+async function start() {
+  const s = await call<Status>("status");
+  if (!s) return;
+  if (!s.exists) onboarding();
+  else if (!s.unlocked) unlockScreen();
+  else await credentials();
+}
+
+// The wallet locks itself after idle time; asking for the status lets it notice.
+setInterval(async () => {
+  const s = await invoke<Status>("status").catch(() => undefined);
+  if (s && s.exists && !s.unlocked && !nav.hidden) {
+    say("The wallet locked itself after being idle.");
+    unlockScreen();
+  }
+}, 30_000);
+
+void start();
