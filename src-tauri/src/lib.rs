@@ -364,12 +364,10 @@ pub async fn credential_detail(state: &AppState, id: String) -> Res<Detail> {
                 allowed_types: r.allowed_types,
             });
             let chunk: Option<StatusListChunk> = facts.get(&status_key, "the status list").ok().flatten();
-            let bit = detail.summary.status.index % STATUS_CHUNK_BITS;
-            detail.revoked = Some(
-                chunk
-                    .and_then(|c| c.bits.get((bit / 8) as usize).copied())
-                    .is_some_and(|b| b & (1 << (bit % 8)) != 0),
-            );
+            detail.revoked = Some(wallet::ledger::is_revoked(
+                chunk.as_ref(),
+                detail.summary.status.index,
+            ));
             detail.checked_at = Some(facts.newest_height);
         }
         Err(e) => detail.ledger_error = Some(e.message),

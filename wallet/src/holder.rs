@@ -513,14 +513,12 @@ impl Holder {
                 )));
             }
         }
-        let proven_names: Vec<&str> = r.predicates.iter().map(|p| p.attribute.as_str()).collect();
         let hidden = c
             .openings
             .iter()
             .map(|o| o.name.clone())
             .filter(|n| !r.disclose.contains(n))
             .collect::<Vec<_>>();
-        let _ = proven_names;
         let mut keys = vec![
             state_keys::verifier(&r.verifier),
             state_keys::issuer(&e.issuer),
@@ -550,10 +548,7 @@ impl Holder {
             &state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS),
             "the status list",
         )?;
-        let bit = e.status.index % STATUS_CHUNK_BITS;
-        let revoked = chunk
-            .and_then(|c| c.bits.get((bit / 8) as usize).copied())
-            .is_some_and(|b| b & (1 << (bit % 8)) != 0);
+        let revoked = crate::ledger::is_revoked(chunk.as_ref(), e.status.index);
         let consent = Consent {
             verifier: r.verifier.clone(),
             verifier_name: verifier.as_ref().map(|v| v.name.clone()),

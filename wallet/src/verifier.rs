@@ -513,7 +513,7 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
     };
     match &p.proof {
         PresentationProof::Selective { disclosure, .. } => selective(&mut run, p, disclosure, &facts, ctx),
-        PresentationProof::Unlinkable { proof } => unlinkable(&mut run, p, proof, &facts, ctx),
+        PresentationProof::Unlinkable { proof } => unlinkable(&mut run, p, proof, &facts),
     }
     if !run.failed
         && let Some(g) = ctx.guard
@@ -694,10 +694,7 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
             let chunk_no = e.status.index / STATUS_CHUNK_BITS;
             let key = state_keys::status_chunk(&e.issuer, e.status.list_id, chunk_no);
             let chunk: Option<StatusListChunk> = get(facts, &key, "the status list")?;
-            let bit = e.status.index % STATUS_CHUNK_BITS;
-            let revoked = chunk
-                .and_then(|c| c.bits.get((bit / 8) as usize).copied())
-                .is_some_and(|b| b & (1 << (bit % 8)) != 0);
+            let revoked = crate::ledger::is_revoked(chunk.as_ref(), e.status.index);
             let h = facts.height_of(&key).unwrap_or_default();
             if revoked {
                 Err(format!(
@@ -740,9 +737,8 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
     }
 }
 
-fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Facts, ctx: &Context<'_>) {
+fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Facts) {
     let r = &p.request.request;
-    let _ = ctx;
     run.check(
         Check::Issuer,
         issuer_check(facts, &u.issuer, &r.credential_type, r),
