@@ -7,7 +7,7 @@
 //! it back. The wallet lives in the platform's data folder and locks itself after the configured
 //! idle time.
 
-use schemas::ledger::{IssuerRecord, STATUS_CHUNK_BITS, StatusListChunk, state_keys};
+use schemas::ledger::{Genesis, IssuerRecord, STATUS_CHUNK_BITS, StatusListChunk, state_keys};
 use schemas::seal::Cost;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -80,8 +80,12 @@ type Res<T> = Result<T, CommandError>;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
-    /// The ledger node's API.
+    /// The ledger nodes' APIs, separated by commas or spaces: the first that answers is used.
     pub ledger: String,
+    /// The consortium's genesis file, obtained out of band: when set, a node must serve exactly
+    /// this chain and validator set (otherwise the wallet trusts the set the node announces).
+    #[serde(default)]
+    pub genesis: Option<String>,
     /// Minutes of inactivity before the wallet locks itself.
     pub auto_lock_minutes: u32,
     /// Proving key of the unlinkable circuit, if the holder has one.
@@ -92,10 +96,56 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             ledger: "http://127.0.0.1:26700".into(),
+            genesis: None,
             auto_lock_minutes: 5,
             proving_key: None,
         }
     }
+}
+
+impl Settings {
+    fn nodes(&self) -> impl Iterator<Item = &str> {
+        self.ledger
+            .split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    fn trusted_genesis(&self) -> Res<Option<Genesis>> {
+        let Some(path) = self.genesis.as_deref().filter(|p| !p.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CommandError::new(
+                "bad_settings",
+                format!("The trusted genesis file {path} cannot be read ({e}). Check the path in Settings."),
+            )
+        })?;
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            CommandError::new(
+                "bad_settings",
+                format!(
+                    "{path} is not a Credence genesis file ({e}). Use the genesis.json the consortium published."
+                ),
+            )
+        })
+    }
+}
+
+/// The ledger the wallet talks to, as the Settings screen shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerInfo {
+    /// The node answering.
+    pub node: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// The validator set's epoch.
+    pub epoch: u64,
+    /// The validators proofs are checked against: SM2 keys (hex) and addresses.
+    pub validators: Vec<(String, String)>,
+    /// Whether the genesis was pinned from a trusted file (otherwise taken from the node).
+    pub pinned: bool,
 }
 
 /// What the app knows about itself (the first call of every screen).
@@ -223,15 +273,27 @@ impl Inner {
         })
     }
 
+    /// A connection to the first node in the settings that answers (kept until the settings
+    /// change).
     async fn ledger(&mut self) -> Res<Ledger> {
-        if let Some(l) = &self.ledger
-            && l.client.base() == self.settings.ledger.trim_end_matches('/')
-        {
+        if let Some(l) = &self.ledger {
             return Ok(l.clone());
         }
-        let l = Ledger::connect(&self.settings.ledger).await?;
-        self.ledger = Some(l.clone());
-        Ok(l)
+        let trusted = self.settings.trusted_genesis()?;
+        let mut last = None;
+        for url in self.settings.nodes() {
+            match Ledger::connect_trusting(url, trusted.as_ref()).await {
+                Ok(l) => {
+                    self.ledger = Some(l.clone());
+                    return Ok(l);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.map_or_else(
+            || CommandError::new("bad_settings", "No ledger node is set. Add one in Settings."),
+            CommandError::from,
+        ))
     }
 }
 
@@ -460,12 +522,22 @@ pub async fn history(state: &AppState) -> Res<Vec<Disclosure>> {
 pub async fn save_settings(state: &AppState, settings: Settings) -> Res<Settings> {
     let mut inner = state.inner.lock().await;
     inner.touch();
-    if !(settings.ledger.starts_with("http://") || settings.ledger.starts_with("https://")) {
+    if settings.nodes().next().is_none() {
         return Err(CommandError::new(
             "bad_settings",
-            "The ledger node must be an http:// or https:// address.",
+            "Give at least one ledger node address.",
         ));
     }
+    if let Some(bad) = settings
+        .nodes()
+        .find(|n| !(n.starts_with("http://") || n.starts_with("https://")))
+    {
+        return Err(CommandError::new(
+            "bad_settings",
+            format!("{bad} is not a ledger node address: each must start with http:// or https://."),
+        ));
+    }
+    settings.trusted_genesis()?;
     std::fs::create_dir_all(&state.dir).map_err(|e| CommandError::new("io", e.to_string()))?;
     let text =
         serde_json::to_string_pretty(&settings).map_err(|e| CommandError::new("internal", e.to_string()))?;
@@ -473,6 +545,26 @@ pub async fn save_settings(state: &AppState, settings: Settings) -> Res<Settings
     inner.settings = settings.clone();
     inner.ledger = None;
     Ok(settings)
+}
+
+/// The ledger the wallet uses now: its chain and the validator set every proof is checked
+/// against.
+pub async fn ledger_info(state: &AppState) -> Res<LedgerInfo> {
+    let mut inner = state.inner.lock().await;
+    inner.touch();
+    let ledger = inner.ledger().await?;
+    Ok(LedgerInfo {
+        node: ledger.client.base().to_owned(),
+        chain_id: ledger.chain_id.clone(),
+        epoch: ledger.validators.epoch,
+        validators: ledger
+            .validators
+            .validators
+            .iter()
+            .map(|v| (hex::encode(v.public_key.to_sec1()), v.address.clone()))
+            .collect(),
+        pinned: inner.settings.trusted_genesis()?.is_some(),
+    })
 }
 
 /// Writes an encrypted backup.
@@ -575,6 +667,10 @@ mod commands {
         super::save_settings(&state, settings).await
     }
     #[tauri::command]
+    pub(crate) async fn ledger_info(state: State<'_, AppState>) -> Res<LedgerInfo> {
+        super::ledger_info(&state).await
+    }
+    #[tauri::command]
     pub(crate) async fn backup(state: State<'_, AppState>, path: String) -> Res<String> {
         super::backup(&state, path).await
     }
@@ -603,6 +699,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::decline,
         commands::history,
         commands::save_settings,
+        commands::ledger_info,
         commands::backup,
         commands::change_password,
     ])

@@ -117,11 +117,29 @@ fn onboarding_lock_errors_settings_and_no_secret_in_any_response() {
         )
         .expect_err("bad url");
     assert_eq!(e["code"], "bad_settings");
+    let not_genesis = dir.path().join("not-genesis.json");
+    std::fs::write(&not_genesis, "{\"chainId\": 7}").expect("write");
+    let e = app
+        .call(
+            "save_settings",
+            json!({"settings": {"ledger": "http://127.0.0.1:1", "genesis": not_genesis.to_str().expect("utf-8"),
+                "autoLockMinutes": 5, "provingKey": null}}),
+        )
+        .expect_err("not a genesis file");
+    assert_eq!(e["code"], "bad_settings");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a Credence genesis file")),
+        "{e}"
+    );
     app.call(
         "save_settings",
-        json!({"settings": {"ledger": "http://127.0.0.1:1", "autoLockMinutes": 1, "provingKey": null}}),
+        json!({"settings": {"ledger": "http://127.0.0.1:1, http://127.0.0.1:2", "autoLockMinutes": 1, "provingKey": null}}),
     )
     .expect("saved");
+    let e = app.call("ledger_info", json!({})).expect_err("no node answers");
+    assert_eq!(e["code"], "ledger");
     let backup = dir.path().join("backup.json");
     app.call("backup", json!({"path": backup.to_str().expect("utf-8")}))
         .expect("backup");
@@ -145,7 +163,7 @@ fn onboarding_lock_errors_settings_and_no_secret_in_any_response() {
     app.call("lock", json!({})).expect("locked");
     let mut again = App::new(dir.path());
     let s = again.call("status", json!({})).expect("status");
-    assert_eq!(s["settings"]["ledger"], "http://127.0.0.1:1");
+    assert_eq!(s["settings"]["ledger"], "http://127.0.0.1:1, http://127.0.0.1:2");
     assert_eq!(s["unlocked"], false);
     let e = again
         .call("unlock", json!({"password": "correct horse battery"}))

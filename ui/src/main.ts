@@ -15,6 +15,7 @@ import {
 
 interface Settings {
   ledger: string;
+  genesis: string | null;
   autoLockMinutes: number;
   provingKey: string | null;
 }
@@ -25,6 +26,13 @@ interface Status {
   phraseUnconfirmed: boolean;
   settings: Settings;
   dataDir: string;
+}
+interface LedgerInfo {
+  node: string;
+  chainId: string;
+  epoch: number;
+  validators: [string, string][];
+  pinned: boolean;
 }
 interface Detail {
   summary: Summary;
@@ -85,6 +93,24 @@ function onSubmit(id: string, handler: () => Promise<void>) {
       if (button) button.disabled = false;
     }
   });
+}
+
+// A chosen file's text goes into the text area beside it (the holder can still read it there).
+function fillFromFile(inputId: string, textId: string) {
+  const file = document.getElementById(inputId) as HTMLInputElement;
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (f) (document.getElementById(textId) as HTMLTextAreaElement).value = await f.text();
+  });
+}
+
+async function copy(text: string) {
+  try {
+    await navigator.clipboard.writeText(text);
+    say("Copied.");
+  } catch {
+    say("Copying is not allowed here: select the text and copy it yourself.", "error");
+  }
 }
 
 // ---- onboarding -------------------------------------------------------------------------------
@@ -213,9 +239,17 @@ async function detail(id: string) {
 
 // ---- import -----------------------------------------------------------------------------------
 
-function importScreen() {
+async function importScreen() {
+  const binding = await call<{ holderKey: string; holderCommitment?: string }>("holder_binding");
+  if (!binding) return;
   show(
-    `<form id="import">
+    `<section aria-labelledby="h-receive"><h3 id="h-receive">Receive a credential</h3>
+       <p>Give the issuer this holder binding: credentials issued to it can be presented only
+          from this wallet. It contains public values only.</p>
+       <label for="holder-binding">Your holder binding</label>
+       <textarea id="holder-binding" rows="4" readonly>${esc(JSON.stringify(binding, null, 2))}</textarea>
+       <button type="button" id="copy-binding">Copy</button></section>
+     <form id="import">
        <label for="import-file">Credential file</label>
        <input id="import-file" type="file" accept=".json,application/json" />
        <label for="import-text">…or paste the credential (offer) here</label>
@@ -223,11 +257,8 @@ function importScreen() {
        <button type="submit">Import</button></form>`,
     "Import a credential",
   );
-  const file = document.getElementById("import-file") as HTMLInputElement;
-  file.addEventListener("change", async () => {
-    const f = file.files?.[0];
-    if (f) (document.getElementById("import-text") as HTMLTextAreaElement).value = await f.text();
-  });
+  document.getElementById("copy-binding")!.addEventListener("click", () => copy(JSON.stringify(binding, null, 2)));
+  fillFromFile("import-file", "import-text");
   onSubmit("import", async () => {
     say("Checking the credential against the ledger…");
     const s = await call<Summary>("import_credential", { text: val("import-text") });
@@ -250,11 +281,7 @@ function answerScreen() {
        <button type="submit">Review request</button></form>`,
     "Answer a request",
   );
-  const file = document.getElementById("request-file") as HTMLInputElement;
-  file.addEventListener("change", async () => {
-    const f = file.files?.[0];
-    if (f) (document.getElementById("request-text") as HTMLTextAreaElement).value = await f.text();
-  });
+  fillFromFile("request-file", "request-text");
   onSubmit("request", async () => {
     const c = await call<Consent>("prepare_request", { text: val("request-text") });
     if (c) consent(c);
@@ -299,10 +326,7 @@ function consent(c: Consent) {
        <button type="button" id="copy">Copy</button>`,
       "Presentation ready",
     );
-    document.getElementById("copy")!.addEventListener("click", async () => {
-      await navigator.clipboard?.writeText(a.presentation);
-      say("Copied.");
-    });
+    document.getElementById("copy")!.addEventListener("click", () => copy(a.presentation));
   });
 }
 
@@ -333,10 +357,13 @@ async function settingsScreen() {
   if (!s) return;
   show(
     `<form id="settings">
-       ${field("ledger", "Ledger node", "url", `value="${esc(s.settings.ledger)}" required`)}
+       ${field("ledger", "Ledger nodes (addresses separated by commas; the first that answers is used)", "text", `value="${esc(s.settings.ledger)}" required`)}
+       ${field("genesis", "Trusted genesis file from the consortium (full path, optional)", "text", `value="${esc(s.settings.genesis ?? "")}"`)}
        ${field("auto-lock", "Lock after idle minutes (0: never)", "number", `min="0" max="1440" value="${s.settings.autoLockMinutes}"`)}
        ${field("proving-key", "Unlinkable-tier proving key file (optional)", "text", `value="${esc(s.settings.provingKey ?? "")}"`)}
        <button type="submit">Save settings</button></form>
+     <section aria-labelledby="h-trust"><h3 id="h-trust">Validator set</h3>
+       <div id="trust" aria-live="polite"><p class="muted">Asking the ledger…</p></div></section>
      <form id="backup">${field("backup-path", "Write an encrypted backup to (full path)", "text", "required")}
        <button type="submit">Back up</button></form>
      <form id="password">${field("old-password", "Current password", "password", "required")}
@@ -347,10 +374,19 @@ async function settingsScreen() {
   );
   onSubmit("settings", async () => {
     const saved = await call<Settings>("save_settings", {
-      settings: { ledger: val("ledger"), autoLockMinutes: Number(val("auto-lock")), provingKey: val("proving-key") || null },
+      settings: {
+        ledger: val("ledger"),
+        genesis: val("genesis") || null,
+        autoLockMinutes: Number(val("auto-lock")),
+        provingKey: val("proving-key") || null,
+      },
     });
-    if (saved) say("Settings saved.");
+    if (saved) {
+      say("Settings saved.");
+      await showTrust();
+    }
   });
+  void showTrust();
   onSubmit("backup", async () => {
     const p = await call<string>("backup", { path: val("backup-path") });
     if (p) say(`Backup written to ${p}. Keep it with your recovery phrase.`);
@@ -359,6 +395,28 @@ async function settingsScreen() {
     const ok = await call<null>("change_password", { old: val("old-password"), new: val("new-password2") });
     if (ok !== undefined) say("Password changed.");
   });
+}
+
+/** The validator set every ledger proof is checked against, as the settings screen shows it. */
+async function showTrust() {
+  const box = document.getElementById("trust");
+  if (!box) return;
+  let info: LedgerInfo;
+  try {
+    info = await invoke<LedgerInfo>("ledger_info");
+  } catch (e) {
+    box.innerHTML = `<p class="bad">${esc(describeError(e))}</p>`;
+    return;
+  }
+  box.innerHTML = `<p>Chain <strong>${esc(info.chainId)}</strong> through ${esc(info.node)}: epoch ${info.epoch},
+       ${info.validators.length} validators. ${
+         info.pinned
+           ? "The genesis matches the trusted file."
+           : "Taken from the node (set a trusted genesis file to pin it)."
+       }</p>
+     <table><thead><tr><th scope="col">#</th><th scope="col">SM2 key</th><th scope="col">Address</th></tr></thead><tbody>
+       ${info.validators.map(([k, a], i) => `<tr><td>${i}</td><td class="mono" title="${esc(k)}">${shortId(k)}</td><td class="mono">${esc(a)}</td></tr>`).join("")}
+     </tbody></table>`;
 }
 
 // ---- routing ---------------------------------------------------------------------------------

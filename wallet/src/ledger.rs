@@ -49,6 +49,17 @@ pub enum LedgerError {
         /// Its reason.
         reason: String,
     },
+    /// The node serves another chain than the trusted genesis describes.
+    #[error(
+        "the node serves {found}, not the trusted genesis ({expected}): point at one of the \
+         consortium's nodes, or change the trusted genesis file"
+    )]
+    UntrustedGenesis {
+        /// What the trusted genesis file describes.
+        expected: String,
+        /// What the node served.
+        found: String,
+    },
 }
 
 /// Certificates already checked, by the digest of header and certificate: a verifier that sees
@@ -179,8 +190,32 @@ impl Ledger {
     /// Connects to the node at `url`: the chain id and validator set come from the node's
     /// genesis; the current set is read with a proof checked against the genesis set.
     pub async fn connect(url: &str) -> Result<Ledger, LedgerError> {
+        Ledger::connect_trusting(url, None).await
+    }
+
+    /// Like [`Ledger::connect`], but when `trusted` is given (the consortium's genesis, obtained
+    /// out of band) the node must serve exactly that genesis: its chain id and epoch-0 validator
+    /// set. Everything later is then proven from a validator set the holder chose to trust,
+    /// not one the node announced.
+    pub async fn connect_trusting(url: &str, trusted: Option<&Genesis>) -> Result<Ledger, LedgerError> {
         let client = Client::new(url);
         let genesis: Genesis = client.get("/v1/genesis").await?;
+        if let Some(t) = trusted
+            && (t.chain_id != genesis.chain_id || t.validators != genesis.validators)
+        {
+            let describe = |g: &Genesis| {
+                format!(
+                    "chain {} with {} genesis validators",
+                    g.chain_id,
+                    g.validators.validators.len()
+                )
+            };
+            let (expected, mut found) = (describe(t), describe(&genesis));
+            if t.chain_id == genesis.chain_id {
+                found.push_str(" under other keys");
+            }
+            return Err(LedgerError::UntrustedGenesis { expected, found });
+        }
         let mut ledger = Ledger {
             client,
             chain_id: genesis.chain_id.clone(),
