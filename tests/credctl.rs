@@ -3,30 +3,22 @@
 //! issues from CSV (a bad row reported by line), a student imports and answers, an employer
 //! verifies offline (exit 0), a replay exits 1, an out-of-scope request is refused.
 
+mod common;
+
+use common::{approve, ok, proposal_of};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const PW: &str = "credctl-test-password";
 
 fn credctl(home: &Path, api: &str, password: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credctl"))
-        .arg("--home")
-        .arg(home)
-        .args(["--ledger", api])
-        .args(args)
-        .env("CREDENCE_PASSWORD", password)
-        .output()
-        .expect("credctl runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "credctl failed: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    common::credctl(
+        Path::new(env!("CARGO_BIN_EXE_credctl")),
+        home,
+        api,
+        password,
+        args,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,7 +30,6 @@ async fn issue_answer_and_verify_with_the_command_line() {
         .await
         .expect("devnet");
     let api = devnet.ledger.client.base().to_owned();
-    let gov_pw = std::fs::read_to_string(devnet_dir.join("password")).expect("password");
     let (uni, student, employer) = (d.join("uni"), d.join("student"), d.join("employer"));
     let run = |home: &Path, args: &[&str]| {
         let api = api.clone();
@@ -50,30 +41,14 @@ async fn issue_answer_and_verify_with_the_command_line() {
         })
     };
     let approve = |proposal: &str| {
-        for i in 0..2 {
-            let key = devnet_dir.join(format!("governance-{i}/governance.key"));
-            let o = tokio::task::block_in_place(|| {
-                credctl(
-                    d,
-                    &api,
-                    &gov_pw,
-                    &[
-                        "governance",
-                        "approve",
-                        proposal,
-                        "--key",
-                        key.to_str().expect("utf-8"),
-                    ],
-                )
-            });
-            ok(&o);
-        }
-    };
-    let proposal_of = |text: &str| {
-        text.split_whitespace()
-            .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
-            .expect("a proposal hash")
-            .to_owned()
+        tokio::task::block_in_place(|| {
+            approve(
+                Path::new(env!("CARGO_BIN_EXE_credctl")),
+                &devnet_dir,
+                &api,
+                proposal,
+            );
+        });
     };
 
     ok(&run(&uni, &["issuer", "init", "--name", "CLI University"]));

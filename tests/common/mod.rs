@@ -1,0 +1,60 @@
+//! Helpers shared by the tests that run `credctl` as people do: one process per command.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `credctl` (the binary at `bin`) with `--home home --ledger api`, the password in
+/// `$CREDENCE_PASSWORD`.
+pub(crate) fn credctl(bin: &Path, home: &Path, api: &str, password: &str, args: &[&str]) -> Output {
+    Command::new(bin)
+        .arg("--home")
+        .arg(home)
+        .args(["--ledger", api])
+        .args(args)
+        .env("CREDENCE_PASSWORD", password)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()))
+}
+
+/// The standard output of a command that must have succeeded.
+pub(crate) fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "credctl failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The proposal hash `credctl … register` printed.
+pub(crate) fn proposal_of(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("no proposal hash in {text}"))
+        .to_owned()
+}
+
+/// Governance members 0 and 1 of the devnet in `devnet_dir` approve `proposal` (two approvals
+/// register an issuer or a verifier).
+pub(crate) fn approve(bin: &Path, devnet_dir: &Path, api: &str, proposal: &str) {
+    let password = std::fs::read_to_string(devnet_dir.join("password")).expect("devnet password");
+    for i in 0..2 {
+        let key = devnet_dir.join(format!("governance-{i}/governance.key"));
+        ok(&credctl(
+            bin,
+            devnet_dir,
+            api,
+            &password,
+            &[
+                "governance",
+                "approve",
+                proposal,
+                "--key",
+                key.to_str().expect("utf-8"),
+            ],
+        ));
+    }
+}

@@ -1,0 +1,460 @@
+//! The desktop wallet in its real window, driven through WebDriver (tauri-driver in front of
+//! WebKitWebDriver) against a devnet of four validators and an observer (ports 17600-17704;
+//! tauri-driver on 17800-17801): a wallet is created (the recovery phrase read off the screen
+//! and typed back), pointed at the devnet, given a diploma a university issued to the holder
+//! binding the Import screen shows, and used to answer an employer; the saved presentation is
+//! then verified by `credctl verify --offline`. A request beyond the employer's registered scope
+//! cannot be approved. Every main screen is saved as a PNG in `$CREDENCE_SCREENSHOTS` (default
+//! `target/screenshots`).
+//!
+//! Needs a display and tauri-driver, so it is ignored by a plain test run; `.ci/test` runs it as
+//! `xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run -p credence-desktop --test window
+//! --run-ignored only` after the workspace tests (which build `credctl`).
+
+mod common;
+
+use common::{approve, ok, proposal_of};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PW: &str = "window-test-password";
+const WALLET_PASSWORD: &str = "a long wallet password";
+const DEVNET_BASE: u16 = 17_600;
+const DRIVER_PORT: u16 = 17_800;
+const WAIT: Duration = Duration::from_secs(60);
+
+/// tauri-driver, stopped with SIGTERM so that it stops WebKitWebDriver and the app too.
+struct Driver(Child);
+
+impl Driver {
+    fn start(wallet_dir: &Path) -> Driver {
+        let exe = std::env::var_os("TAURI_DRIVER").map_or_else(
+            || {
+                let cargo_bin = std::env::var_os("CARGO_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+                    .map(|h| h.join("bin/tauri-driver"));
+                cargo_bin
+                    .filter(|p| p.exists())
+                    .unwrap_or_else(|| "tauri-driver".into())
+            },
+            PathBuf::from,
+        );
+        let child = Command::new(&exe)
+            .args(["--port", &DRIVER_PORT.to_string()])
+            .args(["--native-port", &(DRIVER_PORT + 1).to_string()])
+            .env("CREDENCE_DESKTOP_DIR", wallet_dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}. Install it with `cargo install tauri-driver --locked` \
+                     (and WebKitWebDriver with `apt-get install webkit2gtk-driver`), or run .ci/test",
+                    exe.display()
+                )
+            });
+        let by = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err() {
+            assert!(
+                Instant::now() < by,
+                "tauri-driver did not listen on {DRIVER_PORT} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver(child)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let by = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < by {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The WebDriver session and where its screenshots go.
+struct Window {
+    c: Client,
+    shots: PathBuf,
+}
+
+impl Window {
+    async fn open(app: &Path, shots: PathBuf) -> Window {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app.to_str().expect("utf-8 path") }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let c = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{DRIVER_PORT}"))
+            .await
+            .expect("a WebDriver session with the app");
+        std::fs::create_dir_all(&shots).expect("screenshot folder");
+        Window { c, shots }
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self.c.find(Locator::Css(css)).await {
+            Ok(e) => e,
+            Err(e) => panic!("no {css} on the screen: {e}\n{}", self.page().await),
+        }
+    }
+
+    /// The notice line and the main area, for failure messages.
+    async fn page(&self) -> String {
+        let text = |css: &'static str| async move {
+            match self.c.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            }
+        };
+        format!(
+            "notice: {}\nscreen: {}",
+            text("#notice").await,
+            text("#main").await
+        )
+    }
+
+    /// Waits until `css` matches an element whose text contains `needle`; returns that text.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let by = Instant::now() + WAIT;
+        loop {
+            if let Ok(all) = self.c.find_all(Locator::Css(css)).await {
+                for e in all {
+                    if let Ok(t) = e.text().await
+                        && t.contains(needle)
+                    {
+                        return t;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < by,
+                "waited {WAIT:?} for {css} to show {needle:?}\n{}",
+                self.page().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screen(&self, heading: &str) {
+        self.wait_text("#main h2", heading).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.expect("clear");
+        e.send_keys(text).await.expect("type");
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
+    async fn value(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    async fn go(&self, route: &str, heading: &str) {
+        self.click(&format!("#nav button[data-route={route}]")).await;
+        self.screen(heading).await;
+    }
+
+    async fn shot(&self, name: &str) {
+        // Let the page finish painting (fonts, focus ring) before the picture.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let png = self.c.screenshot().await.expect("screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "the screenshot of {name} is not a PNG"
+        );
+        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    std::env::var_os("CREDENCE_SCREENSHOTS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"),
+        PathBuf::from,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: .ci/test runs it under Xvfb"]
+async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_credence-desktop"));
+    let cli = app.with_file_name("credctl");
+    assert!(
+        cli.exists(),
+        "{} is missing: build it first with `cargo build -p wallet --bin credctl`",
+        cli.display()
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let devnet_dir = d.join("devnet");
+    let devnet = wallet::demo::start_devnet(d, DEVNET_BASE, &mut |_| {})
+        .await
+        .expect("devnet");
+    let api = devnet.ledger.client.base().to_owned();
+    let run = |home: &Path, args: &[&str]| -> Output {
+        tokio::task::block_in_place(|| common::credctl(&cli, home, &api, PW, args))
+    };
+    let (uni, employer) = (d.join("uni"), d.join("employer"));
+
+    // The university and the employer, registered by governance (as in the CLI test).
+    ok(&run(&uni, &["issuer", "init", "--name", "Window University"]));
+    let p = proposal_of(&ok(&run(
+        &uni,
+        &["issuer", "register", "--types", "UniversityDiploma"],
+    )));
+    tokio::task::block_in_place(|| approve(&cli, &devnet_dir, &api, &p));
+    ok(&run(
+        &employer,
+        &["verifier", "init", "--name", "Window Employer"],
+    ));
+    let p = proposal_of(&ok(&run(
+        &employer,
+        &[
+            "verifier",
+            "register",
+            "--type",
+            "UniversityDiploma",
+            "--disclose",
+            "degree,name",
+            "--predicates",
+            "gpa",
+            "--purpose",
+            "hiring",
+            "--nullifier-scope",
+            "window-employer",
+        ],
+    )));
+    tokio::task::block_in_place(|| approve(&cli, &devnet_dir, &api, &p));
+
+    let _driver = Driver::start(&d.join("desktop"));
+    let w = Window::open(&app, screenshots_dir()).await;
+
+    // Onboarding: create, read the phrase off the screen, type it back.
+    w.screen("Welcome").await;
+    w.shot("01-onboarding").await;
+    w.type_into("#new-password", WALLET_PASSWORD).await;
+    w.click("#create button[type=submit]").await;
+    w.screen("Your recovery phrase").await;
+    let mut words = Vec::new();
+    for li in w.c.find_all(Locator::Css("#phrase li")).await.expect("phrase") {
+        words.push(li.text().await.expect("word"));
+    }
+    assert_eq!(words.len(), 24, "the phrase has 24 words: {words:?}");
+    w.shot("02-recovery-phrase").await;
+    w.type_into("#confirm-words", &words.join(" ")).await;
+    w.click("#confirm button[type=submit]").await;
+    w.screen("Your credentials").await;
+    w.wait_text("#notice", "Recovery phrase confirmed").await;
+
+    // Settings: the devnet's API.
+    w.go("settings", "Settings").await;
+    w.type_into("#ledger", &api).await;
+    let genesis = devnet_dir.join("genesis.json");
+    w.type_into("#genesis", genesis.to_str().expect("utf-8")).await;
+    w.click("#settings button[type=submit]").await;
+    w.wait_text("#notice", "Settings saved").await;
+    w.wait_text("#trust", "4 validators. The genesis matches the trusted file")
+        .await;
+    w.shot("03-settings").await;
+
+    // Import shows the holder binding; the university issues to it.
+    w.go("import", "Import a credential").await;
+    let binding: serde_json::Value =
+        serde_json::from_str(&w.value("#holder-binding").await).expect("the binding is JSON");
+    let key = binding["holderKey"].as_str().expect("holder key").to_owned();
+    w.shot("04-import").await;
+    let csv = d.join("class.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "name,student_id,degree,major,gpa,graduation_date,holder_key\n\
+             Wang Fang,20260001,BEng,Computer Science,3.71,2026-07-01,{key}\n"
+        ),
+    )
+    .expect("csv");
+    let out = d.join("issued");
+    ok(&run(
+        &uni,
+        &[
+            "issue",
+            "--schema",
+            "diploma",
+            "--input",
+            csv.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--files",
+        ],
+    ));
+    // The credential file, chosen with the file picker's input.
+    let cred = out.join("credential-2.json");
+    w.find("#import-file")
+        .await
+        .send_keys(cred.to_str().expect("utf-8"))
+        .await
+        .expect("choose the file");
+    let by = Instant::now() + WAIT;
+    while w.value("#import-text").await.is_empty() {
+        assert!(
+            Instant::now() < by,
+            "the chosen file was not read into the text area"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.click("#import button[type=submit]").await;
+    w.wait_text("#notice", "Imported University Diploma from Window University")
+        .await;
+    w.screen("Your credentials").await;
+    w.wait_text(".card", "Window University").await;
+    w.shot("05-credentials").await;
+
+    // Detail: the issuer as registered and the revocation status, read live.
+    w.click(".card-open").await;
+    w.wait_text("#revocation", "not revoked").await;
+    let detail = w.find("#main").await.text().await.expect("detail");
+    assert!(detail.contains("Window University — active"), "{detail}");
+    assert!(
+        detail.contains("Wang Fang") && detail.contains("3.71"),
+        "{detail}"
+    );
+    w.shot("06-credential-detail").await;
+
+    // The employer's request, pasted; the consent screen; approve and save.
+    let request = d.join("request.json");
+    ok(&run(
+        &employer,
+        &[
+            "request",
+            "--type",
+            "UniversityDiploma",
+            "--disclose",
+            "degree",
+            "--predicate",
+            "gpa>=300",
+            "--purpose",
+            "hiring",
+            "--out",
+            request.to_str().expect("utf-8"),
+        ],
+    ));
+    w.go("answer", "Answer a request").await;
+    let text = std::fs::read_to_string(&request).expect("request");
+    w.type_into("#request-text", &text).await;
+    w.click("#request button[type=submit]").await;
+    w.screen("Review the request").await;
+    w.wait_text("#scope", "inside").await;
+    let consent = w.find("#main").await.text().await.expect("consent");
+    assert!(consent.contains("Window Employer"), "{consent}");
+    assert!(consent.contains("degree: BEng"), "{consent}");
+    assert!(consent.contains("gpa ≥ 3.00"), "{consent}");
+    assert!(
+        consent.contains("student_id"),
+        "hidden attributes are listed: {consent}"
+    );
+    w.shot("07-consent").await;
+    let saved = d.join("presentation.json");
+    w.type_into("#save-to", saved.to_str().expect("utf-8")).await;
+    w.click("#approve").await;
+    w.screen("Presentation ready").await;
+    w.shot("08-presentation").await;
+    let verified = ok(&run(
+        &employer,
+        &[
+            "verify",
+            saved.to_str().expect("utf-8"),
+            "--offline",
+            "--validators",
+            genesis.to_str().expect("utf-8"),
+        ],
+    ));
+    assert!(verified.contains("disclosed: degree = BEng"), "{verified}");
+
+    // A request beyond the registered scope: shown loudly, and it cannot be approved.
+    let wide = d.join("wide.json");
+    ok(&run(
+        &employer,
+        &[
+            "request",
+            "--type",
+            "UniversityDiploma",
+            "--disclose",
+            "student_id",
+            "--purpose",
+            "hiring",
+            "--out",
+            wide.to_str().expect("utf-8"),
+        ],
+    ));
+    w.go("answer", "Answer a request").await;
+    let text = std::fs::read_to_string(&wide).expect("wide request");
+    w.type_into("#request-text", &text).await;
+    w.click("#request button[type=submit]").await;
+    w.screen("Review the request").await;
+    let scope = w.wait_text("#scope", "Outside its registered scope").await;
+    assert!(scope.contains("student_id"), "{scope}");
+    assert!(
+        !w.find("#approve").await.is_enabled().await.expect("enabled?"),
+        "an out-of-scope request must not be approvable"
+    );
+    w.shot("09-out-of-scope").await;
+    w.click("#decline").await;
+    w.wait_text("#notice", "Declined").await;
+
+    // History: one disclosure, to the employer, of the degree, with the proof.
+    w.go("history", "Disclosure history").await;
+    let row = w.wait_text("#history tbody tr", "Window Employer").await;
+    assert!(
+        row.contains("degree: BEng") && row.contains("gpa ≥ 3.00"),
+        "{row}"
+    );
+    assert_eq!(
+        w.c.find_all(Locator::Css("#history tbody tr"))
+            .await
+            .expect("rows")
+            .len(),
+        1,
+        "the declined request left no record"
+    );
+    w.shot("10-history").await;
+
+    // Lock and unlock.
+    w.click("#lock").await;
+    w.screen("Unlock your wallet").await;
+    w.shot("11-locked").await;
+    w.type_into("#password", WALLET_PASSWORD).await;
+    w.click("#unlock button[type=submit]").await;
+    w.screen("Your credentials").await;
+
+    w.c.close().await.expect("close the session");
+    devnet.stop().await;
+}
