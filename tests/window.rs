@@ -4,12 +4,13 @@
 //! and typed back), pointed at the devnet, given a diploma a university issued to the holder
 //! binding the Import screen shows, and used to answer an employer; the saved presentation is
 //! then verified by `credctl verify --offline`. A request beyond the employer's registered scope
-//! cannot be approved. Every main screen is saved as a PNG in `$CREDENCE_SCREENSHOTS` (default
+//! cannot be approved; the consent screen fits a 420-pixel window; the wallet unlocks with the
+//! keyboard alone. Every main screen is saved as a PNG in `$CREDENCE_SCREENSHOTS` (default
 //! `target/screenshots`).
 //!
 //! Needs a display and tauri-driver, so it is ignored by a plain test run; `.ci/test` runs it as
-//! `xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run -p credence-desktop --test window
-//! --run-ignored only` after the workspace tests (which build `credctl`).
+//! `xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run --workspace --run-ignored only
+//! -E 'binary_id(credence-desktop::window)'` after the workspace tests (which build `credctl`).
 
 mod common;
 
@@ -427,6 +428,23 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
         "an out-of-scope request must not be approvable"
     );
     w.shot("09-out-of-scope").await;
+    // A narrow window: the same screen reflows, nothing scrolls sideways.
+    w.c.set_window_size(420, 800).await.expect("narrow window");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fits =
+        w.c.execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert_eq!(
+        fits,
+        serde_json::Value::Bool(true),
+        "the consent screen scrolls sideways at 420 px"
+    );
+    w.shot("12-narrow-window").await;
+    w.c.set_window_size(1280, 800).await.expect("wide window");
     w.click("#decline").await;
     w.wait_text("#notice", "Declined").await;
 
@@ -451,8 +469,9 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.click("#lock").await;
     w.screen("Unlock your wallet").await;
     w.shot("11-locked").await;
-    w.type_into("#password", WALLET_PASSWORD).await;
-    w.click("#unlock button[type=submit]").await;
+    // By keyboard alone: the password field has focus order, Enter submits.
+    w.type_into("#password", &format!("{WALLET_PASSWORD}\u{E007}"))
+        .await;
     w.screen("Your credentials").await;
 
     w.c.close().await.expect("close the session");

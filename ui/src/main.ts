@@ -86,9 +86,14 @@ function onSubmit(id: string, handler: () => Promise<void>) {
     const button = form.querySelector("button[type=submit]") as HTMLButtonElement | null;
     if (button) button.disabled = true;
     form.setAttribute("aria-busy", "true");
+    // Commands run off the window's thread; the bar shows the work goes on (proving takes a moment).
+    const bar = document.createElement("progress");
+    bar.setAttribute("aria-label", "Working");
+    form.append(bar);
     try {
       await handler();
     } finally {
+      bar.remove();
       form.removeAttribute("aria-busy");
       if (button) button.disabled = false;
     }
