@@ -96,39 +96,14 @@ async fn issue_answer_and_verify_with_the_command_line() {
     ok(&run(&employer, &["verifier", "init", "--name", "CLI Employer"]));
     let p = proposal_of(&ok(&run(
         &employer,
-        &[
-            "verifier",
-            "register",
-            "--type",
-            "UniversityDiploma",
-            "--disclose",
-            "degree,name",
-            "--predicates",
-            "gpa",
-            "--purpose",
-            "hiring",
-            "--nullifier-scope",
-            "cli-employer",
-        ],
+        &[common::REGISTER_EMPLOYER, &["cli-employer"]].concat(),
     )));
     approve(&p);
     let request = d.join("request.json");
     let r = request.to_str().expect("utf-8");
     ok(&run(
         &employer,
-        &[
-            "request",
-            "--type",
-            "UniversityDiploma",
-            "--disclose",
-            "degree",
-            "--predicate",
-            "gpa>=300",
-            "--purpose",
-            "hiring",
-            "--out",
-            r,
-        ],
+        &common::diploma_request("degree", &["gpa>=300"], r),
     ));
     let presentation = d.join("presentation.json");
     let p = presentation.to_str().expect("utf-8");
@@ -155,20 +130,7 @@ async fn issue_answer_and_verify_with_the_command_line() {
 
     let wide = d.join("wide.json");
     let w = wide.to_str().expect("utf-8");
-    ok(&run(
-        &employer,
-        &[
-            "request",
-            "--type",
-            "UniversityDiploma",
-            "--disclose",
-            "student_id",
-            "--purpose",
-            "hiring",
-            "--out",
-            w,
-        ],
-    ));
+    ok(&run(&employer, &common::diploma_request("student_id", &[], w)));
     let refused = run(&student, &["wallet", "answer", w, "--out", p, "--yes"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stdout).contains("OUTSIDE the verifier's registered scope"));

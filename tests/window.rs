@@ -186,6 +186,15 @@ impl Window {
         self.screen(heading).await;
     }
 
+    /// Pastes the request in `file` on the Answer screen and opens its consent screen.
+    async fn review(&self, file: &Path) {
+        self.go("answer", "Answer a request").await;
+        let text = std::fs::read_to_string(file).expect("request file");
+        self.type_into("#request-text", &text).await;
+        self.click("#request button[type=submit]").await;
+        self.screen("Review the request").await;
+    }
+
     async fn shot(&self, name: &str) {
         // Let the page finish painting (fonts, focus ring) before the picture.
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -240,20 +249,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     ));
     let p = proposal_of(&ok(&run(
         &employer,
-        &[
-            "verifier",
-            "register",
-            "--type",
-            "UniversityDiploma",
-            "--disclose",
-            "degree,name",
-            "--predicates",
-            "gpa",
-            "--purpose",
-            "hiring",
-            "--nullifier-scope",
-            "window-employer",
-        ],
+        &[common::REGISTER_EMPLOYER, &["window-employer"]].concat(),
     )));
     tokio::task::block_in_place(|| approve(&cli, &devnet_dir, &api, &p));
 
@@ -354,25 +350,9 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     let request = d.join("request.json");
     ok(&run(
         &employer,
-        &[
-            "request",
-            "--type",
-            "UniversityDiploma",
-            "--disclose",
-            "degree",
-            "--predicate",
-            "gpa>=300",
-            "--purpose",
-            "hiring",
-            "--out",
-            request.to_str().expect("utf-8"),
-        ],
+        &common::diploma_request("degree", &["gpa>=300"], request.to_str().expect("utf-8")),
     ));
-    w.go("answer", "Answer a request").await;
-    let text = std::fs::read_to_string(&request).expect("request");
-    w.type_into("#request-text", &text).await;
-    w.click("#request button[type=submit]").await;
-    w.screen("Review the request").await;
+    w.review(&request).await;
     w.wait_text("#scope", "inside").await;
     let consent = w.find("#main").await.text().await.expect("consent");
     assert!(consent.contains("Window Employer"), "{consent}");
@@ -404,23 +384,9 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     let wide = d.join("wide.json");
     ok(&run(
         &employer,
-        &[
-            "request",
-            "--type",
-            "UniversityDiploma",
-            "--disclose",
-            "student_id",
-            "--purpose",
-            "hiring",
-            "--out",
-            wide.to_str().expect("utf-8"),
-        ],
+        &common::diploma_request("student_id", &[], wide.to_str().expect("utf-8")),
     ));
-    w.go("answer", "Answer a request").await;
-    let text = std::fs::read_to_string(&wide).expect("wide request");
-    w.type_into("#request-text", &text).await;
-    w.click("#request button[type=submit]").await;
-    w.screen("Review the request").await;
+    w.review(&wide).await;
     let scope = w.wait_text("#scope", "Outside its registered scope").await;
     assert!(scope.contains("student_id"), "{scope}");
     assert!(

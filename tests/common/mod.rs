@@ -58,3 +58,30 @@ pub(crate) fn approve(bin: &Path, devnet_dir: &Path, api: &str, proposal: &str) 
         ));
     }
 }
+
+/// `credctl verifier register` for an employer that may see `degree` and `name` and ask for `gpa`
+/// predicates, for hiring; the nullifier scope follows.
+pub(crate) const REGISTER_EMPLOYER: &[&str] = &[
+    "verifier",
+    "register",
+    "--type",
+    "UniversityDiploma",
+    "--disclose",
+    "degree,name",
+    "--predicates",
+    "gpa",
+    "--purpose",
+    "hiring",
+    "--nullifier-scope",
+];
+
+/// The arguments of `credctl request` for a diploma, for hiring: `disclose` shown, each of
+/// `predicates` proven, the request written to `out`.
+pub(crate) fn diploma_request<'a>(disclose: &'a str, predicates: &[&'a str], out: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["request", "--type", "UniversityDiploma", "--disclose", disclose];
+    for p in predicates {
+        args.extend(["--predicate", p]);
+    }
+    args.extend(["--purpose", "hiring", "--out", out]);
+    args
+}
