@@ -424,7 +424,7 @@ impl Credential {
             credential_subject: subject,
             proof: VcProof {
                 kind: CREDENTIAL_PROOF_TYPE.into(),
-                envelope: hex::encode(e.to_canonical()),
+                envelope: crate::bytes::to_hex(&e.to_canonical()),
                 openings: self
                     .openings
                     .iter()

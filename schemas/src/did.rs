@@ -35,7 +35,10 @@ impl Did {
     /// The DID of a public key.
     pub fn from_public_key(key: &PublicKey) -> Did {
         let h = hash_domain(domains::DID, &key.to_sec1());
-        Did(format!("{DID_PREFIX}{}", hex::encode(&h.0[..DID_ID_HEX_LEN / 2])))
+        Did(format!(
+            "{DID_PREFIX}{}",
+            crate::bytes::to_hex(&h.0[..DID_ID_HEX_LEN / 2])
+        ))
     }
 
     /// Parses and checks a DID.

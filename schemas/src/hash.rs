@@ -24,7 +24,7 @@ impl Hash {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        crate::bytes::to_hex(&self.0)
     }
 
     /// Parses 64 hex digits.

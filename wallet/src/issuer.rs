@@ -7,15 +7,17 @@
 //! leaf. The batch's SM3 Merkle root (and Poseidon root) is what the issuer anchors, in one
 //! transaction; each credential carries its inclusion path.
 //!
-//! Work is spread over every core with rayon; each worker draws randomness from its own
-//! ChaCha20 generator seeded by the operating system.
+//! Work is spread over every core with rayon, in runs of 256 rows: each worker draws randomness
+//! from its own ChaCha20 generator seeded by the operating system, and a run's Pedersen
+//! commitments are encoded in one batch (one field inversion per run). Input rows are decoded
+//! in parallel too, and output is serialised a chunk at a time.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 use rayon::prelude::*;
 use schemas::credential::{
-    AttributeCommitment, CommittedAttribute, Credential, Envelope, Issuance, Opening, StatusEntry,
-    UnlinkableIssuance, attribute_digest,
+    AttributeCommitment, CommittedAttribute, Credential, Envelope, Issuance, Opening, PedersenCommitment,
+    StatusEntry, UnlinkableIssuance, attribute_digest,
 };
 use schemas::credential_schema::{AttributeEncoding, AttributeValue, CredentialSchema};
 use schemas::did::Did;
@@ -202,42 +204,49 @@ pub fn read_rows(path: &Path, schema: &CredentialSchema) -> Result<(Vec<Row>, Ve
 
 /// Rows from JSON lines.
 pub fn read_jsonl(reader: impl BufRead) -> (Vec<Row>, Vec<RowError>) {
-    let mut rows = Vec::new();
+    let mut lines = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in reader.lines().enumerate() {
-        let line_no = i + 1;
-        let text = match line {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(RowError {
-                    line: line_no,
-                    reason: format!("unreadable line: {e}"),
-                });
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        let parsed = serde_json::from_str::<Value>(&text)
-            .map_err(|e| format!("not JSON: {e}"))
-            .and_then(|v| match v {
-                Value::Object(mut obj) => holder_of(&mut obj).map(|holder| Row {
-                    line: line_no,
-                    subject: obj,
-                    holder,
-                }),
-                _ => Err("a line must be one JSON object".into()),
-            });
-        match parsed {
-            Ok(r) => rows.push(r),
-            Err(reason) => errors.push(RowError {
-                line: line_no,
-                reason,
+        match line {
+            Ok(t) if t.trim().is_empty() => {}
+            Ok(t) => lines.push((i + 1, t)),
+            Err(e) => errors.push(RowError {
+                line: i + 1,
+                reason: format!("unreadable line: {e}"),
             }),
         }
     }
+    let parsed: Vec<Result<Row, RowError>> = lines
+        .into_par_iter()
+        .map(|(line, text)| {
+            serde_json::from_str::<Value>(&text)
+                .map_err(|e| format!("not JSON: {e}"))
+                .and_then(|v| match v {
+                    Value::Object(mut obj) => holder_of(&mut obj).map(|holder| Row {
+                        line,
+                        subject: obj,
+                        holder,
+                    }),
+                    _ => Err("a line must be one JSON object".into()),
+                })
+                .map_err(|reason| RowError { line, reason })
+        })
+        .collect();
+    let rows = split_rows(parsed, &mut errors);
     (rows, errors)
+}
+
+/// The good rows of `results`, in order; the bad ones join `errors`, which ends sorted by line.
+fn split_rows<T>(results: Vec<Result<T, RowError>>, errors: &mut Vec<RowError>) -> Vec<T> {
+    let mut good = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(t) => good.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.sort_by_key(|e| e.line);
+    good
 }
 
 /// Rows from CSV: cells of numeric attributes are read as numbers; empty cells are absent.
@@ -255,7 +264,9 @@ pub fn read_csv(
     if !headers.iter().any(|h| h == HOLDER_KEY) {
         return Err(format!("the header row has no `{HOLDER_KEY}` column"));
     }
-    let mut rows = Vec::new();
+    // Records are split off the file in order, then decoded (numbers, the holder's key) on
+    // every core.
+    let mut records = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in csv.records().enumerate() {
         let line = record
@@ -263,47 +274,49 @@ pub fn read_csv(
             .ok()
             .and_then(|r| r.position())
             .map_or(i + 2, |p| p.line() as usize);
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError {
-                    line,
-                    reason: format!("not a CSV row matching the header: {e}"),
-                });
-                continue;
-            }
-        };
-        let mut obj = Map::new();
-        for (name, cell) in headers.iter().zip(record.iter()) {
-            if cell.is_empty() {
-                continue;
-            }
-            let value = match schema.attribute(name).map(|a| a.encoding) {
-                Some(AttributeEncoding::Integer) => cell
-                    .trim()
-                    .parse::<i64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::String(cell.into())),
-                Some(AttributeEncoding::DecimalX100) => cell
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .unwrap_or_else(|| Value::String(cell.into())),
-                _ => Value::String(cell.into()),
-            };
-            obj.insert(name.clone(), value);
-        }
-        match holder_of(&mut obj) {
-            Ok(holder) => rows.push(Row {
+        match record {
+            Ok(r) => records.push((line, r)),
+            Err(e) => errors.push(RowError {
                 line,
-                subject: obj,
-                holder,
+                reason: format!("not a CSV row matching the header: {e}"),
             }),
-            Err(reason) => errors.push(RowError { line, reason }),
         }
     }
+    let decoded: Vec<Result<Row, RowError>> = records
+        .into_par_iter()
+        .map(|(line, record)| {
+            let mut obj = Map::new();
+            for (name, cell) in headers.iter().zip(record.iter()) {
+                if cell.is_empty() {
+                    continue;
+                }
+                let value = match schema.attribute(name).map(|a| a.encoding) {
+                    Some(AttributeEncoding::Integer) => cell
+                        .trim()
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or_else(|_| Value::String(cell.into())),
+                    Some(AttributeEncoding::DecimalX100) => cell
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                        .unwrap_or_else(|| Value::String(cell.into())),
+                    _ => Value::String(cell.into()),
+                };
+                obj.insert(name.clone(), value);
+            }
+            holder_of(&mut obj)
+                .map(|holder| Row {
+                    line,
+                    subject: obj,
+                    holder,
+                })
+                .map_err(|reason| RowError { line, reason })
+        })
+        .collect();
+    let rows = split_rows(decoded, &mut errors);
     Ok((rows, errors))
 }
 
@@ -406,7 +419,37 @@ fn random_fr(rng: &mut ChaCha20Rng) -> Fr {
     fr_from_bytes(&b).unwrap_or_default()
 }
 
-fn build(plan: &BatchPlan<'_>, v: Valid, index: u32, width: usize, rng: &mut ChaCha20Rng) -> Built {
+/// Builds a run of credentials; their Pedersen commitments are made in one batch.
+fn build_chunk(
+    plan: &BatchPlan<'_>,
+    chunk: Vec<(usize, Valid)>,
+    width: usize,
+    rng: &mut ChaCha20Rng,
+) -> Vec<Built> {
+    let numbers: Vec<i64> = chunk
+        .iter()
+        .flat_map(|(_, v)| &v.attributes)
+        .filter_map(|(_, value)| match value {
+            AttributeValue::Integer(x) => Some(*x),
+            AttributeValue::Text(_) => None,
+        })
+        .collect();
+    let mut pedersen = zk::pedersen::commit_random_batch(&numbers, rng).into_iter();
+    chunk
+        .into_iter()
+        .map(|(i, v)| build(plan, v, plan.first_index + i as u32, width, &mut pedersen, rng))
+        .collect()
+}
+
+/// Builds one credential, taking a commitment from `pedersen` for each numeric attribute.
+fn build(
+    plan: &BatchPlan<'_>,
+    v: Valid,
+    index: u32,
+    width: usize,
+    pedersen: &mut impl Iterator<Item = (PedersenCommitment, zk::pedersen::Blinding)>,
+    rng: &mut ChaCha20Rng,
+) -> Built {
     let mut id = [0u8; 32];
     rng.fill_bytes(&mut id);
     let mut attributes = Vec::with_capacity(v.attributes.len());
@@ -421,8 +464,8 @@ fn build(plan: &BatchPlan<'_>, v: Valid, index: u32, width: usize, rng: &mut Cha
                     salt,
                 )
             }
-            AttributeValue::Integer(x) => {
-                let (c, blinding) = zk::pedersen::commit_random(*x, rng);
+            AttributeValue::Integer(_) => {
+                let (c, blinding) = pedersen.next().expect("one commitment per number");
                 (AttributeCommitment::Pedersen(c), blinding.to_bytes())
             }
         };
@@ -494,17 +537,9 @@ pub fn issue_batch(
 ) -> Result<Batch, IssueError> {
     let width = crate::tier::leaf_width(plan.schema).unwrap_or(0);
     let checked: Vec<Result<Valid, RowError>> = rows.into_par_iter().map(|r| validate(plan, r)).collect();
-    let mut valid = Vec::with_capacity(checked.len());
     let mut rejected = Vec::new();
-    for c in checked {
-        match c {
-            Ok(v) => valid.push(v),
-            Err(e) => {
-                progress(1);
-                rejected.push(e);
-            }
-        }
-    }
+    let valid = split_rows(checked, &mut rejected);
+    progress(rejected.len() as u64);
     if valid.is_empty() {
         return Err(IssueError::Empty {
             rejected: rejected.len(),
@@ -533,10 +568,12 @@ pub fn issue_batch(
     let built: Vec<Built> = valid
         .into_par_iter()
         .enumerate()
+        .chunks(256)
         .map_init(
             || ChaCha20Rng::from_seed(seed()),
-            |rng, (i, v)| build(plan, v, plan.first_index + i as u32, width, rng),
+            |rng, chunk| build_chunk(plan, chunk, width, rng),
         )
+        .flat_map_iter(|built| built)
         .collect();
     let tree = MerkleTree::from_leaf_hashes(built.iter().map(|b| b.leaf).collect());
     let root = tree.root();
@@ -578,7 +615,6 @@ pub fn issue_batch(
             (b.line, credential)
         })
         .collect();
-    rejected.sort_by_key(|r| r.line);
     Ok(Batch {
         credentials,
         root,
@@ -601,16 +637,21 @@ fn seed() -> [u8; 32] {
 pub fn write_batch(dir: &Path, batch: &Batch, one_file_each: bool) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
-    let texts: Vec<String> = batch
-        .credentials
-        .par_iter()
-        .map(|(_, c)| c.to_json().to_string())
-        .collect();
+    // Serialised a chunk at a time on every core and written in order, so a million
+    // credentials never sit in memory twice (once as structures, once as text).
     let mut out =
         std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("credentials.jsonl"))?);
-    for t in &texts {
-        out.write_all(t.as_bytes())?;
-        out.write_all(b"\n")?;
+    for chunk in batch.credentials.chunks(4096) {
+        let texts: Vec<String> = chunk.par_iter().map(|(_, c)| c.to_json().to_string()).collect();
+        for t in &texts {
+            out.write_all(t.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        if one_file_each {
+            chunk.par_iter().zip(&texts).try_for_each(|((line, _), t)| {
+                std::fs::write(dir.join(format!("credential-{line}.json")), t)
+            })?;
+        }
     }
     out.flush()?;
     let mut index = std::io::BufWriter::new(std::fs::File::create(dir.join("index.csv"))?);
@@ -633,13 +674,6 @@ pub fn write_batch(dir: &Path, batch: &Batch, one_file_each: bool) -> std::io::R
             .map_err(std::io::Error::other)?;
     }
     rejected.flush()?;
-    if one_file_each {
-        batch
-            .credentials
-            .par_iter()
-            .zip(&texts)
-            .try_for_each(|((line, _), t)| std::fs::write(dir.join(format!("credential-{line}.json")), t))?;
-    }
     Ok(())
 }
 

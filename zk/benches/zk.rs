@@ -8,7 +8,7 @@ use rand_core::SeedableRng;
 use schemas::Hash;
 use schemas::presentation::{Predicate, PredicateKind};
 use std::hint::black_box;
-use zk::pedersen::{Blinding, commit, commit_random};
+use zk::pedersen::{Blinding, commit, commit_batch, commit_random};
 use zk::predicates::{
     PredicateStatement, PredicateWitness, ProofBinding, prove_predicates, verify_predicates,
 };
@@ -28,6 +28,21 @@ fn bench_commit(c: &mut Criterion) {
     let b = Blinding::from_bytes(&[7; 32]).expect("canonical");
     c.bench_function("pedersen/commit", |bench| {
         bench.iter(|| commit(black_box(372), &b))
+    });
+    // An issuer's case: many commitments, encoded in one batch (per commitment = time / 64).
+    let values: Vec<i64> = (0..64).map(|i| 300 + i).collect();
+    let blindings: Vec<Blinding> = values.iter().map(|_| b.clone()).collect();
+    c.bench_function("pedersen/commit_batch_64", |bench| {
+        bench.iter(|| commit_batch(black_box(&values), &blindings))
+    });
+    c.bench_function("pedersen/commit_64_one_by_one", |bench| {
+        bench.iter(|| {
+            black_box(&values)
+                .iter()
+                .zip(&blindings)
+                .map(|(x, b)| commit(*x, b))
+                .collect::<Vec<_>>()
+        })
     });
     // The same commitment by the generators' multiscalar multiplication, for comparison.
     let gens = bulletproofs::PedersenGens::default();

@@ -57,6 +57,8 @@ pub(crate) struct Generators {
     pub(crate) pedersen: PedersenGens,
     value_table: RistrettoBasepointTable,
     blinding_table: RistrettoBasepointTable,
+    /// 1/2 in the scalar field (for batch encoding).
+    half: Scalar,
 }
 
 /// The process-wide generators (computed once; building the tables takes a few ms).
@@ -67,6 +69,7 @@ pub(crate) fn generators() -> &'static Generators {
         Generators {
             value_table: RistrettoBasepointTable::create(&pedersen.B),
             blinding_table: RistrettoBasepointTable::create(&pedersen.B_blinding),
+            half: Scalar::from(2u8).invert(),
             pedersen,
         }
     })
@@ -95,6 +98,40 @@ pub fn commit(value: i64, blinding: &Blinding) -> PedersenCommitment {
 pub fn commit_random(value: i64, rng: &mut impl CryptoRngCore) -> (PedersenCommitment, Blinding) {
     let blinding = Blinding::random(rng);
     (commit(value, &blinding), blinding)
+}
+
+/// Commits to each value with a fresh blinding, in one batch: the encodings share one field
+/// inversion instead of an inverse square root each (an issuer commits to millions).
+///
+/// Each point is built at half its scalars and encoded with Ristretto's double-and-encode,
+/// which yields exactly `commit(x, r)`: `2·((x/2)·B + (r/2)·B̃) = x·B + r·B̃`.
+pub fn commit_random_batch(
+    values: &[i64],
+    rng: &mut impl CryptoRngCore,
+) -> Vec<(PedersenCommitment, Blinding)> {
+    let blindings: Vec<Blinding> = values.iter().map(|_| Blinding::random(rng)).collect();
+    let commitments = commit_batch(values, &blindings);
+    commitments.into_iter().zip(blindings).collect()
+}
+
+/// [`commit`] for many values at once (`values` and `blindings` pair up in order).
+pub fn commit_batch(values: &[i64], blindings: &[Blinding]) -> Vec<PedersenCommitment> {
+    let g = generators();
+    let half = g.half;
+    let halves: Vec<RistrettoPoint> = values
+        .iter()
+        .zip(blindings)
+        .map(|(x, b)| {
+            let mut r = b.0 * half;
+            let p = &(scalar_of(*x) * half) * &g.value_table + &r * &g.blinding_table;
+            r.zeroize();
+            p
+        })
+        .collect();
+    RistrettoPoint::double_and_compress_batch(&halves)
+        .into_iter()
+        .map(|c| PedersenCommitment(c.to_bytes()))
+        .collect()
 }
 
 /// Decompresses a commitment.
@@ -129,6 +166,19 @@ mod tests {
             let expected = generators().pedersen.commit(scalar_of(x), b.0);
             assert_eq!(commit_point(x, &b), expected, "x = {x}");
         }
+    }
+
+    #[test]
+    fn batch_commitments_equal_single_ones() {
+        let mut rng = rand_core::OsRng;
+        let values = [0i64, 1, 300, 20_270, -25_000, i64::MAX, i64::MIN];
+        let batch = commit_random_batch(&values, &mut rng);
+        assert_eq!(batch.len(), values.len());
+        for (x, (c, b)) in values.iter().zip(&batch) {
+            assert_eq!(*c, commit(*x, b), "x = {x}");
+            verify_opening(c, *x, b).expect("opens");
+        }
+        assert!(commit_random_batch(&[], &mut rng).is_empty());
     }
 
     #[test]

@@ -458,7 +458,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Issue(a) => {
             let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
             let schema = schema_arg(&a.schema)?;
+            let reading = std::time::Instant::now();
             let (rows, mut bad) = read_rows(&a.input, &schema)?;
+            let read = reading.elapsed();
             let ledger = Ledger::connect(&cli.ledger).await?;
             let bar = ProgressBar::new((rows.len() + bad.len()) as u64);
             bar.set_style(
@@ -485,7 +487,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             bar.finish_and_clear();
             batch.rejected.append(&mut bad);
             batch.rejected.sort_by_key(|r| r.line);
+            let writing = std::time::Instant::now();
             write_batch(&a.out, &batch, a.files).with_context(|| format!("writing {}", a.out.display()))?;
+            let written = writing.elapsed();
             for r in &batch.rejected {
                 eprintln!("line {}: {}", r.line, r.reason);
             }
@@ -496,7 +500,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 batch.credentials.len() as f64 / issued.as_secs_f64(),
                 batch.rejected.len()
             );
-            out!("batch root {}; written to {}", batch.root, a.out.display());
+            out!(
+                "batch root {}; input read in {:.2} s, written to {} in {:.2} s",
+                batch.root,
+                read.as_secs_f64(),
+                a.out.display(),
+                written.as_secs_f64()
+            );
         }
         Command::Revoke { indexes, list } => {
             let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
