@@ -171,20 +171,30 @@ pub struct NodeHandle {
     pub peer_id: PeerId,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Closes the API: dropping it (with the handle) shuts the server down gracefully.
+    api_stop: oneshot::Sender<()>,
+    api_task: tokio::task::JoinHandle<()>,
 }
 
 impl NodeHandle {
-    /// Stops the node and waits for it.
+    /// Stops the node and its API (in-flight requests finish, idle connections close, the port
+    /// is released) and waits for both.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        self.task.await?
+        let _ = self.api_stop.send(());
+        let core = self.task.await;
+        let _ = self.api_task.await;
+        core?
     }
 
-    /// Waits until the node stops by itself (a fatal error).
+    /// Waits until the node stops by itself (a fatal error), then closes its API.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await?
+        let core = self.task.await;
+        let _ = self.api_stop.send(());
+        let _ = self.api_task.await;
+        core?
     }
 }
 
@@ -290,8 +300,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         .with_context(|| format!("binding the API to {}", config.api_listen))?;
     let api = listener.local_addr()?;
     let app = crate::api::router(shared.clone());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+    let (api_stop, api_stopped) = oneshot::channel::<()>();
+    let api_task = tokio::spawn(async move {
+        // Ends when told to or when the handle is dropped (the sender goes with it).
+        let closing = async {
+            let _ = api_stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(closing).await {
             tracing::error!(error = %e, "API server stopped");
         }
     });
@@ -323,6 +338,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         peer_id,
         stop: Some(stop),
         task,
+        api_stop,
+        api_task,
     })
 }
 

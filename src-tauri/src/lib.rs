@@ -151,6 +151,8 @@ pub struct LedgerInfo {
     pub validators: Vec<(String, String)>,
     /// Whether the genesis was pinned from a trusted file (otherwise taken from the node).
     pub pinned: bool,
+    /// The node's committed height, read now (so the screen shows the node is alive).
+    pub height: u64,
 }
 
 /// What the app knows about itself (the first call of every screen).
@@ -279,7 +281,7 @@ impl Inner {
     }
 
     /// A connection to the first node in the settings that answers (kept until the settings
-    /// change).
+    /// change or a ledger read fails; see [`Inner::after_ledger`]).
     async fn ledger(&mut self) -> Res<Ledger> {
         if let Some(l) = &self.ledger {
             return Ok(l.clone());
@@ -299,6 +301,16 @@ impl Inner {
             || CommandError::new("bad_settings", "No ledger node is set. Add one in Settings."),
             CommandError::from,
         ))
+    }
+
+    /// Passes `r` through; after a ledger failure it drops the cached connection, so the next
+    /// command tries every node in the settings again (a node that went down is left for the
+    /// next one that answers).
+    fn after_ledger<T>(&mut self, r: Res<T>) -> Res<T> {
+        if matches!(&r, Err(e) if e.code == "ledger") {
+            self.ledger = None;
+        }
+        r
     }
 }
 
@@ -422,6 +434,7 @@ pub async fn credential_detail(state: &AppState, id: String) -> Res<Detail> {
         Ok::<_, CommandError>(ledger.read(vec![issuer_key.clone(), status_key.clone()]).await?.1)
     }
     .await;
+    let read = inner.after_ledger(read);
     match read {
         Ok(facts) => {
             let issuer: Option<IssuerRecord> = facts.get(&issuer_key, "the issuer").ok().flatten();
@@ -447,7 +460,8 @@ pub async fn import_credential(state: &AppState, text: String) -> Res<Credential
     let mut inner = state.inner.lock().await;
     inner.touch();
     let ledger = inner.ledger().await?;
-    Ok(inner.holder()?.import(&text, &ledger, now()).await?)
+    let imported = inner.holder()?.import(&text, &ledger, now()).await;
+    inner.after_ledger(imported.map_err(CommandError::from))
 }
 
 /// Reads a request and prepares the consent screen.
@@ -457,10 +471,11 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
     let request = schemas::presentation::SignedRequest::from_json(&text)
         .map_err(|e| CommandError::new("bad_request", format!("This is not a presentation request: {e}")))?;
     let ledger = inner.ledger().await?;
-    let pending = inner
+    let prepared = inner
         .holder()?
         .prepare(request, credential.as_deref(), &ledger, now())
-        .await?;
+        .await;
+    let pending = inner.after_ledger(prepared.map_err(CommandError::from))?;
     let consent = pending.consent.clone();
     inner.pending = Some(pending);
     Ok(consent)
@@ -557,8 +572,23 @@ pub async fn save_settings(state: &AppState, settings: Settings) -> Res<Settings
 pub async fn ledger_info(state: &AppState) -> Res<LedgerInfo> {
     let mut inner = state.inner.lock().await;
     inner.touch();
-    let ledger = inner.ledger().await?;
+    // Asked live; when the node in use stopped answering, the next node that answers takes over.
+    let mut ledger = inner.ledger().await?;
+    let status = match ledger.client.status().await {
+        Ok(s) => s,
+        Err(_) => {
+            inner.ledger = None;
+            ledger = inner.ledger().await?;
+            let status = ledger
+                .client
+                .status()
+                .await
+                .map_err(wallet::ledger::LedgerError::from);
+            inner.after_ledger(status.map_err(CommandError::from))?
+        }
+    };
     Ok(LedgerInfo {
+        height: status.height,
         node: ledger.client.base().to_owned(),
         chain_id: ledger.chain_id.clone(),
         epoch: ledger.validators.epoch,

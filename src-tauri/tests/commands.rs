@@ -190,3 +190,47 @@ fn onboarding_lock_errors_settings_and_no_secret_in_any_response() {
         }
     }
 }
+
+/// Settings name two nodes of a real devnet (in this process, ports 18600-18704): the first
+/// answers; when it goes down the next command is answered by the second; with both down the
+/// holder gets a `ledger` error that points at Settings.
+#[test]
+fn a_node_that_goes_down_is_replaced_by_the_next_that_answers() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut devnet = rt
+        .block_on(wallet::demo::start_devnet(
+            &dir.path().join("devnet"),
+            18_600,
+            &mut |_| {},
+        ))
+        .expect("devnet");
+    let apis = devnet.apis();
+    let mut app = App::new(&dir.path().join("app"));
+    app.call(
+        "save_settings",
+        json!({"settings": {"ledger": format!("{}, {}", apis[0], apis[1]), "autoLockMinutes": 5, "provingKey": null}}),
+    )
+    .expect("saved");
+    let info = app
+        .call("ledger_info", json!({}))
+        .expect("the first node answers");
+    assert_eq!(info["node"], apis[0]);
+    assert_eq!(info["validators"].as_array().map(Vec::len), Some(4));
+    assert!(info["height"].is_u64(), "{info}");
+
+    rt.block_on(devnet.stop_node(0));
+    let info = app
+        .call("ledger_info", json!({}))
+        .expect("the second node takes over");
+    assert_eq!(info["node"], apis[1]);
+
+    rt.block_on(devnet.stop_node(1));
+    let e = app.call("ledger_info", json!({})).expect_err("no node answers");
+    assert_eq!(e["code"], "ledger");
+    assert!(
+        e["message"].as_str().is_some_and(|m| m.contains("Settings")),
+        "{e}"
+    );
+    rt.block_on(devnet.stop());
+}

@@ -33,6 +33,7 @@ interface LedgerInfo {
   epoch: number;
   validators: [string, string][];
   pinned: boolean;
+  height: number;
 }
 interface Detail {
   summary: Summary;
@@ -413,7 +414,7 @@ async function showTrust() {
     box.innerHTML = `<p class="bad">${esc(describeError(e))}</p>`;
     return;
   }
-  box.innerHTML = `<p>Chain <strong>${esc(info.chainId)}</strong> through ${esc(info.node)}: epoch ${info.epoch},
+  box.innerHTML = `<p>Chain <strong>${esc(info.chainId)}</strong> through ${esc(info.node)} (at block ${info.height}): epoch ${info.epoch},
        ${info.validators.length} validators. ${
          info.pinned
            ? "The genesis matches the trusted file."

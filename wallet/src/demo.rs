@@ -123,13 +123,31 @@ pub struct Devnet {
     pub validators: ValidatorSet,
     /// The governance members' keys.
     pub governance: Vec<SecretKey>,
-    nodes: Vec<NodeHandle>,
+    /// Validators 0-3, then the observer; `None` once stopped on its own.
+    nodes: Vec<Option<NodeHandle>>,
 }
 
 impl Devnet {
+    /// Each running node's API address (`http://…`), validators first, then the observer.
+    pub fn apis(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .flatten()
+            .map(|n| format!("http://{}", n.api))
+            .collect()
+    }
+
+    /// Stops node `i` (0-3 the validators, 4 the observer) while the others keep running, as
+    /// when one consortium member's machine goes down. Stopping it twice does nothing.
+    pub async fn stop_node(&mut self, i: usize) {
+        if let Some(n) = self.nodes.get_mut(i).and_then(Option::take) {
+            let _ = n.stop().await;
+        }
+    }
+
     /// Stops every node.
     pub async fn stop(self) {
-        for n in self.nodes {
+        for n in self.nodes.into_iter().flatten() {
             let _ = n.stop().await;
         }
     }
@@ -158,7 +176,7 @@ pub async fn start_devnet(
             ),
         })?;
         say(format!("    {} up: API {}, p2p {}", n.name, n.api, n.p2p));
-        nodes.push(handle);
+        nodes.push(Some(handle));
     }
     let api = devnet.nodes[0].api.clone();
     let ledger = Ledger::connect(&api).await.step(STEP)?;
