@@ -179,21 +179,36 @@ pub struct NodeHandle {
 impl NodeHandle {
     /// Stops the node and its API (in-flight requests finish, idle connections close, the port
     /// is released) and waits for both.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = self.api_stop.send(());
-        let core = self.task.await;
-        let _ = self.api_task.await;
-        core?
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.run_until(std::future::ready(())).await
     }
 
     /// Waits until the node stops by itself (a fatal error), then closes its API.
     pub async fn wait(self) -> anyhow::Result<()> {
-        let core = self.task.await;
-        let _ = self.api_stop.send(());
-        let _ = self.api_task.await;
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Runs until `shutdown` completes (then stops the node) or the node stops by itself (a
+    /// fatal error, returned); either way the API is closed before this returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let NodeHandle {
+            stop,
+            mut task,
+            api_stop,
+            api_task,
+            ..
+        } = self;
+        let core = tokio::select! {
+            ended = &mut task => ended,
+            () = shutdown => {
+                if let Some(s) = stop {
+                    let _ = s.send(());
+                }
+                task.await
+            }
+        };
+        let _ = api_stop.send(());
+        let _ = api_task.await;
         core?
     }
 }

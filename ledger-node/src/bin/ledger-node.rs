@@ -226,11 +226,19 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(async move {
                 let node = ledger_node::node::start(cfg).await?;
                 println!("node {} serving http://{}", node.peer_id, node.api);
-                tokio::select! {
-                    r = tokio::signal::ctrl_c() => { r?; node.stop().await }
-                    r = terminate() => { r?; node.stop().await }
-                    () = parent_gone(exit_with_parent) => node.stop().await,
-                }
+                // Until Ctrl-C, SIGTERM or the parent's exit; a fatal error inside the node
+                // ends the process too (with the error), instead of leaving its API up.
+                let shutdown = async {
+                    let signal = tokio::select! {
+                        r = tokio::signal::ctrl_c() => r,
+                        r = terminate() => r,
+                        () = parent_gone(exit_with_parent) => Ok(()),
+                    };
+                    if let Err(e) = signal {
+                        eprintln!("ledger-node: cannot watch for signals ({e}); stopping");
+                    }
+                };
+                node.run_until(shutdown).await
             })
         }
         Command::Devnet {
