@@ -169,7 +169,7 @@ pub struct NodeHandle {
     pub api: SocketAddr,
     /// Its peer id.
     pub peer_id: PeerId,
-    stop: Option<oneshot::Sender<()>>,
+    stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     /// Closes the API: dropping it (with the handle) shuts the server down gracefully.
     api_stop: oneshot::Sender<()>,
@@ -201,9 +201,7 @@ impl NodeHandle {
         let core = tokio::select! {
             ended = &mut task => ended,
             () = shutdown => {
-                if let Some(s) = stop {
-                    let _ = s.send(());
-                }
+                let _ = stop.send(());
                 task.await
             }
         };
@@ -351,7 +349,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     Ok(NodeHandle {
         api,
         peer_id,
-        stop: Some(stop),
+        stop,
         task,
         api_stop,
         api_task,

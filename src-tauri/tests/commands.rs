@@ -205,7 +205,7 @@ fn a_node_that_goes_down_is_replaced_by_the_next_that_answers() {
             &mut |_| {},
         ))
         .expect("devnet");
-    let apis = devnet.apis();
+    let apis = devnet.apis.clone();
     let mut app = App::new(&dir.path().join("app"));
     app.call(
         "save_settings",

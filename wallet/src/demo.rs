@@ -123,20 +123,14 @@ pub struct Devnet {
     pub validators: ValidatorSet,
     /// The governance members' keys.
     pub governance: Vec<SecretKey>,
-    /// Validators 0-3, then the observer; `None` once stopped on its own.
+    /// Each node's API address (`http://…`), validators 0-3, then the observer, in the order
+    /// [`Devnet::stop_node`] counts them.
+    pub apis: Vec<String>,
+    /// The nodes, in the same order; `None` once stopped on its own.
     nodes: Vec<Option<NodeHandle>>,
 }
 
 impl Devnet {
-    /// Each running node's API address (`http://…`), validators first, then the observer.
-    pub fn apis(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .flatten()
-            .map(|n| format!("http://{}", n.api))
-            .collect()
-    }
-
     /// Stops node `i` (0-3 the validators, 4 the observer) while the others keep running, as
     /// when one consortium member's machine goes down. Stopping it twice does nothing.
     pub async fn stop_node(&mut self, i: usize) {
@@ -212,6 +206,7 @@ pub async fn start_devnet(
         ledger,
         validators,
         governance,
+        apis: devnet.nodes.iter().map(|n| n.api.clone()).collect(),
         nodes,
     })
 }
