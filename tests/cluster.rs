@@ -499,3 +499,72 @@ async fn bad_input_and_unknown_peers_are_refused_and_the_node_stays_up() {
     let hashes = cluster.submit(&[0], &txs).await;
     cluster.wait_committed(0, &hashes).await;
 }
+
+/// Security finding 1 / issue 13: one anonymous transaction must not stall the consortium.
+/// A verifier keystore nobody registered sends registrations with long strings — ten 125 KB
+/// `disclose` entries (1.25 MB), one 200 KB entry (under the body limit, over the transaction
+/// limit), and entries one character over the field bound — through the real API, while
+/// ordinary anchors flow. Each is refused at the door with the limit it broke; the anchors
+/// commit without a view change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_registrations_are_refused_at_the_api_and_the_chain_keeps_committing() {
+    let cluster = Cluster::start(4);
+    let (issuers, schema) = cluster.issuers(1).await;
+    let view_before = cluster.client(0).status().await.expect("status").view;
+    let key = SecretKey::generate(&mut rand_core::OsRng);
+    let did = schemas::Did::from_public_key(key.public_key());
+    let registration = |disclose: Vec<String>| {
+        let record = schemas::ledger::VerifierRecord {
+            did: did.clone(),
+            name: "Flooder".into(),
+            public_key: key.public_key().clone(),
+            scope: vec![schemas::ledger::ScopeItem {
+                credential_type: schema.1.clone(),
+                disclose,
+                predicates: vec![],
+            }],
+            purposes: vec!["hiring".into()],
+            nullifier_scope: "flood/v1".into(),
+        };
+        SignedTransaction::sign(
+            schemas::ledger::Transaction {
+                chain_id: cluster.genesis.chain_id.clone(),
+                sender: did.clone(),
+                nonce: 0,
+                payload: schemas::ledger::TxPayload::RegisterVerifier { record },
+            },
+            &[&key],
+        )
+    };
+    let attacks = [
+        (registration(vec!["x".repeat(125_000); 10]), 413, "MAX_BODY_BYTES"),
+        (registration(vec!["x".repeat(200_000)]), 413, "MAX_TX_BYTES"),
+        (
+            registration(vec!["x".repeat(schemas::limits::MAX_TEXT + 1); 8]),
+            400,
+            "the limit is 256",
+        ),
+    ];
+    // The ordinary traffic, submitted between the attacks.
+    let txs = ledger_node::load::anchors(&cluster.genesis.chain_id, &issuers, &schema, 12, 1);
+    let mut hashes = Vec::new();
+    for (k, chunk) in txs.chunks(4).enumerate() {
+        for node in 0..4 {
+            match cluster.client(node).submit(&attacks[k].0).await {
+                Err(ClientError::Refused { status, message, .. }) => {
+                    assert_eq!(status, attacks[k].1, "attack {k} at node {node}: {message}");
+                    assert!(
+                        message.contains(attacks[k].2),
+                        "attack {k}: the answer names the limit: {message}"
+                    );
+                }
+                other => panic!("attack {k} at node {node} was not refused: {other:?}"),
+            }
+        }
+        hashes.extend(cluster.submit(&[k % 4], chunk).await);
+    }
+    cluster.wait_committed(0, &hashes).await;
+    let status = cluster.client(0).status().await.expect("status");
+    assert_eq!(status.view, view_before, "no view change was needed");
+    assert_eq!(status.mempool, 0, "nothing is left waiting");
+}

@@ -29,7 +29,15 @@ impl Ledger {
     fn commit(&mut self, txs: Vec<SignedTransaction>) -> Vec<TxOutcome> {
         let h = self.height + 1;
         let version = self.store.state_version().expect("version");
-        let mut ex = execute(&self.store, version, self.root, Height(h), &txs, &self.cache).expect("execute");
+        let mut ex = execute(
+            &self.store,
+            version,
+            self.root,
+            ("bench", Height(h)),
+            &txs,
+            &self.cache,
+        )
+        .expect("execute");
         let (prev, _) = self.store.latest().expect("latest").expect("a block");
         let body = BlockBody { transactions: txs };
         let mut header = prev.clone();
@@ -138,7 +146,7 @@ fn bench(c: &mut Criterion) {
                 &ledger.store,
                 version,
                 ledger.root,
-                Height(ledger.height + 1),
+                ("bench", Height(ledger.height + 1)),
                 &block,
                 &ledger.cache,
             )

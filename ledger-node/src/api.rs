@@ -31,10 +31,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Largest request body.
-pub const MAX_BODY_BYTES: usize = 2 << 20;
-/// Most signatures on one submitted transaction.
-pub const MAX_SIGNATURES: usize = 16;
+/// Largest request body: a transaction at [`schemas::limits::MAX_TX_BYTES`] encoded, as JSON
+/// (hex doubles byte fields; escapes lengthen text).
+pub const MAX_BODY_BYTES: usize = 4 * schemas::limits::MAX_TX_BYTES;
 
 type Shared_ = Arc<Shared>;
 
@@ -364,30 +363,35 @@ async fn submit(
 ) -> Result<Response, ApiError> {
     let axum::Json(tx) = body.map_err(|e| {
         let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "bad_request"
-        };
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(
+                status,
+                "too_large",
+                format!(
+                    "the request body exceeds {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES); a transaction is at most {} bytes encoded (MAX_TX_BYTES)",
+                    schemas::limits::MAX_TX_BYTES
+                ),
+            );
+        }
         ApiError::new(
             status,
-            code,
+            "bad_request",
             format!(
                 "{}; send a SignedTransaction as JSON (see /openapi.json)",
                 e.body_text()
             ),
         )
     })?;
-    if tx.tx.chain_id != shared.genesis.chain_id {
-        return Err(ApiError::bad(format!(
-            "chain id {:?} is not this ledger's {:?}",
-            tx.tx.chain_id, shared.genesis.chain_id
-        )));
-    }
-    if tx.signatures.is_empty() || tx.signatures.len() > MAX_SIGNATURES {
-        return Err(ApiError::bad(format!(
-            "a transaction carries 1 to {MAX_SIGNATURES} signatures"
-        )));
+    // The admission rule every replica and the ledger apply too (schemas::limits), before any
+    // signature is checked: what a backup would refuse never reaches the mempool.
+    if let Err(e) = schemas::limits::check_transaction(&tx, &shared.genesis.chain_id) {
+        shared.metrics.reject("api_limit");
+        return Err(match e {
+            schemas::limits::LimitError::TooLarge { .. } => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+            }
+            _ => ApiError::bad(e.to_string()),
+        });
     }
     let shared2 = shared.clone();
     let tx2 = tx.clone();
@@ -403,7 +407,8 @@ async fn submit(
             )));
         }
         let version = shared2.store.state_version().map_err(ApiError::internal)?;
-        crate::ledger::precheck(&shared2.store, version, &tx2).map_err(ApiError::internal)
+        crate::ledger::precheck(&shared2.store, version, &shared2.genesis.chain_id, &tx2)
+            .map_err(ApiError::internal)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -412,10 +417,10 @@ async fn submit(
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "rejected",
-            reason,
+            reason.to_string(),
         ));
     }
-    let hash = tx.digest();
+    let hash = tx.id();
     let (reply, answer) = tokio::sync::oneshot::channel();
     let queued = shared
         .submit

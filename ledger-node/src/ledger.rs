@@ -10,10 +10,16 @@
 //!   clock, no randomness, no iteration over hash maps);
 //! - signatures were verified by consensus before a transaction reaches a block (each once per
 //!   replica); here only *who* signed is checked (public keys compared, never re-verified);
-//! - a rejected transaction changes nothing but its receipt, whose reason the submitter reads;
+//! - a rejected transaction changes nothing but its receipt, which stores a [`RejectCode`]
+//!   (stable encoding); the English detail goes to the API's submitter and is never hashed, so
+//!   rewording a message never changes a state root;
 //! - a transaction already in the chain (a receipt exists) is a no-op: consensus may order a
 //!   repeat that a lagging replica did not know was committed;
-//! - every list a transaction brings is bounded ([`MAX_REVOKE_PER_TX`], …).
+//! - every transaction passes [`schemas::limits::check_transaction`] (size, signatures sorted
+//!   and unique, this chain's id, every string and list bounded) before any rule, as it did at
+//!   the API and in consensus; a block that carries one that fails gets a rejected receipt;
+//! - a transaction's identity is its unsigned body ([`SignedTransaction::id`]): receipts and
+//!   dedup key on it, so re-signing, duplicating or reordering signatures never replays one.
 
 use schemas::codec::{Canonical, decode, encode};
 use schemas::credential_schema::CredentialSchema;
@@ -21,7 +27,7 @@ use schemas::did::Did;
 use schemas::hash::{Hash, sm3};
 use schemas::ledger::{
     AccountRecord, AnchorRecord, BlockBody, BlockHeader, Genesis, Governance, Height, IssuerRecord,
-    IssuerStatus, ProposalRecord, RevokedIds, STATUS_CHUNK_BITS, SchemaRecord, SignedTransaction,
+    IssuerStatus, ProposalRecord, RejectCode, RevokedIds, STATUS_CHUNK_BITS, SchemaRecord, SignedTransaction,
     StatusListChunk, TxOutcome, TxPayload, TxReceipt, ValidatorSet, VerifierRecord, VerifyingKeyRecord,
     state_keys,
 };
@@ -32,18 +38,9 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// Most status indexes one transaction revokes.
-pub const MAX_REVOKE_PER_TX: usize = 4_096;
 /// Status indexes per list (2^24: 128 chunks).
 pub const MAX_STATUS_INDEX: u32 = 1 << 24;
-/// Most characters in a name, reason or purpose.
-pub const MAX_TEXT: usize = 256;
-/// Most entries in an officer list, type list or scope.
-pub const MAX_LIST: usize = 64;
-/// Most bytes of a published schema's JSON.
-pub const MAX_SCHEMA_JSON: usize = 64 * 1024;
-/// Most bytes of a verifying key.
-pub const MAX_VERIFYING_KEY: usize = 16 * 1024;
+pub use schemas::limits::{MAX_LIST, MAX_REVOKE_PER_TX, MAX_SCHEMA_JSON, MAX_TEXT, MAX_VERIFYING_KEY};
 
 const _: () = assert!(MAX_STATUS_INDEX.is_multiple_of(STATUS_CHUNK_BITS));
 
@@ -57,6 +54,8 @@ pub type Updates = BTreeMap<Vec<u8>, Write>;
 pub struct Execution {
     /// Receipts in block order (transactions already in the chain have none).
     pub receipts: Vec<(Hash, TxReceipt)>,
+    /// The detail of each rejection, for logs (receipts store only the code).
+    pub rejections: Vec<(Hash, Rejection)>,
     /// The state root after the block.
     pub root: Hash,
     /// The tree nodes to write (none when nothing changed).
@@ -142,8 +141,34 @@ impl<R: store::TreeReader> View<'_, R> {
     }
 }
 
-/// A transaction's rejection reason.
-type Rejection = String;
+/// Why a transaction was rejected: the code its receipt stores (and the state root hashes),
+/// and a detail for the submitter that is shown, never stored or hashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The stable code.
+    pub code: RejectCode,
+    /// What exactly was wrong and how to fix it.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+trait Because {
+    fn because(self, detail: impl Into<String>) -> Rejection;
+}
+
+impl Because for RejectCode {
+    fn because(self, detail: impl Into<String>) -> Rejection {
+        Rejection {
+            code: self,
+            detail: detail.into(),
+        }
+    }
+}
 
 /// The genesis state's writes.
 pub fn genesis_updates(genesis: &Genesis) -> Updates {
@@ -161,6 +186,7 @@ pub fn execute_genesis<R: store::TreeReader>(reader: &R, updates: Updates) -> Re
     let (root, batch) = StateTree::new(reader).update(0, updates)?;
     Ok(Execution {
         receipts: vec![],
+        rejections: vec![],
         root,
         tree: Some(batch),
         revocation: vec![],
@@ -233,7 +259,7 @@ pub fn validate_genesis(g: &Genesis) -> Result<(), String> {
     Ok(())
 }
 
-fn check_schema(s: &SchemaRecord) -> Result<(), Rejection> {
+fn check_schema(s: &SchemaRecord) -> Result<(), String> {
     if s.json.len() > MAX_SCHEMA_JSON {
         return Err(format!(
             "schema JSON is {} bytes; the limit is {MAX_SCHEMA_JSON}",
@@ -256,12 +282,13 @@ fn check_schema(s: &SchemaRecord) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Executes `txs` as block `height` on the state at `version` (`None`: empty state).
+/// Executes `txs` as block `height` of chain `chain_id` on the state at `version` (`None`:
+/// empty state).
 pub fn execute<R: store::TreeReader>(
     reader: &R,
     version: Option<u64>,
     parent_root: Hash,
-    height: Height,
+    (chain_id, height): (&str, Height),
     txs: &[SignedTransaction],
     revocations: &RevocationCache,
 ) -> Result<Execution, StateError> {
@@ -272,9 +299,10 @@ pub fn execute<R: store::TreeReader>(
         journal: Vec::new(),
     };
     let mut receipts = Vec::with_capacity(txs.len());
+    let mut rejections = Vec::new();
     let mut revocation = BTreeMap::new();
     for (index, tx) in txs.iter().enumerate() {
-        let digest = tx.digest();
+        let digest = tx.id();
         let key = state_keys::receipt(&digest);
         if view.raw(&key)?.is_some() {
             continue;
@@ -285,11 +313,13 @@ pub fn execute<R: store::TreeReader>(
             revocation: &mut revocation,
             revocations,
         };
-        let outcome = match ctx.apply(tx, &digest)? {
+        let outcome = match ctx.apply(tx, &digest, chain_id)? {
             Ok(()) => TxOutcome::Applied,
-            Err(reason) => {
+            Err(rejection) => {
                 view.undo();
-                TxOutcome::Rejected { reason }
+                let code = rejection.code;
+                rejections.push((digest, rejection));
+                TxOutcome::Rejected { code }
             }
         };
         let receipt = TxReceipt {
@@ -309,6 +339,7 @@ pub fn execute<R: store::TreeReader>(
     };
     Ok(Execution {
         receipts,
+        rejections,
         root,
         tree,
         revocation: revocation.into_iter().collect(),
@@ -320,6 +351,7 @@ pub fn execute<R: store::TreeReader>(
 pub fn precheck<R: store::TreeReader>(
     reader: &R,
     version: Option<u64>,
+    chain_id: &str,
     tx: &SignedTransaction,
 ) -> Result<Result<(), Rejection>, StateError> {
     let mut view = View {
@@ -335,8 +367,15 @@ pub fn precheck<R: store::TreeReader>(
         revocation: &mut revocation,
         revocations: &cache,
     };
+    // A transaction already in the chain would be a no-op: say so instead of re-judging it.
+    if ctx.view.raw(&state_keys::receipt(&tx.id()))?.is_some() {
+        return Ok(Err(RejectCode::AlreadyInChain.because(format!(
+            "transaction {} is already in the chain; read its receipt",
+            tx.id()
+        ))));
+    }
     // Revocation-root work is skipped: only the rules matter here.
-    ctx.apply_rules(tx, &tx.tx.digest(), false)
+    ctx.apply_rules(tx, &tx.id(), chain_id, false)
 }
 
 struct Ctx<'v, 'a, R> {
@@ -352,33 +391,34 @@ fn signed_by(tx: &SignedTransaction, key: &PublicKey) -> bool {
 /// A registration's identity: its DID is the sender, derives from its key, and the key signed.
 fn new_identity(tx: &SignedTransaction, did: &Did, key: &PublicKey, what: &str) -> Result<(), Rejection> {
     if did != &tx.tx.sender || &Did::from_public_key(key) != did {
-        return Err(format!(
+        return Err(RejectCode::NotAuthorised.because(format!(
             "the {what}'s DID must be the sender and derive from its public key"
-        ));
+        )));
     }
     if !signed_by(tx, key) {
-        return Err(format!("a registration must be signed by the {what}'s key"));
+        return Err(
+            RejectCode::NotAuthorised.because(format!("a registration must be signed by the {what}'s key"))
+        );
     }
     Ok(())
 }
 
+/// A text field that must say something (its length bound is [`schemas::limits`]'s).
 fn text(what: &str, s: &str) -> Result<(), Rejection> {
-    if s.trim().is_empty() || s.chars().count() > MAX_TEXT {
-        return Err(format!("{what} must be 1 to {MAX_TEXT} characters"));
-    }
-    Ok(())
-}
-
-fn list<T>(what: &str, l: &[T]) -> Result<(), Rejection> {
-    if l.len() > MAX_LIST {
-        return Err(format!("{what} has {} entries; the limit is {MAX_LIST}", l.len()));
+    if s.trim().is_empty() {
+        return Err(RejectCode::InvalidRecord.because(format!("{what} must be 1 to {MAX_TEXT} characters")));
     }
     Ok(())
 }
 
 impl<R: store::TreeReader> Ctx<'_, '_, R> {
-    fn apply(&mut self, tx: &SignedTransaction, digest: &Hash) -> Result<Result<(), Rejection>, StateError> {
-        self.apply_rules(tx, digest, true)
+    fn apply(
+        &mut self,
+        tx: &SignedTransaction,
+        digest: &Hash,
+        chain_id: &str,
+    ) -> Result<Result<(), Rejection>, StateError> {
+        self.apply_rules(tx, digest, chain_id, true)
     }
 
     fn governance(&self) -> Result<Governance, StateError> {
@@ -390,19 +430,19 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     }
 
     fn issuer(&self, did: &Did) -> Result<Result<IssuerRecord, Rejection>, StateError> {
-        Ok(self
-            .view
-            .get(&state_keys::issuer(did))?
-            .ok_or_else(|| format!("issuer {did} is not registered")))
+        Ok(self.view.get(&state_keys::issuer(did))?.ok_or_else(|| {
+            RejectCode::IssuerNotRegistered.because(format!("issuer {did} is not registered"))
+        }))
     }
 
     /// The governance member that sent and signed `tx`.
     fn member(&self, tx: &SignedTransaction) -> Result<Result<(), Rejection>, StateError> {
         let gov = self.governance()?;
         Ok(match gov.members.iter().find(|m| m.did == tx.tx.sender) {
-            None => Err(format!("{} is not a governance member", tx.tx.sender)),
+            None => Err(RejectCode::NotGovernanceMember
+                .because(format!("{} is not a governance member", tx.tx.sender))),
             Some(m) if !signed_by(tx, &m.public_key) => {
-                Err("not signed by the governance member's key".into())
+                Err(RejectCode::NotAuthorised.because("not signed by the governance member's key"))
             }
             Some(_) => Ok(()),
         })
@@ -412,13 +452,19 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         &mut self,
         tx: &SignedTransaction,
         digest: &Hash,
+        chain_id: &str,
         full: bool,
     ) -> Result<Result<(), Rejection>, StateError> {
+        // The admission rule again: consensus applied it, but the state machine does not rely
+        // on a Byzantine primary having done so (another chain's transaction, an oversized one).
+        if let Err(e) = schemas::limits::check_transaction(tx, chain_id) {
+            return Ok(Err(RejectCode::Limit.because(e.to_string())));
+        }
         let sender = tx.tx.sender.clone();
         let account_key = state_keys::account(&sender);
         let mut account: AccountRecord = self.view.get(&account_key)?.unwrap_or_default();
         if let Err(e) = account.check(tx.tx.nonce) {
-            return Ok(Err(e));
+            return Ok(Err(RejectCode::Nonce.because(e)));
         }
         let result = self.payload(tx, digest, full)?;
         if result.is_ok() {
@@ -457,7 +503,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(text("reason", reason));
                 let rec = check!(self.issuer(issuer)?);
                 if rec.status == IssuerStatus::Suspended {
-                    return Ok(Err(format!("issuer {issuer} is already suspended")));
+                    return Ok(Err(
+                        RejectCode::AlreadySuspended.because(format!("issuer {issuer} is already suspended"))
+                    ));
                 }
                 check!(self.propose(tx, digest, true)?);
             }
@@ -473,37 +521,39 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             TxPayload::RotateIssuerKey { issuer, new_key } => {
                 let mut rec = check!(self.issuer(issuer)?);
                 if sender != issuer || !signed_by(tx, &rec.public_key) {
-                    return Ok(Err(
-                        "a key rotation must be sent by the issuer and signed by its current key".into(),
-                    ));
+                    return Ok(Err(RejectCode::NotAuthorised.because(
+                        "a key rotation must be sent by the issuer and signed by its current key",
+                    )));
                 }
                 if &rec.public_key == new_key {
-                    return Ok(Err("the new key is the current key".into()));
+                    return Ok(Err(
+                        RejectCode::InvalidRecord.because("the new key is the current key")
+                    ));
                 }
                 rec.public_key = new_key.clone();
                 self.view.put(state_keys::issuer(issuer), &rec);
             }
             TxPayload::PublishSchema { record } => {
                 if &record.publisher != sender {
-                    return Ok(Err("publisher must be the sender".into()));
+                    return Ok(Err(
+                        RejectCode::NotAuthorised.because("publisher must be the sender")
+                    ));
                 }
                 let is_member = self.member(tx)?.is_ok();
                 if !is_member {
                     let rec = check!(self.issuer(sender)?);
                     if rec.status != IssuerStatus::Active || !signed_by(tx, &rec.public_key) {
-                        return Ok(Err(
-                            "a schema is published by a governance member or an active issuer, signed by its key"
-                                .into(),
+                        return Ok(Err(RejectCode::NotAuthorised.because("a schema is published by a governance member or an active issuer, signed by its key"),
                         ));
                     }
                 }
-                check!(check_schema(record));
+                check!(check_schema(record).map_err(|e| RejectCode::InvalidSchema.because(e)));
                 let key = state_keys::schema(&record.id);
                 if self.view.raw(&key)?.is_some() {
-                    return Ok(Err(format!(
+                    return Ok(Err(RejectCode::SchemaExists.because(format!(
                         "schema {} is already published; publish a new version id",
                         record.id
-                    )));
+                    ))));
                 }
                 self.view.put(key, record);
             }
@@ -516,7 +566,11 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(self.update_status(tx, issuer, *list_id, revoke, full)?)
             }
             TxPayload::ChangeValidatorSet { set } => check!(self.change_validators(tx, set)?),
-            _ => return Ok(Err("unknown transaction kind for this ledger version".into())),
+            _ => {
+                return Ok(Err(
+                    RejectCode::UnknownKind.because("unknown transaction kind for this ledger version")
+                ));
+            }
         }
         Ok(Ok(()))
     }
@@ -530,32 +584,30 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         let check = || -> Result<(), Rejection> {
             new_identity(tx, &r.did, &r.public_key, "issuer")?;
             text("name", &r.name)?;
-            list("officers", &r.officers)?;
-            list("allowedTypes", &r.allowed_types)?;
             let threshold = usize::from(r.threshold);
             if (r.officers.is_empty() && threshold != 1)
                 || (!r.officers.is_empty() && !(1..=r.officers.len()).contains(&threshold))
             {
-                return Err(format!(
+                return Err(RejectCode::InvalidRecord.because(format!(
                     "threshold {threshold} with {} officers: use 1 without officers, else 1 to the officer count",
                     r.officers.len()
-                ));
+                )));
             }
             if r.allowed_types.is_empty() {
-                return Err("allowedTypes is empty".into());
+                return Err(RejectCode::InvalidRecord.because("allowedTypes is empty"));
             }
             if let Some(t) = r
                 .allowed_types
                 .iter()
                 .find(|t| !gov.policies.credential_types.contains(t))
             {
-                return Err(format!(
+                return Err(RejectCode::TypeNotAllowed.because(format!(
                     "credential type {t:?} is not one the consortium's policy allows ({})",
                     gov.policies.credential_types.join(", ")
-                ));
+                )));
             }
             if r.status != IssuerStatus::Active {
-                return Err("a new issuer must be registered active".into());
+                return Err(RejectCode::InvalidRecord.because("a new issuer must be registered active"));
             }
             Ok(())
         };
@@ -563,7 +615,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             return Ok(Err(e));
         }
         if self.view.raw(&state_keys::issuer(&r.did))?.is_some() {
-            return Ok(Err(format!("issuer {} is already registered", r.did)));
+            return Ok(Err(
+                RejectCode::AlreadyRegistered.because(format!("issuer {} is already registered", r.did))
+            ));
         }
         Ok(Ok(()))
     }
@@ -578,23 +632,20 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             new_identity(tx, &r.did, &r.public_key, "verifier")?;
             text("name", &r.name)?;
             text("nullifierScope", &r.nullifier_scope)?;
-            list("scope", &r.scope)?;
-            list("purposes", &r.purposes)?;
             if r.scope.is_empty() || r.purposes.is_empty() {
-                return Err("a verifier needs at least one scope item and one purpose".into());
+                return Err(RejectCode::InvalidRecord
+                    .because("a verifier needs at least one scope item and one purpose"));
             }
             for p in &r.purposes {
                 text("purpose", p)?;
             }
             for item in &r.scope {
                 if !gov.policies.credential_types.contains(&item.credential_type) {
-                    return Err(format!(
+                    return Err(RejectCode::TypeNotAllowed.because(format!(
                         "scope names unknown credential type {:?}",
                         item.credential_type
-                    ));
+                    )));
                 }
-                list("disclose", &item.disclose)?;
-                list("predicates", &item.predicates)?;
             }
             Ok(())
         };
@@ -602,7 +653,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             return Ok(Err(e));
         }
         if self.view.raw(&state_keys::verifier(&r.did))?.is_some() {
-            return Ok(Err(format!("verifier {} is already registered", r.did)));
+            return Ok(Err(
+                RejectCode::AlreadyRegistered.because(format!("verifier {} is already registered", r.did))
+            ));
         }
         Ok(Ok(()))
     }
@@ -636,13 +689,19 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     fn approve(&mut self, member: &Did, proposal: &Hash) -> Result<Result<(), Rejection>, StateError> {
         let key = state_keys::proposal(proposal);
         let Some(mut p): Option<ProposalRecord> = self.view.get(&key)? else {
-            return Ok(Err(format!("no proposal {proposal}")));
+            return Ok(Err(
+                RejectCode::NoProposal.because(format!("no proposal {proposal}"))
+            ));
         };
         if p.executed {
-            return Ok(Err(format!("proposal {proposal} has already taken effect")));
+            return Ok(Err(
+                RejectCode::ProposalDone.because(format!("proposal {proposal} has already taken effect"))
+            ));
         }
         if p.approvals.contains(member) {
-            return Ok(Err(format!("{member} already approved proposal {proposal}")));
+            return Ok(Err(
+                RejectCode::AlreadyApproved.because(format!("{member} already approved proposal {proposal}"))
+            ));
         }
         p.approvals.push(member.clone());
         p.approvals.sort();
@@ -659,14 +718,16 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             TxPayload::RegisterIssuer { record } => {
                 let key = state_keys::issuer(&record.did);
                 if self.view.raw(&key)?.is_some() {
-                    return Ok(Err(format!("issuer {} was registered meanwhile", record.did)));
+                    return Ok(Err(RejectCode::AlreadyRegistered
+                        .because(format!("issuer {} was registered meanwhile", record.did))));
                 }
                 self.view.put(key, record);
             }
             TxPayload::RegisterVerifier { record } => {
                 let key = state_keys::verifier(&record.did);
                 if self.view.raw(&key)?.is_some() {
-                    return Ok(Err(format!("verifier {} was registered meanwhile", record.did)));
+                    return Ok(Err(RejectCode::AlreadyRegistered
+                        .because(format!("verifier {} was registered meanwhile", record.did))));
                 }
                 self.view.put(key, record);
             }
@@ -682,7 +743,11 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 self.view
                     .put(state_keys::verifying_key(&record.circuit, record.version), record);
             }
-            _ => return Ok(Err("this transaction kind is not a proposal".into())),
+            _ => {
+                return Ok(Err(
+                    RejectCode::NotAProposal.because("this transaction kind is not a proposal")
+                ));
+            }
         }
         p.executed = true;
         self.view.put(state_keys::proposal(digest), &p);
@@ -699,16 +764,20 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             Err(e) => return Ok(Err(e)),
         };
         if a.issuer != tx.tx.sender {
-            return Ok(Err("an anchor must be sent by its issuer".into()));
+            return Ok(Err(
+                RejectCode::NotAuthorised.because("an anchor must be sent by its issuer")
+            ));
         }
         if rec.status != IssuerStatus::Active {
-            return Ok(Err(format!(
+            return Ok(Err(RejectCode::IssuerSuspended.because(format!(
                 "issuer {} is suspended and may not anchor",
                 a.issuer
-            )));
+            ))));
         }
         if !signed_by(tx, &rec.public_key) {
-            return Ok(Err("not signed by the issuer's current key".into()));
+            return Ok(Err(
+                RejectCode::NotAuthorised.because("not signed by the issuer's current key")
+            ));
         }
         if !rec.officers.is_empty() {
             let officers = rec
@@ -718,38 +787,45 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 .collect::<BTreeSet<_>>()
                 .len();
             if officers < usize::from(rec.threshold) {
-                return Ok(Err(format!(
+                return Ok(Err(RejectCode::OfficerQuorum.because(format!(
                     "{officers} officer signatures; the issuer's policy needs {} of {}",
                     rec.threshold,
                     rec.officers.len()
-                )));
+                ))));
             }
         }
         if !rec.allowed_types.contains(&a.credential_type) {
-            return Ok(Err(format!(
+            return Ok(Err(RejectCode::TypeNotAllowed.because(format!(
                 "issuer {} is not allowed to issue {:?} (allowed: {})",
                 a.issuer,
                 a.credential_type,
                 rec.allowed_types.join(", ")
-            )));
+            ))));
         }
         let schema: Option<SchemaRecord> = self.view.get(&state_keys::schema(&a.schema_id))?;
         match schema {
-            None => return Ok(Err(format!("schema {} is not published", a.schema_id))),
+            None => {
+                return Ok(Err(RejectCode::SchemaNotPublished
+                    .because(format!("schema {} is not published", a.schema_id))));
+            }
             Some(s) if s.credential_type != a.credential_type => {
-                return Ok(Err(format!(
+                return Ok(Err(RejectCode::SchemaMismatch.because(format!(
                     "schema {} defines {:?}, not {:?}",
                     a.schema_id, s.credential_type, a.credential_type
-                )));
+                ))));
             }
             Some(_) => {}
         }
         if a.count == 0 {
-            return Ok(Err("an anchored batch has at least one credential".into()));
+            return Ok(Err(
+                RejectCode::InvalidRecord.because("an anchored batch has at least one credential")
+            ));
         }
         let key = state_keys::anchor(&a.issuer, &a.root);
         if self.view.raw(&key)?.is_some() {
-            return Ok(Err(format!("batch root {} is already anchored", a.root)));
+            return Ok(Err(
+                RejectCode::AnchorExists.because(format!("batch root {} is already anchored", a.root))
+            ));
         }
         self.view.put(key, a);
         Ok(Ok(()))
@@ -768,19 +844,19 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             Err(e) => return Ok(Err(e)),
         };
         if issuer != &tx.tx.sender || !signed_by(tx, &rec.public_key) {
-            return Ok(Err(
-                "a status update must be sent by the issuer and signed by its current key".into(),
-            ));
+            return Ok(Err(RejectCode::NotAuthorised.because(
+                "a status update must be sent by the issuer and signed by its current key",
+            )));
         }
         if revoke.is_empty() || revoke.len() > MAX_REVOKE_PER_TX {
-            return Ok(Err(format!(
+            return Ok(Err(RejectCode::InvalidRecord.because(format!(
                 "revoke 1 to {MAX_REVOKE_PER_TX} indexes per transaction"
-            )));
+            ))));
         }
         if let Some(i) = revoke.iter().find(|i| **i >= MAX_STATUS_INDEX) {
-            return Ok(Err(format!(
+            return Ok(Err(RejectCode::StatusIndexOutOfRange.because(format!(
                 "status index {i} is beyond the list size {MAX_STATUS_INDEX}"
-            )));
+            ))));
         }
         let mut chunks: BTreeMap<u32, StatusListChunk> = BTreeMap::new();
         for i in revoke {
@@ -847,14 +923,18 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                     reason: "the state has no validator set".into(),
                 })?;
         if set.epoch != current.epoch + 1 {
-            return Ok(Err(format!("the new set's epoch must be {}", current.epoch + 1)));
+            return Ok(Err(RejectCode::InvalidValidatorSet
+                .because(format!("the new set's epoch must be {}", current.epoch + 1))));
         }
         if set.is_empty() || set.len() > schemas::ledger::MAX_VALIDATORS {
-            return Ok(Err("the new set must have 1 to 256 validators".into()));
+            return Ok(Err(
+                RejectCode::InvalidValidatorSet.because("the new set must have 1 to 256 validators")
+            ));
         }
         for (i, v) in set.validators.iter().enumerate() {
             if v.verify_binding().is_err() {
-                return Ok(Err(format!("validator {i}: peer id not signed by its key")));
+                return Ok(Err(RejectCode::InvalidValidatorSet
+                    .because(format!("validator {i}: peer id not signed by its key"))));
             }
         }
         let signers = current
@@ -863,10 +943,10 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             .filter(|v| signed_by(tx, &v.public_key))
             .count();
         if signers < current.quorum() {
-            return Ok(Err(format!(
+            return Ok(Err(RejectCode::ValidatorQuorum.because(format!(
                 "{signers} current validators signed; a set change needs {}",
                 current.quorum()
-            )));
+            ))));
         }
         // Consensus switches to the new set at the next checkpoint; the state records it now.
         self.view.put(state_keys::VALIDATORS.to_vec(), set);
@@ -876,14 +956,14 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
 
 fn check_verifying_key(r: &VerifyingKeyRecord) -> Result<(), Rejection> {
     if r.key.len() > MAX_VERIFYING_KEY {
-        return Err(format!(
+        return Err(RejectCode::InvalidVerifyingKey.because(format!(
             "verifying key is {} bytes; the limit is {MAX_VERIFYING_KEY}",
             r.key.len()
-        ));
+        )));
     }
     zk::unlinkable::VerifyingKey::from_bytes(&r.circuit, r.version, &r.key)
         .map(|_| ())
-        .map_err(|e| format!("verifying key: {e}"))
+        .map_err(|e| RejectCode::InvalidVerifyingKey.because(format!("verifying key: {e}")))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use crate::keys::Role;
 use anyhow::{Context, Result, bail};
 use rand_core::{OsRng, RngCore};
 use rayon::prelude::*;
-use schemas::codec::Canonical;
 use schemas::did::Did;
 use schemas::hash::{Hash, domains};
 use schemas::ledger::{
@@ -141,8 +140,8 @@ async fn submit_all(clients: &[Client], txs: &[SignedTransaction]) -> Result<Vec
 async fn wait_all(client: &Client, hashes: &[Hash]) -> Result<()> {
     for h in hashes {
         let r = client.wait(h, Duration::from_secs(60)).await?;
-        if let TxOutcome::Rejected { reason } = r.outcome {
-            bail!("setup transaction {h} was rejected: {reason}");
+        if let TxOutcome::Rejected { code } = r.outcome {
+            bail!("setup transaction {h} was rejected: {code}");
         }
     }
     Ok(())
@@ -263,7 +262,7 @@ fn watch(client: Client, from: u64) -> Watcher {
                 let now = Instant::now();
                 let mut seen = s.lock().unwrap_or_else(|p| p.into_inner());
                 for t in &b.block.body.transactions {
-                    seen.insert(t.digest(), (now, true));
+                    seen.insert(t.id(), (now, true));
                 }
                 next += 1;
             }

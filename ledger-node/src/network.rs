@@ -8,8 +8,10 @@
 //! - only peers of the validator / observer set are admitted (`allow_block_list`): any other
 //!   peer's connection is closed as soon as the Noise handshake reveals its id;
 //! - every frame is length-prefixed and at most [`MAX_MESSAGE_BYTES`]; a larger or malformed
-//!   one fails that stream only;
-//! - queues are bounded: the command and event channels hold [`QUEUE`] items, a full queue
+//!   one fails that stream only; a frame's buffer grows with the bytes that actually arrive, so
+//!   a length prefix alone allocates nothing (at most [`MAX_STREAMS`] streams are read at once);
+//! - queues are bounded: the command and event channels hold [`QUEUE`] items, and frames
+//!   received but not yet taken by the node hold at most [`MAX_QUEUED_BYTES`]; a full queue
 //!   drops the newest message (consensus retransmits), and messages to a peer that is not
 //!   connected are dropped, not queued;
 //! - every admitted peer not connected is redialled every [`REDIAL`].
@@ -29,6 +31,14 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 /// Capacity of the command and event queues.
 pub const QUEUE: usize = 8_192;
+/// Most bytes of received frames waiting for the node.
+pub const MAX_QUEUED_BYTES: usize = 64 << 20;
+/// Most inbound streams read at once (over all peers).
+pub const MAX_STREAMS: usize = 256;
+/// The buffer a frame starts with; it grows as bytes arrive.
+const FRAME_CHUNK: usize = 64 * 1024;
+
+const _: () = assert!(MAX_MESSAGE_BYTES <= MAX_QUEUED_BYTES);
 /// Redial period for admitted peers that are not connected.
 pub const REDIAL: Duration = Duration::from_secs(1);
 /// The protocol name.
@@ -48,8 +58,16 @@ async fn read_frame<T: futures::AsyncRead + Unpin + Send>(io: &mut T) -> io::Res
             format!("frame of {len} bytes exceeds {MAX_MESSAGE_BYTES}"),
         ));
     }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
+    // Read what arrives rather than allocating what the prefix claims: a peer that sends only
+    // a prefix costs this stream a small buffer, not `len` bytes.
+    let mut buf = Vec::with_capacity(len.min(FRAME_CHUNK));
+    io.take(len as u64).read_to_end(&mut buf).await?;
+    if buf.len() != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("frame ended after {} of {len} bytes", buf.len()),
+        ));
+    }
     Ok(buf)
 }
 
@@ -137,6 +155,15 @@ pub struct NetStats {
     pub dropped: AtomicU64,
     /// Connections refused (unknown peer) or failed.
     pub refused: AtomicU64,
+    /// Bytes of received frames queued for the node (bounded by [`MAX_QUEUED_BYTES`]).
+    pub queued_bytes: AtomicUsize,
+}
+
+impl NetStats {
+    /// The node took a frame of `len` bytes off the event queue.
+    pub fn taken(&self, len: usize) {
+        self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+    }
 }
 
 /// The node's handle on the network task.
@@ -194,7 +221,7 @@ pub fn spawn(config: NetConfig, events: mpsc::Sender<NetEvent>) -> Result<Networ
         [(StreamProtocol::new(PROTOCOL), ProtocolSupport::Full)],
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(10))
-            .with_max_concurrent_streams(1_024),
+            .with_max_concurrent_streams(MAX_STREAMS),
     );
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
         .with_tokio()
@@ -258,8 +285,15 @@ pub fn spawn(config: NetConfig, events: mpsc::Sender<NetEvent>) -> Result<Networ
                         ..
                     })) => {
                         let _ = swarm.behaviour_mut().rr.send_response(channel, ());
-                        if events.try_send(NetEvent::Message(peer, request)).is_err() {
+                        let len = request.len();
+                        if st.queued_bytes.load(Ordering::Relaxed) + len > MAX_QUEUED_BYTES {
                             st.dropped.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            st.queued_bytes.fetch_add(len, Ordering::Relaxed);
+                            if events.try_send(NetEvent::Message(peer, request)).is_err() {
+                                st.taken(len);
+                                st.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                     SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } => {
@@ -328,5 +362,32 @@ pub async fn probe(
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        futures::executor::block_on(f)
+    }
+
+    #[test]
+    fn a_length_prefix_without_its_bytes_fails_the_stream_without_allocating_its_claim() {
+        // Security finding 14: a peer sends only `0x01000000` (16 MiB) on a stream.
+        let mut io = futures::io::Cursor::new(vec![1u8, 0, 0, 0, 7, 7]);
+        let e = block_on(read_frame(&mut io)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(e.to_string().contains("after 2 of 16777216 bytes"), "{e}");
+    }
+
+    #[test]
+    fn frames_round_trip_and_oversized_prefixes_are_refused() {
+        let mut io = futures::io::Cursor::new(vec![0u8, 0, 0, 3, 1, 2, 3]);
+        assert_eq!(block_on(read_frame(&mut io)).unwrap(), vec![1, 2, 3]);
+        let big = (MAX_MESSAGE_BYTES as u32 + 1).to_be_bytes().to_vec();
+        let e = block_on(read_frame(&mut futures::io::Cursor::new(big))).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 }

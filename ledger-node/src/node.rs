@@ -418,6 +418,7 @@ impl Core {
                     }
                 }
                 Some(NetEvent::Message(peer, frame)) = events.recv() => {
+                    self.net.stats.taken(frame.len());
                     match decode::<Wire>(&frame) {
                         Ok(Wire::Message(m)) => { self.origin = Some(peer); self.input(Input::Message(*m))?; }
                         Ok(Wire::Blocks(b)) => { self.origin = Some(peer); self.input(Input::Blocks(b))?; }
@@ -440,7 +441,7 @@ impl Core {
                     let txs = batch.iter().map(|s| s.tx.clone()).collect();
                     self.input(Input::Submit(txs))?;
                     for s in batch {
-                        let digest = s.tx.digest();
+                        let digest = s.tx.id();
                         let answer = if self.replica.knows(&digest) {
                             if self.submitted.len() < MAX_TRACKED {
                                 self.submitted.entry(digest).or_insert_with(Instant::now);
@@ -661,7 +662,7 @@ impl Core {
             store,
             store.state_version()?,
             header.state_root,
-            schemas::ledger::Height(height),
+            (&self.shared.genesis.chain_id, schemas::ledger::Height(height)),
             txs,
             &self.revocations,
         )?)
@@ -688,6 +689,9 @@ impl Core {
         m.height.set(h as i64);
         m.blocks.inc();
         m.transactions.inc_by(digests.len() as u64);
+        for (d, rejection) in &ex.rejections {
+            tracing::debug!(tx = %d, code = ?rejection.code, detail = %rejection, "transaction rejected");
+        }
         for (d, r) in &ex.receipts {
             if let schemas::ledger::TxOutcome::Rejected { .. } = r.outcome {
                 m.reject("ledger_rule");

@@ -332,17 +332,26 @@ impl Canonical for SignedTransaction {
 }
 
 impl SignedTransaction {
-    /// Signs `tx` with each key.
+    /// Signs `tx` with each key, once per key, in the order [`crate::limits`] requires
+    /// (sorted by public key).
     pub fn sign(tx: Transaction, keys: &[&SecretKey]) -> Self {
         let digest = tx.digest();
-        let signatures = keys
+        let mut signatures: Vec<SignerSignature> = keys
             .iter()
             .map(|k| SignerSignature {
                 public_key: k.public_key().clone(),
                 signature: k.sign(domains::TRANSACTION, &digest.0),
             })
             .collect();
+        signatures.sort_by_key(|s| s.public_key.to_sec1());
+        signatures.dedup_by(|a, b| a.public_key == b.public_key);
         SignedTransaction { tx, signatures }
+    }
+
+    /// The transaction's identity: the digest of the unsigned transaction. Two signature lists
+    /// over one transaction are one transaction (receipts, mempools and dedup key on this).
+    pub fn id(&self) -> Hash {
+        self.tx.digest()
     }
 
     /// Checks every signature (not who may sign: that is the ledger's rule).
@@ -370,7 +379,9 @@ pub struct BlockHeader {
     pub state_root: Hash,
     /// Digest of the validator set that certifies this block.
     pub validator_set_hash: Hash,
-    /// Proposer's time, ms since the Unix epoch (informational; never used for safety).
+    /// Block time, ms since the Unix epoch: proposed by the primary and certified by the
+    /// validators that accepted it only within [parent time, own clock + drift bound] (the time
+    /// rule in ARCHITECTURE.md), so freshness checks may rely on it.
     pub timestamp_ms: u64,
     /// PBFT view in which the block was proposed.
     pub view: u64,
@@ -631,9 +642,110 @@ pub enum TxOutcome {
     Applied,
     /// It was rejected; the state is as if it never happened.
     Rejected {
-        /// Why, for the submitter.
-        reason: String,
+        /// Why, as a stable code (its text is [`RejectCode`]'s `Display`).
+        code: RejectCode,
     },
+}
+
+/// Why the ledger rejected a transaction, as stored in its receipt.
+///
+/// Receipts are hashed into the state root, so this is consensus data: the encoding is the
+/// variant's position (the BCS enum tag; in JSON the camelCase name), new codes are appended
+/// at the end, and none is ever reordered or removed. The English text is derived for display
+/// and never hashed; the submitter gets the detailed reason from the API's pre-check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum RejectCode {
+    /// The admission rule ([`crate::limits`]): size, signatures, chain id, a field's bound.
+    Limit,
+    /// The nonce was used already or is older than the account's window.
+    Nonce,
+    /// Not sent or not signed by the party the rule needs.
+    NotAuthorised,
+    /// The sender is not a governance member.
+    NotGovernanceMember,
+    /// A record's content is invalid (an empty field, a threshold, a count).
+    InvalidRecord,
+    /// A credential type the policy or the issuer's registration does not allow.
+    TypeNotAllowed,
+    /// The issuer is not registered.
+    IssuerNotRegistered,
+    /// The issuer is suspended.
+    IssuerSuspended,
+    /// The issuer or verifier is registered already.
+    AlreadyRegistered,
+    /// The issuer is suspended already.
+    AlreadySuspended,
+    /// The schema is not published.
+    SchemaNotPublished,
+    /// The schema defines another credential type.
+    SchemaMismatch,
+    /// A schema with this id is published already.
+    SchemaExists,
+    /// The schema's JSON, hash or ids are invalid.
+    InvalidSchema,
+    /// This batch root is anchored already.
+    AnchorExists,
+    /// No such proposal.
+    NoProposal,
+    /// The proposal has taken effect already.
+    ProposalDone,
+    /// This member approved the proposal already.
+    AlreadyApproved,
+    /// The transaction is not a proposal.
+    NotAProposal,
+    /// A status index beyond the list's size.
+    StatusIndexOutOfRange,
+    /// The verifying key does not parse or fails its checks.
+    InvalidVerifyingKey,
+    /// The new validator set is invalid.
+    InvalidValidatorSet,
+    /// Too few current validators signed a validator-set change.
+    ValidatorQuorum,
+    /// Too few officer signatures for the issuer's policy.
+    OfficerQuorum,
+    /// A transaction kind this ledger version does not know.
+    UnknownKind,
+    /// The transaction is in the chain already.
+    AlreadyInChain,
+}
+
+impl std::fmt::Display for RejectCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RejectCode::Limit => {
+                "the transaction breaks an admission limit (size, signatures, chain id or a field's bound)"
+            }
+            RejectCode::Nonce => "the nonce was used already or is too old; use the account's next nonce",
+            RejectCode::NotAuthorised => "not sent or not signed by the party this transaction needs",
+            RejectCode::NotGovernanceMember => "the sender is not a governance member",
+            RejectCode::InvalidRecord => "a field of the record is invalid",
+            RejectCode::TypeNotAllowed => "the credential type is not allowed",
+            RejectCode::IssuerNotRegistered => "the issuer is not registered",
+            RejectCode::IssuerSuspended => "the issuer is suspended",
+            RejectCode::AlreadyRegistered => "already registered",
+            RejectCode::AlreadySuspended => "the issuer is already suspended",
+            RejectCode::SchemaNotPublished => "the schema is not published",
+            RejectCode::SchemaMismatch => "the schema defines another credential type",
+            RejectCode::SchemaExists => {
+                "a schema with this id is already published; publish a new version id"
+            }
+            RejectCode::InvalidSchema => "the schema is invalid",
+            RejectCode::AnchorExists => "the batch root is already anchored",
+            RejectCode::NoProposal => "no such proposal",
+            RejectCode::ProposalDone => "the proposal has already taken effect",
+            RejectCode::AlreadyApproved => "this member already approved the proposal",
+            RejectCode::NotAProposal => "this transaction kind is not a proposal",
+            RejectCode::StatusIndexOutOfRange => "a status index is beyond the list size",
+            RejectCode::InvalidVerifyingKey => "the verifying key is invalid",
+            RejectCode::InvalidValidatorSet => "the new validator set is invalid",
+            RejectCode::ValidatorQuorum => "too few current validators signed the validator-set change",
+            RejectCode::OfficerQuorum => "too few officer signatures for the issuer's policy",
+            RejectCode::UnknownKind => "unknown transaction kind for this ledger version",
+            RejectCode::AlreadyInChain => "the transaction is already in the chain",
+        })
+    }
 }
 
 /// A committed transaction's receipt.

@@ -36,6 +36,7 @@ pub mod did;
 pub mod hash;
 pub mod ledger;
 pub mod light_client;
+pub mod limits;
 pub mod merkle;
 pub mod presentation;
 pub mod seal;

@@ -274,8 +274,8 @@ impl Ledger {
         let receipt = self.client.wait(&hash, Duration::from_secs(60)).await?;
         match &receipt.outcome {
             TxOutcome::Applied => Ok((hash, receipt)),
-            TxOutcome::Rejected { reason } => Err(LedgerError::Rejected {
-                reason: reason.clone(),
+            TxOutcome::Rejected { code } => Err(LedgerError::Rejected {
+                reason: code.to_string(),
             }),
         }
     }

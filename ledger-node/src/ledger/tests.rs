@@ -105,13 +105,13 @@ impl Chain {
     }
 
     /// Commits a block of `txs`; returns their outcomes.
-    fn block(&mut self, txs: &[SignedTransaction]) -> Vec<TxOutcome> {
+    fn block(&mut self, txs: &[SignedTransaction]) -> Vec<Outcome> {
         self.height += 1;
         let mut ex = execute(
             &self.store,
             self.version,
             self.root,
-            Height(self.height),
+            (CHAIN, Height(self.height)),
             txs,
             &self.cache,
         )
@@ -122,10 +122,21 @@ impl Chain {
         }
         self.root = ex.root;
         self.cache.commit(&mut ex);
-        ex.receipts.into_iter().map(|(_, r)| r.outcome).collect()
+        let mut details: BTreeMap<Hash, Rejection> = ex.rejections.into_iter().collect();
+        ex.receipts
+            .into_iter()
+            .map(|(d, r)| match r.outcome {
+                TxOutcome::Applied => Outcome::Applied,
+                TxOutcome::Rejected { code } => {
+                    let rejection = details.remove(&d).expect("every rejection has its detail");
+                    assert_eq!(rejection.code, code, "the receipt stores the rejection's code");
+                    Outcome::Rejected(rejection)
+                }
+            })
+            .collect()
     }
 
-    fn one(&mut self, tx: SignedTransaction) -> TxOutcome {
+    fn one(&mut self, tx: SignedTransaction) -> Outcome {
         self.block(&[tx]).pop().expect("a receipt")
     }
 
@@ -142,7 +153,7 @@ impl Chain {
     fn register_issuer(&mut self, k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, threshold: u16) {
         let record = issuer_record(k, types, officers, threshold);
         let tx = self.tx(&[k], TxPayload::RegisterIssuer { record });
-        let proposal = tx.digest();
+        let proposal = tx.id();
         applied(self.one(tx));
         for m in [1, 2] {
             let t = self.tx(&[&key(m)], TxPayload::Approve { proposal });
@@ -181,16 +192,27 @@ fn issuer_record(k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, thresh
     }
 }
 
-fn applied(o: TxOutcome) {
-    assert_eq!(o, TxOutcome::Applied);
+/// A transaction's outcome with the rejection's detail (receipts keep only its code).
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Applied,
+    Rejected(Rejection),
 }
 
-fn rejected(o: TxOutcome, phrase: &str) {
+fn applied(o: Outcome) {
+    assert_eq!(o, Outcome::Applied);
+}
+
+fn rejected(o: Outcome, phrase: &str) {
     match o {
-        TxOutcome::Rejected { reason } => {
-            assert!(reason.contains(phrase), "reason {reason:?} lacks {phrase:?}")
+        Outcome::Rejected(r) => {
+            assert!(
+                r.detail.contains(phrase),
+                "reason {:?} lacks {phrase:?}",
+                r.detail
+            )
         }
-        TxOutcome::Applied => panic!("applied; expected a rejection containing {phrase:?}"),
+        Outcome::Applied => panic!("applied; expected a rejection containing {phrase:?}"),
     }
 }
 
@@ -215,7 +237,7 @@ fn an_issuer_takes_effect_only_with_the_governance_quorum() {
             record: record.clone(),
         },
     );
-    let proposal = tx.digest();
+    let proposal = tx.id();
     applied(c.one(tx));
     assert!(c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))).is_none());
     // An anchor before registration is refused.
@@ -341,7 +363,7 @@ fn officers_threshold_suspension_and_rotation() {
             reason: "audit".into(),
         },
     );
-    let p = t.digest();
+    let p = t.id();
     applied(c.one(t));
     assert_eq!(
         c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni)))
@@ -441,7 +463,7 @@ fn verifiers_and_schemas() {
             record: record.clone(),
         },
     );
-    let p = t.digest();
+    let p = t.id();
     applied(c.one(t));
     for m in [1, 3] {
         let t = c.tx(&[&key(m)], TxPayload::Approve { proposal: p });
@@ -472,7 +494,7 @@ fn rejected_transactions_change_nothing_but_their_receipt_and_execution_is_deter
     let txs: Vec<SignedTransaction> = (0..5).map(|i| a.anchor(&[&uni], i, DEGREE)).collect();
     let root_before = a.root;
     let outcomes = a.block(&txs);
-    assert!(outcomes.iter().all(|o| matches!(o, TxOutcome::Rejected { .. })));
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Rejected(_))));
     assert_ne!(a.root, root_before, "receipts are state");
     b.block(&txs);
     assert_eq!(
@@ -496,4 +518,96 @@ fn the_nonce_window_accepts_reordering_and_refuses_replay() {
     assert!(acct.check(0).unwrap_err().contains("too old"));
     acct.check(199).expect("inside the window, unused");
     assert_eq!(acct.next_nonce(), 201);
+}
+
+/// Security finding 5: a rejected transaction, replayed once it would apply, with its signature
+/// list duplicated or re-signed, must not take effect: its identity is its unsigned body.
+#[test]
+fn a_rejected_transaction_cannot_be_replayed_by_resigning_or_duplicating_signatures() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    // Anchored before the issuer is registered: rejected, and the issuer considers it dead.
+    let early = c.anchor(&[&uni], 7, DEGREE);
+    rejected(c.one(early.clone()), "not registered");
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let anchor_key = state_keys::anchor(&did(&uni), &Hash([7; 32]));
+
+    // The same body with its signature duplicated: refused at the door.
+    let mut doubled = early.clone();
+    doubled.signatures.push(doubled.signatures[0].clone());
+    assert_ne!(doubled.digest(), early.digest(), "a new signed encoding");
+    let outcomes = c.block(&[doubled]);
+    assert!(
+        outcomes.is_empty(),
+        "the body already has a receipt, so the replay is a no-op: {outcomes:?}"
+    );
+    // Freshly re-signed by the same key (SM2 signatures are randomised): still the same body.
+    let resigned = SignedTransaction::sign(early.tx.clone(), &[&uni]);
+    assert_eq!(resigned.id(), early.id());
+    assert!(c.block(&[resigned]).is_empty());
+    assert!(
+        c.get::<AnchorRecord>(&anchor_key).is_none(),
+        "the dead anchor stays dead"
+    );
+    let receipt: TxReceipt = c
+        .get(&state_keys::receipt(&early.id()))
+        .expect("the first receipt stays");
+    assert_eq!(
+        receipt.outcome,
+        TxOutcome::Rejected {
+            code: RejectCode::IssuerNotRegistered
+        }
+    );
+}
+
+/// A new body with duplicated signatures is rejected by the admission rule, not applied.
+#[test]
+fn duplicated_signatures_are_rejected_at_execution() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let mut a = c.anchor(&[&uni], 8, DEGREE);
+    a.signatures.push(a.signatures[0].clone());
+    rejected(c.one(a), "sorted by public key");
+}
+
+/// Security finding 15: another chain's transaction, signed by the same keys, is void here
+/// even when a Byzantine validator puts it in a block.
+#[test]
+fn another_chains_transaction_is_rejected_by_the_state_machine() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let mut a = c.anchor(&[&uni], 9, DEGREE);
+    a.tx.chain_id = "credence-other".into();
+    let a = SignedTransaction::sign(a.tx, &[&uni]);
+    rejected(c.one(a), "is not this ledger's");
+    assert!(
+        c.get::<AnchorRecord>(&state_keys::anchor(&did(&uni), &Hash([9; 32])))
+            .is_none()
+    );
+}
+
+/// Security finding 12 (and 1): a registration from a fresh key with long strings in lists of
+/// legal length writes no proposal; its receipt is all it leaves.
+#[test]
+fn long_strings_in_a_registration_write_no_proposal() {
+    let mut c = Chain::new();
+    let v = key(20);
+    let record = VerifierRecord {
+        did: did(&v),
+        name: "Flooder".into(),
+        public_key: v.public_key().clone(),
+        scope: vec![ScopeItem {
+            credential_type: DEGREE.into(),
+            disclose: vec!["x".repeat(MAX_TEXT + 1); 3],
+            predicates: vec![],
+        }],
+        purposes: vec!["hiring".into()],
+        nullifier_scope: "flood/v1".into(),
+    };
+    let tx = c.tx(&[&v], TxPayload::RegisterVerifier { record });
+    let id = tx.id();
+    rejected(c.one(tx), "the limit is 256");
+    assert!(c.get::<ProposalRecord>(&state_keys::proposal(&id)).is_none());
 }

@@ -80,7 +80,7 @@ fn committed_blocks_and_state_survive_reopening_and_reads_verify() {
             &store,
             Some(0),
             ex.root,
-            Height(1),
+            (&g.chain_id, Height(1)),
             &[],
             &RevocationCache::default(),
         )
