@@ -172,8 +172,8 @@ fn bytes(field: &'static str, b: &[u8], max: usize) -> Result<(), LimitError> {
 }
 
 /// The one admission rule (see the module documentation): size, signatures, chain id, and
-/// every string and list within its bound.
-pub fn check_transaction(tx: &SignedTransaction, chain_id: &str) -> Result<(), LimitError> {
+/// every string and list within its bound. Returns the canonical size.
+pub fn check_transaction(tx: &SignedTransaction, chain_id: &str) -> Result<usize, LimitError> {
     let size = tx.to_canonical().len();
     if size > MAX_TX_BYTES {
         return Err(LimitError::TooLarge { bytes: size });
@@ -185,7 +185,8 @@ pub fn check_transaction(tx: &SignedTransaction, chain_id: &str) -> Result<(), L
             expected: chain_id.to_owned(),
         });
     }
-    check_payload(&tx.tx.payload)
+    check_payload(&tx.tx.payload)?;
+    Ok(size)
 }
 
 /// Signature count and order: sorted by SEC1 public key, strictly (one per key).
@@ -299,10 +300,8 @@ mod tests {
 
     #[test]
     fn an_ordinary_registration_passes() {
-        assert_eq!(
-            check_transaction(&verifier_tx(vec!["degree".into()]), "test"),
-            Ok(())
-        );
+        let tx = verifier_tx(vec!["degree".into()]);
+        assert_eq!(check_transaction(&tx, "test"), Ok(tx.to_canonical().len()));
     }
 
     #[test]

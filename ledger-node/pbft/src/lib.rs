@@ -47,6 +47,13 @@ pub const MAX_BATCH_TXS: usize = 256;
 pub const MAX_BATCH_BYTES: usize = 1 << 20;
 /// Most transactions waiting in the mempool; more are refused.
 pub const MAX_MEMPOOL_TXS: usize = 16_384;
+/// Most bytes of transactions waiting in the mempool.
+pub const MAX_MEMPOOL_BYTES: usize = 64 << 20;
+/// Most committed transaction ids remembered to refuse them again (about a minute of blocks
+/// at full load; older repeats execute as no-ops).
+pub const MAX_COMMITTED_TXS: usize = 1 << 17;
+/// How far ahead of a backup's own clock a block's time may be (ms): the time rule.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 10_000;
 /// Most blocks sent in one state-transfer reply.
 pub const MAX_TRANSFER_BLOCKS: usize = 64;
 /// Most prepared certificates in one view-change message.
@@ -58,3 +65,9 @@ const _: () = assert!(
 );
 const _: () = assert!(LOG_WINDOW.is_multiple_of(CHECKPOINT_INTERVAL));
 const _: () = assert!(MAX_BATCH_TXS <= MAX_MEMPOOL_TXS);
+const _: () = assert!(
+    schemas::limits::MAX_TX_BYTES <= MAX_BATCH_BYTES,
+    "every admitted transaction fits a batch alone"
+);
+const _: () = assert!(MAX_BATCH_BYTES <= MAX_MEMPOOL_BYTES);
+const _: () = assert!(MAX_MEMPOOL_TXS <= MAX_COMMITTED_TXS);

@@ -2,8 +2,9 @@
 
 use crate::message::{BlockTransfer, MESSAGE_DOMAIN};
 use crate::{
-    Batch, CHECKPOINT_INTERVAL, CheckpointProof, LOG_WINDOW, MAX_BATCH_BYTES, MAX_BATCH_TXS, MAX_MEMPOOL_TXS,
-    MAX_PREPARED_CERTS, MAX_TRANSFER_BLOCKS, Message, PreparedCert, ReplicaId, SeqNo, SignedMessage, View,
+    Batch, CHECKPOINT_INTERVAL, CheckpointProof, LOG_WINDOW, MAX_BATCH_BYTES, MAX_BATCH_TXS,
+    MAX_CLOCK_DRIFT_MS, MAX_COMMITTED_TXS, MAX_MEMPOOL_BYTES, MAX_MEMPOOL_TXS, MAX_PREPARED_CERTS,
+    MAX_TRANSFER_BLOCKS, Message, PreparedCert, ReplicaId, SeqNo, SignedMessage, View,
 };
 use schemas::codec::Canonical;
 use schemas::hash::{Domain, Hash, domains};
@@ -172,6 +173,11 @@ pub enum DropReason {
     BadBatch,
     /// A transaction with a bad signature.
     BadTransaction,
+    /// A transaction or batch over the admission limits (`schemas::limits`, `MAX_BATCH_BYTES`).
+    OverLimit,
+    /// A pre-prepare whose time breaks the time rule (below the parent's, or beyond this
+    /// replica's clock plus `MAX_CLOCK_DRIFT_MS`).
+    BadTime,
     /// Mempool full.
     MempoolFull,
     /// A malformed view-change, new-view or checkpoint proof.
@@ -228,6 +234,12 @@ pub struct Replica {
     view_change_attempts: u32,
     view_changes: BTreeMap<View, BTreeMap<ReplicaId, SignedMessage>>,
     new_view_sent: BTreeSet<View>,
+    /// The new-view message of the latest view this replica entered (sent or accepted; restored
+    /// from the log): proof of that view for a replica still trying to reach it.
+    last_new_view: Option<SignedMessage>,
+    /// When this replica last helped each lagging replica catch up (virtual ms), to answer each
+    /// at most once per sync interval.
+    catch_up_sent: BTreeMap<ReplicaId, u64>,
 
     stable: CheckpointProof,
     /// Where the current validator set's epoch starts (genesis, or the checkpoint at which the
@@ -249,10 +261,17 @@ pub struct Replica {
     /// them ahead of the new-view message); replayed on entering that view.
     early: VecDeque<SignedMessage>,
 
-    /// Pending transactions with their digests (computed once, on entry).
+    /// Pending transactions with their ids ([`SignedTransaction::id`], the unsigned body's
+    /// digest, computed once on entry) and canonical sizes.
     mempool: VecDeque<(Hash, SignedTransaction)>,
+    /// Canonical bytes of the transactions in `mempool` (bounded by [`MAX_MEMPOOL_BYTES`]).
+    mempool_bytes: usize,
     known_txs: HashSet<Hash>,
+    /// Ids of recently committed transactions, oldest first in `committed_order`; at most
+    /// [`MAX_COMMITTED_TXS`] (an older one offered again executes as a no-op: the ledger keys
+    /// receipts on the same id).
     committed_txs: HashSet<Hash>,
+    committed_order: VecDeque<Hash>,
     batch_timer_set: bool,
     view_change_timer_set: bool,
     /// The request the view-change timer waits for (§4.4: the timer is stopped or restarted
@@ -265,6 +284,9 @@ pub struct Replica {
 
 /// Most messages kept for views not entered yet.
 const MAX_EARLY_MESSAGES: usize = 4 * LOG_WINDOW as usize * 16;
+
+/// Most views above the current one for which view-change messages are kept.
+const MAX_VIEW_CHANGE_VIEWS: usize = 64;
 
 /// A checked view change: its view, its checkpoint's sequence, and its prepared batches as
 /// (sequence, view prepared in, batch).
@@ -312,6 +334,8 @@ impl Replica {
             view_change_attempts: 0,
             view_changes: BTreeMap::new(),
             new_view_sent: BTreeSet::new(),
+            last_new_view: None,
+            catch_up_sent: BTreeMap::new(),
             stable: CheckpointProof {
                 seq: SeqNo(0),
                 header: genesis.clone(),
@@ -333,8 +357,10 @@ impl Replica {
             awaiting_execution: None,
             early: VecDeque::new(),
             mempool: VecDeque::new(),
+            mempool_bytes: 0,
             known_txs: HashSet::new(),
             committed_txs: HashSet::new(),
+            committed_order: VecDeque::new(),
             batch_timer_set: false,
             view_change_timer_set: false,
             timer_for: None,
@@ -354,7 +380,7 @@ impl Replica {
                         self.last_header = h.clone();
                         self.headers.insert(self.executed, h.clone());
                         for tx in &block.body.transactions {
-                            self.committed_txs.insert(tx.digest());
+                            self.note_committed(tx.id());
                         }
                         self.note_validator_changes(block);
                     }
@@ -402,13 +428,26 @@ impl Replica {
                 self.votes.insert((*view, *seq, VOTE_COMMIT), *digest);
                 self.view = self.view.max(*view);
             }
-            Message::ViewChange { new_view, .. } if *new_view > self.view => {
-                self.view = *new_view;
-                self.in_view_change = true;
+            Message::ViewChange { new_view, .. } => {
+                // Keep this replica's own view changes (also across a restart): a replica still
+                // in that view may have lost them and needs them for its 2f+1 (`help_lagging`).
+                if m.from == self.id {
+                    self.view_changes
+                        .entry(*new_view)
+                        .or_default()
+                        .insert(self.id, m.clone());
+                    self.bound_view_changes();
+                }
+                if *new_view > self.view {
+                    self.view = *new_view;
+                    self.in_view_change = true;
+                }
             }
             Message::NewView { view, .. } if *view >= self.view => {
                 self.view = *view;
                 self.in_view_change = false;
+                self.last_new_view = Some(m.clone());
+                self.view_changes = self.view_changes.split_off(&View(view.0 + 1));
             }
             _ => {}
         }
@@ -529,7 +568,15 @@ impl Replica {
             out.push(Effect::Broadcast(m));
         }
         if self.in_view_change {
-            self.arm_view_change_timer(out);
+            // Repeat this replica's view change at once (the crash may have come between
+            // persisting and sending it). The timer starts as before a crash: once 2f+1 replicas
+            // want this view (§4.5.2) — the view changes received before the crash are gone, so
+            // arming it here unconditionally let a restarted replica leave for the next view
+            // alone and strand the others one vote short of 2f+1.
+            if let Some(own) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id)) {
+                out.push(Effect::Broadcast(own.clone()));
+            }
+            self.arm_on_view_change_quorum(out);
         }
     }
 
@@ -560,13 +607,22 @@ impl Replica {
 
     // ---- transactions -------------------------------------------------------------------
 
-    /// Adds a transaction to the mempool after checking its signatures once.
+    /// Adds a transaction to the mempool after checking the admission rule and its signatures
+    /// once. What fails here would fail every correct backup's `check_batch`, so it never
+    /// enters a batch, and the view-change timer never waits on it.
     fn add_tx(&mut self, tx: SignedTransaction) -> bool {
-        let d = tx.digest();
+        let d = tx.id();
         if self.known_txs.contains(&d) || self.committed_txs.contains(&d) {
             return false;
         }
-        if self.mempool.len() >= MAX_MEMPOOL_TXS {
+        let size = match schemas::limits::check_transaction(&tx, &self.config.chain_id) {
+            Ok(size) => size,
+            Err(_) => {
+                self.drop(DropReason::OverLimit);
+                return false;
+            }
+        };
+        if self.mempool.len() >= MAX_MEMPOOL_TXS || self.mempool_bytes + size > MAX_MEMPOOL_BYTES {
             self.drop(DropReason::MempoolFull);
             return false;
         }
@@ -575,8 +631,25 @@ impl Replica {
             return false;
         }
         self.known_txs.insert(d);
-        self.mempool.push_back((d, tx));
+        self.push_mempool(d, tx, size);
         true
+    }
+
+    fn push_mempool(&mut self, d: Hash, tx: SignedTransaction, size: usize) {
+        self.mempool_bytes += size;
+        self.mempool.push_back((d, tx));
+    }
+
+    /// Remembers a committed transaction id, forgetting the oldest beyond [`MAX_COMMITTED_TXS`].
+    fn note_committed(&mut self, d: Hash) {
+        if self.committed_txs.insert(d) {
+            self.committed_order.push_back(d);
+            if self.committed_order.len() > MAX_COMMITTED_TXS
+                && let Some(old) = self.committed_order.pop_front()
+            {
+                self.committed_txs.remove(&old);
+            }
+        }
     }
 
     /// Checks a transaction's signatures (over the unsigned transaction's digest). Who may sign
@@ -644,9 +717,11 @@ impl Replica {
             }
             let seq = self.next_seq;
             self.next_seq = SeqNo(seq.0 + 1);
+            // Never below the parent's time: a previous primary's clock may run ahead of ours
+            // (within the drift bound backups allow).
             let batch = Batch {
                 view: self.view,
-                timestamp_ms: self.now_ms,
+                timestamp_ms: self.now_ms.max(self.last_header.timestamp_ms),
                 txs,
             };
             let m = self.vote(
@@ -661,9 +736,20 @@ impl Replica {
         }
     }
 
-    fn check_batch(&self, seq: SeqNo, batch: &Batch) -> bool {
+    /// A backup's check of a primary's batch: bounds, the admission rule, no duplicate or
+    /// committed transaction, signatures, and the time rule.
+    fn check_batch(&self, seq: SeqNo, batch: &Batch) -> Result<(), DropReason> {
         if batch.txs.len() > MAX_BATCH_TXS {
-            return false;
+            return Err(DropReason::BadBatch);
+        }
+        // The time rule: not below the last executed block's time (the header of `seq` takes
+        // the larger of its batch's and its parent's time, so the chain's time never goes
+        // back), and not beyond this replica's clock plus the drift bound. A Byzantine primary
+        // cannot certify a block dated in the future, which offline freshness checks rely on.
+        if batch.timestamp_ms < self.last_header.timestamp_ms
+            || batch.timestamp_ms > self.now_ms.saturating_add(MAX_CLOCK_DRIFT_MS)
+        {
+            return Err(DropReason::BadTime);
         }
         let others: HashSet<Hash> = self
             .slots
@@ -674,16 +760,21 @@ impl Replica {
         let mut seen = HashSet::new();
         let mut bytes = 0;
         for tx in &batch.txs {
-            let d = tx.digest();
-            bytes += tx.to_canonical().len();
+            let d = tx.id();
+            bytes += schemas::limits::check_transaction(tx, &self.config.chain_id)
+                .map_err(|_| DropReason::OverLimit)?;
             if !seen.insert(d) || self.committed_txs.contains(&d) || others.contains(&d) {
-                return false;
+                return Err(DropReason::BadBatch);
             }
             if !self.known_txs.contains(&d) && !self.tx_signatures_ok(tx) {
-                return false;
+                return Err(DropReason::BadTransaction);
             }
         }
-        bytes <= MAX_BATCH_BYTES + 64 * 1024
+        // `propose` never exceeds this: every transaction is at most MAX_TX_BYTES.
+        if bytes > MAX_BATCH_BYTES {
+            return Err(DropReason::OverLimit);
+        }
+        Ok(())
     }
 
     fn on_pre_prepare(
@@ -726,8 +817,8 @@ impl Replica {
                 DropReason::ConflictingPrePrepare
             });
         }
-        if !self.check_batch(seq, &batch) {
-            return self.drop(DropReason::BadBatch);
+        if let Err(reason) = self.check_batch(seq, &batch) {
+            return self.drop(reason);
         }
         self.accept_pre_prepare(view, seq, batch, m, out);
     }
@@ -742,11 +833,12 @@ impl Replica {
         out: &mut Vec<Effect>,
     ) {
         let digest = batch.digest(seq);
-        let tx_digests: Vec<Hash> = batch.txs.iter().map(|t| t.digest()).collect();
+        let tx_digests: Vec<Hash> = batch.txs.iter().map(SignedTransaction::id).collect();
         for (d, tx) in tx_digests.iter().zip(&batch.txs) {
             if !self.known_txs.contains(d) && !self.committed_txs.contains(d) {
                 self.known_txs.insert(*d);
-                self.mempool.push_back((*d, tx.clone()));
+                let size = tx.to_canonical().len();
+                self.push_mempool(*d, tx.clone(), size);
             }
         }
         let slot = self.slots.entry(seq).or_default();
@@ -962,7 +1054,8 @@ impl Replica {
             tx_root: body.tx_root(),
             state_root,
             validator_set_hash: self.validators.digest(),
-            timestamp_ms: batch.timestamp_ms,
+            // A null batch (time 0) takes its parent's time; no block goes back in time.
+            timestamp_ms: batch.timestamp_ms.max(self.last_header.timestamp_ms),
             view: batch.view.0,
         });
         self.advance(out);
@@ -1009,12 +1102,20 @@ impl Replica {
     fn apply_committed(&mut self, block: Block, cert: CommitCertificate, out: &mut Vec<Effect>) {
         let seq = SeqNo(block.header.height.0);
         for tx in &block.body.transactions {
-            let d = tx.digest();
-            self.committed_txs.insert(d);
+            let d = tx.id();
+            self.note_committed(d);
             self.known_txs.remove(&d);
         }
         let committed = &self.committed_txs;
-        self.mempool.retain(|(d, _)| !committed.contains(d));
+        let mut freed = 0;
+        self.mempool.retain(|(d, tx)| {
+            let keep = !committed.contains(d);
+            if !keep {
+                freed += tx.to_canonical().len();
+            }
+            keep
+        });
+        self.mempool_bytes = self.mempool_bytes.saturating_sub(freed);
         self.executed = seq;
         self.last_header = block.header.clone();
         self.headers.insert(seq, block.header.clone());
@@ -1273,6 +1374,13 @@ impl Replica {
     // ---- view change (§4.4) -------------------------------------------------------------
 
     fn arm_view_change_timer(&mut self, out: &mut Vec<Effect>) {
+        // §4.5.2: during a view change the timer runs only once 2f+1 replicas want this view,
+        // whoever asks for it (a restart, new transactions, a block from state transfer).
+        // Otherwise a replica leaves for the next view alone, and the replicas it leaves behind
+        // may never see 2f+1 for theirs while it alone cannot pull them up (f+1 rule).
+        if self.in_view_change && self.view_changes.get(&self.view).map_or(0, BTreeMap::len) < self.quorum() {
+            return;
+        }
         self.view_change_timer_set = true;
         self.timer_for = self.mempool.front().map(|(d, _)| *d);
         let factor = 1u32 << self.view_change_attempts.min(6);
@@ -1408,13 +1516,12 @@ impl Replica {
             return self.drop(DropReason::BadProof);
         };
         if new_view < self.view || (new_view == self.view && !self.in_view_change) {
+            // The sender is still trying to reach a view this replica has left.
+            self.help_lagging(m.from, new_view, out);
             return self.drop(DropReason::Stale);
         }
         self.view_changes.entry(new_view).or_default().insert(m.from, m);
-        // Bound memory: forget view changes far ahead.
-        while self.view_changes.len() > 64 {
-            self.view_changes.pop_last();
-        }
+        self.bound_view_changes();
         // §4.5.2: f+1 replicas want a higher view — join the smallest of them.
         let ahead: BTreeSet<ReplicaId> = self
             .view_changes
@@ -1432,6 +1539,59 @@ impl Replica {
         }
         self.arm_on_view_change_quorum(out);
         self.try_new_view(new_view, out);
+    }
+
+    /// Bounds memory: forgets view changes far ahead.
+    fn bound_view_changes(&mut self) {
+        while self.view_changes.len() > MAX_VIEW_CHANGE_VIEWS {
+            self.view_changes.pop_last();
+        }
+    }
+
+    /// Answers a replica whose view change asks for `their_view`, a view this replica has left
+    /// or entered already, with what lets it meet the others again. §4.5.2's liveness argument
+    /// assumes messages are retransmitted until received; this replica repeats only its latest
+    /// view change, so a lost one for an earlier view would otherwise be lost for good, and
+    /// replicas left in that view could stay one short of 2f+1 while fewer than f+1 replicas
+    /// are ahead to pull them up. It sends, at most once per sync interval per replica:
+    /// - the new-view message of the latest view it entered, if not below theirs: they accept
+    ///   it and enter that view (§4.4);
+    /// - the view changes it holds for their view, its own included: with those of replicas
+    ///   that moved on they reach 2f+1, so their timer starts or their primary sends NEW-VIEW;
+    /// - for views above theirs, the lowest view change of each of up to f+1 replicas: the f+1
+    ///   rule then moves them to the smallest of those views.
+    fn help_lagging(&mut self, to: ReplicaId, their_view: View, out: &mut Vec<Effect>) {
+        let interval = u64::try_from(self.config.sync_interval.as_millis()).unwrap_or(u64::MAX);
+        if to == self.id
+            || self
+                .catch_up_sent
+                .get(&to)
+                .is_some_and(|at| self.now_ms < at.saturating_add(interval))
+        {
+            return;
+        }
+        self.catch_up_sent.insert(to, self.now_ms);
+        if let Some(nv) = &self.last_new_view
+            && matches!(nv.message, Message::NewView { view, .. } if view >= their_view)
+        {
+            out.push(Effect::Send(to, nv.clone()));
+        }
+        if let Some(by) = self.view_changes.get(&their_view) {
+            for vc in by.values().filter(|vc| vc.from != to) {
+                out.push(Effect::Send(to, vc.clone()));
+            }
+        }
+        let mut ahead = BTreeSet::new();
+        for (_, by) in self.view_changes.range(View(their_view.0.saturating_add(1))..) {
+            for vc in by.values() {
+                if ahead.len() > self.f() {
+                    return;
+                }
+                if vc.from != to && ahead.insert(vc.from) {
+                    out.push(Effect::Send(to, vc.clone()));
+                }
+            }
+        }
     }
 
     /// Computes O for a new view from a set of valid view changes (§4.4): re-propose the

@@ -2,8 +2,8 @@
 //! section of Castro & Liskov (TOCS 2002) it implements.
 
 use pbft::{
-    Batch, Config, Effect, Input, LogEntry, Message, Replica, ReplicaId, SeqNo, SignedMessage, Sm2Check,
-    TimerKind, View,
+    Batch, CheckpointProof, Config, Effect, Input, LogEntry, Message, Replica, ReplicaId, SeqNo,
+    SignedMessage, Sm2Check, TimerKind, View,
 };
 use schemas::codec::Canonical;
 use schemas::hash::Hash;
@@ -70,6 +70,45 @@ fn tx(n: u64) -> SignedTransaction {
 
 fn signed(from: u8, m: Message) -> SignedMessage {
     SignedMessage::sign(ReplicaId(u32::from(from)), m, &key(from))
+}
+
+/// A transaction of about `bytes` bytes (a schema of that size): over the admission limit
+/// when `bytes` exceeds `schemas::limits::MAX_TX_BYTES` (security finding 1's 1.2 MiB).
+fn big_tx(bytes: usize) -> SignedTransaction {
+    let client = key(8);
+    let sender = schemas::did::Did::from_public_key(client.public_key());
+    let json = "x".repeat(bytes);
+    let t = Transaction {
+        chain_id: "credence-devnet".into(),
+        sender: sender.clone(),
+        nonce: 0,
+        payload: TxPayload::PublishSchema {
+            record: schemas::ledger::SchemaRecord {
+                id: "big".into(),
+                credential_type: "Big".into(),
+                schema_hash: schemas::hash::sm3(json.as_bytes()),
+                json,
+                publisher: sender,
+            },
+        },
+    };
+    SignedTransaction::sign(t, &[&client])
+}
+
+/// A pre-prepare of `txs` dated `timestamp_ms`, from the primary of view 0.
+fn pre_prepare_of(txs: Vec<SignedTransaction>, timestamp_ms: u64) -> SignedMessage {
+    signed(
+        0,
+        Message::PrePrepare {
+            view: View(0),
+            seq: SeqNo(1),
+            batch: Batch {
+                view: View(0),
+                timestamp_ms,
+                txs,
+            },
+        },
+    )
 }
 
 fn batch() -> Batch {
@@ -222,6 +261,60 @@ fn backup_transitions() {
             ],
         },
         Case {
+            desc: "admission (security finding 1): an oversized transaction submitted to a replica is refused: \
+                   not forwarded, no timer waits on it",
+            before: vec![],
+            input: Input::Submit(vec![big_tx(1_200_000)]),
+            expected: &[],
+        },
+        Case {
+            desc: "admission: an oversized transaction forwarded by another validator is refused",
+            before: vec![],
+            input: Input::Message(signed(
+                2,
+                Message::Forward {
+                    txs: vec![big_tx(200_000)],
+                },
+            )),
+            expected: &[],
+        },
+        Case {
+            desc: "admission: a pre-prepare carrying a transaction over the limit is dropped",
+            before: vec![],
+            input: Input::Message(pre_prepare_of(vec![big_tx(200_000), tx(1)], 1)),
+            expected: &[],
+        },
+        Case {
+            desc: "admission: a pre-prepare with a transaction whose signature is duplicated is dropped",
+            before: vec![],
+            input: Input::Message(pre_prepare_of(
+                vec![{
+                    let mut t = tx(1);
+                    t.signatures.push(t.signatures[0].clone());
+                    t
+                }],
+                1,
+            )),
+            expected: &[],
+        },
+        Case {
+            desc: "the time rule (security finding 3): a pre-prepare dated beyond the backup's clock plus the \
+                   drift bound is dropped",
+            before: vec![],
+            input: Input::Message(pre_prepare_of(vec![tx(1)], 2 + pbft::MAX_CLOCK_DRIFT_MS + 1)),
+            expected: &[],
+        },
+        Case {
+            desc: "the time rule: a pre-prepare dated at the drift bound is accepted",
+            before: vec![],
+            input: Input::Message(pre_prepare_of(vec![tx(1)], 2 + pbft::MAX_CLOCK_DRIFT_MS)),
+            expected: &[
+                "Persist Prepare v0 n1",
+                "Broadcast Prepare v0 n1",
+                "SetTimer ViewChange",
+            ],
+        },
+        Case {
             desc: "§4.4: the view-change timer with nothing pending does nothing",
             before: vec![],
             input: Input::Timeout(TimerKind::ViewChange),
@@ -356,4 +449,240 @@ fn a_restarted_replica_does_not_equivocate() {
         "voted twice for one (view, sequence): {:?}",
         summary(&out)
     );
+}
+
+/// A view change from `from` for `view` with the genesis checkpoint and nothing prepared.
+fn view_change(w: &World, from: u8, view: u64) -> SignedMessage {
+    signed(
+        from,
+        Message::ViewChange {
+            new_view: View(view),
+            checkpoint: CheckpointProof {
+                seq: SeqNo(0),
+                header: w.genesis.clone(),
+                votes: vec![],
+            },
+            prepared: vec![],
+        },
+    )
+}
+
+fn persisted(effects: &[Effect]) -> Vec<LogEntry> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Persist(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// §4.5.2: a replica restarted in the middle of a view change repeats its view change and
+/// starts the timer only once 2f+1 replicas want that view, as before the crash. (It used to
+/// start the timer at once and leave for the next view alone, stranding the others one view
+/// change short of 2f+1: simulator seed 442657389, 4 replicas, drop 300‰.)
+#[test]
+fn a_replica_restarted_in_a_view_change_waits_for_2f_plus_1_before_its_timer() {
+    let w = world();
+    let mut r = replica(&w, 1);
+    let mut out = Vec::new();
+    r.start(0, &mut out);
+    r.step(1, Input::Submit(vec![tx(1)]), &mut out);
+    r.step(1_001, Input::Timeout(TimerKind::ViewChange), &mut out);
+    assert_eq!(r.view(), View(1));
+    let log = persisted(&out);
+    let mut restarted = Replica::new(
+        ReplicaId(1),
+        key(1),
+        w.set.clone(),
+        w.genesis.clone(),
+        Arc::new(Sm2Check),
+        Config::default(),
+        &log,
+    );
+    let mut out = Vec::new();
+    restarted.start(2_000, &mut out);
+    let effects = summary(&out);
+    assert!(
+        effects.contains(&"Broadcast ViewChange v1".to_string()),
+        "{effects:?}"
+    );
+    assert!(
+        !effects.contains(&"SetTimer ViewChange".to_string()),
+        "{effects:?}"
+    );
+    // 2f+1 view changes for view 1 (its own and two more): now the timer runs.
+    let mut out = Vec::new();
+    restarted.step(2_001, Input::Message(view_change(&w, 2, 1)), &mut out);
+    restarted.step(2_002, Input::Message(view_change(&w, 3, 1)), &mut out);
+    assert!(
+        summary(&out).contains(&"SetTimer ViewChange".to_string()),
+        "{:?}",
+        summary(&out)
+    );
+}
+
+/// §4.5.2 liveness assumes messages are retransmitted until received. A replica that has left
+/// a view answers a view change for it with what lets the sender meet it again: the view
+/// changes it holds for that view (its own included, so the sender can reach 2f+1), its own for
+/// the view it is in, and the new-view message of a view it entered. (Seed 993677557, 7
+/// replicas: one replica's view change for view 4 was lost, it moved on, and four correct
+/// replicas sat in view 4 one short of 2f+1, fewer than f+1 being ahead to pull them up.)
+#[test]
+fn a_replica_answers_a_view_change_for_a_view_it_left() {
+    let w = world();
+    // Replica 2 times out of view 0, sees 2f+1 view changes for view 1, whose primary (1) says
+    // nothing: its timer fires and it moves on to view 2.
+    let mut r = replica(&w, 2);
+    let mut out = Vec::new();
+    r.start(0, &mut out);
+    r.step(1, Input::Submit(vec![tx(1)]), &mut out);
+    r.step(1_001, Input::Timeout(TimerKind::ViewChange), &mut out);
+    r.step(1_002, Input::Message(view_change(&w, 0, 1)), &mut out);
+    r.step(1_003, Input::Message(view_change(&w, 3, 1)), &mut out);
+    r.step(3_000, Input::Timeout(TimerKind::ViewChange), &mut out);
+    assert_eq!(r.view(), View(2));
+    // Replica 1 is still in view 1 (its view change was lost) and repeats it.
+    let mut out = Vec::new();
+    r.step(3_001, Input::Message(view_change(&w, 1, 1)), &mut out);
+    let effects = summary(&out);
+    let count = |e: &str| effects.iter().filter(|x| *x == e).count();
+    assert_eq!(count("Send 1 ViewChange v1"), 3, "{effects:?}");
+    assert_eq!(count("Send 1 ViewChange v2"), 1, "{effects:?}");
+    // At most once per sync interval per lagging replica.
+    let mut out = Vec::new();
+    r.step(3_002, Input::Message(view_change(&w, 1, 1)), &mut out);
+    assert!(
+        summary(&out).iter().all(|e| !e.starts_with("Send")),
+        "{:?}",
+        summary(&out)
+    );
+
+    // Replica 1, primary of view 1, enters it with 2f+1 view changes; replica 0 missed the
+    // new-view message and repeats its view change: it gets the new-view message.
+    let mut p = replica(&w, 1);
+    let mut out = Vec::new();
+    p.start(0, &mut out);
+    p.step(1, Input::Submit(vec![tx(1)]), &mut out);
+    p.step(1_001, Input::Timeout(TimerKind::ViewChange), &mut out);
+    p.step(1_002, Input::Message(view_change(&w, 2, 1)), &mut out);
+    p.step(1_003, Input::Message(view_change(&w, 3, 1)), &mut out);
+    assert!(
+        summary(&out).contains(&"Broadcast NewView v1".to_string()),
+        "{:?}",
+        summary(&out)
+    );
+    let mut out = Vec::new();
+    p.step(1_501, Input::Message(view_change(&w, 0, 1)), &mut out);
+    assert!(
+        summary(&out).contains(&"Send 0 NewView v1".to_string()),
+        "{:?}",
+        summary(&out)
+    );
+}
+
+/// The time rule, end to end at one replica: a block's time never goes below its parent's,
+/// and a null batch (time 0) takes its parent's time (security findings 3 and 22).
+#[test]
+fn block_time_never_goes_back_and_null_batches_take_their_parents_time() {
+    let w = world();
+    let mut r = replica(&w, 1);
+    let mut out = Vec::new();
+    // Block 1 at 5,000 ms.
+    r.step(5_000, Input::Message(pre_prepare_of(vec![tx(1)], 5_000)), &mut out);
+    let digest = Batch {
+        view: View(0),
+        timestamp_ms: 5_000,
+        txs: vec![tx(1)],
+    }
+    .digest(SeqNo(1));
+    for from in [2u8, 3] {
+        let p = signed(
+            from,
+            Message::Prepare {
+                view: View(0),
+                seq: SeqNo(1),
+                digest,
+            },
+        );
+        r.step(5_000, Input::Message(p), &mut out);
+    }
+    r.step(
+        5_000,
+        Input::Executed {
+            seq: SeqNo(1),
+            state_root: Hash([1; 32]),
+        },
+        &mut out,
+    );
+    let block_hash = out
+        .iter()
+        .find_map(|e| match e {
+            Effect::Broadcast(SignedMessage {
+                message: Message::Commit { block_hash, .. },
+                ..
+            }) => Some(*block_hash),
+            _ => None,
+        })
+        .expect("commit sent");
+    for from in [2u8, 3] {
+        let vote = schemas::ledger::CommitVote {
+            chain_id: "credence-devnet".into(),
+            height: Height(1),
+            block_hash,
+        }
+        .sign(&key(from))
+        .signature;
+        let m = signed(
+            from,
+            Message::Commit {
+                view: View(0),
+                seq: SeqNo(1),
+                digest,
+                block_hash,
+                vote,
+            },
+        );
+        r.step(5_000, Input::Message(m), &mut out);
+    }
+    let Some(Effect::Commit(block, _)) = out.iter().find(|e| matches!(e, Effect::Commit(..))) else {
+        panic!("block 1 not committed: {:?}", summary(&out));
+    };
+    assert_eq!(block.header.timestamp_ms, 5_000);
+    // A pre-prepare for block 2 dated before block 1 is refused ...
+    let mut out = Vec::new();
+    let early = signed(
+        0,
+        Message::PrePrepare {
+            view: View(0),
+            seq: SeqNo(2),
+            batch: Batch {
+                view: View(0),
+                timestamp_ms: 4_999,
+                txs: vec![tx(2)],
+            },
+        },
+    );
+    r.step(6_000, Input::Message(early), &mut out);
+    assert!(
+        !summary(&out).iter().any(|e| e.starts_with("Broadcast Prepare")),
+        "a batch dated before its parent was prepared: {:?}",
+        summary(&out)
+    );
+    // ... and a null batch (as a new view fills gaps with) executes with its parent's time.
+    let null = signed(
+        0,
+        Message::PrePrepare {
+            view: View(0),
+            seq: SeqNo(2),
+            batch: Batch {
+                view: View(0),
+                timestamp_ms: 5_000,
+                txs: vec![],
+            },
+        },
+    );
+    let mut out = Vec::new();
+    r.step(6_000, Input::Message(null), &mut out);
+    assert!(summary(&out).iter().any(|e| e == "Broadcast Prepare v0 n2"), "{:?}", summary(&out));
 }
