@@ -541,8 +541,9 @@ fn a_rejected_transaction_cannot_be_replayed_by_resigning_or_duplicating_signatu
         outcomes.is_empty(),
         "the body already has a receipt, so the replay is a no-op: {outcomes:?}"
     );
-    // Freshly re-signed by the same key (SM2 signatures are randomised): still the same body.
-    let resigned = SignedTransaction::sign(early.tx.clone(), &[&uni]);
+    // Re-signed with a co-signer added: another signature list, still the same body.
+    let resigned = SignedTransaction::sign(early.tx.clone(), &[&uni, &key(11)]);
+    assert_ne!(resigned.digest(), early.digest());
     assert_eq!(resigned.id(), early.id());
     assert!(c.block(&[resigned]).is_empty());
     assert!(
