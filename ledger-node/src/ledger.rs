@@ -310,6 +310,7 @@ pub fn execute<R: store::TreeReader>(
         view.keep();
         let mut ctx = Ctx {
             view: &mut view,
+            height: Some(height),
             revocation: &mut revocation,
             revocations,
         };
@@ -364,6 +365,7 @@ pub fn precheck<R: store::TreeReader>(
     let cache = RevocationCache::default();
     let mut ctx = Ctx {
         view: &mut view,
+        height: None,
         revocation: &mut revocation,
         revocations: &cache,
     };
@@ -380,6 +382,8 @@ pub fn precheck<R: store::TreeReader>(
 
 struct Ctx<'v, 'a, R> {
     view: &'v mut View<'a, R>,
+    /// The height being executed (`None` in a pre-check).
+    height: Option<Height>,
     revocation: &'v mut BTreeMap<(Did, u32), zk::tree::RevocationTree>,
     revocations: &'v RevocationCache,
 }
@@ -459,6 +463,11 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         // on a Byzantine primary having done so (another chain's transaction, an oversized one).
         if let Err(e) = schemas::limits::check_transaction(tx, chain_id) {
             return Ok(Err(RejectCode::Limit.because(e.to_string())));
+        }
+        // A validator-set change is ordered by its epoch, not by an account's nonce: consensus
+        // (which keeps no accounts) applies it on the same rule, so the ledger must too.
+        if let TxPayload::ChangeValidatorSet { set } = &tx.tx.payload {
+            return self.change_validators(tx, set);
         }
         let sender = tx.tx.sender.clone();
         let account_key = state_keys::account(&sender);
@@ -922,20 +931,19 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 .ok_or_else(|| StateError::Store {
                     reason: "the state has no validator set".into(),
                 })?;
-        if set.epoch != current.epoch + 1 {
-            return Ok(Err(RejectCode::InvalidValidatorSet
-                .because(format!("the new set's epoch must be {}", current.epoch + 1))));
+        // Consensus takes the first valid change of a block and ignores others until it has
+        // switched at the next checkpoint; the ledger refuses them, so the state's set is
+        // always the one consensus certifies with (security finding 16).
+        let switch: Option<u64> = self.view.get(state_keys::VALIDATORS_SWITCH)?;
+        if let (Some(at), Some(h)) = (switch, self.height)
+            && h.0 <= at
+        {
+            return Ok(Err(RejectCode::ValidatorSetChangePending.because(format!(
+                "a validator-set change takes effect at checkpoint {at}; send the next one after it"
+            ))));
         }
-        if set.is_empty() || set.len() > schemas::ledger::MAX_VALIDATORS {
-            return Ok(Err(
-                RejectCode::InvalidValidatorSet.because("the new set must have 1 to 256 validators")
-            ));
-        }
-        for (i, v) in set.validators.iter().enumerate() {
-            if v.verify_binding().is_err() {
-                return Ok(Err(RejectCode::InvalidValidatorSet
-                    .because(format!("validator {i}: peer id not signed by its key"))));
-            }
+        if let Err(e) = current.check_successor(set) {
+            return Ok(Err(RejectCode::InvalidValidatorSet.because(e)));
         }
         let signers = current
             .validators
@@ -950,6 +958,10 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         }
         // Consensus switches to the new set at the next checkpoint; the state records it now.
         self.view.put(state_keys::VALIDATORS.to_vec(), set);
+        if let Some(h) = self.height {
+            let at = (h.0 / pbft::CHECKPOINT_INTERVAL + 1) * pbft::CHECKPOINT_INTERVAL;
+            self.view.put(state_keys::VALIDATORS_SWITCH.to_vec(), &at);
+        }
         Ok(Ok(()))
     }
 }

@@ -221,6 +221,36 @@ impl ValidatorSet {
     pub fn index_of(&self, key: &PublicKey) -> Option<usize> {
         self.validators.iter().position(|v| &v.public_key == key)
     }
+
+    /// The one rule for a validator-set change, shared by consensus and the ledger state
+    /// machine so the set the state records is the set that certifies: `next` is the next
+    /// epoch, has 1 to [`MAX_VALIDATORS`] members with distinct keys, keeps every remaining
+    /// validator at its index, and each peer id is signed by its key. (Who must sign the change
+    /// — `quorum()` of this set — is checked by each side on its own view of the signatures.)
+    pub fn check_successor(&self, next: &ValidatorSet) -> Result<(), String> {
+        if next.epoch != self.epoch + 1 {
+            return Err(format!("the new set's epoch must be {}", self.epoch + 1));
+        }
+        if next.is_empty() || next.len() > MAX_VALIDATORS {
+            return Err(format!("the new set must have 1 to {MAX_VALIDATORS} validators"));
+        }
+        let common = self.len().min(next.len());
+        if let Some(i) = (0..common).find(|&i| self.validators[i].public_key != next.validators[i].public_key)
+        {
+            return Err(format!(
+                "validator {i} changes its key: remaining validators keep their index (remove from the end, add at the end)"
+            ));
+        }
+        let mut keys: Vec<_> = next.validators.iter().map(|v| v.public_key.to_sec1()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a key appears twice in the new set".into());
+        }
+        if let Some(i) = next.validators.iter().position(|v| v.verify_binding().is_err()) {
+            return Err(format!("validator {i}: peer id not signed by its key"));
+        }
+        Ok(())
+    }
 }
 
 /// A transaction's payload.
@@ -709,6 +739,8 @@ pub enum RejectCode {
     UnknownKind,
     /// The transaction is in the chain already.
     AlreadyInChain,
+    /// A validator-set change is waiting for its checkpoint; send the next one after it.
+    ValidatorSetChangePending,
 }
 
 impl std::fmt::Display for RejectCode {
@@ -744,6 +776,9 @@ impl std::fmt::Display for RejectCode {
             RejectCode::OfficerQuorum => "too few officer signatures for the issuer's policy",
             RejectCode::UnknownKind => "unknown transaction kind for this ledger version",
             RejectCode::AlreadyInChain => "the transaction is already in the chain",
+            RejectCode::ValidatorSetChangePending => {
+                "a validator-set change is waiting for its checkpoint; send the next one after it"
+            }
         })
     }
 }
@@ -784,6 +819,9 @@ pub mod state_keys {
     pub const GOVERNANCE: &[u8] = b"governance";
     /// `validators` → the current [`super::ValidatorSet`].
     pub const VALIDATORS: &[u8] = b"validators";
+    /// `validators/switch` → the checkpoint height (`u64`) at which consensus switches to the
+    /// set last recorded in `validators`; no other change applies until then.
+    pub const VALIDATORS_SWITCH: &[u8] = b"validators/switch";
     /// `account/<did>` → [`super::AccountRecord`].
     pub fn account(did: &Did) -> Vec<u8> {
         format!("account/{did}").into_bytes()

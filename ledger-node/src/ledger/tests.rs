@@ -612,3 +612,40 @@ fn long_strings_in_a_registration_write_no_proposal() {
     rejected(c.one(tx), "the limit is 256");
     assert!(c.get::<ProposalRecord>(&state_keys::proposal(&id)).is_none());
 }
+
+/// Security finding 16: the ledger applies consensus's rule for validator-set changes, so the
+/// set the state records (and wallets read) is the set that certifies blocks.
+#[test]
+fn validator_set_changes_follow_the_consensus_rule() {
+    let mut c = Chain::new();
+    let info = |i: u8| ValidatorInfo::new(&key(i), format!("peer{i}"), "/ip4/127.0.0.1/tcp/1".into());
+    let set = |epoch: u64, members: &[u8]| ValidatorSet {
+        epoch,
+        validators: members.iter().map(|i| info(*i)).collect(),
+    };
+    let change = |c: &mut Chain, s: ValidatorSet, signers: &[&SecretKey]| {
+        c.tx(signers, TxPayload::ChangeValidatorSet { set: s })
+    };
+    let t = change(&mut c, set(1, &[100, 101]), &[&key(100)]);
+    applied(c.one(t));
+    assert_eq!(c.get::<ValidatorSet>(state_keys::VALIDATORS), Some(set(1, &[100, 101])));
+    // Consensus switches at checkpoint 8 and ignores other changes until then.
+    let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100), &key(101)]);
+    rejected(c.one(t), "takes effect at checkpoint 8");
+    while c.height < 8 {
+        c.block(&[]);
+    }
+    // Swapping two validators' places passes no consensus check: refused here too.
+    let t = change(&mut c, set(2, &[101, 100]), &[&key(100), &key(101)]);
+    rejected(c.one(t), "validator 0 changes its key");
+    // A key twice.
+    let mut twice = set(2, &[100, 101]);
+    twice.validators.push(info(101));
+    let t = change(&mut c, twice, &[&key(100), &key(101)]);
+    rejected(c.one(t), "a key appears twice");
+    // One signature where the current set's quorum (2 of 2) is needed.
+    let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100)]);
+    rejected(c.one(t), "a set change needs 2");
+    let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100), &key(101)]);
+    applied(c.one(t));
+}
