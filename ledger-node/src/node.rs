@@ -31,6 +31,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Most bytes of blocks in one state-transfer reply.
 pub const MAX_TRANSFER_BYTES: usize = 8 << 20;
 const _: () = assert!(MAX_TRANSFER_BYTES < network::MAX_MESSAGE_BYTES);
+/// Least time between two state-transfer replies to one peer: a peer asking faster (each ask
+/// costs it a few bytes, each answer up to `MAX_TRANSFER_BYTES`) is answered at this rate.
+pub const SERVE_INTERVAL: Duration = Duration::from_millis(50);
 /// Capacity of the API's submission queue.
 pub const SUBMIT_QUEUE: usize = 4_096;
 
@@ -333,6 +336,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         execution: None,
         timers: BTreeMap::new(),
         origin: None,
+        served: HashMap::new(),
         peers_of: Vec::new(),
         epoch: u64::MAX,
         observers: config
@@ -374,6 +378,8 @@ struct Core {
     timers: BTreeMap<TimerKind, Instant>,
     /// The peer whose frame is being processed (state-transfer replies go back to it).
     origin: Option<PeerId>,
+    /// When each peer was last sent blocks (admitted peers only: bounded by the consortium).
+    served: HashMap<PeerId, Instant>,
     /// Peer of each validator id of the current set.
     peers_of: Vec<Option<PeerId>>,
     epoch: u64,
@@ -568,6 +574,15 @@ impl Core {
                         .send(Target::Peers(to), Self::frame(&Wire::Message(Box::new(m))));
                 }
                 Effect::ServeBlocks { to, from } => {
+                    let Some(p) = self.origin.or_else(|| self.peer(to)) else {
+                        continue;
+                    };
+                    let now = Instant::now();
+                    if self.served.get(&p).is_some_and(|at| now < *at + SERVE_INTERVAL) {
+                        self.shared.metrics.reject("fetch_rate");
+                        continue;
+                    }
+                    self.served.insert(p, now);
                     let mut blocks = Vec::new();
                     let mut bytes = 0;
                     let top = self.replica.executed().0;
@@ -584,10 +599,8 @@ impl Core {
                         blocks.push((b, c));
                     }
                     let transfer: BlockTransfer = blocks;
-                    if let Some(p) = self.origin.or_else(|| self.peer(to)) {
-                        self.net
-                            .send(Target::Peer(p), Self::frame(&Wire::Blocks(transfer)));
-                    }
+                    self.net
+                        .send(Target::Peer(p), Self::frame(&Wire::Blocks(transfer)));
                 }
                 Effect::SetTimer(kind, after) => {
                     self.timers.insert(kind, Instant::now() + after);
