@@ -4,7 +4,9 @@
 //! transaction once, and all of them share this machine's cores).
 //!
 //! Two phases: **peak** (as fast as the nodes take them, a fixed number in flight) and
-//! **half load** (a steady rate of half the measured peak, for latency).
+//! **half load** (a steady rate of half the measured peak, for latency); optionally a third,
+//! **through a fault**: the half-load rate again with the primary killed a quarter of the way
+//! in, submissions failing over to the nodes that answer, and commits read from any of them.
 
 use crate::client::Client;
 use crate::config::{DevnetFile, open_governance_key, password, read_json};
@@ -20,6 +22,7 @@ use schemas::ledger::{
 use schemas::sm2::SecretKey;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,28 @@ pub struct LoadOptions {
     pub in_flight: usize,
     /// Seconds of the half-load phase.
     pub half_load_secs: u64,
+    /// Run a third phase: the half-load rate again, with the primary killed (`SIGKILL`, by
+    /// the pid `ledger-node devnet` writes) a quarter of the way in; `ledger-node devnet`
+    /// restarts it.
+    pub kill_primary: bool,
+}
+
+/// Figures of a phase with a fault.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultReport {
+    /// What was done, e.g. "killed node-2 (the primary of view 0)".
+    pub fault: String,
+    /// Transactions offered (and committed) in the phase.
+    pub transactions: usize,
+    /// Offered rate.
+    pub rate: f64,
+    /// Committed transactions per second over the phase (first submission to last commit).
+    pub tx_per_s: f64,
+    /// Commit latency p50 / p99 / max, ms.
+    pub latency_ms: (f64, f64, f64),
+    /// Submissions that had to go to another node because the first did not answer.
+    pub failovers: usize,
 }
 
 /// The figures.
@@ -64,6 +89,8 @@ pub struct LoadReport {
     pub half_load_latency_ms: (f64, f64),
     /// Transactions rejected by the ledger (should be 0).
     pub rejected: usize,
+    /// The phase with a fault, if run.
+    pub fault: Option<FaultReport>,
 }
 
 impl std::fmt::Display for LoadReport {
@@ -92,7 +119,22 @@ impl std::fmt::Display for LoadReport {
             "half load: {:.0} tx/s offered; latency p50 {:.1} ms, p99 {:.1} ms",
             self.half_load_rate, self.half_load_latency_ms.0, self.half_load_latency_ms.1
         )?;
-        write!(f, "rejected by the ledger: {}", self.rejected)
+        write!(f, "rejected by the ledger: {}", self.rejected)?;
+        if let Some(x) = &self.fault {
+            write!(
+                f,
+                "\nthrough a fault ({}): {} tx at {:.0} tx/s offered, {:.0} tx/s committed; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} submissions failed over",
+                x.fault,
+                x.transactions,
+                x.rate,
+                x.tx_per_s,
+                x.latency_ms.0,
+                x.latency_ms.1,
+                x.latency_ms.2,
+                x.failovers
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -240,25 +282,37 @@ pub fn anchors(
         .collect()
 }
 
-/// Follows committed blocks on one node and notes when each transaction appeared.
+/// Follows committed blocks and notes when each transaction appeared; reads from the first
+/// node and moves on to the next when one stops answering.
 struct Watcher {
     seen: Arc<Mutex<HashMap<Hash, (Instant, bool)>>>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
-fn watch(client: Client, from: u64) -> Watcher {
+fn watch(clients: Vec<Client>, from: u64) -> Watcher {
     let seen = Arc::new(Mutex::new(HashMap::new()));
     let (stop, mut stopped) = tokio::sync::oneshot::channel();
     let s = seen.clone();
     tokio::spawn(async move {
         let mut next = from;
+        let mut k = 0;
         loop {
             if stopped.try_recv().is_ok() {
                 break;
             }
-            let top = client.status().await.map(|s| s.height).unwrap_or(0);
+            let client = &clients[k % clients.len()];
+            let top = match client.status().await {
+                Ok(s) => s.height,
+                Err(_) => {
+                    k += 1;
+                    0
+                }
+            };
             while next <= top {
-                let Ok(b) = client.block(next).await else { break };
+                let Ok(b) = client.block(next).await else {
+                    k += 1;
+                    break;
+                };
                 let now = Instant::now();
                 let mut seen = s.lock().unwrap_or_else(|p| p.into_inner());
                 for t in &b.block.body.transactions {
@@ -313,7 +367,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
     // Peak.
     let peak_txs = anchors(&chain, &issuers, &schema, opts.transactions, 1);
     let start_height = clients[0].status().await?.height + 1;
-    let watcher = watch(clients[0].clone(), start_height);
+    let watcher = watch(clients.clone(), start_height);
     let submitted: Arc<Mutex<HashMap<Hash, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let t0 = Instant::now();
     let queue = Arc::new(Mutex::new(
@@ -423,6 +477,19 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    // Through a fault: the same rate with the primary killed a quarter of the way in.
+    let fault = if opts.kill_primary {
+        let txs = anchors(
+            &chain,
+            &issuers,
+            &schema,
+            count,
+            1 + per_issuer + count.div_ceil(issuers.len()) as u64,
+        );
+        Some(fault_phase(devnet, &clients, &watcher, txs, rate).await?)
+    } else {
+        None
+    };
     let _ = watcher.stop.send(());
 
     // Every anchor must have taken effect.
@@ -454,5 +521,134 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         half_load_rate: rate,
         half_load_latency_ms: (percentile(&half_lat, 0.5), percentile(&half_lat, 0.99)),
         rejected,
+        fault,
+    })
+}
+
+/// Submits `t` to node `i`, or to the next that answers (counting failovers), for up to a
+/// minute: a killed node refuses connections until it is back.
+async fn submit_anywhere(
+    clients: &[Client],
+    i: usize,
+    t: &SignedTransaction,
+    failovers: &AtomicUsize,
+) -> Result<Hash> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut k = i;
+    loop {
+        match clients[k % clients.len()].submit(t).await {
+            Ok(h) => return Ok(h),
+            Err(crate::client::ClientError::Refused { status, message, .. }) if status != 503 => {
+                bail!("node refused a load transaction ({status}): {message}")
+            }
+            Err(e) if Instant::now() > deadline => bail!("no node took a transaction for a minute: {e}"),
+            Err(_) => {
+                failovers.fetch_add(1, Ordering::Relaxed);
+                k += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Kills the primary of the current view: finds the node whose replica id is `view mod n` and
+/// sends `SIGKILL` to the pid in its folder's `node.pid`.
+async fn kill_primary(devnet: &DevnetFile, clients: &[Client]) -> Result<String> {
+    let mut view = None;
+    for c in clients {
+        if let Ok(s) = c.status().await {
+            view = Some(s.view);
+            break;
+        }
+    }
+    let view = view.context("no validator answers")?;
+    let primary = (view % clients.len() as u64) as u32;
+    for (c, node) in clients
+        .iter()
+        .zip(devnet.nodes.iter().filter(|n| n.role == Role::Validator))
+    {
+        if c.status().await.is_ok_and(|s| s.replica == primary) {
+            let pid_file = node.config.with_file_name("node.pid");
+            let pid = std::fs::read_to_string(&pid_file).with_context(|| {
+                format!(
+                    "reading {}: a fault phase needs a devnet started by `ledger-node devnet`",
+                    pid_file.display()
+                )
+            })?;
+            let status = std::process::Command::new("kill")
+                .args(["-KILL", pid.trim()])
+                .status()
+                .context("running kill")?;
+            anyhow::ensure!(status.success(), "kill -KILL {} failed", pid.trim());
+            return Ok(format!("killed {} (the primary of view {view})", node.name));
+        }
+    }
+    bail!("no validator says it is replica {primary}, the primary of view {view}")
+}
+
+async fn fault_phase(
+    devnet: &DevnetFile,
+    clients: &[Client],
+    watcher: &Watcher,
+    txs: Vec<SignedTransaction>,
+    rate: f64,
+) -> Result<FaultReport> {
+    let count = txs.len();
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let submitted: Arc<Mutex<HashMap<Hash, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let failovers = Arc::new(AtomicUsize::new(0));
+    let start = tokio::time::Instant::now();
+    let t0 = Instant::now();
+    let mut fault = String::new();
+    let mut tasks = Vec::new();
+    for (i, t) in txs.into_iter().enumerate() {
+        tokio::time::sleep_until(start + interval * i as u32).await;
+        if i == count / 4 {
+            fault = kill_primary(devnet, clients).await?;
+        }
+        let clients = clients.to_vec();
+        let (sub, failovers) = (submitted.clone(), failovers.clone());
+        tasks.push(tokio::spawn(async move {
+            let at = Instant::now();
+            let h = submit_anywhere(&clients, i, &t, &failovers).await?;
+            sub.lock().unwrap_or_else(|p| p.into_inner()).insert(h, at);
+            Ok::<(), anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (lat, last) = loop {
+        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sub = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let done: Vec<(Instant, Instant)> = sub
+            .iter()
+            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*s, *c)))
+            .collect();
+        if done.len() == count {
+            let mut lat: Vec<f64> = done.iter().map(|(s, c)| (*c - *s).as_secs_f64() * 1e3).collect();
+            lat.sort_by(f64::total_cmp);
+            break (lat, done.iter().map(|(_, c)| *c).max().unwrap_or(t0));
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "through the fault ({fault}), only {} of {count} transactions committed within two minutes",
+                done.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    Ok(FaultReport {
+        fault,
+        transactions: count,
+        rate,
+        tx_per_s: count as f64 / (last - t0).as_secs_f64(),
+        latency_ms: (
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat.last().copied().unwrap_or(f64::NAN),
+        ),
+        failovers: failovers.load(Ordering::Relaxed),
     })
 }

@@ -133,6 +133,10 @@ enum Command {
         /// Seconds of the half-load phase.
         #[arg(long, default_value_t = 10)]
         half_load_secs: u64,
+        /// Then run the half-load phase again and kill the primary (SIGKILL) a quarter of the
+        /// way in; the devnet restarts it. Needs a devnet started by `ledger-node devnet`.
+        #[arg(long)]
+        kill_primary: bool,
     },
 }
 
@@ -276,6 +280,7 @@ fn run(cli: Cli) -> Result<()> {
             issuers,
             in_flight,
             half_load_secs,
+            kill_primary,
         } => {
             let d: DevnetFile = config::read_json(&devnet)?;
             let opts = ledger_node::load::LoadOptions {
@@ -283,6 +288,7 @@ fn run(cli: Cli) -> Result<()> {
                 issuers,
                 in_flight,
                 half_load_secs,
+                kill_primary,
             };
             let report = runtime()?.block_on(ledger_node::load::run(&d, &opts))?;
             println!("{report}");
@@ -338,24 +344,44 @@ fn print_devnet(d: &DevnetFile) {
     println!("  password   {} (development only)", d.password_file.display());
 }
 
-/// Starts one `ledger-node run` process per node and stops them all on Ctrl-C or SIGTERM.
+/// How long the devnet waits before restarting a node that exited.
+const RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Starts node `n` as a `ledger-node run` process (log appended to `node.log`, pid written to
+/// `node.pid` so tools can stop it).
+fn start_node(exe: &Path, n: &config::DevnetNode) -> Result<tokio::process::Child> {
+    let dir = n.config.parent().context("node config has no folder")?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("node.log"))?;
+    let child = tokio::process::Command::new(exe)
+        .arg("run")
+        .arg("--exit-with-parent")
+        .arg("--config")
+        .arg(&n.config)
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", n.name))?;
+    if let Some(pid) = child.id() {
+        std::fs::write(dir.join("node.pid"), pid.to_string())?;
+    }
+    Ok(child)
+}
+
+/// Starts one `ledger-node run` process per node; a node that exits is reported and restarted
+/// after [`RESTART_AFTER`] while the others keep running; Ctrl-C or SIGTERM stops them all.
 async fn run_devnet(d: &DevnetFile) -> Result<()> {
     let exe = std::env::current_exe()?;
-    let mut children = Vec::new();
     for n in &d.nodes {
         let dir = n.config.parent().context("node config has no folder")?;
-        let log = std::fs::File::create(dir.join("node.log"))?;
-        let child = tokio::process::Command::new(&exe)
-            .arg("run")
-            .arg("--exit-with-parent")
-            .arg("--config")
-            .arg(&n.config)
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", n.name))?;
-        children.push((n.name.clone(), child));
+        std::fs::File::create(dir.join("node.log"))?;
+    }
+    let mut children = Vec::new();
+    for (i, n) in d.nodes.iter().enumerate() {
+        children.push((i, start_node(&exe, n)?));
     }
     let first = ledger_node::client::Client::new(&d.nodes[0].api);
     for _ in 0..200 {
@@ -366,15 +392,32 @@ async fn run_devnet(d: &DevnetFile) -> Result<()> {
     }
     println!("devnet running; logs in each node's folder (node.log). Ctrl-C stops it.");
     let mut exits = futures::stream::FuturesUnordered::new();
-    for (name, mut child) in children {
-        exits.push(async move { (name, child.wait().await) });
+    let watch = |i: usize, mut child: tokio::process::Child| async move { (i, child.wait().await) };
+    for (i, child) in children {
+        exits.push(watch(i, child));
     }
     use futures::StreamExt as _;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate() => {}
-        Some((name, status)) = exits.next() => {
-            bail!("{name} exited ({status:?}); see its node.log");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate() => break,
+            Some((i, status)) = exits.next() => {
+                let n = &d.nodes[i];
+                let how = match status {
+                    Ok(s) => s.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                println!(
+                    "{} exited ({how}); the others keep running; restarting it in {} s (see {})",
+                    n.name,
+                    RESTART_AFTER.as_secs(),
+                    n.config.with_file_name("node.log").display()
+                );
+                tokio::time::sleep(RESTART_AFTER).await;
+                let child = start_node(&exe, n)?;
+                println!("{} restarted", n.name);
+                exits.push(watch(i, child));
+            }
         }
     }
     println!("stopping the devnet");
