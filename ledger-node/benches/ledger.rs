@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
         0,
     )
     .expect("genesis");
+    let g_genesis = g.clone();
     let store = Store::open(dir.path()).expect("store");
     let ex = execute_genesis(&store, genesis_updates(&g)).expect("genesis state");
     store
@@ -122,7 +123,7 @@ fn bench(c: &mut Criterion) {
         &gov[0],
         0,
         TxPayload::Approve {
-            proposal: register.digest(),
+            proposal: register.id(),
         },
     );
     assert!(
@@ -167,6 +168,33 @@ fn bench(c: &mut Criterion) {
             total
         })
     });
+    g.finish();
+
+    // What power-cut durability costs per block: commit an empty block with sled's flush alone,
+    // and with the fdatasync of its data file after it (what `Store::open` does).
+    let mut g = c.benchmark_group("store_commit_per_block");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(4));
+    for (name, durable) in [("flush", false), ("flush_and_fdatasync", true)] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = if durable {
+            Store::open(dir.path())
+        } else {
+            Store::open_flush_only(dir.path())
+        }
+        .expect("store");
+        let ex = execute_genesis(&store, genesis_updates(&g_genesis)).expect("genesis state");
+        store
+            .init_genesis(g_genesis.digest(), &genesis_header(&g_genesis, ex.root), &ex)
+            .expect("init");
+        let mut l = Ledger {
+            store,
+            height: 0,
+            root: ex.root,
+            cache: RevocationCache::default(),
+        };
+        g.bench_function(name, |b| b.iter(|| l.commit(vec![])));
+    }
     g.finish();
 }
 

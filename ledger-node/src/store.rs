@@ -9,9 +9,9 @@
 //! - [`Store::commit`] and [`Store::append_log`] return only after `flush`: what consensus
 //!   voted is on disk before the vote leaves the node, and a committed block is never lost by
 //!   a process crash (`kill -9`);
-//! - sled's flush is `sync_file_range` on Linux: it survives a process crash, **not** a power
-//!   cut: after one, a node may have lost its last votes and committed blocks (ARCHITECTURE.md
-//!   says what survives);
+//! - sled's flush is `sync_file_range` on Linux, which survives a process crash but not a power
+//!   cut; so after each flush the store also `fdatasync`s sled's data file ([`Store::open`]):
+//!   a committed block and a sent vote survive a power cut too;
 //! - the value of a state key at a version is the newest write at or below that version.
 
 use crate::ledger::Execution;
@@ -40,6 +40,14 @@ pub enum StoreError {
     /// The state tree failed.
     #[error(transparent)]
     State(#[from] schemas::state::StateError),
+    /// Making the data durable failed.
+    #[error("storage: fdatasync of {path}: {source}")]
+    Sync {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The node's database.
@@ -47,6 +55,8 @@ pub enum StoreError {
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
+    /// sled's data file, `fdatasync`ed after every flush (`None`: flush only, for comparison).
+    sync: Option<(std::sync::Arc<std::fs::File>, std::path::PathBuf)>,
 }
 
 const HEIGHT: &[u8] = b"m/height";
@@ -66,11 +76,37 @@ fn corrupt(key: &[u8], e: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`; every flush is followed by an `fdatasync` of
+    /// sled's data file, so what a flush returned for survives a power cut.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let mut store = Self::open_flush_only(dir)?;
+        let path = dir.join("db");
+        let file = std::fs::File::open(&path).map_err(|source| StoreError::Sync {
+            path: path.display().to_string(),
+            source,
+        })?;
+        store.sync = Some((std::sync::Arc::new(file), path));
+        Ok(store)
+    }
+
+    /// Opens the database without the `fdatasync` after each flush: survives a process crash,
+    /// not a power cut. For measuring what durability costs, and for tests.
+    pub fn open_flush_only(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).cache_capacity(256 << 20).open()?;
         let tree = db.open_tree("ledger")?;
-        Ok(Store { db, tree })
+        Ok(Store { db, tree, sync: None })
+    }
+
+    /// sled's flush, then `fdatasync` of its data file.
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        if let Some((file, path)) = &self.sync {
+            file.sync_data().map_err(|source| StoreError::Sync {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
     }
 
     fn get_u64(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
@@ -122,7 +158,7 @@ impl Store {
         let mut batch = self.block_batch(&block, &cert, execution, 0);
         batch.insert(GENESIS, &genesis_digest.0[..]);
         self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(())
     }
 
@@ -169,7 +205,7 @@ impl Store {
         let h = block.header.height.0;
         self.tree
             .apply_batch(self.block_batch(block, cert, execution, h))?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(())
     }
 
@@ -219,7 +255,7 @@ impl Store {
         }
         batch.insert(LOG_NEXT, &next.to_be_bytes());
         self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(())
     }
 
