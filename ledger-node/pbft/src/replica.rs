@@ -1231,19 +1231,11 @@ impl Replica {
 
     fn valid_set_change(&self, tx: &SignedTransaction, set: &ValidatorSet) -> bool {
         let old = &self.validators;
-        if set.epoch != old.epoch + 1 || set.is_empty() || set.len() > schemas::ledger::MAX_VALIDATORS {
-            return false;
-        }
-        let common = old.len().min(set.len());
-        if old.validators[..common]
-            .iter()
-            .zip(&set.validators[..common])
-            .any(|(a, b)| a.public_key != b.public_key)
+        // The ledger applies the same two rules (admission, `check_successor`), so the state's
+        // validator set is the one that certifies.
+        if schemas::limits::check_transaction(tx, &self.config.chain_id).is_err()
+            || old.check_successor(set).is_err()
         {
-            return false;
-        }
-        let distinct: BTreeSet<_> = set.validators.iter().map(|v| v.public_key.to_sec1()).collect();
-        if distinct.len() != set.len() || set.validators.iter().any(|v| v.verify_binding().is_err()) {
             return false;
         }
         let digest = tx.tx.digest();

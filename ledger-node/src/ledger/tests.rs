@@ -628,7 +628,10 @@ fn validator_set_changes_follow_the_consensus_rule() {
     };
     let t = change(&mut c, set(1, &[100, 101]), &[&key(100)]);
     applied(c.one(t));
-    assert_eq!(c.get::<ValidatorSet>(state_keys::VALIDATORS), Some(set(1, &[100, 101])));
+    assert_eq!(
+        c.get::<ValidatorSet>(state_keys::VALIDATORS),
+        Some(set(1, &[100, 101]))
+    );
     // Consensus switches at checkpoint 8 and ignores other changes until then.
     let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100), &key(101)]);
     rejected(c.one(t), "takes effect at checkpoint 8");
