@@ -684,6 +684,17 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         if by_member {
             record.approvals.push(tx.tx.sender.clone());
         }
+        // Bounded per sender (security finding 12): counted while open, released by `enact`.
+        let open_key = state_keys::open_proposals(&tx.tx.sender);
+        let open: u32 = self.view.get(&open_key)?.unwrap_or(0);
+        if open >= schemas::limits::MAX_OPEN_PROPOSALS {
+            return Ok(Err(RejectCode::TooManyOpenProposals.because(format!(
+                "{} has {open} proposals waiting for approvals; the limit is {} (MAX_OPEN_PROPOSALS)",
+                tx.tx.sender,
+                schemas::limits::MAX_OPEN_PROPOSALS
+            ))));
+        }
+        self.view.put(open_key, &(open + 1));
         self.view.put(state_keys::proposal(digest), &record);
         if self.enough(&record)? {
             return self.enact(digest, record);
@@ -760,6 +771,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         }
         p.executed = true;
         self.view.put(state_keys::proposal(digest), &p);
+        let open_key = state_keys::open_proposals(&p.tx.tx.sender);
+        let open: u32 = self.view.get(&open_key)?.unwrap_or(0);
+        self.view.put(open_key, &open.saturating_sub(1));
         Ok(Ok(()))
     }
 
@@ -904,6 +918,18 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             Some(self.revocations.get(&tree_key, &ids.ids))
         };
         let mut set: BTreeSet<u32> = ids.ids.iter().copied().collect();
+        let fresh = revoke
+            .iter()
+            .filter(|i| !set.contains(i))
+            .collect::<BTreeSet<_>>()
+            .len();
+        if set.len() + fresh > schemas::limits::MAX_REVOKED_PER_LIST {
+            return Ok(Err(RejectCode::RevokedListFull.because(format!(
+                "list {list_id} records {} revoked ids; {fresh} more exceed the limit {} (MAX_REVOKED_PER_LIST); revoke in another list",
+                set.len(),
+                schemas::limits::MAX_REVOKED_PER_LIST
+            ))));
+        }
         for i in revoke {
             if set.insert(*i)
                 && let Some(t) = tree.as_mut()

@@ -741,6 +741,10 @@ pub enum RejectCode {
     AlreadyInChain,
     /// A validator-set change is waiting for its checkpoint; send the next one after it.
     ValidatorSetChangePending,
+    /// The sender has too many proposals waiting for approvals.
+    TooManyOpenProposals,
+    /// The status list has recorded as many revoked ids as it may.
+    RevokedListFull,
 }
 
 impl std::fmt::Display for RejectCode {
@@ -776,6 +780,12 @@ impl std::fmt::Display for RejectCode {
             RejectCode::OfficerQuorum => "too few officer signatures for the issuer's policy",
             RejectCode::UnknownKind => "unknown transaction kind for this ledger version",
             RejectCode::AlreadyInChain => "the transaction is already in the chain",
+            RejectCode::TooManyOpenProposals => {
+                "the sender has too many proposals waiting for approvals; wait for governance to act on them"
+            }
+            RejectCode::RevokedListFull => {
+                "the status list has recorded as many revoked ids as it may; use another list"
+            }
             RejectCode::ValidatorSetChangePending => {
                 "a validator-set change is waiting for its checkpoint; send the next one after it"
             }
@@ -829,6 +839,10 @@ pub mod state_keys {
     /// `proposal/<tx hash>` → [`super::ProposalRecord`].
     pub fn proposal(tx: &Hash) -> Vec<u8> {
         format!("proposal/{tx}").into_bytes()
+    }
+    /// `open-proposals/<did>` → `u32`: the sender's proposals not yet in effect.
+    pub fn open_proposals(did: &Did) -> Vec<u8> {
+        format!("open-proposals/{did}").into_bytes()
     }
     /// `tx/<tx hash>` → [`super::TxReceipt`].
     pub fn receipt(tx: &Hash) -> Vec<u8> {

@@ -42,6 +42,12 @@ pub const MAX_SCHEMA_JSON: usize = 64 * 1024;
 pub const MAX_VERIFYING_KEY: usize = 16 * 1024;
 /// Most status indexes one transaction revokes.
 pub const MAX_REVOKE_PER_TX: usize = 4_096;
+/// Most revoked ids one status list records: its record (4 bytes per id) always decodes, far
+/// below the codec's 64 MiB bound, and no list can grow into a record every validator fails on.
+pub const MAX_REVOKED_PER_LIST: usize = 1 << 20;
+/// Most proposals one sender may have waiting for approvals (registrations from fresh keys are
+/// free to send: each key can hold only this much of the state until governance acts).
+pub const MAX_OPEN_PROPOSALS: u32 = 4;
 
 const _: () = assert!(MAX_SCHEMA_JSON + MAX_SIGNATURES * 256 + 4 * MAX_TEXT * 4 < MAX_TX_BYTES);
 const _: () = assert!(MAX_VERIFYING_KEY + MAX_REVOKE_PER_TX * 4 < MAX_TX_BYTES);

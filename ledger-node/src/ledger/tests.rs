@@ -652,3 +652,45 @@ fn validator_set_changes_follow_the_consensus_rule() {
     let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100), &key(101)]);
     applied(c.one(t));
 }
+
+/// Security finding 12: what one unregistered key can write is bounded: at most
+/// MAX_OPEN_PROPOSALS proposals wait for governance at a time; an enacted one frees its place.
+#[test]
+fn one_key_holds_a_bounded_number_of_open_proposals() {
+    let mut c = Chain::new();
+    let v = key(30);
+    let registration = |c: &mut Chain, name: &str| {
+        let record = VerifierRecord {
+            did: did(&v),
+            name: name.into(),
+            public_key: v.public_key().clone(),
+            scope: vec![ScopeItem {
+                credential_type: DEGREE.into(),
+                disclose: vec!["degree".into()],
+                predicates: vec![],
+            }],
+            purposes: vec!["hiring".into()],
+            nullifier_scope: "bounded/v1".into(),
+        };
+        c.tx(&[&v], TxPayload::RegisterVerifier { record })
+    };
+    let mut first = None;
+    for i in 0..schemas::limits::MAX_OPEN_PROPOSALS {
+        let t = registration(&mut c, &format!("Employer {i}"));
+        first.get_or_insert(t.id());
+        applied(c.one(t));
+    }
+    let t = registration(&mut c, "one too many");
+    rejected(c.one(t), "MAX_OPEN_PROPOSALS");
+    // Governance enacts the first: its place is free again (and the verifier is registered).
+    let proposal = first.expect("a proposal");
+    for m in [1, 2] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal });
+        applied(c.one(t));
+    }
+    assert!(c.get::<VerifierRecord>(&state_keys::verifier(&did(&v))).is_some());
+    assert_eq!(
+        c.get::<u32>(&state_keys::open_proposals(&did(&v))),
+        Some(schemas::limits::MAX_OPEN_PROPOSALS - 1)
+    );
+}
