@@ -10,7 +10,9 @@
 
 use crate::codec::Canonical;
 use crate::hash::{Hash, domains};
-use crate::ledger::{BlockHeader, CommitCertificate, CommitVote, LedgerProof, MAX_VALIDATORS, ValidatorSet};
+use crate::ledger::{
+    BlockHeader, CommitCertificate, CommitVote, Height, LedgerProof, MAX_VALIDATORS, ValidatorSet,
+};
 use crate::state::StateError;
 
 /// Which check a certificate or ledger proof failed.
@@ -144,13 +146,31 @@ pub fn verify_commit_certificate(
     Ok(())
 }
 
+/// What a verified ledger proof certifies about when: the block it reads and that block's
+/// time. The time is certified by the consensus time rule (ARCHITECTURE.md, "Time"): never
+/// below its parent's, and accepted by correct validators only within their clock plus
+/// `MAX_CLOCK_DRIFT_MS`, so freshness checks may rely on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Certified {
+    /// The block height the state was read at.
+    pub height: Height,
+    /// The block's certified time, ms since the Unix epoch.
+    pub time_ms: u64,
+}
+
 /// Checks a whole ledger proof: the certificate, then every state proof against the
-/// certified state root.
-pub fn verify_ledger_proof(proof: &LedgerProof, validators: &ValidatorSet) -> Result<(), LightClientError> {
+/// certified state root. Returns the certified height and time of the read.
+pub fn verify_ledger_proof(
+    proof: &LedgerProof,
+    validators: &ValidatorSet,
+) -> Result<Certified, LightClientError> {
     verify_commit_certificate(&proof.header, &proof.certificate, validators)?;
     for (index, p) in proof.state.iter().enumerate() {
         p.verify(&proof.header.state_root)
             .map_err(|source| LightClientError::State { index, source })?;
     }
-    Ok(())
+    Ok(Certified {
+        height: proof.header.height,
+        time_ms: proof.header.timestamp_ms,
+    })
 }

@@ -126,7 +126,12 @@ fn ledger_proof_checks_certificate_and_state() {
         header: h,
         state: vec![present, absent],
     };
-    verify_ledger_proof(&proof, &set).expect("honest ledger proof verifies");
+    let certified = verify_ledger_proof(&proof, &set).expect("honest ledger proof verifies");
+    assert_eq!(certified.height, proof.header.height);
+    assert_eq!(
+        certified.time_ms, proof.header.timestamp_ms,
+        "the certified time is the header's"
+    );
 
     let mut lying = proof.clone();
     lying.state[0].value = Some(schemas::state::StateValue(b"forged".to_vec()));
