@@ -69,6 +69,11 @@ pub struct SimOptions {
     pub check: CheckMode,
     /// Start a standby replica outside the set and commit a validator-set change that adds it.
     pub reconfigure: bool,
+    /// Let Byzantine replicas also attack the admission and time rules: a primary that puts
+    /// oversized, mis-signed or other-chain transactions in its batches (and forwards them), or
+    /// dates its batches an hour ahead. Off by default so earlier seeds replay unchanged; the
+    /// behaviours are drawn from a separate stream of the seed.
+    pub attacks: bool,
 }
 
 /// How replicas check signatures in a run.
@@ -108,6 +113,7 @@ impl SimOptions {
             calm: false,
             check: CheckMode::Cached,
             reconfigure: false,
+            attacks: false,
         }
     }
 }
@@ -178,6 +184,8 @@ pub struct SimReport {
     pub virtual_ms: u64,
     /// The trace, if asked for.
     pub trace: String,
+    /// Inputs correct replicas dropped, by reason, summed (shows which attacks were refused).
+    pub dropped: BTreeMap<pbft::DropReason, u64>,
 }
 
 /// Verifies each distinct signature once, with real SM2.
@@ -218,6 +226,11 @@ enum Behaviour {
     Flood,
     /// As primary, leaves half the transactions out of its batches and forwards none.
     Censor,
+    /// Adds an oversized, a mis-signed and another chain's transaction to every batch it
+    /// proposes and every forward it sends (`attacks`).
+    Oversize,
+    /// Dates every batch it proposes an hour ahead of its clock (`attacks`).
+    LyingClock,
 }
 
 enum Payload {
@@ -277,12 +290,24 @@ pub fn run(opts: &SimOptions) -> SimReport {
         .max()
         .unwrap_or(0);
     let best = sim.instances.iter().map(|i| i.committed).max().unwrap_or(0);
+    let mut dropped = BTreeMap::new();
+    for r in sim
+        .instances
+        .iter()
+        .filter(|i| i.behaviour == Behaviour::Correct)
+        .filter_map(|i| i.replica.as_ref())
+    {
+        for (reason, n) in &r.stats().dropped {
+            *dropped.entry(*reason).or_default() += n;
+        }
+    }
     SimReport {
         seed: opts.seed,
         result: result.map(|()| best),
         transactions,
         virtual_ms: sim.now,
         trace: sim.trace,
+        dropped,
     }
 }
 
@@ -392,6 +417,21 @@ impl Sim {
                 (*id, b)
             })
             .collect();
+        // The attacks come from their own stream, so the main one (and every earlier seed's
+        // schedule) is the same with or without them.
+        let byzantine: BTreeMap<u32, Behaviour> = if opts.attacks {
+            let mut attack_rng = ChaCha20Rng::seed_from_u64(opts.seed ^ 0xa77a_c4ed_0000_0000);
+            byzantine
+                .into_iter()
+                .map(|(id, b)| match attack_rng.next_u32() % 7 {
+                    0 => (id, Behaviour::Oversize),
+                    1 => (id, Behaviour::LyingClock),
+                    _ => (id, b),
+                })
+                .collect()
+        } else {
+            byzantine
+        };
         let mut instances = Vec::new();
         for (i, seed) in seeds.iter().enumerate() {
             let behaviour = byzantine.get(&(i as u32)).copied().unwrap_or(Behaviour::Correct);
@@ -924,7 +964,9 @@ impl Sim {
     /// Records prepares and commits sent by correct replicas; two different ones for one
     /// (view, sequence) are an equivocation.
     fn observe_vote(&mut self, k: usize, m: &SignedMessage) -> Result<(), Violation> {
-        if !self.correct(k) {
+        // Only what the replica signed itself: it also relays others' view-change and new-view
+        // messages to a lagging replica, which announce nothing about its own view.
+        if !self.correct(k) || m.from != self.instances[k].id {
             return Ok(());
         }
         let announced = match &m.message {
@@ -998,6 +1040,9 @@ impl Sim {
                     Some(c) => msg = c,
                     None => continue,
                 }
+            }
+            if matches!(behaviour, Behaviour::Oversize | Behaviour::LyingClock) {
+                msg = self.attacked(from, behaviour, &m);
             }
             for instance in self.instances_of_ids(&BTreeSet::from([target.0])) {
                 if let Some(p) = &self.partition
@@ -1089,6 +1134,78 @@ impl Sim {
             }
             _ => Some(m.clone()),
         }
+    }
+
+    /// What an `Oversize` or `LyingClock` replica sends instead of `m` (validly signed by it):
+    /// batches and forwards with transactions no correct replica admits, or batches dated an
+    /// hour ahead. Correct backups must refuse them, and the chain must still commit everything
+    /// once a correct primary takes over.
+    fn attacked(&self, from: usize, behaviour: Behaviour, m: &SignedMessage) -> SignedMessage {
+        let key = key_from(self.instances[from].key_seed);
+        let bad_txs = || {
+            let sender = Did::from_public_key(key.public_key());
+            let json = "x".repeat(schemas::limits::MAX_TX_BYTES + 1);
+            let tx = |chain_id: &str, payload| Transaction {
+                chain_id: chain_id.into(),
+                sender: sender.clone(),
+                nonce: 0,
+                payload,
+            };
+            let oversized = SignedTransaction::sign(
+                tx(
+                    &self.config.chain_id,
+                    TxPayload::PublishSchema {
+                        record: schemas::ledger::SchemaRecord {
+                            id: "oversized".into(),
+                            credential_type: "Oversized".into(),
+                            schema_hash: schemas::hash::sm3(json.as_bytes()),
+                            json,
+                            publisher: sender.clone(),
+                        },
+                    },
+                ),
+                &[&key],
+            );
+            let approve = |chain_id: &str| {
+                tx(
+                    chain_id,
+                    TxPayload::Approve {
+                        proposal: Hash([0xab; 32]),
+                    },
+                )
+            };
+            let mut mis_signed = SignedTransaction::sign(approve(&self.config.chain_id), &[&key]);
+            mis_signed.signatures[0].signature = Signature([1; 64]);
+            let other_chain = SignedTransaction::sign(approve("another-chain"), &[&key]);
+            vec![oversized, mis_signed, other_chain]
+        };
+        let message = match (&m.message, behaviour) {
+            (Message::PrePrepare { view, seq, batch }, Behaviour::Oversize) => {
+                let mut b = batch.clone();
+                b.txs.extend(bad_txs());
+                Message::PrePrepare {
+                    view: *view,
+                    seq: *seq,
+                    batch: b,
+                }
+            }
+            (Message::Forward { txs }, Behaviour::Oversize) => {
+                let mut txs = txs.clone();
+                txs.extend(bad_txs());
+                Message::Forward { txs }
+            }
+            (Message::PrePrepare { view, seq, batch }, Behaviour::LyingClock) => {
+                let mut b = batch.clone();
+                b.timestamp_ms = self.now + 3_600_000;
+                Message::PrePrepare {
+                    view: *view,
+                    seq: *seq,
+                    batch: b,
+                }
+            }
+            _ => return m.clone(),
+        };
+        SignedMessage::sign(m.from, message, &key)
     }
 
     /// Invalid messages: bad signatures, impossible views and sequence numbers, empty proofs.

@@ -36,6 +36,10 @@ struct Args {
     /// Add a standby replica by a committed validator-set change during the run.
     #[arg(long)]
     reconfigure: bool,
+    /// Byzantine replicas may also attack the admission and time rules (oversized, mis-signed
+    /// and other-chain transactions in batches and forwards; batches dated an hour ahead).
+    #[arg(long)]
+    attacks: bool,
     /// Print the event trace of each failing seed (use with --seeds 1 to replay one).
     #[arg(long)]
     trace: bool,
@@ -86,6 +90,7 @@ fn real_main() -> Result<ExitCode> {
             opts.transactions = args.transactions;
             opts.drop_per_mille = args.drop;
             opts.reconfigure = args.reconfigure;
+            opts.attacks = args.attacks;
             opts.broken = rules;
             opts.trace = args.trace;
             run(&opts)
