@@ -326,6 +326,37 @@ fn watch(clients: Vec<Client>, from: u64) -> Watcher {
     Watcher { seen, stop }
 }
 
+/// Waits (up to two minutes) until all `count` transactions in `submitted` are in blocks;
+/// returns their commit latencies in ms, sorted, and when the last one committed.
+async fn committed(
+    watcher: &Watcher,
+    submitted: &Mutex<HashMap<Hash, Instant>>,
+    count: usize,
+    phase: &str,
+) -> Result<(Vec<f64>, Option<Instant>)> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sub = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let done: Vec<(Instant, Instant)> = sub
+            .iter()
+            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*s, *c)))
+            .collect();
+        if done.len() == count {
+            let mut lat: Vec<f64> = done.iter().map(|(s, c)| (*c - *s).as_secs_f64() * 1e3).collect();
+            lat.sort_by(f64::total_cmp);
+            return Ok((lat, done.iter().map(|(_, c)| *c).max()));
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{phase}: only {} of {count} transactions committed within two minutes",
+                done.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -409,28 +440,8 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         t.await??;
     }
     let total = opts.transactions;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (peak_lat, last_commit) = loop {
-        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let sub = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let done: Vec<(Instant, Instant)> = sub
-            .iter()
-            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*s, *c)))
-            .collect();
-        if done.len() == total {
-            let mut lat: Vec<f64> = done.iter().map(|(s, c)| (*c - *s).as_secs_f64() * 1e3).collect();
-            lat.sort_by(f64::total_cmp);
-            let last = done.iter().map(|(_, c)| *c).max().unwrap_or(t0);
-            break (lat, last);
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "only {} of {total} transactions committed within two minutes",
-                done.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (peak_lat, last_commit) = committed(&watcher, &submitted, total, "peak").await?;
+    let last_commit = last_commit.unwrap_or(t0);
     let peak_tps = total as f64 / (last_commit - t0).as_secs_f64();
 
     // Half load: a steady rate of half the peak.
@@ -456,27 +467,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
     for t in tasks {
         t.await??;
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let half_lat = loop {
-        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let sub = half_submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let lat: Vec<f64> = sub
-            .iter()
-            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*c - *s).as_secs_f64() * 1e3))
-            .collect();
-        if lat.len() == count {
-            let mut lat = lat;
-            lat.sort_by(f64::total_cmp);
-            break lat;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "only {} of {count} half-load transactions committed within two minutes",
-                lat.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (half_lat, _) = committed(&watcher, &half_submitted, count, "half-load").await?;
     // Through a fault: the same rate with the primary killed a quarter of the way in.
     let fault = if opts.kill_primary {
         let txs = anchors(
@@ -618,27 +609,14 @@ async fn fault_phase(
     for t in tasks {
         t.await??;
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (lat, last) = loop {
-        let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let sub = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let done: Vec<(Instant, Instant)> = sub
-            .iter()
-            .filter_map(|(h, s)| seen.get(h).map(|(c, _)| (*s, *c)))
-            .collect();
-        if done.len() == count {
-            let mut lat: Vec<f64> = done.iter().map(|(s, c)| (*c - *s).as_secs_f64() * 1e3).collect();
-            lat.sort_by(f64::total_cmp);
-            break (lat, done.iter().map(|(_, c)| *c).max().unwrap_or(t0));
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "through the fault ({fault}), only {} of {count} transactions committed within two minutes",
-                done.len()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (lat, last) = committed(
+        watcher,
+        &submitted,
+        count,
+        &format!("through the fault ({fault})"),
+    )
+    .await?;
+    let last = last.unwrap_or(t0);
     Ok(FaultReport {
         fault,
         transactions: count,
