@@ -573,9 +573,7 @@ impl Replica {
             // want this view (§4.5.2) — the view changes received before the crash are gone, so
             // arming it here unconditionally let a restarted replica leave for the next view
             // alone and strand the others one vote short of 2f+1.
-            if let Some(own) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id)) {
-                out.push(Effect::Broadcast(own.clone()));
-            }
+            self.repeat_view_change(out);
             self.arm_on_view_change_quorum(out);
         }
     }
@@ -1391,20 +1389,7 @@ impl Replica {
         self.stats.view_changes += 1;
         self.batch_timer_set = false;
         out.push(Effect::CancelTimer(TimerKind::Batch));
-        let prepared: Vec<PreparedCert> = self
-            .prepared_certs
-            .range(SeqNo(self.stable.seq.0 + 1)..)
-            .map(|(_, c)| c.clone())
-            .take(MAX_PREPARED_CERTS)
-            .collect();
-        let m = self.vote(
-            Message::ViewChange {
-                new_view,
-                checkpoint: self.stable.clone(),
-                prepared,
-            },
-            out,
-        );
+        let m = self.vote(self.view_change_message(new_view), out);
         self.view_changes.entry(new_view).or_default().insert(self.id, m);
         // §4.5.2: the timer for the new view starts only once 2f+1 replicas want it, so a lone
         // replica never races ahead through views the others are not in.
@@ -1414,6 +1399,44 @@ impl Replica {
         }
         self.arm_on_view_change_quorum(out);
         self.try_new_view(new_view, out);
+    }
+
+    /// ⟨VIEW-CHANGE, v, n, C, P, i⟩ (§4.4): the stable checkpoint and the prepared
+    /// certificates above it.
+    fn view_change_message(&self, new_view: View) -> Message {
+        let prepared: Vec<PreparedCert> = self
+            .prepared_certs
+            .range(SeqNo(self.stable.seq.0 + 1)..)
+            .map(|(_, c)| c.clone())
+            .take(MAX_PREPARED_CERTS)
+            .collect();
+        Message::ViewChange {
+            new_view,
+            checkpoint: self.stable.clone(),
+            prepared,
+        }
+    }
+
+    /// Until the view change completes, repeats this replica's view-change message (the network
+    /// may have lost it; nothing else would resend it). If it has none for its view — a
+    /// validator-set change voids the view changes in flight, its own included, as their
+    /// checkpoints belong to the old set's epoch — it sends a new one from the new epoch's base,
+    /// which the set that now orders blocks can check. (It used to rely on its timer, started
+    /// regardless of 2f+1, to move on to the next view with a fresh message.)
+    fn repeat_view_change(&mut self, out: &mut Vec<Effect>) {
+        // A replica a set change removed only follows: it has no view change to send.
+        if !self.in_view_change || !self.active {
+            return;
+        }
+        if let Some(own) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id)) {
+            out.push(Effect::Broadcast(own.clone()));
+            return;
+        }
+        let view = self.view;
+        let m = self.vote(self.view_change_message(view), out);
+        self.view_changes.entry(view).or_default().insert(self.id, m);
+        self.arm_on_view_change_quorum(out);
+        self.try_new_view(view, out);
     }
 
     fn arm_on_view_change_quorum(&mut self, out: &mut Vec<Effect>) {
@@ -1444,13 +1467,7 @@ impl Replica {
                     executed: self.executed,
                 });
                 out.push(Effect::Broadcast(m));
-                // Until the view change completes, repeat this replica's view-change message
-                // (the network may have lost it; nothing else would resend it).
-                if self.in_view_change
-                    && let Some(own) = self.view_changes.get(&self.view).and_then(|by| by.get(&self.id))
-                {
-                    out.push(Effect::Broadcast(own.clone()));
-                }
+                self.repeat_view_change(out);
                 out.push(Effect::SetTimer(TimerKind::Sync, self.config.sync_interval));
             }
         }

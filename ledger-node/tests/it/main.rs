@@ -116,3 +116,73 @@ fn a_validator_set_change_adds_a_replica_at_a_checkpoint() {
         assert!(r.result.is_ok(), "seed {} failed: {:?}", r.seed, r.result);
     }
 }
+
+/// The seeds that found the liveness bug: after the network heals, correct replicas split
+/// across views must meet again. A replica's view change for view v was lost and it moved on
+/// (alone, its timer started by a restart or by new transactions before 2f+1 wanted view v),
+/// leaving the others in view v one view change short of 2f+1 (so their timer never started)
+/// with fewer than f+1 replicas ahead to pull them up: nothing executed for the 60 s allowed.
+fn assert_passes(seed: u64, replicas: usize, byzantine: usize, drop_per_mille: u32) {
+    let r = run(&SimOptions {
+        transactions: 24,
+        drop_per_mille,
+        ..SimOptions::new(seed, replicas, byzantine)
+    });
+    assert!(r.result.is_ok(), "seed {seed} failed: {:?}", r.result);
+    assert_eq!(r.transactions, 24);
+}
+
+/// `ledger-sim --seeds 1 --start 993677557 --replicas 7 --byzantine 2 --transactions 24 --drop 50`
+/// (was: four correct replicas in view 4, one in view 6, forever).
+#[test]
+fn seed_993677557_seven_replicas_split_across_views_meet_again() {
+    assert_passes(993_677_557, 7, 2, 50);
+}
+
+/// `ledger-sim --seeds 1 --start 442657389 --replicas 4 --byzantine 1 --transactions 24 --drop 300`
+/// (was: replicas 0 and 1 in view 4, restarted replica 3 in view 5, forever).
+#[test]
+fn seed_442657389_four_replicas_split_across_views_meet_again() {
+    assert_passes(442_657_389, 4, 1, 300);
+}
+
+/// Issue 13's Byzantine behaviours: a primary whose batches carry oversized, mis-signed or
+/// other-chain transactions (and forwards them), and a primary that dates its batches an hour
+/// ahead. Correct backups refuse both (counted as `OverLimit` and `BadTime` drops), and every
+/// transaction still commits everywhere.
+#[test]
+fn oversized_batches_and_a_lying_clock_are_refused_and_the_chain_stays_live() {
+    let mut dropped = std::collections::BTreeMap::new();
+    for seed in 0..24 {
+        let r = run(&SimOptions {
+            attacks: true,
+            ..SimOptions::new(seed, 4, 1)
+        });
+        assert!(r.result.is_ok(), "seed {seed} failed: {:?}", r.result);
+        assert_eq!(r.transactions, 24, "seed {seed}");
+        for (reason, n) in r.dropped {
+            *dropped.entry(reason).or_insert(0) += n;
+        }
+    }
+    for reason in [pbft::DropReason::OverLimit, pbft::DropReason::BadTime] {
+        assert!(
+            dropped.get(&reason).is_some_and(|n| *n > 0),
+            "no seed exercised {reason:?}: {dropped:?}"
+        );
+    }
+}
+
+/// Found by the campaign on the first fix: a validator-set change voids the view changes in
+/// flight (their checkpoints are the old set's), and with the view-change timer rightly waiting
+/// for 2f+1, replicas changing view across the switch had none left to send. Each now sends a
+/// new one from the new epoch's base.
+/// `ledger-sim --seeds 1 --start 26912961425215 --replicas 4 --byzantine 1 --drop 150 --reconfigure`
+#[test]
+fn seed_26912961425215_a_view_change_across_a_validator_set_change_completes() {
+    let r = run(&SimOptions {
+        drop_per_mille: 150,
+        reconfigure: true,
+        ..SimOptions::new(26_912_961_425_215, 4, 1)
+    });
+    assert!(r.result.is_ok(), "failed: {:?}", r.result);
+}

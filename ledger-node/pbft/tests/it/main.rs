@@ -589,7 +589,11 @@ fn block_time_never_goes_back_and_null_batches_take_their_parents_time() {
     let mut r = replica(&w, 1);
     let mut out = Vec::new();
     // Block 1 at 5,000 ms.
-    r.step(5_000, Input::Message(pre_prepare_of(vec![tx(1)], 5_000)), &mut out);
+    r.step(
+        5_000,
+        Input::Message(pre_prepare_of(vec![tx(1)], 5_000)),
+        &mut out,
+    );
     let digest = Batch {
         view: View(0),
         timestamp_ms: 5_000,
@@ -684,5 +688,9 @@ fn block_time_never_goes_back_and_null_batches_take_their_parents_time() {
     );
     let mut out = Vec::new();
     r.step(6_000, Input::Message(null), &mut out);
-    assert!(summary(&out).iter().any(|e| e == "Broadcast Prepare v0 n2"), "{:?}", summary(&out));
+    assert!(
+        summary(&out).iter().any(|e| e == "Broadcast Prepare v0 n2"),
+        "{:?}",
+        summary(&out)
+    );
 }
