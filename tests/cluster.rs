@@ -537,7 +537,7 @@ async fn oversized_registrations_are_refused_at_the_api_and_the_chain_keeps_comm
         )
     };
     let attacks = [
-        (registration(vec!["x".repeat(125_000); 10]), 413, "MAX_BODY_BYTES"),
+        (registration(vec!["x".repeat(125_000); 10]), 413, "MAX_TX_BYTES"),
         (registration(vec!["x".repeat(200_000)]), 413, "MAX_TX_BYTES"),
         (
             registration(vec!["x".repeat(schemas::limits::MAX_TEXT + 1); 8]),

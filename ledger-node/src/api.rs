@@ -31,9 +31,12 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Largest request body: a transaction at [`schemas::limits::MAX_TX_BYTES`] encoded, as JSON
-/// (hex doubles byte fields; escapes lengthen text).
-pub const MAX_BODY_BYTES: usize = 4 * schemas::limits::MAX_TX_BYTES;
+/// Largest request body. A transaction at [`schemas::limits::MAX_TX_BYTES`] encoded is at most
+/// about 4× that as JSON (hex doubles byte fields; escapes lengthen text); the margin above lets
+/// the API parse what it refuses and answer 413 naming `MAX_TX_BYTES` rather than closing the
+/// connection on a client still sending (a refused body the server stops reading fails the
+/// client's write once it outgrows the socket buffers).
+pub const MAX_BODY_BYTES: usize = 16 * schemas::limits::MAX_TX_BYTES;
 
 type Shared_ = Arc<Shared>;
 
