@@ -334,54 +334,63 @@ fn backup_transitions() {
     }
 }
 
-/// §4.2 end to end at one replica: 2f+1 commits make the block's certificate, which the light
-/// client accepts.
-#[test]
-fn commits_form_a_certificate_the_light_client_accepts() {
-    let w = world();
-    let mut r = replica(&w, 1);
+/// §4.2 end to end at one replica (replica 1, a backup in view 0): the primary's pre-prepare
+/// of `batch` at sequence 1, prepares and commits from replicas 2 and 3, and the state root;
+/// returns the committed block and its certificate.
+fn commit_first_block(
+    r: &mut Replica,
+    batch: Batch,
+    now_ms: u64,
+) -> (schemas::ledger::Block, schemas::ledger::CommitCertificate) {
+    let digest = batch.digest(SeqNo(1));
     let mut out = Vec::new();
-    for input in [
-        Input::Message(pre_prepare(1)),
-        Input::Message(prepare(2, 1)),
-        Input::Message(prepare(3, 1)),
-    ] {
-        r.step(1, input, &mut out);
+    let pp = signed(
+        0,
+        Message::PrePrepare {
+            view: View(0),
+            seq: SeqNo(1),
+            batch,
+        },
+    );
+    r.step(now_ms, Input::Message(pp), &mut out);
+    for from in [2u8, 3] {
+        let p = signed(
+            from,
+            Message::Prepare {
+                view: View(0),
+                seq: SeqNo(1),
+                digest,
+            },
+        );
+        r.step(now_ms, Input::Message(p), &mut out);
     }
     r.step(
-        1,
+        now_ms,
         Input::Executed {
             seq: SeqNo(1),
             state_root: Hash([1; 32]),
         },
         &mut out,
     );
-    let Some(Effect::Broadcast(SignedMessage {
-        message: Message::Commit {
-            digest, block_hash, ..
-        },
-        ..
-    })) = out.iter().rev().find(|e| {
-        matches!(
-            e,
+    let block_hash = out
+        .iter()
+        .find_map(|e| match e {
             Effect::Broadcast(SignedMessage {
-                message: Message::Commit { .. },
+                message: Message::Commit { block_hash, .. },
                 ..
-            })
-        )
-    })
-    else {
-        panic!("no commit sent: {:?}", summary(&out));
-    };
-    let (digest, block_hash) = (*digest, *block_hash);
+            }) => Some(*block_hash),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no commit sent: {:?}", summary(&out)));
     let mut out = Vec::new();
     for from in [2u8, 3] {
-        let cv = schemas::ledger::CommitVote {
+        let vote = schemas::ledger::CommitVote {
             chain_id: "credence-devnet".into(),
             height: Height(1),
             block_hash,
-        };
-        let vote = cv.sign(&key(from)).signature;
+        }
+        .sign(&key(from))
+        .signature;
         let m = signed(
             from,
             Message::Commit {
@@ -392,12 +401,24 @@ fn commits_form_a_certificate_the_light_client_accepts() {
                 vote,
             },
         );
-        r.step(2, Input::Message(m), &mut out);
+        r.step(now_ms, Input::Message(m), &mut out);
     }
-    let Some(Effect::Commit(block, cert)) = out.iter().find(|e| matches!(e, Effect::Commit(..))) else {
-        panic!("not committed: {:?}", summary(&out));
-    };
-    verify_commit_certificate(&block.header, cert, &w.set).expect("the certificate verifies");
+    out.into_iter()
+        .find_map(|e| match e {
+            Effect::Commit(block, cert) => Some((block, cert)),
+            _ => None,
+        })
+        .expect("block 1 committed")
+}
+
+/// §4.2 end to end at one replica: 2f+1 commits make the block's certificate, which the light
+/// client accepts.
+#[test]
+fn commits_form_a_certificate_the_light_client_accepts() {
+    let w = world();
+    let mut r = replica(&w, 1);
+    let (block, cert) = commit_first_block(&mut r, batch(), 1);
+    verify_commit_certificate(&block.header, &cert, &w.set).expect("the certificate verifies");
     assert_eq!(block.header.prev_hash, w.genesis.digest());
     assert_eq!(r.executed(), SeqNo(1));
 }
@@ -587,71 +608,16 @@ fn a_replica_answers_a_view_change_for_a_view_it_left() {
 fn block_time_never_goes_back_and_null_batches_take_their_parents_time() {
     let w = world();
     let mut r = replica(&w, 1);
-    let mut out = Vec::new();
     // Block 1 at 5,000 ms.
-    r.step(
-        5_000,
-        Input::Message(pre_prepare_of(vec![tx(1)], 5_000)),
-        &mut out,
-    );
-    let digest = Batch {
-        view: View(0),
-        timestamp_ms: 5_000,
-        txs: vec![tx(1)],
-    }
-    .digest(SeqNo(1));
-    for from in [2u8, 3] {
-        let p = signed(
-            from,
-            Message::Prepare {
-                view: View(0),
-                seq: SeqNo(1),
-                digest,
-            },
-        );
-        r.step(5_000, Input::Message(p), &mut out);
-    }
-    r.step(
-        5_000,
-        Input::Executed {
-            seq: SeqNo(1),
-            state_root: Hash([1; 32]),
+    let (block, _) = commit_first_block(
+        &mut r,
+        Batch {
+            view: View(0),
+            timestamp_ms: 5_000,
+            txs: vec![tx(1)],
         },
-        &mut out,
+        5_000,
     );
-    let block_hash = out
-        .iter()
-        .find_map(|e| match e {
-            Effect::Broadcast(SignedMessage {
-                message: Message::Commit { block_hash, .. },
-                ..
-            }) => Some(*block_hash),
-            _ => None,
-        })
-        .expect("commit sent");
-    for from in [2u8, 3] {
-        let vote = schemas::ledger::CommitVote {
-            chain_id: "credence-devnet".into(),
-            height: Height(1),
-            block_hash,
-        }
-        .sign(&key(from))
-        .signature;
-        let m = signed(
-            from,
-            Message::Commit {
-                view: View(0),
-                seq: SeqNo(1),
-                digest,
-                block_hash,
-                vote,
-            },
-        );
-        r.step(5_000, Input::Message(m), &mut out);
-    }
-    let Some(Effect::Commit(block, _)) = out.iter().find(|e| matches!(e, Effect::Commit(..))) else {
-        panic!("block 1 not committed: {:?}", summary(&out));
-    };
     assert_eq!(block.header.timestamp_ms, 5_000);
     // A pre-prepare for block 2 dated before block 1 is refused ...
     let mut out = Vec::new();
