@@ -262,8 +262,8 @@ pub struct Replica {
     early: VecDeque<SignedMessage>,
 
     /// Pending transactions with their ids ([`SignedTransaction::id`], the unsigned body's
-    /// digest, computed once on entry) and canonical sizes.
-    mempool: VecDeque<(Hash, SignedTransaction)>,
+    /// digest) and canonical sizes, both computed once on entry.
+    mempool: VecDeque<(Hash, SignedTransaction, usize)>,
     /// Canonical bytes of the transactions in `mempool` (bounded by [`MAX_MEMPOOL_BYTES`]).
     mempool_bytes: usize,
     known_txs: HashSet<Hash>,
@@ -635,7 +635,7 @@ impl Replica {
 
     fn push_mempool(&mut self, d: Hash, tx: SignedTransaction, size: usize) {
         self.mempool_bytes += size;
-        self.mempool.push_back((d, tx));
+        self.mempool.push_back((d, tx, size));
     }
 
     /// Remembers a committed transaction id, forgetting the oldest beyond [`MAX_COMMITTED_TXS`].
@@ -687,7 +687,7 @@ impl Replica {
         let in_flight = self.in_flight();
         self.mempool
             .iter()
-            .filter(|(d, _)| !in_flight.contains(d))
+            .filter(|(d, ..)| !in_flight.contains(d))
             .count()
     }
 
@@ -695,23 +695,23 @@ impl Replica {
 
     fn propose(&mut self, out: &mut Vec<Effect>) {
         let in_flight = self.in_flight();
-        let mut candidates: Vec<SignedTransaction> = self
+        let mut candidates: Vec<(SignedTransaction, usize)> = self
             .mempool
             .iter()
-            .filter(|(d, _)| !in_flight.contains(d))
-            .map(|(_, t)| t.clone())
+            .filter(|(d, ..)| !in_flight.contains(d))
+            .map(|(_, t, size)| (t.clone(), *size))
             .collect();
         while !candidates.is_empty() && self.in_window(self.next_seq) && !self.beyond_boundary(self.next_seq)
         {
             let mut txs = Vec::new();
             let mut bytes = 0;
-            while let Some(tx) = candidates.first() {
-                let size = tx.to_canonical().len();
+            while let Some((_, size)) = candidates.first() {
+                let size = *size;
                 if txs.len() >= MAX_BATCH_TXS || (bytes + size > MAX_BATCH_BYTES && !txs.is_empty()) {
                     break;
                 }
                 bytes += size;
-                txs.push(candidates.remove(0));
+                txs.push(candidates.remove(0).0);
             }
             let seq = self.next_seq;
             self.next_seq = SeqNo(seq.0 + 1);
@@ -1106,10 +1106,10 @@ impl Replica {
         }
         let committed = &self.committed_txs;
         let mut freed = 0;
-        self.mempool.retain(|(d, tx)| {
+        self.mempool.retain(|(d, _, size)| {
             let keep = !committed.contains(d);
             if !keep {
-                freed += tx.to_canonical().len();
+                freed += size;
             }
             keep
         });
@@ -1372,7 +1372,7 @@ impl Replica {
             return;
         }
         self.view_change_timer_set = true;
-        self.timer_for = self.mempool.front().map(|(d, _)| *d);
+        self.timer_for = self.mempool.front().map(|(d, ..)| *d);
         let factor = 1u32 << self.view_change_attempts.min(6);
         out.push(Effect::SetTimer(
             TimerKind::ViewChange,
