@@ -21,9 +21,9 @@ use schemas::codec::Canonical;
 use schemas::did::Did;
 use schemas::hash::{Hash, domains};
 use schemas::ledger::{
-    AccountRecord, AnchorRecord, Governance, IssuerRecord, LedgerProof, ProposalRecord, RevokedIds,
-    SchemaRecord, SignedTransaction, StatusListChunk, TxReceipt, ValidatorSet, VerifierRecord,
-    VerifyingKeyRecord, state_keys,
+    AccountRecord, AnchorRecord, Governance, IssuerRecord, LedgerProof, ProposalRecord, RevocationRoot,
+    STATUS_CHUNKS_PER_LIST, SchemaRecord, SignedTransaction, StatusListChunk, TxReceipt, ValidatorSet,
+    VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -173,7 +173,12 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/v1/revoked/{issuer}/{list}",
-        summary: "Revoked ids and revocation-tree root, with proof",
+        summary: "How many indexes a status list revoked and its revocation-tree root, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/revoked/{issuer}/{list}/ids",
+        summary: "The revoked indexes of a status list (the set bits of its chunks) at one height, without proof: rebuild the revocation tree from them and compare its root with the proven one",
     },
     Route {
         method: "get",
@@ -230,6 +235,7 @@ pub fn router(shared: Shared_) -> Router {
         .route("/v1/anchors/{issuer}/{root}", get(anchor))
         .route("/v1/status-lists/{issuer}/{list}/{chunk}", get(status_chunk))
         .route("/v1/revoked/{issuer}/{list}", get(revoked))
+        .route("/v1/revoked/{issuer}/{list}/ids", get(revoked_ids))
         .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
         .route("/v1/proposals/{hash}", get(proposal))
         .route("/v1/proofs", get(proofs))
@@ -569,12 +575,48 @@ async fn status_chunk(
 async fn revoked(
     State(s): State<Shared_>,
     Path((issuer, list)): Path<(String, String)>,
-) -> ApiResult<Read<RevokedIds>> {
+) -> ApiResult<Read<RevocationRoot>> {
     found(
         &s,
         state_keys::revoked(&parse_did(&issuer)?, parse_u32("list", &list)?),
     )
     .await
+}
+
+/// The revoked indexes of one status list at one height: the set bits of its chunks. Served
+/// without a proof (a list's chunks can reach 2 MiB): whoever needs them rebuilds the revocation
+/// tree and accepts them only if its root is the proven [`RevocationRoot`]'s. Fetching the whole
+/// list, not a path for one index, keeps the node from learning which credential is presented.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RevokedIndexes {
+    /// The height they were read at.
+    pub height: u64,
+    /// Revoked indexes, ascending (at most [`schemas::limits::MAX_REVOKED_PER_LIST`]).
+    pub ids: Vec<u32>,
+}
+
+async fn revoked_ids(
+    State(s): State<Shared_>,
+    Path((issuer, list)): Path<(String, String)>,
+) -> ApiResult<RevokedIndexes> {
+    let (issuer, list) = (parse_did(&issuer)?, parse_u32("list", &list)?);
+    let keys: Vec<Vec<u8>> = (0..STATUS_CHUNKS_PER_LIST)
+        .map(|c| state_keys::status_chunk(&issuer, list, c))
+        .collect();
+    let store = s.store.clone();
+    let proof = tokio::task::spawn_blocking(move || store.read(&keys))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    let mut ids = Vec::new();
+    for v in proof.state.iter().filter_map(|p| p.value.as_ref()) {
+        let chunk: StatusListChunk = schemas::codec::decode(&v.0).map_err(ApiError::internal)?;
+        ids.extend(chunk.revoked());
+    }
+    Ok(axum::Json(RevokedIndexes {
+        height: proof.header.height.0,
+        ids,
+    }))
 }
 
 async fn verifying_key(

@@ -7,6 +7,15 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+/// Largest answer the client reads: a node cannot make it allocate more. The largest answers
+/// are a block (at most [`pbft::MAX_BATCH_BYTES`] of transactions, about 3× as JSON) and a
+/// status list's revoked indexes (at most [`schemas::limits::MAX_REVOKED_PER_LIST`], 9 bytes
+/// each as JSON).
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+const _: () = assert!(4 * pbft::MAX_BATCH_BYTES < MAX_RESPONSE_BYTES);
+const _: () = assert!(10 * schemas::limits::MAX_REVOKED_PER_LIST < MAX_RESPONSE_BYTES);
+
 /// Client errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -98,10 +107,7 @@ impl Client {
             reason: e.to_string(),
         })?;
         let status = r.status();
-        let bytes = r.bytes().await.map_err(|e| ClientError::Unreachable {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes = read_bounded(url, r).await?;
         if !status.is_success() {
             let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
                 Ok(b) => (b.error, b.message),
@@ -172,6 +178,16 @@ impl Client {
         self.get(&format!("/v1/proofs?keys={}", keys.join(","))).await
     }
 
+    /// The revoked indexes of `issuer`'s status list `list` (not proven: check them against
+    /// the proven revocation root).
+    pub async fn revoked_ids(
+        &self,
+        issuer: &schemas::Did,
+        list: u32,
+    ) -> Result<crate::api::RevokedIndexes, ClientError> {
+        self.get(&format!("/v1/revoked/{issuer}/{list}/ids")).await
+    }
+
     /// The node's status.
     pub async fn status(&self) -> Result<crate::node::NodeStatus, ClientError> {
         self.get("/v1/status").await
@@ -187,4 +203,26 @@ impl Client {
         let a: Account = self.get(&format!("/v1/accounts/{did}")).await?;
         Ok(a.next_nonce)
     }
+}
+
+/// Reads an answer's body, refusing one longer than [`MAX_RESPONSE_BYTES`] before holding it.
+async fn read_bounded(url: &str, mut r: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+    let too_long = || ClientError::Unexpected {
+        url: url.to_string(),
+        reason: format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes (MAX_RESPONSE_BYTES)"),
+    };
+    if r.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| ClientError::Unreachable {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -11,8 +11,11 @@
 //! - signatures were verified by consensus before a transaction reaches a block (each once per
 //!   replica); here only *who* signed is checked (public keys compared, never re-verified);
 //! - a rejected transaction changes nothing but its receipt, which stores a [`RejectCode`]
-//!   (stable encoding); the English detail goes to the API's submitter and is never hashed, so
-//!   rewording a message never changes a state root;
+//!   (stable encoding), and its sender's count of rejections; the English detail goes to the
+//!   API's submitter and is never hashed, so rewording a message never changes a state root;
+//! - a sender gets at most [`schemas::limits::MAX_REJECTED_RECEIPTS`] rejected receipts since
+//!   its last applied transaction; past that a rejection writes nothing, so a key nobody
+//!   registered holds a bounded share of the state;
 //! - a transaction already in the chain (a receipt exists) is a no-op: consensus may order a
 //!   repeat that a lagging replica did not know was committed;
 //! - every transaction passes [`schemas::limits::check_transaction`] (size, signatures sorted
@@ -27,9 +30,9 @@ use schemas::did::Did;
 use schemas::hash::{Hash, sm3};
 use schemas::ledger::{
     AccountRecord, AnchorRecord, BlockBody, BlockHeader, Genesis, Governance, Height, IssuerRecord,
-    IssuerStatus, ProposalRecord, RejectCode, RevokedIds, STATUS_CHUNK_BITS, SchemaRecord, SignedTransaction,
-    StatusListChunk, TxOutcome, TxPayload, TxReceipt, ValidatorSet, VerifierRecord, VerifyingKeyRecord,
-    state_keys,
+    IssuerStatus, ProposalRecord, RejectCode, RevocationRoot, STATUS_CHUNK_BITS, STATUS_CHUNKS_PER_LIST,
+    SchemaRecord, SignedTransaction, StatusListChunk, TxOutcome, TxPayload, TxReceipt, ValidatorSet,
+    VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::sm2::PublicKey;
 use schemas::state::{StateError, StateTree, store};
@@ -38,11 +41,8 @@ use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-/// Status indexes per list (2^24: 128 chunks).
-pub const MAX_STATUS_INDEX: u32 = 1 << 24;
+pub use schemas::ledger::MAX_STATUS_INDEX;
 pub use schemas::limits::{MAX_LIST, MAX_REVOKE_PER_TX, MAX_SCHEMA_JSON, MAX_TEXT, MAX_VERIFYING_KEY};
-
-const _: () = assert!(MAX_STATUS_INDEX.is_multiple_of(STATUS_CHUNK_BITS));
 
 /// One state write: the new value (`None` deletes).
 pub type Write = Option<Vec<u8>>;
@@ -70,11 +70,19 @@ pub struct Execution {
 pub struct RevocationCache(Arc<Mutex<HashMap<(Did, u32), zk::tree::RevocationTree>>>);
 
 impl RevocationCache {
-    fn get(&self, key: &(Did, u32), ids: &[u32]) -> zk::tree::RevocationTree {
+    /// The list's committed tree; on a miss, built from `ids` (the committed revoked indexes).
+    fn get(
+        &self,
+        key: &(Did, u32),
+        ids: impl FnOnce() -> Result<Vec<u32>, StateError>,
+    ) -> Result<zk::tree::RevocationTree, StateError> {
+        if let Some(t) = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Ok(t.clone());
+        }
+        // Built outside the lock: a large list takes a while, and other lists need not wait.
+        let tree = zk::tree::RevocationTree::from_revoked(ids()?);
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key.clone())
-            .or_insert_with(|| zk::tree::RevocationTree::from_revoked(ids.iter().copied()))
-            .clone()
+        Ok(map.entry(key.clone()).or_insert(tree).clone())
     }
 
     /// Keeps the trees of a committed block.
@@ -320,6 +328,16 @@ pub fn execute<R: store::TreeReader>(
                 view.undo();
                 let code = rejection.code;
                 rejections.push((digest, rejection));
+                // What a key that never gets anything applied can write is bounded: a receipt
+                // per rejection up to the limit, then none (the transaction stays a no-op; a
+                // repeat of it is judged again and changes nothing).
+                let account_key = state_keys::account(&tx.tx.sender);
+                let mut account: AccountRecord = view.get(&account_key)?.unwrap_or_default();
+                if account.rejected >= schemas::limits::MAX_REJECTED_RECEIPTS {
+                    continue;
+                }
+                account.rejected += 1;
+                view.put(account_key, &account);
                 TxOutcome::Rejected { code }
             }
         };
@@ -478,6 +496,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         let result = self.payload(tx, digest, full)?;
         if result.is_ok() {
             account.use_nonce(tx.tx.nonce);
+            account.rejected = 0;
             self.view.put(account_key, &account);
         }
         Ok(result)
@@ -881,69 +900,74 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 "status index {i} is beyond the list size {MAX_STATUS_INDEX}"
             ))));
         }
+        let key = state_keys::revoked(issuer, list_id);
+        let mut rec: RevocationRoot = self.view.get(&key)?.unwrap_or_else(|| RevocationRoot {
+            issuer: issuer.clone(),
+            list_id,
+            count: 0,
+            root: Hash(zk::poseidon::fr_to_bytes(&zk::tree::RevocationTree::new().root())),
+        });
         let mut chunks: BTreeMap<u32, StatusListChunk> = BTreeMap::new();
-        for i in revoke {
+        let mut fresh = Vec::new();
+        for &i in revoke {
             let c = i / STATUS_CHUNK_BITS;
-            if let std::collections::btree_map::Entry::Vacant(e) = chunks.entry(c) {
-                let existing = self.view.get(&state_keys::status_chunk(issuer, list_id, c))?;
-                e.insert(existing.unwrap_or_else(|| StatusListChunk {
-                    issuer: issuer.clone(),
-                    list_id,
-                    chunk: c,
-                    bits: vec![0; (STATUS_CHUNK_BITS / 8) as usize],
-                }));
+            let chunk = match chunks.entry(c) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let existing = self.view.get(&state_keys::status_chunk(issuer, list_id, c))?;
+                    e.insert(existing.unwrap_or_else(|| StatusListChunk::empty(issuer.clone(), list_id, c)))
+                }
+            };
+            if chunk.set(i) {
+                fresh.push(i);
             }
-            let bit = i % STATUS_CHUNK_BITS;
-            if let Some(chunk) = chunks.get_mut(&c) {
-                chunk.bits[(bit / 8) as usize] |= 1 << (bit % 8);
-            }
+        }
+        let count = rec.count as usize + fresh.len();
+        if count > schemas::limits::MAX_REVOKED_PER_LIST {
+            return Ok(Err(RejectCode::RevokedListFull.because(format!(
+                "list {list_id} has revoked {} indexes; {} more exceed the limit {} (MAX_REVOKED_PER_LIST); revoke in another list",
+                rec.count,
+                fresh.len(),
+                schemas::limits::MAX_REVOKED_PER_LIST
+            ))));
         }
         for (c, chunk) in chunks {
             self.view
                 .put(state_keys::status_chunk(issuer, list_id, c), &chunk);
         }
-        let key = state_keys::revoked(issuer, list_id);
-        let mut ids: RevokedIds = self.view.get(&key)?.unwrap_or_else(|| RevokedIds {
-            issuer: issuer.clone(),
-            list_id,
-            ids: vec![],
-            root: Hash(zk::poseidon::fr_to_bytes(&zk::tree::RevocationTree::new().root())),
-        });
-        let tree_key = (issuer.clone(), list_id);
-        let mut tree = if !full {
-            None
-        } else if let Some(t) = self.revocation.get(&tree_key) {
-            Some(t.clone())
-        } else {
-            Some(self.revocations.get(&tree_key, &ids.ids))
-        };
-        let mut set: BTreeSet<u32> = ids.ids.iter().copied().collect();
-        let fresh = revoke
-            .iter()
-            .filter(|i| !set.contains(i))
-            .collect::<BTreeSet<_>>()
-            .len();
-        if set.len() + fresh > schemas::limits::MAX_REVOKED_PER_LIST {
-            return Ok(Err(RejectCode::RevokedListFull.because(format!(
-                "list {list_id} records {} revoked ids; {fresh} more exceed the limit {} (MAX_REVOKED_PER_LIST); revoke in another list",
-                set.len(),
-                schemas::limits::MAX_REVOKED_PER_LIST
-            ))));
+        rec.count = count as u32;
+        if full {
+            let tree_key = (issuer.clone(), list_id);
+            let mut tree = match self.revocation.get(&tree_key) {
+                Some(t) => t.clone(),
+                None => self
+                    .revocations
+                    .get(&tree_key, || self.revoked_before(issuer, list_id, &fresh))?,
+            };
+            for &i in &fresh {
+                tree.revoke(i);
+            }
+            rec.root = Hash(zk::poseidon::fr_to_bytes(&tree.root()));
+            self.revocation.insert(tree_key, tree);
         }
-        for i in revoke {
-            if set.insert(*i)
-                && let Some(t) = tree.as_mut()
+        self.view.put(key, &rec);
+        Ok(Ok(()))
+    }
+
+    /// The indexes list `list_id` had revoked before this transaction's `fresh` ones: the set
+    /// bits of its chunks as this transaction left them, less `fresh`.
+    fn revoked_before(&self, issuer: &Did, list_id: u32, fresh: &[u32]) -> Result<Vec<u32>, StateError> {
+        let fresh: BTreeSet<u32> = fresh.iter().copied().collect();
+        let mut ids = Vec::new();
+        for c in 0..STATUS_CHUNKS_PER_LIST {
+            if let Some(chunk) = self
+                .view
+                .get::<StatusListChunk>(&state_keys::status_chunk(issuer, list_id, c))?
             {
-                t.revoke(*i);
+                ids.extend(chunk.revoked().filter(|i| !fresh.contains(i)));
             }
         }
-        ids.ids = set.into_iter().collect();
-        if let Some(t) = tree {
-            ids.root = Hash(zk::poseidon::fr_to_bytes(&t.root()));
-            self.revocation.insert(tree_key, t);
-        }
-        self.view.put(key, &ids);
-        Ok(Ok(()))
+        Ok(ids)
     }
 
     fn change_validators(

@@ -132,6 +132,61 @@ pub struct StatusListChunk {
 /// 131,072 credentials it checks).
 pub const STATUS_CHUNK_BITS: u32 = 131_072;
 
+/// Status indexes per list: `0..MAX_STATUS_INDEX`.
+pub const MAX_STATUS_INDEX: u32 = 1 << 24;
+
+/// Chunks per status list.
+pub const STATUS_CHUNKS_PER_LIST: u32 = MAX_STATUS_INDEX / STATUS_CHUNK_BITS;
+
+const _: () = assert!(MAX_STATUS_INDEX.is_multiple_of(STATUS_CHUNK_BITS));
+
+impl StatusListChunk {
+    /// An empty chunk (nothing revoked).
+    pub fn empty(issuer: Did, list_id: u32, chunk: u32) -> Self {
+        StatusListChunk {
+            issuer,
+            list_id,
+            chunk,
+            bits: vec![0; (STATUS_CHUNK_BITS / 8) as usize],
+        }
+    }
+
+    /// Whether the bit of `index` is set; `false` for an index outside this chunk or a chunk
+    /// whose bits are short.
+    pub fn is_set(&self, index: u32) -> bool {
+        if index / STATUS_CHUNK_BITS != self.chunk {
+            return false;
+        }
+        let bit = index % STATUS_CHUNK_BITS;
+        self.bits
+            .get((bit / 8) as usize)
+            .is_some_and(|b| b & (1 << (bit % 8)) != 0)
+    }
+
+    /// Sets the bit of `index`; returns whether it was clear. `index` must be in this chunk.
+    pub fn set(&mut self, index: u32) -> bool {
+        debug_assert_eq!(index / STATUS_CHUNK_BITS, self.chunk);
+        let bit = index % STATUS_CHUNK_BITS;
+        match self.bits.get_mut((bit / 8) as usize) {
+            Some(b) if *b & (1 << (bit % 8)) == 0 => {
+                *b |= 1 << (bit % 8);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The revoked status indexes this chunk records, ascending.
+    pub fn revoked(&self) -> impl Iterator<Item = u32> + '_ {
+        let base = self.chunk.saturating_mul(STATUS_CHUNK_BITS);
+        self.bits.iter().enumerate().flat_map(move |(i, b)| {
+            (0..8u32)
+                .filter(move |k| b & (1 << k) != 0)
+                .map(move |k| base.saturating_add(i as u32 * 8 + k))
+        })
+    }
+}
+
 /// A registered Groth16 verifying key of one circuit shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -599,6 +654,9 @@ pub struct AccountRecord {
     pub highest: Option<u64>,
     /// Bit `i` set: nonce `highest - i` was used (bit 0 is `highest` itself).
     pub window: u128,
+    /// Rejected transactions recorded since the last applied one (a receipt each, up to
+    /// [`crate::limits::MAX_REJECTED_RECEIPTS`]).
+    pub rejected: u32,
 }
 
 /// Width of the nonce window.
@@ -805,17 +863,20 @@ pub struct TxReceipt {
     pub outcome: TxOutcome,
 }
 
-/// An issuer's revoked credential ids of one status list, with the root of the Poseidon
-/// revocation tree that unlinkable proofs show non-membership in.
+/// The revocation state of one issuer's status list: how many indexes it has revoked and the
+/// root of the Poseidon revocation tree that unlinkable proofs show non-membership in. A fixed
+/// size whatever the list holds: the revoked indexes themselves are the set bits of the list's
+/// [`StatusListChunk`]s (bounded records of [`STATUS_CHUNK_BITS`] bits), from which anyone
+/// rebuilds the tree and checks it against this root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RevokedIds {
+pub struct RevocationRoot {
     /// The issuer.
     pub issuer: Did,
     /// Status list.
     pub list_id: u32,
-    /// Revoked ids, sorted and unique.
-    pub ids: Vec<u32>,
+    /// How many indexes are revoked (at most [`crate::limits::MAX_REVOKED_PER_LIST`]).
+    pub count: u32,
     /// Root of the revocation tree (BN254 field element, 32 bytes little-endian).
     pub root: Hash,
 }
@@ -848,7 +909,7 @@ pub mod state_keys {
     pub fn receipt(tx: &Hash) -> Vec<u8> {
         format!("tx/{tx}").into_bytes()
     }
-    /// `revoked/<issuer>/<list>` → [`super::RevokedIds`].
+    /// `revoked/<issuer>/<list>` → [`super::RevocationRoot`].
     pub fn revoked(issuer: &Did, list_id: u32) -> Vec<u8> {
         format!("revoked/{issuer}/{list_id}").into_bytes()
     }

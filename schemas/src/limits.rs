@@ -42,9 +42,15 @@ pub const MAX_SCHEMA_JSON: usize = 64 * 1024;
 pub const MAX_VERIFYING_KEY: usize = 16 * 1024;
 /// Most status indexes one transaction revokes.
 pub const MAX_REVOKE_PER_TX: usize = 4_096;
-/// Most revoked ids one status list records: its record (4 bytes per id) always decodes, far
-/// below the codec's 64 MiB bound, and no list can grow into a record every validator fails on.
+/// Most indexes one status list revokes. The indexes live in the list's fixed-size status
+/// chunks (no record grows with them); this bounds the Poseidon work of rebuilding a list's
+/// revocation tree (a validator after a restart, a holder before proving) and the ids a node
+/// serves for one list.
 pub const MAX_REVOKED_PER_LIST: usize = 1 << 20;
+/// Most rejected transactions of one sender that leave a receipt since its last applied one;
+/// further rejections write nothing. A key nobody registered can get nothing applied but a
+/// registration, so this bounds what it writes (with [`MAX_OPEN_PROPOSALS`]).
+pub const MAX_REJECTED_RECEIPTS: u32 = 64;
 /// Most proposals one sender may have waiting for approvals (registrations from fresh keys are
 /// free to send: each key can hold only this much of the state until governance acts).
 pub const MAX_OPEN_PROPOSALS: u32 = 4;

@@ -21,8 +21,8 @@ use schemas::credential_schema::{AttributeValue, CredentialSchema};
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    AnchorRecord, IssuerRecord, LedgerProof, RevokedIds, STATUS_CHUNK_BITS, StatusListChunk, VerifierRecord,
-    VerifyingKeyRecord, state_keys,
+    AnchorRecord, IssuerRecord, LedgerProof, RevocationRoot, STATUS_CHUNK_BITS, StatusListChunk,
+    VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
     Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
@@ -204,6 +204,8 @@ pub struct Pending {
     pub consent: Consent,
     proof: LedgerProof,
     facts: Facts,
+    /// The issuer list's revocation tree, checked against the proven root (unlinkable tier).
+    revocation: Option<RevocationTree>,
 }
 
 /// One entry of the disclosure history.
@@ -541,7 +543,14 @@ impl Holder {
             ));
             keys.push(state_keys::schema(&e.schema_id));
         }
-        let (proof, facts) = ledger.read(keys).await?;
+        let (proof, facts, revocation) = if r.tier == Tier::Unlinkable {
+            let (proof, facts, tree) =
+                read_with_revocation(ledger, keys, &e.issuer, e.status.list_id).await?;
+            (proof, facts, Some(tree))
+        } else {
+            let (proof, facts) = ledger.read(keys).await?;
+            (proof, facts, None)
+        };
         let verifier: Option<VerifierRecord> =
             facts.get(&state_keys::verifier(&r.verifier), "the verifier")?;
         let chunk: Option<StatusListChunk> = facts.get(
@@ -571,6 +580,7 @@ impl Holder {
             consent,
             proof,
             facts,
+            revocation,
         })
     }
 
@@ -741,18 +751,10 @@ impl Holder {
             .poseidon_root
             .and_then(|h| fr_from_bytes(&h.0))
             .ok_or_else(|| HolderError::NotAnchored("the batch has no Poseidon root".into()))?;
-        let revoked: Option<RevokedIds> = facts.get(
-            &state_keys::revoked(&e.issuer, e.status.list_id),
-            "the revoked ids",
-        )?;
-        let tree = RevocationTree::from_revoked(revoked.iter().flat_map(|r| r.ids.iter().copied()));
-        if let Some(rec) = &revoked
-            && Hash(fr_to_bytes(&tree.root())) != rec.root
-        {
-            return Err(HolderError::NotAnchored(
-                "the ledger's revoked ids do not match its revocation root".into(),
-            ));
-        }
+        let tree = pending
+            .revocation
+            .as_ref()
+            .ok_or_else(|| damaged("the revocation tree was not read for this request"))?;
         let width = pk.shape().attributes;
         let values = leaf_values(schema, &c.openings, width);
         let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| damaged("the leaf salt"))?;
@@ -775,7 +777,7 @@ impl Holder {
         };
         let (proof, nullifier) = zk::unlinkable::prove_unlinkable(pk, &statement, &witness, &mut OsRng)?;
         // The answer carries only what links to nothing personal: the verifier's record, the
-        // issuer's, the batch anchor, the revoked ids, the verifying key and the schema.
+        // issuer's, the batch anchor, the revocation root, the verifying key and the schema.
         let mut proof_carried = pending.proof.clone();
         let status_key =
             state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS);
@@ -827,4 +829,50 @@ fn value_text(schema: Option<&CredentialSchema>, name: &str, v: &AttributeValue)
         AttributeValue::Text(s) => s.clone(),
         AttributeValue::Integer(x) => tier::display_value(schema, name, *x),
     }
+}
+
+/// How many times the holder reads a list's revoked indexes before giving up on a node whose
+/// indexes never rebuild the proven root.
+const REVOCATION_READS: usize = 3;
+
+/// Reads `keys` (which include the list's revocation root) under one certificate, then the
+/// list's revoked indexes from the same node, and accepts them only if they rebuild the proven
+/// root. The indexes are not proven themselves: the Poseidon root is what binds them. A
+/// revocation committed between the two reads makes them disagree; they are read again.
+async fn read_with_revocation(
+    ledger: &Ledger,
+    keys: Vec<Vec<u8>>,
+    issuer: &Did,
+    list: u32,
+) -> Result<(LedgerProof, Facts, RevocationTree), HolderError> {
+    for _ in 0..REVOCATION_READS {
+        let (proof, facts) = ledger.read(keys.clone()).await?;
+        let root: Option<RevocationRoot> =
+            facts.get(&state_keys::revoked(issuer, list), "the revocation root")?;
+        let Some(root) = root.filter(|r| r.count > 0) else {
+            return Ok((proof, facts, RevocationTree::new()));
+        };
+        let served = ledger
+            .client
+            .revoked_ids(issuer, list)
+            .await
+            .map_err(LedgerError::from)?;
+        let ids = served.ids;
+        // Refuse before any hashing what cannot be the list: the wrong number of indexes, or
+        // indexes not ascending and unique (then a node cannot make a holder hash more than the
+        // list's bound).
+        if ids.len() != root.count as usize
+            || ids.len() > schemas::limits::MAX_REVOKED_PER_LIST
+            || ids.windows(2).any(|w| w[0] >= w[1])
+        {
+            continue;
+        }
+        let tree = RevocationTree::from_revoked(ids);
+        if Hash(fr_to_bytes(&tree.root())) == root.root {
+            return Ok((proof, facts, tree));
+        }
+    }
+    Err(HolderError::NotAnchored(format!(
+        "the node's revoked indexes for list {list} did not rebuild the ledger's revocation root in {REVOCATION_READS} reads; it may be serving a wrong list: use another node"
+    )))
 }

@@ -9,8 +9,8 @@ use schemas::codec::{decode, encode};
 use schemas::did::Did;
 use schemas::hash::{Hash, sm3};
 use schemas::ledger::{
-    AnchorRecord, Genesis, LedgerProof, STATUS_CHUNK_BITS, SignedTransaction, StatusListChunk, Transaction,
-    TxOutcome, TxPayload, TxReceipt, ValidatorSet, state_keys,
+    AnchorRecord, Genesis, LedgerProof, SignedTransaction, StatusListChunk, Transaction, TxOutcome,
+    TxPayload, TxReceipt, ValidatorSet, state_keys,
 };
 use schemas::light_client::{LightClientError, verify_commit_certificate};
 use schemas::sm2::SecretKey;
@@ -169,10 +169,7 @@ impl Facts {
 
 /// Whether the status-list bit of `index` is set in its chunk (absent chunk: nothing revoked).
 pub fn is_revoked(chunk: Option<&StatusListChunk>, index: u32) -> bool {
-    let bit = index % STATUS_CHUNK_BITS;
-    chunk
-        .and_then(|c| c.bits.get((bit / 8) as usize).copied())
-        .is_some_and(|b| b & (1 << (bit % 8)) != 0)
+    chunk.is_some_and(|c| c.is_set(index))
 }
 
 /// A connection to a ledger node, with the consortium's validator set to check it by.

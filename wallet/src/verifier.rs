@@ -15,8 +15,8 @@ use schemas::credential_schema::{AttributeValue, CredentialSchema};
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    AnchorRecord, IssuerRecord, IssuerStatus, RevokedIds, STATUS_CHUNK_BITS, SchemaRecord, StatusListChunk,
-    ValidatorSet, VerifierRecord, VerifyingKeyRecord, state_keys,
+    AnchorRecord, IssuerRecord, IssuerStatus, RevocationRoot, STATUS_CHUNK_BITS, SchemaRecord,
+    StatusListChunk, ValidatorSet, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
     Predicate, Presentation, PresentationProof, PresentationRequest, SelectiveDisclosure, SignedRequest,
@@ -777,7 +777,8 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         },
     );
     let revocation = (|| {
-        let ids: Option<RevokedIds> = get(facts, &state_keys::revoked(&u.issuer, 0), "the revoked-id list")?;
+        let ids: Option<RevocationRoot> =
+            get(facts, &state_keys::revoked(&u.issuer, 0), "the revocation root")?;
         let root = match &ids {
             Some(rec) => rec.root,
             None => Hash(fr_to_bytes(&RevocationTree::new().root())),
@@ -789,7 +790,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         }
         Ok(format!(
             "not among the issuer's {} revoked ids (proven in zero knowledge)",
-            ids.map_or(0, |i| i.ids.len())
+            ids.map_or(0, |i| i.count)
         ))
     })();
     let zk_result = (|| {

@@ -7,7 +7,7 @@ use schemas::ledger::{
 };
 use schemas::sm2::SecretKey;
 use schemas::state::MemoryStore;
-use schemas::state::store::TreeWriter;
+use schemas::state::store::{TreeReader, TreeWriter};
 
 fn key(i: u8) -> SecretKey {
     SecretKey::from_bytes(&[i; 32]).expect("a valid scalar")
@@ -417,10 +417,10 @@ fn revocation_sets_status_bits_and_the_revocation_tree() {
         .get(&state_keys::status_chunk(&did(&uni), 0, 1))
         .expect("chunk 1");
     assert_eq!(chunk.bits[0], 1 << 3);
-    let ids: RevokedIds = c.get(&state_keys::revoked(&did(&uni), 0)).expect("ids");
-    assert_eq!(ids.ids, vec![5, 7, 131_075]);
+    let rec: RevocationRoot = c.get(&state_keys::revoked(&did(&uni), 0)).expect("root");
+    assert_eq!(rec.count, 3);
     let expected = zk::tree::RevocationTree::from_revoked([5, 7, 131_075]).root();
-    assert_eq!(ids.root, Hash(zk::poseidon::fr_to_bytes(&expected)));
+    assert_eq!(rec.root, Hash(zk::poseidon::fr_to_bytes(&expected)));
     let t = c.tx(
         &[&uni],
         TxPayload::UpdateStatusList {
@@ -487,7 +487,7 @@ fn verifiers_and_schemas() {
 }
 
 #[test]
-fn rejected_transactions_change_nothing_but_their_receipt_and_execution_is_deterministic() {
+fn rejected_transactions_change_nothing_but_their_receipt_and_rejection_count_and_execution_is_deterministic() {
     let mut a = Chain::new();
     let mut b = Chain::new();
     let uni = key(10);
@@ -501,8 +501,11 @@ fn rejected_transactions_change_nothing_but_their_receipt_and_execution_is_deter
         a.root, b.root,
         "the same block on the same state gives the same root"
     );
-    // Nothing but receipts was written.
-    assert!(a.get::<AccountRecord>(&state_keys::account(&did(&uni))).is_none());
+    // Nothing but receipts and the sender's count of rejections was written: no nonce used.
+    let account = a
+        .get::<AccountRecord>(&state_keys::account(&did(&uni)))
+        .expect("the sender's rejections are counted");
+    assert_eq!((account.highest, account.window, account.rejected), (None, 0, 5));
 }
 
 #[test]
@@ -693,4 +696,130 @@ fn one_key_holds_a_bounded_number_of_open_proposals() {
         c.get::<u32>(&state_keys::open_proposals(&did(&v))),
         Some(schemas::limits::MAX_OPEN_PROPOSALS - 1)
     );
+}
+
+/// Security finding 14: the revoked ids of a list lived in one record that grew with every
+/// revocation until, at its limit, no validator could decode it. They are the bits of the
+/// list's fixed-size chunks now; the list's own record keeps a count and a root.
+#[test]
+fn a_list_s_revocation_record_does_not_grow_with_its_revoked_ids() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let size = |c: &Chain| {
+        c.store
+            .get_value_option(
+                c.version.expect("a version"),
+                schemas::state::state_key_hash(&state_keys::revoked(&did(&uni), 0)),
+            )
+            .expect("read")
+            .expect("the record")
+            .len()
+    };
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![3],
+        },
+    );
+    applied(c.one(t));
+    let one = size(&c);
+    let many: Vec<u32> = (0..MAX_REVOKE_PER_TX as u32).map(|i| i * 97 + 11).collect();
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: many.clone(),
+        },
+    );
+    applied(c.one(t));
+    assert_eq!(
+        size(&c),
+        one,
+        "the record's size must not depend on how many ids are revoked"
+    );
+    let rec: RevocationRoot = c.get(&state_keys::revoked(&did(&uni), 0)).expect("root");
+    assert_eq!(rec.count as usize, many.len() + 1);
+    // The ids are the set bits of the chunks, every chunk the same fixed size.
+    let mut ids = vec![];
+    for chunk in 0..STATUS_CHUNKS_PER_LIST {
+        if let Some(ch) = c.get::<StatusListChunk>(&state_keys::status_chunk(&did(&uni), 0, chunk)) {
+            assert_eq!(ch.bits.len() as u32, STATUS_CHUNK_BITS / 8);
+            ids.extend(ch.revoked());
+        }
+    }
+    let mut expected = many;
+    expected.push(3);
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    let root = zk::tree::RevocationTree::from_revoked(ids).root();
+    assert_eq!(rec.root, Hash(zk::poseidon::fr_to_bytes(&root)));
+}
+
+/// A validator that restarts has no revocation tree in memory: it rebuilds the list's tree from
+/// the committed chunks and must reach the root the others computed incrementally.
+#[test]
+fn a_validator_with_a_cold_revocation_cache_computes_the_same_root() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    for revoke in [vec![5, 300_000], vec![131_072, 5, 9]] {
+        let t = c.tx(
+            &[&uni],
+            TxPayload::UpdateStatusList {
+                issuer: did(&uni),
+                list_id: 2,
+                revoke,
+            },
+        );
+        applied(c.one(t));
+        c.cache = RevocationCache::default();
+    }
+    let rec: RevocationRoot = c.get(&state_keys::revoked(&did(&uni), 2)).expect("root");
+    assert_eq!(rec.count, 4);
+    let expected = zk::tree::RevocationTree::from_revoked([5, 9, 131_072, 300_000]).root();
+    assert_eq!(rec.root, Hash(zk::poseidon::fr_to_bytes(&expected)));
+}
+
+/// Security finding 15: rejected transactions wrote receipts without bound, so a fresh key
+/// (free to make) could fill the state through a Byzantine primary. A sender's rejected
+/// receipts stop at the limit; the transactions past it leave nothing behind.
+#[test]
+fn a_key_nobody_registered_writes_at_most_the_limit_of_rejected_receipts() {
+    let mut c = Chain::new();
+    let stranger = key(77);
+    let limit = schemas::limits::MAX_REJECTED_RECEIPTS as usize;
+    let txs: Vec<SignedTransaction> = (0..limit + 6)
+        .map(|_| {
+            c.tx(
+                &[&stranger],
+                TxPayload::SuspendIssuer {
+                    issuer: did(&key(10)),
+                    reason: "x".into(),
+                },
+            )
+        })
+        .collect();
+    let outcomes = c.block(&txs);
+    assert_eq!(
+        outcomes.len(),
+        limit,
+        "only the first {limit} rejections leave a receipt"
+    );
+    for o in outcomes {
+        rejected(o, "not a governance member");
+    }
+    for (i, t) in txs.iter().enumerate() {
+        let receipt: Option<TxReceipt> = c.get(&state_keys::receipt(&t.id()));
+        assert_eq!(receipt.is_some(), i < limit, "transaction {i}");
+    }
+    let account: AccountRecord = c.get(&state_keys::account(&did(&stranger))).expect("account");
+    assert_eq!(account.rejected as usize, limit);
+    assert_eq!(account.highest, None, "no rejected transaction uses a nonce");
+    // A repeat of one past the limit is judged again and still writes nothing.
+    let again = c.block(&txs[limit..limit + 1]);
+    assert!(again.is_empty());
 }
