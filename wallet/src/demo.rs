@@ -575,6 +575,18 @@ async fn story(
         .await
         .step(step)?;
     say("    the customer imports it (Poseidon leaf and path checked against the anchor)".into());
+    // Two other customers' attestations are revoked, so the customer's proof of non-revocation
+    // is against a list that is not empty (its wallet rebuilds the list's tree from the node's
+    // revoked indexes and checks it against the proven root).
+    let others: Vec<u32> = batch.credentials[1..3]
+        .iter()
+        .map(|(_, c)| c.envelope.status.index)
+        .collect();
+    let h = bank_a.revoke(ledger, 0, others).await.step(step)?;
+    say(format!(
+        "    {} revokes two other customers' attestations (block {h})",
+        bank_a.name()
+    ));
 
     let step = "a second bank verifies age >= 18 and kyc_level >= 2 through the unlinkable tier";
     say(format!("\n[9] {step}"));

@@ -857,22 +857,60 @@ async fn read_with_revocation(
             .revoked_ids(issuer, list)
             .await
             .map_err(LedgerError::from)?;
-        let ids = served.ids;
-        // Refuse before any hashing what cannot be the list: the wrong number of indexes, or
-        // indexes not ascending and unique (then a node cannot make a holder hash more than the
-        // list's bound).
-        if ids.len() != root.count as usize
-            || ids.len() > schemas::limits::MAX_REVOKED_PER_LIST
-            || ids.windows(2).any(|w| w[0] >= w[1])
-        {
-            continue;
-        }
-        let tree = RevocationTree::from_revoked(ids);
-        if Hash(fr_to_bytes(&tree.root())) == root.root {
+        if let Some(tree) = revocation_tree(&root, served.ids) {
             return Ok((proof, facts, tree));
         }
     }
     Err(HolderError::NotAnchored(format!(
         "the node's revoked indexes for list {list} did not rebuild the ledger's revocation root in {REVOCATION_READS} reads; it may be serving a wrong list: use another node"
     )))
+}
+
+/// The revocation tree of `ids` if they are the list `root` proves: as many as it counts,
+/// ascending and unique, and rebuilding its root. What cannot be the list is refused before any
+/// hashing, so a node cannot make a holder hash more than the list's bound.
+fn revocation_tree(root: &RevocationRoot, ids: Vec<u32>) -> Option<RevocationTree> {
+    if ids.len() != root.count as usize
+        || ids.len() > schemas::limits::MAX_REVOKED_PER_LIST
+        || ids.windows(2).any(|w| w[0] >= w[1])
+    {
+        return None;
+    }
+    let tree = RevocationTree::from_revoked(ids);
+    (Hash(fr_to_bytes(&tree.root())) == root.root).then_some(tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root_of(ids: &[u32]) -> RevocationRoot {
+        RevocationRoot {
+            issuer: Did::from_public_key(SecretKey::from_bytes(&[7; 32]).expect("key").public_key()),
+            list_id: 0,
+            count: ids.len() as u32,
+            root: Hash(fr_to_bytes(
+                &RevocationTree::from_revoked(ids.iter().copied()).root(),
+            )),
+        }
+    }
+
+    /// A node serves the revoked indexes unproven: only the list the proven root describes is
+    /// accepted; one hiding a revocation, adding one, or repeating one to fake the count is not.
+    #[test]
+    fn only_the_revoked_indexes_that_rebuild_the_proven_root_are_accepted() {
+        let root = root_of(&[3, 40, 131_072]);
+        let tree = revocation_tree(&root, vec![3, 40, 131_072]).expect("the list itself");
+        assert!(tree.is_revoked(40));
+        for hostile in [
+            vec![3, 131_072],
+            vec![3, 40, 41, 131_072],
+            vec![3, 41, 131_072],
+            vec![3, 3, 131_072],
+            vec![40, 3, 131_072],
+        ] {
+            assert!(revocation_tree(&root, hostile.clone()).is_none(), "{hostile:?}");
+        }
+        assert!(revocation_tree(&root_of(&[]), vec![]).is_some());
+    }
 }

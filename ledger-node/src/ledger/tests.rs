@@ -487,7 +487,8 @@ fn verifiers_and_schemas() {
 }
 
 #[test]
-fn rejected_transactions_change_nothing_but_their_receipt_and_rejection_count_and_execution_is_deterministic() {
+fn rejected_transactions_change_nothing_but_their_receipt_and_rejection_count_and_execution_is_deterministic()
+{
     let mut a = Chain::new();
     let mut b = Chain::new();
     let uni = key(10);
