@@ -56,7 +56,7 @@ impl Cluster {
             .open(node.config.with_file_name("node.log"))
             .expect("log file");
         let child = Command::new(EXE)
-            .args(["run", "--exit-with-parent", "--config"])
+            .args(["run", "--exit-with-parent", "--fault-signals", "--config"])
             .arg(&node.config)
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -70,6 +70,36 @@ impl Cluster {
         if let Some(mut c) = self.procs[i].take() {
             c.kill().expect("SIGKILL");
             c.wait().expect("reap");
+        }
+    }
+
+    /// Cuts (`true`) or heals node `i`'s links to every peer, in process at its transport
+    /// (`run --fault-signals`: SIGUSR1 cuts, SIGUSR2 heals).
+    fn cut(&self, i: usize, cut: bool) {
+        let pid = self.procs[i].as_ref().expect("node running").id();
+        let sig = if cut { "-USR1" } else { "-USR2" };
+        let ok = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success(), "kill {sig} {pid}");
+    }
+
+    /// Waits until node `i` reports `peers` connected peers.
+    async fn wait_peers(&self, i: usize, peers: impl Fn(usize) -> bool) {
+        let t = Instant::now();
+        loop {
+            if let Ok(s) = self.client(i).status().await
+                && peers(s.peers)
+            {
+                return;
+            }
+            assert!(
+                t.elapsed() < DEADLINE,
+                "node {i}'s peers did not change; its log:\n{}",
+                self.log(i)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -305,6 +335,59 @@ async fn a_killed_backup_and_a_killed_primary_do_not_stop_the_consortium() {
         root_at(&cluster.client(0), h).await,
         root_at(&cluster.client(1), h).await
     );
+}
+
+/// Issue 13: a validator cut off the network falls behind while the other three commit; healed,
+/// it catches up to the same blocks. Then the primary: cut off, the others change view and go on
+/// without it; healed, it rejoins and catches up. The cut is in process, at each node's
+/// transport (`run --fault-signals`): its connections close and none are accepted or dialled,
+/// while the process, its store and its API run on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_cut_off_the_network_catches_up_when_healed() {
+    let cluster = Cluster::start(5);
+    let (issuers, schema) = cluster.issuers(4).await;
+    let chain = cluster.genesis.chain_id.clone();
+    let mut txs = ledger_node::load::anchors(&chain, &issuers, &schema, 80, 1).into_iter();
+
+    for (cut, others) in [(3, [0, 1, 2]), (0, [1, 2, 3])] {
+        let before = cluster.height(cut).await.expect("height");
+        cluster.cut(cut, true);
+        cluster.wait_peers(cut, |p| p == 0).await;
+        let batch: Vec<_> = txs.by_ref().take(30).collect();
+        let hashes = cluster.submit(&others, &batch).await;
+        cluster.wait_committed(others[0], &hashes).await;
+        let h = cluster.height(others[0]).await.expect("height");
+        let stuck = cluster
+            .height(cut)
+            .await
+            .expect("the cut node's API still answers");
+        assert!(
+            stuck < h,
+            "node {cut} reached {stuck} of {h} while cut off (it was at {before})"
+        );
+
+        cluster.cut(cut, false);
+        cluster.wait_peers(cut, |p| p >= 3).await;
+        cluster.wait_height(cut, h).await;
+        assert_eq!(
+            root_at(&cluster.client(cut), h).await,
+            root_at(&cluster.client(others[0]), h).await,
+            "node {cut} caught up to another chain"
+        );
+    }
+    // The primary of view 0 was cut off: the others went on in a later view.
+    let s = cluster.client(1).status().await.expect("status");
+    assert!(
+        s.view > 0,
+        "commits went on without a view change? view {}",
+        s.view
+    );
+    // And all four commit together again.
+    let last: Vec<_> = txs.by_ref().take(10).collect();
+    let hashes = cluster.submit(&[0, 3], &last).await;
+    for i in 0..4 {
+        cluster.wait_committed(i, &hashes).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

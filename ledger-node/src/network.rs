@@ -144,6 +144,7 @@ pub enum Target {
 enum Command {
     Send(Target, Arc<Vec<u8>>),
     Connected(oneshot::Sender<Vec<PeerId>>),
+    Cut(bool),
 }
 
 /// Counters shared with the metrics.
@@ -182,6 +183,13 @@ impl Network {
         if self.commands.try_send(Command::Send(target, frame)).is_err() {
             self.stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Cuts every link to the consortium (`true`: connections closed, none accepted or dialled,
+    /// nothing sent) or heals them (`false`: dialling resumes). A fault for tests and drills,
+    /// at the transport: the node itself runs on, as behind a severed cable.
+    pub async fn cut(&self, cut: bool) {
+        let _ = self.commands.send(Command::Cut(cut)).await;
     }
 
     /// Peers connected now.
@@ -247,6 +255,7 @@ pub fn spawn(config: NetConfig, events: mpsc::Sender<NetEvent>) -> Result<Networ
     let st = stats.clone();
     tokio::spawn(async move {
         let mut redial = tokio::time::interval(REDIAL);
+        let mut cut = false;
         loop {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
@@ -267,8 +276,20 @@ pub fn spawn(config: NetConfig, events: mpsc::Sender<NetEvent>) -> Result<Networ
                     Some(Command::Connected(reply)) => {
                         let _ = reply.send(swarm.connected_peers().copied().collect());
                     }
+                    Some(Command::Cut(c)) => {
+                        // Disallowing a peer closes its connections and refuses new ones.
+                        for p in peers.keys() {
+                            if c {
+                                swarm.behaviour_mut().allowed.disallow_peer(*p);
+                            } else {
+                                swarm.behaviour_mut().allowed.allow_peer(*p);
+                            }
+                        }
+                        cut = c;
+                        tracing::warn!(cut, "links to every peer {}", if c { "cut" } else { "healed" });
+                    }
                 },
-                _ = redial.tick() => {
+                _ = redial.tick(), if !cut => {
                     for (p, a) in &peers {
                         if !swarm.is_connected(p) {
                             let _ = swarm.dial(libp2p::swarm::dial_opts::DialOpts::peer_id(*p)

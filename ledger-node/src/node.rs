@@ -172,6 +172,8 @@ pub struct NodeHandle {
     pub api: SocketAddr,
     /// Its peer id.
     pub peer_id: PeerId,
+    /// Its network (to cut and heal its links in fault tests).
+    pub network: Network,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     /// Closes the API: dropping it (with the handle) shuts the server down gracefully.
@@ -328,6 +330,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     });
     tracing::info!(%api, %peer_id, replica = replica_id, height, "node started");
 
+    let network = net.clone();
     let core = Core {
         replica,
         shared,
@@ -353,6 +356,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     Ok(NodeHandle {
         api,
         peer_id,
+        network,
         stop,
         task,
         api_stop,

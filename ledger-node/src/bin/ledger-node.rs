@@ -91,6 +91,10 @@ enum Command {
         /// killed parent leaves no node behind).
         #[arg(long)]
         exit_with_parent: bool,
+        /// Fault drills: SIGUSR1 cuts every link to the other nodes at the transport (the node
+        /// runs on, isolated), SIGUSR2 heals them. Off unless given.
+        #[arg(long)]
+        fault_signals: bool,
     },
     /// Create and run a whole consortium on loopback, one process per node.
     Devnet {
@@ -224,12 +228,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Run {
             config,
             exit_with_parent,
+            fault_signals,
         } => {
             let file = NodeFile::load(&config)?;
             let cfg = file.node_config()?;
             runtime()?.block_on(async move {
                 let node = ledger_node::node::start(cfg).await?;
                 println!("node {} serving http://{}", node.peer_id, node.api);
+                if fault_signals {
+                    link_cut_signals(node.network.clone())?;
+                }
                 // Until Ctrl-C, SIGTERM or the parent's exit; a fatal error inside the node
                 // ends the process too (with the error), instead of leaving its API up.
                 let shutdown = async {
@@ -421,5 +429,24 @@ async fn run_devnet(d: &DevnetFile) -> Result<()> {
         }
     }
     println!("stopping the devnet");
+    Ok(())
+}
+
+/// SIGUSR1 cuts the node's links, SIGUSR2 heals them (`run --fault-signals`).
+fn link_cut_signals(net: ledger_node::network::Network) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut cut = signal(SignalKind::user_defined1())?;
+    let mut heal = signal(SignalKind::user_defined2())?;
+    tokio::spawn(async move {
+        loop {
+            let c = tokio::select! {
+                Some(()) = cut.recv() => true,
+                Some(()) = heal.recv() => false,
+                else => break,
+            };
+            println!("fault drill: links {}", if c { "cut" } else { "healed" });
+            net.cut(c).await;
+        }
+    });
     Ok(())
 }
