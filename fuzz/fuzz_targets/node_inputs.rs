@@ -66,6 +66,13 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             if let Ok(text) = std::str::from_utf8(rest) {
                 if let Ok(tx) = serde_json::from_str::<SignedTransaction>(text) {
+                    // The admission rule every door applies: never panics, and what it admits
+                    // has the size it reports.
+                    if let Ok(size) = schemas::limits::check_transaction(&tx, "credence-devnet") {
+                        assert_eq!(size, tx.to_canonical().len());
+                        assert!(size <= schemas::limits::MAX_TX_BYTES);
+                    }
+                    let _ = tx.id();
                     let _ = tx.verify_signatures();
                 }
             }
@@ -84,6 +91,8 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(text) = std::str::from_utf8(rest) {
                 let _ = serde_json::from_str::<Genesis>(text);
                 let _ = serde_json::from_str::<GovernanceMember>(text);
+                // A node's unproven answer of revoked indexes (a wallet checks it against a root).
+                let _ = serde_json::from_str::<ledger_node::api::RevokedIndexes>(text);
             }
         }
     }

@@ -10,8 +10,9 @@
 //!   voted is on disk before the vote leaves the node, and a committed block is never lost by
 //!   a process crash (`kill -9`);
 //! - sled's flush is `sync_file_range` on Linux, which survives a process crash but not a power
-//!   cut; so after each flush the store also `fdatasync`s sled's data file ([`Store::open`]):
-//!   a committed block and a sent vote survive a power cut too;
+//!   cut; so after each flush the store also `fdatasync`s the blob files sled wrote for large
+//!   values, then sled's data file ([`Store::open`]): a committed block and a sent vote survive
+//!   a power cut too;
 //! - the value of a state key at a version is the newest write at or below that version.
 
 use crate::ledger::Execution;
@@ -55,8 +56,69 @@ pub enum StoreError {
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
-    /// sled's data file, `fdatasync`ed after every flush (`None`: flush only, for comparison).
-    sync: Option<(std::sync::Arc<std::fs::File>, std::path::PathBuf)>,
+    /// What every flush makes durable (`None`: flush only, for comparison).
+    sync: Option<std::sync::Arc<Durable>>,
+}
+
+/// sled's files that a flush leaves to the page cache: its data file (`db`), and the blob files
+/// it writes for values larger than a quarter of a segment (a block over about 128 KiB), each
+/// named by its log sequence number under `blobs/`.
+struct Durable {
+    db: std::fs::File,
+    db_path: std::path::PathBuf,
+    blobs: std::path::PathBuf,
+    /// The highest blob number already synced (blobs are numbered in the order sled writes).
+    synced_blob: std::sync::Mutex<Option<u64>>,
+    /// Blob files synced since opening (for tests and metrics).
+    blobs_synced: std::sync::atomic::AtomicU64,
+}
+
+impl Durable {
+    fn sync_err(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Sync {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// `fdatasync`s blob files written since the last call and the `blobs/` folder (their names),
+    /// then the data file, whose records point at them: a record is durable only after what it
+    /// points at.
+    fn sync(&self) -> Result<(), StoreError> {
+        let mut synced = self.synced_blob.lock().unwrap_or_else(|p| p.into_inner());
+        let mut newest = *synced;
+        match std::fs::read_dir(&self.blobs) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry.map_err(|e| Self::sync_err(&self.blobs, e))?;
+                    let Some(lsn) = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else {
+                        continue;
+                    };
+                    if synced.is_some_and(|s| lsn <= s) {
+                        continue;
+                    }
+                    match std::fs::File::open(entry.path()) {
+                        Ok(f) => f.sync_data().map_err(|e| Self::sync_err(&entry.path(), e))?,
+                        // sled removed it meanwhile (its value was rewritten or collected).
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(Self::sync_err(&entry.path(), e)),
+                    }
+                    self.blobs_synced
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    newest = newest.max(Some(lsn));
+                }
+                if newest != *synced {
+                    std::fs::File::open(&self.blobs)
+                        .and_then(|d| d.sync_all())
+                        .map_err(|e| Self::sync_err(&self.blobs, e))?;
+                    *synced = newest;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Self::sync_err(&self.blobs, e)),
+        }
+        self.db.sync_data().map_err(|e| Self::sync_err(&self.db_path, e))
+    }
 }
 
 const HEIGHT: &[u8] = b"m/height";
@@ -80,13 +142,23 @@ impl Store {
     /// sled's data file, so what a flush returned for survives a power cut.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let mut store = Self::open_flush_only(dir)?;
-        let path = dir.join("db");
-        let file = std::fs::File::open(&path).map_err(|source| StoreError::Sync {
-            path: path.display().to_string(),
-            source,
-        })?;
-        store.sync = Some((std::sync::Arc::new(file), path));
+        let db_path = dir.join("db");
+        let db = std::fs::File::open(&db_path).map_err(|e| Durable::sync_err(&db_path, e))?;
+        store.sync = Some(std::sync::Arc::new(Durable {
+            db,
+            db_path,
+            blobs: dir.join("blobs"),
+            synced_blob: std::sync::Mutex::new(None),
+            blobs_synced: std::sync::atomic::AtomicU64::new(0),
+        }));
         Ok(store)
+    }
+
+    /// Blob files (sled's files for large values) synced since opening.
+    pub fn blobs_synced(&self) -> u64 {
+        self.sync
+            .as_ref()
+            .map_or(0, |d| d.blobs_synced.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Opens the database without the `fdatasync` after each flush: survives a process crash,
@@ -97,14 +169,11 @@ impl Store {
         Ok(Store { db, tree, sync: None })
     }
 
-    /// sled's flush, then `fdatasync` of its data file.
+    /// sled's flush, then `fdatasync` of its new blob files and its data file.
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
-        if let Some((file, path)) = &self.sync {
-            file.sync_data().map_err(|source| StoreError::Sync {
-                path: path.display().to_string(),
-                source,
-            })?;
+        if let Some(d) = &self.sync {
+            d.sync()?;
         }
         Ok(())
     }
