@@ -600,24 +600,32 @@ async fn revoked_ids(
     Path((issuer, list)): Path<(String, String)>,
 ) -> ApiResult<RevokedIndexes> {
     let (issuer, list) = (parse_did(&issuer)?, parse_u32("list", &list)?);
+    // Up to 2 MiB of chunks read and a few MB answered per request: a few at a time.
+    let _permit = LIST_READS
+        .try_acquire()
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", format!(
+            "{MAX_CONCURRENT_LIST_READS} revoked-index reads are running (MAX_CONCURRENT_LIST_READS); retry shortly"
+        )))?;
     let keys: Vec<Vec<u8>> = (0..STATUS_CHUNKS_PER_LIST)
         .map(|c| state_keys::status_chunk(&issuer, list, c))
         .collect();
     let store = s.store.clone();
-    let proof = tokio::task::spawn_blocking(move || store.read(&keys))
+    let (height, values) = tokio::task::spawn_blocking(move || store.values(&keys))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
     let mut ids = Vec::new();
-    for v in proof.state.iter().filter_map(|p| p.value.as_ref()) {
-        let chunk: StatusListChunk = schemas::codec::decode(&v.0).map_err(ApiError::internal)?;
+    for v in values.iter().flatten() {
+        let chunk: StatusListChunk = schemas::codec::decode(v).map_err(ApiError::internal)?;
         ids.extend(chunk.revoked());
     }
-    Ok(axum::Json(RevokedIndexes {
-        height: proof.header.height.0,
-        ids,
-    }))
+    Ok(axum::Json(RevokedIndexes { height, ids }))
 }
+
+/// Most `/v1/revoked/{issuer}/{list}/ids` reads a node serves at once (others get 503 busy).
+pub const MAX_CONCURRENT_LIST_READS: usize = 4;
+
+static LIST_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_LIST_READS);
 
 async fn verifying_key(
     State(s): State<Shared_>,

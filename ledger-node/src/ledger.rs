@@ -65,7 +65,9 @@ pub struct Execution {
 }
 
 /// Keeps each issuer list's Poseidon revocation tree in memory, so a revocation costs one
-/// path of hashes instead of rebuilding the tree; rebuilt from the ids on first use.
+/// path of hashes instead of rebuilding the tree; rebuilt from the list's status chunks on
+/// first use (after a restart). Rebuilding costs 32 Poseidon hashes per revoked index, on the
+/// executing thread (bounded by `MAX_REVOKED_PER_LIST`).
 #[derive(Clone, Default)]
 pub struct RevocationCache(Arc<Mutex<HashMap<(Did, u32), zk::tree::RevocationTree>>>);
 

@@ -51,6 +51,9 @@ pub enum StoreError {
     },
 }
 
+/// A state value's bytes (`None`: absent).
+pub type Value = Option<Vec<u8>>;
+
 /// The node's database.
 #[derive(Clone)]
 pub struct Store {
@@ -67,8 +70,9 @@ struct Durable {
     db: std::fs::File,
     db_path: std::path::PathBuf,
     blobs: std::path::PathBuf,
-    /// The highest blob number already synced (blobs are numbered in the order sled writes).
-    synced_blob: std::sync::Mutex<Option<u64>>,
+    /// Each blob file synced, with its length then (a file another thread was still writing is
+    /// synced again once it has grown). Names sled removed are dropped.
+    synced: std::sync::Mutex<std::collections::HashMap<std::ffi::OsString, u64>>,
     /// Blob files synced since opening (for tests and metrics).
     blobs_synced: std::sync::atomic::AtomicU64,
 }
@@ -81,43 +85,49 @@ impl Durable {
         }
     }
 
-    /// `fdatasync`s blob files written since the last call and the `blobs/` folder (their names),
-    /// then the data file, whose records point at them: a record is durable only after what it
-    /// points at.
-    fn sync(&self) -> Result<(), StoreError> {
-        let mut synced = self.synced_blob.lock().unwrap_or_else(|p| p.into_inner());
-        let mut newest = *synced;
-        match std::fs::read_dir(&self.blobs) {
-            Ok(entries) => {
-                for entry in entries {
-                    let entry = entry.map_err(|e| Self::sync_err(&self.blobs, e))?;
-                    let Some(lsn) = entry.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else {
-                        continue;
-                    };
-                    if synced.is_some_and(|s| lsn <= s) {
-                        continue;
-                    }
-                    match std::fs::File::open(entry.path()) {
-                        Ok(f) => f.sync_data().map_err(|e| Self::sync_err(&entry.path(), e))?,
-                        // sled removed it meanwhile (its value was rewritten or collected).
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => return Err(Self::sync_err(&entry.path(), e)),
-                    }
-                    self.blobs_synced
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    newest = newest.max(Some(lsn));
-                }
-                if newest != *synced {
-                    std::fs::File::open(&self.blobs)
-                        .and_then(|d| d.sync_all())
-                        .map_err(|e| Self::sync_err(&self.blobs, e))?;
-                    *synced = newest;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+    /// `fdatasync`s every blob file not synced at its current length, and the `blobs/` folder
+    /// (their names) if any was.
+    fn sync_blobs(&self) -> Result<(), StoreError> {
+        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = match std::fs::read_dir(&self.blobs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Self::sync_err(&self.blobs, e)),
+        };
+        let mut present = std::collections::HashSet::new();
+        let mut any = false;
+        for entry in entries {
+            let entry = entry.map_err(|e| Self::sync_err(&self.blobs, e))?;
+            let name = entry.file_name();
+            present.insert(name.clone());
+            let path = entry.path();
+            let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+            // sled may remove a blob meanwhile (its value was rewritten or collected).
+            let len = match entry.metadata() {
+                Ok(m) => m.len(),
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(Self::sync_err(&path, e)),
+            };
+            if synced.get(&name) == Some(&len) {
+                continue;
+            }
+            match std::fs::File::open(&path).and_then(|f| f.sync_data()) {
+                Ok(()) => {}
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(Self::sync_err(&path, e)),
+            }
+            synced.insert(name, len);
+            self.blobs_synced
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            any = true;
         }
-        self.db.sync_data().map_err(|e| Self::sync_err(&self.db_path, e))
+        synced.retain(|name, _| present.contains(name));
+        if any {
+            std::fs::File::open(&self.blobs)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Self::sync_err(&self.blobs, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -148,7 +158,7 @@ impl Store {
             db,
             db_path,
             blobs: dir.join("blobs"),
-            synced_blob: std::sync::Mutex::new(None),
+            synced: std::sync::Mutex::new(std::collections::HashMap::new()),
             blobs_synced: std::sync::atomic::AtomicU64::new(0),
         }));
         Ok(store)
@@ -169,11 +179,17 @@ impl Store {
         Ok(Store { db, tree, sync: None })
     }
 
-    /// sled's flush, then `fdatasync` of its new blob files and its data file.
+    /// Makes what was written durable: the blob files (written when the batch was applied) are
+    /// synced before sled's flush writes the records that point at them, then again for any
+    /// written meanwhile, then sled's data file is `fdatasync`ed.
     fn flush(&self) -> Result<(), StoreError> {
+        if let Some(d) = &self.sync {
+            d.sync_blobs()?;
+        }
         self.db.flush()?;
         if let Some(d) = &self.sync {
-            d.sync()?;
+            d.sync_blobs()?;
+            d.db.sync_data().map_err(|e| Durable::sync_err(&d.db_path, e))?;
         }
         Ok(())
     }
@@ -401,6 +417,26 @@ impl Store {
             certificate,
             state,
         })
+    }
+
+    /// The values of `keys` in the latest committed state, without proofs, and the height they
+    /// were read at (for reads whose answer is checked another way).
+    pub fn values(&self, keys: &[Vec<u8>]) -> Result<(u64, Vec<Value>), StoreError> {
+        let Some(height) = self.height()? else {
+            return Ok((0, vec![None; keys.len()]));
+        };
+        let vk = height_key(b"s/", height.0);
+        let version = self
+            .get_u64(&vk)?
+            .ok_or_else(|| corrupt(&vk, "missing state version"))?;
+        let values = keys
+            .iter()
+            .map(|k| {
+                jstore::TreeReader::get_value_option(self, version, schemas::state::state_key_hash(k))
+                    .map_err(|e| corrupt(k, e))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((height.0, values))
     }
 
     /// Bytes on disk (approximate).

@@ -163,9 +163,12 @@ impl StatusListChunk {
             .is_some_and(|b| b & (1 << (bit % 8)) != 0)
     }
 
-    /// Sets the bit of `index`; returns whether it was clear. `index` must be in this chunk.
+    /// Sets the bit of `index`; returns whether it was clear (`false`, and nothing set, for an
+    /// index outside this chunk).
     pub fn set(&mut self, index: u32) -> bool {
-        debug_assert_eq!(index / STATUS_CHUNK_BITS, self.chunk);
+        if index / STATUS_CHUNK_BITS != self.chunk {
+            return false;
+        }
         let bit = index % STATUS_CHUNK_BITS;
         match self.bits.get_mut((bit / 8) as usize) {
             Some(b) if *b & (1 << (bit % 8)) == 0 => {

@@ -521,13 +521,18 @@ impl Holder {
             .map(|o| o.name.clone())
             .filter(|n| !r.disclose.contains(n))
             .collect::<Vec<_>>();
+        let status_key =
+            state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS);
         let mut keys = vec![
             state_keys::verifier(&r.verifier),
             state_keys::issuer(&e.issuer),
             state_keys::anchor(&e.issuer, &c.issuance.batch_root),
-            state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS),
         ];
-        if r.tier == Tier::Unlinkable {
+        if r.tier == Tier::Selective {
+            keys.push(status_key.clone());
+        } else {
+            // Unlinkable: the whole list's revoked indexes are read instead of the chunk, so
+            // the node is not told which part of the list the credential is in.
             let width = schema.and_then(tier::leaf_width).unwrap_or(0);
             let circuit_predicates = schema
                 .map(|s| tier::circuit_predicates(s, &r.predicates))
@@ -553,11 +558,13 @@ impl Holder {
         };
         let verifier: Option<VerifierRecord> =
             facts.get(&state_keys::verifier(&r.verifier), "the verifier")?;
-        let chunk: Option<StatusListChunk> = facts.get(
-            &state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS),
-            "the status list",
-        )?;
-        let revoked = crate::ledger::is_revoked(chunk.as_ref(), e.status.index);
+        let revoked = match &revocation {
+            Some(tree) => tree.is_revoked(e.status.index),
+            None => {
+                let chunk: Option<StatusListChunk> = facts.get(&status_key, "the status list")?;
+                crate::ledger::is_revoked(chunk.as_ref(), e.status.index)
+            }
+        };
         let consent = Consent {
             verifier: r.verifier.clone(),
             verifier_name: verifier.as_ref().map(|v| v.name.clone()),
@@ -778,10 +785,7 @@ impl Holder {
         let (proof, nullifier) = zk::unlinkable::prove_unlinkable(pk, &statement, &witness, &mut OsRng)?;
         // The answer carries only what links to nothing personal: the verifier's record, the
         // issuer's, the batch anchor, the revocation root, the verifying key and the schema.
-        let mut proof_carried = pending.proof.clone();
-        let status_key =
-            state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS);
-        proof_carried.state.retain(|s| s.key != status_key);
+        let proof_carried = pending.proof.clone();
         Ok(Presentation::new(
             pending.request.clone(),
             PresentationProof::Unlinkable {
