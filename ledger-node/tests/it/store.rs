@@ -44,9 +44,39 @@ fn genesis() -> Genesis {
     }
 }
 
+/// Writes genesis to `store`, executes an empty block 1 on it (no transactions: its state
+/// version is still 0), and returns the genesis header and that execution.
+fn genesis_and_block_1(
+    store: &Store,
+    g: &Genesis,
+) -> (schemas::ledger::BlockHeader, ledger_node::ledger::Execution) {
+    let ex = execute_genesis(store, genesis_updates(g)).expect("genesis");
+    let header = genesis_header(g, ex.root);
+    store.init_genesis(g.digest(), &header, &ex).expect("init");
+    let ex = execute(
+        store,
+        Some(0),
+        ex.root,
+        (&g.chain_id, Height(1)),
+        &[],
+        &RevocationCache::default(),
+    )
+    .expect("execute");
+    (header, ex)
+}
+
 /// A certified empty block on top of `parent`.
 fn certified(g: &Genesis, parent: &schemas::ledger::BlockHeader, root: Hash) -> (Block, CommitCertificate) {
-    let body = BlockBody { transactions: vec![] };
+    certified_body(g, parent, root, BlockBody { transactions: vec![] })
+}
+
+/// A certified block of `body` on top of `parent`.
+fn certified_body(
+    g: &Genesis,
+    parent: &schemas::ledger::BlockHeader,
+    root: Hash,
+    body: BlockBody,
+) -> (Block, CommitCertificate) {
     let header = schemas::ledger::BlockHeader {
         chain_id: g.chain_id.clone(),
         height: Height(parent.height.0 + 1),
@@ -72,19 +102,7 @@ fn committed_blocks_and_state_survive_reopening_and_reads_verify() {
     let g = genesis();
     let (header, block) = {
         let store = Store::open(dir.path()).expect("open");
-        let ex = execute_genesis(&store, genesis_updates(&g)).expect("genesis");
-        let header = genesis_header(&g, ex.root);
-        store.init_genesis(g.digest(), &header, &ex).expect("init");
-        // Block 1 changes nothing (no transactions): its state version is still 0.
-        let ex = execute(
-            &store,
-            Some(0),
-            ex.root,
-            (&g.chain_id, Height(1)),
-            &[],
-            &RevocationCache::default(),
-        )
-        .expect("execute");
+        let (header, ex) = genesis_and_block_1(&store, &g);
         let (block, cert) = certified(&g, &header, ex.root);
         store.commit(&block, &cert, &ex).expect("commit");
         (header, block)
@@ -160,27 +178,11 @@ fn a_block_large_enough_for_a_blob_file_is_synced_and_read_back() {
     );
     let block = {
         let store = Store::open(dir.path()).expect("open");
-        let ex = execute_genesis(&store, genesis_updates(&g)).expect("genesis");
-        let header = genesis_header(&g, ex.root);
-        store.init_genesis(g.digest(), &header, &ex).expect("init");
-        let ex = execute(
-            &store,
-            Some(0),
-            ex.root,
-            (&g.chain_id, Height(1)),
-            &[],
-            &RevocationCache::default(),
-        )
-        .expect("execute");
-        let (mut block, _) = certified(&g, &header, ex.root);
-        block.body.transactions = vec![big];
-        block.header.tx_root = block.body.tx_root();
-        let vote = CommitVote::for_header(&block.header);
-        let cert = CommitCertificate {
-            height: block.header.height,
-            block_hash: block.header.digest(),
-            signatures: (10..13).map(|i| vote.sign(&key(i))).collect(),
+        let (header, ex) = genesis_and_block_1(&store, &g);
+        let body = BlockBody {
+            transactions: vec![big],
         };
+        let (block, cert) = certified_body(&g, &header, ex.root, body);
         store.commit(&block, &cert, &ex).expect("commit");
         assert!(
             store.blobs_synced() >= 1,
