@@ -165,7 +165,7 @@ impl World {
             p,
             &Context {
                 source: Source::Offline {
-                    validators: &self.devnet.validators,
+                    trust: &self.devnet.trust,
                     max_status_age_secs: 3600,
                 },
                 now,
@@ -303,7 +303,7 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
         &good,
         &Context {
             source: Source::Offline {
-                validators: &w.devnet.validators,
+                trust: &w.devnet.trust,
                 max_status_age_secs: 3600,
             },
             now: wallet::now(),

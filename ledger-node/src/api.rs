@@ -127,6 +127,11 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/v1/validators/changes",
+        summary: "The validator-set changes after ?after=EPOCH, oldest first (at most 32): for each, the last block the outgoing set certified, with a proof of the incoming set. A light client checks each against the set before it, from the genesis it pinned",
+    },
+    Route {
+        method: "get",
         path: "/v1/governance",
         summary: "Governance members and policies, with proof",
     },
@@ -225,6 +230,7 @@ pub fn router(shared: Shared_) -> Router {
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/validators", get(validators))
+        .route("/v1/validators/changes", get(set_changes))
         .route("/v1/governance", get(governance))
         .route("/v1/genesis", get(genesis))
         .route("/v1/accounts/{did}", get(account))
@@ -497,6 +503,31 @@ async fn block(State(s): State<Shared_>, Path(height): Path<String>) -> Result<R
 
 async fn validators(State(s): State<Shared_>) -> ApiResult<Read<ValidatorSet>> {
     found(&s, state_keys::VALIDATORS.to_vec()).await
+}
+
+#[derive(serde::Deserialize)]
+struct ChangesQuery {
+    after: Option<String>,
+}
+
+async fn set_changes(
+    State(s): State<Shared_>,
+    axum::extract::Query(q): axum::extract::Query<ChangesQuery>,
+) -> ApiResult<Vec<LedgerProof>> {
+    let after = match q.after.as_deref() {
+        None => 0,
+        Some(a) => a.parse().map_err(|_| {
+            ApiError::bad(format!(
+                "?after must be an epoch (a non-negative integer), got {a:?}"
+            ))
+        })?,
+    };
+    let (store, genesis) = (s.store.clone(), s.genesis.validators.clone());
+    let changes = tokio::task::spawn_blocking(move || store.set_changes(&genesis, after))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    Ok(axum::Json(changes))
 }
 
 async fn governance(State(s): State<Shared_>) -> ApiResult<Read<Governance>> {

@@ -178,6 +178,11 @@ impl Client {
         self.get(&format!("/v1/proofs?keys={}", keys.join(","))).await
     }
 
+    /// The validator-set changes after epoch `after` (`/v1/validators/changes`), unverified.
+    pub async fn set_changes(&self, after: u64) -> Result<Vec<LedgerProof>, ClientError> {
+        self.get(&format!("/v1/validators/changes?after={after}")).await
+    }
+
     /// The revoked indexes of `issuer`'s status list `list` (not proven: check them against
     /// the proven revocation root).
     pub async fn revoked_ids(

@@ -17,9 +17,11 @@
 
 use crate::ledger::Execution;
 use pbft::LogEntry;
+use schemas::codec::Canonical as _;
 use schemas::codec::{decode, encode};
 use schemas::hash::Hash;
-use schemas::ledger::{Block, BlockHeader, CommitCertificate, Height, LedgerProof};
+use schemas::ledger::{Block, BlockHeader, CommitCertificate, Height, LedgerProof, ValidatorSet, state_keys};
+use schemas::limits::MAX_SET_CHANGES_PER_READ;
 use schemas::state::{StateProof, StateTree, store as jstore};
 use std::path::Path;
 
@@ -399,11 +401,20 @@ impl Store {
     /// The values of `keys` (or their absence) in the latest committed state, with proofs, the
     /// header whose state root they prove against, and its certificate.
     pub fn read(&self, keys: &[Vec<u8>]) -> Result<LedgerProof, StoreError> {
-        let (header, certificate) = self.latest()?.ok_or_else(|| StoreError::Corrupt {
+        let height = self.height()?.ok_or_else(|| StoreError::Corrupt {
             key: "m/height".into(),
             reason: "no block committed yet".into(),
         })?;
-        let vk = height_key(b"s/", header.height.0);
+        self.read_at(keys, height.0)
+    }
+
+    /// Like [`Store::read`], at the committed block `height` (every state version is kept).
+    pub fn read_at(&self, keys: &[Vec<u8>], height: u64) -> Result<LedgerProof, StoreError> {
+        let (header, certificate) = self.header(height)?.ok_or_else(|| StoreError::Corrupt {
+            key: format!("h/{height}"),
+            reason: "no block at this height".into(),
+        })?;
+        let vk = height_key(b"s/", height);
         let version = self
             .get_u64(&vk)?
             .ok_or_else(|| corrupt(&vk, "missing state version"))?;
@@ -417,6 +428,55 @@ impl Store {
             certificate,
             state,
         })
+    }
+
+    /// The certified validator-set changes that took effect after epoch `after`, oldest
+    /// first, at most [`MAX_SET_CHANGES_PER_READ`]: for each, the last block the outgoing set
+    /// certified, with a proof of the `validators` key there (the incoming set, which the
+    /// state records from the block that committed the change on). `genesis` is the epoch-0
+    /// set. A light client checks each against the set before it, so a node can withhold
+    /// changes (the client's next read then fails) but never invent one.
+    ///
+    /// The blocks a set certified form one run of heights, so each change is found by a binary
+    /// search over headers: about log2(height) header reads per change.
+    pub fn set_changes(&self, genesis: &ValidatorSet, after: u64) -> Result<Vec<LedgerProof>, StoreError> {
+        let Some(latest) = self.height()?.map(|h| h.0) else {
+            return Ok(Vec::new());
+        };
+        let names = |height: u64| -> Result<Hash, StoreError> {
+            self.header(height)?
+                .map(|(h, _)| h.validator_set_hash)
+                .ok_or_else(|| corrupt(&height_key(b"h/", height), "missing header"))
+        };
+        let (mut set, mut low) = (genesis.digest(), 0);
+        let mut out = Vec::new();
+        while names(latest)? != set && out.len() < MAX_SET_CHANGES_PER_READ {
+            // names(low) == set and names(high) != set: find the last height `set` certified.
+            let mut high = latest;
+            while high - low > 1 {
+                let mid = low + (high - low) / 2;
+                if names(mid)? == set { low = mid } else { high = mid }
+            }
+            let proof = self.read_at(&[state_keys::VALIDATORS.to_vec()], low)?;
+            let next: ValidatorSet = proof.state[0]
+                .value
+                .as_ref()
+                .map(|v| decode(&v.0))
+                .transpose()
+                .map_err(|e| corrupt(state_keys::VALIDATORS, e))?
+                .ok_or_else(|| corrupt(state_keys::VALIDATORS, "no validator set in state"))?;
+            if next.digest() != names(high)? {
+                return Err(corrupt(
+                    &height_key(b"h/", high),
+                    "the block after a set's last names neither it nor the set the state records",
+                ));
+            }
+            if next.epoch > after {
+                out.push(proof);
+            }
+            (set, low) = (next.digest(), high);
+        }
+        Ok(out)
     }
 
     /// The values of `keys` in the latest committed state, without proofs, and the height they

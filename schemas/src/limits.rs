@@ -54,6 +54,9 @@ pub const MAX_REJECTED_RECEIPTS: u32 = 64;
 /// Most proposals one sender may have waiting for approvals (registrations from fresh keys are
 /// free to send: each key can hold only this much of the state until governance acts).
 pub const MAX_OPEN_PROPOSALS: u32 = 4;
+/// Most validator-set changes one `/v1/validators/changes` answer carries (a light client asks
+/// again from the last one it got).
+pub const MAX_SET_CHANGES_PER_READ: usize = 32;
 
 const _: () = assert!(MAX_SCHEMA_JSON + MAX_SIGNATURES * 256 + 4 * MAX_TEXT * 4 < MAX_TX_BYTES);
 const _: () = assert!(MAX_VERIFYING_KEY + MAX_REVOKE_PER_TX * 4 < MAX_TX_BYTES);

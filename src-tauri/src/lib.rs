@@ -7,6 +7,8 @@
 //! it back. The wallet lives in the platform's data folder and locks itself after the configured
 //! idle time.
 
+use schemas::codec::Canonical as _;
+use schemas::hash::Hash;
 use schemas::ledger::{Genesis, IssuerRecord, STATUS_CHUNK_BITS, StatusListChunk, state_keys};
 use schemas::seal::Cost;
 use serde::{Deserialize, Serialize};
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use wallet::holder::{Consent, CredentialSummary, Disclosure, Holder, Pending};
 use wallet::keystore::{Keystore, RecoveryPhrase};
-use wallet::ledger::Ledger;
+use wallet::ledger::{Ledger, Trust};
 use zeroize::Zeroizing;
 
 /// What a command refused, and why, in words for the holder.
@@ -82,10 +84,14 @@ type Res<T> = Result<T, CommandError>;
 pub struct Settings {
     /// The ledger nodes' APIs, separated by commas or spaces: the first that answers is used.
     pub ledger: String,
-    /// The consortium's genesis file, obtained out of band: when set, a node must serve exactly
-    /// this chain and validator set (otherwise the wallet trusts the set the node announces).
+    /// The consortium's genesis file, obtained out of band: pinned on first use, after which
+    /// a node must serve exactly this genesis.
     #[serde(default)]
     pub genesis: Option<String>,
+    /// Or the genesis fingerprint the consortium published (64 hex digits): the node's genesis
+    /// is pinned when it has this fingerprint.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     /// Minutes of inactivity before the wallet locks itself.
     pub auto_lock_minutes: u32,
     /// Proving key of the unlinkable circuit, if the holder has one.
@@ -97,6 +103,7 @@ impl Default for Settings {
         Settings {
             ledger: "http://127.0.0.1:26700".into(),
             genesis: None,
+            fingerprint: None,
             auto_lock_minutes: 5,
             proving_key: None,
         }
@@ -114,6 +121,23 @@ impl Settings {
     /// The trusted genesis file, when one is set.
     fn genesis_path(&self) -> Option<&str> {
         self.genesis.as_deref().filter(|p| !p.trim().is_empty())
+    }
+
+    fn fingerprint(&self) -> Res<Option<Hash>> {
+        let Some(f) = self
+            .fingerprint
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        else {
+            return Ok(None);
+        };
+        Hash::from_hex(f).map(Some).map_err(|_| {
+            CommandError::new(
+                "bad_settings",
+                format!("{f:?} is not a genesis fingerprint: it has 64 hex digits, as the consortium published it."),
+            )
+        })
     }
 
     fn trusted_genesis(&self) -> Res<Option<Genesis>> {
@@ -149,8 +173,8 @@ pub struct LedgerInfo {
     pub epoch: u64,
     /// The validators proofs are checked against: SM2 keys (hex) and addresses.
     pub validators: Vec<(String, String)>,
-    /// Whether the genesis was pinned from a trusted file (otherwise taken from the node).
-    pub pinned: bool,
+    /// The pinned genesis's fingerprint (every read is checked against that genesis).
+    pub fingerprint: String,
     /// The node's committed height, read now (so the screen shows the node is alive).
     pub height: u64,
 }
@@ -214,6 +238,8 @@ pub struct Answered {
 }
 
 struct Inner {
+    /// Where the pinned genesis and what was proven from it are kept.
+    trust_file: PathBuf,
     holder: Option<Holder>,
     phrase: Option<RecoveryPhrase>,
     pending: Option<Pending>,
@@ -237,9 +263,9 @@ impl AppState {
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default();
         AppState {
-            dir,
             cost,
             inner: Mutex::new(Inner {
+                trust_file: dir.join("trust.json"),
                 holder: None,
                 phrase: None,
                 pending: None,
@@ -247,6 +273,7 @@ impl AppState {
                 settings,
                 last_active: Instant::now(),
             }),
+            dir,
         }
     }
 
@@ -286,21 +313,83 @@ impl Inner {
         if let Some(l) = &self.ledger {
             return Ok(l.clone());
         }
-        let trusted = self.settings.trusted_genesis()?;
         let mut last = None;
         for url in self.settings.nodes() {
-            match Ledger::connect_trusting(url, trusted.as_ref()).await {
+            let connected = match self.trust(url).await {
+                Ok(trust) => Ledger::connect(url, trust).await.map_err(CommandError::from),
+                Err(e) if e.code == "ledger" => Err(e),
+                Err(e) => return Err(e),
+            };
+            match connected {
                 Ok(l) => {
                     self.ledger = Some(l.clone());
+                    self.save_trust();
                     return Ok(l);
                 }
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.map_or_else(
-            || CommandError::new("bad_settings", "No ledger node is set. Add one in Settings."),
-            CommandError::from,
-        ))
+        Err(last.unwrap_or_else(|| {
+            CommandError::new("bad_settings", "No ledger node is set. Add one in Settings.")
+        }))
+    }
+
+    /// What the wallet trusts: the pinned genesis, pinning it the first time from the genesis
+    /// file in Settings or from the node at `url` when its genesis has the fingerprint in
+    /// Settings. Without either, nothing is trusted and the error shows the node's fingerprint
+    /// for the holder to compare with the one the consortium published.
+    async fn trust(&self, url: &str) -> Res<Trust> {
+        let pinned: Option<Trust> = std::fs::read_to_string(&self.trust_file)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let file = self.settings.trusted_genesis()?;
+        let describe = |g: &Genesis| format!("chain {} (genesis fingerprint {})", g.chain_id, g.digest());
+        match (pinned, file) {
+            (Some(p), Some(g)) if p.genesis != g => Err(CommandError::new(
+                "bad_settings",
+                format!(
+                    "This wallet trusts {}, but the genesis file in Settings is {}. A wallet trusts one consortium: clear the genesis file, or use another wallet folder.",
+                    describe(&p.genesis),
+                    describe(&g)
+                ),
+            )),
+            (Some(p), _) => Ok(p),
+            (None, Some(g)) => self.pin(Trust::new(g)),
+            (None, None) => {
+                let served = Ledger::served_genesis(url).await?;
+                match self.settings.fingerprint()? {
+                    Some(f) if f == served.digest() => self.pin(Trust::new(served)),
+                    Some(f) => Err(CommandError::new(
+                        "untrusted",
+                        format!(
+                            "The node at {url} serves {}, not the fingerprint in Settings ({f}). Nothing was trusted: check the node address and the fingerprint your consortium published.",
+                            describe(&served)
+                        ),
+                    )),
+                    None => Err(CommandError::new(
+                        "untrusted",
+                        format!(
+                            "No consortium is trusted yet. The node at {url} serves {}. If that is the fingerprint your consortium published, enter it in Settings (or give its genesis file).",
+                            describe(&served)
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn pin(&self, trust: Trust) -> Res<Trust> {
+        let text =
+            serde_json::to_string_pretty(&trust).map_err(|e| CommandError::new("internal", e.to_string()))?;
+        wallet::keystore::write_atomic(&self.trust_file, text.as_bytes())?;
+        Ok(trust)
+    }
+
+    /// Keeps what the connection proved (validator set followed, height seen) for next time.
+    fn save_trust(&self) {
+        if let Some(l) = &self.ledger {
+            let _ = self.pin(l.trust());
+        }
     }
 
     /// Passes `r` through; after a ledger failure it drops the cached connection, so the next
@@ -309,6 +398,8 @@ impl Inner {
     fn after_ledger<T>(&mut self, r: Res<T>) -> Res<T> {
         if matches!(&r, Err(e) if e.code == "ledger") {
             self.ledger = None;
+        } else if r.is_ok() {
+            self.save_trust();
         }
         r
     }
@@ -558,6 +649,7 @@ pub async fn save_settings(state: &AppState, settings: Settings) -> Res<Settings
         ));
     }
     settings.trusted_genesis()?;
+    settings.fingerprint()?;
     std::fs::create_dir_all(&state.dir).map_err(|e| CommandError::new("io", e.to_string()))?;
     let text =
         serde_json::to_string_pretty(&settings).map_err(|e| CommandError::new("internal", e.to_string()))?;
@@ -591,15 +683,14 @@ pub async fn ledger_info(state: &AppState) -> Res<LedgerInfo> {
         height: status.height,
         node: ledger.client.base().to_owned(),
         chain_id: ledger.chain_id.clone(),
-        epoch: ledger.validators.epoch,
+        epoch: ledger.validators().epoch,
         validators: ledger
-            .validators
+            .validators()
             .validators
             .iter()
             .map(|v| (hex::encode(v.public_key.to_sec1()), v.address.clone()))
             .collect(),
-        // The connection was made (and is dropped on any settings change) with this file.
-        pinned: inner.settings.genesis_path().is_some(),
+        fingerprint: ledger.trust().fingerprint().to_string(),
     })
 }
 

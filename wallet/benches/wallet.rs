@@ -295,7 +295,7 @@ fn main() {
             p,
             &Context {
                 source: Source::Offline {
-                    validators: &devnet.validators,
+                    trust: &devnet.trust,
                     max_status_age_secs: 3600,
                 },
                 now: wallet::now(),
@@ -360,7 +360,7 @@ fn main() {
     let app = wallet::service::router(
         employer,
         guard,
-        wallet::service::ServeSource::Offline(devnet.validators.clone()),
+        wallet::service::ServeSource::Offline(devnet.trust.clone()),
     );
     let (ok, secs) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:15790")

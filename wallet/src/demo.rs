@@ -7,7 +7,7 @@
 
 use crate::holder::Holder;
 use crate::issuer::{HolderBinding, Row};
-use crate::ledger::{CertificateCache, Ledger};
+use crate::ledger::{CertificateCache, Ledger, Trust};
 use crate::roles::{Identity, approve, propose_verifying_key};
 use crate::tier::parse_predicate;
 use crate::verifier::{
@@ -18,7 +18,7 @@ use ledger_node::node::NodeHandle;
 use rand_core::OsRng;
 use schemas::credential_schema::CredentialSchema;
 use schemas::hash::Hash;
-use schemas::ledger::{IssuerRecord, IssuerStatus, SchemaRecord, ScopeItem, ValidatorSet, state_keys};
+use schemas::ledger::{IssuerRecord, IssuerStatus, SchemaRecord, ScopeItem, state_keys};
 use schemas::presentation::{Presentation, Tier};
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
@@ -119,8 +119,10 @@ pub async fn run(opts: &DemoOptions, say: &mut (dyn FnMut(String) + Send)) -> Re
 pub struct Devnet {
     /// A connection to validator 0.
     pub ledger: Ledger,
-    /// The validator set.
-    pub validators: ValidatorSet,
+    /// What every party of the demo trusts: the devnet's genesis file, pinned.
+    pub trust: Trust,
+    /// That genesis file (`credctl --genesis FILE` pins it).
+    pub genesis_file: PathBuf,
     /// The governance members' keys.
     pub governance: Vec<SecretKey>,
     /// Each node's API address (`http://…`), validators 0-3, then the observer, in the order
@@ -173,7 +175,13 @@ pub async fn start_devnet(
         nodes.push(Some(handle));
     }
     let api = devnet.nodes[0].api.clone();
-    let ledger = Ledger::connect(&api).await.step(STEP)?;
+    // Every party pins the genesis file the devnet wrote: the demo trusts no node's word.
+    let genesis = std::fs::read_to_string(&devnet.genesis)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .step(STEP)?;
+    let trust = Trust::new(genesis);
+    let ledger = Ledger::connect(&api, trust.clone()).await.step(STEP)?;
     // Wait until every validator sees its peers.
     let ready_by = Instant::now() + Duration::from_secs(60);
     for n in &devnet.nodes {
@@ -198,13 +206,13 @@ pub async fn start_devnet(
     say(format!(
         "    chain {}: {} validators (PBFT, f = 1), 1 observer, {} governance members, 2 approvals to register",
         ledger.chain_id,
-        ledger.validators.validators.len(),
+        trust.validators.len(),
         governance.len()
     ));
-    let validators = ledger.validators.clone();
     Ok(Devnet {
         ledger,
-        validators,
+        trust,
+        genesis_file: devnet.genesis.clone(),
         governance,
         apis: devnet.nodes.iter().map(|n| n.api.clone()).collect(),
         nodes,
@@ -252,13 +260,13 @@ async fn registered_verifier(
     Ok((v, guard))
 }
 
-fn verify_offline(p: &Presentation, validators: &ValidatorSet, me: &Identity, guard: &ReplayGuard) -> Report {
+fn verify_offline(p: &Presentation, trust: &Trust, me: &Identity, guard: &ReplayGuard) -> Report {
     let me = me.did();
     crate::verifier::verify(
         p,
         &Context {
             source: Source::Offline {
-                validators,
+                trust,
                 max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
             },
             now: crate::now(),
@@ -296,7 +304,7 @@ async fn story(
     devnet: &Devnet,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<DemoSummary, DemoError> {
-    let (ledger, validators, governance) = (&devnet.ledger, &devnet.validators, &devnet.governance);
+    let (ledger, trust, governance) = (&devnet.ledger, &devnet.trust, &devnet.governance);
     let mut summary = DemoSummary::default();
 
     let step = "a university registered by governance";
@@ -475,7 +483,7 @@ async fn story(
         "\n[6] {step} (the employer knows only the validator set)"
     ));
     let received = Presentation::from_json(&text).step(step)?;
-    let report = verify_offline(&received, validators, &employer, &employer_guard);
+    let report = verify_offline(&received, trust, &employer, &employer_guard);
     show_report(&report, say);
     if !report.passed() {
         return fail(step, format!("{:?}", report.failure()));
@@ -501,7 +509,7 @@ async fn story(
     }
     say("    the wallet warns: the issuer has revoked this credential".into());
     let presentation = student.present(&pending, None, crate::now()).step(step)?;
-    let report = verify_offline(&presentation, validators, &employer, &employer_guard);
+    let report = verify_offline(&presentation, trust, &employer, &employer_guard);
     show_report(&report, say);
     match report.failure() {
         Some((Check::Revocation, reason)) if reason.contains("revoked") => {
@@ -633,7 +641,7 @@ async fn story(
         "    Groth16 proof made in {:.2} s",
         t.elapsed().as_secs_f64()
     ));
-    let report = verify_offline(&to_b, validators, &bank_b, &guard_b);
+    let report = verify_offline(&to_b, trust, &bank_b, &guard_b);
     show_report(&report, say);
     let Some(n_b) = report.nullifier.filter(|_| report.passed()) else {
         return fail(step, format!("{:?}", report.failure()));
@@ -660,7 +668,7 @@ async fn story(
         .step(step)?;
     let to_c =
         tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), crate::now())).step(step)?;
-    let report = verify_offline(&to_c, validators, &bank_c, &guard_c);
+    let report = verify_offline(&to_c, trust, &bank_c, &guard_c);
     let Some(n_c) = report.nullifier.filter(|_| report.passed()) else {
         return fail(step, format!("{:?}", report.failure()));
     };
@@ -675,7 +683,7 @@ async fn story(
 
     let step = "a replay to the second bank is refused";
     say(format!("\n[11] {step}"));
-    let report = verify_offline(&to_b, validators, &bank_b, &guard_b);
+    let report = verify_offline(&to_b, trust, &bank_b, &guard_b);
     show_report(&report, say);
     match report.failure() {
         Some((Check::Nonce, reason)) => {

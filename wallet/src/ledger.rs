@@ -5,18 +5,19 @@
 //! only has the proofs a presentation carries (offline) and one that asks a node (online).
 
 use ledger_node::client::{Client, ClientError};
-use schemas::codec::{decode, encode};
+use schemas::codec::{Canonical as _, decode, encode};
 use schemas::did::Did;
 use schemas::hash::{Hash, sm3};
 use schemas::ledger::{
-    AnchorRecord, Genesis, LedgerProof, SignedTransaction, StatusListChunk, Transaction, TxOutcome,
-    TxPayload, TxReceipt, ValidatorSet, state_keys,
+    AnchorRecord, BlockHeader, Genesis, LedgerProof, SignedTransaction, StatusListChunk, Transaction,
+    TxOutcome, TxPayload, TxReceipt, ValidatorSet, state_keys,
 };
 use schemas::light_client::{LightClientError, verify_commit_certificate};
 use schemas::sm2::SecretKey;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What went wrong talking to, or believing, the ledger.
@@ -49,6 +50,25 @@ pub enum LedgerError {
         /// Its reason.
         reason: String,
     },
+    /// A proof is certified for another chain than the trusted one.
+    #[error("the ledger proof is for chain {found:?}, not the trusted chain {expected:?}")]
+    OtherChain {
+        /// The trusted chain id.
+        expected: String,
+        /// The chain id in the proof's header.
+        found: String,
+    },
+    /// A certified validator-set change does not follow from the trusted set.
+    #[error("the node's validator-set change to epoch {epoch} does not prove: {reason}")]
+    SetChange {
+        /// The epoch it claims.
+        epoch: u64,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A read older than what this party accepts: an old certified answer, perhaps replayed.
+    #[error("{0}")]
+    Stale(String),
     /// The node serves another chain than the trusted genesis describes.
     #[error(
         "the node serves {found}, not the trusted genesis ({expected}): point at one of the \
@@ -78,18 +98,21 @@ pub struct Facts {
     values: HashMap<Vec<u8>, (u64, Option<Vec<u8>>)>,
     /// The oldest header time among the proofs (ms since the epoch).
     pub oldest_ms: u64,
+    /// The newest header time among the proofs (ms since the epoch).
+    pub newest_ms: u64,
     /// The newest height among the proofs.
     pub newest_height: u64,
 }
 
 impl Facts {
-    /// Checks every proof's certificate against `validators` and every state proof against its
-    /// header; a key proven at several heights keeps its newest value.
+    /// Checks every proof's chain id and certificate against `trust` and every state proof
+    /// against its header; a key proven at several heights keeps its newest value.
     pub fn verify(
         proofs: &[LedgerProof],
-        validators: &ValidatorSet,
+        trust: &Trust,
         cache: Option<&CertificateCache>,
     ) -> Result<Facts, LedgerError> {
+        let validators = &trust.validators;
         let mut facts = Facts {
             oldest_ms: u64::MAX,
             ..Facts::default()
@@ -100,6 +123,12 @@ impl Facts {
             });
         }
         for proof in proofs {
+            if proof.header.chain_id != trust.genesis.chain_id {
+                return Err(LedgerError::OtherChain {
+                    expected: trust.genesis.chain_id.clone(),
+                    found: proof.header.chain_id.clone(),
+                });
+            }
             let id = sm3(&encode(&(&proof.header, &proof.certificate)));
             let known = cache.is_some_and(|c| c.seen.lock().unwrap_or_else(|p| p.into_inner()).contains(&id));
             if !known {
@@ -125,6 +154,7 @@ impl Facts {
                 }
             }
             facts.oldest_ms = facts.oldest_ms.min(proof.header.timestamp_ms);
+            facts.newest_ms = facts.newest_ms.max(proof.header.timestamp_ms);
             facts.newest_height = facts.newest_height.max(proof.header.height.0);
         }
         Ok(facts)
@@ -172,65 +202,151 @@ pub fn is_revoked(chunk: Option<&StatusListChunk>, index: u32) -> bool {
     chunk.is_some_and(|c| c.is_set(index))
 }
 
-/// A connection to a ledger node, with the consortium's validator set to check it by.
+/// What a party trusts about the ledger: the consortium's genesis, pinned when the party was
+/// set up (from a file the consortium published, or a fingerprint compared by a person), and
+/// what it has since proven from it. Nothing a node says changes it unless it verifies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trust {
+    /// The pinned genesis.
+    pub genesis: Genesis,
+    /// The newest validator set proven from the genesis set by certified changes.
+    pub validators: ValidatorSet,
+    /// The highest certified height this party has accepted: a lower one is refused.
+    pub height: u64,
+}
+
+impl Trust {
+    /// Trust in `genesis` alone.
+    pub fn new(genesis: Genesis) -> Trust {
+        Trust {
+            validators: genesis.validators.clone(),
+            genesis,
+            height: 0,
+        }
+    }
+
+    /// The genesis fingerprint people compare (SM3 of its canonical encoding).
+    pub fn fingerprint(&self) -> Hash {
+        self.genesis.digest()
+    }
+
+    /// Follows certified validator-set changes, oldest first: each must be certified by the
+    /// set before it, for this chain, and prove a `validators` value that is that set's lawful
+    /// successor (the one rule consensus and the ledger share).
+    pub fn follow(&mut self, changes: &[LedgerProof]) -> Result<(), LedgerError> {
+        for change in changes {
+            let epoch = self.validators.epoch + 1;
+            let refuse = |reason: String| LedgerError::SetChange { epoch, reason };
+            let facts =
+                Facts::verify(std::slice::from_ref(change), self, None).map_err(|e| refuse(e.to_string()))?;
+            let next: ValidatorSet = facts
+                .get(state_keys::VALIDATORS, "the validator set")
+                .map_err(|e| refuse(e.to_string()))?
+                .ok_or_else(|| refuse("the proof shows no validator set".into()))?;
+            self.validators.check_successor(&next).map_err(refuse)?;
+            self.validators = next;
+            self.height = self.height.max(change.header.height.0);
+        }
+        Ok(())
+    }
+}
+
+/// The oldest certified time an online read may carry, seconds: older answers are refused as
+/// possibly replayed (a revocation or a suspension since would be hidden).
+pub const DEFAULT_MAX_READ_AGE_SECS: u64 = 600;
+
+/// How far a certified time may lie ahead of this party's clock, seconds (clocks differ; the
+/// consortium's time rule bounds the validators' drift far below this).
+pub const MAX_FUTURE_SECS: u64 = 300;
+
+/// A connection to a ledger node, checked against what the party trusts.
 #[derive(Clone)]
 pub struct Ledger {
     /// The node's client.
     pub client: Client,
     /// The chain id transactions are signed for.
     pub chain_id: String,
-    /// The validator set proofs are checked against.
-    pub validators: ValidatorSet,
+    /// The oldest certified time a read may carry, seconds.
+    pub max_read_age_secs: u64,
+    trust: Arc<Mutex<Trust>>,
 }
 
 impl Ledger {
-    /// Connects to the node at `url`: the chain id and validator set come from the node's
-    /// genesis; the current set is read with a proof checked against the genesis set.
-    pub async fn connect(url: &str) -> Result<Ledger, LedgerError> {
-        Ledger::connect_trusting(url, None).await
-    }
-
-    /// Like [`Ledger::connect`], but when `trusted` is given (the consortium's genesis, obtained
-    /// out of band) the node must serve exactly that genesis: its chain id and epoch-0 validator
-    /// set. Everything later is then proven from a validator set the holder chose to trust,
-    /// not one the node announced.
-    pub async fn connect_trusting(url: &str, trusted: Option<&Genesis>) -> Result<Ledger, LedgerError> {
+    /// Connects to the node at `url` for a party that trusts `trust`: the node must serve
+    /// exactly the pinned genesis, and the validator-set changes it reports must each prove
+    /// from the set before (a node that withholds them only makes later reads fail).
+    pub async fn connect(url: &str, trust: Trust) -> Result<Ledger, LedgerError> {
         let client = Client::new(url);
-        let genesis: Genesis = client.get("/v1/genesis").await?;
-        if let Some(t) = trusted
-            && (t.chain_id != genesis.chain_id || t.validators != genesis.validators)
-        {
-            let describe = |g: &Genesis| {
-                format!(
-                    "chain {} with {} genesis validators",
-                    g.chain_id,
-                    g.validators.validators.len()
-                )
-            };
-            let (expected, mut found) = (describe(t), describe(&genesis));
-            if t.chain_id == genesis.chain_id {
-                found.push_str(" under other keys");
-            }
-            return Err(LedgerError::UntrustedGenesis { expected, found });
+        let served: Genesis = client.get("/v1/genesis").await?;
+        if served != trust.genesis {
+            let describe = |g: &Genesis| format!("chain {} (genesis fingerprint {})", g.chain_id, g.digest());
+            return Err(LedgerError::UntrustedGenesis {
+                expected: describe(&trust.genesis),
+                found: describe(&served),
+            });
         }
-        let mut ledger = Ledger {
+        let ledger = Ledger {
             client,
-            chain_id: genesis.chain_id.clone(),
-            validators: genesis.validators.clone(),
+            chain_id: trust.genesis.chain_id.clone(),
+            max_read_age_secs: DEFAULT_MAX_READ_AGE_SECS,
+            trust: Arc::new(Mutex::new(trust)),
         };
-        let facts = ledger.read(vec![state_keys::VALIDATORS.to_vec()]).await;
-        if let Ok((_, facts)) = facts
-            && let Ok(Some(current)) = facts.get::<ValidatorSet>(state_keys::VALIDATORS, "the validator set")
-        {
-            ledger.validators = current;
-        }
+        ledger.follow().await?;
         Ok(ledger)
     }
 
-    /// Reads `keys` at one height and verifies the answer.
+    /// The genesis the node at `url` serves, unverified: for a person to compare its
+    /// fingerprint with the one the consortium published before pinning it.
+    pub async fn served_genesis(url: &str) -> Result<Genesis, LedgerError> {
+        Ok(Client::new(url).get("/v1/genesis").await?)
+    }
+
+    /// What the party trusts now (the pinned genesis, the set followed, the height seen):
+    /// save it so the next session starts from here.
+    pub fn trust(&self) -> Trust {
+        self.trust.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The validator set reads are checked against.
+    pub fn validators(&self) -> ValidatorSet {
+        self.trust().validators
+    }
+
+    /// Asks the node for the validator-set changes after the trusted set and follows them.
+    pub async fn follow(&self) -> Result<(), LedgerError> {
+        // Each answer carries at most MAX_SET_CHANGES_PER_READ; a chain with more asks again.
+        for _ in 0..MAX_FOLLOW_ROUNDS {
+            let after = self.validators().epoch;
+            let changes = self.client.set_changes(after).await?;
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let mut next = self.trust();
+            next.follow(&changes)?;
+            let mut t = self.trust.lock().unwrap_or_else(|p| p.into_inner());
+            // Another task may have followed meanwhile: keep whichever went further.
+            if next.validators.epoch > t.validators.epoch {
+                t.validators = next.validators;
+            }
+            t.height = t.height.max(next.height);
+        }
+        Ok(())
+    }
+
+    /// Reads `keys` at one height and verifies the answer: certified for the trusted chain by
+    /// the trusted set, no lower than any height this party accepted before, and no older than
+    /// [`Ledger::max_read_age_secs`].
     pub async fn read(&self, keys: Vec<Vec<u8>>) -> Result<(LedgerProof, Facts), LedgerError> {
         let proof = self.client.proofs(&keys).await?;
-        let facts = Facts::verify(std::slice::from_ref(&proof), &self.validators, None)?;
+        let facts = match Facts::verify(std::slice::from_ref(&proof), &self.trust(), None) {
+            // The set may have changed since this connection followed it.
+            Err(LedgerError::Proof(LightClientError::ValidatorSetMismatch { .. })) => {
+                self.follow().await?;
+                Facts::verify(std::slice::from_ref(&proof), &self.trust(), None)?
+            }
+            other => other?,
+        };
         for k in &keys {
             if facts.height_of(k).is_none() {
                 return Err(LedgerError::NotCovered {
@@ -238,7 +354,17 @@ impl Ledger {
                 });
             }
         }
+        self.accept(&proof.header, crate::now())?;
         Ok((proof, facts))
+    }
+
+    /// Checks that a verified header is fresh at `now` (Unix seconds) and raises the height
+    /// this party has seen.
+    pub fn accept(&self, header: &BlockHeader, now: i64) -> Result<(), LedgerError> {
+        let mut t = self.trust.lock().unwrap_or_else(|p| p.into_inner());
+        check_fresh(header, t.height, now, self.max_read_age_secs)?;
+        t.height = t.height.max(header.height.0);
+        Ok(())
     }
 
     /// Signs `payload` as `sender` (co-signed by `cosigners`), submits it and waits for its
@@ -276,4 +402,37 @@ impl Ledger {
             }),
         }
     }
+}
+
+/// Rounds of `/v1/validators/changes` one connection follows (each carries up to
+/// `MAX_SET_CHANGES_PER_READ`): a bound on what a node can make a client fetch.
+const MAX_FOLLOW_ROUNDS: usize = 64;
+
+/// Whether a certified header is fresh: at or above `seen`, no older than `max_age_secs`
+/// before `now`, and not ahead of it by more than [`MAX_FUTURE_SECS`].
+pub fn check_fresh(header: &BlockHeader, seen: u64, now: i64, max_age_secs: u64) -> Result<(), LedgerError> {
+    let height = header.height.0;
+    if height < seen {
+        return Err(LedgerError::Stale(format!(
+            "the node answered from block {height}, below block {seen} already seen: an old answer, \
+             perhaps replayed; ask another of the consortium's nodes"
+        )));
+    }
+    let at = i64::try_from(header.timestamp_ms / 1000).unwrap_or(i64::MAX);
+    if at > now.saturating_add(MAX_FUTURE_SECS as i64) {
+        return Err(LedgerError::Stale(format!(
+            "block {height} is dated {} s ahead of this clock (at most {MAX_FUTURE_SECS} s): \
+             check this computer's clock",
+            at - now
+        )));
+    }
+    let age = now.saturating_sub(at);
+    if age > i64::try_from(max_age_secs).unwrap_or(i64::MAX) {
+        return Err(LedgerError::Stale(format!(
+            "the newest block the node shows (block {height}) is {age} s old; at most {max_age_secs} s \
+             is accepted: the answer may be replayed, the node behind, or the chain idle; ask \
+             another of the consortium's nodes"
+        )));
+    }
+    Ok(())
 }

@@ -7,20 +7,19 @@
 //!
 //! Verification runs on the blocking pool; certificates already checked are cached.
 
-use crate::ledger::{CertificateCache, Ledger};
+use crate::ledger::{CertificateCache, Ledger, Trust};
 use crate::roles::Identity;
 use crate::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request,
 };
 use rand_core::OsRng;
-use schemas::ledger::ValidatorSet;
 use schemas::presentation::Presentation;
 use std::sync::Arc;
 
 /// Where the service's ledger facts come from.
 pub enum ServeSource {
-    /// The proofs inside each presentation, checked against this validator set.
-    Offline(ValidatorSet),
+    /// The proofs inside each presentation, checked against what the service trusts.
+    Offline(Trust),
     /// Fresh reads from a node.
     Online(Ledger),
 }
@@ -100,8 +99,8 @@ async fn verify_http(
         let me = svc2.id.did();
         let source = match (&svc2.source, online) {
             (_, Some(f)) => Source::Online(f),
-            (ServeSource::Offline(v), None) => Source::Offline {
-                validators: v,
+            (ServeSource::Offline(trust), None) => Source::Offline {
+                trust,
                 max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
             },
             (ServeSource::Online(_), None) => unreachable!("online facts were fetched above"),

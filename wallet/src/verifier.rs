@@ -6,7 +6,7 @@
 //! ledger facts are the proofs the presentation carries, checked against the validator set;
 //! online, the verifier reads the same records fresh from a node.
 
-use crate::ledger::{CertificateCache, Facts, Ledger, LedgerError};
+use crate::ledger::{CertificateCache, Facts, Ledger, LedgerError, MAX_FUTURE_SECS, Trust};
 use crate::tier;
 use rand_core::CryptoRngCore;
 use schemas::codec::Canonical;
@@ -16,7 +16,7 @@ use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
     AnchorRecord, IssuerRecord, IssuerStatus, RevocationRoot, STATUS_CHUNK_BITS, SchemaRecord,
-    StatusListChunk, ValidatorSet, VerifierRecord, VerifyingKeyRecord, state_keys,
+    StatusListChunk, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
     Predicate, Presentation, PresentationProof, PresentationRequest, SelectiveDisclosure, SignedRequest,
@@ -322,10 +322,10 @@ impl ReplayGuard {
 
 /// Where the ledger facts come from.
 pub enum Source<'a> {
-    /// Only the proofs inside the presentation, checked against this validator set.
+    /// Only the proofs inside the presentation, checked against what the verifier trusts.
     Offline {
-        /// The consortium's validators.
-        validators: &'a ValidatorSet,
+        /// The pinned genesis and the validator set followed from it.
+        trust: &'a Trust,
         /// The oldest revocation status accepted, seconds.
         max_status_age_secs: i64,
     },
@@ -474,15 +474,20 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
     );
     let facts = match &ctx.source {
         Source::Offline {
-            validators,
+            trust,
             max_status_age_secs,
-        } => Facts::verify(&p.ledger_proofs, validators, ctx.cache)
+        } => Facts::verify(&p.ledger_proofs, trust, ctx.cache)
             .map_err(|e| e.to_string())
             .and_then(|f| {
                 let age = ctx.now - (f.oldest_ms / 1000) as i64;
+                let ahead = (f.newest_ms / 1000) as i64 - ctx.now;
                 if age > *max_status_age_secs {
                     Err(format!(
                         "the ledger proofs are {age} s old; at most {max_status_age_secs} s is accepted"
+                    ))
+                } else if ahead > MAX_FUTURE_SECS as i64 {
+                    Err(format!(
+                        "a ledger proof is dated {ahead} s ahead of this clock; at most {MAX_FUTURE_SECS} s is accepted"
                     ))
                 } else {
                     Ok(f)

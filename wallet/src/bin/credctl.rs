@@ -5,16 +5,17 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_core::OsRng;
+use schemas::codec::Canonical as _;
 use schemas::credential_schema::CredentialSchema;
 use schemas::hash::Hash;
-use schemas::ledger::{Genesis, SchemaRecord, ScopeItem, TxPayload, ValidatorSet};
+use schemas::ledger::{Genesis, SchemaRecord, ScopeItem, TxPayload};
 use schemas::presentation::{Presentation, SignedRequest, Tier};
 use schemas::seal::Cost;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use wallet::holder::Holder;
 use wallet::issuer::{read_rows, write_batch};
-use wallet::ledger::Ledger;
+use wallet::ledger::{Ledger, Trust};
 use wallet::roles::{Identity, approve, propose_verifying_key};
 use wallet::service::ServeSource;
 use wallet::verifier::{
@@ -64,6 +65,10 @@ struct Cli {
     /// File holding the keystore password (otherwise $CREDENCE_PASSWORD).
     #[arg(long, global = true)]
     password_file: Option<PathBuf>,
+    /// The consortium's genesis file: pinned in the home folder the first time (`trust.json`);
+    /// afterwards every ledger read is checked against it and a node of another chain refused.
+    #[arg(long, global = true, env = "CREDENCE_GENESIS")]
+    genesis: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -111,15 +116,21 @@ enum Command {
     Verify {
         /// The presentation file.
         presentation: PathBuf,
-        /// Check only with the proofs inside and this validator set (a ValidatorSet or genesis JSON).
-        #[arg(long, requires = "validators")]
-        offline: bool,
-        /// The consortium's validator set.
+        /// Check only with the proofs inside, against the pinned genesis and the validator set
+        /// followed from it (no node is asked).
         #[arg(long)]
-        validators: Option<PathBuf>,
+        offline: bool,
         /// Oldest revocation status accepted offline, seconds.
         #[arg(long, default_value_t = DEFAULT_MAX_STATUS_AGE_SECS)]
         max_status_age: i64,
+    },
+    /// Pin the genesis of the node at --ledger after comparing its fingerprint with the one
+    /// the consortium published (as SSH asks about a host key); or show what is pinned.
+    Trust {
+        /// The fingerprint the consortium published (64 hex digits): pin without asking when
+        /// the node's genesis has it.
+        #[arg(long)]
+        fingerprint: Option<String>,
     },
     /// Development helpers.
     #[command(subcommand)]
@@ -269,9 +280,10 @@ enum VerifierCmd {
         /// Listen address.
         #[arg(long, default_value = "127.0.0.1:8600")]
         listen: String,
-        /// Verify with the proofs inside and this validator set, instead of reading the ledger.
+        /// Verify with the proofs inside each presentation (against the pinned genesis), instead
+        /// of reading the ledger.
         #[arg(long)]
-        validators: Option<PathBuf>,
+        offline: bool,
     },
 }
 
@@ -331,7 +343,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(&cli));
+    // What this run proved (the validator set followed, the highest block seen) is kept for
+    // the next, so an answer older than one already seen is refused then too.
+    let saved = LEDGER.get().map(|l| save_trust(&cli, &l.trust()));
+    match result.and_then(|code| saved.transpose().map(|_| code)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -384,17 +400,124 @@ fn schema_arg(name: &str) -> Result<CredentialSchema> {
     Ok(CredentialSchema::from_json(&text)?)
 }
 
-fn validators_file(path: &Path) -> Result<ValidatorSet> {
-    let text = read_text(path)?;
-    if let Ok(v) = serde_json::from_str::<ValidatorSet>(&text) {
-        return Ok(v);
-    }
-    serde_json::from_str::<Genesis>(&text)
-        .map(|g| g.validators)
-        .with_context(|| format!("{} is neither a validator set nor a genesis file", path.display()))
+/// Where a home folder keeps what its user trusts.
+fn trust_file(cli: &Cli) -> PathBuf {
+    cli.home.join("trust.json")
 }
 
-async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+fn read_genesis(path: &Path) -> Result<Genesis> {
+    serde_json::from_str(&read_text(path)?)
+        .with_context(|| format!("{} is not a Credence genesis file", path.display()))
+}
+
+/// What this home trusts: the pinned genesis (pinning `--genesis FILE` the first time) and
+/// what was proven from it since.
+fn trust(cli: &Cli) -> Result<Trust> {
+    let file = trust_file(cli);
+    let pinned: Option<Trust> = match std::fs::read_to_string(&file) {
+        Ok(t) => Some(serde_json::from_str(&t).with_context(|| {
+            format!(
+                "{} is damaged; delete it and pin the genesis again",
+                file.display()
+            )
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    };
+    let given = cli.genesis.as_deref().map(read_genesis).transpose()?;
+    match (pinned, given) {
+        (Some(p), Some(g)) if p.genesis != g => bail!(
+            "{} pins chain {} (genesis fingerprint {}), but --genesis names chain {} ({}): use \
+             another --home for another consortium, or delete {} to pin again",
+            cli.home.display(),
+            p.genesis.chain_id,
+            p.fingerprint(),
+            g.chain_id,
+            g.digest(),
+            file.display()
+        ),
+        (Some(p), _) => Ok(p),
+        (None, Some(g)) => {
+            let t = Trust::new(g);
+            save_trust(cli, &t)?;
+            Ok(t)
+        }
+        (None, None) => bail!(
+            "no genesis is pinned in {}: pass --genesis FILE (the genesis.json your consortium \
+             published) once, or run `credctl trust --fingerprint HEX` against one of its nodes",
+            cli.home.display()
+        ),
+    }
+}
+
+fn save_trust(cli: &Cli, t: &Trust) -> Result<()> {
+    std::fs::create_dir_all(&cli.home).with_context(|| format!("creating {}", cli.home.display()))?;
+    write_json(&trust_file(cli), t)
+}
+
+/// The connection this run made, so what it proved is saved when it ends.
+static LEDGER: std::sync::OnceLock<Ledger> = std::sync::OnceLock::new();
+
+/// Connects to --ledger, checked against the pinned genesis.
+async fn connect(cli: &Cli) -> Result<Ledger> {
+    if let Some(l) = LEDGER.get() {
+        return Ok(l.clone());
+    }
+    let ledger = Ledger::connect(&cli.ledger, trust(cli)?).await?;
+    save_trust(cli, &ledger.trust())?;
+    Ok(LEDGER.get_or_init(|| ledger).clone())
+}
+
+/// `credctl trust`: shows the node's genesis and pins it once its fingerprint is confirmed.
+async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
+    if let Ok(t) = trust(cli) {
+        out!(
+            "{} pins chain {} (genesis fingerprint {}); validator set epoch {}, {} validators; block {} seen",
+            cli.home.display(),
+            t.genesis.chain_id,
+            t.fingerprint(),
+            t.validators.epoch,
+            t.validators.len(),
+            t.height
+        );
+        return Ok(());
+    }
+    let served = Ledger::served_genesis(&cli.ledger).await?;
+    let t = Trust::new(served);
+    out!(
+        "the node at {} serves chain {} with {} genesis validators\ngenesis fingerprint {}",
+        cli.ledger,
+        t.genesis.chain_id,
+        t.validators.len(),
+        t.fingerprint()
+    );
+    match fingerprint {
+        Some(f) => {
+            let f = parse_hash(f.trim()).map_err(anyhow::Error::msg)?;
+            if f != t.fingerprint() {
+                bail!(
+                    "the node's genesis does not have the fingerprint given: nothing pinned; ask the consortium which node to trust"
+                );
+            }
+        }
+        None => {
+            print!("Is this the fingerprint your consortium published? [y/N] ");
+            std::io::stdout().flush()?;
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if !answer.trim().eq_ignore_ascii_case("y") {
+                bail!("not confirmed: nothing pinned");
+            }
+        }
+    }
+    save_trust(cli, &t)?;
+    // From here on the node is checked like any other: its validator-set changes must prove.
+    connect(cli).await?;
+    out!("pinned in {}", trust_file(cli).display());
+    Ok(())
+}
+
+async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
     let ok = std::process::ExitCode::SUCCESS;
     let cost = Cost::default();
     match &cli.command {
@@ -421,7 +544,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let dir = cli.home.join("issuer");
             match cmd {
                 IssuerCmd::Init { name } => {
-                    let (id, phrase) = Identity::create(&dir, name, &password(&cli)?, cost)?;
+                    let (id, phrase) = Identity::create(&dir, name, &password(cli)?, cost)?;
                     out!("issuer {} ({}) created in {}", id.name(), id.did(), dir.display());
                     out!(
                         "recovery phrase (write it down; it is not shown again):\n{}",
@@ -429,18 +552,18 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     );
                 }
                 IssuerCmd::Register { types } => {
-                    let id = Identity::open(&dir, &password(&cli)?)?;
-                    let ledger = Ledger::connect(&cli.ledger).await?;
+                    let id = Identity::open(&dir, &password(cli)?)?;
+                    let ledger = connect(cli).await?;
                     let p = id.register_issuer(&ledger, types.clone()).await?;
                     out!(
                         "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
                     );
                 }
                 IssuerCmd::PublishSchema { file } => {
-                    let id = Identity::open(&dir, &password(&cli)?)?;
+                    let id = Identity::open(&dir, &password(cli)?)?;
                     let text = read_text(file)?;
                     let schema = CredentialSchema::from_json(&text)?;
-                    let ledger = Ledger::connect(&cli.ledger).await?;
+                    let ledger = connect(cli).await?;
                     let record = SchemaRecord {
                         id: schema.id().to_owned(),
                         credential_type: schema.credential_type().to_owned(),
@@ -456,12 +579,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
         }
         Command::Issue(a) => {
-            let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
+            let id = Identity::open(&cli.home.join("issuer"), &password(cli)?)?;
             let schema = schema_arg(&a.schema)?;
             let reading = std::time::Instant::now();
             let (rows, mut bad) = read_rows(&a.input, &schema)?;
             let read = reading.elapsed();
-            let ledger = Ledger::connect(&cli.ledger).await?;
+            let ledger = connect(cli).await?;
             let bar = ProgressBar::new((rows.len() + bad.len()) as u64);
             bar.set_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)")
@@ -509,16 +632,16 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             );
         }
         Command::Revoke { indexes, list } => {
-            let id = Identity::open(&cli.home.join("issuer"), &password(&cli)?)?;
-            let ledger = Ledger::connect(&cli.ledger).await?;
+            let id = Identity::open(&cli.home.join("issuer"), &password(cli)?)?;
+            let ledger = connect(cli).await?;
             let h = id.revoke(&ledger, *list, indexes.clone()).await?;
             out!("{} credential(s) revoked in block {h}", indexes.len());
         }
         Command::Governance(cmd) => {
-            let ledger = Ledger::connect(&cli.ledger).await?;
+            let ledger = connect(cli).await?;
             match cmd {
                 GovernanceCmd::Approve { proposal, key } => {
-                    let k = ledger_node::config::open_governance_key(key, &password(&cli)?)?;
+                    let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
                     let h = approve(&ledger, &k, *proposal).await?;
                     out!("approved in block {h}");
                 }
@@ -527,7 +650,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     circuit,
                     proving_key_out,
                 } => {
-                    let k = ledger_node::config::open_governance_key(key, &password(&cli)?)?;
+                    let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
                     let shape = zk::unlinkable::CircuitShape::from_id(circuit)
                         .with_context(|| format!("unknown circuit {circuit:?}"))?;
                     let (pk, vk) = tokio::task::block_in_place(|| zk::unlinkable::setup(shape, &mut OsRng))?;
@@ -540,12 +663,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 }
             }
         }
-        Command::Wallet(cmd) => return wallet_cmd(&cli, cmd).await,
+        Command::Wallet(cmd) => return wallet_cmd(cli, cmd).await,
         Command::Verifier(cmd) => {
             let dir = cli.home.join("verifier");
             match cmd {
                 VerifierCmd::Init { name } => {
-                    let (id, phrase) = Identity::create(&dir, name, &password(&cli)?, cost)?;
+                    let (id, phrase) = Identity::create(&dir, name, &password(cli)?, cost)?;
                     out!(
                         "verifier {} ({}) created in {}",
                         id.name(),
@@ -564,8 +687,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     purposes,
                     nullifier_scope,
                 } => {
-                    let id = Identity::open(&dir, &password(&cli)?)?;
-                    let ledger = Ledger::connect(&cli.ledger).await?;
+                    let id = Identity::open(&dir, &password(cli)?)?;
+                    let ledger = connect(cli).await?;
                     let scope = ScopeItem {
                         credential_type: credential_type.clone(),
                         disclose: disclose.clone(),
@@ -578,12 +701,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                         "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
                     );
                 }
-                VerifierCmd::Serve { listen, validators } => {
-                    let id = Identity::open(&dir, &password(&cli)?)?;
+                VerifierCmd::Serve { listen, offline } => {
+                    let id = Identity::open(&dir, &password(cli)?)?;
                     let guard = ReplayGuard::open(&dir)?;
-                    let source = match validators {
-                        Some(f) => ServeSource::Offline(validators_file(f)?),
-                        None => ServeSource::Online(Ledger::connect(&cli.ledger).await?),
+                    let source = if *offline {
+                        ServeSource::Offline(trust(cli)?)
+                    } else {
+                        ServeSource::Online(connect(cli).await?)
                     };
                     let listener = tokio::net::TcpListener::bind(listen)
                         .await
@@ -595,7 +719,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Request(a) => {
             let dir = cli.home.join("verifier");
-            let id = Identity::open(&dir, &password(&cli)?)?;
+            let id = Identity::open(&dir, &password(cli)?)?;
             let predicates = a
                 .predicates
                 .iter()
@@ -621,31 +745,26 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Verify {
             presentation,
             offline,
-            validators,
             max_status_age,
         } => {
             let p = Presentation::from_json(&read_text(presentation)?)
                 .with_context(|| format!("{} is not a presentation", presentation.display()))?;
             let dir = cli.home.join("verifier");
-            let me = Identity::open(&dir, &password(&cli)?).ok().map(|i| i.did());
+            let me = Identity::open(&dir, &password(cli)?).ok().map(|i| i.did());
             let guard = ReplayGuard::open(&dir)?;
             let report = if *offline {
-                let vs = validators_file(
-                    validators
-                        .as_deref()
-                        .context("--offline needs --validators FILE")?,
-                )?;
+                let trust = trust(cli)?;
                 verify_with(
                     &p,
                     Source::Offline {
-                        validators: &vs,
+                        trust: &trust,
                         max_status_age_secs: *max_status_age,
                     },
                     me.as_ref(),
                     &guard,
                 )
             } else {
-                let ledger = Ledger::connect(&cli.ledger).await?;
+                let ledger = connect(cli).await?;
                 let facts = fetch_facts(&ledger, &p).await?;
                 verify_with(&p, Source::Online(facts), me.as_ref(), &guard)
             };
@@ -668,6 +787,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 );
             }
         }
+        Command::Trust { fingerprint } => pin(cli, fingerprint.as_deref()).await?,
         Command::Dev(DevCmd::SampleClass { count, out }) => sample_class(*count, out)?,
     }
     Ok(ok)
@@ -707,7 +827,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
         WalletCmd::Init => {}
         WalletCmd::Id => out!("{}", serde_json::to_string_pretty(&h.binding())?),
         WalletCmd::Import { file } => {
-            let ledger = Ledger::connect(&cli.ledger).await?;
+            let ledger = connect(cli).await?;
             let s = h.import(&read_text(file)?, &ledger, wallet::now()).await?;
             out!(
                 "imported {} {} from {} (anchored, proven at block {})",
@@ -738,7 +858,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
         } => {
             let r = SignedRequest::from_json(&read_text(request)?)
                 .with_context(|| format!("{} is not a presentation request", request.display()))?;
-            let ledger = Ledger::connect(&cli.ledger).await?;
+            let ledger = connect(cli).await?;
             let pending = h
                 .prepare(r, credential.as_deref(), &ledger, wallet::now())
                 .await?;
