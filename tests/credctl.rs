@@ -1,11 +1,13 @@
 //! `credctl` as people use it: the real binary, one process per command, against a devnet of
 //! four validators and an observer (ports 16600-16704): an issuer registered by governance
 //! issues from CSV (a bad row reported by line), a student imports and answers, an employer
-//! verifies offline (exit 0), a replay exits 1, an out-of-scope request is refused.
+//! verifies offline (exit 0), a replay exits 1, an out-of-scope request is refused. Every home
+//! pins the devnet's genesis first; then a second consortium's node (ports 16800-16904) is
+//! refused by every role.
 
 mod common;
 
-use common::{approve, ok, proposal_of};
+use common::{approve, ok, pin, proposal_of};
 use std::path::Path;
 use std::process::Output;
 
@@ -51,6 +53,11 @@ async fn issue_answer_and_verify_with_the_command_line() {
         });
     };
 
+    for home in [&uni, &student, &employer] {
+        tokio::task::block_in_place(|| {
+            pin(Path::new(env!("CARGO_BIN_EXE_credctl")), home, &api, &devnet_dir)
+        });
+    }
     ok(&run(&uni, &["issuer", "init", "--name", "CLI University"]));
     let p = proposal_of(&ok(&run(
         &uni,
@@ -112,17 +119,7 @@ async fn issue_answer_and_verify_with_the_command_line() {
         shown.contains("Disclosed: degree = BEng") && shown.contains("gpa ≥ 3.00"),
         "{shown}"
     );
-    let genesis = devnet_dir.join("genesis.json");
-    let verified = ok(&run(
-        &employer,
-        &[
-            "verify",
-            p,
-            "--offline",
-            "--validators",
-            genesis.to_str().expect("utf-8"),
-        ],
-    ));
+    let verified = ok(&run(&employer, &["verify", p, "--offline"]));
     assert!(verified.contains("disclosed: degree = BEng"), "{verified}");
     let replay = run(&employer, &["verify", p]);
     assert_eq!(replay.status.code(), Some(1));
@@ -145,5 +142,60 @@ async fn issue_answer_and_verify_with_the_command_line() {
         tokio::task::block_in_place(|| credctl(&student, &api, "not-the-password", &["wallet", "list"]));
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("password"));
+
+    // Another consortium: same software, same chain id, other keys. Every role pinned to the
+    // first refuses its node before reading or sending anything.
+    let other_dir = d.join("other");
+    let other = wallet::demo::start_devnet(&other_dir, 16_800, &mut |_| {})
+        .await
+        .expect("second devnet");
+    let other_api = other.ledger.client.base().to_owned();
+    let foreign = |home: &Path, args: &[&str]| {
+        let o = tokio::task::block_in_place(|| credctl(home, &other_api, PW, args));
+        assert!(
+            !o.status.success(),
+            "{args:?} succeeded against another consortium's node"
+        );
+        let e = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(e.contains("not the trusted genesis"), "{args:?}: {e}");
+    };
+    let c = cred.to_str().expect("utf-8");
+    foreign(&uni, &["issuer", "register", "--types", "UniversityDiploma"]);
+    foreign(&uni, &["revoke", "--index", "0"]);
+    foreign(&student, &["wallet", "import", c]);
+    foreign(&student, &["wallet", "answer", r, "--out", p, "--yes"]);
+    foreign(&employer, &["verify", p]);
+    foreign(&employer, &["verifier", "serve", "--listen", "127.0.0.1:0"]);
+    foreign(
+        &devnet_dir,
+        &["governance", "approve", &"0".repeat(64), "--key", "unused"],
+    );
+    // A home that pinned nothing trusts nothing.
+    let fresh = d.join("fresh");
+    let o = tokio::task::block_in_place(|| credctl(&fresh, &api, PW, &["verify", p]));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no genesis is pinned"));
+    // Pinning by fingerprint: another chain's fingerprint is refused, the right one pins.
+    let other_genesis = other_dir.join("devnet/genesis.json");
+    let pinned = ok(&run(&employer, &["trust"]));
+    let fp = pinned
+        .lines()
+        .find_map(|l| l.strip_prefix("genesis fingerprint "))
+        .expect("the fingerprint is shown")
+        .to_owned();
+    let wrong_fp =
+        tokio::task::block_in_place(|| credctl(&fresh, &other_api, PW, &["trust", "--fingerprint", &fp]));
+    assert!(!wrong_fp.status.success());
+    assert!(String::from_utf8_lossy(&wrong_fp.stderr).contains("does not have the fingerprint"));
+    let pinned = ok(&tokio::task::block_in_place(|| {
+        credctl(&fresh, &api, PW, &["trust", "--fingerprint", &fp])
+    }));
+    assert!(pinned.contains("pinned in"), "{pinned}");
+    // A pinned home given another genesis file says so instead of switching.
+    let o = run(
+        &fresh,
+        &["--genesis", other_genesis.to_str().expect("utf-8"), "verify", p],
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pins chain"));
+    other.stop().await;
     devnet.stop().await;
 }

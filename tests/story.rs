@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use wallet::demo::{DemoOptions, Devnet, start_devnet};
 use wallet::holder::{Holder, HolderError};
 use wallet::issuer::{HolderBinding, Row};
-use wallet::ledger::LedgerError;
+use wallet::ledger::{Ledger, LedgerError};
 use wallet::roles::{ActionError, Identity, approve};
 use wallet::tier::parse_predicate;
 use wallet::verifier::{Check, Context, ReplayGuard, Report, RequestSpec, Source, make_request};
@@ -179,6 +179,29 @@ impl World {
     fn verify(&self, p: &Presentation) -> Report {
         self.verify_at(p, wallet::now(), Some(&self.guard))
     }
+}
+
+/// A node in the middle: forwards every request to `upstream`, except `/v1/proofs`, which it
+/// answers with `replay` (a validly certified, old answer). Returns its base URL.
+async fn replaying_proxy(upstream: String, replay: schemas::ledger::LedgerProof) -> String {
+    use axum::extract::State;
+    // Under a fallback the request's URI is the original one.
+    let forward = |State(up): State<String>, uri: axum::http::Uri| async move {
+        let r = reqwest::get(format!("{up}{uri}")).await.expect("upstream");
+        let status = axum::http::StatusCode::from_u16(r.status().as_u16()).expect("status");
+        (status, r.bytes().await.expect("body"))
+    };
+    let app = axum::Router::new()
+        .route(
+            "/v1/proofs",
+            axum::routing::get(move || async move { axum::Json(replay) }),
+        )
+        .fallback(forward)
+        .with_state(upstream);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
 }
 
 /// Every JSON leaf's path, in document order.
@@ -385,6 +408,9 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     assert!(reason.contains("KycAttestation"), "{reason}");
 
     // A revoked credential.
+    let mut keys = wallet::verifier::needed_keys(&good);
+    keys.truncate(ledger_node::api::MAX_PROOF_KEYS);
+    let before_revocation = w.devnet.ledger.client.proofs(&keys).await.expect("read");
     let index = w.student.list().expect("list")[0].status.index;
     w.university
         .revoke(&w.devnet.ledger, 0, vec![index])
@@ -394,6 +420,37 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     let r = w.verify(&p);
     assert_eq!(r.failure().map(|f| f.0), Some(Check::Revocation));
     assert!(r.failure().expect("failed").1.contains("revoked"));
+
+    // The same revoked credential online, through a node that replays the certified answer it
+    // gave before the revocation: a verifier that has seen a newer block refuses it as below
+    // that block, and one that has not refuses it once it is older than its maximum age.
+    let node = w.devnet.ledger.client.base().to_owned();
+    let proxy = replaying_proxy(node.clone(), before_revocation).await;
+    let direct = Ledger::connect(&node, w.devnet.trust.clone())
+        .await
+        .expect("connected");
+    wallet::verifier::fetch_facts(&direct, &p)
+        .await
+        .expect("a fresh read");
+    let replayed = Ledger::connect(&proxy, direct.trust()).await.expect("connected");
+    let e = wallet::verifier::fetch_facts(&replayed, &p)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&e, LedgerError::Stale(m) if m.contains("below block")),
+        "{e}"
+    );
+    let mut forgetful = Ledger::connect(&proxy, w.devnet.trust.clone())
+        .await
+        .expect("connected");
+    forgetful.max_read_age_secs = 1;
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let e = wallet::verifier::fetch_facts(&forgetful, &p)
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(&e, LedgerError::Stale(m) if m.contains("s old")), "{e}");
 
     // A suspended issuer: governance suspends the university; its credentials are refused.
     let (p, _) = w

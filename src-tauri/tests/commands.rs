@@ -207,9 +207,11 @@ fn a_node_that_goes_down_is_replaced_by_the_next_that_answers() {
         .expect("devnet");
     let apis = devnet.apis.clone();
     let mut app = App::new(&dir.path().join("app"));
+    let genesis = devnet.genesis_file.to_str().expect("utf-8").to_owned();
     app.call(
         "save_settings",
-        json!({"settings": {"ledger": format!("{}, {}", apis[0], apis[1]), "autoLockMinutes": 5, "provingKey": null}}),
+        json!({"settings": {"ledger": format!("{}, {}", apis[0], apis[1]), "genesis": genesis,
+            "autoLockMinutes": 5, "provingKey": null}}),
     )
     .expect("saved");
     let info = app
@@ -233,4 +235,84 @@ fn a_node_that_goes_down_is_replaced_by_the_next_that_answers() {
         "{e}"
     );
     rt.block_on(devnet.stop());
+}
+
+/// Two consortiums (ports 18800-18904 and 19000-19104): a wallet pins nothing on its own (the
+/// error shows the node's fingerprint), pins by the fingerprint in Settings, and from then on
+/// refuses the other consortium's node and its genesis file.
+#[test]
+fn the_wallet_pins_one_consortium_and_refuses_the_other() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let start = |sub: &str, base| {
+        rt.block_on(wallet::demo::start_devnet(
+            &dir.path().join(sub),
+            base,
+            &mut |_| {},
+        ))
+        .expect("devnet")
+    };
+    let (ours, theirs) = (start("ours", 18_800), start("theirs", 19_000));
+    let mut app = App::new(&dir.path().join("app"));
+    let settings = |ledger: &str, extra: Value| {
+        let mut s = json!({"ledger": ledger, "autoLockMinutes": 5, "provingKey": null});
+        s.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        json!({ "settings": s })
+    };
+    app.call("save_settings", settings(&ours.apis[0], json!({})))
+        .expect("saved");
+    let e = app
+        .call("ledger_info", json!({}))
+        .expect_err("nothing is trusted yet");
+    assert_eq!(e["code"], "untrusted");
+    let fingerprint = ours.trust.fingerprint().to_string();
+    assert!(
+        e["message"].as_str().is_some_and(|m| m.contains(&fingerprint)),
+        "{e}"
+    );
+
+    // Their fingerprint while pointing at our node: refused, nothing pinned.
+    let their_fp = theirs.trust.fingerprint().to_string();
+    app.call(
+        "save_settings",
+        settings(&ours.apis[0], json!({ "fingerprint": their_fp })),
+    )
+    .expect("saved");
+    let e = app.call("ledger_info", json!({})).expect_err("wrong fingerprint");
+    assert_eq!(e["code"], "untrusted");
+    app.call(
+        "save_settings",
+        settings(&ours.apis[0], json!({ "fingerprint": fingerprint })),
+    )
+    .expect("saved");
+    let info = app.call("ledger_info", json!({})).expect("pinned by fingerprint");
+    assert_eq!(info["fingerprint"], fingerprint.as_str());
+
+    // Their node, or their genesis file, is refused from now on.
+    app.call("save_settings", settings(&theirs.apis[0], json!({})))
+        .expect("saved");
+    let e = app
+        .call("ledger_info", json!({}))
+        .expect_err("another consortium's node");
+    assert_eq!(e["code"], "ledger");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not the trusted genesis")),
+        "{e}"
+    );
+    let their_file = theirs.genesis_file.to_str().expect("utf-8").to_owned();
+    app.call(
+        "save_settings",
+        settings(&ours.apis[0], json!({ "genesis": their_file })),
+    )
+    .expect("saved");
+    let e = app
+        .call("ledger_info", json!({}))
+        .expect_err("another consortium's genesis file");
+    assert_eq!(e["code"], "bad_settings");
+    rt.block_on(ours.stop());
+    rt.block_on(theirs.stop());
 }

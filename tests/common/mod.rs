@@ -37,10 +37,25 @@ pub(crate) fn proposal_of(text: &str) -> String {
         .to_owned()
 }
 
+/// Pins the devnet's genesis (`devnet_dir/genesis.json`) in `home`, as a user does once with
+/// the file the consortium published.
+pub(crate) fn pin(bin: &Path, home: &Path, api: &str, devnet_dir: &Path) {
+    let genesis = devnet_dir.join("genesis.json");
+    let text = ok(&credctl(
+        bin,
+        home,
+        api,
+        "",
+        &["trust", "--genesis", genesis.to_str().expect("utf-8")],
+    ));
+    assert!(text.contains("pins chain"), "{text}");
+}
+
 /// Governance members 0 and 1 of the devnet in `devnet_dir` approve `proposal` (two approvals
 /// register an issuer or a verifier).
 pub(crate) fn approve(bin: &Path, devnet_dir: &Path, api: &str, proposal: &str) {
     let password = std::fs::read_to_string(devnet_dir.join("password")).expect("devnet password");
+    let genesis = devnet_dir.join("genesis.json");
     for i in 0..2 {
         let key = devnet_dir.join(format!("governance-{i}/governance.key"));
         ok(&credctl(
@@ -49,6 +64,8 @@ pub(crate) fn approve(bin: &Path, devnet_dir: &Path, api: &str, proposal: &str) 
             api,
             &password,
             &[
+                "--genesis",
+                genesis.to_str().expect("utf-8"),
                 "governance",
                 "approve",
                 proposal,

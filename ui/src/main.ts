@@ -16,6 +16,7 @@ import {
 interface Settings {
   ledger: string;
   genesis: string | null;
+  fingerprint: string | null;
   autoLockMinutes: number;
   provingKey: string | null;
 }
@@ -32,7 +33,7 @@ interface LedgerInfo {
   chainId: string;
   epoch: number;
   validators: [string, string][];
-  pinned: boolean;
+  fingerprint: string;
   height: number;
 }
 interface Detail {
@@ -364,7 +365,8 @@ async function settingsScreen() {
   show(
     `<form id="settings">
        ${field("ledger", "Ledger nodes (addresses separated by commas; the first that answers is used)", "text", `value="${esc(s.settings.ledger)}" required`)}
-       ${field("genesis", "Trusted genesis file from the consortium (full path, optional)", "text", `value="${esc(s.settings.genesis ?? "")}"`)}
+       ${field("genesis", "Genesis file your consortium published (full path; pinned on first use)", "text", `value="${esc(s.settings.genesis ?? "")}"`)}
+       ${field("fingerprint", "Or the genesis fingerprint it published (64 hex digits)", "text", `value="${esc(s.settings.fingerprint ?? "")}"`)}
        ${field("auto-lock", "Lock after idle minutes (0: never)", "number", `min="0" max="1440" value="${s.settings.autoLockMinutes}"`)}
        ${field("proving-key", "Unlinkable-tier proving key file (optional)", "text", `value="${esc(s.settings.provingKey ?? "")}"`)}
        <button type="submit">Save settings</button></form>
@@ -383,6 +385,7 @@ async function settingsScreen() {
       settings: {
         ledger: val("ledger"),
         genesis: val("genesis") || null,
+        fingerprint: val("fingerprint") || null,
         autoLockMinutes: Number(val("auto-lock")),
         provingKey: val("proving-key") || null,
       },
@@ -415,11 +418,8 @@ async function showTrust() {
     return;
   }
   box.innerHTML = `<p>Chain <strong>${esc(info.chainId)}</strong> through ${esc(info.node)} (at block ${info.height}): epoch ${info.epoch},
-       ${info.validators.length} validators. ${
-         info.pinned
-           ? "The genesis matches the trusted file."
-           : "Taken from the node (set a trusted genesis file to pin it)."
-       }</p>
+       ${info.validators.length} validators. The genesis matches the pinned one
+       (fingerprint <span class="mono" title="${esc(info.fingerprint)}">${shortId(info.fingerprint)}</span>).</p>
      <table><thead><tr><th scope="col">#</th><th scope="col">SM2 key</th><th scope="col">Address</th></tr></thead><tbody>
        ${info.validators.map(([k, a], i) => `<tr><td>${i}</td><td class="mono" title="${esc(k)}">${shortId(k)}</td><td class="mono">${esc(a)}</td></tr>`).join("")}
      </tbody></table>`;

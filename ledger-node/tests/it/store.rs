@@ -193,3 +193,90 @@ fn a_block_large_enough_for_a_blob_file_is_synced_and_read_back() {
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.block(1).expect("read").map(|(b, _)| b), Some(block));
 }
+
+/// A validator-set change: `set_changes` names the last block the outgoing set certified and
+/// proves the incoming set there, so a light client that trusts only the genesis set can
+/// check it (certificate by the set it knows, value a lawful successor) and follow it.
+#[test]
+fn a_validator_set_change_is_served_with_a_proof_the_outgoing_set_certified() {
+    use schemas::ledger::{SignedTransaction, Transaction, TxPayload};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let g = genesis();
+    let store = Store::open(dir.path()).expect("open");
+    let (header, ex) = genesis_and_block_1(&store, &g);
+    let (b1, c1) = certified(&g, &header, ex.root);
+    store.commit(&b1, &c1, &ex).expect("commit");
+    let mut next = g.validators.clone();
+    next.epoch = 1;
+    next.validators.push(ValidatorInfo::new(
+        &key(14),
+        "peer-14".into(),
+        "/ip4/127.0.0.1/tcp/1".into(),
+    ));
+    let change = SignedTransaction::sign(
+        Transaction {
+            chain_id: g.chain_id.clone(),
+            sender: schemas::Did::from_public_key(key(10).public_key()),
+            nonce: 0,
+            payload: TxPayload::ChangeValidatorSet { set: next.clone() },
+        },
+        &[&key(10), &key(11), &key(12)],
+    );
+    let ex2 = execute(
+        &store,
+        Some(0),
+        ex.root,
+        (&g.chain_id, Height(2)),
+        std::slice::from_ref(&change),
+        &RevocationCache::default(),
+    )
+    .expect("execute");
+    let body = BlockBody {
+        transactions: vec![change],
+    };
+    let (b2, c2) = certified_body(&g, &b1.header, ex2.root, body);
+    store.commit(&b2, &c2, &ex2).expect("commit");
+    // The state records the new set, but the old one still certifies: no change to serve yet.
+    assert!(store.set_changes(&g.validators, 0).expect("changes").is_empty());
+
+    // Block 3, the first the new set certifies.
+    let ex3 = execute(
+        &store,
+        Some(2),
+        ex2.root,
+        (&g.chain_id, Height(3)),
+        &[],
+        &RevocationCache::default(),
+    )
+    .expect("execute");
+    let (mut b3, _) = certified(&g, &b2.header, ex3.root);
+    b3.header.validator_set_hash = next.digest();
+    let vote = CommitVote::for_header(&b3.header);
+    let c3 = CommitCertificate {
+        height: b3.header.height,
+        block_hash: b3.header.digest(),
+        signatures: (10..14).map(|i| vote.sign(&key(i))).collect(),
+    };
+    store.commit(&b3, &c3, &ex3).expect("commit");
+
+    let changes = store.set_changes(&g.validators, 0).expect("changes");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        changes[0].header.height,
+        Height(2),
+        "the last block of the outgoing set"
+    );
+    verify_ledger_proof(&changes[0], &g.validators).expect("certified by the outgoing set");
+    let proven: ValidatorSet =
+        schemas::codec::decode(&changes[0].state[0].value.as_ref().expect("a value").0).expect("a set");
+    assert_eq!(proven, next);
+    g.validators.check_successor(&proven).expect("a lawful successor");
+    assert!(
+        store.set_changes(&g.validators, 1).expect("changes").is_empty(),
+        "nothing after epoch 1"
+    );
+    // Reads now prove against the new set only.
+    let now = store.read(&[state_keys::VALIDATORS.to_vec()]).expect("read");
+    assert!(verify_ledger_proof(&now, &g.validators).is_err());
+    verify_ledger_proof(&now, &next).expect("the new set certifies");
+}

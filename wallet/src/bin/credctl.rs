@@ -471,11 +471,10 @@ async fn connect(cli: &Cli) -> Result<Ledger> {
 /// `credctl trust`: shows the node's genesis and pins it once its fingerprint is confirmed.
 async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
     if let Ok(t) = trust(cli) {
+        out!("{} pins chain {}", cli.home.display(), t.genesis.chain_id);
+        out!("genesis fingerprint {}", t.fingerprint());
         out!(
-            "{} pins chain {} (genesis fingerprint {}); validator set epoch {}, {} validators; block {} seen",
-            cli.home.display(),
-            t.genesis.chain_id,
-            t.fingerprint(),
+            "validator set epoch {} ({} validators); highest block seen {}",
             t.validators.epoch,
             t.validators.len(),
             t.height
