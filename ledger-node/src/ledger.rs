@@ -412,6 +412,33 @@ fn signed_by(tx: &SignedTransaction, key: &PublicKey) -> bool {
     tx.signatures.iter().any(|s| &s.public_key == key)
 }
 
+/// Whether `tx` carries what an issuer's act needs: the issuer's current key and, when it
+/// named officers, `threshold` distinct officers. Anchoring, revoking and rotating the key all
+/// need it, so a stolen issuer key alone can do none of them (security finding 10). An issuer
+/// without officers acts with its key alone.
+fn issuer_signed(tx: &SignedTransaction, rec: &IssuerRecord) -> Result<(), Rejection> {
+    if !signed_by(tx, &rec.public_key) {
+        return Err(RejectCode::NotAuthorised.because("not signed by the issuer's current key"));
+    }
+    if rec.officers.is_empty() {
+        return Ok(());
+    }
+    let officers = rec
+        .officers
+        .iter()
+        .filter(|o| signed_by(tx, o))
+        .collect::<BTreeSet<_>>()
+        .len();
+    if officers < usize::from(rec.threshold) {
+        return Err(RejectCode::OfficerQuorum.because(format!(
+            "{officers} officer signatures; the issuer's policy needs {} of {}",
+            rec.threshold,
+            rec.officers.len()
+        )));
+    }
+    Ok(())
+}
+
 /// A registration's identity: its DID is the sender, derives from its key, and the key signed.
 fn new_identity(tx: &SignedTransaction, did: &Did, key: &PublicKey, what: &str) -> Result<(), Rejection> {
     if did != &tx.tx.sender || &Did::from_public_key(key) != did {
@@ -550,15 +577,20 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             }
             TxPayload::RotateIssuerKey { issuer, new_key } => {
                 let mut rec = check!(self.issuer(issuer)?);
-                if sender != issuer || !signed_by(tx, &rec.public_key) {
-                    return Ok(Err(RejectCode::NotAuthorised.because(
-                        "a key rotation must be sent by the issuer and signed by its current key",
-                    )));
+                if sender != issuer {
+                    return Ok(Err(
+                        RejectCode::NotAuthorised.because("a key rotation must be sent by the issuer")
+                    ));
                 }
+                check!(issuer_signed(tx, &rec));
                 if &rec.public_key == new_key {
                     return Ok(Err(
                         RejectCode::InvalidRecord.because("the new key is the current key")
                     ));
+                }
+                if !signed_by(tx, new_key) {
+                    return Ok(Err(RejectCode::NotAuthorised
+                        .because("the new key must co-sign its rotation (proof of possession)")));
                 }
                 rec.public_key = new_key.clone();
                 self.view.put(state_keys::issuer(issuer), &rec);
@@ -818,25 +850,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 a.issuer
             ))));
         }
-        if !signed_by(tx, &rec.public_key) {
-            return Ok(Err(
-                RejectCode::NotAuthorised.because("not signed by the issuer's current key")
-            ));
-        }
-        if !rec.officers.is_empty() {
-            let officers = rec
-                .officers
-                .iter()
-                .filter(|o| signed_by(tx, o))
-                .collect::<BTreeSet<_>>()
-                .len();
-            if officers < usize::from(rec.threshold) {
-                return Ok(Err(RejectCode::OfficerQuorum.because(format!(
-                    "{officers} officer signatures; the issuer's policy needs {} of {}",
-                    rec.threshold,
-                    rec.officers.len()
-                ))));
-            }
+        if let Err(e) = issuer_signed(tx, &rec) {
+            return Ok(Err(e));
         }
         if !rec.allowed_types.contains(&a.credential_type) {
             return Ok(Err(RejectCode::TypeNotAllowed.because(format!(
@@ -887,10 +902,13 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
-        if issuer != &tx.tx.sender || !signed_by(tx, &rec.public_key) {
-            return Ok(Err(RejectCode::NotAuthorised.because(
-                "a status update must be sent by the issuer and signed by its current key",
-            )));
+        if issuer != &tx.tx.sender {
+            return Ok(Err(
+                RejectCode::NotAuthorised.because("a status update must be sent by the issuer")
+            ));
+        }
+        if let Err(e) = issuer_signed(tx, &rec) {
+            return Ok(Err(e));
         }
         if revoke.is_empty() || revoke.len() > MAX_REVOKE_PER_TX {
             return Ok(Err(RejectCode::InvalidRecord.because(format!(

@@ -140,8 +140,12 @@ pub enum IssueError {
         /// The list asked for.
         list_id: u32,
     },
-    /// The status list has no room left.
-    #[error("status list {list_id} has no room for {count} more credentials from index {first}")]
+    /// The status list has no room left: the ledger revokes indexes below
+    /// `MAX_STATUS_INDEX` only, so a credential past it could never be revoked.
+    #[error(
+        "status list {list_id} has no room for {count} more credentials from index {first} (a list \
+         holds indexes below {max}, the most the ledger can revoke; unlinkable credentials use list 0 only)"
+    , max = schemas::ledger::MAX_STATUS_INDEX)]
     ListFull {
         /// List.
         list_id: u32,
@@ -560,6 +564,7 @@ pub fn issue_batch(
     let next_index = u32::try_from(count)
         .ok()
         .and_then(|c| plan.first_index.checked_add(c))
+        .filter(|next| *next <= schemas::ledger::MAX_STATUS_INDEX)
         .ok_or(IssueError::ListFull {
             list_id: plan.list_id,
             first: plan.first_index,
@@ -768,6 +773,18 @@ mod tests {
         let u = c.issuance.unlinkable.as_ref().expect("unlinkable part");
         assert_eq!(u.siblings.len(), zk::tree::CREDENTIAL_TREE_DEPTH);
         assert!(batch.poseidon_root.is_some());
+        // Past the ledger's status space a credential could never be revoked: refused.
+        let (rows, _) = read_jsonl(text.as_bytes());
+        let full = BatchPlan {
+            issuer: plan.issuer.clone(),
+            first_index: schemas::ledger::MAX_STATUS_INDEX,
+            unlinkable: false,
+            ..plan
+        };
+        assert!(matches!(
+            issue_batch(&full, rows, &|_| {}),
+            Err(IssueError::ListFull { .. })
+        ));
         let on_list_3 = BatchPlan { list_id: 3, ..plan };
         let (rows, _) = read_jsonl(text.as_bytes());
         assert!(matches!(

@@ -164,7 +164,17 @@ impl Identity {
         unlinkable: bool,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(Batch, u64), ActionError> {
-        let list_id = 0;
+        // Selective credentials move to the next status list when one is full (the ledger
+        // revokes indexes below MAX_STATUS_INDEX only); the unlinkable tier proves against
+        // list 0 and stops there with a clear error.
+        let needed = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        let mut list_id = 0;
+        while !unlinkable
+            && list_id < MAX_STATUS_LISTS
+            && self.next_index(list_id)?.saturating_add(needed) > schemas::ledger::MAX_STATUS_INDEX
+        {
+            list_id += 1;
+        }
         let plan = BatchPlan {
             schema,
             issuer: self.did(),
@@ -176,10 +186,13 @@ impl Identity {
         };
         let batch = tokio::task::block_in_place(|| issue_batch(&plan, rows, progress))?;
         let anchor = batch.anchor_record(&plan);
+        // The indexes are reserved before the anchor is sent: if its receipt times out and it
+        // commits later, the next batch still gets fresh indexes (security finding 24). A
+        // refused anchor leaves a gap, which costs nothing.
+        self.set_next_index(list_id, batch.next_index)?;
         let (_, receipt) = ledger
             .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
             .await?;
-        self.set_next_index(list_id, batch.next_index)?;
         Ok((batch, receipt.height.0))
     }
 
@@ -224,3 +237,7 @@ pub async fn propose_verifying_key(
         .await?;
     Ok(hash)
 }
+
+/// Status lists one issuer fills in turn before issuance stops (each holds
+/// `MAX_STATUS_INDEX` credentials: about 17 billion in all).
+pub const MAX_STATUS_LISTS: u32 = 1_024;

@@ -342,15 +342,28 @@ fn officers_threshold_suspension_and_rotation() {
     let a = c.anchor(&[&uni, &o1, &o3], 1, DEGREE);
     applied(c.one(a));
 
-    // Key rotation: the old key no longer anchors.
+    // The issuer key alone, a stolen one, can neither revoke nor rotate (security finding 10).
+    let revoke = TxPayload::UpdateStatusList {
+        issuer: did(&uni),
+        list_id: 0,
+        revoke: vec![7],
+    };
+    let t = c.tx(&[&uni], revoke.clone());
+    rejected(c.one(t), "needs 2 of 3");
+    let t = c.tx(&[&uni, &o2, &o3], revoke);
+    applied(c.one(t));
     let new = key(12);
-    let t = c.tx(
-        &[&uni],
-        TxPayload::RotateIssuerKey {
-            issuer: did(&uni),
-            new_key: new.public_key().clone(),
-        },
-    );
+    let rotate = TxPayload::RotateIssuerKey {
+        issuer: did(&uni),
+        new_key: new.public_key().clone(),
+    };
+    let t = c.tx(&[&uni, &new], rotate.clone());
+    rejected(c.one(t), "needs 2 of 3");
+    // Rotation also proves possession of the new key: it co-signs.
+    let t = c.tx(&[&uni, &o1, &o2], rotate.clone());
+    rejected(c.one(t), "new key");
+    // Key rotation: the old key no longer anchors.
+    let t = c.tx(&[&uni, &o1, &o2, &new], rotate);
     applied(c.one(t));
     let a = c.anchor(&[&uni, &o1, &o2], 2, DEGREE);
     rejected(c.one(a), "current key");
