@@ -719,6 +719,15 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 RejectCode::AlreadyRegistered.because(format!("verifier {} is already registered", r.did))
             ));
         }
+        if let Some(owner) = self
+            .view
+            .get::<Did>(&state_keys::nullifier_scope(&r.nullifier_scope))?
+        {
+            return Ok(Err(RejectCode::AlreadyRegistered.because(format!(
+                "nullifier scope {:?} is registered by {owner}; choose another",
+                r.nullifier_scope
+            ))));
+        }
         Ok(Ok(()))
     }
 
@@ -802,6 +811,14 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                     return Ok(Err(RejectCode::AlreadyRegistered
                         .because(format!("verifier {} was registered meanwhile", record.did))));
                 }
+                let scope = state_keys::nullifier_scope(&record.nullifier_scope);
+                if self.view.raw(&scope)?.is_some() {
+                    return Ok(Err(RejectCode::AlreadyRegistered.because(format!(
+                        "nullifier scope {:?} was registered meanwhile",
+                        record.nullifier_scope
+                    ))));
+                }
+                self.view.put(scope, &record.did);
                 self.view.put(key, record);
             }
             TxPayload::SuspendIssuer { issuer, .. } => {

@@ -75,8 +75,18 @@ pub struct VerifierRecord {
     pub scope: Vec<ScopeItem>,
     /// Purposes it may state.
     pub purposes: Vec<String>,
-    /// The unlinkable-tier scope string its nullifiers are bound to.
+    /// The unlinkable-tier scope its nullifiers are bound to: unique on the ledger, and bound
+    /// to this verifier's DID inside the nullifier ([`VerifierRecord::nullifier_domain`]).
     pub nullifier_scope: String,
+}
+
+impl VerifierRecord {
+    /// What an unlinkable nullifier is scoped to: this verifier's DID and its registered scope,
+    /// so two verifiers never see the same nullifier for one holder even if their scope strings
+    /// matched (security finding 9). A DID has no `|`, so the pair reads back one way only.
+    pub fn nullifier_domain(&self) -> String {
+        format!("{}|{}", self.did, self.nullifier_scope)
+    }
 }
 
 /// A published credential schema.
@@ -920,6 +930,11 @@ pub mod state_keys {
     /// `issuer/<did>` → [`super::IssuerRecord`].
     pub fn issuer(did: &Did) -> Vec<u8> {
         format!("issuer/{did}").into_bytes()
+    }
+    /// `nullifier-scope/<scope>` → the [`Did`] of the verifier that registered it (a scope
+    /// is registered once).
+    pub fn nullifier_scope(scope: &str) -> Vec<u8> {
+        format!("nullifier-scope/{scope}").into_bytes()
     }
     /// `verifier/<did>` → [`super::VerifierRecord`].
     pub fn verifier(did: &Did) -> Vec<u8> {

@@ -771,7 +771,7 @@ impl Holder {
             issuer_root: root,
             revocation_root: tree.root(),
             predicates: tier::circuit_predicates(schema, &r.predicates).map_err(HolderError::Unsatisfied)?,
-            scope: verifier.nullifier_scope.clone(),
+            scope: verifier.nullifier_domain(),
             request: r.digest(),
         };
         let witness = UnlinkableWitness {

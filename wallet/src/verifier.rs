@@ -802,7 +802,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         let schema = schema.ok_or("the batch's schema is not known")?;
         let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
             .ok_or("the verifier is not registered, so it has no nullifier scope")?
-            .nullifier_scope;
+            .nullifier_domain();
         let vk_rec: VerifyingKeyRecord = get(
             facts,
             &state_keys::verifying_key(&u.circuit, u.circuit_version),

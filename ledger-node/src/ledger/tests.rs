@@ -484,8 +484,39 @@ fn verifiers_and_schemas() {
     }
     assert_eq!(
         c.get::<VerifierRecord>(&state_keys::verifier(&did(&bank))),
-        Some(record)
+        Some(record.clone())
     );
+    // Another verifier cannot register the same nullifier scope (it would link the bank's
+    // customers): refused when proposed, and again when enacted if two race (finding 9).
+    let other = key(31);
+    let copycat = VerifierRecord {
+        did: did(&other),
+        public_key: other.public_key().clone(),
+        name: "Other Bank".into(),
+        ..record.clone()
+    };
+    let t = c.tx(&[&other], TxPayload::RegisterVerifier { record: copycat });
+    rejected(c.one(t), "registered by");
+    let (r1, r2) = (key(32), key(33));
+    let racing = |k: &SecretKey| VerifierRecord {
+        did: did(k),
+        public_key: k.public_key().clone(),
+        nullifier_scope: "shared".into(),
+        ..record.clone()
+    };
+    let t1 = c.tx(&[&r1], TxPayload::RegisterVerifier { record: racing(&r1) });
+    let t2 = c.tx(&[&r2], TxPayload::RegisterVerifier { record: racing(&r2) });
+    let (p1, p2) = (t1.id(), t2.id());
+    applied(c.one(t1));
+    applied(c.one(t2));
+    for m in [1, 3] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal: p1 });
+        applied(c.one(t));
+    }
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal: p2 });
+    applied(c.one(t));
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: p2 });
+    rejected(c.one(t), "registered meanwhile");
 
     // Publishing: a schema already published is refused; a mismatched hash is refused.
     let mut s: SchemaRecord = c
