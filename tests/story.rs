@@ -435,8 +435,7 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     let replayed = Ledger::connect(&proxy, direct.trust()).await.expect("connected");
     let e = wallet::verifier::fetch_facts(&replayed, &p)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         matches!(&e, LedgerError::Stale(m) if m.contains("below block")),
         "{e}"
@@ -448,8 +447,7 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     let e = wallet::verifier::fetch_facts(&forgetful, &p)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(&e, LedgerError::Stale(m) if m.contains("s old")), "{e}");
 
     // A suspended issuer: governance suspends the university; its credentials are refused.
