@@ -63,6 +63,8 @@ struct World {
     employer: Identity,
     guard: ReplayGuard,
     spec: RequestSpec,
+    /// The student's diploma as issued (JSON).
+    diploma: String,
     _dir: tempfile::TempDir,
 }
 
@@ -113,12 +115,9 @@ async fn world() -> World {
         .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
         .await
         .expect("issued");
+    let diploma = batch.credentials[0].1.to_json().to_string();
     student
-        .import(
-            &batch.credentials[0].1.to_json().to_string(),
-            ledger,
-            wallet::now(),
-        )
+        .import(&diploma, ledger, wallet::now())
         .await
         .expect("imported");
     let spec = RequestSpec {
@@ -137,6 +136,7 @@ async fn world() -> World {
         employer,
         guard,
         spec,
+        diploma,
         _dir: dir,
     }
 }
@@ -202,6 +202,28 @@ async fn replaying_proxy(upstream: String, replay: schemas::ledger::LedgerProof)
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
+}
+
+/// Raises every number that is the `gpa` attribute (a `"gpa"` member, or the `value` beside
+/// `"name": "gpa"`); returns how many it changed. The opening's blinding stays as issued.
+fn raise_gpa(v: &mut Value, is_gpa: bool) -> usize {
+    match v {
+        Value::Number(n) if is_gpa => {
+            *v = match n.as_i64() {
+                Some(i) => json!(i + 37),
+                None => json!(n.as_f64().unwrap_or(0.0) + 0.37),
+            };
+            1
+        }
+        Value::Object(m) => {
+            let named_gpa = m.get("name").is_some_and(|n| n == "gpa");
+            m.iter_mut()
+                .map(|(k, x)| raise_gpa(x, k == "gpa" || (named_gpa && k == "value")))
+                .sum()
+        }
+        Value::Array(a) => a.iter_mut().map(|x| raise_gpa(x, false)).sum(),
+        _ => 0,
+    }
 }
 
 /// Every JSON leaf's path, in document order.
@@ -471,6 +493,23 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     let r = w.verify(&p);
     assert_eq!(r.failure().map(|f| f.0), Some(Check::Issuer));
     assert!(r.failure().expect("failed").1.contains("suspended"));
+
+    // A diploma whose GPA was raised wherever it is written (the readable value and its
+    // opening) no longer opens its Pedersen commitment: the wallet refuses to import it
+    // (finding 21) rather than showing a value the issuer never attested.
+    let mut doc: Value = serde_json::from_str(&w.diploma).expect("json");
+    let changed = raise_gpa(&mut doc, false);
+    assert_eq!(changed, 1, "the GPA is written once, in credentialSubject");
+    let raised = doc.to_string();
+    let e = w
+        .student
+        .import(&raised, &w.devnet.ledger, wallet::now())
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&e, HolderError::BadOpening(m) if m.contains("gpa")),
+        "{e}"
+    );
 
     // A tampered request file is refused by the wallet before anything is shown.
     let mut req = make_request(w.employer.key(), &w.spec, wallet::now(), &mut OsRng);

@@ -111,17 +111,12 @@ fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-/// Writes a file atomically (temporary file, fsync, rename).
+/// Writes a file atomically and readable by its owner only (see [`schemas::file`]), creating
+/// its folder.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
+    schemas::file::write_private(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a JSON file with a message naming the file.

@@ -33,6 +33,7 @@ pub mod codec;
 pub mod credential;
 pub mod credential_schema;
 pub mod did;
+pub mod file;
 pub mod hash;
 pub mod ledger;
 pub mod light_client;

@@ -361,6 +361,7 @@ fn main() {
         employer,
         guard,
         wallet::service::ServeSource::Offline(devnet.trust.clone()),
+        &[],
     );
     let (ok, secs) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:15790")

@@ -82,6 +82,9 @@ pub enum HolderError {
     /// Stored data that is not what it should be.
     #[error("the wallet data is damaged: {0}")]
     Damaged(String),
+    /// A credential whose disclosed value is not the one its commitment holds.
+    #[error("the credential is refused: {0} (ask the issuer for a new copy)")]
+    BadOpening(String),
 }
 
 /// A credential as lists and cards show it (no openings, no secrets).
@@ -305,6 +308,14 @@ impl Holder {
         let e = &c.envelope;
         if e.holder != *self.key.public_key() {
             return Err(HolderError::NotMine);
+        }
+        // The parser checks text openings; numbers need the Pedersen check (finding 21): the
+        // wallet must not show or reason about a value the commitment does not hold.
+        for o in &c.openings {
+            let commitment = e
+                .attribute(&o.name)
+                .ok_or_else(|| HolderError::BadOpening(format!("`{}` is not in the envelope", o.name)))?;
+            crate::verifier::check_opening(commitment, o).map_err(HolderError::BadOpening)?;
         }
         let anchor_key = state_keys::anchor(&e.issuer, &c.issuance.batch_root);
         let (_, facts) = ledger
@@ -783,6 +794,10 @@ impl Holder {
             revocation_path: &revocation_path,
         };
         let (proof, nullifier) = zk::unlinkable::prove_unlinkable(pk, &statement, &witness, &mut OsRng)?;
+        // The proof is checked against the ledger's verifying key before it leaves: a proving
+        // key whose query or delta elements were altered (only its embedded key is compared
+        // above) makes proofs that fail, or worse; it is refused here (finding 25).
+        zk::unlinkable::verify_unlinkable(&vk, &statement, &nullifier, &proof)?;
         // The answer carries only what links to nothing personal: the verifier's record, the
         // issuer's, the batch anchor, the revocation root, the verifying key and the schema.
         let proof_carried = pending.proof.clone();

@@ -188,6 +188,9 @@ impl Keystore {
         let mut data_key = Zeroizing::new([0u8; DATA_KEY_LEN]);
         rng.fill_bytes(data_key.as_mut());
         let phrase = RecoveryPhrase::generate(rng);
+        // The sealed slots are guessable offline with the password's Argon2id cost: keep the
+        // database to its owner.
+        schemas::file::create_private_dir(dir)?;
         let db = sled::open(db_path(dir))?;
         let seal_err = |e: SealError| KeystoreError::Corrupt(e.to_string());
         let password_slot =
@@ -412,25 +415,9 @@ pub fn backup_record_count(text: &str) -> Result<usize, KeystoreError> {
     parse_backup(text).map(|b| b.records.len())
 }
 
-/// Writes a file atomically: temporary file, sync, rename, sync of the folder.
+/// Writes a file atomically and readable by its owner only (see [`schemas::file`]).
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), KeystoreError> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    Ok(schemas::file::write_private(path, contents)?)
 }
 
 #[cfg(test)]

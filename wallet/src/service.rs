@@ -1,7 +1,9 @@
 //! The verifier as an HTTP service (`credctl verifier serve`): banks post presentations and
 //! get the report back.
 //!
-//! - `POST /v1/requests` with a [`RequestSpec`] → a signed request (its nonce remembered);
+//! - `POST /v1/requests` with a [`RequestSpec`] → a signed request (its nonce remembered), for
+//!   staff clients only: `Authorization: Bearer TOKEN` with a token from the service's token
+//!   file (one per client; without one the endpoint refuses everyone), lifetime bounded;
 //! - `POST /v1/verify` with a presentation → the [`crate::verifier::Report`], 200 when every
 //!   check passed, 422 when one refused, 400 for a body that is not a presentation.
 //!
@@ -30,16 +32,43 @@ pub struct Service {
     guard: ReplayGuard,
     source: ServeSource,
     cache: CertificateCache,
+    /// SM3 digests of the staff clients' tokens.
+    tokens: Vec<schemas::Hash>,
 }
 
-/// The service's routes.
-pub fn router(id: Identity, guard: ReplayGuard, source: ServeSource) -> axum::Router {
+/// Staff-client tokens from a file: one per line (`NAME TOKEN`, or the token alone); blank
+/// lines and `#` comments are skipped. Each token must be at least [`MIN_TOKEN_CHARS`] long.
+pub fn read_tokens(text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let token = line.rsplit(char::is_whitespace).next().unwrap_or(line);
+        if token.chars().count() < MIN_TOKEN_CHARS {
+            return Err(format!(
+                "line {}: a token has at least {MIN_TOKEN_CHARS} characters (e.g. 32 random bytes in hex)",
+                i + 1
+            ));
+        }
+        out.push(token.to_owned());
+    }
+    Ok(out)
+}
+
+/// Shortest staff-client token accepted.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// The service's routes; `tokens` are the staff clients' tokens for `POST /v1/requests`.
+pub fn router(id: Identity, guard: ReplayGuard, source: ServeSource, tokens: &[String]) -> axum::Router {
     use axum::routing::{get, post};
     let svc = Arc::new(Service {
         id,
         guard,
         source,
         cache: CertificateCache::default(),
+        tokens: tokens.iter().map(|t| schemas::hash::sm3(t.as_bytes())).collect(),
     });
     axum::Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -57,12 +86,32 @@ fn http_error(status: axum::http::StatusCode, message: String) -> HttpResult {
 
 async fn new_request(
     axum::extract::State(svc): axum::extract::State<Arc<Service>>,
+    headers: axum::http::HeaderMap,
     body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
 ) -> HttpResult {
+    // Compared as SM3 digests: the comparison's timing tells nothing about a token.
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| schemas::hash::sm3(t.trim().as_bytes()));
+    if !given.is_some_and(|g| svc.tokens.contains(&g)) {
+        return http_error(
+            axum::http::StatusCode::UNAUTHORIZED,
+            if svc.tokens.is_empty() {
+                "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE".into()
+            } else {
+                "a staff client's token is needed: send Authorization: Bearer TOKEN".into()
+            },
+        );
+    }
     let axum::Json(spec) = match body {
         Ok(b) => b,
         Err(e) => return http_error(e.status(), format!("the body is not a request spec: {e}")),
     };
+    if let Err(e) = spec.check() {
+        return http_error(axum::http::StatusCode::BAD_REQUEST, e);
+    }
     let r = make_request(svc.id.key(), &spec, crate::now(), &mut OsRng);
     if let Err(e) = svc.guard.remember(&r) {
         return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
@@ -87,7 +136,11 @@ async fn verify_http(
             );
         }
     };
+    // Cheap checks before any ledger read: a request this service did not sign, or did not
+    // make, costs one signature check and is then refused by `verify` without reading anything.
+    let request_ok = p.request.verify().is_ok() && svc.guard.made_by_me(&p.request.request);
     let online = match &svc.source {
+        ServeSource::Online(_) if !request_ok => None,
         ServeSource::Online(l) => match fetch_facts(l, &p).await {
             Ok(f) => Some(f),
             Err(e) => return http_error(axum::http::StatusCode::BAD_GATEWAY, e.to_string()),
@@ -103,7 +156,8 @@ async fn verify_http(
                 trust,
                 max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
             },
-            (ServeSource::Online(_), None) => unreachable!("online facts were fetched above"),
+            // Not read: the request checks fail first and no ledger check runs.
+            (ServeSource::Online(_), None) => Source::Online(crate::ledger::Facts::default()),
         };
         crate::verifier::verify(
             &p,
@@ -127,5 +181,113 @@ async fn verify_http(
             (status, axum::Json(serde_json::to_value(&r).unwrap_or_default()))
         }
         Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schemas::ledger::{Genesis, Governance, Policies, ValidatorSet};
+
+    const COST: schemas::seal::Cost = schemas::seal::Cost {
+        memory_kib: 1024,
+        iterations: 1,
+    };
+
+    fn trust() -> Trust {
+        Trust::new(Genesis {
+            chain_id: "service-test".into(),
+            timestamp_ms: 0,
+            validators: ValidatorSet {
+                epoch: 0,
+                validators: vec![],
+            },
+            observers: vec![],
+            governance: Governance {
+                members: vec![],
+                policies: Policies {
+                    approvals_needed: 1,
+                    credential_types: vec![],
+                },
+            },
+            schemas: vec![],
+        })
+    }
+
+    /// Security finding 13: only staff clients with a token get signed requests, lifetimes are
+    /// bounded, and a presentation whose request this service never made reads no ledger.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_need_a_staff_token_and_a_bounded_lifetime() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (id, _) = Identity::create(dir.path(), "Bank", "a long test passphrase", COST).expect("identity");
+        let guard = ReplayGuard::open(dir.path()).expect("guard");
+        let token = "0123456789abcdef0123456789abcdef".to_owned();
+        let tokens = read_tokens(&format!("# staff\nfront-desk {token}\n")).expect("tokens");
+        assert!(read_tokens("short").is_err());
+        let app = router(id, guard, ServeSource::Offline(trust()), &tokens);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/v1/requests", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let spec = |ttl: i64| {
+            serde_json::json!({"credentialType": "KycAttestation", "purpose": "account opening",
+                "ttlSecs": ttl, "tier": "selective"})
+        };
+        let post = |body: serde_json::Value, auth: Option<&str>| {
+            let mut r = http.post(&url).json(&body);
+            if let Some(t) = auth {
+                r = r.bearer_auth(t);
+            }
+            r.send()
+        };
+        let status = |r: reqwest::Response| r.status().as_u16();
+        assert_eq!(status(post(spec(600), None).await.expect("sent")), 401);
+        assert_eq!(
+            status(post(spec(600), Some("not-a-token")).await.expect("sent")),
+            401
+        );
+        assert_eq!(
+            status(
+                post(spec(9_000_000_000_000_000_000), Some(&token))
+                    .await
+                    .expect("sent")
+            ),
+            400
+        );
+        let r = post(spec(600), Some(&token)).await.expect("sent");
+        assert_eq!(r.status().as_u16(), 200);
+        let signed: schemas::presentation::SignedRequest = r.json().await.expect("a request");
+        assert_eq!(signed.request.expires_at - signed.request.created_at, 600);
+    }
+
+    /// The replay memory forgets requests once they expired (with their answered nonces).
+    #[test]
+    fn the_replay_memory_forgets_expired_requests() {
+        let dir = tempfile::tempdir().expect("dir");
+        let guard = ReplayGuard::open(dir.path()).expect("guard");
+        let key = schemas::sm2::SecretKey::generate(&mut OsRng);
+        let spec = RequestSpec {
+            credential_type: "KycAttestation".into(),
+            accepted_issuers: vec![],
+            disclose: vec![],
+            predicates: vec![],
+            purpose: "account opening".into(),
+            ttl_secs: 1,
+            tier: schemas::presentation::Tier::Selective,
+        };
+        let long_ago = crate::now() - 10 * crate::verifier::MAX_REQUEST_TTL_SECS;
+        for _ in 0..40 {
+            guard
+                .remember(&make_request(&key, &spec, long_ago, &mut OsRng))
+                .expect("remembered");
+        }
+        // Each new request forgets up to 16 expired ones.
+        assert!(guard.remembered() < 40, "{}", guard.remembered());
+        for _ in 0..3 {
+            guard
+                .remember(&make_request(&key, &spec, crate::now(), &mut OsRng))
+                .expect("remembered");
+        }
+        assert_eq!(guard.remembered(), 3, "only the live requests are kept");
     }
 }

@@ -32,6 +32,14 @@ use zk::tree::RevocationTree;
 /// Tolerated clock difference between verifier and holder, seconds.
 pub const CLOCK_SKEW_SECS: i64 = 300;
 
+/// Longest time a request stays answerable, seconds (a day): a verifier's requests, and the
+/// replay memory that keeps them, expire.
+pub const MAX_REQUEST_TTL_SECS: i64 = 24 * 3600;
+
+/// Most ledger proofs a presentation may carry (a holder needs one; a bound keeps a hostile
+/// presentation from buying thousands of signature checks).
+pub const MAX_LEDGER_PROOFS: usize = 4;
+
 /// Default longest age of the revocation status a presentation proves, for offline checks.
 pub const DEFAULT_MAX_STATUS_AGE_SECS: i64 = 24 * 3600;
 
@@ -63,6 +71,36 @@ fn default_ttl() -> i64 {
     600
 }
 
+impl RequestSpec {
+    /// Whether the spec can be signed: a lifetime of 1 s to [`MAX_REQUEST_TTL_SECS`] and lists
+    /// and texts within the ledger's limits.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_REQUEST_TTL_SECS).contains(&self.ttl_secs) {
+            return Err(format!(
+                "ttlSecs is {}; a request is answerable for 1 to {MAX_REQUEST_TTL_SECS} s",
+                self.ttl_secs
+            ));
+        }
+        let list = schemas::limits::MAX_LIST;
+        if self.accepted_issuers.len() > list || self.disclose.len() > list || self.predicates.len() > list {
+            return Err(format!(
+                "a request names at most {list} issuers, attributes and predicates each"
+            ));
+        }
+        let text = schemas::limits::MAX_TEXT;
+        if std::iter::once(&self.credential_type)
+            .chain(std::iter::once(&self.purpose))
+            .chain(&self.disclose)
+            .any(|t| t.chars().count() > text)
+        {
+            return Err(format!(
+                "a type, purpose or attribute name has at most {text} characters"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Makes and signs a request with a fresh nonce.
 pub fn make_request(
     key: &SecretKey,
@@ -82,7 +120,8 @@ pub fn make_request(
             nonce: Hash(nonce),
             purpose: spec.purpose.clone(),
             created_at: now,
-            expires_at: now.saturating_add(spec.ttl_secs),
+            // Bounded even for a spec that skipped `check`.
+            expires_at: now.saturating_add(spec.ttl_secs.clamp(1, MAX_REQUEST_TTL_SECS)),
             tier: spec.tier,
         },
         key,
@@ -254,9 +293,14 @@ impl Report {
 pub struct ReplayGuard {
     requests: sled::Tree,
     used: sled::Tree,
+    /// `expires_at (big-endian) ‖ nonce` of every remembered request, to forget them in order.
+    expiry: sled::Tree,
     nullifiers: sled::Tree,
     db: sled::Db,
 }
+
+/// Most expired requests one `remember` forgets (the memory shrinks as fast as it grows).
+const PRUNE_PER_REQUEST: usize = 16;
 
 impl ReplayGuard {
     /// Opens (or creates) the guard in `dir`.
@@ -265,17 +309,45 @@ impl ReplayGuard {
         Ok(ReplayGuard {
             requests: db.open_tree("requests")?,
             used: db.open_tree("used")?,
+            expiry: db.open_tree("expiry")?,
             nullifiers: db.open_tree("nullifiers")?,
             db,
         })
     }
 
-    /// Remembers a request this verifier made.
+    /// Remembers a request this verifier made, and forgets requests that expired (with their
+    /// answered nonces): an expired request fails its expiry check anyway, and one no longer
+    /// remembered fails as "never made", so the memory stays as large as the live requests.
     pub fn remember(&self, request: &SignedRequest) -> Result<(), sled::Error> {
-        self.requests
-            .insert(request.request.nonce.0, &request.request.digest().0)?;
+        let r = &request.request;
+        self.forget_expired(crate::now() - CLOCK_SKEW_SECS)?;
+        self.requests.insert(r.nonce.0, &r.digest().0)?;
+        self.expiry.insert(expiry_key(r.expires_at, &r.nonce), &[])?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Forgets up to [`PRUNE_PER_REQUEST`] requests that expired before `before`.
+    fn forget_expired(&self, before: i64) -> Result<(), sled::Error> {
+        let end = expiry_key(before, &Hash([0; 32]));
+        let old: Vec<_> = self
+            .expiry
+            .range(..end)
+            .keys()
+            .take(PRUNE_PER_REQUEST)
+            .collect::<Result<_, _>>()?;
+        for k in old {
+            let nonce = &k[8..];
+            self.requests.remove(nonce)?;
+            self.used.remove(nonce)?;
+            self.expiry.remove(k)?;
+        }
+        Ok(())
+    }
+
+    /// How many requests the verifier remembers (live, or expired and not yet forgotten).
+    pub fn remembered(&self) -> usize {
+        self.requests.len()
     }
 
     fn made(&self, request: &PresentationRequest) -> Result<(), String> {
@@ -299,6 +371,11 @@ impl ReplayGuard {
         Ok(r.is_ok())
     }
 
+    /// Whether this verifier made exactly `request` (a cheap check before any ledger read).
+    pub fn made_by_me(&self, request: &PresentationRequest) -> bool {
+        self.made(request).is_ok()
+    }
+
     fn answered(&self, nonce: &Hash) -> bool {
         matches!(self.used.get(nonce.0), Ok(Some(_)))
     }
@@ -318,6 +395,26 @@ impl ReplayGuard {
         let _ = self.db.flush();
         before
     }
+}
+
+/// Whether `o` opens `c`: a salted digest for text, a Pedersen commitment for numbers (the
+/// one rule the verifier and the holder's import use).
+pub fn check_opening(c: &AttributeCommitment, o: &schemas::credential::Opening) -> Result<(), String> {
+    match (c, &o.value) {
+        (AttributeCommitment::Pedersen(pc), AttributeValue::Integer(x)) => {
+            let b = zk::pedersen::Blinding::from_bytes(&o.randomness)
+                .map_err(|_| format!("`{}`: the blinding is not a scalar", o.name))?;
+            zk::pedersen::verify_opening(pc, *x, &b)
+                .map_err(|_| format!("`{}` does not open its commitment", o.name))
+        }
+        _ => o.check_digest(c).map_err(|err| err.to_string()),
+    }
+}
+
+fn expiry_key(expires_at: i64, nonce: &Hash) -> Vec<u8> {
+    // Offset so negative times (never made, but representable) sort first.
+    let t = (expires_at as u64) ^ (1 << 63);
+    [&t.to_be_bytes()[..], &nonce.0].concat()
 }
 
 /// Where the ledger facts come from.
@@ -394,6 +491,13 @@ struct Run {
 }
 
 impl Run {
+    /// Like [`Run::check`], but `f` runs only while every check so far passed: work after a
+    /// failure (SM2, Bulletproofs, Groth16) is not done for a presentation already refused.
+    fn check_lazy(&mut self, check: Check, f: impl FnOnce() -> Result<String, String>) -> bool {
+        let result = if self.failed { Ok(String::new()) } else { f() };
+        self.check(check, result)
+    }
+
     fn check(&mut self, check: Check, result: Result<String, String>) -> bool {
         let (status, detail) = match (self.failed, result) {
             (true, _) => (CheckStatus::NotRun, "not run: an earlier check failed".to_owned()),
@@ -473,6 +577,12 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
         },
     );
     let facts = match &ctx.source {
+        // The request checks failed: no signature of the proofs is worth checking.
+        _ if run.failed => Err("not run: an earlier check failed".into()),
+        _ if p.ledger_proofs.len() > MAX_LEDGER_PROOFS => Err(format!(
+            "the presentation carries {} ledger proofs; at most {MAX_LEDGER_PROOFS} are accepted",
+            p.ledger_proofs.len()
+        )),
         Source::Offline {
             trust,
             max_status_age_secs,
@@ -579,138 +689,116 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
         Check::Issuer,
         issuer_check(facts, &e.issuer, &e.credential_type, r),
     );
-    run.check(
-        Check::Anchor,
-        (|| {
-            if e.credential_type != r.credential_type {
-                return Err(format!(
-                    "a {} credential was shown; the request asks for {}",
-                    e.credential_type, r.credential_type
-                ));
-            }
-            let anchor: AnchorRecord =
-                get(facts, &state_keys::anchor(&e.issuer, &d.batch_root), "the anchor")?
-                    .ok_or("the credential's batch is not anchored on the ledger")?;
-            if anchor.credential_type != e.credential_type || anchor.schema_id != e.schema_id {
-                return Err("the anchored batch is of another type or schema".into());
-            }
-            if d.inclusion.tree_size != anchor.count {
-                return Err("the inclusion path is for a batch of another size".into());
-            }
-            d.inclusion
-                .verify(&e.leaf_hash(), &d.batch_root)
-                .map_err(|err| format!("the credential is not in the anchored batch: {err}"))?;
-            let h = facts
-                .height_of(&state_keys::anchor(&e.issuer, &d.batch_root))
-                .unwrap_or_default();
-            Ok(format!(
-                "batch of {} anchored (proven at block {h})",
-                anchor.count
-            ))
-        })(),
-    );
-    run.check(
-        Check::Openings,
-        (|| {
-            let mut names: Vec<&str> = d.disclosed.iter().map(|o| o.name.as_str()).collect();
-            names.sort_unstable();
-            let mut asked: Vec<&str> = r.disclose.iter().map(String::as_str).collect();
-            asked.sort_unstable();
-            if names != asked {
-                return Err(format!(
-                    "disclosed [{}] but the request asks for [{}]",
-                    names.join(", "),
-                    asked.join(", ")
-                ));
-            }
-            for o in &d.disclosed {
-                let c = e
-                    .attribute(&o.name)
-                    .ok_or_else(|| format!("`{}` is not in the credential", o.name))?;
-                match (c, &o.value) {
-                    (AttributeCommitment::Pedersen(pc), AttributeValue::Integer(x)) => {
-                        let b = zk::pedersen::Blinding::from_bytes(&o.randomness)
-                            .map_err(|_| format!("`{}`: the blinding is not a scalar", o.name))?;
-                        zk::pedersen::verify_opening(pc, *x, &b)
-                            .map_err(|_| format!("`{}` does not open its commitment", o.name))?;
-                    }
-                    _ => o.check_digest(c).map_err(|err| err.to_string())?,
-                }
-            }
-            Ok(format!(
-                "{} disclosed value(s) open the envelope",
-                d.disclosed.len()
-            ))
-        })(),
-    );
-    run.check(
-        Check::Predicates,
-        (|| {
-            if r.predicates.is_empty() {
-                return if d.predicate_proof.is_none() {
-                    Ok("none asked".into())
-                } else {
-                    Err("a predicate proof was given where none was asked".into())
-                };
-            }
-            let proof = d
-                .predicate_proof
-                .as_ref()
-                .ok_or("the predicate proof is missing")?;
-            let statements = r
-                .predicates
-                .iter()
-                .map(|pr| match e.attribute(&pr.attribute) {
-                    Some(AttributeCommitment::Pedersen(c)) => Ok(PredicateStatement {
-                        predicate: pr,
-                        commitment: *c,
-                    }),
-                    _ => Err(format!(
-                        "`{}` is not a numeric attribute of the credential",
-                        pr.attribute
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            zk::predicates::verify_predicates(
-                &ProofBinding {
-                    request: r.digest(),
-                    envelope: e.digest(),
-                },
-                &statements,
-                proof,
-            )
-            .map_err(|err| format!("the predicate proof does not verify: {err}"))?;
-            Ok(r.predicates
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "))
-        })(),
-    );
-    run.check(
-        Check::HolderBinding,
+    run.check_lazy(Check::Anchor, || {
+        if e.credential_type != r.credential_type {
+            return Err(format!(
+                "a {} credential was shown; the request asks for {}",
+                e.credential_type, r.credential_type
+            ));
+        }
+        let anchor: AnchorRecord = get(facts, &state_keys::anchor(&e.issuer, &d.batch_root), "the anchor")?
+            .ok_or("the credential's batch is not anchored on the ledger")?;
+        if anchor.credential_type != e.credential_type || anchor.schema_id != e.schema_id {
+            return Err("the anchored batch is of another type or schema".into());
+        }
+        if d.inclusion.tree_size != anchor.count {
+            return Err("the inclusion path is for a batch of another size".into());
+        }
+        d.inclusion
+            .verify(&e.leaf_hash(), &d.batch_root)
+            .map_err(|err| format!("the credential is not in the anchored batch: {err}"))?;
+        let h = facts
+            .height_of(&state_keys::anchor(&e.issuer, &d.batch_root))
+            .unwrap_or_default();
+        Ok(format!(
+            "batch of {} anchored (proven at block {h})",
+            anchor.count
+        ))
+    });
+    run.check_lazy(Check::Openings, || {
+        let mut names: Vec<&str> = d.disclosed.iter().map(|o| o.name.as_str()).collect();
+        names.sort_unstable();
+        let mut asked: Vec<&str> = r.disclose.iter().map(String::as_str).collect();
+        asked.sort_unstable();
+        if names != asked {
+            return Err(format!(
+                "disclosed [{}] but the request asks for [{}]",
+                names.join(", "),
+                asked.join(", ")
+            ));
+        }
+        for o in &d.disclosed {
+            let c = e
+                .attribute(&o.name)
+                .ok_or_else(|| format!("`{}` is not in the credential", o.name))?;
+            check_opening(c, o)?;
+        }
+        Ok(format!(
+            "{} disclosed value(s) open the envelope",
+            d.disclosed.len()
+        ))
+    });
+    run.check_lazy(Check::Predicates, || {
+        if r.predicates.is_empty() {
+            return if d.predicate_proof.is_none() {
+                Ok("none asked".into())
+            } else {
+                Err("a predicate proof was given where none was asked".into())
+            };
+        }
+        let proof = d
+            .predicate_proof
+            .as_ref()
+            .ok_or("the predicate proof is missing")?;
+        let statements = r
+            .predicates
+            .iter()
+            .map(|pr| match e.attribute(&pr.attribute) {
+                Some(AttributeCommitment::Pedersen(c)) => Ok(PredicateStatement {
+                    predicate: pr,
+                    commitment: *c,
+                }),
+                _ => Err(format!(
+                    "`{}` is not a numeric attribute of the credential",
+                    pr.attribute
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        zk::predicates::verify_predicates(
+            &ProofBinding {
+                request: r.digest(),
+                envelope: e.digest(),
+            },
+            &statements,
+            proof,
+        )
+        .map_err(|err| format!("the predicate proof does not verify: {err}"))?;
+        Ok(r.predicates
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "))
+    });
+    run.check_lazy(Check::HolderBinding, || {
         p.verify_holder_binding()
             .map(|()| "signed by the key the credential is bound to".into())
-            .map_err(|err| format!("the holder's signature does not verify: {err}")),
-    );
-    run.check(
-        Check::Revocation,
-        (|| {
-            let chunk_no = e.status.index / STATUS_CHUNK_BITS;
-            let key = state_keys::status_chunk(&e.issuer, e.status.list_id, chunk_no);
-            let chunk: Option<StatusListChunk> = get(facts, &key, "the status list")?;
-            let revoked = crate::ledger::is_revoked(chunk.as_ref(), e.status.index);
-            let h = facts.height_of(&key).unwrap_or_default();
-            if revoked {
-                Err(format!(
-                    "revoked by the issuer (status list {}, as of block {h})",
-                    e.status.list_id
-                ))
-            } else {
-                Ok(format!("not revoked as of block {h}"))
-            }
-        })(),
-    );
+            .map_err(|err| format!("the holder's signature does not verify: {err}"))
+    });
+    run.check_lazy(Check::Revocation, || {
+        let chunk_no = e.status.index / STATUS_CHUNK_BITS;
+        let key = state_keys::status_chunk(&e.issuer, e.status.list_id, chunk_no);
+        let chunk: Option<StatusListChunk> = get(facts, &key, "the status list")?;
+        let revoked = crate::ledger::is_revoked(chunk.as_ref(), e.status.index);
+        let h = facts.height_of(&key).unwrap_or_default();
+        if revoked {
+            Err(format!(
+                "revoked by the issuer (status list {}, as of block {h})",
+                e.status.list_id
+            ))
+        } else {
+            Ok(format!("not revoked as of block {h}"))
+        }
+    });
     run.check(
         Check::Validity,
         if ctx.now < e.valid_from {
@@ -798,7 +886,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             ids.map_or(0, |i| i.count)
         ))
     })();
-    let zk_result = (|| {
+    let zk_result = || {
         let schema = schema.ok_or("the batch's schema is not known")?;
         let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
             .ok_or("the verifier is not registered, so it has no nullifier scope")?
@@ -837,8 +925,8 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
                 .join(", "),
             u.circuit
         ))
-    })();
-    run.check(Check::ZeroKnowledge, zk_result);
+    };
+    run.check_lazy(Check::ZeroKnowledge, zk_result);
     run.check(Check::Revocation, revocation);
     run.check(
         Check::Validity,

@@ -284,6 +284,10 @@ enum VerifierCmd {
         /// of reading the ledger.
         #[arg(long)]
         offline: bool,
+        /// Staff clients' tokens for POST /v1/requests, one per line (`NAME TOKEN`); without
+        /// it the service verifies but makes no requests.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
     },
 }
 
@@ -468,6 +472,15 @@ async fn connect(cli: &Cli) -> Result<Ledger> {
     Ok(LEDGER.get_or_init(|| ledger).clone())
 }
 
+/// Asks a yes/no `question` on the terminal; only "y" is yes.
+fn confirm(question: &str) -> Result<bool> {
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim().eq_ignore_ascii_case("y"))
+}
+
 /// `credctl trust`: shows the node's genesis and pins it once its fingerprint is confirmed.
 async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
     if let Ok(t) = trust(cli) {
@@ -500,11 +513,7 @@ async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
             }
         }
         None => {
-            print!("Is this the fingerprint your consortium published? [y/N] ");
-            std::io::stdout().flush()?;
-            let mut answer = String::new();
-            std::io::stdin().read_line(&mut answer)?;
-            if !answer.trim().eq_ignore_ascii_case("y") {
+            if !confirm("Is this the fingerprint your consortium published?")? {
                 bail!("not confirmed: nothing pinned");
             }
         }
@@ -700,7 +709,16 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
                     );
                 }
-                VerifierCmd::Serve { listen, offline } => {
+                VerifierCmd::Serve {
+                    listen,
+                    offline,
+                    tokens,
+                } => {
+                    let tokens = match tokens {
+                        Some(f) => wallet::service::read_tokens(&read_text(f)?)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+                        None => Vec::new(),
+                    };
                     let id = Identity::open(&dir, &password(cli)?)?;
                     let guard = ReplayGuard::open(&dir)?;
                     let source = if *offline {
@@ -712,7 +730,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         .await
                         .with_context(|| format!("cannot listen on {listen}"))?;
                     out!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
-                    axum::serve(listener, wallet::service::router(id, guard, source)).await?;
+                    axum::serve(listener, wallet::service::router(id, guard, source, &tokens)).await?;
                 }
             }
         }
@@ -736,6 +754,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     TierArg::Unlinkable => Tier::Unlinkable,
                 },
             };
+            spec.check().map_err(anyhow::Error::msg)?;
             let r = make_request(id.key(), &spec, wallet::now(), &mut OsRng);
             ReplayGuard::open(&dir)?.remember(&r)?;
             write_json(&a.out, &r)?;
@@ -867,15 +886,9 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             if !pending.consent.in_scope() {
                 bail!("refused: the request goes beyond what the verifier registered on the ledger");
             }
-            if !yes {
-                print!("Send this? [y/N] ");
-                std::io::stdout().flush()?;
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if !answer.trim().eq_ignore_ascii_case("y") {
-                    out!("declined; nothing was sent");
-                    return Ok(std::process::ExitCode::FAILURE);
-                }
+            if !yes && !confirm("Send this?")? {
+                out!("declined; nothing was sent");
+                return Ok(std::process::ExitCode::FAILURE);
             }
             let pk = match proving_key {
                 Some(f) => Some(zk::unlinkable::ProvingKey::from_bytes(
