@@ -182,12 +182,17 @@ impl Cluster {
         out
     }
 
-    async fn wait_committed(&self, i: usize, hashes: &[schemas::Hash]) {
+    /// Waits until node `i` has committed every transaction of `hashes`; returns the highest
+    /// block they are in (read from the receipts: a node's status can lag its store briefly).
+    async fn wait_committed(&self, i: usize, hashes: &[schemas::Hash]) -> u64 {
         let c = self.client(i);
+        let mut top = 0;
         for h in hashes {
             let r = c.wait(h, DEADLINE).await.expect("transaction commits");
             assert_eq!(r.outcome, TxOutcome::Applied, "transaction {h}");
+            top = top.max(r.height.0);
         }
+        top
     }
 }
 
@@ -355,8 +360,7 @@ async fn a_validator_cut_off_the_network_catches_up_when_healed() {
         cluster.wait_peers(cut, |p| p == 0).await;
         let batch: Vec<_> = txs.by_ref().take(30).collect();
         let hashes = cluster.submit(&others, &batch).await;
-        cluster.wait_committed(others[0], &hashes).await;
-        let h = cluster.height(others[0]).await.expect("height");
+        let h = cluster.wait_committed(others[0], &hashes).await;
         let stuck = cluster
             .height(cut)
             .await
