@@ -523,3 +523,142 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     assert!(matches!(e, HolderError::BadRequest(_)), "{e}");
     w.devnet.stop().await;
 }
+
+/// The unlinkable tier proves validity at the request's time (security review, finding 6): a KYC
+/// attestation that was valid when one request was made is refused for a request made after it
+/// expired, by the holder's wallet with a clear reason (no proof of a false statement exists; the
+/// circuit tests in `zk` show a witness past its period satisfies nothing). Ports 15200-15304.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_credential_is_refused_in_the_unlinkable_tier() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let devnet = start_devnet(&dir.path().join("devnet"), 15_200, &mut |_| {})
+        .await
+        .expect("devnet");
+    let ledger = &devnet.ledger;
+    let (bank, _) = Identity::create(&dir.path().join("bank"), "Bank", PW, COST).expect("identity");
+    let p = bank
+        .register_issuer(ledger, vec!["KycAttestation".into()])
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let shape = zk::unlinkable::CircuitShape::SHAPES[0];
+    let (pk, vk) = zk::unlinkable::setup(shape, &mut OsRng).expect("setup");
+    let p = wallet::roles::propose_verifying_key(ledger, &devnet.governance[0], &vk)
+        .await
+        .expect("proposed");
+    approve(ledger, &devnet.governance[1], p).await.expect("approved");
+    let (other_bank, _) =
+        Identity::create(&dir.path().join("other-bank"), "Other Bank", PW, COST).expect("identity");
+    let p = other_bank
+        .register_verifier(
+            ledger,
+            vec![ScopeItem {
+                credential_type: "KycAttestation".into(),
+                disclose: vec![],
+                predicates: vec!["kyc_level".into()],
+            }],
+            vec!["account opening".into()],
+            "other-bank/kyc".into(),
+        )
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let guard = ReplayGuard::open(&dir.path().join("other-bank")).expect("guard");
+    let (customer, _) = Holder::create(&dir.path().join("customer"), PW, COST).expect("wallet");
+    let row = |line, holder| {
+        Row::new(
+            line,
+            json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN",
+                   "kyc_level": 3, "verified_on": "2026-11-02"}),
+            holder,
+        )
+    };
+    // Valid for 8 more seconds.
+    let until = wallet::now() + 8;
+    let kyc = CredentialSchema::builtin("kyc-attestation").expect("schema");
+    let (batch, _) = bank
+        .issue_and_anchor(
+            ledger,
+            &kyc,
+            vec![row(2, customer.binding()), row(3, HolderBinding::fresh(true))],
+            (wallet::now() - 60, Some(until)),
+            true,
+            &|_| {},
+        )
+        .await
+        .expect("issued");
+    customer
+        .import(&batch.credentials[0].1.to_json().to_string(), ledger, wallet::now())
+        .await
+        .expect("imported");
+    let spec = RequestSpec {
+        credential_type: "KycAttestation".into(),
+        accepted_issuers: vec![],
+        disclose: vec![],
+        predicates: vec![parse_predicate("kyc_level>=2").expect("predicate")],
+        purpose: "account opening".into(),
+        ttl_secs: 600,
+        tier: Tier::Unlinkable,
+    };
+    let answer = |now: i64| {
+        let r = make_request(other_bank.key(), &spec, now, &mut OsRng);
+        guard.remember(&r).expect("remembered");
+        r
+    };
+    let verify = |p: &Presentation| {
+        let me = other_bank.did();
+        wallet::verifier::verify(
+            p,
+            &Context {
+                source: Source::Offline {
+                    trust: &devnet.trust,
+                    max_status_age_secs: 3600,
+                },
+                now: wallet::now(),
+                verifier: Some(&me),
+                guard: Some(&guard),
+                cache: None,
+            },
+        )
+    };
+
+    // While valid: proven and accepted, the validity line saying how.
+    let pending = customer
+        .prepare(answer(wallet::now()), None, ledger, wallet::now())
+        .await
+        .expect("prepared");
+    let p = customer
+        .present(&pending, Some(&pk), wallet::now())
+        .expect("presented while valid");
+    let report = verify(&p);
+    assert!(report.passed(), "{:?}", report.failure());
+    let validity = report
+        .checks
+        .iter()
+        .find(|l| l.check == Check::Validity)
+        .expect("a validity line");
+    assert!(validity.detail.contains("request's time"), "{}", validity.detail);
+
+    // After the last valid second, a new request cannot be answered.
+    while wallet::now() <= until {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let pending = customer
+        .prepare(answer(wallet::now()), None, ledger, wallet::now())
+        .await
+        .expect("prepared (consent shows the request)");
+    let err = customer
+        .present(&pending, Some(&pk), wallet::now())
+        .expect_err("an expired credential cannot be presented in the unlinkable tier");
+    assert!(
+        matches!(
+            err,
+            HolderError::Zk(zk::ZkError::NotValidAt {
+                reason: "expired",
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("expired"), "{err}");
+}

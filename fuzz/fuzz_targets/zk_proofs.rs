@@ -34,12 +34,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         1 => {
-            let _ = VerifyingKey::from_bytes(&CircuitShape::SHAPES[0].id(), 1, rest);
+            let _ = VerifyingKey::from_bytes(&CircuitShape::SHAPES[0].id(), zk::unlinkable::KEY_VERSION, rest);
         }
         _ => {
             let statement = UnlinkableStatement {
                 issuer_root: Fr::from(1u64),
                 revocation_root: Fr::from(2u64),
+                binding: Fr::from(5u64),
+                now: 1_800_000_000,
                 predicates: vec![CircuitPredicate { attribute: 1, at_most: false, threshold: 2 }],
                 scope: "s".into(),
                 request: Hash([3; 32]),

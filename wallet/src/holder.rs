@@ -9,7 +9,7 @@
 //! read, one certificate), and returns the consent screen's content; [`Holder::present`] builds
 //! the presentation from exactly that and records the disclosure.
 
-use crate::issuer::{HolderBinding, leaf_values};
+use crate::issuer::{HolderBinding, leaf_data};
 use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
 use crate::ledger::{Facts, Ledger, LedgerError};
 use crate::tier;
@@ -382,13 +382,8 @@ impl Holder {
         let width =
             tier::leaf_width(schema).ok_or_else(|| bad("the schema has too many numeric attributes"))?;
         let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| bad("its leaf salt is not a field element"))?;
-        let values = leaf_values(schema, &c.openings, width);
-        let expected = zk::unlinkable::credential_leaf(
-            c.envelope.status.index,
-            &values,
-            &salt,
-            &self.secret.commitment(),
-        );
+        let data = leaf_data(schema, &c.envelope, &c.openings, width);
+        let expected = zk::unlinkable::credential_leaf(&data, &salt, &self.secret.commitment());
         if Hash(fr_to_bytes(&expected)) != *leaf {
             return Err(bad(
                 "its Poseidon leaf is not built from its values and this wallet's secret",
@@ -774,20 +769,24 @@ impl Holder {
             .as_ref()
             .ok_or_else(|| damaged("the revocation tree was not read for this request"))?;
         let width = pk.shape().attributes;
-        let values = leaf_values(schema, &c.openings, width);
+        let data = leaf_data(schema, e, &c.openings, width);
+        let now = zk::unlinkable::circuit_time(r.created_at).ok_or_else(|| {
+            HolderError::Unsatisfied("the request's time is outside what the circuit can take".into())
+        })?;
         let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| damaged("the leaf salt"))?;
         let credential_path = unlinkable_path(u).ok_or_else(|| damaged("the Poseidon path"))?;
         let revocation_path = tree.path(e.status.index);
         let statement = UnlinkableStatement {
             issuer_root: root,
             revocation_root: tree.root(),
+            binding: data.binding,
+            now,
             predicates: tier::circuit_predicates(schema, &r.predicates).map_err(HolderError::Unsatisfied)?,
             scope: verifier.nullifier_domain(),
             request: r.digest(),
         };
         let witness = UnlinkableWitness {
-            attributes: &values,
-            id: e.status.index,
+            leaf: &data,
             salt,
             secret: &self.secret,
             credential_path: &credential_path,

@@ -32,7 +32,9 @@ use std::path::Path;
 use zk::Fr;
 use zk::poseidon::{fr_from_bytes, fr_to_bytes};
 use zk::tree::CredentialTree;
-use zk::unlinkable::{HolderSecret, credential_leaf};
+use zk::unlinkable::{
+    HolderSecret, LeafData, binding_element, circuit_period, credential_leaf,
+};
 
 /// Most credentials in one unlinkable batch (the Poseidon tree has depth 20).
 pub const MAX_UNLINKABLE_BATCH: usize = 1 << zk::tree::CREDENTIAL_TREE_DEPTH;
@@ -483,13 +485,7 @@ fn build(
             randomness,
         });
     }
-    let poseidon = v.holder.holder_commitment.filter(|_| plan.unlinkable).map(|c| {
-        let salt = random_fr(rng);
-        let values = leaf_values(plan.schema, &openings, width);
-        let commitment = fr_from_bytes(&c.0).unwrap_or_default();
-        (credential_leaf(index, &values, &salt, &commitment), salt)
-    });
-    let envelope = Envelope {
+    let mut envelope = Envelope {
         id: Hash(id),
         credential_type: plan.schema.credential_type().to_owned(),
         schema_id: plan.schema.id().to_owned(),
@@ -502,8 +498,15 @@ fn build(
             index,
         },
         attributes,
-        poseidon_leaf: poseidon.map(|(leaf, _)| Hash(fr_to_bytes(&leaf))),
+        poseidon_leaf: None,
     };
+    let poseidon = v.holder.holder_commitment.filter(|_| plan.unlinkable).map(|c| {
+        let salt = random_fr(rng);
+        let data = leaf_data(plan.schema, &envelope, &openings, width);
+        let commitment = fr_from_bytes(&c.0).unwrap_or_default();
+        (credential_leaf(&data, &salt, &commitment), salt)
+    });
+    envelope.poseidon_leaf = poseidon.map(|(leaf, _)| Hash(fr_to_bytes(&leaf)));
     Built {
         line: v.line,
         leaf: envelope.leaf_hash(),
@@ -513,10 +516,11 @@ fn build(
     }
 }
 
-/// The unlinkable leaf's attribute values: the schema's numeric attributes in order, absent
-/// ones as 0, padded with 0 to `width`.
-pub fn leaf_values(schema: &CredentialSchema, openings: &[Opening], width: usize) -> Vec<i64> {
-    let mut values: Vec<i64> = crate::tier::unlinkable_attributes(schema)
+/// What a credential's unlinkable leaf attests: its issuer and schema, its status index as the
+/// revocation id, its validity period, and the schema's numeric attributes in order (absent ones
+/// as `None`, so no predicate on them can be proven), padded with `None` to `width`.
+pub fn leaf_data(schema: &CredentialSchema, e: &Envelope, openings: &[Opening], width: usize) -> LeafData {
+    let mut attributes: Vec<Option<i64>> = crate::tier::unlinkable_attributes(schema)
         .iter()
         .map(|name| {
             openings
@@ -526,11 +530,17 @@ pub fn leaf_values(schema: &CredentialSchema, openings: &[Opening], width: usize
                     AttributeValue::Integer(x) => Some(x),
                     AttributeValue::Text(_) => None,
                 })
-                .unwrap_or(0)
         })
         .collect();
-    values.resize(width, 0);
-    values
+    attributes.resize(width, None);
+    let (valid_from, valid_until) = circuit_period(e.valid_from, e.valid_until);
+    LeafData {
+        binding: binding_element(e.issuer.as_str(), &e.schema_id),
+        id: e.status.index,
+        valid_from,
+        valid_until,
+        attributes,
+    }
 }
 
 /// Issues every valid row; `progress` is called with the number of rows just finished.

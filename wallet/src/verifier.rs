@@ -19,8 +19,8 @@ use schemas::ledger::{
     StatusListChunk, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
-    Predicate, Presentation, PresentationProof, PresentationRequest, SelectiveDisclosure, SignedRequest,
-    Tier, UnlinkableProof,
+    Predicate, PredicateKind, Presentation, PresentationProof, PresentationRequest, SelectiveDisclosure,
+    SignedRequest, Tier, UnlinkableProof,
 };
 use schemas::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
@@ -154,16 +154,99 @@ pub fn scope_violations(request: &SignedRequest, verifier: Option<&VerifierRecor
             for d in r.disclose.iter().filter(|d| !item.disclose.contains(d)) {
                 out.push(format!("it may not ask to see `{d}`"));
             }
-            for p in r
+            let allowed: Vec<PredicateScope<'_>> = item
                 .predicates
                 .iter()
-                .filter(|p| !item.predicates.contains(&p.attribute))
-            {
-                out.push(format!("it may not ask for a proof about `{}`", p.attribute));
+                .filter_map(|e| PredicateScope::parse(e).ok())
+                .collect();
+            let mut seen: Vec<&str> = Vec::new();
+            for p in &r.predicates {
+                if seen.contains(&p.attribute.as_str()) {
+                    continue;
+                }
+                seen.push(&p.attribute);
+                match allowed.iter().find(|a| a.attribute == p.attribute) {
+                    None => out.push(format!("it may not ask for a proof about `{}`", p.attribute)),
+                    Some(a) => out.extend(a.violation(&r.predicates)),
+                }
             }
         }
     }
     out
+}
+
+/// One entry of a scope's `predicates`, parsed. `name` lets the verifier ask one bound on the
+/// attribute (`>=` or `<=`); `name:range:WIDTH` also lets it ask a two-sided range at least
+/// `WIDTH` wide, in the predicate's encoding (hundredths of a GPA, days of a date). A range that
+/// pins one value reveals it, so ranges are allowed only where registered, and only so narrow
+/// (security review, finding 20). Repeated one-sided requests can still bisect a value; each is
+/// seen by the holder at consent, and unlinkable answers to one verifier share a nullifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PredicateScope<'a> {
+    /// The attribute.
+    pub attribute: &'a str,
+    /// `None`: one bound only; `Some(w)`: ranges at least `w` wide too.
+    pub min_range_width: Option<i64>,
+}
+
+impl<'a> PredicateScope<'a> {
+    /// Parses a registered entry.
+    pub fn parse(entry: &'a str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "predicate scope `{entry}`: write `name` (one bound) or `name:range:WIDTH` (ranges at least WIDTH wide, a positive number in the attribute's encoding)"
+            )
+        };
+        let mut parts = entry.split(':');
+        let attribute = parts.next().filter(|a| !a.is_empty()).ok_or_else(bad)?;
+        match (parts.next(), parts.next(), parts.next()) {
+            (None, _, _) => Ok(PredicateScope {
+                attribute,
+                min_range_width: None,
+            }),
+            (Some("range"), Some(w), None) => match w.parse::<i64>() {
+                Ok(w) if w >= 1 => Ok(PredicateScope {
+                    attribute,
+                    min_range_width: Some(w),
+                }),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
+
+    /// Why the request's predicates on this attribute go beyond the entry, if they do.
+    fn violation(&self, predicates: &[Predicate]) -> Option<String> {
+        let mut low: Option<i64> = None;
+        let mut high: Option<i64> = None;
+        for p in predicates.iter().filter(|p| p.attribute == self.attribute) {
+            let (l, h) = match p.kind {
+                PredicateKind::AtLeast { bound } => (Some(bound), None),
+                PredicateKind::AtMost { bound } => (None, Some(bound)),
+                PredicateKind::Between { low, high } => (Some(low), Some(high)),
+            };
+            low = low.max(l);
+            high = match (high, h) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let (Some(low), Some(high)) = (low, high) else {
+            return None;
+        };
+        let width = i128::from(high) - i128::from(low);
+        match self.min_range_width {
+            None => Some(format!(
+                "it asks for `{}` between two bounds, which can reveal the value; it registered one bound only",
+                self.attribute
+            )),
+            Some(w) if width < i128::from(w) => Some(format!(
+                "it asks for `{}` within a range {width} wide, which can reveal the value; it registered ranges at least {w} wide",
+                self.attribute
+            )),
+            Some(_) => None,
+        }
+    }
 }
 
 /// The checks, in the order they run.
@@ -907,9 +990,16 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         let predicates = tier::circuit_predicates(schema, &r.predicates)?;
         let field =
             |h: &Hash, what: &str| fr_from_bytes(&h.0).ok_or(format!("the {what} is not a field element"));
+        let anchor = anchor.as_ref().ok_or("no anchored batch of this issuer has that Poseidon root")?;
         let statement = zk::unlinkable::UnlinkableStatement {
             issuer_root: field(&u.poseidon_root, "Poseidon root")?,
             revocation_root: field(&u.revocation_root, "revocation root")?,
+            // The leaf names its issuer and schema: a root copied into another issuer's anchor
+            // proves nothing there.
+            binding: zk::unlinkable::binding_element(u.issuer.as_str(), &anchor.schema_id),
+            // Valid at the request's time, which this verifier set when it made the request.
+            now: zk::unlinkable::circuit_time(r.created_at)
+                .ok_or("the request's time is outside what the circuit can take")?,
             predicates,
             scope,
             request: r.digest(),
@@ -930,7 +1020,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
     run.check(Check::Revocation, revocation);
     run.check(
         Check::Validity,
-        Ok("not shown in the unlinkable tier (the issuer's batch is anchored and active)".into()),
+        Ok("inside its validity period at the request's time (proven in zero knowledge)".into()),
     );
     if !run.failed {
         run.report.nullifier = Some(u.nullifier);
@@ -939,5 +1029,79 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             .iter()
             .map(|pr| tier::display_predicate(schema, pr))
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tier::parse_predicate;
+    use schemas::ledger::ScopeItem;
+
+    fn verifier(key: &SecretKey, predicates: &[&str]) -> VerifierRecord {
+        VerifierRecord {
+            did: Did::from_public_key(key.public_key()),
+            name: "Employer".into(),
+            public_key: key.public_key().clone(),
+            scope: vec![ScopeItem {
+                credential_type: "UniversityDiploma".into(),
+                disclose: vec![],
+                predicates: predicates.iter().map(|p| (*p).to_owned()).collect(),
+            }],
+            purposes: vec!["hiring".into()],
+            nullifier_scope: "employer".into(),
+        }
+    }
+
+    fn asking(key: &SecretKey, predicates: &[&str]) -> SignedRequest {
+        let spec = RequestSpec {
+            credential_type: "UniversityDiploma".into(),
+            accepted_issuers: vec![],
+            disclose: vec![],
+            predicates: predicates
+                .iter()
+                .map(|p| parse_predicate(p).expect("predicate"))
+                .collect(),
+            purpose: "hiring".into(),
+            ttl_secs: 600,
+            tier: Tier::Selective,
+        };
+        make_request(key, &spec, 1_800_000_000, &mut rand_core::OsRng)
+    }
+
+    /// A range that pins one value reveals it: ranges only where registered, and only so narrow
+    /// (security review, finding 20).
+    #[test]
+    fn scope_bounds_the_shape_of_predicates_not_only_their_attributes() {
+        let key = SecretKey::random(&mut rand_core::OsRng);
+        let one_bound = verifier(&key, &["gpa", "graduation_date:range:365"]);
+        let violations = |v: &VerifierRecord, p: &[&str]| scope_violations(&asking(&key, p), Some(v));
+        assert!(violations(&one_bound, &["gpa>=300"]).is_empty());
+        assert!(violations(&one_bound, &["gpa<=300"]).is_empty());
+        let pinned = violations(&one_bound, &["gpa=342..342"]);
+        assert_eq!(pinned.len(), 1, "{pinned:?}");
+        assert!(pinned[0].contains("one bound only"), "{pinned:?}");
+        // Two one-sided bounds on one attribute are a range too.
+        assert_eq!(violations(&one_bound, &["gpa>=341", "gpa<=343"]).len(), 1);
+        // A registered range: wide enough passes, narrower is refused with both widths.
+        assert!(violations(&one_bound, &["graduation_date=20000..20365"]).is_empty());
+        let narrow = violations(&one_bound, &["graduation_date>=20000", "graduation_date<=20030"]);
+        assert_eq!(narrow.len(), 1, "{narrow:?}");
+        assert!(narrow[0].contains("30 wide") && narrow[0].contains("365"), "{narrow:?}");
+        assert_eq!(
+            violations(&one_bound, &["degree>=1"]),
+            vec!["it may not ask for a proof about `degree`".to_owned()]
+        );
+        // Hostile bounds do not overflow.
+        assert_eq!(
+            violations(&one_bound, &["graduation_date>=-9223372036854775808", "graduation_date<=9223372036854775807"]),
+            Vec::<String>::new()
+        );
+        // Malformed registrations allow nothing, and say how to write them.
+        for bad in ["gpa:range", "gpa:range:0", "gpa:range:x", "gpa:wide:5", ":range:5", "gpa:range:5:6"] {
+            let err = PredicateScope::parse(bad).expect_err(bad);
+            assert!(err.contains("name:range:WIDTH"), "{err}");
+            assert_eq!(violations(&verifier(&key, &[bad]), &["gpa>=300"]).len(), 1, "{bad}");
+        }
     }
 }

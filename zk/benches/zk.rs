@@ -14,7 +14,8 @@ use zk::predicates::{
 };
 use zk::tree::{CredentialTree, RevocationTree};
 use zk::unlinkable::{
-    CircuitShape, HolderSecret, UnlinkableStatement, UnlinkableWitness, constraint_count, credential_leaf,
+    CircuitShape, HolderSecret, LeafData, UnlinkableStatement, UnlinkableWitness, binding_element,
+    constraint_count, credential_leaf,
     prove_unlinkable, setup, verify_unlinkable,
 };
 use zk::{CircuitPredicate, Fr};
@@ -128,15 +129,23 @@ fn bench_unlinkable(c: &mut Criterion) {
         vk.to_bytes().len()
     );
     let secret = HolderSecret::random(&mut rng);
-    let attributes = [7_300i64, 2, 156, 20_000];
+    let data = LeafData {
+        binding: binding_element("did:credence:bank", "kyc/v1"),
+        id: 777,
+        valid_from: 1_767_225_600,
+        valid_until: u32::MAX,
+        attributes: vec![Some(7_300), Some(2), Some(156), Some(20_000)],
+    };
     let salt = Fr::from(5u64);
     let mut leaves: Vec<Fr> = (0..1000u64).map(Fr::from).collect();
-    leaves[10] = credential_leaf(777, &attributes, &salt, &secret.commitment());
+    leaves[10] = credential_leaf(&data, &salt, &secret.commitment());
     let tree = CredentialTree::build(leaves).expect("fits");
     let revoked = RevocationTree::from_revoked(0..100);
     let statement = UnlinkableStatement {
         issuer_root: tree.root(),
         revocation_root: revoked.root(),
+        binding: data.binding,
+        now: 1_780_272_000,
         predicates: vec![
             CircuitPredicate {
                 attribute: 1,
@@ -154,8 +163,7 @@ fn bench_unlinkable(c: &mut Criterion) {
     };
     let (cp, rp) = (tree.path(10).expect("exists"), revoked.path(777));
     let witness = UnlinkableWitness {
-        attributes: &attributes,
-        id: 777,
+        leaf: &data,
         salt,
         secret: &secret,
         credential_path: &cp,

@@ -1,23 +1,34 @@
 //! The unlinkable-credential circuit (R1CS over BN254's scalar field).
 //!
 //! Public inputs, in order:
-//! `issuer_root, revocation_root, (attribute_index, kind, threshold) × P, scope, request, nullifier`.
+//! `issuer_root, revocation_root, binding, now, (attribute_index, kind, threshold) × P, scope,
+//! request, nullifier`.
 //!
-//! Witness: the attributes `a_1..a_A`, the revocation id, the salt, the holder secret, the
-//! credential's path in the issuer's tree and the revocation tree's path at the id.
+//! Witness: the attributes `a_1..a_A` and their presence bits `p_1..p_A`, the validity period
+//! `from..=until`, the revocation id, the salt, the holder secret, the credential's path in the
+//! issuer's tree and the revocation tree's path at the id.
 //!
 //! Constraints:
 //! 1. `secret_commitment = Poseidon(TAG_SECRET, secret)`;
-//! 2. `leaf = Poseidon(TAG_LEAF, id, a_1..a_A, salt, secret_commitment)`;
+//! 2. `leaf = Poseidon(TAG_LEAF, binding, id, from, until, presence, a_1..a_A, salt,
+//!    secret_commitment)` with `presence = Σ p_i·2^(i−1)` and each `p_i` a bit;
 //! 3. the leaf's path of depth 20 leads to `issuer_root`;
 //! 4. `id` is 32 bits, and the leaf at `id` in the revocation tree (depth 32, path chosen by the
 //!    id's own bits) is 0 under `revocation_root`;
-//! 5. for each predicate: `attribute_index ∈ {0..A}` selects `x` from `(id, a_1..a_A)`, `kind` is
-//!    a bit, and `d = (x − threshold)·(1 − 2·kind)` is a 32-bit number (`kind` 0: `x ≥ t`,
-//!    1: `x ≤ t`);
-//! 6. `nullifier = Poseidon(TAG_NULLIFIER, secret, scope)`;
-//! 7. `request` is squared into a constraint, so the proof is bound to it even though nothing
+//! 5. `now − from` and `until − now` are 32-bit numbers: the credential is inside its validity
+//!    period at the public time `now` (all three are seconds since 1970 below 2^32, so neither
+//!    difference can wrap around the field);
+//! 6. for each predicate: `attribute_index ∈ {0..A}` selects `x` from `(id, a_1..a_A)` and its
+//!    presence from `(1, p_1..p_A)`, which must be 1 (an attribute the issuer never attested
+//!    passes no predicate); `kind` is a bit, and `d = (x − threshold)·(1 − 2·kind)` is a 32-bit
+//!    number (`kind` 0: `x ≥ t`, 1: `x ≤ t`);
+//! 7. `nullifier = Poseidon(TAG_NULLIFIER, secret, scope)`;
+//! 8. `request` is squared into a constraint, so the proof is bound to it even though nothing
 //!    else uses it.
+//!
+//! `binding` names the issuer and the schema (see `unlinkable::binding_element`): a leaf made for
+//! one issuer's tree proves nothing under another issuer's anchor, even if that issuer anchored
+//! the same Poseidon root (security review, finding 18).
 
 use crate::poseidon::{TAG_LEAF, TAG_NULLIFIER, TAG_SECRET, params};
 use crate::tree::{CREDENTIAL_TREE_DEPTH, REVOCATION_TREE_DEPTH};
@@ -48,11 +59,17 @@ pub struct CircuitPredicate {
 pub(crate) struct Assignment {
     pub(crate) issuer_root: Fr,
     pub(crate) revocation_root: Fr,
+    pub(crate) binding: Fr,
+    pub(crate) now: u32,
     pub(crate) predicates: Vec<(Fr, Fr, Fr)>,
     pub(crate) scope: Fr,
     pub(crate) request: Fr,
     pub(crate) nullifier: Fr,
     pub(crate) attributes: Vec<Fr>,
+    /// Bit `i` set: attribute `a_{i+1}` is present.
+    pub(crate) presence: u64,
+    pub(crate) valid_from: u32,
+    pub(crate) valid_until: u32,
     pub(crate) id: u32,
     pub(crate) salt: Fr,
     pub(crate) secret: Fr,
@@ -69,11 +86,16 @@ impl Assignment {
         Assignment {
             issuer_root: Fr::zero(),
             revocation_root: Fr::zero(),
+            binding: Fr::zero(),
+            now: 0,
             predicates: vec![(Fr::zero(), Fr::zero(), Fr::zero()); predicates],
             scope: Fr::zero(),
             request: Fr::zero(),
             nullifier: Fr::zero(),
             attributes: vec![Fr::zero(); attributes],
+            presence: 0,
+            valid_from: 0,
+            valid_until: 0,
             id: 0,
             salt: Fr::zero(),
             secret: Fr::zero(),
@@ -86,7 +108,12 @@ impl Assignment {
 
     /// The public inputs in circuit order.
     pub(crate) fn public_inputs(&self) -> Vec<Fr> {
-        let mut v = vec![self.issuer_root, self.revocation_root];
+        let mut v = vec![
+            self.issuer_root,
+            self.revocation_root,
+            self.binding,
+            Fr::from(u64::from(self.now)),
+        ];
         for (i, k, t) in &self.predicates {
             v.extend([*i, *k, *t]);
         }
@@ -137,6 +164,8 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
         // Public inputs, in the order of `Assignment::public_inputs`.
         let issuer_root = input(a.issuer_root)?;
         let revocation_root = input(a.revocation_root)?;
+        let binding = input(a.binding)?;
+        let now = input(Fr::from(u64::from(a.now)))?;
         let predicates = a
             .predicates
             .iter()
@@ -152,6 +181,9 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
             .iter()
             .map(|v| witness(*v))
             .collect::<Result<Vec<_>, _>>()?;
+        let presence_bits = witness_bits(&cs, a.presence, a.attributes.len())?;
+        let valid_from = witness(Fr::from(u64::from(a.valid_from)))?;
+        let valid_until = witness(Fr::from(u64::from(a.valid_until)))?;
         let id_bits = witness_bits(&cs, u64::from(a.id), RANGE_BITS)?;
         let id = Boolean::le_bits_to_fp(&id_bits)?;
         let salt = witness(a.salt)?;
@@ -171,7 +203,14 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
         // 1–2. The leaf.
         let tag = |t: u64| FpVar::constant(Fr::from(t));
         let secret_commitment = CRHGadget::<Fr>::evaluate(&p, &[tag(TAG_SECRET), secret.clone()])?;
-        let mut leaf_input = vec![tag(TAG_LEAF), id.clone()];
+        let mut leaf_input = vec![
+            tag(TAG_LEAF),
+            binding,
+            id.clone(),
+            valid_from.clone(),
+            valid_until.clone(),
+            Boolean::le_bits_to_fp(&presence_bits)?,
+        ];
         leaf_input.extend(attributes.iter().cloned());
         leaf_input.extend([salt, secret_commitment]);
         let leaf = CRHGadget::<Fr>::evaluate(&p, &leaf_input)?;
@@ -182,18 +221,30 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
         // 4. Not revoked: the leaf at `id` is empty.
         root_from(&p, FpVar::zero(), &rev_siblings, &id_bits)?.enforce_equal(&revocation_root)?;
 
-        // 5. Predicates.
+        // 5. Valid at `now`: from ≤ now ≤ until, each difference 32 bits.
+        let since = u64::from(a.now.wrapping_sub(a.valid_from));
+        let left = u64::from(a.valid_until.wrapping_sub(a.now));
+        Boolean::le_bits_to_fp(&witness_bits(&cs, since, RANGE_BITS)?)?
+            .enforce_equal(&(now.clone() - &valid_from))?;
+        Boolean::le_bits_to_fp(&witness_bits(&cs, left, RANGE_BITS)?)?.enforce_equal(&(valid_until - &now))?;
+
+        // 6. Predicates, each on a present attribute.
         let mut values = vec![id];
         values.extend(attributes);
+        let mut present = vec![FpVar::one()];
+        present.extend(presence_bits.iter().map(|b| FpVar::from(b.clone())));
         for ((index, kind, threshold), diff) in predicates.iter().zip(&a.differences) {
             let mut selected = FpVar::zero();
+            let mut selected_present = FpVar::zero();
             let mut hits = FpVar::zero();
-            for (j, v) in values.iter().enumerate() {
-                let is_j = index.is_eq(&FpVar::constant(Fr::from(j as u64)))?;
-                selected += FpVar::from(is_j.clone()) * v;
-                hits += FpVar::from(is_j);
+            for (j, (v, p)) in values.iter().zip(&present).enumerate() {
+                let is_j = FpVar::from(index.is_eq(&FpVar::constant(Fr::from(j as u64)))?);
+                selected += is_j.clone() * v;
+                selected_present += is_j.clone() * p;
+                hits += is_j;
             }
             hits.enforce_equal(&FpVar::one())?;
+            selected_present.enforce_equal(&FpVar::one())?;
             // kind ∈ {0, 1}
             (kind.clone() * (kind.clone() - FpVar::one())).enforce_equal(&FpVar::zero())?;
             let signed = (selected - threshold) * (FpVar::one() - kind.double()?);
@@ -201,10 +252,10 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
             Boolean::le_bits_to_fp(&bits)?.enforce_equal(&signed)?;
         }
 
-        // 6. The nullifier.
+        // 7. The nullifier.
         CRHGadget::<Fr>::evaluate(&p, &[tag(TAG_NULLIFIER), secret, scope])?.enforce_equal(&nullifier)?;
 
-        // 7. Bind the request.
+        // 8. Bind the request.
         let _ = request.square()?;
         Ok(())
     }

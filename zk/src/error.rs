@@ -67,6 +67,24 @@ pub enum ZkError {
         /// Which part.
         reason: &'static str,
     },
+    /// The credential is outside its validity period at the statement's time.
+    #[error("the credential is {reason} at the request's time ({now} s since 1970; valid {from}..={until})")]
+    NotValidAt {
+        /// "not valid yet" or "expired".
+        reason: &'static str,
+        /// The statement's time.
+        now: u32,
+        /// Start of the validity period.
+        from: u32,
+        /// End of the validity period (inclusive).
+        until: u32,
+    },
+    /// A predicate names an attribute the issuer did not attest.
+    #[error("predicate {index} is on an attribute this credential does not have")]
+    AttributeAbsent {
+        /// Which predicate.
+        index: usize,
+    },
     /// Key bytes that do not parse.
     #[error("malformed {what}: {reason}")]
     MalformedKey {

@@ -21,8 +21,9 @@ use rand_core::CryptoRngCore;
 use schemas::Hash;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// Version of the keys of every shape (bumped when the circuit changes).
-pub const KEY_VERSION: u32 = 1;
+/// Version of the keys of every shape (bumped when the circuit changes). Version 2 added the
+/// issuer binding, the validity period at a public time and the attributes' presence bits.
+pub const KEY_VERSION: u32 = 2;
 
 /// Size of a compressed proof.
 pub const PROOF_BYTES: usize = 128;
@@ -63,6 +64,11 @@ impl CircuitShape {
     /// The shape named `id`.
     pub fn from_id(id: &str) -> Option<Self> {
         Self::SHAPES.into_iter().find(|s| s.id() == id)
+    }
+
+    /// Public inputs of its circuit (the verifying key has one more point).
+    fn public_inputs(&self) -> usize {
+        4 + 3 * self.predicates + 3
     }
 
     /// The smallest shape that fits.
@@ -131,13 +137,77 @@ impl<R: CryptoRngCore> rand_core::RngCore for RngAdapter<'_, R> {
 }
 impl<R: CryptoRngCore> rand_core::CryptoRng for RngAdapter<'_, R> {}
 
-/// A credential's leaf in its issuer's tree.
-pub fn credential_leaf(id: u32, attributes: &[i64], salt: &Fr, holder_commitment: &Fr) -> Fr {
-    let mut input = vec![Fr::from(TAG_LEAF), Fr::from(u64::from(id))];
-    input.extend(attributes.iter().map(|a| fr_from_i64(*a)));
+/// What an issuer attests in a credential's leaf (besides the salt and the holder's commitment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafData {
+    /// The issuer and schema ([`binding_element`]).
+    pub binding: Fr,
+    /// The revocation id (the credential's status index).
+    pub id: u32,
+    /// First second of validity ([`circuit_period`]).
+    pub valid_from: u32,
+    /// Last second of validity, inclusive.
+    pub valid_until: u32,
+    /// Attribute values `a_1..a_A` in the schema's order; `None`: not attested, so no predicate
+    /// on it can be proven (it enters the leaf as 0 with its presence bit clear).
+    pub attributes: Vec<Option<i64>>,
+}
+
+impl LeafData {
+    /// The presence bits: bit `i` set when `a_{i+1}` is attested.
+    fn presence(&self) -> u64 {
+        self.attributes
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_some())
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+
+    fn values(&self) -> impl Iterator<Item = Fr> + '_ {
+        self.attributes.iter().map(|a| fr_from_i64(a.unwrap_or(0)))
+    }
+}
+
+/// A credential's leaf in its issuer's tree:
+/// `Poseidon(TAG_LEAF, binding, id, from, until, presence, a_1..a_A, salt, holder_commitment)`.
+pub fn credential_leaf(data: &LeafData, salt: &Fr, holder_commitment: &Fr) -> Fr {
+    let mut input = vec![
+        Fr::from(TAG_LEAF),
+        data.binding,
+        Fr::from(u64::from(data.id)),
+        Fr::from(u64::from(data.valid_from)),
+        Fr::from(u64::from(data.valid_until)),
+        Fr::from(data.presence()),
+    ];
+    input.extend(data.values());
     input.extend([*salt, *holder_commitment]);
     hash(&input)
 }
+
+/// A credential's validity period (seconds since 1970, `until` inclusive and open when `None`)
+/// as the circuit reads it: clamped to `0..=u32::MAX`, which changes no answer for a time the
+/// circuit can take ([`circuit_time`]).
+pub fn circuit_period(valid_from: i64, valid_until: Option<i64>) -> (u32, u32) {
+    let clamp = |t: i64| u32::try_from(t.max(0)).unwrap_or(u32::MAX);
+    (clamp(valid_from), valid_until.map_or(u32::MAX, clamp))
+}
+
+/// A time (seconds since 1970) as the circuit's public `now`: `None` before 1970 or after 2106.
+pub fn circuit_time(t: i64) -> Option<u32> {
+    u32::try_from(t).ok()
+}
+
+/// The issuer and schema a leaf belongs to, as a field element:
+/// `SM3("credence/unlinkable-binding/v1" ‖ len(issuer) as u32 LE ‖ issuer ‖ schema_id)`.
+pub fn binding_element(issuer: &str, schema_id: &str) -> Fr {
+    let mut bytes = Vec::with_capacity(4 + issuer.len() + schema_id.len());
+    bytes.extend_from_slice(&(issuer.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(issuer.as_bytes());
+    bytes.extend_from_slice(schema_id.as_bytes());
+    fr_from_digest(schemas::hash::hash_domain(BINDING_DOMAIN, &bytes).as_bytes())
+}
+
+const BINDING_DOMAIN: schemas::hash::Domain = schemas::hash::Domain::new("credence/unlinkable-binding/v1");
 
 /// The scope string of a verifier as a field element.
 pub fn scope_element(scope: &str) -> Fr {
@@ -193,8 +263,7 @@ impl ProvingKey {
         let shape = CircuitShape::from_id(id).ok_or_else(|| bad(format!("unknown circuit {id:?}")))?;
         let inner =
             ark_groth16::ProvingKey::<Bn254>::deserialize_compressed(key).map_err(|e| bad(e.to_string()))?;
-        let expected_inputs = 2 + 3 * shape.predicates + 3 + 1;
-        if inner.vk.gamma_abc_g1.len() != expected_inputs {
+        if inner.vk.gamma_abc_g1.len() != shape.public_inputs() + 1 {
             return Err(bad(format!("it is not a key of circuit {id}")));
         }
         Ok(ProvingKey { shape, inner })
@@ -254,7 +323,7 @@ impl VerifyingKey {
                 reason: e.to_string(),
             }
         })?;
-        let expected_inputs = 2 + 3 * shape.predicates + 3 + 1;
+        let expected_inputs = shape.public_inputs() + 1;
         if raw.gamma_abc_g1.len() != expected_inputs {
             return Err(ZkError::MalformedKey {
                 what: "verifying key",
@@ -319,6 +388,10 @@ pub struct UnlinkableStatement {
     pub issuer_root: Fr,
     /// The issuer's revocation-tree root (recent, from the ledger).
     pub revocation_root: Fr,
+    /// The issuer and schema of the anchored batch ([`binding_element`]).
+    pub binding: Fr,
+    /// The time at which the credential must be valid (the request's creation, [`circuit_time`]).
+    pub now: u32,
     /// Predicates on hidden attributes.
     pub predicates: Vec<CircuitPredicate>,
     /// The verifier's registered nullifier scope.
@@ -329,10 +402,8 @@ pub struct UnlinkableStatement {
 
 /// What the holder knows.
 pub struct UnlinkableWitness<'a> {
-    /// Attribute values `a_1..a_A` in the schema's order.
-    pub attributes: &'a [i64],
-    /// The revocation id.
-    pub id: u32,
+    /// What the leaf attests.
+    pub leaf: &'a LeafData,
     /// The leaf salt.
     pub salt: Fr,
     /// The holder secret.
@@ -384,6 +455,8 @@ fn statement_assignment(
     let mut a = Assignment::blank(shape.attributes, shape.predicates);
     a.issuer_root = s.issuer_root;
     a.revocation_root = s.revocation_root;
+    a.binding = s.binding;
+    a.now = s.now;
     a.predicates = predicate_inputs(shape, &s.predicates)?
         .iter()
         .map(|p| {
@@ -408,23 +481,36 @@ pub fn prove_unlinkable(
     rng: &mut impl CryptoRngCore,
 ) -> Result<([u8; PROOF_BYTES], Fr), ZkError> {
     let shape = pk.shape;
-    if witness.attributes.len() != shape.attributes {
+    let data = witness.leaf;
+    if data.attributes.len() != shape.attributes {
         return Err(ZkError::ShapeMismatch {
             circuit: shape.id(),
             reason: format!(
                 "{} attributes; it takes exactly {}",
-                witness.attributes.len(),
+                data.attributes.len(),
                 shape.attributes
             ),
         });
     }
     // Check natively first: a false statement gets a clear error, not a proof that fails later.
-    let leaf = credential_leaf(
-        witness.id,
-        witness.attributes,
-        &witness.salt,
-        &witness.secret.commitment(),
-    );
+    let leaf = credential_leaf(data, &witness.salt, &witness.secret.commitment());
+    if data.binding != statement.binding {
+        return Err(ZkError::UnsatisfiedWitness {
+            reason: "the credential is not of the statement's issuer and schema",
+        });
+    }
+    let outside = |reason| ZkError::NotValidAt {
+        reason,
+        now: statement.now,
+        from: data.valid_from,
+        until: data.valid_until,
+    };
+    if statement.now < data.valid_from {
+        return Err(outside("not valid yet"));
+    }
+    if statement.now > data.valid_until {
+        return Err(outside("expired"));
+    }
     if witness.credential_path.siblings.len() != CREDENTIAL_TREE_DEPTH
         || witness.credential_path.root_from(leaf) != statement.issuer_root
     {
@@ -433,7 +519,7 @@ pub fn prove_unlinkable(
         });
     }
     if witness.revocation_path.siblings.len() != REVOCATION_TREE_DEPTH
-        || witness.revocation_path.index != u64::from(witness.id)
+        || witness.revocation_path.index != u64::from(data.id)
         || witness.revocation_path.root_from(Fr::zero()) != statement.revocation_root
     {
         return Err(ZkError::UnsatisfiedWitness {
@@ -442,10 +528,10 @@ pub fn prove_unlinkable(
     }
     let nullifier = witness.secret.nullifier(&scope_element(&statement.scope));
     let mut a = statement_assignment(shape, statement, nullifier)?;
-    let mut values = vec![i64::from(witness.id)];
-    values.extend_from_slice(witness.attributes);
+    let mut values = vec![Some(i64::from(data.id))];
+    values.extend_from_slice(&data.attributes);
     for (index, p) in predicate_inputs(shape, &statement.predicates)?.iter().enumerate() {
-        let x = i128::from(values[p.attribute]);
+        let x = i128::from(values[p.attribute].ok_or(ZkError::AttributeAbsent { index })?);
         let t = i128::from(p.threshold);
         let d = if p.at_most { t - x } else { x - t };
         if !(0..1i128 << RANGE_BITS).contains(&d) {
@@ -460,8 +546,11 @@ pub fn prove_unlinkable(
         }
         a.differences[index] = d as u64;
     }
-    a.attributes = witness.attributes.iter().map(|v| fr_from_i64(*v)).collect();
-    a.id = witness.id;
+    a.attributes = data.values().collect();
+    a.presence = data.presence();
+    a.valid_from = data.valid_from;
+    a.valid_until = data.valid_until;
+    a.id = data.id;
     a.salt = witness.salt;
     a.secret = witness.secret.0;
     a.credential_siblings = witness.credential_path.siblings.clone();
@@ -521,14 +610,23 @@ mod tests {
             predicates: 2,
         };
         let secret = HolderSecret(Fr::from(42u64));
-        let attributes = [7_300i64, 2, 156, 20_000];
+        // The fourth attribute is not attested.
+        let data = LeafData {
+            binding: binding_element("did:credence:bank", "kyc/v1"),
+            id: 9,
+            valid_from: 1_000,
+            valid_until: 2_000,
+            attributes: vec![Some(7_300), Some(2), Some(156), None],
+        };
         let salt = Fr::from(5u64);
-        let leaf = credential_leaf(9, &attributes, &salt, &secret.commitment());
+        let leaf = credential_leaf(&data, &salt, &secret.commitment());
         let tree = CredentialTree::build(vec![Fr::from(1u64), leaf]).expect("fits");
         let revoked = RevocationTree::from_revoked([3]);
         let statement = UnlinkableStatement {
             issuer_root: tree.root(),
             revocation_root: revoked.root(),
+            binding: data.binding,
+            now: 1_500,
             predicates: vec![CircuitPredicate {
                 attribute: 2,
                 at_most: false,
@@ -540,7 +638,10 @@ mod tests {
         let nullifier = secret.nullifier(&scope_element("s"));
         let good = {
             let mut a = statement_assignment(shape, &statement, nullifier).expect("fits");
-            a.attributes = attributes.iter().map(|v| fr_from_i64(*v)).collect();
+            a.attributes = data.values().collect();
+            a.presence = data.presence();
+            a.valid_from = data.valid_from;
+            a.valid_until = data.valid_until;
             a.id = 9;
             a.salt = salt;
             a.secret = secret.0;
@@ -578,8 +679,44 @@ mod tests {
         bad.id = 3; // a revoked id
         bad.revocation_siblings = revoked.path(3).siblings;
         assert!(!satisfied(bad));
-        let mut bad = good;
+        let mut bad = good.clone();
         bad.predicates[0].0 = Fr::from(7u64); // attribute index out of range
         assert!(!satisfied(bad));
+        // Expired: the same leaf at a time after its last valid second (finding 6).
+        let mut bad = good.clone();
+        bad.now = 2_001;
+        assert!(!satisfied(bad));
+        let mut bad = good.clone();
+        bad.now = 999; // not valid yet
+        assert!(!satisfied(bad));
+        let mut at_edges = good.clone();
+        at_edges.now = 2_000;
+        assert!(satisfied(at_edges), "the last second is inside the period");
+        // Another issuer's binding: the leaf does not hash to the root (finding 18).
+        let mut bad = good.clone();
+        bad.binding = binding_element("did:credence:other", "kyc/v1");
+        assert!(!satisfied(bad));
+        // A predicate on the unattested attribute: `a_4 <= 0` would hold for its stored 0, but
+        // its presence bit is clear (finding 19); setting the bit changes the leaf.
+        let mut bad = good.clone();
+        bad.predicates[0] = (Fr::from(4u64), Fr::from(1u64), Fr::zero());
+        bad.differences[0] = 0;
+        assert!(!satisfied(bad.clone()));
+        bad.presence |= 1 << 3;
+        assert!(!satisfied(bad));
+    }
+
+    #[test]
+    fn periods_and_times_clamp_into_the_circuit() {
+        assert_eq!(circuit_period(-5, None), (0, u32::MAX));
+        assert_eq!(circuit_period(10, Some(1 << 40)), (10, u32::MAX));
+        assert_eq!(circuit_time(-1), None);
+        assert_eq!(circuit_time(1 << 33), None);
+        assert_eq!(circuit_time(1_800_000_000), Some(1_800_000_000));
+        assert_ne!(
+            binding_element("did:a", "bc/v1"),
+            binding_element("did:ab", "c/v1"),
+            "the issuer's length separates it from the schema"
+        );
     }
 }

@@ -265,7 +265,8 @@ enum VerifierCmd {
         /// Attributes it may ask to see.
         #[arg(long, value_delimiter = ',')]
         disclose: Vec<String>,
-        /// Attributes it may ask predicates about.
+        /// Attributes it may ask predicates about: `NAME` allows one bound (`>=` or `<=`),
+        /// `NAME:range:WIDTH` also ranges at least WIDTH wide (in the predicate's encoding).
         #[arg(long, value_delimiter = ',')]
         predicates: Vec<String>,
         /// Purposes it may state.
@@ -695,6 +696,9 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     purposes,
                     nullifier_scope,
                 } => {
+                    for p in predicates {
+                        wallet::verifier::PredicateScope::parse(p).map_err(anyhow::Error::msg)?;
+                    }
                     let id = Identity::open(&dir, &password(cli)?)?;
                     let ledger = connect(cli).await?;
                     let scope = ScopeItem {

@@ -1,4 +1,5 @@
-//! Groth16 unlinkable proofs: completeness, each public input bound, revocation, nullifiers.
+//! Groth16 unlinkable proofs: completeness, each public input bound, revocation, validity,
+//! absent attributes, nullifiers.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -6,7 +7,7 @@ use schemas::Hash;
 use zk::tree::{CredentialTree, RevocationTree};
 use zk::unlinkable::{
     CircuitShape, HolderSecret, PROOF_BYTES, ProvingKey, UnlinkableStatement, UnlinkableWitness,
-    VerifyingKey, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
+    LeafData, VerifyingKey, binding_element, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
 };
 use zk::{CircuitPredicate, Fr, ZkError};
 
@@ -18,7 +19,7 @@ const SHAPE: CircuitShape = CircuitShape {
 /// A batch of 50 KYC credentials; ours is at index 17 with revocation id 1017.
 struct World {
     secret: HolderSecret,
-    attributes: [i64; 4],
+    data: LeafData,
     salt: Fr,
     tree: CredentialTree,
     revoked: RevocationTree,
@@ -26,18 +27,36 @@ struct World {
 
 const INDEX: usize = 17;
 const ID: u32 = 1017;
+const ISSUER: &str = "did:credence:bank-a";
+const SCHEMA: &str = "kyc/v1";
+/// Valid from 1 January 2026 to 31 December 2026 (inclusive), seconds since 1970.
+const FROM: u32 = 1_767_225_600;
+const UNTIL: u32 = 1_798_761_599;
+/// The request's time: 1 June 2026.
+const NOW: u32 = 1_780_272_000;
 
 fn world(rng: &mut ChaCha20Rng) -> World {
     let secret = HolderSecret::random(rng);
-    // birth_date (days), kyc_level, residence (numeric code), verified_on
-    let attributes = [7_300, 2, 156, 20_000];
+    // birth_date (days), kyc_level, residence (numeric code), verified_on (not attested)
+    let data = LeafData {
+        binding: binding_element(ISSUER, SCHEMA),
+        id: ID,
+        valid_from: FROM,
+        valid_until: UNTIL,
+        attributes: vec![Some(7_300), Some(2), Some(156), None],
+    };
     let salt = Fr::from(987_654_321u64);
     let leaves = (0..50u32)
         .map(|i| {
             if i as usize == INDEX {
-                credential_leaf(ID, &attributes, &salt, &secret.commitment())
+                credential_leaf(&data, &salt, &secret.commitment())
             } else {
-                credential_leaf(1000 + i, &[i as i64; 4], &Fr::from(u64::from(i)), &Fr::from(7u64))
+                let other = LeafData {
+                    id: 1000 + i,
+                    attributes: vec![Some(i64::from(i)); 4],
+                    ..data.clone()
+                };
+                credential_leaf(&other, &Fr::from(u64::from(i)), &Fr::from(7u64))
             }
         })
         .collect();
@@ -45,7 +64,7 @@ fn world(rng: &mut ChaCha20Rng) -> World {
     let revoked = RevocationTree::from_revoked([1003, 1040, 5]);
     World {
         secret,
-        attributes,
+        data,
         salt,
         tree,
         revoked,
@@ -56,6 +75,8 @@ fn statement(w: &World, scope: &str, request: Hash) -> UnlinkableStatement {
     UnlinkableStatement {
         issuer_root: w.tree.root(),
         revocation_root: w.revoked.root(),
+        binding: binding_element(ISSUER, SCHEMA),
+        now: NOW,
         // age >= 18 (born on or before day 12,000) and KYC level >= 2
         predicates: vec![
             CircuitPredicate {
@@ -83,8 +104,7 @@ fn prove(
     let credential_path = w.tree.path(INDEX).expect("exists");
     let revocation_path = w.revoked.path(ID);
     let witness = UnlinkableWitness {
-        attributes: &w.attributes,
-        id: ID,
+        leaf: &w.data,
         salt: w.salt,
         secret: &w.secret,
         credential_path: &credential_path,
@@ -143,6 +163,20 @@ fn proves_and_every_changed_public_input_or_flipped_byte_is_rejected() {
             ..s.clone()
         },
         "another revocation root",
+    );
+    check(
+        UnlinkableStatement {
+            binding: binding_element("did:credence:bank-b", SCHEMA),
+            ..s.clone()
+        },
+        "another issuer (the same root anchored by someone else)",
+    );
+    check(
+        UnlinkableStatement {
+            now: NOW + 1,
+            ..s.clone()
+        },
+        "another time",
     );
     check(
         UnlinkableStatement {
@@ -223,6 +257,44 @@ fn false_predicates_and_revoked_credentials_cannot_be_proven() {
     // and no new proof can be made.
     assert!(matches!(
         prove(&pk, &w, &now, &mut rng),
+        Err(ZkError::UnsatisfiedWitness { .. })
+    ));
+
+    // Outside the validity period, at the request's time, nothing can be proven.
+    let mut late = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    late.now = UNTIL + 1;
+    assert!(matches!(
+        prove(&pk, &w, &late, &mut rng),
+        Err(ZkError::NotValidAt {
+            reason: "expired",
+            ..
+        })
+    ));
+    late.now = FROM - 1;
+    assert!(matches!(
+        prove(&pk, &w, &late, &mut rng),
+        Err(ZkError::NotValidAt {
+            reason: "not valid yet",
+            ..
+        })
+    ));
+    // A predicate on the attribute the issuer did not attest cannot be proven, even one its
+    // stored 0 would satisfy.
+    let mut absent = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    absent.predicates[0] = CircuitPredicate {
+        attribute: 4,
+        at_most: true,
+        threshold: 0,
+    };
+    assert_eq!(
+        prove(&pk, &w, &absent, &mut rng).map(|_| ()),
+        Err(ZkError::AttributeAbsent { index: 0 })
+    );
+    // Another issuer's binding: the leaf is not the issuer's.
+    let mut other = statement(&w, "bank-b/kyc", Hash([3; 32]));
+    other.binding = binding_element("did:credence:bank-b", SCHEMA);
+    assert!(matches!(
+        prove(&pk, &w, &other, &mut rng),
         Err(ZkError::UnsatisfiedWitness { .. })
     ));
 
