@@ -588,7 +588,11 @@ async fn an_expired_credential_is_refused_in_the_unlinkable_tier() {
         .await
         .expect("issued");
     customer
-        .import(&batch.credentials[0].1.to_json().to_string(), ledger, wallet::now())
+        .import(
+            &batch.credentials[0].1.to_json().to_string(),
+            ledger,
+            wallet::now(),
+        )
         .await
         .expect("imported");
     let spec = RequestSpec {
@@ -605,7 +609,7 @@ async fn an_expired_credential_is_refused_in_the_unlinkable_tier() {
         guard.remember(&r).expect("remembered");
         r
     };
-    let verify = |p: &Presentation| {
+    let verify_with = |p: &Presentation, guard: Option<&ReplayGuard>| {
         let me = other_bank.did();
         wallet::verifier::verify(
             p,
@@ -616,11 +620,12 @@ async fn an_expired_credential_is_refused_in_the_unlinkable_tier() {
                 },
                 now: wallet::now(),
                 verifier: Some(&me),
-                guard: Some(&guard),
+                guard,
                 cache: None,
             },
         )
     };
+    let verify = |p: &Presentation| verify_with(p, Some(&guard));
 
     // While valid: proven and accepted, the validity line saying how.
     let pending = customer
@@ -639,16 +644,77 @@ async fn an_expired_credential_is_refused_in_the_unlinkable_tier() {
         .expect("a validity line");
     assert!(validity.detail.contains("request's time"), "{}", validity.detail);
 
-    // After the last valid second, a new request cannot be answered.
+    // The tampering battery for the unlinkable tier: every field altered in turn is refused, by
+    // the check that owns it. The request's time, the verifier (whose DID and scope the
+    // nullifier is bound to) and the issuer (bound into the leaf) are among them.
+    let good_json = serde_json::to_value(&p).expect("json");
+    let mut paths = Vec::new();
+    leaves(&good_json, String::new(), &mut paths);
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.ends_with("/createdAt") || p.ends_with("/created_at")),
+        "{paths:?}"
+    );
+    const OWNERS: &[(&str, &[Check])] = &[
+        ("/request/", &[Check::RequestSignature]),
+        ("/proof/unlinkable/proof/issuer", &[Check::Issuer, Check::Anchor]),
+        ("/proof/unlinkable/proof/poseidon", &[Check::Anchor]),
+        ("/proof/unlinkable/", &[Check::ZeroKnowledge]),
+        ("/ledgerProofs/", &[Check::LedgerProof]),
+    ];
+    for path in &paths {
+        let mut doc = good_json.clone();
+        alter(doc.pointer_mut(path).expect("leaf exists"));
+        let Ok(altered) = Presentation::from_json(&doc.to_string()) else {
+            continue; // refused as malformed
+        };
+        let report = verify_with(&altered, None);
+        let (check, reason) = report
+            .failure()
+            .unwrap_or_else(|| panic!("altering {path} was not noticed"));
+        // As in the selective battery: an altered key may still be proven absent, and then the
+        // check that needed the original key refuses it as not covered.
+        let proven_absent = path.starts_with("/ledgerProofs/")
+            && path
+                .strip_suffix("/key")
+                .and_then(|entry| good_json.pointer(&format!("{entry}/value")))
+                .is_some_and(Value::is_null);
+        let allowed = if proven_absent {
+            &[Check::LedgerProof, Check::Revocation][..]
+        } else {
+            OWNERS
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix))
+                .map_or(&[][..], |(_, c)| c)
+        };
+        assert!(
+            allowed.contains(&check),
+            "altering {path} was refused by {check:?} ({reason}), expected one of {allowed:?}"
+        );
+    }
+
+    // After the last valid second, a new request cannot be answered. The wallet's own clock
+    // would already hide the credential; a holder who sets it back (as a modified wallet would)
+    // still cannot prove, because the circuit's time is the request's, which the verifier signed.
+    // (On `main` before this test, the proof was made and the verifier accepted it.)
     while wallet::now() <= until {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
+    let request = answer(wallet::now());
+    assert!(matches!(
+        customer
+            .prepare(request.clone(), None, ledger, wallet::now())
+            .await,
+        Err(HolderError::NoMatch(_))
+    ));
+    let set_back = until - 1;
     let pending = customer
-        .prepare(answer(wallet::now()), None, ledger, wallet::now())
+        .prepare(request, None, ledger, set_back)
         .await
-        .expect("prepared (consent shows the request)");
+        .expect("prepared with the clock set back");
     let err = customer
-        .present(&pending, Some(&pk), wallet::now())
+        .present(&pending, Some(&pk), set_back)
         .expect_err("an expired credential cannot be presented in the unlinkable tier");
     assert!(
         matches!(

@@ -32,9 +32,7 @@ use std::path::Path;
 use zk::Fr;
 use zk::poseidon::{fr_from_bytes, fr_to_bytes};
 use zk::tree::CredentialTree;
-use zk::unlinkable::{
-    HolderSecret, LeafData, binding_element, circuit_period, credential_leaf,
-};
+use zk::unlinkable::{HolderSecret, LeafData, binding_element, circuit_period, credential_leaf};
 
 /// Most credentials in one unlinkable batch (the Poseidon tree has depth 20).
 pub const MAX_UNLINKABLE_BATCH: usize = 1 << zk::tree::CREDENTIAL_TREE_DEPTH;

@@ -990,7 +990,9 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         let predicates = tier::circuit_predicates(schema, &r.predicates)?;
         let field =
             |h: &Hash, what: &str| fr_from_bytes(&h.0).ok_or(format!("the {what} is not a field element"));
-        let anchor = anchor.as_ref().ok_or("no anchored batch of this issuer has that Poseidon root")?;
+        let anchor = anchor
+            .as_ref()
+            .ok_or("no anchored batch of this issuer has that Poseidon root")?;
         let statement = zk::unlinkable::UnlinkableStatement {
             issuer_root: field(&u.poseidon_root, "Poseidon root")?,
             revocation_root: field(&u.revocation_root, "revocation root")?,
@@ -1073,7 +1075,7 @@ mod tests {
     /// (security review, finding 20).
     #[test]
     fn scope_bounds_the_shape_of_predicates_not_only_their_attributes() {
-        let key = SecretKey::random(&mut rand_core::OsRng);
+        let key = SecretKey::generate(&mut rand_core::OsRng);
         let one_bound = verifier(&key, &["gpa", "graduation_date:range:365"]);
         let violations = |v: &VerifierRecord, p: &[&str]| scope_violations(&asking(&key, p), Some(v));
         assert!(violations(&one_bound, &["gpa>=300"]).is_empty());
@@ -1087,21 +1089,41 @@ mod tests {
         assert!(violations(&one_bound, &["graduation_date=20000..20365"]).is_empty());
         let narrow = violations(&one_bound, &["graduation_date>=20000", "graduation_date<=20030"]);
         assert_eq!(narrow.len(), 1, "{narrow:?}");
-        assert!(narrow[0].contains("30 wide") && narrow[0].contains("365"), "{narrow:?}");
+        assert!(
+            narrow[0].contains("30 wide") && narrow[0].contains("365"),
+            "{narrow:?}"
+        );
         assert_eq!(
             violations(&one_bound, &["degree>=1"]),
             vec!["it may not ask for a proof about `degree`".to_owned()]
         );
         // Hostile bounds do not overflow.
         assert_eq!(
-            violations(&one_bound, &["graduation_date>=-9223372036854775808", "graduation_date<=9223372036854775807"]),
+            violations(
+                &one_bound,
+                &[
+                    "graduation_date>=-9223372036854775808",
+                    "graduation_date<=9223372036854775807"
+                ]
+            ),
             Vec::<String>::new()
         );
         // Malformed registrations allow nothing, and say how to write them.
-        for bad in ["gpa:range", "gpa:range:0", "gpa:range:x", "gpa:wide:5", ":range:5", "gpa:range:5:6"] {
+        for bad in [
+            "gpa:range",
+            "gpa:range:0",
+            "gpa:range:x",
+            "gpa:wide:5",
+            ":range:5",
+            "gpa:range:5:6",
+        ] {
             let err = PredicateScope::parse(bad).expect_err(bad);
             assert!(err.contains("name:range:WIDTH"), "{err}");
-            assert_eq!(violations(&verifier(&key, &[bad]), &["gpa>=300"]).len(), 1, "{bad}");
+            assert_eq!(
+                violations(&verifier(&key, &[bad]), &["gpa>=300"]).len(),
+                1,
+                "{bad}"
+            );
         }
     }
 }

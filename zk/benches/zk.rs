@@ -15,8 +15,7 @@ use zk::predicates::{
 use zk::tree::{CredentialTree, RevocationTree};
 use zk::unlinkable::{
     CircuitShape, HolderSecret, LeafData, UnlinkableStatement, UnlinkableWitness, binding_element,
-    constraint_count, credential_leaf,
-    prove_unlinkable, setup, verify_unlinkable,
+    constraint_count, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
 };
 use zk::{CircuitPredicate, Fr};
 

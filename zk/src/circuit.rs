@@ -226,7 +226,8 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
         let left = u64::from(a.valid_until.wrapping_sub(a.now));
         Boolean::le_bits_to_fp(&witness_bits(&cs, since, RANGE_BITS)?)?
             .enforce_equal(&(now.clone() - &valid_from))?;
-        Boolean::le_bits_to_fp(&witness_bits(&cs, left, RANGE_BITS)?)?.enforce_equal(&(valid_until - &now))?;
+        Boolean::le_bits_to_fp(&witness_bits(&cs, left, RANGE_BITS)?)?
+            .enforce_equal(&(valid_until - &now))?;
 
         // 6. Predicates, each on a present attribute.
         let mut values = vec![id];

@@ -6,8 +6,8 @@ use rand_core::SeedableRng;
 use schemas::Hash;
 use zk::tree::{CredentialTree, RevocationTree};
 use zk::unlinkable::{
-    CircuitShape, HolderSecret, PROOF_BYTES, ProvingKey, UnlinkableStatement, UnlinkableWitness,
-    LeafData, VerifyingKey, binding_element, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
+    CircuitShape, HolderSecret, LeafData, PROOF_BYTES, ProvingKey, UnlinkableStatement, UnlinkableWitness,
+    VerifyingKey, binding_element, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
 };
 use zk::{CircuitPredicate, Fr, ZkError};
 
@@ -261,6 +261,7 @@ fn false_predicates_and_revoked_credentials_cannot_be_proven() {
     ));
 
     // Outside the validity period, at the request's time, nothing can be proven.
+    let w = world(&mut rng);
     let mut late = statement(&w, "bank-b/kyc", Hash([3; 32]));
     late.now = UNTIL + 1;
     assert!(matches!(
