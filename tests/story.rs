@@ -143,7 +143,18 @@ async fn world() -> World {
 
 impl World {
     async fn presentation_for(&self, spec: &RequestSpec) -> Presentation {
-        let r = make_request(self.employer.key(), spec, wallet::now(), &mut OsRng);
+        // Answered on a channel, so the battery alters its response address and session too.
+        let channel = schemas::presentation::Channel {
+            response_uri: "https://verify.employer.example/v1/verify".into(),
+            session: "482-913".into(),
+        };
+        let r = wallet::verifier::make_request_on(
+            self.employer.key(),
+            spec,
+            Some(channel),
+            wallet::now(),
+            &mut OsRng,
+        );
         self.guard.remember(&r).expect("remembered");
         let pending = self
             .student
@@ -290,6 +301,13 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
     let mut paths = Vec::new();
     leaves(&good_json, String::new(), &mut paths);
     assert!(paths.len() > 40, "{} fields", paths.len());
+    for field in [
+        "/request/request/channel/session",
+        "/request/request/channel/responseUri",
+        "/request/request/createdAt",
+    ] {
+        assert!(paths.iter().any(|p| p == field), "{field} is not among {paths:?}");
+    }
     for path in &paths {
         let mut doc = good_json.clone();
         alter(doc.pointer_mut(path).expect("leaf exists"));

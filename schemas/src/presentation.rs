@@ -107,6 +107,47 @@ pub struct PresentationRequest {
     pub expires_at: i64,
     /// Tier.
     pub tier: Tier,
+    /// Where and in which session it is answered (`None`: a request handed over by other means,
+    /// such as a file).
+    #[serde(default)]
+    pub channel: Option<Channel>,
+}
+
+/// Where and in which session a request is answered, so that a request relayed to someone else
+/// shows itself for what it is (security review, finding 26). The wallet shows both at consent;
+/// both are signed with the rest of the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Channel {
+    /// The address the answer goes to (a verifier service's `/v1/verify`); a service refuses an
+    /// answer to a request that names another address.
+    pub response_uri: String,
+    /// A short value the verifier's screen shows beside the request (`482-913`): the holder
+    /// answers only if its wallet shows the same one, so a request someone else started and
+    /// forwarded is recognised.
+    pub session: String,
+}
+
+impl Channel {
+    /// Checks the bounds and shape of a channel from another party.
+    pub fn check(&self) -> Result<(), String> {
+        let max = crate::limits::MAX_TEXT;
+        if self.response_uri.len() > max || self.session.len() > max {
+            return Err(format!(
+                "its response address and session are at most {max} bytes each"
+            ));
+        }
+        if !(self.response_uri.starts_with("https://") || self.response_uri.starts_with("http://")) {
+            return Err(format!(
+                "its response address {:?} is not an http(s) URL",
+                self.response_uri
+            ));
+        }
+        if self.session.is_empty() || self.session.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("its session value is empty or has spaces or control characters".into());
+        }
+        Ok(())
+    }
 }
 
 impl Canonical for PresentationRequest {

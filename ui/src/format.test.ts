@@ -24,6 +24,8 @@ const consent: Consent = {
   scopeViolations: [],
   revoked: false,
   expiresAt: 1_780_000_600,
+  channel: null,
+  nullifierScope: null,
 };
 
 describe("consent screen", () => {
@@ -36,6 +38,22 @@ describe("consent screen", () => {
     expect(v.scope.ok).toBe(true);
     expect(v.canApprove).toBe(true);
     expect(v.warnings).toEqual([]);
+  });
+
+  it("shows the session value to compare with the verifier's screen, and what an unlinkable answer links", () => {
+    const none = consentView(consent);
+    expect(none.session.value).toBeNull();
+    expect(none.session.text).toContain("asked this verifier for it yourself");
+    expect(none.pseudonym).toBeNull();
+    const v = consentView({
+      ...consent,
+      tier: "unlinkable",
+      channel: { responseUri: "https://verify.huawei.example/v1/verify", session: "482-913" },
+      nullifierScope: "huawei/v1",
+    });
+    expect(v.session.value).toBe("482-913");
+    expect(v.session.text).toContain("https://verify.huawei.example/v1/verify");
+    expect(v.pseudonym).toContain("huawei/v1");
   });
 
   it("refuses approval outside the registered scope and warns loudly", () => {

@@ -30,6 +30,8 @@ export interface Consent {
   scopeViolations: string[];
   revoked: boolean;
   expiresAt: number;
+  channel: { responseUri: string; session: string } | null;
+  nullifierScope: string | null;
 }
 
 export interface Disclosure {
@@ -87,6 +89,10 @@ export interface ConsentView {
   proven: string[];
   hidden: string[];
   scope: { ok: boolean; text: string };
+  /** Where the answer goes and the session value to compare with the verifier's screen. */
+  session: { value: string | null; text: string };
+  /** Unlinkable tier: what this verifier can link. */
+  pseudonym: string | null;
   warnings: string[];
   canApprove: boolean;
 }
@@ -106,6 +112,15 @@ export function consentView(c: Consent): ConsentView {
     scope: scopeOk
       ? { ok: true, text: "The request stays inside what this verifier registered on the ledger." }
       : { ok: false, text: `Outside its registered scope: ${c.scopeViolations.join("; ")}` },
+    session: c.channel
+      ? {
+          value: c.channel.session,
+          text: `Answer only if the verifier's screen shows session ${c.channel.session}: a request someone else forwarded to you shows theirs. The answer goes to ${c.channel.responseUri}.`,
+        }
+      : { value: null, text: "This request names no session: answer it only if you asked this verifier for it yourself." },
+    pseudonym: c.nullifierScope
+      ? `This verifier will recognise your unlinkable answers to it as coming from one person (its scope "${c.nullifierScope}"); no other verifier can link them.`
+      : null,
     warnings,
     canApprove: scopeOk,
   };

@@ -362,6 +362,7 @@ fn main() {
         guard,
         wallet::service::ServeSource::Offline(devnet.trust.clone()),
         &[],
+        "http://127.0.0.1:15790",
     );
     let (ok, secs) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:15790")

@@ -25,7 +25,7 @@ use schemas::ledger::{
     VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
-    Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
+    Channel, Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
 };
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
@@ -146,6 +146,12 @@ pub struct Consent {
     pub revoked: bool,
     /// Request expiry (Unix seconds).
     pub expires_at: i64,
+    /// Where the answer goes and the session value the verifier's screen should show (`None`:
+    /// the request came by other means, such as a file).
+    pub channel: Option<Channel>,
+    /// Unlinkable tier: the verifier's registered nullifier scope. Its answers from this wallet
+    /// carry one pseudonym it can recognise; no other verifier can link them.
+    pub nullifier_scope: Option<String>,
 }
 
 impl Consent {
@@ -191,6 +197,22 @@ impl Consent {
                 "Scope:     OUTSIDE the verifier's registered scope: {}",
                 self.scope_violations.join("; ")
             ));
+        }
+        if let Some(scope) = &self.nullifier_scope {
+            out.push(format!(
+                "Pseudonym: this verifier recognises your unlinkable answers to it as one person's (its scope {scope:?}); no other verifier can link them"
+            ));
+        }
+        match &self.channel {
+            Some(c) => {
+                out.push(format!("Answer to: {}", c.response_uri));
+                out.push(format!(
+                    "Session:   {} (answer only if the verifier's screen shows the same value: a request someone else forwarded shows theirs)",
+                    c.session
+                ));
+            }
+            None => out
+                .push("Session:   none (answer only a request you asked this verifier for yourself)".into()),
         }
         if self.revoked {
             out.push("WARNING:   the issuer has revoked this credential; the verifier will refuse it".into());
@@ -481,6 +503,9 @@ impl Holder {
                 "it asks to see attributes in the unlinkable tier, which shows none".into(),
             ));
         }
+        if let Some(c) = &r.channel {
+            c.check().map_err(HolderError::BadRequest)?;
+        }
         let (summary, c) = match credential {
             Some(id) => self.find(id)?,
             None => self.best_match(r, now)?,
@@ -587,6 +612,11 @@ impl Holder {
             scope_violations: scope_violations(&request, verifier.as_ref()),
             revoked,
             expires_at: r.expires_at,
+            channel: r.channel.clone(),
+            nullifier_scope: verifier
+                .as_ref()
+                .filter(|_| r.tier == Tier::Unlinkable)
+                .map(|v| v.nullifier_scope.clone()),
         };
         Ok(Pending {
             request,

@@ -3,18 +3,23 @@
 //!
 //! - `POST /v1/requests` with a [`RequestSpec`] → a signed request (its nonce remembered), for
 //!   staff clients only: `Authorization: Bearer TOKEN` with a token from the service's token
-//!   file (one per client; without one the endpoint refuses everyone), lifetime bounded;
+//!   file (one per client; without one the endpoint refuses everyone), lifetime bounded. The
+//!   request names its channel: this service's `/v1/verify` as the response address and a fresh
+//!   session value for the staff client to show beside it (the holder's wallet shows both);
 //! - `POST /v1/verify` with a presentation → the [`crate::verifier::Report`], 200 when every
-//!   check passed, 422 when one refused, 400 for a body that is not a presentation.
+//!   check passed, 422 when one refused (or its request is answered at another address), 400
+//!   for a body that is not a presentation.
 //!
 //! Verification runs on the blocking pool; certificates already checked are cached.
 
 use crate::ledger::{CertificateCache, Ledger, Trust};
 use crate::roles::Identity;
 use crate::verifier::{
-    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request,
+    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request_on,
+    session_value,
 };
 use rand_core::OsRng;
+use schemas::presentation::Channel;
 use schemas::presentation::Presentation;
 use std::sync::Arc;
 
@@ -34,6 +39,8 @@ pub struct Service {
     cache: CertificateCache,
     /// SM3 digests of the staff clients' tokens.
     tokens: Vec<schemas::Hash>,
+    /// This service's `/v1/verify` as holders reach it.
+    response_uri: String,
 }
 
 /// Staff-client tokens from a file: one per line (`NAME TOKEN`, or the token alone); blank
@@ -60,8 +67,16 @@ pub fn read_tokens(text: &str) -> Result<Vec<String>, String> {
 /// Shortest staff-client token accepted.
 pub const MIN_TOKEN_CHARS: usize = 32;
 
-/// The service's routes; `tokens` are the staff clients' tokens for `POST /v1/requests`.
-pub fn router(id: Identity, guard: ReplayGuard, source: ServeSource, tokens: &[String]) -> axum::Router {
+/// The service's routes; `tokens` are the staff clients' tokens for `POST /v1/requests`;
+/// `public_url` is the service's address as holders reach it (`https://verify.bank.cn`), without
+/// a trailing `/`.
+pub fn router(
+    id: Identity,
+    guard: ReplayGuard,
+    source: ServeSource,
+    tokens: &[String],
+    public_url: &str,
+) -> axum::Router {
     use axum::routing::{get, post};
     let svc = Arc::new(Service {
         id,
@@ -69,6 +84,7 @@ pub fn router(id: Identity, guard: ReplayGuard, source: ServeSource, tokens: &[S
         source,
         cache: CertificateCache::default(),
         tokens: tokens.iter().map(|t| schemas::hash::sm3(t.as_bytes())).collect(),
+        response_uri: format!("{}/v1/verify", public_url.trim_end_matches('/')),
     });
     axum::Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -112,7 +128,11 @@ async fn new_request(
     if let Err(e) = spec.check() {
         return http_error(axum::http::StatusCode::BAD_REQUEST, e);
     }
-    let r = make_request(svc.id.key(), &spec, crate::now(), &mut OsRng);
+    let channel = Channel {
+        response_uri: svc.response_uri.clone(),
+        session: session_value(&mut OsRng),
+    };
+    let r = make_request_on(svc.id.key(), &spec, Some(channel), crate::now(), &mut OsRng);
     if let Err(e) = svc.guard.remember(&r) {
         return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
     }
@@ -136,6 +156,18 @@ async fn verify_http(
             );
         }
     };
+    // An answer to a request that is answered elsewhere is not this service's to judge.
+    if let Some(c) = &p.request.request.channel
+        && c.response_uri != svc.response_uri
+    {
+        return http_error(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "its request is answered at {}, not here ({}): send it there",
+                c.response_uri, svc.response_uri
+            ),
+        );
+    }
     // Cheap checks before any ledger read: a request this service did not sign, or did not
     // make, costs one signature check and is then refused by `verify` without reading anything.
     let request_ok = p.request.verify().is_ok() && svc.guard.made_by_me(&p.request.request);
@@ -224,9 +256,30 @@ mod tests {
         let token = "0123456789abcdef0123456789abcdef".to_owned();
         let tokens = read_tokens(&format!("# staff\nfront-desk {token}\n")).expect("tokens");
         assert!(read_tokens("short").is_err());
-        let app = router(id, guard, ServeSource::Offline(trust()), &tokens);
+        // A request of this verifier that names another answer address (made before the identity
+        // moves into the service).
+        let relayed = crate::verifier::make_request_on(
+            id.key(),
+            &RequestSpec {
+                credential_type: "KycAttestation".into(),
+                accepted_issuers: vec![],
+                disclose: vec![],
+                predicates: vec![],
+                purpose: "account opening".into(),
+                ttl_secs: 600,
+                tier: schemas::presentation::Tier::Unlinkable,
+            },
+            Some(Channel {
+                response_uri: "https://attacker.example/v1/verify".into(),
+                session: "000-000".into(),
+            }),
+            crate::now(),
+            &mut OsRng,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/v1/requests", listener.local_addr().expect("address"));
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let url = format!("{base}/v1/requests");
+        let app = router(id, guard, ServeSource::Offline(trust()), &tokens, &base);
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = reqwest::Client::new();
         let spec = |ttl: i64| {
@@ -258,6 +311,46 @@ mod tests {
         assert_eq!(r.status().as_u16(), 200);
         let signed: schemas::presentation::SignedRequest = r.json().await.expect("a request");
         assert_eq!(signed.request.expires_at - signed.request.created_at, 600);
+
+        // Finding 26: the request names this service's answer address and a fresh session value
+        // for the staff client to show; an answer to a request naming another address is refused.
+        let channel = signed.request.channel.clone().expect("a channel");
+        assert_eq!(channel.response_uri, format!("{base}/v1/verify"));
+        assert!(
+            channel.session.len() == 7 && channel.session.as_bytes()[3] == b'-',
+            "{}",
+            channel.session
+        );
+        channel.check().expect("a well-formed channel");
+        let p = Presentation::new(
+            relayed,
+            schemas::presentation::PresentationProof::Unlinkable {
+                proof: schemas::presentation::UnlinkableProof {
+                    circuit: "unlinkable-a4-p2-d20-r32".into(),
+                    circuit_version: 2,
+                    issuer: signed.request.verifier.clone(),
+                    poseidon_root: schemas::Hash([0; 32]),
+                    revocation_root: schemas::Hash([0; 32]),
+                    nullifier: schemas::Hash([0; 32]),
+                    proof: vec![0; 128],
+                },
+            },
+            vec![],
+        );
+        let r = http
+            .post(format!("{base}/v1/verify"))
+            .body(serde_json::to_string(&p).expect("json"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status().as_u16(), 422);
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("attacker.example")),
+            "{body}"
+        );
     }
 
     /// The replay memory forgets requests once they expired (with their answered nonces).
@@ -278,14 +371,19 @@ mod tests {
         let long_ago = crate::now() - 10 * crate::verifier::MAX_REQUEST_TTL_SECS;
         for _ in 0..40 {
             guard
-                .remember(&make_request(&key, &spec, long_ago, &mut OsRng))
+                .remember(&crate::verifier::make_request(&key, &spec, long_ago, &mut OsRng))
                 .expect("remembered");
         }
         // Each new request forgets up to 16 expired ones.
         assert!(guard.remembered() < 40, "{}", guard.remembered());
         for _ in 0..3 {
             guard
-                .remember(&make_request(&key, &spec, crate::now(), &mut OsRng))
+                .remember(&crate::verifier::make_request(
+                    &key,
+                    &spec,
+                    crate::now(),
+                    &mut OsRng,
+                ))
                 .expect("remembered");
         }
         assert_eq!(guard.remembered(), 3, "only the live requests are kept");

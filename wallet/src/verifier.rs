@@ -19,8 +19,8 @@ use schemas::ledger::{
     StatusListChunk, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
-    Predicate, PredicateKind, Presentation, PresentationProof, PresentationRequest, SelectiveDisclosure,
-    SignedRequest, Tier, UnlinkableProof,
+    Channel, Predicate, PredicateKind, Presentation, PresentationProof, PresentationRequest,
+    SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
 };
 use schemas::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
@@ -101,10 +101,21 @@ impl RequestSpec {
     }
 }
 
-/// Makes and signs a request with a fresh nonce.
+/// Makes and signs a request with a fresh nonce, to be handed over by other means (a file).
 pub fn make_request(
     key: &SecretKey,
     spec: &RequestSpec,
+    now: i64,
+    rng: &mut impl CryptoRngCore,
+) -> SignedRequest {
+    make_request_on(key, spec, None, now, rng)
+}
+
+/// Makes and signs a request answered on `channel` (a response address and a session value).
+pub fn make_request_on(
+    key: &SecretKey,
+    spec: &RequestSpec,
+    channel: Option<Channel>,
     now: i64,
     rng: &mut impl CryptoRngCore,
 ) -> SignedRequest {
@@ -123,9 +134,17 @@ pub fn make_request(
             // Bounded even for a spec that skipped `check`.
             expires_at: now.saturating_add(spec.ttl_secs.clamp(1, MAX_REQUEST_TTL_SECS)),
             tier: spec.tier,
+            channel,
         },
         key,
     )
+}
+
+/// A fresh session value for a request's channel: six random digits as `NNN-NNN`, short enough
+/// to compare by eye between the verifier's screen and the wallet's.
+pub fn session_value(rng: &mut impl CryptoRngCore) -> String {
+    let n = rng.next_u32() % 1_000_000;
+    format!("{:03}-{:03}", n / 1000, n % 1000)
 }
 
 /// Where `request` goes beyond what `verifier` registered (empty: inside its scope).

@@ -251,6 +251,7 @@ fn request() -> SignedRequest {
             created_at: 0,
             expires_at: 600,
             tier: Tier::Selective,
+            channel: None,
         },
         &verifier_key,
     )

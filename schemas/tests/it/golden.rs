@@ -137,6 +137,10 @@ fn presentation_request() {
         created_at: 1_790_000_000,
         expires_at: 1_790_000_600,
         tier: Tier::Selective,
+        channel: Some(schemas::presentation::Channel {
+            response_uri: "https://verify.example.cn/v1/verify".into(),
+            session: "482-913".into(),
+        }),
     };
     check("presentation-request", &request);
 }

@@ -289,6 +289,10 @@ enum VerifierCmd {
         /// it the service verifies but makes no requests.
         #[arg(long)]
         tokens: Option<PathBuf>,
+        /// The service's address as holders reach it (behind a proxy: `https://verify.bank.cn`);
+        /// requests name its `/v1/verify` as their answer address. Default: http://LISTEN.
+        #[arg(long)]
+        public_url: Option<String>,
     },
 }
 
@@ -717,6 +721,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     listen,
                     offline,
                     tokens,
+                    public_url,
                 } => {
                     let tokens = match tokens {
                         Some(f) => wallet::service::read_tokens(&read_text(f)?)
@@ -733,8 +738,12 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     let listener = tokio::net::TcpListener::bind(listen)
                         .await
                         .with_context(|| format!("cannot listen on {listen}"))?;
-                    out!("verifier service on http://{listen} (POST /v1/requests, POST /v1/verify)");
-                    axum::serve(listener, wallet::service::router(id, guard, source, &tokens)).await?;
+                    let public_url = public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
+                    out!(
+                        "verifier service on http://{listen} (POST /v1/requests, POST /v1/verify); holders answer at {public_url}/v1/verify"
+                    );
+                    let app = wallet::service::router(id, guard, source, &tokens, &public_url);
+                    axum::serve(listener, app).await?;
                 }
             }
         }
