@@ -350,14 +350,22 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.shot("06-credential-detail").await;
 
     // The employer's request, pasted; the consent screen; approve and save.
+    // The request names where the answer goes and a session value the employer tells the student.
     let request = d.join("request.json");
-    ok(&run(
-        &employer,
-        &common::diploma_request("degree", &["gpa>=300"], request.to_str().expect("utf-8")),
-    ));
+    let mut args = common::diploma_request("degree", &["gpa>=300"], request.to_str().expect("utf-8"));
+    args.extend(["--answer-at", "https://verify.employer.example/v1/verify"]);
+    let made = ok(&run(&employer, &args));
+    let session = made
+        .split("session ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("credctl request prints the session: {made}"))
+        .to_owned();
     w.review(&request).await;
     w.wait_text("#scope", "inside").await;
+    w.wait_text("#session", &session).await;
     let consent = w.find("#main").await.text().await.expect("consent");
+    assert!(consent.contains("verify.employer.example"), "{consent}");
     assert!(consent.contains("Window Employer"), "{consent}");
     assert!(consent.contains("degree: BEng"), "{consent}");
     assert!(consent.contains("gpa ≥ 3.00"), "{consent}");

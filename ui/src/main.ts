@@ -305,7 +305,7 @@ function consent(c: Consent) {
          <dt>Purpose</dt><dd>${esc(c.purpose)}</dd>
          <dt>Answer valid until</dt><dd>${new Date(c.expiresAt * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</dd></dl>
      <p id="scope" class="${v.scope.ok ? "ok" : "bad"}">${esc(v.scope.text)}</p>
-     <p id="session">${v.session.value ? `<strong class="mono">${esc(v.session.value)}</strong> ` : ""}${esc(v.session.text)}</p>
+     <p id="session">${v.session.value ? `<strong>Session <span class="mono">${esc(v.session.value)}</span></strong>. ` : ""}${esc(v.session.text)}</p>
      ${v.pseudonym ? `<p id="pseudonym">${esc(v.pseudonym)}</p>` : ""}
      ${v.warnings.map((w) => `<p class="bad" role="alert">${esc(w)}</p>`).join("")}
      <section aria-labelledby="h-disclosed"><h3 id="h-disclosed">Will be shown</h3>${list(v.disclosed, "Nothing.")}</section>

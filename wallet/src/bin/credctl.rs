@@ -19,7 +19,7 @@ use wallet::ledger::{Ledger, Trust};
 use wallet::roles::{Identity, approve, propose_verifying_key};
 use wallet::service::ServeSource;
 use wallet::verifier::{
-    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts, make_request,
+    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts,
 };
 
 /// Prints a line to stdout; a closed pipe (`credctl wallet list | head -1`) ends the program
@@ -319,6 +319,11 @@ struct RequestArgs {
     /// Seconds the request stays answerable.
     #[arg(long, default_value_t = 600)]
     ttl: i64,
+    /// The address where the answer is to be sent (e.g. a verifier service's
+    /// https://…/v1/verify); the request then also carries a fresh session value, printed here,
+    /// that the holder's wallet shows at consent: tell it to the holder by a channel you trust.
+    #[arg(long, value_name = "URL")]
+    answer_at: Option<String>,
     /// Where to write it.
     #[arg(long)]
     out: PathBuf,
@@ -768,10 +773,28 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                 },
             };
             spec.check().map_err(anyhow::Error::msg)?;
-            let r = make_request(id.key(), &spec, wallet::now(), &mut OsRng);
+            let channel = match &a.answer_at {
+                Some(url) => {
+                    let c = schemas::presentation::Channel {
+                        response_uri: url.clone(),
+                        session: wallet::verifier::session_value(&mut OsRng),
+                    };
+                    c.check().map_err(|e| anyhow::anyhow!("--answer-at: {e}"))?;
+                    Some(c)
+                }
+                None => None,
+            };
+            let r = wallet::verifier::make_request_on(id.key(), &spec, channel, wallet::now(), &mut OsRng);
             ReplayGuard::open(&dir)?.remember(&r)?;
             write_json(&a.out, &r)?;
             out!("request {} written to {}", r.request.nonce, a.out.display());
+            if let Some(c) = &r.request.channel {
+                out!(
+                    "session {} (the holder's wallet shows it; answers go to {})",
+                    c.session,
+                    c.response_uri
+                );
+            }
         }
         Command::Verify {
             presentation,
