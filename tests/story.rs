@@ -171,20 +171,7 @@ impl World {
     }
 
     fn verify_at(&self, p: &Presentation, now: i64, guard: Option<&ReplayGuard>) -> Report {
-        let me = self.employer.did();
-        wallet::verifier::verify(
-            p,
-            &Context {
-                source: Source::Offline {
-                    trust: &self.devnet.trust,
-                    max_status_age_secs: 3600,
-                },
-                now,
-                verifier: Some(&me),
-                guard,
-                cache: None,
-            },
-        )
+        verify_offline(p, &self.devnet, &self.employer, now, guard)
     }
 
     fn verify(&self, p: &Presentation) -> Report {
@@ -235,6 +222,30 @@ fn raise_gpa(v: &mut Value, is_gpa: bool) -> usize {
         Value::Array(a) => a.iter_mut().map(|x| raise_gpa(x, false)).sum(),
         _ => 0,
     }
+}
+
+/// `verifier` checks `p` at `now` against the devnet's pinned trust, with the proofs inside it.
+fn verify_offline(
+    p: &Presentation,
+    devnet: &Devnet,
+    verifier: &Identity,
+    now: i64,
+    guard: Option<&ReplayGuard>,
+) -> Report {
+    let me = verifier.did();
+    wallet::verifier::verify(
+        p,
+        &Context {
+            source: Source::Offline {
+                trust: &devnet.trust,
+                max_status_age_secs: 3600,
+            },
+            now,
+            verifier: Some(&me),
+            guard,
+            cache: None,
+        },
+    )
 }
 
 /// Every JSON leaf's path, in document order.
@@ -634,20 +645,7 @@ async fn an_expired_credential_is_refused_in_the_unlinkable_tier() {
         r
     };
     let verify_with = |p: &Presentation, guard: Option<&ReplayGuard>| {
-        let me = other_bank.did();
-        wallet::verifier::verify(
-            p,
-            &Context {
-                source: Source::Offline {
-                    trust: &devnet.trust,
-                    max_status_age_secs: 3600,
-                },
-                now: wallet::now(),
-                verifier: Some(&me),
-                guard,
-                cache: None,
-            },
-        )
+        verify_offline(p, &devnet, &other_bank, wallet::now(), guard)
     };
     let verify = |p: &Presentation| verify_with(p, Some(&guard));
 
