@@ -129,22 +129,35 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Checks the bounds and shape of a channel from another party.
+    /// Checks the bounds and shape of a channel from another party: printable ASCII only (no
+    /// control, bidi or zero-width characters that could fake lines on a consent screen), an
+    /// `https://` address (`http://` only to this machine: `127.0.0.1`, `[::1]`, `localhost`),
+    /// and a session value of 1 to 32 characters.
     pub fn check(&self) -> Result<(), String> {
         let max = crate::limits::MAX_TEXT;
-        if self.response_uri.len() > max || self.session.len() > max {
+        if self.response_uri.len() > max || self.session.len() > 32 {
             return Err(format!(
-                "its response address and session are at most {max} bytes each"
+                "its response address has at most {max} bytes and its session value at most 32"
             ));
         }
-        if !(self.response_uri.starts_with("https://") || self.response_uri.starts_with("http://")) {
+        let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+        if !printable(&self.response_uri) || !printable(&self.session) {
+            return Err(
+                "its response address and session value must be printable ASCII without spaces".into(),
+            );
+        }
+        let local = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+            .iter()
+            .any(|p| {
+                self.response_uri
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            });
+        if !(self.response_uri.starts_with("https://") || local) {
             return Err(format!(
-                "its response address {:?} is not an http(s) URL",
+                "its response address {:?} is not an https:// URL (http:// only to this machine)",
                 self.response_uri
             ));
-        }
-        if self.session.is_empty() || self.session.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("its session value is empty or has spaces or control characters".into());
         }
         Ok(())
     }

@@ -115,7 +115,7 @@ export function consentView(c: Consent): ConsentView {
     session: c.channel
       ? {
           value: c.channel.session,
-          text: `Answer only if the verifier's screen shows this session: a request someone else started and forwarded to you shows theirs. The answer goes to ${c.channel.responseUri}.`,
+          text: `Answer only if the verifier's screen shows this session: a request someone else started and forwarded to you shows theirs. The verifier asks that the answer be sent to ${c.channel.responseUri}.`,
         }
       : { value: null, text: "This request names no session: answer it only if you asked this verifier for it yourself." },
     pseudonym: c.nullifierScope

@@ -346,9 +346,20 @@ fn main() {
     // replay), posted 16 at a time over HTTP to the employer's service (offline mode).
     let n = if full() { 1_200 } else { 40 };
     let guard = ReplayGuard::open(&d.join("employer")).expect("guard");
+    let service_url = "http://127.0.0.1:15790";
     let presentations: Vec<String> = (0..n)
         .map(|_| {
-            let r = make_request(employer.key(), &selective_spec, wallet::now(), &mut OsRng);
+            let channel = schemas::presentation::Channel {
+                response_uri: format!("{service_url}/v1/verify"),
+                session: wallet::verifier::session_value(&mut OsRng),
+            };
+            let r = wallet::verifier::make_request_on(
+                employer.key(),
+                &selective_spec,
+                Some(channel),
+                wallet::now(),
+                &mut OsRng,
+            );
             guard.remember(&r).expect("remembered");
             let pending = rt
                 .block_on(student.prepare(r, None, ledger, wallet::now()))
@@ -362,7 +373,7 @@ fn main() {
         guard,
         wallet::service::ServeSource::Offline(devnet.trust.clone()),
         &[],
-        "http://127.0.0.1:15790",
+        service_url,
     );
     let (ok, secs) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:15790")

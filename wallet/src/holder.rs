@@ -205,7 +205,10 @@ impl Consent {
         }
         match &self.channel {
             Some(c) => {
-                out.push(format!("Answer to: {}", c.response_uri));
+                out.push(format!(
+                    "Answer to: {} (where the verifier asks it to be sent)",
+                    c.response_uri
+                ));
                 out.push(format!(
                     "Session:   {} (answer only if the verifier's screen shows the same value: a request someone else forwarded shows theirs)",
                     c.session
@@ -497,6 +500,18 @@ impl Holder {
             return Err(HolderError::BadRequest(
                 "it has expired; ask the verifier for a new one".into(),
             ));
+        }
+        // The request's time is what the unlinkable proof shows validity at: a verifier that
+        // could pick any time could probe a credential's hidden validity period.
+        let skew = crate::verifier::CLOCK_SKEW_SECS;
+        if r.created_at > now + skew
+            || r.created_at < now - crate::verifier::MAX_REQUEST_TTL_SECS - skew
+            || r.expires_at.saturating_sub(r.created_at) > crate::verifier::MAX_REQUEST_TTL_SECS
+        {
+            return Err(HolderError::BadRequest(format!(
+                "its times are implausible (made at {}, answerable until {}; this wallet's clock says {now}): ask the verifier for a new one",
+                r.created_at, r.expires_at
+            )));
         }
         if r.tier == Tier::Unlinkable && !r.disclose.is_empty() {
             return Err(HolderError::BadRequest(

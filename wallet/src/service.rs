@@ -156,17 +156,20 @@ async fn verify_http(
             );
         }
     };
-    // An answer to a request that is answered elsewhere is not this service's to judge.
-    if let Some(c) = &p.request.request.channel
-        && c.response_uri != svc.response_uri
-    {
-        return http_error(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "its request is answered at {}, not here ({}): send it there",
-                c.response_uri, svc.response_uri
-            ),
-        );
+    // This service answers the requests it made, which name it as their channel.
+    let elsewhere = match &p.request.request.channel {
+        Some(c) if c.response_uri == svc.response_uri => None,
+        Some(c) => Some(format!(
+            "its request is answered at {}, not here ({}): send it there",
+            c.response_uri, svc.response_uri
+        )),
+        None => Some(
+            "its request names no channel: this service answers the requests it makes (POST /v1/requests)"
+                .to_owned(),
+        ),
+    };
+    if let Some(why) = elsewhere {
+        return http_error(axum::http::StatusCode::UNPROCESSABLE_ENTITY, why);
     }
     // Cheap checks before any ledger read: a request this service did not sign, or did not
     // make, costs one signature check and is then refused by `verify` without reading anything.

@@ -664,6 +664,10 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
             Err(format!("the request expired {} s ago", ctx.now - r.expires_at))
         } else if r.created_at > ctx.now + CLOCK_SKEW_SECS {
             Err("the request was made in the future".into())
+        } else if r.expires_at.saturating_sub(r.created_at) > MAX_REQUEST_TTL_SECS {
+            Err(format!(
+                "the request is answerable for longer than {MAX_REQUEST_TTL_SECS} s"
+            ))
         } else {
             Ok(format!("answerable for {} s more", r.expires_at - ctx.now))
         },
@@ -993,6 +997,15 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
             .ok_or("the verifier is not registered, so it has no nullifier scope")?
             .nullifier_domain();
+        // The key version is this verifier's, not the prover's choice: an older circuit lacks
+        // the validity, issuer and presence rules.
+        if u.circuit_version != zk::unlinkable::KEY_VERSION {
+            return Err(format!(
+                "the proof is under circuit version {}; this verifier accepts version {}",
+                u.circuit_version,
+                zk::unlinkable::KEY_VERSION
+            ));
+        }
         let vk_rec: VerifyingKeyRecord = get(
             facts,
             &state_keys::verifying_key(&u.circuit, u.circuit_version),

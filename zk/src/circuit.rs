@@ -16,8 +16,10 @@
 //! 4. `id` is 32 bits, and the leaf at `id` in the revocation tree (depth 32, path chosen by the
 //!    id's own bits) is 0 under `revocation_root`;
 //! 5. `now − from` and `until − now` are 32-bit numbers: the credential is inside its validity
-//!    period at the public time `now` (all three are seconds since 1970 below 2^32, so neither
-//!    difference can wrap around the field);
+//!    period at the public time `now`. `now` is below 2^32 (the verifier sets it); `from` and
+//!    `until` are not range-checked here but fixed by the leaf, which the issuer built from
+//!    32-bit values (`unlinkable::circuit_period`), so neither difference can wrap around the
+//!    field;
 //! 6. for each predicate: `attribute_index ∈ {0..A}` selects `x` from `(id, a_1..a_A)` and its
 //!    presence from `(1, p_1..p_A)`, which must be 1 (an attribute the issuer never attested
 //!    passes no predicate); `kind` is a bit, and `d = (x − threshold)·(1 − 2·kind)` is a 32-bit

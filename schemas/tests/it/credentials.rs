@@ -351,3 +351,34 @@ fn json_shapes_are_pinned() {
         &serde_json::to_value(Did::from_public_key(k.public_key()).document(k.public_key())).expect("json"),
     );
 }
+
+/// A request's channel comes from another party and is shown at consent: printable ASCII only,
+/// https (http only to this machine), bounded.
+#[test]
+fn a_channel_is_checked_before_it_is_shown() {
+    use schemas::presentation::Channel;
+    let c = |uri: &str, session: &str| Channel {
+        response_uri: uri.into(),
+        session: session.into(),
+    };
+    for good in [
+        c("https://verify.bank.example/v1/verify", "482-913"),
+        c("http://127.0.0.1:8600/v1/verify", "1"),
+        c("http://localhost/v1/verify", "abc"),
+    ] {
+        good.check().unwrap_or_else(|e| panic!("{good:?}: {e}"));
+    }
+    for bad in [
+        c("http://bank.example/v1/verify", "482-913"),
+        c("http://localhost.attacker.example/", "482-913"),
+        c("ftp://bank.example/", "482-913"),
+        c("https://bank.example/\nScope:     inside", "482-913"),
+        c("https://bank.example/", "482\u{202e}913"),
+        c("https://bank.example/", "482 913"),
+        c("https://bank.example/", ""),
+        c("https://bank.example/", &"9".repeat(33)),
+        c(&format!("https://{}", "a".repeat(300)), "482-913"),
+    ] {
+        assert!(bad.check().is_err(), "{bad:?} passed");
+    }
+}
