@@ -349,10 +349,7 @@ fn main() {
     let service_url = "http://127.0.0.1:15790";
     let presentations: Vec<String> = (0..n)
         .map(|_| {
-            let channel = schemas::presentation::Channel {
-                response_uri: format!("{service_url}/v1/verify"),
-                session: wallet::verifier::session_value(&mut OsRng),
-            };
+            let channel = wallet::verifier::new_channel(format!("{service_url}/v1/verify"), &mut OsRng);
             let r = wallet::verifier::make_request_on(
                 employer.key(),
                 &selective_spec,

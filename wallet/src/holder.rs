@@ -496,23 +496,8 @@ impl Holder {
                 "it is not signed by the verifier it names".into(),
             ));
         }
-        if now > r.expires_at {
-            return Err(HolderError::BadRequest(
-                "it has expired; ask the verifier for a new one".into(),
-            ));
-        }
-        // The request's time is what the unlinkable proof shows validity at: a verifier that
-        // could pick any time could probe a credential's hidden validity period.
-        let skew = crate::verifier::CLOCK_SKEW_SECS;
-        if r.created_at > now + skew
-            || r.created_at < now - crate::verifier::MAX_REQUEST_TTL_SECS - skew
-            || r.expires_at.saturating_sub(r.created_at) > crate::verifier::MAX_REQUEST_TTL_SECS
-        {
-            return Err(HolderError::BadRequest(format!(
-                "its times are implausible (made at {}, answerable until {}; this wallet's clock says {now}): ask the verifier for a new one",
-                r.created_at, r.expires_at
-            )));
-        }
+        crate::verifier::check_request_times(r, now)
+            .map_err(|why| HolderError::BadRequest(format!("{why}; ask the verifier for a new one")))?;
         if r.tier == Tier::Unlinkable && !r.disclose.is_empty() {
             return Err(HolderError::BadRequest(
                 "it asks to see attributes in the unlinkable tier, which shows none".into(),

@@ -16,10 +16,9 @@ use crate::ledger::{CertificateCache, Ledger, Trust};
 use crate::roles::Identity;
 use crate::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request_on,
-    session_value,
+    new_channel,
 };
 use rand_core::OsRng;
-use schemas::presentation::Channel;
 use schemas::presentation::Presentation;
 use std::sync::Arc;
 
@@ -128,10 +127,7 @@ async fn new_request(
     if let Err(e) = spec.check() {
         return http_error(axum::http::StatusCode::BAD_REQUEST, e);
     }
-    let channel = Channel {
-        response_uri: svc.response_uri.clone(),
-        session: session_value(&mut OsRng),
-    };
+    let channel = new_channel(svc.response_uri.clone(), &mut OsRng);
     let r = make_request_on(svc.id.key(), &spec, Some(channel), crate::now(), &mut OsRng);
     if let Err(e) = svc.guard.remember(&r) {
         return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
@@ -272,7 +268,7 @@ mod tests {
                 ttl_secs: 600,
                 tier: schemas::presentation::Tier::Unlinkable,
             },
-            Some(Channel {
+            Some(schemas::presentation::Channel {
                 response_uri: "https://attacker.example/v1/verify".into(),
                 session: "000-000".into(),
             }),

@@ -140,11 +140,33 @@ pub fn make_request_on(
     )
 }
 
-/// A fresh session value for a request's channel: six random digits as `NNN-NNN`, short enough
-/// to compare by eye between the verifier's screen and the wallet's.
-pub fn session_value(rng: &mut impl CryptoRngCore) -> String {
+/// A channel answered at `response_uri` with a fresh session value: six random digits as
+/// `NNN-NNN`, short enough to compare by eye between the verifier's screen and the wallet's.
+pub fn new_channel(response_uri: String, rng: &mut impl CryptoRngCore) -> Channel {
     let n = rng.next_u32() % 1_000_000;
-    format!("{:03}-{:03}", n / 1000, n % 1000)
+    Channel {
+        response_uri,
+        session: format!("{:03}-{:03}", n / 1000, n % 1000),
+    }
+}
+
+/// Why a request cannot be answered at `now` by its times, if it cannot: expired, made in the
+/// future (beyond [`CLOCK_SKEW_SECS`]), or answerable for over [`MAX_REQUEST_TTL_SECS`]. The
+/// verifier's expiry check and the holder's wallet share this rule; with the last two it also
+/// bounds how long ago the request was made, which matters because the unlinkable proof shows
+/// validity at the request's time (a verifier free to pick it could probe a hidden period).
+pub fn check_request_times(r: &PresentationRequest, now: i64) -> Result<(), String> {
+    if now > r.expires_at {
+        Err(format!("the request expired {} s ago", now - r.expires_at))
+    } else if r.created_at > now + CLOCK_SKEW_SECS {
+        Err("the request was made in the future".into())
+    } else if r.expires_at.saturating_sub(r.created_at) > MAX_REQUEST_TTL_SECS {
+        Err(format!(
+            "the request is answerable for longer than {MAX_REQUEST_TTL_SECS} s"
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Where `request` goes beyond what `verifier` registered (empty: inside its scope).
@@ -660,17 +682,7 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
     );
     run.check(
         Check::Expiry,
-        if ctx.now > r.expires_at {
-            Err(format!("the request expired {} s ago", ctx.now - r.expires_at))
-        } else if r.created_at > ctx.now + CLOCK_SKEW_SECS {
-            Err("the request was made in the future".into())
-        } else if r.expires_at.saturating_sub(r.created_at) > MAX_REQUEST_TTL_SECS {
-            Err(format!(
-                "the request is answerable for longer than {MAX_REQUEST_TTL_SECS} s"
-            ))
-        } else {
-            Ok(format!("answerable for {} s more", r.expires_at - ctx.now))
-        },
+        check_request_times(r, ctx.now).map(|()| format!("answerable for {} s more", r.expires_at - ctx.now)),
     );
     run.check(
         Check::Nonce,

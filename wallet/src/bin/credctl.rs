@@ -775,10 +775,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
             spec.check().map_err(anyhow::Error::msg)?;
             let channel = match &a.answer_at {
                 Some(url) => {
-                    let c = schemas::presentation::Channel {
-                        response_uri: url.clone(),
-                        session: wallet::verifier::session_value(&mut OsRng),
-                    };
+                    let c = wallet::verifier::new_channel(url.clone(), &mut OsRng);
                     c.check().map_err(|e| anyhow::anyhow!("--answer-at: {e}"))?;
                     Some(c)
                 }
