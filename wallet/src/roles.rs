@@ -164,17 +164,8 @@ impl Identity {
         unlinkable: bool,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(Batch, u64), ActionError> {
-        // Selective credentials move to the next status list when one is full (the ledger
-        // revokes indexes below MAX_STATUS_INDEX only); the unlinkable tier proves against
-        // list 0 and stops there with a clear error.
         let needed = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-        let mut list_id = 0;
-        while !unlinkable
-            && list_id < MAX_STATUS_LISTS
-            && self.next_index(list_id)?.saturating_add(needed) > schemas::ledger::MAX_STATUS_INDEX
-        {
-            list_id += 1;
-        }
+        let list_id = self.status_list_for(needed, unlinkable)?;
         let plan = BatchPlan {
             schema,
             issuer: self.did(),
@@ -194,6 +185,30 @@ impl Identity {
             .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
             .await?;
         Ok((batch, receipt.height.0))
+    }
+
+    /// The status list the next batch of `needed` credentials goes to. Selective credentials
+    /// move to the next list when one is full (the ledger revokes indexes below
+    /// `MAX_STATUS_INDEX` only), up to [`MAX_STATUS_LISTS`] lists; the unlinkable tier proves
+    /// against list 0 and stops there. Either way a batch that fits nowhere is
+    /// [`IssueError::ListFull`], naming the last list tried.
+    pub fn status_list_for(&self, needed: u32, unlinkable: bool) -> Result<u32, ActionError> {
+        let last = if unlinkable { 0 } else { MAX_STATUS_LISTS - 1 };
+        for list_id in 0..=last {
+            let first = self.next_index(list_id)?;
+            if first
+                .checked_add(needed)
+                .is_some_and(|end| end <= schemas::ledger::MAX_STATUS_INDEX)
+            {
+                return Ok(list_id);
+            }
+        }
+        Err(IssueError::ListFull {
+            list_id: last,
+            first: self.next_index(last)?,
+            count: needed as usize,
+        }
+        .into())
     }
 
     /// Revokes credentials by status index; returns the block height.
@@ -241,3 +256,45 @@ pub async fn propose_verifying_key(
 /// Status lists one issuer fills in turn before issuance stops (each holds
 /// `MAX_STATUS_INDEX` credentials: about 17 billion in all).
 pub const MAX_STATUS_LISTS: u32 = 1_024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP: Cost = Cost {
+        memory_kib: 64,
+        iterations: 1,
+    };
+
+    #[test]
+    fn a_batch_goes_to_the_first_list_with_room_and_never_past_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, _) = Identity::create(dir.path(), "Test University", "pw", CHEAP).unwrap();
+        let max = schemas::ledger::MAX_STATUS_INDEX;
+        assert_eq!(id.status_list_for(10, false).unwrap(), 0);
+        id.set_next_index(0, max - 5).unwrap();
+        assert_eq!(id.status_list_for(5, false).unwrap(), 0, "exactly fits");
+        assert_eq!(id.status_list_for(6, false).unwrap(), 1);
+        assert!(
+            matches!(
+                id.status_list_for(6, true),
+                Err(ActionError::Issue(IssueError::ListFull { list_id: 0, .. }))
+            ),
+            "the unlinkable tier stays on list 0"
+        );
+        for list in 0..MAX_STATUS_LISTS {
+            id.set_next_index(list, max).unwrap();
+        }
+        // Every list full: a clear error naming the last list, not a list past the bound.
+        match id.status_list_for(1, false) {
+            Err(ActionError::Issue(IssueError::ListFull {
+                list_id,
+                first,
+                count,
+            })) => {
+                assert_eq!((list_id, first, count), (MAX_STATUS_LISTS - 1, max, 1));
+            }
+            other => panic!("expected ListFull, got {:?}", other.map_err(|e| e.to_string())),
+        }
+    }
+}
