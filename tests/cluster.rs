@@ -4,7 +4,7 @@
 //! Every wait polls with a deadline; nothing sleeps to synchronise and nothing asserts a
 //! duration.
 
-use ledger_node::client::{Client, ClientError};
+use ledger_api::{Client, ClientError};
 use ledger_node::config::{self, DevnetFile, NodeFile};
 use ledger_node::keys::Role;
 use schemas::codec::Canonical;
@@ -240,7 +240,7 @@ async fn transactions_commit_everywhere_and_reads_prove_against_the_validator_se
         schemas::ledger::TxPayload::AnchorBatch { anchor } => anchor.clone(),
         _ => unreachable!(),
     };
-    let read: ledger_node::client::Read<schemas::ledger::AnchorRecord> = cluster
+    let read: ledger_api::Proven<schemas::ledger::AnchorRecord> = cluster
         .client(4)
         .get(&format!("/v1/anchors/{}/{}", anchor.issuer, anchor.root))
         .await
@@ -256,7 +256,7 @@ async fn transactions_commit_everywhere_and_reads_prove_against_the_validator_se
     let receipt = cluster.client(2).receipt(&hashes[3]).await.expect("receipt");
     verify_ledger_proof(&receipt.proof, &cluster.validators()).expect("receipt proof");
     let unknown = schemas::Did::from_public_key(SecretKey::generate(&mut rand_core::OsRng).public_key());
-    let absent: ledger_node::client::Read<schemas::ledger::IssuerRecord> = cluster
+    let absent: ledger_api::Proven<schemas::ledger::IssuerRecord> = cluster
         .client(1)
         .get(&format!("/v1/issuers/{unknown}"))
         .await
@@ -286,7 +286,7 @@ async fn transactions_commit_everywhere_and_reads_prove_against_the_validator_se
         assert!(metrics.contains(m), "metrics lack {m}:\n{metrics}");
     }
     let doc: serde_json::Value = cluster.client(0).get("/openapi.json").await.expect("openapi");
-    for r in ledger_node::api::ROUTES {
+    for r in ledger_api::ROUTES {
         assert!(
             doc["paths"][r.path][r.method].is_object(),
             "{} {} undocumented",

@@ -28,7 +28,7 @@ async fn issue_answer_and_verify_with_the_command_line() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let devnet_dir = d.join("devnet");
-    let devnet = wallet::demo::start_devnet(d, 16_600, &mut |_| {})
+    let devnet = credctl::demo::start_devnet(d, 16_600, &mut |_| {})
         .await
         .expect("devnet");
     let api = devnet.ledger.client.base().to_owned();
@@ -146,7 +146,7 @@ async fn issue_answer_and_verify_with_the_command_line() {
     // Another consortium: same software, same chain id, other keys. Every role pinned to the
     // first refuses its node before reading or sending anything.
     let other_dir = d.join("other");
-    let other = wallet::demo::start_devnet(&other_dir, 16_800, &mut |_| {})
+    let other = credctl::demo::start_devnet(&other_dir, 16_800, &mut |_| {})
         .await
         .expect("second devnet");
     let other_api = other.ledger.client.base().to_owned();

@@ -3,13 +3,13 @@
 //!
 //! Ports: 14600-14704 (story) and 14800-14904 (battery), below the ephemeral range.
 
+use credctl::demo::{DemoOptions, Devnet, start_devnet};
 use rand_core::OsRng;
 use schemas::credential_schema::CredentialSchema;
 use schemas::ledger::{ScopeItem, TxPayload};
 use schemas::presentation::{Presentation, Tier};
 use schemas::sm2::SecretKey;
 use serde_json::{Value, json};
-use wallet::demo::{DemoOptions, Devnet, start_devnet};
 use wallet::holder::{Holder, HolderError};
 use wallet::issuer::{HolderBinding, Row};
 use wallet::ledger::{Ledger, LedgerError};
@@ -27,7 +27,7 @@ const PW: &str = "test-password";
 async fn the_demo_story_behaves_as_told() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut lines = Vec::new();
-    let summary = wallet::demo::run(
+    let summary = credctl::demo::run(
         &DemoOptions {
             dir: Some(dir.path().to_path_buf()),
             diplomas: 1_000,
@@ -466,7 +466,7 @@ async fn tampering_battery_each_alteration_and_each_bad_case_is_refused_with_its
 
     // A revoked credential.
     let mut keys = wallet::verifier::needed_keys(&good);
-    keys.truncate(ledger_node::api::MAX_PROOF_KEYS);
+    keys.truncate(ledger_api::MAX_PROOF_KEYS);
     let before_revocation = w.devnet.ledger.client.proofs(&keys).await.expect("read");
     let index = w.student.list().expect("list")[0].status.index;
     w.university

@@ -227,7 +227,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let devnet_dir = d.join("devnet");
-    let devnet = wallet::demo::start_devnet(d, DEVNET_BASE, &mut |_| {})
+    let devnet = credctl::demo::start_devnet(d, DEVNET_BASE, &mut |_| {})
         .await
         .expect("devnet");
     let api = devnet.ledger.client.base().to_owned();

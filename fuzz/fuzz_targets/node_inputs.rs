@@ -92,7 +92,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = serde_json::from_str::<Genesis>(text);
                 let _ = serde_json::from_str::<GovernanceMember>(text);
                 // A node's unproven answer of revoked indexes (a wallet checks it against a root).
-                let _ = serde_json::from_str::<ledger_node::api::RevokedIndexes>(text);
+                let _ = serde_json::from_str::<ledger_api::RevokedIndexes>(text);
             }
         }
     }

@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_str::<wallet::issuer::HolderBinding>(text);
     let _ = serde_json::from_str::<wallet::verifier::RequestSpec>(text);
     let _ = wallet::tier::parse_predicate(text);
-    let _ = wallet::service::read_tokens(text);
+    let _ = credctl::service::read_tokens(text);
     let _ = serde_json::from_str::<wallet::ledger::Trust>(text);
     if let Ok(changes) = serde_json::from_str::<Vec<schemas::ledger::LedgerProof>>(text) {
         let mut t = trust().clone();

@@ -17,6 +17,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ledger_api::{MAX_BODY_BYTES, MAX_PROOF_KEYS, Proven, ROUTES, RevokedIndexes};
 use schemas::codec::Canonical;
 use schemas::did::Did;
 use schemas::hash::{Hash, domains};
@@ -31,12 +32,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Largest request body. A transaction at [`schemas::limits::MAX_TX_BYTES`] encoded is at most
-/// about 4× that as JSON (hex doubles byte fields; escapes lengthen text); the margin above lets
-/// the API parse what it refuses and answer 413 naming `MAX_TX_BYTES` rather than closing the
-/// connection on a client still sending (a refused body the server stops reading fails the
-/// client's write once it outgrows the socket buffers).
-pub const MAX_BODY_BYTES: usize = 16 * schemas::limits::MAX_TX_BYTES;
+// The client reads a block whole: the largest block, as JSON, must fit in what it reads.
+const _: () = assert!(4 * pbft::MAX_BATCH_BYTES < ledger_api::MAX_RESPONSE_BYTES);
 
 type Shared_ = Arc<Shared>;
 
@@ -70,157 +67,16 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            axum::Json(json!({ "error": self.code, "message": self.message })),
+            axum::Json(ledger_api::ErrorBody {
+                error: self.code.to_owned(),
+                message: self.message,
+            }),
         )
             .into_response()
     }
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
-
-/// A read: the value (or `null`) and the proof.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Read<T> {
-    /// The value.
-    pub value: Option<T>,
-    /// Proof against a certified header.
-    pub proof: LedgerProof,
-}
-
-/// One documented route: method, path, summary, and whether it returns a proof.
-pub struct Route {
-    /// HTTP method.
-    pub method: &'static str,
-    /// Path template.
-    pub path: &'static str,
-    /// What it does.
-    pub summary: &'static str,
-}
-
-/// Every route the node serves.
-pub const ROUTES: &[Route] = &[
-    Route {
-        method: "post",
-        path: "/v1/transactions",
-        summary: "Submit a signed transaction (JSON). 202 when queued; 4xx with the reason when it cannot take effect",
-    },
-    Route {
-        method: "get",
-        path: "/v1/transactions/{hash}",
-        summary: "A transaction's receipt with its proof (value null while pending or unknown)",
-    },
-    Route {
-        method: "get",
-        path: "/v1/blocks/latest",
-        summary: "The latest committed block with its commit certificate",
-    },
-    Route {
-        method: "get",
-        path: "/v1/blocks/{height}",
-        summary: "A committed block with its commit certificate",
-    },
-    Route {
-        method: "get",
-        path: "/v1/validators",
-        summary: "The current validator set, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/validators/changes",
-        summary: "The validator-set changes after ?after=EPOCH, oldest first (at most 32): for each, the last block the outgoing set certified, with a proof of the incoming set. A light client checks each against the set before it, from the genesis it pinned",
-    },
-    Route {
-        method: "get",
-        path: "/v1/governance",
-        summary: "Governance members and policies, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/genesis",
-        summary: "The consortium genesis",
-    },
-    Route {
-        method: "get",
-        path: "/v1/accounts/{did}",
-        summary: "An account's nonce window (next nonce), with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/dids/{did}",
-        summary: "The W3C DID document of an issuer, verifier or governance member, with proof of its record",
-    },
-    Route {
-        method: "get",
-        path: "/v1/issuers/{did}",
-        summary: "An issuer record, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/verifiers/{did}",
-        summary: "A verifier record and scope, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/schemas/{id}",
-        summary: "A published credential schema, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/anchors/{issuer}/{root}",
-        summary: "An anchored batch, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/status-lists/{issuer}/{list}/{chunk}",
-        summary: "A status-list chunk (revocation bits), with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/revoked/{issuer}/{list}",
-        summary: "How many indexes a status list revoked and its revocation-tree root, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/revoked/{issuer}/{list}/ids",
-        summary: "The revoked indexes of a status list (the set bits of its chunks) at one height, without proof: rebuild the revocation tree from them and compare its root with the proven one",
-    },
-    Route {
-        method: "get",
-        path: "/v1/verifying-keys/{circuit}/{version}",
-        summary: "A registered Groth16 verifying key, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/proposals/{hash}",
-        summary: "A governance proposal and its approvals, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/proofs",
-        summary: "Several state keys read at one height under one certificate: ?keys=HEX,HEX,... (at most 32 raw state keys, hex); answers a ledger proof whose state proofs show each value or its absence",
-    },
-    Route {
-        method: "get",
-        path: "/v1/status",
-        summary: "Node status: height, view, role, peers",
-    },
-    Route {
-        method: "get",
-        path: "/health",
-        summary: "200 when the node runs",
-    },
-    Route {
-        method: "get",
-        path: "/metrics",
-        summary: "Prometheus metrics (OpenMetrics text)",
-    },
-    Route {
-        method: "get",
-        path: "/openapi.json",
-        summary: "This document",
-    },
-];
 
 /// The router.
 pub fn router(shared: Shared_) -> Router {
@@ -352,7 +208,7 @@ fn parse_u32(what: &str, s: &str) -> Result<u32, ApiError> {
 async fn read<T: DeserializeOwned + Send + 'static>(
     shared: &Shared_,
     key: Vec<u8>,
-) -> Result<Read<T>, ApiError> {
+) -> Result<Proven<T>, ApiError> {
     let store = shared.store.clone();
     let proof = tokio::task::spawn_blocking(move || store.read(&[key]))
         .await
@@ -362,13 +218,13 @@ async fn read<T: DeserializeOwned + Send + 'static>(
         None => None,
         Some(v) => Some(schemas::codec::decode(&v.0).map_err(ApiError::internal)?),
     };
-    Ok(Read { value, proof })
+    Ok(Proven { value, proof })
 }
 
 async fn found<T: DeserializeOwned + Serialize + Send + 'static>(
     shared: &Shared_,
     key: Vec<u8>,
-) -> ApiResult<Read<T>> {
+) -> ApiResult<Proven<T>> {
     read(shared, key).await.map(axum::Json)
 }
 
@@ -467,7 +323,7 @@ async fn submit(
     }
 }
 
-async fn receipt(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Read<TxReceipt>> {
+async fn receipt(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Proven<TxReceipt>> {
     found(&s, state_keys::receipt(&parse_hash(&hash)?)).await
 }
 
@@ -501,7 +357,7 @@ async fn block(State(s): State<Shared_>, Path(height): Path<String>) -> Result<R
     block_at(&s, h).await
 }
 
-async fn validators(State(s): State<Shared_>) -> ApiResult<Read<ValidatorSet>> {
+async fn validators(State(s): State<Shared_>) -> ApiResult<Proven<ValidatorSet>> {
     found(&s, state_keys::VALIDATORS.to_vec()).await
 }
 
@@ -530,7 +386,7 @@ async fn set_changes(
     Ok(axum::Json(changes))
 }
 
-async fn governance(State(s): State<Shared_>) -> ApiResult<Read<Governance>> {
+async fn governance(State(s): State<Shared_>) -> ApiResult<Proven<Governance>> {
     found(&s, state_keys::GOVERNANCE.to_vec()).await
 }
 
@@ -539,22 +395,22 @@ async fn genesis(State(s): State<Shared_>) -> axum::Json<schemas::ledger::Genesi
 }
 
 async fn account(State(s): State<Shared_>, Path(did): Path<String>) -> Result<Response, ApiError> {
-    let r: Read<AccountRecord> = read(&s, state_keys::account(&parse_did(&did)?)).await?;
+    let r: Proven<AccountRecord> = read(&s, state_keys::account(&parse_did(&did)?)).await?;
     let next = r.value.as_ref().map_or(0, AccountRecord::next_nonce);
     Ok(axum::Json(json!({ "nextNonce": next, "value": r.value, "proof": r.proof })).into_response())
 }
 
 async fn did_document(State(s): State<Shared_>, Path(did): Path<String>) -> Result<Response, ApiError> {
     let did = parse_did(&did)?;
-    let issuer: Read<IssuerRecord> = read(&s, state_keys::issuer(&did)).await?;
+    let issuer: Proven<IssuerRecord> = read(&s, state_keys::issuer(&did)).await?;
     if let Some(rec) = issuer.value {
         return Ok(axum::Json(json!({ "document": did.document(&rec.public_key), "kind": "issuer", "record": rec, "proof": issuer.proof })).into_response());
     }
-    let verifier: Read<VerifierRecord> = read(&s, state_keys::verifier(&did)).await?;
+    let verifier: Proven<VerifierRecord> = read(&s, state_keys::verifier(&did)).await?;
     if let Some(rec) = verifier.value {
         return Ok(axum::Json(json!({ "document": did.document(&rec.public_key), "kind": "verifier", "record": rec, "proof": verifier.proof })).into_response());
     }
-    let gov: Read<Governance> = read(&s, state_keys::GOVERNANCE.to_vec()).await?;
+    let gov: Proven<Governance> = read(&s, state_keys::GOVERNANCE.to_vec()).await?;
     if let Some(m) = gov
         .value
         .as_ref()
@@ -569,15 +425,15 @@ async fn did_document(State(s): State<Shared_>, Path(did): Path<String>) -> Resu
     ))
 }
 
-async fn issuer(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Read<IssuerRecord>> {
+async fn issuer(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Proven<IssuerRecord>> {
     found(&s, state_keys::issuer(&parse_did(&did)?)).await
 }
 
-async fn verifier(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Read<VerifierRecord>> {
+async fn verifier(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Proven<VerifierRecord>> {
     found(&s, state_keys::verifier(&parse_did(&did)?)).await
 }
 
-async fn schema(State(s): State<Shared_>, Path(id): Path<String>) -> ApiResult<Read<SchemaRecord>> {
+async fn schema(State(s): State<Shared_>, Path(id): Path<String>) -> ApiResult<Proven<SchemaRecord>> {
     if id.len() > 256 {
         return Err(ApiError::bad("schema id longer than 256 characters"));
     }
@@ -587,14 +443,14 @@ async fn schema(State(s): State<Shared_>, Path(id): Path<String>) -> ApiResult<R
 async fn anchor(
     State(s): State<Shared_>,
     Path((issuer, root)): Path<(String, String)>,
-) -> ApiResult<Read<AnchorRecord>> {
+) -> ApiResult<Proven<AnchorRecord>> {
     found(&s, state_keys::anchor(&parse_did(&issuer)?, &parse_hash(&root)?)).await
 }
 
 async fn status_chunk(
     State(s): State<Shared_>,
     Path((issuer, list, chunk)): Path<(String, String, String)>,
-) -> ApiResult<Read<StatusListChunk>> {
+) -> ApiResult<Proven<StatusListChunk>> {
     let key = state_keys::status_chunk(
         &parse_did(&issuer)?,
         parse_u32("list", &list)?,
@@ -606,24 +462,12 @@ async fn status_chunk(
 async fn revoked(
     State(s): State<Shared_>,
     Path((issuer, list)): Path<(String, String)>,
-) -> ApiResult<Read<RevocationRoot>> {
+) -> ApiResult<Proven<RevocationRoot>> {
     found(
         &s,
         state_keys::revoked(&parse_did(&issuer)?, parse_u32("list", &list)?),
     )
     .await
-}
-
-/// The revoked indexes of one status list at one height: the set bits of its chunks. Served
-/// without a proof (a list's chunks can reach 2 MiB): whoever needs them rebuilds the revocation
-/// tree and accepts them only if its root is the proven [`RevocationRoot`]'s. Fetching the whole
-/// list, not a path for one index, keeps the node from learning which credential is presented.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct RevokedIndexes {
-    /// The height they were read at.
-    pub height: u64,
-    /// Revoked indexes, ascending (at most [`schemas::limits::MAX_REVOKED_PER_LIST`]).
-    pub ids: Vec<u32>,
 }
 
 async fn revoked_ids(
@@ -661,7 +505,7 @@ static LIST_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MA
 async fn verifying_key(
     State(s): State<Shared_>,
     Path((circuit, version)): Path<(String, String)>,
-) -> ApiResult<Read<VerifyingKeyRecord>> {
+) -> ApiResult<Proven<VerifyingKeyRecord>> {
     if circuit.len() > 64 {
         return Err(ApiError::bad("circuit id longer than 64 characters"));
     }
@@ -672,12 +516,9 @@ async fn verifying_key(
     .await
 }
 
-async fn proposal(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Read<ProposalRecord>> {
+async fn proposal(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Proven<ProposalRecord>> {
     found(&s, state_keys::proposal(&parse_hash(&hash)?)).await
 }
-
-/// Most keys one `/v1/proofs` read covers.
-pub const MAX_PROOF_KEYS: usize = 32;
 
 #[derive(serde::Deserialize)]
 struct ProofQuery {
@@ -709,7 +550,7 @@ async fn proofs(
     Ok(axum::Json(proof))
 }
 
-async fn status(State(s): State<Shared_>) -> axum::Json<crate::node::NodeStatus> {
+async fn status(State(s): State<Shared_>) -> axum::Json<ledger_api::NodeStatus> {
     axum::Json(s.status.read().unwrap_or_else(|p| p.into_inner()).clone())
 }
 

@@ -262,16 +262,7 @@ pub fn init_node(
 pub fn builtin_schema_records(publisher: &Did) -> Result<Vec<SchemaRecord>> {
     BUILTIN_SCHEMAS
         .iter()
-        .map(|(name, _)| {
-            let s = CredentialSchema::builtin(name)?;
-            Ok(SchemaRecord {
-                id: s.id().to_string(),
-                credential_type: s.credential_type().to_string(),
-                schema_hash: s.hash(),
-                json: s.json().to_string(),
-                publisher: publisher.clone(),
-            })
-        })
+        .map(|(name, _)| Ok(CredentialSchema::builtin(name)?.record(publisher.clone())))
         .collect()
 }
 

@@ -4,13 +4,16 @@
 //! - [`store`]: sled storage of blocks, certificates, the consensus log and the state tree;
 //! - [`network`]: libp2p transport between consortium members;
 //! - [`node`]: the event loop that drives `pbft::Replica` and carries out its effects;
-//! - [`api`]: the HTTP API (axum) with proofs, OpenAPI and metrics;
-//! - [`sim`]: the deterministic simulator of the consensus core.
+//! - [`api`]: the HTTP API (axum) with proofs, OpenAPI and metrics, serving the `ledger-api`
+//!   contract (routes, answer types, limits; the client lives there too);
+//! - [`load`]: the load tool behind `ledger-node bench`.
+//!
+//! The deterministic simulator of the consensus core is its own crate, `pbft-sim`
+//! (`ledger-node/sim/`).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod api;
-pub mod client;
 pub mod config;
 pub mod keys;
 pub mod ledger;
@@ -18,5 +21,4 @@ pub mod load;
 pub mod metrics;
 pub mod network;
 pub mod node;
-pub mod sim;
 pub mod store;

@@ -20,7 +20,6 @@ use schemas::codec::{Canonical, decode, encode};
 use schemas::hash::{Domain, Hash, domains};
 use schemas::ledger::{Block, Genesis, SignedTransaction};
 use schemas::sm2::{PublicKey, Signature};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,27 +69,7 @@ pub struct Submission {
     pub reply: oneshot::Sender<Result<(), SubmitError>>,
 }
 
-/// What the API shows about the node.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeStatus {
-    /// Chain id.
-    pub chain_id: String,
-    /// Committed height.
-    pub height: u64,
-    /// Current view.
-    pub view: u64,
-    /// Whether this node votes.
-    pub validator: bool,
-    /// Replica id (observers count from the validator count up).
-    pub replica: u32,
-    /// Transactions waiting.
-    pub mempool: usize,
-    /// Connected peers.
-    pub peers: usize,
-    /// libp2p peer id.
-    pub peer_id: String,
-}
+pub use ledger_api::NodeStatus;
 
 /// Shared between the loop and the API.
 pub struct Shared {

@@ -274,6 +274,17 @@ impl CredentialSchema {
         sm3(self.text.as_bytes())
     }
 
+    /// The ledger record that publishes this schema, by `publisher`.
+    pub fn record(&self, publisher: crate::did::Did) -> crate::ledger::SchemaRecord {
+        crate::ledger::SchemaRecord {
+            id: self.id.clone(),
+            credential_type: self.credential_type.clone(),
+            schema_hash: self.hash(),
+            json: self.text.clone(),
+            publisher,
+        }
+    }
+
     /// Validates a subject, returning every violation.
     pub fn validate(&self, subject: &Value) -> Result<(), SchemaError> {
         let violations: Vec<Violation> = self

@@ -199,7 +199,7 @@ fn a_node_that_goes_down_is_replaced_by_the_next_that_answers() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("dir");
     let mut devnet = rt
-        .block_on(wallet::demo::start_devnet(
+        .block_on(credctl::demo::start_devnet(
             &dir.path().join("devnet"),
             18_600,
             &mut |_| {},
@@ -245,7 +245,7 @@ fn the_wallet_pins_one_consortium_and_refuses_the_other() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("dir");
     let start = |sub: &str, base| {
-        rt.block_on(wallet::demo::start_devnet(
+        rt.block_on(credctl::demo::start_devnet(
             &dir.path().join(sub),
             base,
             &mut |_| {},

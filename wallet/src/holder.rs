@@ -11,7 +11,7 @@
 
 use crate::issuer::{HolderBinding, leaf_data};
 use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
-use crate::ledger::{Facts, Ledger, LedgerError};
+use crate::ledger::{Facts, LedgerError, ReadLedger};
 use crate::tier;
 use crate::verifier::scope_violations;
 use rand_core::OsRng;
@@ -326,7 +326,7 @@ impl Holder {
     pub async fn import(
         &self,
         text: &str,
-        ledger: &Ledger,
+        ledger: &impl ReadLedger,
         now: i64,
     ) -> Result<CredentialSummary, HolderError> {
         let c = Credential::from_json(text)?;
@@ -484,7 +484,7 @@ impl Holder {
         &self,
         request: SignedRequest,
         credential: Option<&str>,
-        ledger: &Ledger,
+        ledger: &impl ReadLedger,
         now: i64,
     ) -> Result<Pending, HolderError> {
         let r = &request.request;
@@ -888,7 +888,7 @@ const REVOCATION_READS: usize = 3;
 /// root. The indexes are not proven themselves: the Poseidon root is what binds them. A
 /// revocation committed between the two reads makes them disagree; they are read again.
 async fn read_with_revocation(
-    ledger: &Ledger,
+    ledger: &impl ReadLedger,
     keys: Vec<Vec<u8>>,
     issuer: &Did,
     list: u32,
@@ -900,12 +900,8 @@ async fn read_with_revocation(
         let Some(root) = root.filter(|r| r.count > 0) else {
             return Ok((proof, facts, RevocationTree::new()));
         };
-        let served = ledger
-            .client
-            .revoked_ids(issuer, list)
-            .await
-            .map_err(LedgerError::from)?;
-        if let Some(tree) = revocation_tree(&root, served.ids) {
+        let served = ledger.revoked_ids(issuer, list).await?;
+        if let Some(tree) = revocation_tree(&root, served) {
             return Ok((proof, facts, tree));
         }
     }

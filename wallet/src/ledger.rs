@@ -4,7 +4,7 @@
 //! against the validator set ([`Facts::verify`]), and the same [`Facts`] serve a verifier that
 //! only has the proofs a presentation carries (offline) and one that asks a node (online).
 
-use ledger_node::client::{Client, ClientError};
+use ledger_api::{Client, ClientError};
 use schemas::codec::{Canonical as _, decode, encode};
 use schemas::did::Did;
 use schemas::hash::{Hash, sm3};
@@ -160,6 +160,17 @@ impl Facts {
         Ok(facts)
     }
 
+    /// Verifies one read of `keys` (as [`Facts::verify`]) and that it covers every key asked.
+    pub fn verify_read(proof: &LedgerProof, keys: &[Vec<u8>], trust: &Trust) -> Result<Facts, LedgerError> {
+        let facts = Facts::verify(std::slice::from_ref(proof), trust, None)?;
+        if let Some(k) = keys.iter().find(|k| facts.height_of(k).is_none()) {
+            return Err(LedgerError::NotCovered {
+                what: format!("state key {}", hex::encode(k)),
+            });
+        }
+        Ok(facts)
+    }
+
     /// The proven record at `key`: `Ok(None)` when proven absent, an error when not covered.
     pub fn get<T: DeserializeOwned>(&self, key: &[u8], what: &str) -> Result<Option<T>, LedgerError> {
         let (_, value) = self
@@ -260,6 +271,35 @@ pub const DEFAULT_MAX_READ_AGE_SECS: u64 = 600;
 /// consortium's time rule bounds the validators' drift far below this).
 pub const MAX_FUTURE_SECS: u64 = 300;
 
+/// What holders and verifiers read from a ledger: state keys under one certificate, verified
+/// against what the party trusts, and a status list's revoked indexes (not proven by
+/// themselves: the caller rebuilds the proven revocation root from them). [`Ledger`] reads a
+/// node over HTTP; the unit tests read an in-memory certified ledger.
+pub trait ReadLedger: Sync {
+    /// Reads `keys` at one height; the answer is verified and covers every key.
+    fn read(
+        &self,
+        keys: Vec<Vec<u8>>,
+    ) -> impl std::future::Future<Output = Result<(LedgerProof, Facts), LedgerError>> + Send;
+
+    /// The revoked indexes of `issuer`'s status list `list`, unverified.
+    fn revoked_ids(
+        &self,
+        issuer: &Did,
+        list: u32,
+    ) -> impl std::future::Future<Output = Result<Vec<u32>, LedgerError>> + Send;
+}
+
+impl ReadLedger for Ledger {
+    async fn read(&self, keys: Vec<Vec<u8>>) -> Result<(LedgerProof, Facts), LedgerError> {
+        Ledger::read(self, keys).await
+    }
+
+    async fn revoked_ids(&self, issuer: &Did, list: u32) -> Result<Vec<u32>, LedgerError> {
+        Ok(self.client.revoked_ids(issuer, list).await?.ids)
+    }
+}
+
 /// A connection to a ledger node, checked against what the party trusts.
 #[derive(Clone)]
 pub struct Ledger {
@@ -335,25 +375,18 @@ impl Ledger {
     }
 
     /// Reads `keys` at one height and verifies the answer: certified for the trusted chain by
-    /// the trusted set, no lower than any height this party accepted before, and no older than
-    /// [`Ledger::max_read_age_secs`].
+    /// the trusted set, covering every key, no lower than any height this party accepted
+    /// before, and no older than [`Ledger::max_read_age_secs`].
     pub async fn read(&self, keys: Vec<Vec<u8>>) -> Result<(LedgerProof, Facts), LedgerError> {
         let proof = self.client.proofs(&keys).await?;
-        let facts = match Facts::verify(std::slice::from_ref(&proof), &self.trust(), None) {
+        let facts = match Facts::verify_read(&proof, &keys, &self.trust()) {
             // The set may have changed since this connection followed it.
             Err(LedgerError::Proof(LightClientError::ValidatorSetMismatch { .. })) => {
                 self.follow().await?;
-                Facts::verify(std::slice::from_ref(&proof), &self.trust(), None)?
+                Facts::verify_read(&proof, &keys, &self.trust())?
             }
             other => other?,
         };
-        for k in &keys {
-            if facts.height_of(k).is_none() {
-                return Err(LedgerError::NotCovered {
-                    what: format!("state key {}", hex::encode(k)),
-                });
-            }
-        }
         self.accept(&proof.header, crate::now())?;
         Ok((proof, facts))
     }

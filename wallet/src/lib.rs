@@ -1,6 +1,10 @@
 //! The Credence wallet library: what issuers, holders and verifiers do, shared by the
 //! `credctl` command line and the desktop app.
 //!
+//! **Architecture Invariant:** the wallet is a client, not a node: it depends on `schemas`,
+//! `zk` and `ledger-api` and cannot open a p2p connection, serve HTTP or start a node. It
+//! trusts no node it reads from: every answer is checked against a validator set it trusts.
+//!
 //! - [`keystore`]: the encrypted store every role keeps its keys and credentials in;
 //! - [`ledger`]: verified reads ([`ledger::Facts`]) and signed submissions;
 //! - [`issuer`]: batch issuance from CSV/JSONL rows, anchoring, output files;
@@ -8,20 +12,21 @@
 //! - [`verifier`]: requests, the verification checks, replay protection;
 //! - [`tier`]: what the two presentation tiers share;
 //! - [`roles`]: issuer and verifier identities kept in a keystore;
-//! - [`service`]: the verifier over HTTP;
-//! - [`demo`]: the whole story on an embedded devnet (`credctl demo`).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
-pub mod demo;
 pub mod holder;
 pub mod issuer;
 pub mod keystore;
 pub mod ledger;
 pub mod roles;
-pub mod service;
 pub mod tier;
 pub mod verifier;
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod tampering;
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {

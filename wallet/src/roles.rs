@@ -269,7 +269,8 @@ mod tests {
     #[test]
     fn a_batch_goes_to_the_first_list_with_room_and_never_past_the_last() {
         let dir = tempfile::tempdir().unwrap();
-        let (id, _) = Identity::create(dir.path(), "Test University", "pw", CHEAP).unwrap();
+        let (id, _) =
+            Identity::create(dir.path(), "Test University", "a long test passphrase", CHEAP).unwrap();
         let max = schemas::ledger::MAX_STATUS_INDEX;
         assert_eq!(id.status_list_for(10, false).unwrap(), 0);
         id.set_next_index(0, max - 5).unwrap();

@@ -6,7 +6,7 @@
 //! ledger facts are the proofs the presentation carries, checked against the validator set;
 //! online, the verifier reads the same records fresh from a node.
 
-use crate::ledger::{CertificateCache, Facts, Ledger, LedgerError, MAX_FUTURE_SECS, Trust};
+use crate::ledger::{CertificateCache, Facts, LedgerError, MAX_FUTURE_SECS, ReadLedger, Trust};
 use crate::tier;
 use rand_core::CryptoRngCore;
 use schemas::codec::Canonical;
@@ -603,9 +603,9 @@ pub fn needed_keys(p: &Presentation) -> Vec<Vec<u8>> {
 }
 
 /// Reads the records a presentation's checks need, fresh from `ledger` (online verification).
-pub async fn fetch_facts(ledger: &Ledger, p: &Presentation) -> Result<Facts, LedgerError> {
+pub async fn fetch_facts(ledger: &impl ReadLedger, p: &Presentation) -> Result<Facts, LedgerError> {
     let mut keys = needed_keys(p);
-    keys.truncate(ledger_node::api::MAX_PROOF_KEYS);
+    keys.truncate(ledger_api::MAX_PROOF_KEYS);
     Ok(ledger.read(keys).await?.1)
 }
 

@@ -1,20 +1,12 @@
-//! A small client of the node's HTTP API, used by the load tool, `status`, the tests and the
-//! wallet. It verifies nothing by itself: callers check proofs with `schemas::light_client`.
+//! A small client of the node's HTTP API, used by the wallet, the load tool, `status` and the
+//! tests. It verifies nothing by itself: callers check proofs with `schemas::light_client`.
 
+use crate::{CertifiedBlock, ErrorBody, MAX_RESPONSE_BYTES, NodeStatus, Proven, RevokedIndexes};
 use schemas::hash::Hash;
-use schemas::ledger::{Block, CommitCertificate, LedgerProof, SignedTransaction, TxReceipt};
+use schemas::ledger::{LedgerProof, SignedTransaction, TxReceipt};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-
-/// Largest answer the client reads: a node cannot make it allocate more. The largest answers
-/// are a block (at most [`pbft::MAX_BATCH_BYTES`] of transactions, about 3× as JSON) and a
-/// status list's revoked indexes (at most [`schemas::limits::MAX_REVOKED_PER_LIST`], 9 bytes
-/// each as JSON).
-pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
-
-const _: () = assert!(4 * pbft::MAX_BATCH_BYTES < MAX_RESPONSE_BYTES);
-const _: () = assert!(10 * schemas::limits::MAX_REVOKED_PER_LIST < MAX_RESPONSE_BYTES);
 
 /// Client errors.
 #[derive(Debug, thiserror::Error)]
@@ -48,35 +40,11 @@ pub enum ClientError {
     },
 }
 
-/// A read with its proof.
-#[derive(Debug, Deserialize)]
-pub struct Read<T> {
-    /// The value.
-    pub value: Option<T>,
-    /// The proof.
-    pub proof: LedgerProof,
-}
-
-/// A block with its certificate.
-#[derive(Debug, Deserialize)]
-pub struct CertifiedBlock {
-    /// The block.
-    pub block: Block,
-    /// Its certificate.
-    pub certificate: CommitCertificate,
-}
-
 /// A node's API.
 #[derive(Clone)]
 pub struct Client {
     base: String,
     http: reqwest::Client,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    message: String,
 }
 
 impl Client {
@@ -146,7 +114,7 @@ impl Client {
     }
 
     /// The receipt of a transaction, if committed.
-    pub async fn receipt(&self, tx: &Hash) -> Result<Read<TxReceipt>, ClientError> {
+    pub async fn receipt(&self, tx: &Hash) -> Result<Proven<TxReceipt>, ClientError> {
         self.get(&format!("/v1/transactions/{tx}")).await
     }
 
@@ -185,16 +153,12 @@ impl Client {
 
     /// The revoked indexes of `issuer`'s status list `list` (not proven: check them against
     /// the proven revocation root).
-    pub async fn revoked_ids(
-        &self,
-        issuer: &schemas::Did,
-        list: u32,
-    ) -> Result<crate::api::RevokedIndexes, ClientError> {
+    pub async fn revoked_ids(&self, issuer: &schemas::Did, list: u32) -> Result<RevokedIndexes, ClientError> {
         self.get(&format!("/v1/revoked/{issuer}/{list}/ids")).await
     }
 
     /// The node's status.
-    pub async fn status(&self) -> Result<crate::node::NodeStatus, ClientError> {
+    pub async fn status(&self) -> Result<NodeStatus, ClientError> {
         self.get("/v1/status").await
     }
 

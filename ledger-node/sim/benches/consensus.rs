@@ -3,7 +3,7 @@
 //! with a stand-in that verifies nothing, so the cryptographic share of the cost is known.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ledger_node::sim::{CheckMode, SimOptions, run};
+use pbft_sim::{CheckMode, SimOptions, run};
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("consensus_4_replicas_200_txs");

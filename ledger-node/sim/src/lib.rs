@@ -21,6 +21,11 @@
 //!
 //! Replicas verify signatures through one shared cache, so each distinct signature is checked
 //! with real SM2 once per run instead of once per replica.
+//!
+//! **Architecture Invariant:** this crate depends on nothing but `pbft`, `schemas` and a seeded
+//! RNG: no clock, socket, disk or thread of its own decides a schedule.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 use pbft::{
     Batch, BlockTransfer, BrokenRules, Config, Effect, Input, LogEntry, Message, Replica, ReplicaId, SeqNo,

@@ -277,7 +277,7 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(run_devnet(&devnet))
         }
         Command::Status { api } => runtime()?.block_on(async move {
-            let c = ledger_node::client::Client::new(&api);
+            let c = ledger_api::Client::new(&api);
             let s = c.status().await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             Ok(())
@@ -391,7 +391,7 @@ async fn run_devnet(d: &DevnetFile) -> Result<()> {
     for (i, n) in d.nodes.iter().enumerate() {
         children.push((i, start_node(&exe, n)?));
     }
-    let first = ledger_node::client::Client::new(&d.nodes[0].api);
+    let first = ledger_api::Client::new(&d.nodes[0].api);
     for _ in 0..200 {
         if first.status().await.is_ok() {
             break;

@@ -59,14 +59,9 @@ fn genesis() -> Genesis {
         schemas: ["university-diploma", "kyc-attestation"]
             .iter()
             .map(|n| {
-                let s = CredentialSchema::builtin(n).expect("builtin");
-                SchemaRecord {
-                    id: s.id().into(),
-                    credential_type: s.credential_type().into(),
-                    schema_hash: s.hash(),
-                    json: s.json().into(),
-                    publisher: publisher.clone(),
-                }
+                CredentialSchema::builtin(n)
+                    .expect("builtin")
+                    .record(publisher.clone())
             })
             .collect(),
     }

@@ -6,6 +6,7 @@
 //! `cargo bench -p wallet --bench wallet`; under `cargo test --benches` each part runs once
 //! and the service load is a short slice.
 
+use credctl::demo::start_devnet;
 use criterion::{BatchSize, Criterion, Throughput};
 use rand_core::OsRng;
 use schemas::credential_schema::CredentialSchema;
@@ -15,7 +16,6 @@ use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use wallet::demo::start_devnet;
 use wallet::holder::Holder;
 use wallet::issuer::{BatchPlan, HolderBinding, Row, issue_batch};
 use wallet::ledger::CertificateCache;
@@ -365,10 +365,10 @@ fn main() {
                 .expect("json")
         })
         .collect();
-    let app = wallet::service::router(
+    let app = credctl::service::router(
         employer,
         guard,
-        wallet::service::ServeSource::Offline(devnet.trust.clone()),
+        credctl::service::ServeSource::Offline(devnet.trust.clone()),
         &[],
         service_url,
     );

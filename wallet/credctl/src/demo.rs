@@ -5,14 +5,6 @@
 //! the API exactly as `credctl` does. Each step checks that what happened is what the story
 //! says, and the run fails at the first step that does not behave.
 
-use crate::holder::Holder;
-use crate::issuer::{HolderBinding, Row};
-use crate::ledger::{CertificateCache, Ledger, Trust};
-use crate::roles::{Identity, approve, propose_verifying_key};
-use crate::tier::parse_predicate;
-use crate::verifier::{
-    Check, Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, make_request,
-};
 use ledger_node::config::{NodeFile, create_devnet, open_governance_key, password};
 use ledger_node::node::NodeHandle;
 use rand_core::OsRng;
@@ -25,6 +17,14 @@ use schemas::sm2::SecretKey;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use wallet::holder::Holder;
+use wallet::issuer::{HolderBinding, Row};
+use wallet::ledger::{CertificateCache, Ledger, Trust};
+use wallet::roles::{Identity, approve, propose_verifying_key};
+use wallet::tier::parse_predicate;
+use wallet::verifier::{
+    Check, Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, make_request,
+};
 
 /// How to run the demo.
 #[derive(Clone, Debug)]
@@ -185,7 +185,7 @@ pub async fn start_devnet(
     // Wait until every validator sees its peers.
     let ready_by = Instant::now() + Duration::from_secs(60);
     for n in &devnet.nodes {
-        let c = ledger_node::client::Client::new(&n.api);
+        let c = ledger_api::Client::new(&n.api);
         loop {
             match c.status().await {
                 Ok(s) if s.peers >= 4 => break,
@@ -262,14 +262,14 @@ async fn registered_verifier(
 
 fn verify_offline(p: &Presentation, trust: &Trust, me: &Identity, guard: &ReplayGuard) -> Report {
     let me = me.did();
-    crate::verifier::verify(
+    wallet::verifier::verify(
         p,
         &Context {
             source: Source::Offline {
                 trust,
                 max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
             },
-            now: crate::now(),
+            now: wallet::now(),
             verifier: Some(&me),
             guard: Some(guard),
             cache: Some(&CertificateCache::default()),
@@ -391,7 +391,7 @@ async fn story(
     ));
     let started = Instant::now();
     let (batch, height) = uni
-        .issue_and_anchor(ledger, &diploma, rows, (crate::now() - 60, None), false, &|_| {})
+        .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
         .await
         .step(step)?;
     summary.issue_secs = started.elapsed().as_secs_f64();
@@ -419,7 +419,7 @@ async fn story(
     let diploma_json = batch.credentials[0].1.to_json().to_string();
     let diploma_index = batch.credentials[0].1.envelope.status.index;
     let imported = student
-        .import(&diploma_json, ledger, crate::now())
+        .import(&diploma_json, ledger, wallet::now())
         .await
         .step(step)?;
     say(format!(
@@ -453,12 +453,12 @@ async fn story(
         tier: Tier::Selective,
     };
     let ask = |guard: &ReplayGuard| {
-        let r = make_request(employer.key(), &spec, crate::now(), &mut OsRng);
+        let r = make_request(employer.key(), &spec, wallet::now(), &mut OsRng);
         guard.remember(&r).map(|()| r)
     };
     let request = ask(&employer_guard).step(step)?;
     let pending = student
-        .prepare(request, None, ledger, crate::now())
+        .prepare(request, None, ledger, wallet::now())
         .await
         .step(step)?;
     say("    the wallet shows, before anything leaves it:".into());
@@ -471,7 +471,7 @@ async fn story(
             "the consent screen does not show an in-scope request disclosing one attribute",
         );
     }
-    let presentation = student.present(&pending, None, crate::now()).step(step)?;
+    let presentation = student.present(&pending, None, wallet::now()).step(step)?;
     let text = serde_json::to_string(&presentation).step(step)?;
     say(format!(
         "    presentation built: {} bytes with the ledger proofs inside",
@@ -501,14 +501,14 @@ async fn story(
     ));
     let request = ask(&employer_guard).step(step)?;
     let pending = student
-        .prepare(request, None, ledger, crate::now())
+        .prepare(request, None, ledger, wallet::now())
         .await
         .step(step)?;
     if !pending.consent.revoked {
         return fail(step, "the wallet does not warn that the diploma is revoked");
     }
     say("    the wallet warns: the issuer has revoked this credential".into());
-    let presentation = student.present(&pending, None, crate::now()).step(step)?;
+    let presentation = student.present(&pending, None, wallet::now()).step(step)?;
     let report = verify_offline(&presentation, trust, &employer, &employer_guard);
     show_report(&report, say);
     match report.failure() {
@@ -534,7 +534,7 @@ async fn story(
     registered(devnet, proposal, step, say).await?;
     // The unlinkable tier's circuit: a single-party setup here (a real consortium runs a
     // multi-party ceremony); governance registers the verifying key on the ledger.
-    let shape = crate::tier::shape_for(4, 2).ok_or(DemoError {
+    let shape = wallet::tier::shape_for(4, 2).ok_or(DemoError {
         step: step.into(),
         reason: "no a4-p2 circuit".into(),
     })?;
@@ -567,7 +567,7 @@ async fn story(
     }
     let kyc = CredentialSchema::builtin("kyc-attestation").step(step)?;
     let (batch, height) = bank_a
-        .issue_and_anchor(ledger, &kyc, rows, (crate::now() - 60, None), true, &|_| {})
+        .issue_and_anchor(ledger, &kyc, rows, (wallet::now() - 60, None), true, &|_| {})
         .await
         .step(step)?;
     say(format!(
@@ -578,7 +578,7 @@ async fn story(
         .import(
             &batch.credentials[0].1.to_json().to_string(),
             ledger,
-            crate::now(),
+            wallet::now(),
         )
         .await
         .step(step)?;
@@ -625,10 +625,10 @@ async fn story(
         ttl_secs: 600,
         tier: Tier::Unlinkable,
     };
-    let request = make_request(bank_b.key(), &kyc_spec, crate::now(), &mut OsRng);
+    let request = make_request(bank_b.key(), &kyc_spec, wallet::now(), &mut OsRng);
     guard_b.remember(&request).step(step)?;
     let pending = customer
-        .prepare(request, None, ledger, crate::now())
+        .prepare(request, None, ledger, wallet::now())
         .await
         .step(step)?;
     for l in pending.consent.lines() {
@@ -636,7 +636,7 @@ async fn story(
     }
     let t = Instant::now();
     let to_b =
-        tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), crate::now())).step(step)?;
+        tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), wallet::now())).step(step)?;
     say(format!(
         "    Groth16 proof made in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -660,14 +660,14 @@ async fn story(
         say,
     )
     .await?;
-    let request = make_request(bank_c.key(), &kyc_spec, crate::now(), &mut OsRng);
+    let request = make_request(bank_c.key(), &kyc_spec, wallet::now(), &mut OsRng);
     guard_c.remember(&request).step(step)?;
     let pending = customer
-        .prepare(request, None, ledger, crate::now())
+        .prepare(request, None, ledger, wallet::now())
         .await
         .step(step)?;
     let to_c =
-        tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), crate::now())).step(step)?;
+        tokio::task::block_in_place(|| customer.present(&pending, Some(&pk), wallet::now())).step(step)?;
     let report = verify_offline(&to_c, trust, &bank_c, &guard_c);
     let Some(n_c) = report.nullifier.filter(|_| report.passed()) else {
         return fail(step, format!("{:?}", report.failure()));

@@ -3,12 +3,13 @@
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use credctl::service::ServeSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_core::OsRng;
 use schemas::codec::Canonical as _;
 use schemas::credential_schema::CredentialSchema;
 use schemas::hash::Hash;
-use schemas::ledger::{Genesis, SchemaRecord, ScopeItem, TxPayload};
+use schemas::ledger::{Genesis, ScopeItem, TxPayload};
 use schemas::presentation::{Presentation, SignedRequest, Tier};
 use schemas::seal::Cost;
 use std::io::Write as _;
@@ -17,7 +18,6 @@ use wallet::holder::Holder;
 use wallet::issuer::{read_rows, write_batch};
 use wallet::ledger::{Ledger, Trust};
 use wallet::roles::{Identity, approve, propose_verifying_key};
-use wallet::service::ServeSource;
 use wallet::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts,
 };
@@ -544,14 +544,14 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
             diplomas,
             base_port,
         } => {
-            let opts = wallet::demo::DemoOptions {
+            let opts = credctl::demo::DemoOptions {
                 dir: dir.clone(),
                 diplomas: *diplomas,
                 base_port: *base_port,
             };
             out!("Credence demo: an embedded consortium and the whole credential story");
             let mut say = |line: String| out!("{line}");
-            let s = wallet::demo::run(&opts, &mut say).await?;
+            let s = credctl::demo::run(&opts, &mut say).await?;
             out!(
                 "\nDemo complete: {} diplomas in {:.2} s; revoked diploma refused; nullifiers differ; replay refused.",
                 s.diplomas,
@@ -582,13 +582,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     let text = read_text(file)?;
                     let schema = CredentialSchema::from_json(&text)?;
                     let ledger = connect(cli).await?;
-                    let record = SchemaRecord {
-                        id: schema.id().to_owned(),
-                        credential_type: schema.credential_type().to_owned(),
-                        schema_hash: schema.hash(),
-                        json: text,
-                        publisher: id.did(),
-                    };
+                    let record = schema.record(id.did());
                     let (_, r) = ledger
                         .submit(id.key(), &[], TxPayload::PublishSchema { record })
                         .await?;
@@ -729,7 +723,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     public_url,
                 } => {
                     let tokens = match tokens {
-                        Some(f) => wallet::service::read_tokens(&read_text(f)?)
+                        Some(f) => credctl::service::read_tokens(&read_text(f)?)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
                         None => Vec::new(),
                     };
@@ -747,7 +741,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     out!(
                         "verifier service on http://{listen} (POST /v1/requests, POST /v1/verify); holders answer at {public_url}/v1/verify"
                     );
-                    let app = wallet::service::router(id, guard, source, &tokens, &public_url);
+                    let app = credctl::service::router(id, guard, source, &tokens, &public_url);
                     axum::serve(listener, app).await?;
                 }
             }

@@ -6,21 +6,21 @@
 //!   file (one per client; without one the endpoint refuses everyone), lifetime bounded. The
 //!   request names its channel: this service's `/v1/verify` as the response address and a fresh
 //!   session value for the staff client to show beside it (the holder's wallet shows both);
-//! - `POST /v1/verify` with a presentation → the [`crate::verifier::Report`], 200 when every
+//! - `POST /v1/verify` with a presentation → the [`wallet::verifier::Report`], 200 when every
 //!   check passed, 422 when one refused (or its request is answered at another address), 400
 //!   for a body that is not a presentation.
 //!
 //! Verification runs on the blocking pool; certificates already checked are cached.
 
-use crate::ledger::{CertificateCache, Ledger, Trust};
-use crate::roles::Identity;
-use crate::verifier::{
-    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request_on,
-    new_channel,
-};
 use rand_core::OsRng;
 use schemas::presentation::Presentation;
 use std::sync::Arc;
+use wallet::ledger::{CertificateCache, Ledger, Trust};
+use wallet::roles::Identity;
+use wallet::verifier::{
+    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request_on,
+    new_channel,
+};
 
 /// Where the service's ledger facts come from.
 pub enum ServeSource {
@@ -128,7 +128,7 @@ async fn new_request(
         return http_error(axum::http::StatusCode::BAD_REQUEST, e);
     }
     let channel = new_channel(svc.response_uri.clone(), &mut OsRng);
-    let r = make_request_on(svc.id.key(), &spec, Some(channel), crate::now(), &mut OsRng);
+    let r = make_request_on(svc.id.key(), &spec, Some(channel), wallet::now(), &mut OsRng);
     if let Err(e) = svc.guard.remember(&r) {
         return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
     }
@@ -188,13 +188,13 @@ async fn verify_http(
                 max_status_age_secs: DEFAULT_MAX_STATUS_AGE_SECS,
             },
             // Not read: the request checks fail first and no ledger check runs.
-            (ServeSource::Online(_), None) => Source::Online(crate::ledger::Facts::default()),
+            (ServeSource::Online(_), None) => Source::Online(wallet::ledger::Facts::default()),
         };
-        crate::verifier::verify(
+        wallet::verifier::verify(
             &p,
             &Context {
                 source,
-                now: crate::now(),
+                now: wallet::now(),
                 verifier: Some(&me),
                 guard: Some(&svc2.guard),
                 cache: Some(&svc2.cache),
@@ -257,7 +257,7 @@ mod tests {
         assert!(read_tokens("short").is_err());
         // A request of this verifier that names another answer address (made before the identity
         // moves into the service).
-        let relayed = crate::verifier::make_request_on(
+        let relayed = wallet::verifier::make_request_on(
             id.key(),
             &RequestSpec {
                 credential_type: "KycAttestation".into(),
@@ -272,7 +272,7 @@ mod tests {
                 response_uri: "https://attacker.example/v1/verify".into(),
                 session: "000-000".into(),
             }),
-            crate::now(),
+            wallet::now(),
             &mut OsRng,
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -367,20 +367,20 @@ mod tests {
             ttl_secs: 1,
             tier: schemas::presentation::Tier::Selective,
         };
-        let long_ago = crate::now() - 10 * crate::verifier::MAX_REQUEST_TTL_SECS;
+        let long_ago = wallet::now() - 10 * wallet::verifier::MAX_REQUEST_TTL_SECS;
         for _ in 0..40 {
             guard
-                .remember(&crate::verifier::make_request(&key, &spec, long_ago, &mut OsRng))
+                .remember(&wallet::verifier::make_request(&key, &spec, long_ago, &mut OsRng))
                 .expect("remembered");
         }
         // Each new request forgets up to 16 expired ones.
         assert!(guard.remembered() < 40, "{}", guard.remembered());
         for _ in 0..3 {
             guard
-                .remember(&crate::verifier::make_request(
+                .remember(&wallet::verifier::make_request(
                     &key,
                     &spec,
-                    crate::now(),
+                    wallet::now(),
                     &mut OsRng,
                 ))
                 .expect("remembered");

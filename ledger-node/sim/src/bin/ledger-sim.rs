@@ -7,8 +7,8 @@
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use ledger_node::sim::{SimOptions, run};
 use pbft::BrokenRules;
+use pbft_sim::{SimOptions, run};
 use rayon::prelude::*;
 use std::process::ExitCode;
 
