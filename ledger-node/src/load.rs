@@ -8,10 +8,10 @@
 //! **through a fault**: the half-load rate again with the primary killed a quarter of the way
 //! in, submissions failing over to the nodes that answer, and commits read from any of them.
 
-use crate::client::Client;
 use crate::config::{DevnetFile, open_governance_key, password, read_json};
 use crate::keys::Role;
 use anyhow::{Context, Result, bail};
+use ledger_api::client::Client;
 use rand_core::{OsRng, RngCore};
 use rayon::prelude::*;
 use schemas::did::Did;
@@ -59,6 +59,10 @@ pub struct FaultReport {
     pub latency_ms: (f64, f64, f64),
     /// Submissions that had to go to another node because the first did not answer.
     pub failovers: usize,
+    /// Transactions sent again, to the next node, because they had not committed within
+    /// [`RETRANSMIT_AFTER`]: a node that took one and was then killed may never have passed it
+    /// on (PBFT's clients retransmit for the same reason, §4.1).
+    pub retransmissions: usize,
 }
 
 /// The figures.
@@ -123,7 +127,7 @@ impl std::fmt::Display for LoadReport {
         if let Some(x) = &self.fault {
             write!(
                 f,
-                "\nthrough a fault ({}): {} tx at {:.0} tx/s offered, {:.0} tx/s committed; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} submissions failed over",
+                "\nthrough a fault ({}): {} tx at {:.0} tx/s offered, {:.0} tx/s committed; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} submissions failed over, {} retransmitted",
                 x.fault,
                 x.transactions,
                 x.rate,
@@ -131,7 +135,8 @@ impl std::fmt::Display for LoadReport {
                 x.latency_ms.0,
                 x.latency_ms.1,
                 x.latency_ms.2,
-                x.failovers
+                x.failovers,
+                x.retransmissions
             )?;
         }
         Ok(())
@@ -326,15 +331,32 @@ fn watch(clients: Vec<Client>, from: u64) -> Watcher {
     Watcher { seen, stop }
 }
 
+/// How long a client waits for a transaction to commit before it sends it again to another
+/// node (the fault phase only; a view change after a kill takes a few seconds).
+pub const RETRANSMIT_AFTER: Duration = Duration::from_secs(10);
+
+/// What the fault phase retransmits: the transactions by id, the nodes, and a count.
+struct Retransmit<'a> {
+    txs: &'a HashMap<Hash, SignedTransaction>,
+    clients: &'a [Client],
+    count: &'a AtomicUsize,
+}
+
 /// Waits (up to two minutes) until all `count` transactions in `submitted` are in blocks;
-/// returns their commit latencies in ms, sorted, and when the last one committed.
+/// returns their commit latencies in ms, sorted, and when the last one committed. With
+/// `retransmit`, every [`RETRANSMIT_AFTER`] the transactions not yet committed are sent again,
+/// each to the next node in turn; a node's refusal (it may already hold or have committed the
+/// transaction) is not an error there: only commitment counts.
 async fn committed(
     watcher: &Watcher,
     submitted: &Mutex<HashMap<Hash, Instant>>,
     count: usize,
     phase: &str,
+    retransmit: Option<Retransmit<'_>>,
 ) -> Result<(Vec<f64>, Option<Instant>)> {
     let deadline = Instant::now() + Duration::from_secs(120);
+    let mut next_retransmit = Instant::now() + RETRANSMIT_AFTER;
+    let mut round = 0usize;
     loop {
         let seen = watcher.seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let sub = submitted.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -352,6 +374,17 @@ async fn committed(
                 "{phase}: only {} of {count} transactions committed within two minutes",
                 done.len()
             );
+        }
+        if let Some(r) = &retransmit
+            && Instant::now() >= next_retransmit
+        {
+            round += 1;
+            let missing = r.txs.iter().filter(|(h, _)| !seen.contains_key(*h));
+            for (k, (_, t)) in missing.enumerate() {
+                r.count.fetch_add(1, Ordering::Relaxed);
+                let _ = r.clients[(k + round) % r.clients.len()].submit(t).await;
+            }
+            next_retransmit = Instant::now() + RETRANSMIT_AFTER;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -425,7 +458,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
                             submitted.lock().unwrap_or_else(|p| p.into_inner()).insert(h, at);
                             break;
                         }
-                        Err(crate::client::ClientError::Refused { status: 503, .. }) if tries < 100 => {
+                        Err(ledger_api::client::ClientError::Refused { status: 503, .. }) if tries < 100 => {
                             tries += 1;
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
@@ -440,7 +473,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         t.await??;
     }
     let total = opts.transactions;
-    let (peak_lat, last_commit) = committed(&watcher, &submitted, total, "peak").await?;
+    let (peak_lat, last_commit) = committed(&watcher, &submitted, total, "peak", None).await?;
     let last_commit = last_commit.unwrap_or(t0);
     let peak_tps = total as f64 / (last_commit - t0).as_secs_f64();
 
@@ -467,7 +500,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
     for t in tasks {
         t.await??;
     }
-    let (half_lat, _) = committed(&watcher, &half_submitted, count, "half-load").await?;
+    let (half_lat, _) = committed(&watcher, &half_submitted, count, "half-load", None).await?;
     // Through a fault: the same rate with the primary killed a quarter of the way in.
     let fault = if opts.kill_primary {
         let txs = anchors(
@@ -529,7 +562,7 @@ async fn submit_anywhere(
     loop {
         match clients[k % clients.len()].submit(t).await {
             Ok(h) => return Ok(h),
-            Err(crate::client::ClientError::Refused { status, message, .. }) if status != 503 => {
+            Err(ledger_api::client::ClientError::Refused { status, message, .. }) if status != 503 => {
                 bail!("node refused a load transaction ({status}): {message}")
             }
             Err(e) if Instant::now() > deadline => bail!("no node took a transaction for a minute: {e}"),
@@ -592,6 +625,7 @@ async fn fault_phase(
     let t0 = Instant::now();
     let mut fault = String::new();
     let mut tasks = Vec::new();
+    let by_id: HashMap<Hash, SignedTransaction> = txs.iter().map(|t| (t.id(), t.clone())).collect();
     for (i, t) in txs.into_iter().enumerate() {
         tokio::time::sleep_until(start + interval * i as u32).await;
         if i == count / 4 {
@@ -609,11 +643,17 @@ async fn fault_phase(
     for t in tasks {
         t.await??;
     }
+    let retransmissions = AtomicUsize::new(0);
     let (lat, last) = committed(
         watcher,
         &submitted,
         count,
         &format!("through the fault ({fault})"),
+        Some(Retransmit {
+            txs: &by_id,
+            clients,
+            count: &retransmissions,
+        }),
     )
     .await?;
     let last = last.unwrap_or(t0);
@@ -628,5 +668,6 @@ async fn fault_phase(
             lat.last().copied().unwrap_or(f64::NAN),
         ),
         failovers: failovers.load(Ordering::Relaxed),
+        retransmissions: retransmissions.into_inner(),
     })
 }
