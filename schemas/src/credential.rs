@@ -66,6 +66,17 @@ pub struct StatusEntry {
     pub index: u32,
 }
 
+impl StatusEntry {
+    /// The state key of the status-list chunk that holds this entry's bit, in `issuer`'s lists.
+    pub fn chunk_key(&self, issuer: &Did) -> Vec<u8> {
+        crate::ledger::state_keys::status_chunk(
+            issuer,
+            self.list_id,
+            self.index / crate::ledger::STATUS_CHUNK_BITS,
+        )
+    }
+}
+
 /// What the issuer commits to for one credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -179,6 +179,17 @@ pub struct SignedRequest {
     pub signature: Signature,
 }
 
+/// Why a signed request is not the verifier's.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestSignatureError {
+    /// The signature does not verify under the key it carries.
+    #[error("its signature does not verify: {0}")]
+    Signature(KeyError),
+    /// It verifies, but under a key that is not the named verifier's.
+    #[error("it is signed by a key that is not its verifier's")]
+    NotTheVerifiersKey,
+}
+
 impl SignedRequest {
     /// Signs a request.
     pub fn sign(request: PresentationRequest, key: &SecretKey) -> Self {
@@ -190,10 +201,16 @@ impl SignedRequest {
         }
     }
 
-    /// Checks the signature and that the key is the verifier's DID key.
-    pub fn verify(&self) -> Result<(), KeyError> {
+    /// Checks the signature and that the signing key is the key of the verifier the request
+    /// names (its DID is derived from the key): the one rule holder and verifier both apply.
+    pub fn verify(&self) -> Result<(), RequestSignatureError> {
         self.verifier_key
             .verify(domains::REQUEST, &self.request.digest().0, &self.signature)
+            .map_err(RequestSignatureError::Signature)?;
+        if crate::did::Did::from_public_key(&self.verifier_key) != self.request.verifier {
+            return Err(RequestSignatureError::NotTheVerifiersKey);
+        }
+        Ok(())
     }
 
     /// Parses request JSON (no signature check: call [`SignedRequest::verify`]).

@@ -9,7 +9,7 @@
 
 use schemas::codec::Canonical as _;
 use schemas::hash::Hash;
-use schemas::ledger::{Genesis, IssuerRecord, STATUS_CHUNK_BITS, StatusListChunk, state_keys};
+use schemas::ledger::{Genesis, IssuerRecord, StatusListChunk, state_keys};
 use schemas::seal::Cost;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -517,8 +517,7 @@ pub async fn credential_detail(state: &AppState, id: String) -> Res<Detail> {
         ledger_error: None,
     };
     let s = &detail.summary;
-    let status_key =
-        state_keys::status_chunk(&s.issuer, s.status.list_id, s.status.index / STATUS_CHUNK_BITS);
+    let status_key = s.status.chunk_key(&s.issuer);
     let issuer_key = state_keys::issuer(&s.issuer);
     let read = async {
         let ledger = inner.ledger().await?;

@@ -12,6 +12,7 @@
 use crate::issuer::{HolderBinding, leaf_data};
 use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
 use crate::ledger::{Facts, LedgerError, ReadLedger};
+use crate::plan;
 use crate::tier;
 use crate::verifier::scope_violations;
 use rand_core::OsRng;
@@ -21,8 +22,8 @@ use schemas::credential_schema::{AttributeValue, CredentialSchema};
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    AnchorRecord, IssuerRecord, LedgerProof, RevocationRoot, STATUS_CHUNK_BITS, StatusListChunk,
-    VerifierRecord, VerifyingKeyRecord, state_keys,
+    AnchorRecord, IssuerRecord, LedgerProof, RevocationRoot, StatusListChunk, VerifierRecord,
+    VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
     Channel, Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
@@ -490,12 +491,7 @@ impl Holder {
         let r = &request.request;
         request
             .verify()
-            .map_err(|e| HolderError::BadRequest(format!("its signature does not verify: {e}")))?;
-        if Did::from_public_key(&request.verifier_key) != r.verifier {
-            return Err(HolderError::BadRequest(
-                "it is not signed by the verifier it names".into(),
-            ));
-        }
+            .map_err(|e| HolderError::BadRequest(e.to_string()))?;
         crate::verifier::check_request_times(r, now)
             .map_err(|why| HolderError::BadRequest(format!("{why}; ask the verifier for a new one")))?;
         if r.tier == Tier::Unlinkable && !r.disclose.is_empty() {
@@ -552,18 +548,17 @@ impl Holder {
             .map(|o| o.name.clone())
             .filter(|n| !r.disclose.contains(n))
             .collect::<Vec<_>>();
-        let status_key =
-            state_keys::status_chunk(&e.issuer, e.status.list_id, e.status.index / STATUS_CHUNK_BITS);
-        let mut keys = vec![
-            state_keys::verifier(&r.verifier),
-            state_keys::issuer(&e.issuer),
-            state_keys::anchor(&e.issuer, &c.issuance.batch_root),
-        ];
-        if r.tier == Tier::Selective {
-            keys.push(status_key.clone());
+        let status_key = e.status.chunk_key(&e.issuer);
+        let keys = if r.tier == Tier::Selective {
+            plan::ledger_keys(
+                &r.verifier,
+                &plan::Subject::Selective {
+                    issuer: &e.issuer,
+                    batch_root: &c.issuance.batch_root,
+                    status: &e.status,
+                },
+            )
         } else {
-            // Unlinkable: the whole list's revoked indexes are read instead of the chunk, so
-            // the node is not told which part of the list the credential is in.
             let width = schema.and_then(tier::leaf_width).unwrap_or(0);
             let circuit_predicates = schema
                 .map(|s| tier::circuit_predicates(s, &r.predicates))
@@ -572,16 +567,19 @@ impl Holder {
                 .unwrap_or_default();
             let shape = tier::shape_for(width, circuit_predicates.len())
                 .ok_or_else(|| HolderError::Unsatisfied("no registered circuit fits this request".into()))?;
-            keys.push(state_keys::revoked(&e.issuer, e.status.list_id));
-            keys.push(state_keys::verifying_key(
-                &shape.id(),
-                zk::unlinkable::KEY_VERSION,
-            ));
-            keys.push(state_keys::schema(&e.schema_id));
-        }
+            plan::ledger_keys(
+                &r.verifier,
+                &plan::Subject::Unlinkable {
+                    issuer: &e.issuer,
+                    circuit: &shape.id(),
+                    version: zk::unlinkable::KEY_VERSION,
+                    batch: Some((&c.issuance.batch_root, &e.schema_id)),
+                },
+            )
+        };
         let (proof, facts, revocation) = if r.tier == Tier::Unlinkable {
             let (proof, facts, tree) =
-                read_with_revocation(ledger, keys, &e.issuer, e.status.list_id).await?;
+                read_with_revocation(ledger, keys, &e.issuer, plan::UNLINKABLE_STATUS_LIST).await?;
             (proof, facts, Some(tree))
         } else {
             let (proof, facts) = ledger.read(keys).await?;

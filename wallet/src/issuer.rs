@@ -563,7 +563,7 @@ pub fn issue_batch(
             max: MAX_UNLINKABLE_BATCH,
         });
     }
-    if plan.unlinkable && plan.list_id != 0 {
+    if plan.unlinkable && plan.list_id != crate::plan::UNLINKABLE_STATUS_LIST {
         return Err(IssueError::UnlinkableList {
             list_id: plan.list_id,
         });

@@ -10,6 +10,7 @@
 //! - [`issuer`]: batch issuance from CSV/JSONL rows, anchoring, output files;
 //! - [`holder`]: import, list, consent, presentations (both tiers), disclosure history;
 //! - [`verifier`]: requests, the verification checks, replay protection;
+//! - [`plan`]: what a presentation reads from the ledger, one rule for holder and verifier;
 //! - [`tier`]: what the two presentation tiers share;
 //! - [`roles`]: issuer and verifier identities kept in a keystore;
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod holder;
 pub mod issuer;
 pub mod keystore;
 pub mod ledger;
+pub mod plan;
 pub mod roles;
 pub mod tier;
 pub mod verifier;

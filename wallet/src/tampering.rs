@@ -155,6 +155,14 @@ fn verify_offline(
     )
 }
 
+/// The state keys whose proofs a presentation carries, in order.
+fn carried_keys(p: &Presentation) -> Vec<Vec<u8>> {
+    p.ledger_proofs
+        .iter()
+        .flat_map(|lp| lp.state.iter().map(|s| s.key.clone()))
+        .collect()
+}
+
 fn refused_by(r: &Report) -> Option<Check> {
     r.failure().map(|f| f.0)
 }
@@ -280,6 +288,8 @@ async fn every_field_of_a_selective_presentation_altered_is_refused_by_its_check
     let good = w.presentation().await;
     let report = w.verify_at(&good, crate::now(), None);
     assert!(report.passed(), "{:?}", report.lines());
+    // One plan: the holder carries exactly the records the verifier reads.
+    assert_eq!(carried_keys(&good), crate::verifier::needed_keys(&good));
     let good_json = serde_json::to_value(&good).expect("json");
     let mut paths = Vec::new();
     leaves(&good_json, String::new(), &mut paths);
@@ -504,6 +514,14 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
         .find(|l| l.check == Check::Validity)
         .expect("a validity line");
     assert!(validity.detail.contains("request's time"), "{}", validity.detail);
+
+    // One plan: the holder carries every record the verifier reads.
+    let carried = carried_keys(&p);
+    let missing: Vec<_> = crate::verifier::needed_keys(&p)
+        .into_iter()
+        .filter(|k| !carried.contains(k))
+        .collect();
+    assert!(missing.is_empty(), "not carried: {missing:?}");
 
     let good_json = serde_json::to_value(&p).expect("json");
     assert!(good_json.pointer("/request/request/createdAt").is_some());
