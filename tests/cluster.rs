@@ -651,7 +651,16 @@ async fn oversized_registrations_are_refused_at_the_api_and_the_chain_keeps_comm
         hashes.extend(cluster.submit(&[k % 4], chunk).await);
     }
     cluster.wait_committed(0, &hashes).await;
-    let status = cluster.client(0).status().await.expect("status");
+    // The status the API shows is refreshed by the node's loop after it carries out a commit,
+    // a moment after the receipts are readable: wait (boundedly) for it to catch up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        let status = cluster.client(0).status().await.expect("status");
+        if status.mempool == 0 || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(status.view, view_before, "no view change was needed");
     assert_eq!(status.mempool, 0, "nothing is left waiting");
 }

@@ -1,0 +1,865 @@
+//! Table tests of the ledger rules: each case is a transaction, the expected outcome (applied,
+//! or rejected with a reason containing a phrase), on a state built by the cases before it.
+
+use super::*;
+use schemas::ledger::{
+    GovernanceMember, Policies, ScopeItem, Transaction, TxOutcome, ValidatorInfo, ValidatorSet,
+};
+use schemas::sm2::SecretKey;
+use schemas::state::MemoryStore;
+use schemas::state::store::{TreeReader, TreeWriter};
+
+fn key(i: u8) -> SecretKey {
+    SecretKey::from_bytes(&[i; 32]).expect("a valid scalar")
+}
+
+fn did(k: &SecretKey) -> Did {
+    Did::from_public_key(k.public_key())
+}
+
+struct Chain {
+    store: MemoryStore,
+    version: Option<u64>,
+    root: Hash,
+    height: u64,
+    cache: RevocationCache,
+    nonces: BTreeMap<Did, u64>,
+}
+
+const CHAIN: &str = "credence-test";
+
+fn genesis() -> Genesis {
+    let members = (1..=3)
+        .map(|i| GovernanceMember {
+            name: format!("member {i}"),
+            did: did(&key(i)),
+            public_key: key(i).public_key().clone(),
+        })
+        .collect();
+    let publisher = did(&key(1));
+    Genesis {
+        chain_id: CHAIN.into(),
+        timestamp_ms: 0,
+        validators: ValidatorSet {
+            epoch: 0,
+            validators: vec![ValidatorInfo::new(
+                &key(100),
+                "peer".into(),
+                "/ip4/127.0.0.1/tcp/1".into(),
+            )],
+        },
+        observers: vec![],
+        governance: Governance {
+            members,
+            policies: Policies {
+                approvals_needed: 2,
+                credential_types: vec!["UniversityDiploma".into(), "KycAttestation".into()],
+            },
+        },
+        schemas: ["university-diploma", "kyc-attestation"]
+            .iter()
+            .map(|n| {
+                CredentialSchema::builtin(n)
+                    .expect("builtin")
+                    .record(publisher.clone())
+            })
+            .collect(),
+    }
+}
+
+impl Chain {
+    fn new() -> Self {
+        let g = genesis();
+        validate_genesis(&g).expect("valid genesis");
+        let store = MemoryStore::new();
+        let ex = execute_genesis(&store, genesis_updates(&g)).expect("genesis");
+        store
+            .write_node_batch(&ex.tree.expect("tree").node_batch)
+            .expect("write");
+        Chain {
+            store,
+            version: Some(0),
+            root: ex.root,
+            height: 0,
+            cache: RevocationCache::default(),
+            nonces: BTreeMap::new(),
+        }
+    }
+
+    fn tx(&mut self, signers: &[&SecretKey], payload: TxPayload) -> SignedTransaction {
+        let sender = did(signers[0]);
+        let n = self.nonces.entry(sender.clone()).or_insert(0);
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            sender,
+            nonce: *n,
+            payload,
+        };
+        *n += 1;
+        SignedTransaction::sign(tx, signers)
+    }
+
+    /// Commits a block of `txs`; returns their outcomes.
+    fn block(&mut self, txs: &[SignedTransaction]) -> Vec<Outcome> {
+        self.height += 1;
+        let mut ex = execute(
+            &self.store,
+            self.version,
+            self.root,
+            (CHAIN, Height(self.height)),
+            txs,
+            &self.cache,
+        )
+        .expect("execute");
+        if let Some(t) = &ex.tree {
+            self.store.write_node_batch(&t.node_batch).expect("write");
+            self.version = Some(self.height);
+        }
+        self.root = ex.root;
+        self.cache.commit(&mut ex);
+        let mut details: BTreeMap<Hash, Rejection> = ex.rejections.into_iter().collect();
+        ex.receipts
+            .into_iter()
+            .map(|(d, r)| match r.outcome {
+                TxOutcome::Applied => Outcome::Applied,
+                TxOutcome::Rejected { code } => {
+                    let rejection = details.remove(&d).expect("every rejection has its detail");
+                    assert_eq!(rejection.code, code, "the receipt stores the rejection's code");
+                    Outcome::Rejected(rejection)
+                }
+            })
+            .collect()
+    }
+
+    fn one(&mut self, tx: SignedTransaction) -> Outcome {
+        self.block(&[tx]).pop().expect("a receipt")
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Option<T> {
+        let v = Overlay {
+            reader: &self.store,
+            version: self.version,
+            overlay: Updates::new(),
+            journal: Vec::new(),
+        };
+        v.get(key).expect("read")
+    }
+
+    fn register_issuer(&mut self, k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, threshold: u16) {
+        let record = issuer_record(k, types, officers, threshold);
+        let tx = self.tx(&[k], TxPayload::RegisterIssuer { record });
+        let proposal = tx.id();
+        applied(self.one(tx));
+        for m in [1, 2] {
+            let t = self.tx(&[&key(m)], TxPayload::Approve { proposal });
+            applied(self.one(t));
+        }
+    }
+
+    fn anchor(&mut self, signers: &[&SecretKey], root: u8, ty: &str) -> SignedTransaction {
+        let schema = if ty == "KycAttestation" {
+            "credence:schema:kyc-attestation:1"
+        } else {
+            "credence:schema:university-diploma:1"
+        };
+        let anchor = AnchorRecord {
+            issuer: did(signers[0]),
+            root: Hash([root; 32]),
+            poseidon_root: None,
+            count: 10,
+            schema_id: schema.into(),
+            credential_type: ty.into(),
+        };
+        self.tx(signers, TxPayload::AnchorBatch { anchor })
+    }
+}
+
+/// An active issuer record for key `k`.
+fn issuer_record(k: &SecretKey, types: &[&str], officers: Vec<PublicKey>, threshold: u16) -> IssuerRecord {
+    IssuerRecord {
+        did: did(k),
+        name: "Test University".into(),
+        public_key: k.public_key().clone(),
+        officers,
+        threshold,
+        allowed_types: types.iter().map(|t| t.to_string()).collect(),
+        status: IssuerStatus::Active,
+    }
+}
+
+/// A transaction's outcome with the rejection's detail (receipts keep only its code).
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Applied,
+    Rejected(Rejection),
+}
+
+fn applied(o: Outcome) {
+    assert_eq!(o, Outcome::Applied);
+}
+
+fn rejected(o: Outcome, phrase: &str) {
+    match o {
+        Outcome::Rejected(r) => {
+            assert!(
+                r.detail.contains(phrase),
+                "reason {:?} lacks {phrase:?}",
+                r.detail
+            )
+        }
+        Outcome::Applied => panic!("applied; expected a rejection containing {phrase:?}"),
+    }
+}
+
+const DEGREE: &str = "UniversityDiploma";
+
+#[test]
+fn builtin_schema_ids_are_what_the_tests_use() {
+    let g = genesis();
+    let ids: Vec<_> = g.schemas.iter().map(|s| s.id.as_str()).collect();
+    assert!(ids.contains(&"credence:schema:university-diploma:1"), "{ids:?}");
+    assert!(ids.contains(&"credence:schema:kyc-attestation:1"), "{ids:?}");
+}
+
+#[test]
+fn an_issuer_takes_effect_only_with_the_governance_quorum() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    let record = issuer_record(&uni, &[DEGREE], vec![], 1);
+    let tx = c.tx(
+        &[&uni],
+        TxPayload::RegisterIssuer {
+            record: record.clone(),
+        },
+    );
+    let proposal = tx.id();
+    applied(c.one(tx));
+    assert!(c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))).is_none());
+    // An anchor before registration is refused.
+    let a = c.anchor(&[&uni], 1, DEGREE);
+    rejected(c.one(a), "not registered");
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal });
+    applied(c.one(t));
+    // The same member twice, and an outsider, do not count.
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal });
+    rejected(c.one(t), "already approved");
+    let t = c.tx(&[&key(50)], TxPayload::Approve { proposal });
+    rejected(c.one(t), "not a governance member");
+    assert!(c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))).is_none());
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal });
+    applied(c.one(t));
+    assert_eq!(
+        c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni))),
+        Some(record)
+    );
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal });
+    rejected(c.one(t), "already taken effect");
+}
+
+#[test]
+fn registrations_with_bad_records_are_refused() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    let base = issuer_record(&uni, &[DEGREE], vec![], 1);
+    type Mutation = Box<dyn Fn(&mut IssuerRecord)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "derive from its public key",
+            Box::new(|r| r.public_key = key(11).public_key().clone()),
+        ),
+        (
+            "not one the consortium's policy allows",
+            Box::new(|r| r.allowed_types = vec!["Passport".into()]),
+        ),
+        ("allowedTypes is empty", Box::new(|r| r.allowed_types.clear())),
+        ("threshold", Box::new(|r| r.threshold = 2)),
+        ("name", Box::new(|r| r.name = String::new())),
+        (
+            "registered active",
+            Box::new(|r| r.status = IssuerStatus::Suspended),
+        ),
+    ];
+    for (phrase, mutate) in cases {
+        let mut r = base.clone();
+        mutate(&mut r);
+        let t = c.tx(&[&uni], TxPayload::RegisterIssuer { record: r });
+        rejected(c.one(t), phrase);
+    }
+    // Signed by someone else than the issuer.
+    let t = c.tx(&[&key(11)], TxPayload::RegisterIssuer { record: base });
+    rejected(c.one(t), "must be the sender");
+}
+
+#[test]
+fn anchors_follow_the_issuers_rights() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let a = c.anchor(&[&uni], 1, DEGREE);
+    let replay = a.clone();
+    applied(c.one(a));
+    // The same transaction again is a no-op (no second receipt); a new one with the same root
+    // is refused; a reused nonce is refused.
+    assert!(c.block(&[replay]).is_empty());
+    let a = c.anchor(&[&uni], 1, DEGREE);
+    rejected(c.one(a), "already anchored");
+    let mut a = c.anchor(&[&uni], 2, DEGREE);
+    a.tx.nonce = 0;
+    let a = SignedTransaction::sign(a.tx, &[&uni]);
+    rejected(c.one(a), "already used");
+    let a = c.anchor(&[&uni], 3, "KycAttestation");
+    rejected(c.one(a), "not allowed to issue");
+    // Someone else anchoring in the issuer's name.
+    let mut a = c.anchor(&[&uni], 4, DEGREE);
+    a = SignedTransaction::sign(a.tx, &[&key(11)]);
+    rejected(c.one(a), "current key");
+    let anchored: AnchorRecord = c
+        .get(&state_keys::anchor(&did(&uni), &Hash([1; 32])))
+        .expect("anchored");
+    assert_eq!(anchored.count, 10);
+}
+
+#[test]
+fn officers_threshold_suspension_and_rotation() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    let (o1, o2, o3) = (key(21), key(22), key(23));
+    let officers = vec![
+        o1.public_key().clone(),
+        o2.public_key().clone(),
+        o3.public_key().clone(),
+    ];
+    c.register_issuer(&uni, &[DEGREE], officers, 2);
+    let a = c.anchor(&[&uni, &o1], 1, DEGREE);
+    rejected(c.one(a), "needs 2 of 3");
+    let a = c.anchor(&[&uni, &o1, &o1], 1, DEGREE);
+    rejected(c.one(a), "needs 2 of 3");
+    let a = c.anchor(&[&uni, &o1, &o3], 1, DEGREE);
+    applied(c.one(a));
+
+    // The issuer key alone, a stolen one, can neither revoke nor rotate (security finding 10).
+    let revoke = TxPayload::UpdateStatusList {
+        issuer: did(&uni),
+        list_id: 0,
+        revoke: vec![7],
+    };
+    let t = c.tx(&[&uni], revoke.clone());
+    rejected(c.one(t), "needs 2 of 3");
+    let t = c.tx(&[&uni, &o2, &o3], revoke);
+    applied(c.one(t));
+    let new = key(12);
+    let rotate = TxPayload::RotateIssuerKey {
+        issuer: did(&uni),
+        new_key: new.public_key().clone(),
+    };
+    let t = c.tx(&[&uni, &new], rotate.clone());
+    rejected(c.one(t), "needs 2 of 3");
+    // Rotation also proves possession of the new key: it co-signs.
+    let t = c.tx(&[&uni, &o1, &o2], rotate.clone());
+    rejected(c.one(t), "new key");
+    // Key rotation: the old key no longer anchors.
+    let t = c.tx(&[&uni, &o1, &o2, &new], rotate);
+    applied(c.one(t));
+    let a = c.anchor(&[&uni, &o1, &o2], 2, DEGREE);
+    rejected(c.one(a), "current key");
+
+    // Suspension by governance: a proposal by one member, approved by another.
+    let t = c.tx(
+        &[&key(1)],
+        TxPayload::SuspendIssuer {
+            issuer: did(&uni),
+            reason: "audit".into(),
+        },
+    );
+    let p = t.id();
+    applied(c.one(t));
+    assert_eq!(
+        c.get::<IssuerRecord>(&state_keys::issuer(&did(&uni)))
+            .map(|r| r.status),
+        Some(IssuerStatus::Active)
+    );
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal: p });
+    applied(c.one(t));
+    let mut a = c.anchor(&[&uni], 3, DEGREE);
+    a = SignedTransaction::sign(a.tx, &[&new, &o1, &o2]);
+    rejected(c.one(a), "suspended");
+    // Suspension by a non-member is refused.
+    let t = c.tx(
+        &[&key(40)],
+        TxPayload::SuspendIssuer {
+            issuer: did(&uni),
+            reason: "x".into(),
+        },
+    );
+    rejected(c.one(t), "not a governance member");
+}
+
+#[test]
+fn revocation_sets_status_bits_and_the_revocation_tree() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![5, 131_075],
+        },
+    );
+    applied(c.one(t));
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![7, 5],
+        },
+    );
+    applied(c.one(t));
+    let chunk: StatusListChunk = c
+        .get(&state_keys::status_chunk(&did(&uni), 0, 0))
+        .expect("chunk 0");
+    assert_eq!(chunk.bits[0], (1 << 5) | (1 << 7));
+    let chunk: StatusListChunk = c
+        .get(&state_keys::status_chunk(&did(&uni), 0, 1))
+        .expect("chunk 1");
+    assert_eq!(chunk.bits[0], 1 << 3);
+    let rec: RevocationRoot = c.get(&state_keys::revoked(&did(&uni), 0)).expect("root");
+    assert_eq!(rec.count, 3);
+    let expected = zk::tree::RevocationTree::from_revoked([5, 7, 131_075]).root();
+    assert_eq!(rec.root, Hash(zk::poseidon::fr_to_bytes(&expected)));
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![MAX_STATUS_INDEX],
+        },
+    );
+    rejected(c.one(t), "beyond the list size");
+    let t = c.tx(
+        &[&key(11)],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![1],
+        },
+    );
+    rejected(c.one(t), "sent by the issuer");
+}
+
+#[test]
+fn verifiers_and_schemas() {
+    let mut c = Chain::new();
+    let bank = key(30);
+    let record = VerifierRecord {
+        did: did(&bank),
+        name: "Bank".into(),
+        public_key: bank.public_key().clone(),
+        scope: vec![ScopeItem {
+            credential_type: "KycAttestation".into(),
+            disclose: vec![],
+            predicates: vec!["age".into()],
+        }],
+        purposes: vec!["account opening".into()],
+        nullifier_scope: "bank-a".into(),
+    };
+    let t = c.tx(
+        &[&bank],
+        TxPayload::RegisterVerifier {
+            record: record.clone(),
+        },
+    );
+    let p = t.id();
+    applied(c.one(t));
+    for m in [1, 3] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal: p });
+        applied(c.one(t));
+    }
+    assert_eq!(
+        c.get::<VerifierRecord>(&state_keys::verifier(&did(&bank))),
+        Some(record.clone())
+    );
+    // Another verifier cannot register the same nullifier scope (it would link the bank's
+    // customers): refused when proposed, and again when enacted if two race (finding 9).
+    let other = key(31);
+    let copycat = VerifierRecord {
+        did: did(&other),
+        public_key: other.public_key().clone(),
+        name: "Other Bank".into(),
+        ..record.clone()
+    };
+    let t = c.tx(&[&other], TxPayload::RegisterVerifier { record: copycat });
+    rejected(c.one(t), "registered by");
+    let (r1, r2) = (key(32), key(33));
+    let racing = |k: &SecretKey| VerifierRecord {
+        did: did(k),
+        public_key: k.public_key().clone(),
+        nullifier_scope: "shared".into(),
+        ..record.clone()
+    };
+    let t1 = c.tx(&[&r1], TxPayload::RegisterVerifier { record: racing(&r1) });
+    let t2 = c.tx(&[&r2], TxPayload::RegisterVerifier { record: racing(&r2) });
+    let (p1, p2) = (t1.id(), t2.id());
+    applied(c.one(t1));
+    applied(c.one(t2));
+    for m in [1, 3] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal: p1 });
+        applied(c.one(t));
+    }
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal: p2 });
+    applied(c.one(t));
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: p2 });
+    rejected(c.one(t), "registered meanwhile");
+
+    // Publishing: a schema already published is refused; a mismatched hash is refused.
+    let mut s: SchemaRecord = c
+        .get(&state_keys::schema("credence:schema:university-diploma:1"))
+        .expect("schema");
+    s.publisher = did(&key(1));
+    let t = c.tx(&[&key(1)], TxPayload::PublishSchema { record: s.clone() });
+    rejected(c.one(t), "already published");
+    s.schema_hash = Hash::ZERO;
+    let t = c.tx(&[&key(1)], TxPayload::PublishSchema { record: s });
+    rejected(c.one(t), "not the SM3 hash");
+}
+
+#[test]
+fn rejected_transactions_change_nothing_but_their_receipt_and_rejection_count_and_execution_is_deterministic()
+{
+    let mut a = Chain::new();
+    let mut b = Chain::new();
+    let uni = key(10);
+    let txs: Vec<SignedTransaction> = (0..5).map(|i| a.anchor(&[&uni], i, DEGREE)).collect();
+    let root_before = a.root;
+    let outcomes = a.block(&txs);
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Rejected(_))));
+    assert_ne!(a.root, root_before, "receipts are state");
+    b.block(&txs);
+    assert_eq!(
+        a.root, b.root,
+        "the same block on the same state gives the same root"
+    );
+    // Nothing but receipts and the sender's count of rejections was written: no nonce used.
+    let account = a
+        .get::<AccountRecord>(&state_keys::account(&did(&uni)))
+        .expect("the sender's rejections are counted");
+    assert_eq!((account.highest, account.window, account.rejected), (None, 0, 5));
+}
+
+#[test]
+fn the_nonce_window_accepts_reordering_and_refuses_replay() {
+    let mut acct = AccountRecord::default();
+    for n in [5, 3, 4, 0, 200, 150] {
+        acct.check(n).expect("fresh nonce");
+        acct.use_nonce(n);
+    }
+    for n in [5, 3, 200, 150] {
+        assert!(acct.check(n).is_err(), "replay of {n}");
+    }
+    assert!(acct.check(0).unwrap_err().contains("too old"));
+    acct.check(199).expect("inside the window, unused");
+    assert_eq!(acct.next_nonce(), 201);
+}
+
+/// Security finding 5: a rejected transaction, replayed once it would apply, with its signature
+/// list duplicated or re-signed, must not take effect: its identity is its unsigned body.
+#[test]
+fn a_rejected_transaction_cannot_be_replayed_by_resigning_or_duplicating_signatures() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    // Anchored before the issuer is registered: rejected, and the issuer considers it dead.
+    let early = c.anchor(&[&uni], 7, DEGREE);
+    rejected(c.one(early.clone()), "not registered");
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let anchor_key = state_keys::anchor(&did(&uni), &Hash([7; 32]));
+
+    // The same body with its signature duplicated: refused at the door.
+    let mut doubled = early.clone();
+    doubled.signatures.push(doubled.signatures[0].clone());
+    assert_ne!(doubled.digest(), early.digest(), "a new signed encoding");
+    let outcomes = c.block(&[doubled]);
+    assert!(
+        outcomes.is_empty(),
+        "the body already has a receipt, so the replay is a no-op: {outcomes:?}"
+    );
+    // Re-signed with a co-signer added: another signature list, still the same body.
+    let resigned = SignedTransaction::sign(early.tx.clone(), &[&uni, &key(11)]);
+    assert_ne!(resigned.digest(), early.digest());
+    assert_eq!(resigned.id(), early.id());
+    assert!(c.block(&[resigned]).is_empty());
+    assert!(
+        c.get::<AnchorRecord>(&anchor_key).is_none(),
+        "the dead anchor stays dead"
+    );
+    let receipt: TxReceipt = c
+        .get(&state_keys::receipt(&early.id()))
+        .expect("the first receipt stays");
+    assert_eq!(
+        receipt.outcome,
+        TxOutcome::Rejected {
+            code: RejectCode::IssuerNotRegistered
+        }
+    );
+}
+
+/// A new body with duplicated signatures is rejected by the admission rule, not applied.
+#[test]
+fn duplicated_signatures_are_rejected_at_execution() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let mut a = c.anchor(&[&uni], 8, DEGREE);
+    a.signatures.push(a.signatures[0].clone());
+    rejected(c.one(a), "sorted by public key");
+}
+
+/// Security finding 15: another chain's transaction, signed by the same keys, is void here
+/// even when a Byzantine validator puts it in a block.
+#[test]
+fn another_chains_transaction_is_rejected_by_the_state_machine() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let mut a = c.anchor(&[&uni], 9, DEGREE);
+    a.tx.chain_id = "credence-other".into();
+    let a = SignedTransaction::sign(a.tx, &[&uni]);
+    rejected(c.one(a), "is not this ledger's");
+    assert!(
+        c.get::<AnchorRecord>(&state_keys::anchor(&did(&uni), &Hash([9; 32])))
+            .is_none()
+    );
+}
+
+/// Security finding 12 (and 1): a registration from a fresh key with long strings in lists of
+/// legal length writes no proposal; its receipt is all it leaves.
+#[test]
+fn long_strings_in_a_registration_write_no_proposal() {
+    let mut c = Chain::new();
+    let v = key(20);
+    let record = VerifierRecord {
+        did: did(&v),
+        name: "Flooder".into(),
+        public_key: v.public_key().clone(),
+        scope: vec![ScopeItem {
+            credential_type: DEGREE.into(),
+            disclose: vec!["x".repeat(MAX_TEXT + 1); 3],
+            predicates: vec![],
+        }],
+        purposes: vec!["hiring".into()],
+        nullifier_scope: "flood/v1".into(),
+    };
+    let tx = c.tx(&[&v], TxPayload::RegisterVerifier { record });
+    let id = tx.id();
+    rejected(c.one(tx), "the limit is 256");
+    assert!(c.get::<ProposalRecord>(&state_keys::proposal(&id)).is_none());
+}
+
+/// Security finding 16: the ledger applies consensus's rule for validator-set changes, so the
+/// set the state records (and wallets read) is the set that certifies blocks.
+#[test]
+fn validator_set_changes_follow_the_consensus_rule() {
+    let mut c = Chain::new();
+    let info = |i: u8| ValidatorInfo::new(&key(i), format!("peer{i}"), "/ip4/127.0.0.1/tcp/1".into());
+    let set = |epoch: u64, members: &[u8]| ValidatorSet {
+        epoch,
+        validators: members.iter().map(|i| info(*i)).collect(),
+    };
+    let change = |c: &mut Chain, s: ValidatorSet, signers: &[&SecretKey]| {
+        c.tx(signers, TxPayload::ChangeValidatorSet { set: s })
+    };
+    let t = change(&mut c, set(1, &[100, 101]), &[&key(100)]);
+    applied(c.one(t));
+    assert_eq!(
+        c.get::<ValidatorSet>(state_keys::VALIDATORS),
+        Some(set(1, &[100, 101]))
+    );
+    // Consensus switches at checkpoint 8 and ignores other changes until then.
+    let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100), &key(101)]);
+    rejected(c.one(t), "takes effect at checkpoint 8");
+    while c.height < 8 {
+        c.block(&[]);
+    }
+    // Swapping two validators' places passes no consensus check: refused here too.
+    let t = change(&mut c, set(2, &[101, 100]), &[&key(100), &key(101)]);
+    rejected(c.one(t), "validator 0 changes its key");
+    // A key twice.
+    let mut twice = set(2, &[100, 101]);
+    twice.validators.push(info(101));
+    let t = change(&mut c, twice, &[&key(100), &key(101)]);
+    rejected(c.one(t), "a key appears twice");
+    // One signature where the current set's quorum (2 of 2) is needed.
+    let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100)]);
+    rejected(c.one(t), "a set change needs 2");
+    let t = change(&mut c, set(2, &[100, 101, 102]), &[&key(100), &key(101)]);
+    applied(c.one(t));
+}
+
+/// Security finding 12: what one unregistered key can write is bounded: at most
+/// MAX_OPEN_PROPOSALS proposals wait for governance at a time; an enacted one frees its place.
+#[test]
+fn one_key_holds_a_bounded_number_of_open_proposals() {
+    let mut c = Chain::new();
+    let v = key(30);
+    let registration = |c: &mut Chain, name: &str| {
+        let record = VerifierRecord {
+            did: did(&v),
+            name: name.into(),
+            public_key: v.public_key().clone(),
+            scope: vec![ScopeItem {
+                credential_type: DEGREE.into(),
+                disclose: vec!["degree".into()],
+                predicates: vec![],
+            }],
+            purposes: vec!["hiring".into()],
+            nullifier_scope: "bounded/v1".into(),
+        };
+        c.tx(&[&v], TxPayload::RegisterVerifier { record })
+    };
+    let mut first = None;
+    for i in 0..schemas::limits::MAX_OPEN_PROPOSALS {
+        let t = registration(&mut c, &format!("Employer {i}"));
+        first.get_or_insert(t.id());
+        applied(c.one(t));
+    }
+    let t = registration(&mut c, "one too many");
+    rejected(c.one(t), "MAX_OPEN_PROPOSALS");
+    // Governance enacts the first: its place is free again (and the verifier is registered).
+    let proposal = first.expect("a proposal");
+    for m in [1, 2] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal });
+        applied(c.one(t));
+    }
+    assert!(c.get::<VerifierRecord>(&state_keys::verifier(&did(&v))).is_some());
+    assert_eq!(
+        c.get::<u32>(&state_keys::open_proposals(&did(&v))),
+        Some(schemas::limits::MAX_OPEN_PROPOSALS - 1)
+    );
+}
+
+/// Security finding 14: the revoked ids of a list lived in one record that grew with every
+/// revocation until, at its limit, no validator could decode it. They are the bits of the
+/// list's fixed-size chunks now; the list's own record keeps a count and a root.
+#[test]
+fn a_list_s_revocation_record_does_not_grow_with_its_revoked_ids() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    let size = |c: &Chain| {
+        c.store
+            .get_value_option(
+                c.version.expect("a version"),
+                schemas::state::state_key_hash(&state_keys::revoked(&did(&uni), 0)),
+            )
+            .expect("read")
+            .expect("the record")
+            .len()
+    };
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: vec![3],
+        },
+    );
+    applied(c.one(t));
+    let one = size(&c);
+    let many: Vec<u32> = (0..MAX_REVOKE_PER_TX as u32).map(|i| i * 97 + 11).collect();
+    let t = c.tx(
+        &[&uni],
+        TxPayload::UpdateStatusList {
+            issuer: did(&uni),
+            list_id: 0,
+            revoke: many.clone(),
+        },
+    );
+    applied(c.one(t));
+    assert_eq!(
+        size(&c),
+        one,
+        "the record's size must not depend on how many ids are revoked"
+    );
+    let rec: RevocationRoot = c.get(&state_keys::revoked(&did(&uni), 0)).expect("root");
+    assert_eq!(rec.count as usize, many.len() + 1);
+    // The ids are the set bits of the chunks, every chunk the same fixed size.
+    let mut ids = vec![];
+    for chunk in 0..STATUS_CHUNKS_PER_LIST {
+        if let Some(ch) = c.get::<StatusListChunk>(&state_keys::status_chunk(&did(&uni), 0, chunk)) {
+            assert_eq!(ch.bits.len() as u32, STATUS_CHUNK_BITS / 8);
+            ids.extend(ch.revoked());
+        }
+    }
+    let mut expected = many;
+    expected.push(3);
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    let root = zk::tree::RevocationTree::from_revoked(ids).root();
+    assert_eq!(rec.root, Hash(zk::poseidon::fr_to_bytes(&root)));
+}
+
+/// A validator that restarts has no revocation tree in memory: it rebuilds the list's tree from
+/// the committed chunks and must reach the root the others computed incrementally.
+#[test]
+fn a_validator_with_a_cold_revocation_cache_computes_the_same_root() {
+    let mut c = Chain::new();
+    let uni = key(10);
+    c.register_issuer(&uni, &[DEGREE], vec![], 1);
+    for revoke in [vec![5, 300_000], vec![131_072, 5, 9]] {
+        let t = c.tx(
+            &[&uni],
+            TxPayload::UpdateStatusList {
+                issuer: did(&uni),
+                list_id: 2,
+                revoke,
+            },
+        );
+        applied(c.one(t));
+        c.cache = RevocationCache::default();
+    }
+    let rec: RevocationRoot = c.get(&state_keys::revoked(&did(&uni), 2)).expect("root");
+    assert_eq!(rec.count, 4);
+    let expected = zk::tree::RevocationTree::from_revoked([5, 9, 131_072, 300_000]).root();
+    assert_eq!(rec.root, Hash(zk::poseidon::fr_to_bytes(&expected)));
+}
+
+/// Security finding 15: rejected transactions wrote receipts without bound, so a fresh key
+/// (free to make) could fill the state through a Byzantine primary. A sender's rejected
+/// receipts stop at the limit; the transactions past it leave nothing behind.
+#[test]
+fn a_key_nobody_registered_writes_at_most_the_limit_of_rejected_receipts() {
+    let mut c = Chain::new();
+    let stranger = key(77);
+    let limit = schemas::limits::MAX_REJECTED_RECEIPTS as usize;
+    let txs: Vec<SignedTransaction> = (0..limit + 6)
+        .map(|_| {
+            c.tx(
+                &[&stranger],
+                TxPayload::SuspendIssuer {
+                    issuer: did(&key(10)),
+                    reason: "x".into(),
+                },
+            )
+        })
+        .collect();
+    let outcomes = c.block(&txs);
+    assert_eq!(
+        outcomes.len(),
+        limit,
+        "only the first {limit} rejections leave a receipt"
+    );
+    for o in outcomes {
+        rejected(o, "not a governance member");
+    }
+    for (i, t) in txs.iter().enumerate() {
+        let receipt: Option<TxReceipt> = c.get(&state_keys::receipt(&t.id()));
+        assert_eq!(receipt.is_some(), i < limit, "transaction {i}");
+    }
+    let account: AccountRecord = c.get(&state_keys::account(&did(&stranger))).expect("account");
+    assert_eq!(account.rejected as usize, limit);
+    assert_eq!(account.highest, None, "no rejected transaction uses a nonce");
+    // A repeat of one past the limit is judged again and still writes nothing.
+    let again = c.block(&txs[limit..limit + 1]);
+    assert!(again.is_empty());
+}
