@@ -4,8 +4,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ledger_node::config::build_genesis;
 use ledger_node::keys::{NodeKeys, Role};
-use ledger_node::ledger::{RevocationCache, execute, execute_genesis, genesis_header, genesis_updates};
 use ledger_node::load::anchors;
+use ledger_node::rules::{RevocationCache, execute, execute_genesis, genesis_header, genesis_updates};
 use ledger_node::store::Store;
 use schemas::codec::Canonical;
 use schemas::did::Did;

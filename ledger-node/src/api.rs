@@ -10,7 +10,7 @@
 //! - [`ROUTES`] lists every route; `/openapi.json` is generated from it and a test checks the
 //!   router serves each one.
 
-use crate::node::{Shared, Submission, SubmitError};
+use crate::shared::{Shared, Submission, SubmitError};
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -35,7 +35,7 @@ use std::time::Duration;
 // The client reads a block whole: the largest block, as JSON, must fit in what it reads.
 const _: () = assert!(4 * pbft::MAX_BATCH_BYTES < ledger_api::MAX_RESPONSE_BYTES);
 
-type Shared_ = Arc<Shared>;
+type SharedState = Arc<Shared>;
 
 /// An API error.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl IntoResponse for ApiError {
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
 /// The router.
-pub fn router(shared: Shared_) -> Router {
+pub fn router(shared: SharedState) -> Router {
     Router::new()
         .route("/v1/transactions", post(submit))
         .route("/v1/transactions/{hash}", get(receipt))
@@ -206,7 +206,7 @@ fn parse_u32(what: &str, s: &str) -> Result<u32, ApiError> {
 
 /// Reads `key` with its proof, in a blocking task (sled and the tree walk block).
 async fn read<T: DeserializeOwned + Send + 'static>(
-    shared: &Shared_,
+    shared: &SharedState,
     key: Vec<u8>,
 ) -> Result<Proven<T>, ApiError> {
     let store = shared.store.clone();
@@ -222,14 +222,14 @@ async fn read<T: DeserializeOwned + Send + 'static>(
 }
 
 async fn found<T: DeserializeOwned + Serialize + Send + 'static>(
-    shared: &Shared_,
+    shared: &SharedState,
     key: Vec<u8>,
 ) -> ApiResult<Proven<T>> {
     read(shared, key).await.map(axum::Json)
 }
 
 async fn submit(
-    State(shared): State<Shared_>,
+    State(shared): State<SharedState>,
     body: Result<axum::Json<SignedTransaction>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let axum::Json(tx) = body.map_err(|e| {
@@ -278,7 +278,7 @@ async fn submit(
             )));
         }
         let version = shared2.store.state_version().map_err(ApiError::internal)?;
-        crate::ledger::precheck(&shared2.store, version, &shared2.genesis.chain_id, &tx2)
+        crate::rules::precheck(&shared2.store, version, &shared2.genesis.chain_id, &tx2)
             .map_err(ApiError::internal)
     })
     .await
@@ -323,11 +323,11 @@ async fn submit(
     }
 }
 
-async fn receipt(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Proven<TxReceipt>> {
+async fn receipt(State(s): State<SharedState>, Path(hash): Path<String>) -> ApiResult<Proven<TxReceipt>> {
     found(&s, state_keys::receipt(&parse_hash(&hash)?)).await
 }
 
-async fn block_at(s: &Shared_, height: u64) -> Result<Response, ApiError> {
+async fn block_at(s: &SharedState, height: u64) -> Result<Response, ApiError> {
     let store = s.store.clone();
     let b = tokio::task::spawn_blocking(move || store.block(height))
         .await
@@ -345,19 +345,19 @@ async fn block_at(s: &Shared_, height: u64) -> Result<Response, ApiError> {
     }
 }
 
-async fn latest_block(State(s): State<Shared_>) -> Result<Response, ApiError> {
+async fn latest_block(State(s): State<SharedState>) -> Result<Response, ApiError> {
     let h = s.store.height().map_err(ApiError::internal)?.map_or(0, |h| h.0);
     block_at(&s, h).await
 }
 
-async fn block(State(s): State<Shared_>, Path(height): Path<String>) -> Result<Response, ApiError> {
+async fn block(State(s): State<SharedState>, Path(height): Path<String>) -> Result<Response, ApiError> {
     let h: u64 = height
         .parse()
         .map_err(|_| ApiError::bad(format!("height must be a non-negative integer, got {height:?}")))?;
     block_at(&s, h).await
 }
 
-async fn validators(State(s): State<Shared_>) -> ApiResult<Proven<ValidatorSet>> {
+async fn validators(State(s): State<SharedState>) -> ApiResult<Proven<ValidatorSet>> {
     found(&s, state_keys::VALIDATORS.to_vec()).await
 }
 
@@ -367,7 +367,7 @@ struct ChangesQuery {
 }
 
 async fn set_changes(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     axum::extract::Query(q): axum::extract::Query<ChangesQuery>,
 ) -> ApiResult<Vec<LedgerProof>> {
     let after = match q.after.as_deref() {
@@ -386,21 +386,21 @@ async fn set_changes(
     Ok(axum::Json(changes))
 }
 
-async fn governance(State(s): State<Shared_>) -> ApiResult<Proven<Governance>> {
+async fn governance(State(s): State<SharedState>) -> ApiResult<Proven<Governance>> {
     found(&s, state_keys::GOVERNANCE.to_vec()).await
 }
 
-async fn genesis(State(s): State<Shared_>) -> axum::Json<schemas::ledger::Genesis> {
+async fn genesis(State(s): State<SharedState>) -> axum::Json<schemas::ledger::Genesis> {
     axum::Json(s.genesis.clone())
 }
 
-async fn account(State(s): State<Shared_>, Path(did): Path<String>) -> Result<Response, ApiError> {
+async fn account(State(s): State<SharedState>, Path(did): Path<String>) -> Result<Response, ApiError> {
     let r: Proven<AccountRecord> = read(&s, state_keys::account(&parse_did(&did)?)).await?;
     let next = r.value.as_ref().map_or(0, AccountRecord::next_nonce);
     Ok(axum::Json(json!({ "nextNonce": next, "value": r.value, "proof": r.proof })).into_response())
 }
 
-async fn did_document(State(s): State<Shared_>, Path(did): Path<String>) -> Result<Response, ApiError> {
+async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> Result<Response, ApiError> {
     let did = parse_did(&did)?;
     let issuer: Proven<IssuerRecord> = read(&s, state_keys::issuer(&did)).await?;
     if let Some(rec) = issuer.value {
@@ -425,15 +425,18 @@ async fn did_document(State(s): State<Shared_>, Path(did): Path<String>) -> Resu
     ))
 }
 
-async fn issuer(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Proven<IssuerRecord>> {
+async fn issuer(State(s): State<SharedState>, Path(did): Path<String>) -> ApiResult<Proven<IssuerRecord>> {
     found(&s, state_keys::issuer(&parse_did(&did)?)).await
 }
 
-async fn verifier(State(s): State<Shared_>, Path(did): Path<String>) -> ApiResult<Proven<VerifierRecord>> {
+async fn verifier(
+    State(s): State<SharedState>,
+    Path(did): Path<String>,
+) -> ApiResult<Proven<VerifierRecord>> {
     found(&s, state_keys::verifier(&parse_did(&did)?)).await
 }
 
-async fn schema(State(s): State<Shared_>, Path(id): Path<String>) -> ApiResult<Proven<SchemaRecord>> {
+async fn schema(State(s): State<SharedState>, Path(id): Path<String>) -> ApiResult<Proven<SchemaRecord>> {
     if id.len() > 256 {
         return Err(ApiError::bad("schema id longer than 256 characters"));
     }
@@ -441,14 +444,14 @@ async fn schema(State(s): State<Shared_>, Path(id): Path<String>) -> ApiResult<P
 }
 
 async fn anchor(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     Path((issuer, root)): Path<(String, String)>,
 ) -> ApiResult<Proven<AnchorRecord>> {
     found(&s, state_keys::anchor(&parse_did(&issuer)?, &parse_hash(&root)?)).await
 }
 
 async fn status_chunk(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     Path((issuer, list, chunk)): Path<(String, String, String)>,
 ) -> ApiResult<Proven<StatusListChunk>> {
     let key = state_keys::status_chunk(
@@ -460,7 +463,7 @@ async fn status_chunk(
 }
 
 async fn revoked(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     Path((issuer, list)): Path<(String, String)>,
 ) -> ApiResult<Proven<RevocationRoot>> {
     found(
@@ -471,7 +474,7 @@ async fn revoked(
 }
 
 async fn revoked_ids(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     Path((issuer, list)): Path<(String, String)>,
 ) -> ApiResult<RevokedIndexes> {
     let (issuer, list) = (parse_did(&issuer)?, parse_u32("list", &list)?);
@@ -503,7 +506,7 @@ pub const MAX_CONCURRENT_LIST_READS: usize = 4;
 static LIST_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_LIST_READS);
 
 async fn verifying_key(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     Path((circuit, version)): Path<(String, String)>,
 ) -> ApiResult<Proven<VerifyingKeyRecord>> {
     if circuit.len() > 64 {
@@ -516,7 +519,10 @@ async fn verifying_key(
     .await
 }
 
-async fn proposal(State(s): State<Shared_>, Path(hash): Path<String>) -> ApiResult<Proven<ProposalRecord>> {
+async fn proposal(
+    State(s): State<SharedState>,
+    Path(hash): Path<String>,
+) -> ApiResult<Proven<ProposalRecord>> {
     found(&s, state_keys::proposal(&parse_hash(&hash)?)).await
 }
 
@@ -526,7 +532,7 @@ struct ProofQuery {
 }
 
 async fn proofs(
-    State(s): State<Shared_>,
+    State(s): State<SharedState>,
     query: Result<axum::extract::Query<ProofQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<LedgerProof> {
     let axum::extract::Query(q) =
@@ -550,11 +556,11 @@ async fn proofs(
     Ok(axum::Json(proof))
 }
 
-async fn status(State(s): State<Shared_>) -> axum::Json<ledger_api::NodeStatus> {
+async fn status(State(s): State<SharedState>) -> axum::Json<ledger_api::NodeStatus> {
     axum::Json(s.status.read().unwrap_or_else(|p| p.into_inner()).clone())
 }
 
-async fn metrics(State(s): State<Shared_>) -> Response {
+async fn metrics(State(s): State<SharedState>) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
     s.metrics.set_verifications(
         s.verified.transaction_verifications.load(Relaxed),

@@ -124,13 +124,19 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     serde_json::from_str(&read(path)?).with_context(|| format!("{} is not the expected JSON", path.display()))
 }
 
+/// A password file's password: its first line, without the line ending. The node and
+/// `credctl` read password files alike through this one function, so one file serves both.
+pub fn read_password_file(path: &Path) -> Result<zeroize::Zeroizing<String>> {
+    let text = zeroize::Zeroizing::new(read(path)?);
+    Ok(zeroize::Zeroizing::new(
+        text.lines().next().unwrap_or("").to_string(),
+    ))
+}
+
 /// The password: the file's first line, or the environment variable.
 pub fn password(file: Option<&Path>) -> Result<zeroize::Zeroizing<String>> {
     if let Some(f) = file {
-        let text = zeroize::Zeroizing::new(read(f)?);
-        return Ok(zeroize::Zeroizing::new(
-            text.lines().next().unwrap_or("").to_string(),
-        ));
+        return read_password_file(f);
     }
     match std::env::var(PASSWORD_ENV) {
         Ok(p) => Ok(zeroize::Zeroizing::new(p)),
@@ -304,7 +310,7 @@ pub fn build_genesis(
         },
         schemas,
     };
-    crate::ledger::validate_genesis(&g).map_err(|e| anyhow::anyhow!("the genesis would be invalid: {e}"))?;
+    crate::rules::validate_genesis(&g).map_err(|e| anyhow::anyhow!("the genesis would be invalid: {e}"))?;
     Ok(g)
 }
 

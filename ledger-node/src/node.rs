@@ -10,20 +10,21 @@
 //!   compute: a bug, never outside input);
 //! - one `Execute` at a time: the speculative result is kept until its block commits.
 
-use crate::ledger::{self, Execution, RevocationCache};
 use crate::metrics::Metrics;
 use crate::network::{self, NetConfig, NetEvent, Network, Target};
+use crate::rules::{self, Execution, RevocationCache};
 use crate::store::{Store, StoreError};
+use ledger_api::NodeStatus;
 use libp2p::{Multiaddr, PeerId};
 use pbft::{BlockTransfer, Effect, Input, LogEntry, Message, Replica, ReplicaId, TimerKind, Wire};
 use schemas::codec::{Canonical, decode, encode};
-use schemas::hash::{Domain, Hash, domains};
+use schemas::hash::{Domain, Hash};
 use schemas::ledger::{Block, Genesis, SignedTransaction};
 use schemas::sm2::{PublicKey, Signature};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
@@ -52,94 +53,11 @@ pub struct NodeConfig {
     pub consensus: pbft::Config,
 }
 
-/// Why a submission was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SubmitError {
-    /// The mempool is full: retry later.
-    Busy,
-    /// The node is stopping.
-    Stopped,
-}
+pub use crate::shared::{Shared, Submission, SubmitError, VerifiedCache};
 
-/// A submission from the API.
-pub struct Submission {
-    /// The transaction.
-    pub tx: SignedTransaction,
-    /// The answer.
-    pub reply: oneshot::Sender<Result<(), SubmitError>>,
-}
+struct CachedSignatures(Arc<Shared>);
 
-pub use ledger_api::NodeStatus;
-
-/// Shared between the loop and the API.
-pub struct Shared {
-    /// The store.
-    pub store: Store,
-    /// The genesis.
-    pub genesis: Genesis,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Status.
-    pub status: RwLock<NodeStatus>,
-    /// Submissions to the loop.
-    pub submit: mpsc::Sender<Submission>,
-    /// Signatures the API verified, so consensus does not verify them again.
-    pub verified: VerifiedCache,
-}
-
-/// A bounded set of transaction signatures already verified on this node: the API checks a
-/// submitted transaction's signatures to answer the client, and consensus then finds them here
-/// (also when a transaction reaches it twice, in a forward and in a pre-prepare) instead of
-/// verifying again — each transaction is verified once per replica.
-#[derive(Default)]
-pub struct VerifiedCache {
-    seen: Mutex<HashSet<Hash>>,
-    /// SM2 verifications of transaction signatures done (not answered from the cache).
-    pub transaction_verifications: std::sync::atomic::AtomicU64,
-    /// SM2 verifications of consensus messages and votes.
-    pub consensus_verifications: std::sync::atomic::AtomicU64,
-}
-
-/// Most remembered verifications (cleared when full; the cost is a repeated verification).
-const VERIFIED_CACHE: usize = 1 << 17;
-
-impl VerifiedCache {
-    fn id(key: &PublicKey, msg: &[u8], sig: &Signature) -> Hash {
-        schemas::hash::hash_parts(
-            Domain::new("credence/verified-cache/v1"),
-            &[&key.to_sec1(), msg, &sig.0],
-        )
-    }
-
-    /// Verifies, remembering transaction signatures (their messages are 32-byte digests;
-    /// consensus messages are neither repeated nor cheap to hash, so they are not cached).
-    pub fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
-        if domain != domains::TRANSACTION {
-            self.consensus_verifications
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return key.verify(domain, msg, sig).is_ok();
-        }
-        let id = Self::id(key, msg, sig);
-        if self.seen.lock().unwrap_or_else(|p| p.into_inner()).contains(&id) {
-            return true;
-        }
-        self.transaction_verifications
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ok = key.verify(domain, msg, sig).is_ok();
-        if ok {
-            let mut set = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            if set.len() >= VERIFIED_CACHE {
-                set.clear();
-            }
-            set.insert(id);
-        }
-        ok
-    }
-}
-
-struct Check(Arc<Shared>);
-
-impl pbft::SignatureCheck for Check {
+impl pbft::SignatureCheck for CachedSignatures {
     fn verify(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
         self.0.verified.verify(key, domain, msg, sig)
     }
@@ -205,7 +123,7 @@ fn now_ms() -> u64 {
 /// Opens the store (writing genesis on first start), joins the network, serves the API.
 pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     use anyhow::Context as _;
-    ledger::validate_genesis(&config.genesis).map_err(|e| anyhow::anyhow!("invalid genesis: {e}"))?;
+    rules::validate_genesis(&config.genesis).map_err(|e| anyhow::anyhow!("invalid genesis: {e}"))?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store at {}", config.data_dir.display()))?;
     let genesis_digest = config.genesis.digest();
@@ -216,8 +134,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         ),
         Some(_) => {}
         None => {
-            let ex = ledger::execute_genesis(&store, ledger::genesis_updates(&config.genesis))?;
-            let header = ledger::genesis_header(&config.genesis, ex.root);
+            let ex = rules::execute_genesis(&store, rules::genesis_updates(&config.genesis))?;
+            let header = rules::genesis_header(&config.genesis, ex.root);
             store.init_genesis(genesis_digest, &header, &ex)?;
         }
     }
@@ -286,7 +204,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         config.keys.sm2,
         validators.clone(),
         genesis_header,
-        Arc::new(Check(shared.clone())),
+        Arc::new(CachedSignatures(shared.clone())),
         consensus,
         &log,
     );
@@ -654,7 +572,7 @@ impl Core {
                 header.state_root
             );
         }
-        Ok(ledger::execute(
+        Ok(rules::execute(
             store,
             store.state_version()?,
             header.state_root,

@@ -15,7 +15,7 @@
 //!   a power cut too;
 //! - the value of a state key at a version is the newest write at or below that version.
 
-use crate::ledger::Execution;
+use crate::rules::Execution;
 use pbft::LogEntry;
 use schemas::codec::Canonical as _;
 use schemas::codec::{decode, encode};

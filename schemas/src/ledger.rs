@@ -123,6 +123,60 @@ pub struct AnchorRecord {
     pub credential_type: String,
 }
 
+/// Why a credential is not of the batch an anchor records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorMismatch {
+    /// The anchor records another credential type or schema than the envelope names.
+    #[error(
+        "the anchored batch is of type {anchored_type} under {anchored_schema}, not {shown_type} under {shown_schema}"
+    )]
+    TypeOrSchema {
+        /// The anchor's type.
+        anchored_type: String,
+        /// The anchor's schema id.
+        anchored_schema: String,
+        /// The envelope's type.
+        shown_type: String,
+        /// The envelope's schema id.
+        shown_schema: String,
+    },
+    /// The inclusion path is for a tree of another size than the anchored batch.
+    #[error("the inclusion path is for a batch of {path} credentials, the anchored batch has {anchored}")]
+    Size {
+        /// The anchor's count.
+        anchored: u64,
+        /// The path's tree size.
+        path: u64,
+    },
+}
+
+impl AnchorRecord {
+    /// Whether a credential with this envelope and an inclusion path for a tree of
+    /// `tree_size` leaves can be of this batch: the same type, schema and size (the path itself
+    /// is checked against the root by its own verification). Holder and verifier both apply it.
+    pub fn matches(
+        &self,
+        envelope: &crate::credential::Envelope,
+        tree_size: u64,
+    ) -> Result<(), AnchorMismatch> {
+        if self.credential_type != envelope.credential_type || self.schema_id != envelope.schema_id {
+            return Err(AnchorMismatch::TypeOrSchema {
+                anchored_type: self.credential_type.clone(),
+                anchored_schema: self.schema_id.clone(),
+                shown_type: envelope.credential_type.clone(),
+                shown_schema: envelope.schema_id.clone(),
+            });
+        }
+        if self.count != tree_size {
+            return Err(AnchorMismatch::Size {
+                anchored: self.count,
+                path: tree_size,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// One chunk of an issuer's revocation status list (bitstring, W3C Bitstring Status List).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -405,10 +405,6 @@ impl Inner {
     }
 }
 
-fn now() -> i64 {
-    wallet::now()
-}
-
 /// The app's status.
 pub async fn status(state: &AppState) -> Status {
     let mut inner = state.inner.lock().await;
@@ -550,7 +546,7 @@ pub async fn import_credential(state: &AppState, text: String) -> Res<Credential
     let mut inner = state.inner.lock().await;
     inner.touch();
     let ledger = inner.ledger().await?;
-    let imported = inner.holder()?.import(&text, &ledger, now()).await;
+    let imported = inner.holder()?.import(&text, &ledger, wallet::now()).await;
     inner.after_ledger(imported.map_err(CommandError::from))
 }
 
@@ -563,7 +559,7 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
     let ledger = inner.ledger().await?;
     let prepared = inner
         .holder()?
-        .prepare(request, credential.as_deref(), &ledger, now())
+        .prepare(request, credential.as_deref(), &ledger, wallet::now())
         .await;
     let pending = inner.after_ledger(prepared.map_err(CommandError::from))?;
     let consent = pending.consent.clone();
@@ -600,7 +596,7 @@ pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered>
     };
     let holder = inner.holder()?;
     // Proving can take a second: it runs on the blocking pool so the window never freezes.
-    let presentation = tokio::task::block_in_place(|| holder.present(&pending, pk.as_ref(), now()))?;
+    let presentation = tokio::task::block_in_place(|| holder.present(&pending, pk.as_ref(), wallet::now()))?;
     let text = serde_json::to_string_pretty(&presentation)
         .map_err(|e| CommandError::new("internal", e.to_string()))?;
     let saved_to = match save_to.filter(|p| !p.trim().is_empty()) {

@@ -350,14 +350,9 @@ impl Holder {
         let anchor: AnchorRecord = facts
             .get(&anchor_key, "the anchor")?
             .ok_or_else(|| HolderError::NotAnchored("its batch root is not anchored by its issuer".into()))?;
-        if anchor.count != c.issuance.inclusion.tree_size
-            || anchor.credential_type != e.credential_type
-            || anchor.schema_id != e.schema_id
-        {
-            return Err(HolderError::NotAnchored(
-                "the anchored batch is of another size, type or schema".into(),
-            ));
-        }
+        anchor
+            .matches(e, c.issuance.inclusion.tree_size)
+            .map_err(|m| HolderError::NotAnchored(m.to_string()))?;
         let issuer: IssuerRecord = facts
             .get(&state_keys::issuer(&e.issuer), "the issuer")?
             .ok_or_else(|| HolderError::NotAnchored("its issuer is not registered".into()))?;

@@ -344,7 +344,7 @@ pub struct BatchPlan<'a> {
 }
 
 /// An issued batch, ready to anchor.
-pub struct Batch {
+pub struct IssuedBatch {
     /// `(input line, credential)`, in input order.
     pub credentials: Vec<(usize, Credential)>,
     /// SM3 batch root.
@@ -359,7 +359,7 @@ pub struct Batch {
     pub next_index: u32,
 }
 
-impl Batch {
+impl IssuedBatch {
     /// The ledger record anchoring it.
     pub fn anchor_record(&self, plan: &BatchPlan<'_>) -> AnchorRecord {
         AnchorRecord {
@@ -546,7 +546,7 @@ pub fn issue_batch(
     plan: &BatchPlan<'_>,
     rows: Vec<Row>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Batch, IssueError> {
+) -> Result<IssuedBatch, IssueError> {
     let width = crate::tier::leaf_width(plan.schema).unwrap_or(0);
     let checked: Vec<Result<Valid, RowError>> = rows.into_par_iter().map(|r| validate(plan, r)).collect();
     let mut rejected = Vec::new();
@@ -628,7 +628,7 @@ pub fn issue_batch(
             (b.line, credential)
         })
         .collect();
-    Ok(Batch {
+    Ok(IssuedBatch {
         credentials,
         root,
         poseidon_root,
@@ -647,7 +647,7 @@ fn seed() -> [u8; 32] {
 /// Writes a batch to `dir`: `credentials.jsonl` (one credential per line, in input order),
 /// `index.csv` (input line, status index, credential id), `rejected.csv` (line, reason), and,
 /// with `one_file_each`, `credential-<line>.json` per credential.
-pub fn write_batch(dir: &Path, batch: &Batch, one_file_each: bool) -> std::io::Result<()> {
+pub fn write_batch(dir: &Path, batch: &IssuedBatch, one_file_each: bool) -> std::io::Result<()> {
     use std::io::Write;
     std::fs::create_dir_all(dir)?;
     // Serialised a chunk at a time on every core and written in order, so a million

@@ -1,7 +1,7 @@
 //! Issuer and verifier identities: an SM2 key, a display name and small counters, kept in an
 //! encrypted keystore of their own (the holder's wallet is [`crate::holder::Holder`]).
 
-use crate::issuer::{Batch, BatchPlan, IssueError, Row, issue_batch};
+use crate::issuer::{BatchPlan, IssueError, IssuedBatch, Row, issue_batch};
 use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
 use crate::ledger::{Ledger, LedgerError};
 use rand_core::OsRng;
@@ -163,7 +163,7 @@ impl Identity {
         validity: (i64, Option<i64>),
         unlinkable: bool,
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<(Batch, u64), ActionError> {
+    ) -> Result<(IssuedBatch, u64), ActionError> {
         let needed = u32::try_from(rows.len()).unwrap_or(u32::MAX);
         let list_id = self.status_list_for(needed, unlinkable)?;
         let plan = BatchPlan {

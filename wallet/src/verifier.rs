@@ -817,12 +817,9 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
         }
         let anchor: AnchorRecord = get(facts, &state_keys::anchor(&e.issuer, &d.batch_root), "the anchor")?
             .ok_or("the credential's batch is not anchored on the ledger")?;
-        if anchor.credential_type != e.credential_type || anchor.schema_id != e.schema_id {
-            return Err("the anchored batch is of another type or schema".into());
-        }
-        if d.inclusion.tree_size != anchor.count {
-            return Err("the inclusion path is for a batch of another size".into());
-        }
+        anchor
+            .matches(e, d.inclusion.tree_size)
+            .map_err(|m| m.to_string())?;
         d.inclusion
             .verify(&e.leaf_hash(), &d.batch_root)
             .map_err(|err| format!("the credential is not in the anchored batch: {err}"))?;

@@ -1,7 +1,7 @@
 //! The sled store: what is committed survives reopening, reads prove against the certified
 //! header, and the consensus log keeps only what consensus still needs.
 
-use ledger_node::ledger::{RevocationCache, execute, execute_genesis, genesis_header, genesis_updates};
+use ledger_node::rules::{RevocationCache, execute, execute_genesis, genesis_header, genesis_updates};
 use ledger_node::store::Store;
 use pbft::{LogEntry, Message, ReplicaId, SeqNo, SignedMessage, View};
 use schemas::codec::Canonical;
@@ -49,7 +49,7 @@ fn genesis() -> Genesis {
 fn genesis_and_block_1(
     store: &Store,
     g: &Genesis,
-) -> (schemas::ledger::BlockHeader, ledger_node::ledger::Execution) {
+) -> (schemas::ledger::BlockHeader, ledger_node::rules::Execution) {
     let ex = execute_genesis(store, genesis_updates(g)).expect("genesis");
     let header = genesis_header(g, ex.root);
     store.init_genesis(g.digest(), &header, &ex).expect("init");

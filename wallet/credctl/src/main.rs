@@ -380,10 +380,7 @@ fn parse_did(s: &str) -> Result<schemas::Did, String> {
 
 fn password(cli: &Cli) -> Result<zeroize::Zeroizing<String>> {
     if let Some(f) = &cli.password_file {
-        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        return Ok(zeroize::Zeroizing::new(
-            text.trim_end_matches(['\n', '\r']).to_owned(),
-        ));
+        return ledger_node::config::read_password_file(f);
     }
     std::env::var(PASSWORD_ENV)
         .map(zeroize::Zeroizing::new)
