@@ -1,0 +1,84 @@
+//! Checkpoints (§4.3): signed state digests, the stable checkpoint, and garbage collection of the log.
+
+use super::*;
+
+impl Replica {
+    pub(super) fn on_checkpoint(&mut self, m: SignedMessage, out: &mut Vec<Effect>) {
+        let Message::Checkpoint { seq, block_hash } = m.message else {
+            return;
+        };
+        if seq <= self.stable.seq
+            || !seq.0.is_multiple_of(CHECKPOINT_INTERVAL)
+            || seq.0 > self.stable.seq.0 + 4 * LOG_WINDOW
+        {
+            return self.drop(DropReason::Stale);
+        }
+        self.checkpoints.entry(seq).or_default().insert(m.from, m);
+        let votes: Vec<SignedMessage> = self.checkpoints[&seq]
+            .values()
+            .filter(|v| matches!(v.message, Message::Checkpoint { block_hash: b, .. } if b == block_hash))
+            .cloned()
+            .collect();
+        if votes.len() < self.quorum() {
+            return;
+        }
+        match self.headers.get(&seq) {
+            Some(h) if h.digest() == block_hash => {
+                let proof = CheckpointProof {
+                    seq,
+                    header: h.clone(),
+                    votes: votes.into_iter().take(self.quorum()).collect(),
+                };
+                self.make_stable(proof, out);
+            }
+            Some(_) => self.drop(DropReason::BadProof),
+            None => {
+                let m = self.sign(Message::FetchBlocks {
+                    from: SeqNo(self.executed.0 + 1),
+                });
+                let to = votes[0].from;
+                out.push(Effect::Send(to, m));
+            }
+        }
+    }
+
+    pub(super) fn make_stable(&mut self, proof: CheckpointProof, out: &mut Vec<Effect>) {
+        let seq = proof.seq;
+        if seq <= self.stable.seq {
+            return;
+        }
+        out.push(Effect::Persist(LogEntry::Stable(proof.clone())));
+        self.stable = proof;
+        self.slots = self.slots.split_off(&SeqNo(seq.0 + 1));
+        self.checkpoints = self.checkpoints.split_off(&SeqNo(seq.0 + 1));
+        self.prepared_certs = self.prepared_certs.split_off(&SeqNo(seq.0 + 1));
+        self.headers = self.headers.split_off(&seq);
+        self.votes.retain(|(_, s, _), _| *s > seq);
+        if self.next_seq <= seq {
+            self.next_seq = SeqNo(seq.0 + 1);
+        }
+        if self.is_primary() && !self.in_view_change && self.proposable() > 0 {
+            self.propose(out);
+        }
+    }
+
+    pub(super) fn valid_checkpoint_proof(&self, proof: &CheckpointProof) -> bool {
+        if proof.votes.is_empty() {
+            // Only the base of this epoch (genesis, or the checkpoint where the set changed)
+            // stands without votes.
+            return *proof == self.epoch_base;
+        }
+        let block_hash = proof.header.digest();
+        if proof.header.height.0 != proof.seq.0 {
+            return false;
+        }
+        let mut signers = BTreeSet::new();
+        for v in &proof.votes {
+            let ok = matches!(v.message, Message::Checkpoint { seq, block_hash: b } if seq == proof.seq && b == block_hash);
+            if !ok || !signers.insert(v.from) || self.verify_message(v).is_err() {
+                return false;
+            }
+        }
+        signers.len() >= self.quorum()
+    }
+}
