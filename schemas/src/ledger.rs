@@ -124,7 +124,8 @@ pub struct AnchorRecord {
 }
 
 /// Why a credential is not of the batch an anchor records.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum AnchorMismatch {
     /// The anchor records another credential type or schema than the envelope names.
     #[error(

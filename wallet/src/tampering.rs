@@ -12,7 +12,7 @@ use crate::issuer::{BatchPlan, HolderBinding, Row, issue_batch};
 use crate::ledger::ReadLedger as _;
 use crate::tier::parse_predicate;
 use crate::verifier::{
-    Check, Context, ReplayGuard, Report, RequestSpec, Source, make_request, make_request_on,
+    Check, Context, Refusal, ReplayGuard, Report, RequestSpec, Source, make_request, make_request_on,
 };
 use rand_core::OsRng;
 use schemas::credential_schema::CredentialSchema;
@@ -161,10 +161,6 @@ fn carried_keys(p: &Presentation) -> Vec<Vec<u8>> {
         .iter()
         .flat_map(|lp| lp.state.iter().map(|s| s.key.clone()))
         .collect()
-}
-
-fn refused_by(r: &Report) -> Option<Check> {
-    r.failure().map(|f| f.0)
 }
 
 /// A university, a student holding its diploma, and an employer, on a fixture ledger.
@@ -321,23 +317,37 @@ async fn each_bad_case_of_the_selective_tier_is_refused_with_its_reason() {
         v.0[0] ^= 1;
     }
     let r = w.verify_at(&forged, crate::now(), None);
-    assert_eq!(refused_by(&r), Some(Check::LedgerProof), "{:?}", r.lines());
+    assert!(
+        matches!(
+            r.refusal(),
+            Some((Check::LedgerProof, Refusal::LedgerProof { .. }))
+        ),
+        "{:?}",
+        r.lines()
+    );
 
     // Expired request.
     let r = w.verify_at(&good, crate::now() + 601, None);
-    assert_eq!(refused_by(&r), Some(Check::Expiry));
+    assert!(
+        matches!(r.refusal(), Some((Check::Expiry, Refusal::RequestExpired { secs_ago })) if *secs_ago >= 1),
+        "{:?}",
+        r.refusal()
+    );
     assert!(r.failure().expect("failed").1.contains("expired"));
 
     // Another verifier receives the answer.
     let other = Did::from_public_key(SecretKey::generate(&mut OsRng).public_key());
     let r = verify_offline(&good, &w.chain, &other, crate::now(), None);
-    assert_eq!(refused_by(&r), Some(Check::Request));
+    assert!(matches!(
+        r.refusal(),
+        Some((Check::Request, Refusal::AnotherVerifier { verifier })) if *verifier == w.employer_did.to_string()
+    ));
     assert!(r.failure().expect("failed").1.contains("another verifier"));
 
     // A reused nonce: the first verification passes, the second is a replay.
     assert!(w.verify_at(&good, crate::now(), Some(&w.guard)).passed());
     let r = w.verify_at(&good, crate::now(), Some(&w.guard));
-    assert_eq!(refused_by(&r), Some(Check::Nonce));
+    assert_eq!(r.refusal(), Some((Check::Nonce, &Refusal::Replay)));
     assert!(r.failure().expect("failed").1.contains("replay"));
 
     // A request beyond the verifier's registered scope: shown, and refused by the wallet.
@@ -397,7 +407,14 @@ async fn each_bad_case_of_the_selective_tier_is_refused_with_its_reason() {
         .present(&pending, None, crate::now())
         .expect("presented");
     let r = w.verify_at(&p, crate::now(), Some(&w.guard));
-    assert_eq!(refused_by(&r), Some(Check::Revocation));
+    assert!(
+        matches!(
+            r.refusal(),
+            Some((Check::Revocation, Refusal::Revoked { list_id: 0, .. }))
+        ),
+        "{:?}",
+        r.refusal()
+    );
     assert!(r.failure().expect("failed").1.contains("revoked"));
     // ... and fetched fresh (online), the same.
     let facts = crate::verifier::fetch_facts(&w.chain, &good).await.expect("read");
@@ -411,7 +428,11 @@ async fn each_bad_case_of_the_selective_tier_is_refused_with_its_reason() {
             cache: None,
         },
     );
-    assert_eq!(refused_by(&r), Some(Check::Revocation), "{:?}", r.lines());
+    assert!(
+        matches!(r.refusal(), Some((Check::Revocation, Refusal::Revoked { .. }))),
+        "{:?}",
+        r.lines()
+    );
 
     // A suspended issuer: its credentials are refused.
     w.chain.suspend_issuer(&university);
@@ -424,7 +445,11 @@ async fn each_bad_case_of_the_selective_tier_is_refused_with_its_reason() {
     let mut current = good.clone();
     current.ledger_proofs = vec![proof];
     let r = w.verify_at(&current, crate::now(), None);
-    assert_eq!(refused_by(&r), Some(Check::Issuer), "{:?}", r.lines());
+    assert!(
+        matches!(r.refusal(), Some((Check::Issuer, Refusal::IssuerSuspended { name, .. })) if name == "Test University"),
+        "{:?}",
+        r.lines()
+    );
     assert!(r.failure().expect("failed").1.contains("suspended"));
 }
 

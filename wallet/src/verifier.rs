@@ -4,7 +4,12 @@
 //! order and reports one line per check. The first failure stops the run: every later check
 //! is reported as not run, so a report names exactly the check that refused. Offline, the
 //! ledger facts are the proofs the presentation carries, checked against the validator set;
-//! online, the verifier reads the same records fresh from a node.
+//! online, the verifier reads the same records fresh from a node. A check that refuses says why
+//! as a typed [`Refusal`].
+
+mod refusal;
+
+pub use refusal::Refusal;
 
 use crate::ledger::{CertificateCache, Facts, LedgerError, MAX_FUTURE_SECS, ReadLedger, Trust};
 use crate::plan;
@@ -21,7 +26,7 @@ use schemas::ledger::{
 };
 use schemas::presentation::{
     Channel, Predicate, PredicateKind, Presentation, PresentationProof, PresentationRequest,
-    SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
+    RequestSignatureError, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
 };
 use schemas::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
@@ -156,15 +161,17 @@ pub fn new_channel(response_uri: String, rng: &mut impl CryptoRngCore) -> Channe
 /// verifier's expiry check and the holder's wallet share this rule; with the last two it also
 /// bounds how long ago the request was made, which matters because the unlinkable proof shows
 /// validity at the request's time (a verifier free to pick it could probe a hidden period).
-pub fn check_request_times(r: &PresentationRequest, now: i64) -> Result<(), String> {
+pub fn check_request_times(r: &PresentationRequest, now: i64) -> Result<(), Refusal> {
     if now > r.expires_at {
-        Err(format!("the request expired {} s ago", now - r.expires_at))
+        Err(Refusal::RequestExpired {
+            secs_ago: now - r.expires_at,
+        })
     } else if r.created_at > now + CLOCK_SKEW_SECS {
-        Err("the request was made in the future".into())
+        Err(Refusal::RequestFromTheFuture)
     } else if r.expires_at.saturating_sub(r.created_at) > MAX_REQUEST_TTL_SECS {
-        Err(format!(
-            "the request is answerable for longer than {MAX_REQUEST_TTL_SECS} s"
-        ))
+        Err(Refusal::RequestLifetime {
+            max_secs: MAX_REQUEST_TTL_SECS,
+        })
     } else {
         Ok(())
     }
@@ -352,8 +359,11 @@ pub struct CheckLine {
     pub check: Check,
     /// `passed`, `failed` or `not run`.
     pub status: CheckStatus,
-    /// What was found.
+    /// What was found, for people (English).
     pub detail: String,
+    /// Why it refused, typed (failed checks only): what a front end renders in its own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Refusal>,
 }
 
 /// How a check went.
@@ -388,6 +398,13 @@ impl Report {
     /// Whether every check passed.
     pub fn passed(&self) -> bool {
         !self.checks.is_empty() && self.checks.iter().all(|c| c.status == CheckStatus::Passed)
+    }
+
+    /// The check that refused and why, typed.
+    pub fn refusal(&self) -> Option<(Check, &Refusal)> {
+        self.checks
+            .iter()
+            .find_map(|c| c.refusal.as_ref().map(|r| (c.check, r)))
     }
 
     /// The check that refused, with its reason.
@@ -475,24 +492,27 @@ impl ReplayGuard {
         self.requests.len()
     }
 
-    fn made(&self, request: &PresentationRequest) -> Result<(), String> {
+    fn made(&self, request: &PresentationRequest) -> Result<(), Refusal> {
         match self.requests.get(request.nonce.0) {
             Ok(Some(d)) if d.as_ref() == request.digest().0 => Ok(()),
-            Ok(Some(_)) => Err("the request differs from the one this verifier made with that nonce".into()),
-            Ok(None) => Err("this verifier never made a request with that nonce".into()),
-            Err(e) => Err(format!("the verifier's state cannot be read: {e}")),
+            Ok(Some(_)) => Err(Refusal::RequestAltered),
+            Ok(None) => Err(Refusal::RequestNotMade),
+            Err(e) => Err(Refusal::VerifierState {
+                reason: format!("reading: {e}"),
+            }),
         }
     }
 
     /// Marks the nonce answered; false if it already was (atomic).
-    fn consume(&self, nonce: &Hash, now: i64) -> Result<bool, String> {
+    fn consume(&self, nonce: &Hash, now: i64) -> Result<bool, Refusal> {
+        let unwritable = |e: sled::Error| Refusal::VerifierState {
+            reason: format!("writing: {e}"),
+        };
         let r = self
             .used
             .compare_and_swap(nonce.0, None as Option<&[u8]>, Some(&now.to_be_bytes()[..]))
-            .map_err(|e| format!("the verifier's state cannot be written: {e}"))?;
-        self.db
-            .flush()
-            .map_err(|e| format!("the verifier's state cannot be written: {e}"))?;
+            .map_err(unwritable)?;
+        self.db.flush().map_err(unwritable)?;
         Ok(r.is_ok())
     }
 
@@ -624,31 +644,38 @@ struct Run {
 impl Run {
     /// Like [`Run::check`], but `f` runs only while every check so far passed: work after a
     /// failure (SM2, Bulletproofs, Groth16) is not done for a presentation already refused.
-    fn check_lazy(&mut self, check: Check, f: impl FnOnce() -> Result<String, String>) -> bool {
+    fn check_lazy(&mut self, check: Check, f: impl FnOnce() -> Result<String, Refusal>) -> bool {
         let result = if self.failed { Ok(String::new()) } else { f() };
         self.check(check, result)
     }
 
-    fn check(&mut self, check: Check, result: Result<String, String>) -> bool {
-        let (status, detail) = match (self.failed, result) {
-            (true, _) => (CheckStatus::NotRun, "not run: an earlier check failed".to_owned()),
-            (false, Ok(d)) => (CheckStatus::Passed, d),
-            (false, Err(d)) => {
+    fn check(&mut self, check: Check, result: Result<String, Refusal>) -> bool {
+        let (status, detail, refusal) = match (self.failed, result) {
+            (true, _) => (
+                CheckStatus::NotRun,
+                "not run: an earlier check failed".to_owned(),
+                None,
+            ),
+            (false, Ok(d)) => (CheckStatus::Passed, d, None),
+            (false, Err(why)) => {
                 self.failed = true;
-                (CheckStatus::Failed, d)
+                (CheckStatus::Failed, why.to_string(), Some(why))
             }
         };
         self.report.checks.push(CheckLine {
             check,
             status,
             detail,
+            refusal,
         });
         !self.failed
     }
 }
 
-fn get<T: serde::de::DeserializeOwned>(facts: &Facts, key: &[u8], what: &str) -> Result<Option<T>, String> {
-    facts.get(key, what).map_err(|e| e.to_string())
+fn get<T: serde::de::DeserializeOwned>(facts: &Facts, key: &[u8], what: &str) -> Result<Option<T>, Refusal> {
+    facts.get(key, what).map_err(|e| Refusal::NotProven {
+        reason: e.to_string(),
+    })
 }
 
 /// Verifies a presentation; see the module documentation.
@@ -663,22 +690,26 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
         p.request
             .verify()
             .map(|()| format!("signed by {}", r.verifier))
-            .map_err(|e| format!("the request: {e}")),
+            .map_err(|e| match e {
+                RequestSignatureError::Signature(e) => Refusal::RequestSignature {
+                    reason: e.to_string(),
+                },
+                RequestSignatureError::NotTheVerifiersKey => Refusal::RequestNotByItsVerifier,
+            }),
     );
     run.check(
         Check::Request,
         match (ctx.verifier, ctx.guard) {
-            (Some(me), _) if *me != r.verifier => Err(format!(
-                "the presentation answers a request of another verifier ({})",
-                r.verifier
-            )),
+            (Some(me), _) if *me != r.verifier => Err(Refusal::AnotherVerifier {
+                verifier: r.verifier.to_string(),
+            }),
             (_, Some(g)) => g.made(r).map(|()| "made by this verifier".into()),
             _ => Ok("not compared (no verifier state given)".into()),
         }
         .and_then(|d| match (&p.proof, r.tier) {
             (PresentationProof::Selective { .. }, Tier::Selective)
             | (PresentationProof::Unlinkable { .. }, Tier::Unlinkable) => Ok(d),
-            _ => Err("the presentation is not of the tier the request asks for".into()),
+            _ => Err(Refusal::WrongTier),
         }),
     );
     run.check(
@@ -688,36 +719,41 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
     run.check(
         Check::Nonce,
         match ctx.guard {
-            Some(g) if g.answered(&r.nonce) => {
-                Err("this request was already answered: replay refused".into())
-            }
+            Some(g) if g.answered(&r.nonce) => Err(Refusal::Replay),
             Some(_) => Ok("not answered before".into()),
             None => Ok("not tracked (no verifier state given)".into()),
         },
     );
     let facts = match &ctx.source {
         // The request checks failed: no signature of the proofs is worth checking.
-        _ if run.failed => Err("not run: an earlier check failed".into()),
-        _ if p.ledger_proofs.len() > MAX_LEDGER_PROOFS => Err(format!(
-            "the presentation carries {} ledger proofs; at most {MAX_LEDGER_PROOFS} are accepted",
-            p.ledger_proofs.len()
-        )),
+        // (A refusal here is not recorded: the failed check is already in the report.)
+        _ if run.failed => Err(Refusal::NotProven {
+            reason: "not run: an earlier check failed".into(),
+        }),
+        _ if p.ledger_proofs.len() > MAX_LEDGER_PROOFS => Err(Refusal::TooManyLedgerProofs {
+            carried: p.ledger_proofs.len(),
+            max: MAX_LEDGER_PROOFS,
+        }),
         Source::Offline {
             trust,
             max_status_age_secs,
         } => Facts::verify(&p.ledger_proofs, trust, ctx.cache)
-            .map_err(|e| e.to_string())
+            .map_err(|e| Refusal::LedgerProof {
+                reason: e.to_string(),
+            })
             .and_then(|f| {
                 let age = ctx.now - (f.oldest_ms / 1000) as i64;
                 let ahead = (f.newest_ms / 1000) as i64 - ctx.now;
                 if age > *max_status_age_secs {
-                    Err(format!(
-                        "the ledger proofs are {age} s old; at most {max_status_age_secs} s is accepted"
-                    ))
+                    Err(Refusal::LedgerProofsTooOld {
+                        age_secs: age,
+                        max_secs: *max_status_age_secs,
+                    })
                 } else if ahead > MAX_FUTURE_SECS as i64 {
-                    Err(format!(
-                        "a ledger proof is dated {ahead} s ahead of this clock; at most {MAX_FUTURE_SECS} s is accepted"
-                    ))
+                    Err(Refusal::LedgerProofFromTheFuture {
+                        ahead_secs: ahead,
+                        max_secs: MAX_FUTURE_SECS,
+                    })
                 } else {
                     Ok(f)
                 }
@@ -758,7 +794,8 @@ pub fn verify(p: &Presentation, ctx: &Context<'_>) -> Report {
                 // Another verification of the same answer won the race.
                 if let Some(line) = run.report.checks.iter_mut().find(|c| c.check == Check::Nonce) {
                     line.status = CheckStatus::Failed;
-                    line.detail = "this request was already answered: replay refused".into();
+                    line.detail = Refusal::Replay.to_string();
+                    line.refusal = Some(Refusal::Replay);
                 }
             }
             Err(e) => {
@@ -783,20 +820,27 @@ fn issuer_check(
     issuer: &Did,
     credential_type: &str,
     request: &PresentationRequest,
-) -> Result<String, String> {
-    let rec: IssuerRecord = get(facts, &state_keys::issuer(issuer), "the issuer record")?
-        .ok_or_else(|| format!("{issuer} is not an issuer registered on the ledger"))?;
+) -> Result<String, Refusal> {
+    let rec: IssuerRecord =
+        get(facts, &state_keys::issuer(issuer), "the issuer record")?.ok_or_else(|| {
+            Refusal::IssuerNotRegistered {
+                issuer: issuer.to_string(),
+            }
+        })?;
     if rec.status == IssuerStatus::Suspended {
-        return Err(format!("{} ({issuer}) is suspended by governance", rec.name));
+        return Err(Refusal::IssuerSuspended {
+            name: rec.name,
+            issuer: issuer.to_string(),
+        });
     }
     if !rec.allowed_types.iter().any(|t| t == credential_type) {
-        return Err(format!("{} is not allowed to issue {credential_type}", rec.name));
+        return Err(Refusal::IssuerNotAllowed {
+            name: rec.name,
+            credential_type: credential_type.to_owned(),
+        });
     }
     if !request.accepted_issuers.is_empty() && !request.accepted_issuers.contains(issuer) {
-        return Err(format!(
-            "{} is not among the issuers the request accepts",
-            rec.name
-        ));
+        return Err(Refusal::IssuerNotAccepted { name: rec.name });
     }
     Ok(format!("{} ({issuer}), registered and active", rec.name))
 }
@@ -810,19 +854,21 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
     );
     run.check_lazy(Check::Anchor, || {
         if e.credential_type != r.credential_type {
-            return Err(format!(
-                "a {} credential was shown; the request asks for {}",
-                e.credential_type, r.credential_type
-            ));
+            return Err(Refusal::WrongCredentialType {
+                shown: e.credential_type.clone(),
+                asked: r.credential_type.clone(),
+            });
         }
         let anchor: AnchorRecord = get(facts, &state_keys::anchor(&e.issuer, &d.batch_root), "the anchor")?
-            .ok_or("the credential's batch is not anchored on the ledger")?;
+            .ok_or(Refusal::NotAnchored)?;
         anchor
             .matches(e, d.inclusion.tree_size)
-            .map_err(|m| m.to_string())?;
+            .map_err(|mismatch| Refusal::AnchorMismatch { mismatch })?;
         d.inclusion
             .verify(&e.leaf_hash(), &d.batch_root)
-            .map_err(|err| format!("the credential is not in the anchored batch: {err}"))?;
+            .map_err(|err| Refusal::NotInBatch {
+                reason: err.to_string(),
+            })?;
         let h = facts
             .height_of(&state_keys::anchor(&e.issuer, &d.batch_root))
             .unwrap_or_default();
@@ -837,17 +883,16 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
         let mut asked: Vec<&str> = r.disclose.iter().map(String::as_str).collect();
         asked.sort_unstable();
         if names != asked {
-            return Err(format!(
-                "disclosed [{}] but the request asks for [{}]",
-                names.join(", "),
-                asked.join(", ")
-            ));
+            return Err(Refusal::OtherDisclosure {
+                disclosed: names.iter().map(|n| (*n).to_owned()).collect(),
+                asked: asked.iter().map(|n| (*n).to_owned()).collect(),
+            });
         }
         for o in &d.disclosed {
-            let c = e
-                .attribute(&o.name)
-                .ok_or_else(|| format!("`{}` is not in the credential", o.name))?;
-            check_opening(c, o)?;
+            let c = e.attribute(&o.name).ok_or_else(|| Refusal::NotInCredential {
+                attribute: o.name.clone(),
+            })?;
+            check_opening(c, o).map_err(|reason| Refusal::Opening { reason })?;
         }
         Ok(format!(
             "{} disclosed value(s) open the envelope",
@@ -859,13 +904,10 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
             return if d.predicate_proof.is_none() {
                 Ok("none asked".into())
             } else {
-                Err("a predicate proof was given where none was asked".into())
+                Err(Refusal::UnaskedPredicateProof)
             };
         }
-        let proof = d
-            .predicate_proof
-            .as_ref()
-            .ok_or("the predicate proof is missing")?;
+        let proof = d.predicate_proof.as_ref().ok_or(Refusal::MissingPredicateProof)?;
         let statements = r
             .predicates
             .iter()
@@ -874,10 +916,9 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
                     predicate: pr,
                     commitment: *c,
                 }),
-                _ => Err(format!(
-                    "`{}` is not a numeric attribute of the credential",
-                    pr.attribute
-                )),
+                _ => Err(Refusal::NotNumeric {
+                    attribute: pr.attribute.clone(),
+                }),
             })
             .collect::<Result<Vec<_>, _>>()?;
         zk::predicates::verify_predicates(
@@ -888,7 +929,9 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
             &statements,
             proof,
         )
-        .map_err(|err| format!("the predicate proof does not verify: {err}"))?;
+        .map_err(|err| Refusal::PredicateProof {
+            reason: err.to_string(),
+        })?;
         Ok(r.predicates
             .iter()
             .map(ToString::to_string)
@@ -898,7 +941,9 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
     run.check_lazy(Check::HolderBinding, || {
         p.verify_holder_binding()
             .map(|()| "signed by the key the credential is bound to".into())
-            .map_err(|err| format!("the holder's signature does not verify: {err}"))
+            .map_err(|err| Refusal::HolderSignature {
+                reason: err.to_string(),
+            })
     });
     run.check_lazy(Check::Revocation, || {
         let key = e.status.chunk_key(&e.issuer);
@@ -906,10 +951,10 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
         let revoked = crate::ledger::is_revoked(chunk.as_ref(), e.status.index);
         let h = facts.height_of(&key).unwrap_or_default();
         if revoked {
-            Err(format!(
-                "revoked by the issuer (status list {}, as of block {h})",
-                e.status.list_id
-            ))
+            Err(Refusal::Revoked {
+                list_id: e.status.list_id,
+                block: h,
+            })
         } else {
             Ok(format!("not revoked as of block {h}"))
         }
@@ -917,9 +962,9 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
     run.check(
         Check::Validity,
         if ctx.now < e.valid_from {
-            Err("the credential is not valid yet".into())
+            Err(Refusal::NotYetValid)
         } else if e.valid_until.is_some_and(|u| ctx.now > u) {
-            Err("the credential has expired".into())
+            Err(Refusal::CredentialExpired)
         } else {
             Ok("inside its validity period".into())
         },
@@ -968,11 +1013,11 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
     run.check(
         Check::Anchor,
         match &anchor {
-            None => Err("no anchored batch of this issuer has that Poseidon root".into()),
-            Some(a) if a.credential_type != r.credential_type => Err(format!(
-                "the anchored batch holds {} credentials; the request asks for {}",
-                a.credential_type, r.credential_type
-            )),
+            None => Err(Refusal::NoAnchorWithPoseidonRoot),
+            Some(a) if a.credential_type != r.credential_type => Err(Refusal::AnchoredOtherType {
+                anchored: a.credential_type.clone(),
+                asked: r.credential_type.clone(),
+            }),
             Some(a) => Ok(format!("a batch of {} anchored by the issuer", a.count)),
         },
     );
@@ -981,7 +1026,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         if r.disclose.is_empty() {
             Ok("nothing disclosed (unlinkable tier)".into())
         } else {
-            Err("the unlinkable tier discloses nothing; the request asks to see attributes".into())
+            Err(Refusal::DisclosureInUnlinkableTier)
         },
     );
     let revocation = (|| {
@@ -995,9 +1040,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             None => Hash(fr_to_bytes(&RevocationTree::new().root())),
         };
         if root != u.revocation_root {
-            return Err(
-                "the proof is against a revocation root that is not the ledger's current one".to_owned(),
-            );
+            return Err(Refusal::StaleRevocationRoot);
         }
         Ok(format!(
             "not among the issuer's {} revoked ids (proven in zero knowledge)",
@@ -1005,38 +1048,39 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         ))
     })();
     let zk_result = || {
-        let schema = schema.ok_or("the batch's schema is not known")?;
+        let schema = schema.ok_or(Refusal::SchemaUnknown)?;
         let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
-            .ok_or("the verifier is not registered, so it has no nullifier scope")?
+            .ok_or(Refusal::VerifierNotRegistered)?
             .nullifier_domain();
         // The key version is this verifier's, not the prover's choice: an older circuit lacks
         // the validity, issuer and presence rules.
         if u.circuit_version != zk::unlinkable::KEY_VERSION {
-            return Err(format!(
-                "the proof is under circuit version {}; this verifier accepts version {}",
-                u.circuit_version,
-                zk::unlinkable::KEY_VERSION
-            ));
+            return Err(Refusal::CircuitVersion {
+                version: u.circuit_version,
+                accepted: zk::unlinkable::KEY_VERSION,
+            });
         }
         let vk_rec: VerifyingKeyRecord = get(
             facts,
             &state_keys::verifying_key(&u.circuit, u.circuit_version),
             "the verifying key",
         )?
-        .ok_or_else(|| {
-            format!(
-                "no verifying key for {} v{} is registered",
-                u.circuit, u.circuit_version
-            )
+        .ok_or_else(|| Refusal::NoVerifyingKey {
+            circuit: u.circuit.clone(),
+            version: u.circuit_version,
         })?;
         let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)
-            .map_err(|e| e.to_string())?;
-        let predicates = tier::circuit_predicates(schema, &r.predicates)?;
-        let field =
-            |h: &Hash, what: &str| fr_from_bytes(&h.0).ok_or(format!("the {what} is not a field element"));
-        let anchor = anchor
-            .as_ref()
-            .ok_or("no anchored batch of this issuer has that Poseidon root")?;
+            .map_err(|e| Refusal::BadVerifyingKey {
+                reason: e.to_string(),
+            })?;
+        let predicates = tier::circuit_predicates(schema, &r.predicates)
+            .map_err(|reason| Refusal::CircuitPredicates { reason })?;
+        let field = |h: &Hash, what: &str| {
+            fr_from_bytes(&h.0).ok_or_else(|| Refusal::NotAFieldElement {
+                what: what.to_owned(),
+            })
+        };
+        let anchor = anchor.as_ref().ok_or(Refusal::NoAnchorWithPoseidonRoot)?;
         let statement = zk::unlinkable::UnlinkableStatement {
             issuer_root: field(&u.poseidon_root, "Poseidon root")?,
             revocation_root: field(&u.revocation_root, "revocation root")?,
@@ -1044,14 +1088,15 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             // proves nothing there.
             binding: zk::unlinkable::binding_element(u.issuer.as_str(), &anchor.schema_id),
             // Valid at the request's time, which this verifier set when it made the request.
-            now: zk::unlinkable::circuit_time(r.created_at)
-                .ok_or("the request's time is outside what the circuit can take")?,
+            now: zk::unlinkable::circuit_time(r.created_at).ok_or(Refusal::RequestTimeOutOfRange)?,
             predicates,
             scope,
             request: r.digest(),
         };
         zk::unlinkable::verify_unlinkable(&vk, &statement, &field(&u.nullifier, "nullifier")?, &u.proof)
-            .map_err(|e| format!("the Groth16 proof does not verify: {e}"))?;
+            .map_err(|e| Refusal::Groth16 {
+                reason: e.to_string(),
+            })?;
         Ok(format!(
             "{} ({})",
             r.predicates

@@ -1,0 +1,284 @@
+//! Why a check refused: one typed reason per way a presentation can fail, with the values that
+//! matter as fields. `Display` renders the English sentence `credctl` and the service print; a
+//! front end that speaks another language renders from the serialised `code` and fields
+//! instead. Tests and callers match on the variant, never on the sentence.
+
+use schemas::ledger::AnchorMismatch;
+use serde::{Deserialize, Serialize};
+
+/// Why a check refused a presentation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "kebab-case", rename_all_fields = "camelCase")]
+#[non_exhaustive]
+pub enum Refusal {
+    // ---- the request -------------------------------------------------------------------
+    /// The request's signature does not verify.
+    #[error("the request: its signature does not verify: {reason}")]
+    RequestSignature {
+        /// What the signature check found.
+        reason: String,
+    },
+    /// The request verifies under a key that is not the named verifier's.
+    #[error("the request: it is signed by a key that is not its verifier's")]
+    RequestNotByItsVerifier,
+    /// The presentation answers another verifier's request.
+    #[error("the presentation answers a request of another verifier ({verifier})")]
+    AnotherVerifier {
+        /// The verifier the request names.
+        verifier: String,
+    },
+    /// This verifier made a request with that nonce, but not this one.
+    #[error("the request differs from the one this verifier made with that nonce")]
+    RequestAltered,
+    /// This verifier never made a request with that nonce.
+    #[error("this verifier never made a request with that nonce")]
+    RequestNotMade,
+    /// The verifier's own state could not be read or written.
+    #[error("the verifier's state cannot be used: {reason}")]
+    VerifierState {
+        /// The storage error.
+        reason: String,
+    },
+    /// The presentation is of the other tier.
+    #[error("the presentation is not of the tier the request asks for")]
+    WrongTier,
+    /// The request expired.
+    #[error("the request expired {secs_ago} s ago")]
+    RequestExpired {
+        /// How long ago, seconds.
+        secs_ago: i64,
+    },
+    /// The request was made after now (beyond the clock skew allowed).
+    #[error("the request was made in the future")]
+    RequestFromTheFuture,
+    /// The request is answerable for longer than any request may be.
+    #[error("the request is answerable for longer than {max_secs} s")]
+    RequestLifetime {
+        /// The longest lifetime, seconds.
+        max_secs: i64,
+    },
+    /// The request was answered before.
+    #[error("this request was already answered: replay refused")]
+    Replay,
+
+    // ---- the ledger proofs ---------------------------------------------------------------
+    /// More ledger proofs than any presentation needs.
+    #[error("the presentation carries {carried} ledger proofs; at most {max} are accepted")]
+    TooManyLedgerProofs {
+        /// How many.
+        carried: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// A ledger proof does not verify against the trusted validator set.
+    #[error("{reason}")]
+    LedgerProof {
+        /// What the light client found.
+        reason: String,
+    },
+    /// The carried proofs are older than this verifier accepts.
+    #[error("the ledger proofs are {age_secs} s old; at most {max_secs} s is accepted")]
+    LedgerProofsTooOld {
+        /// Age of the oldest, seconds.
+        age_secs: i64,
+        /// The bound, seconds.
+        max_secs: i64,
+    },
+    /// A carried proof is dated ahead of this verifier's clock.
+    #[error("a ledger proof is dated {ahead_secs} s ahead of this clock; at most {max_secs} s is accepted")]
+    LedgerProofFromTheFuture {
+        /// How far ahead, seconds.
+        ahead_secs: i64,
+        /// The bound, seconds.
+        max_secs: u64,
+    },
+    /// A record a check needs is not proven, or does not decode.
+    #[error("{reason}")]
+    NotProven {
+        /// What was missing or malformed.
+        reason: String,
+    },
+
+    // ---- the issuer and the anchor ------------------------------------------------------
+    /// The issuer is not registered.
+    #[error("{issuer} is not an issuer registered on the ledger")]
+    IssuerNotRegistered {
+        /// The issuer's DID.
+        issuer: String,
+    },
+    /// Governance suspended the issuer.
+    #[error("{name} ({issuer}) is suspended by governance")]
+    IssuerSuspended {
+        /// Its registered name.
+        name: String,
+        /// Its DID.
+        issuer: String,
+    },
+    /// The issuer may not issue this type.
+    #[error("{name} is not allowed to issue {credential_type}")]
+    IssuerNotAllowed {
+        /// Its registered name.
+        name: String,
+        /// The type.
+        credential_type: String,
+    },
+    /// The request accepts other issuers only.
+    #[error("{name} is not among the issuers the request accepts")]
+    IssuerNotAccepted {
+        /// Its registered name.
+        name: String,
+    },
+    /// A credential of another type was shown.
+    #[error("a {shown} credential was shown; the request asks for {asked}")]
+    WrongCredentialType {
+        /// The type shown.
+        shown: String,
+        /// The type asked for.
+        asked: String,
+    },
+    /// The credential's batch is not anchored.
+    #[error("the credential's batch is not anchored on the ledger")]
+    NotAnchored,
+    /// The anchored batch is not the credential's.
+    #[error("{mismatch}")]
+    AnchorMismatch {
+        /// How it differs.
+        mismatch: AnchorMismatch,
+    },
+    /// The inclusion path does not lead to the anchored root.
+    #[error("the credential is not in the anchored batch: {reason}")]
+    NotInBatch {
+        /// What the path check found.
+        reason: String,
+    },
+    /// No anchor of this issuer has the proof's Poseidon root (unlinkable tier).
+    #[error("no anchored batch of this issuer has that Poseidon root")]
+    NoAnchorWithPoseidonRoot,
+    /// The anchored batch holds another type (unlinkable tier).
+    #[error("the anchored batch holds {anchored} credentials; the request asks for {asked}")]
+    AnchoredOtherType {
+        /// The anchor's type.
+        anchored: String,
+        /// The type asked for.
+        asked: String,
+    },
+
+    // ---- what the presentation shows -----------------------------------------------------
+    /// Other attributes were disclosed than the request asks for.
+    #[error("disclosed [{}] but the request asks for [{}]", disclosed.join(", "), asked.join(", "))]
+    OtherDisclosure {
+        /// Disclosed, sorted.
+        disclosed: Vec<String>,
+        /// Asked, sorted.
+        asked: Vec<String>,
+    },
+    /// A disclosed or predicated attribute is not in the credential.
+    #[error("`{attribute}` is not in the credential")]
+    NotInCredential {
+        /// The attribute.
+        attribute: String,
+    },
+    /// A disclosed value does not open its commitment.
+    #[error("{reason}")]
+    Opening {
+        /// Which attribute and why.
+        reason: String,
+    },
+    /// The unlinkable tier discloses nothing, yet the request asks to see attributes.
+    #[error("the unlinkable tier discloses nothing; the request asks to see attributes")]
+    DisclosureInUnlinkableTier,
+    /// A predicate proof came although no predicate was asked.
+    #[error("a predicate proof was given where none was asked")]
+    UnaskedPredicateProof,
+    /// The predicate proof is missing.
+    #[error("the predicate proof is missing")]
+    MissingPredicateProof,
+    /// A predicate names an attribute that is not a number.
+    #[error("`{attribute}` is not a numeric attribute of the credential")]
+    NotNumeric {
+        /// The attribute.
+        attribute: String,
+    },
+    /// The Bulletproofs do not verify.
+    #[error("the predicate proof does not verify: {reason}")]
+    PredicateProof {
+        /// What the verifier found.
+        reason: String,
+    },
+    /// The holder's signature does not verify.
+    #[error("the holder's signature does not verify: {reason}")]
+    HolderSignature {
+        /// What the signature check found.
+        reason: String,
+    },
+
+    // ---- the unlinkable proof ------------------------------------------------------------
+    /// The schema of the anchored batch is unknown.
+    #[error("the batch's schema is not known")]
+    SchemaUnknown,
+    /// The verifier has no registration, hence no nullifier scope.
+    #[error("the verifier is not registered, so it has no nullifier scope")]
+    VerifierNotRegistered,
+    /// The proof is under a circuit version this verifier does not accept.
+    #[error("the proof is under circuit version {version}; this verifier accepts version {accepted}")]
+    CircuitVersion {
+        /// The version proven under.
+        version: u32,
+        /// The version accepted.
+        accepted: u32,
+    },
+    /// No verifying key is registered for the circuit and version.
+    #[error("no verifying key for {circuit} v{version} is registered")]
+    NoVerifyingKey {
+        /// The circuit shape.
+        circuit: String,
+        /// The version.
+        version: u32,
+    },
+    /// The registered verifying key does not load.
+    #[error("{reason}")]
+    BadVerifyingKey {
+        /// Why.
+        reason: String,
+    },
+    /// The request's predicates do not fit the circuit.
+    #[error("{reason}")]
+    CircuitPredicates {
+        /// Why.
+        reason: String,
+    },
+    /// A public input is not a field element.
+    #[error("the {what} is not a field element")]
+    NotAFieldElement {
+        /// Which input.
+        what: String,
+    },
+    /// The request's time cannot be a circuit input.
+    #[error("the request's time is outside what the circuit can take")]
+    RequestTimeOutOfRange,
+    /// The Groth16 proof does not verify.
+    #[error("the Groth16 proof does not verify: {reason}")]
+    Groth16 {
+        /// What the verifier found.
+        reason: String,
+    },
+
+    // ---- status and validity -------------------------------------------------------------
+    /// The issuer revoked the credential.
+    #[error("revoked by the issuer (status list {list_id}, as of block {block})")]
+    Revoked {
+        /// The status list.
+        list_id: u32,
+        /// The block the status was proven at.
+        block: u64,
+    },
+    /// The proof is against another revocation root than the ledger's current one.
+    #[error("the proof is against a revocation root that is not the ledger's current one")]
+    StaleRevocationRoot,
+    /// The credential's validity period has not begun.
+    #[error("the credential is not valid yet")]
+    NotYetValid,
+    /// The credential's validity period is over.
+    #[error("the credential has expired")]
+    CredentialExpired,
+}
