@@ -57,6 +57,8 @@ impl From<wallet::holder::HolderError> for CommandError {
             H::Unsatisfied(_) => "unsatisfied",
             H::NotMine => "not_mine",
             H::NotAnchored(_) => "not_anchored",
+            H::Unknown(_) => "unknown_credential",
+            H::ProvingKeyNeeded => "proving_key_needed",
             H::Credential(_) => "bad_credential",
             _ => "wallet",
         };

@@ -53,6 +53,8 @@ const HINTS: Record<string, string> = {
   weak_password: "Choose a password of at least 8 characters.",
   ledger: "The ledger could not be reached or did not prove its answer.",
   out_of_scope: "This verifier asked for more than it registered, so the wallet refused.",
+  unknown_credential: "That credential is not in this wallet; the Credentials screen lists them.",
+  proving_key_needed: "An anonymous answer needs the circuit's proving key: choose its file in Settings.",
 };
 
 /** A sentence for any error a command returns (or anything thrown). */

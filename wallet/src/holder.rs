@@ -63,7 +63,7 @@ pub enum HolderError {
     #[error("the credential is not backed by the ledger: {0}")]
     NotAnchored(String),
     /// No such credential.
-    #[error("no credential {0} in this wallet; `credctl wallet list` shows them")]
+    #[error("no credential {0} in this wallet")]
     Unknown(String),
     /// The request itself is unacceptable.
     #[error("the request cannot be answered: {0}")]
@@ -77,6 +77,9 @@ pub enum HolderError {
     /// The credential does not satisfy what is asked.
     #[error("your credential cannot satisfy the request: {0}")]
     Unsatisfied(String),
+    /// The unlinkable tier was asked for without the circuit's proving key.
+    #[error("the unlinkable tier needs the circuit's proving key")]
+    ProvingKeyNeeded,
     /// Proving failed.
     #[error("proving failed: {0}")]
     Zk(#[from] ZkError),
@@ -750,11 +753,7 @@ impl Holder {
         let r = &pending.request.request;
         let e = &c.envelope;
         let facts = &pending.facts;
-        let pk = proving_key.ok_or_else(|| {
-            HolderError::Unsatisfied(
-                "the unlinkable tier needs the circuit's proving key (--proving-key)".into(),
-            )
-        })?;
+        let pk = proving_key.ok_or(HolderError::ProvingKeyNeeded)?;
         let u = c.issuance.unlinkable.as_ref().ok_or_else(|| {
             HolderError::Unsatisfied("this credential was issued without the unlinkable tier".into())
         })?;

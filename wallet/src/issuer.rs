@@ -406,7 +406,7 @@ fn validate(plan: &BatchPlan<'_>, row: Row) -> Result<Valid, RowError> {
     attributes.sort_by(|a, b| a.0.cmp(&b.0));
     if plan.unlinkable && row.holder.holder_commitment.is_none() {
         return Err(err(format!(
-            "the batch is unlinkable but the row has no `{HOLDER_COMMITMENT}` (the holder's `credctl wallet id` prints it)"
+            "the batch is unlinkable but the row has no `{HOLDER_COMMITMENT}` (the holder's wallet shows it with its key)"
         )));
     }
     Ok(Valid {

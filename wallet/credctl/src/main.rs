@@ -364,9 +364,22 @@ fn main() -> std::process::ExitCode {
     match result.and_then(|code| saved.transpose().map(|_| code)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e:#}{}", hint(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// What to do about a library error, in this front end's words (the library's errors name no
+/// command or flag: the desktop app gives its own hints).
+fn hint(e: &anyhow::Error) -> &'static str {
+    use wallet::holder::HolderError;
+    match e.chain().find_map(|c| c.downcast_ref::<HolderError>()) {
+        Some(HolderError::Unknown(_)) => "\nhint: `credctl wallet list` shows the credentials and their ids",
+        Some(HolderError::ProvingKeyNeeded) => {
+            "\nhint: pass the circuit's proving key with --proving-key FILE"
+        }
+        _ => "",
     }
 }
 
