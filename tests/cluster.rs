@@ -28,6 +28,11 @@ struct Cluster {
 impl Cluster {
     /// Writes a devnet of 4 validators and 1 observer and starts every node.
     fn start(tag: u16) -> Cluster {
+        Cluster::start_with(tag, |_| {})
+    }
+
+    /// As [`Cluster::start`], with each node's `node.toml` changed by `edit` first.
+    fn start_with(tag: u16, edit: impl Fn(&mut NodeFile)) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         // Ten ports per cluster (p2p, then HTTP), distinct per test process and test, below
         // Linux's ephemeral range (32768–60999) so no outgoing connection holds one.
@@ -35,6 +40,13 @@ impl Cluster {
         let base = 12_000 + 10 * slot as u16;
         let devnet = config::create_devnet(dir.path(), 4, 1, base, base + 5).expect("create devnet");
         let genesis: Genesis = config::read_json(&devnet.genesis).expect("genesis");
+        for node in &devnet.nodes {
+            let mut file = NodeFile::load(&node.config).expect("node.toml");
+            edit(&mut file);
+            // `load` made its paths absolute; written back as they are.
+            let text = toml::to_string_pretty(&file).expect("toml");
+            config::write_atomic(&node.config, text.as_bytes()).expect("write node.toml");
+        }
         let mut c = Cluster {
             dir,
             devnet,
@@ -663,4 +675,45 @@ async fn oversized_registrations_are_refused_at_the_api_and_the_chain_keeps_comm
     };
     assert_eq!(status.view, view_before, "no view change was needed");
     assert_eq!(status.mempool, 0, "nothing is left waiting");
+}
+
+/// An idle chain keeps certifying fresh headers (a wallet refuses reads older than it accepts:
+/// the default heartbeat is 60 s against a 600 s read age; here 1 s). With no transaction at
+/// all, the height grows by empty blocks each certified by the genesis set. Then the primary is
+/// killed: nothing is pending, so no request timer runs, yet the backups replace the silent
+/// primary and the chain goes on growing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_chain_keeps_certifying_and_a_silent_primary_is_replaced() {
+    let mut cluster = Cluster::start_with(6, |f| f.consensus.heartbeat_ms = 1_000);
+    for i in 0..5 {
+        cluster.wait_up(i).await;
+    }
+    let h0 = cluster.height(1).await.expect("height");
+    cluster.wait_height(1, h0 + 3).await;
+    let first = cluster.client(2).block(h0 + 1).await.expect("block");
+    let third = cluster.client(2).block(h0 + 3).await.expect("block");
+    for b in [&first, &third] {
+        assert!(b.block.body.transactions.is_empty(), "an empty heartbeat block");
+        schemas::light_client::verify_commit_certificate(
+            &b.block.header,
+            &b.certificate,
+            &cluster.validators(),
+        )
+        .expect("certified by the genesis set");
+    }
+    assert!(third.block.header.timestamp_ms > first.block.header.timestamp_ms);
+
+    let status = cluster.client(1).status().await.expect("status");
+    let primary = (status.view % 4) as usize;
+    cluster.kill(primary);
+    let other = (primary + 1) % 4;
+    let h = cluster.height(other).await.expect("height");
+    cluster.wait_height(other, h + 2).await;
+    let after = cluster.client(other).status().await.expect("status");
+    assert!(
+        after.view > status.view,
+        "blocks resumed without replacing the silent primary? view {} -> {}",
+        status.view,
+        after.view
+    );
 }

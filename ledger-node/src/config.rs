@@ -13,6 +13,7 @@
 //! batch_timeout_ms = 20
 //! view_change_timeout_ms = 4000
 //! sync_interval_ms = 500
+//! heartbeat_ms = 60000                # an idle chain still makes a block this often
 //! ```
 
 use crate::keys::{MemberFile, NodeKeys, Role};
@@ -71,7 +72,16 @@ pub struct ConsensusFile {
     /// Status gossip period.
     #[serde(default = "default_sync")]
     pub sync_interval_ms: u64,
+    /// The longest an idle chain goes without a block (an empty one), within
+    /// [`HEARTBEAT_MS_RANGE`].
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat_ms: u64,
 }
+
+/// The heartbeats a node accepts, ms: at least a second apart (an empty block costs every
+/// validator a round of votes and about a kilobyte of storage), and well inside the 600 s read
+/// age wallets accept by default.
+pub const HEARTBEAT_MS_RANGE: std::ops::RangeInclusive<u64> = 1_000..=300_000;
 
 impl Default for ConsensusFile {
     fn default() -> Self {
@@ -79,6 +89,7 @@ impl Default for ConsensusFile {
             batch_timeout_ms: default_batch(),
             view_change_timeout_ms: default_vc(),
             sync_interval_ms: default_sync(),
+            heartbeat_ms: default_heartbeat(),
         }
     }
 }
@@ -94,6 +105,9 @@ fn default_p2p() -> String {
 }
 fn default_api() -> String {
     "127.0.0.1:26700".into()
+}
+fn default_heartbeat() -> u64 {
+    u64::try_from(pbft::DEFAULT_HEARTBEAT.as_millis()).unwrap_or(60_000)
 }
 fn default_batch() -> u64 {
     20
@@ -156,6 +170,15 @@ impl NodeFile {
         f.genesis = base.join(&f.genesis);
         f.key_file = base.join(&f.key_file);
         f.password_file = f.password_file.map(|p| base.join(p));
+        if !HEARTBEAT_MS_RANGE.contains(&f.consensus.heartbeat_ms) {
+            bail!(
+                "{}: [consensus] heartbeat_ms is {}; it must be {} to {} (ms)",
+                path.display(),
+                f.consensus.heartbeat_ms,
+                HEARTBEAT_MS_RANGE.start(),
+                HEARTBEAT_MS_RANGE.end()
+            );
+        }
         Ok(f)
     }
 
@@ -188,6 +211,7 @@ impl NodeFile {
                 batch_timeout: Duration::from_millis(self.consensus.batch_timeout_ms),
                 view_change_timeout: Duration::from_millis(self.consensus.view_change_timeout_ms),
                 sync_interval: Duration::from_millis(self.consensus.sync_interval_ms),
+                heartbeat: Duration::from_millis(self.consensus.heartbeat_ms),
                 broken: pbft::BrokenRules::default(),
             },
         })

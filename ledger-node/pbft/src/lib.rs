@@ -19,8 +19,8 @@ mod replica;
 pub use message::{Batch, CheckpointProof, Message, PreparedCert, SignedMessage};
 pub use message::{BlockTransfer, Wire};
 pub use replica::{
-    BrokenRules, Config, DropReason, Effect, Input, LogEntry, Replica, SignatureCheck, Sm2Check, Stats,
-    TimerKind,
+    BrokenRules, Config, DEFAULT_HEARTBEAT, DropReason, Effect, Input, LogEntry, Replica, SignatureCheck,
+    Sm2Check, Stats, TimerKind,
 };
 
 use serde::{Deserialize, Serialize};

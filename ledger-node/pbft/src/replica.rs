@@ -54,6 +54,9 @@ pub enum TimerKind {
     ViewChange,
     /// Periodic status gossip and state-transfer retry.
     Sync,
+    /// The primary of an idle chain checks whether its last block is older than
+    /// [`Config::heartbeat`] and, if so, proposes an empty one.
+    Heartbeat,
 }
 
 /// Test-only switches that break one rule each, to show the simulator catches it.
@@ -65,6 +68,9 @@ pub struct BrokenRules {
     pub drop_prepared_in_new_view: bool,
     /// Emit every vote's `Send` before its `Persist`.
     pub send_before_persist: bool,
+    /// No heartbeat: an idle chain's primary proposes nothing, and backups never replace a
+    /// primary that lets the chain go stale.
+    pub no_heartbeat: bool,
 }
 
 /// Replica settings.
@@ -78,6 +84,11 @@ pub struct Config {
     pub view_change_timeout: Duration,
     /// Status gossip period.
     pub sync_interval: Duration,
+    /// The longest a chain goes without a block: once the last block is this old and nothing
+    /// waits, the primary proposes an empty one. Readers refuse certified answers older than
+    /// they accept (the wallet's `DEFAULT_MAX_READ_AGE_SECS`, 600 s), so a chain with no
+    /// traffic must still certify fresh headers.
+    pub heartbeat: Duration,
     /// Rules to break (tests of the simulator only).
     pub broken: BrokenRules,
 }
@@ -89,10 +100,18 @@ impl Default for Config {
             batch_timeout: Duration::from_millis(50),
             view_change_timeout: Duration::from_millis(1_000),
             sync_interval: Duration::from_millis(500),
+            heartbeat: DEFAULT_HEARTBEAT,
             broken: BrokenRules::default(),
         }
     }
 }
+
+/// The default [`Config::heartbeat`]: a tenth of the longest read age wallets accept by default.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// How often the primary checks for an idle chain, as a fraction of the heartbeat: the longest
+/// gap between blocks is then the heartbeat and a quarter.
+const HEARTBEAT_CHECKS: u32 = 4;
 
 /// What the replica asks its environment to do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +227,8 @@ pub struct Stats {
     pub view_changes: u64,
     /// Blocks committed (including by state transfer).
     pub blocks_committed: u64,
+    /// Empty blocks this replica proposed as primary of an idle chain.
+    pub heartbeats: u64,
 }
 
 #[derive(Default)]
@@ -241,6 +262,9 @@ pub struct Replica {
     now_ms: u64,
 
     view: View,
+    /// When this replica entered its current view (or started), ms: a new primary is given a
+    /// heartbeat's patience from then, not from the last block.
+    view_entered_ms: u64,
     in_view_change: bool,
     view_change_attempts: u32,
     view_changes: BTreeMap<View, BTreeMap<ReplicaId, SignedMessage>>,
@@ -341,6 +365,7 @@ impl Replica {
             config,
             now_ms: 0,
             view: View(0),
+            view_entered_ms: 0,
             in_view_change: false,
             view_change_attempts: 0,
             view_changes: BTreeMap::new(),
@@ -567,11 +592,18 @@ impl Replica {
         self.votes.get(&(view, seq, kind)).is_some_and(|d| d != digest)
     }
 
+    /// How often the idle check runs (never more often than once a millisecond).
+    fn heartbeat_check(&self) -> Duration {
+        (self.config.heartbeat / HEARTBEAT_CHECKS).max(Duration::from_millis(1))
+    }
+
     /// Called once after construction (and after a restart): start timers, ask peers for what
     /// was missed.
     pub fn start(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
         self.now_ms = now_ms;
+        self.view_entered_ms = now_ms;
         out.push(Effect::SetTimer(TimerKind::Sync, self.config.sync_interval));
+        out.push(Effect::SetTimer(TimerKind::Heartbeat, self.heartbeat_check()));
         if self.executed > SeqNo(0) || self.in_view_change || self.view > View(0) {
             let m = self.sign(Message::FetchBlocks {
                 from: SeqNo(self.executed.0 + 1),

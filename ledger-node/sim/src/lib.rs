@@ -79,7 +79,15 @@ pub struct SimOptions {
     /// dates its batches an hour ahead. Off by default so earlier seeds replay unchanged; the
     /// behaviours are drawn from a separate stream of the seed.
     pub attacks: bool,
+    /// The replicas' heartbeat, ms, and an idle phase after everything committed: for
+    /// [`IDLE_HEARTBEATS`] heartbeats no transaction arrives, and every correct replica's last
+    /// block must stay fresh (see [`Violation::Stale`]). `None`: the replicas' default heartbeat
+    /// and no idle phase (earlier seeds replay unchanged).
+    pub heartbeat_ms: Option<u64>,
 }
+
+/// How many heartbeats the idle phase lasts.
+pub const IDLE_HEARTBEATS: u64 = 40;
 
 /// How replicas check signatures in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +127,7 @@ impl SimOptions {
             check: CheckMode::Cached,
             reconfigure: false,
             attacks: false,
+            heartbeat_ms: None,
         }
     }
 }
@@ -166,6 +175,18 @@ pub enum Violation {
     ValidatorSet {
         /// Height.
         height: u64,
+    },
+    /// After an idle phase, a correct replica's last block is older than an idle chain's
+    /// blocks may be: the primary of an idle chain makes a block each heartbeat, and backups
+    /// replace a primary that does not. The bound allows four heartbeats and twelve base
+    /// view-change timeouts (two faulty primaries in a row, the second timer doubled).
+    Stale {
+        /// The replica.
+        replica: u32,
+        /// Its last block's age, virtual ms.
+        age_ms: u64,
+        /// The bound.
+        bound_ms: u64,
     },
     /// Transactions still uncommitted at the deadline.
     Liveness {
@@ -281,6 +302,8 @@ struct Instance {
     last_view: View,
     /// The highest view this replica has put in a message it sent: a restart must not forget it.
     announced_view: View,
+    /// The time of the last block it committed (virtual ms).
+    last_block_ms: u64,
 }
 
 /// Runs one seed.
@@ -391,6 +414,9 @@ impl Sim {
         let config = Config {
             chain_id: "credence-sim".into(),
             broken: opts.broken,
+            heartbeat: opts
+                .heartbeat_ms
+                .map_or(pbft::DEFAULT_HEARTBEAT, std::time::Duration::from_millis),
             ..Config::default()
         };
         let genesis = BlockHeader {
@@ -453,6 +479,7 @@ impl Sim {
                     app_root: genesis.state_root,
                     chain_txs: HashSet::new(),
                     committed: 0,
+                    last_block_ms: 0,
                     last_view: View(0),
                     announced_view: View(0),
                 });
@@ -638,22 +665,33 @@ impl Sim {
             self.boot(k)?;
         }
         let deadline = self.opts.chaos_ms + self.opts.liveness_ms;
+        // Once everything committed, the idle phase (if asked for) runs until `idle_until`.
+        let mut idle_until: Option<u64> = None;
         // Bound every loop: no run takes more than this many events.
-        for _ in 0..2_000_000u64 {
+        for _ in 0..4_000_000u64 {
             if self.healed && self.all_committed() {
-                return Ok(());
+                let Some(h) = self.opts.heartbeat_ms else {
+                    return Ok(());
+                };
+                let until = *idle_until.get_or_insert(self.now + IDLE_HEARTBEATS * h);
+                if self.queue.first_key_value().is_none_or(|((t, _), _)| *t > until) {
+                    return self.fresh_after_idle(h, until);
+                }
             }
             let Some(((time, _), event)) = self.queue.pop_first() else {
                 break;
             };
-            if time > deadline {
+            if time > deadline.max(idle_until.unwrap_or(0)) {
                 break;
             }
             self.now = time;
             self.handle(event)?;
         }
         if self.all_committed() {
-            return Ok(());
+            return match (self.opts.heartbeat_ms, idle_until) {
+                (Some(h), Some(_)) => self.fresh_after_idle(h, self.now),
+                _ => Ok(()),
+            };
         }
         for k in 0..self.instances.len() {
             let summary = self.instances[k].replica.as_ref().map(|r| {
@@ -678,6 +716,28 @@ impl Sim {
             .max_by_key(|(_, m)| *m)
             .unwrap_or((0, 0));
         Err(Violation::Liveness { replica, missing })
+    }
+
+    /// The freshness property at the end of the idle phase: every correct replica's last
+    /// block is at most four heartbeats and twelve base view-change timeouts old.
+    fn fresh_after_idle(&self, heartbeat_ms: u64, now: u64) -> Result<(), Violation> {
+        let vc = u64::try_from(self.config.view_change_timeout.as_millis()).unwrap_or(u64::MAX);
+        let bound_ms = 4 * heartbeat_ms + 12 * vc;
+        for i in self
+            .instances
+            .iter()
+            .filter(|i| i.behaviour == Behaviour::Correct)
+        {
+            let age_ms = now.saturating_sub(i.last_block_ms);
+            if i.replica.is_some() && age_ms > bound_ms {
+                return Err(Violation::Stale {
+                    replica: i.id.0,
+                    age_ms,
+                    bound_ms,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn all_committed(&self) -> bool {
@@ -959,6 +1019,7 @@ impl Sim {
                 let inst = &mut self.instances[k];
                 inst.app_root = block.header.state_root;
                 inst.committed = height;
+                inst.last_block_ms = block.header.timestamp_ms;
                 inst.disk.push(LogEntry::Committed(block, cert));
                 self.log(|| format!("#{k} commit height {height}"));
             }

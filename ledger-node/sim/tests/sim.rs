@@ -184,3 +184,38 @@ fn seed_26912961425215_a_view_change_across_a_validator_set_change_completes() {
     });
     assert!(r.result.is_ok(), "failed: {:?}", r.result);
 }
+
+/// An idle chain stays fresh: after the load, forty heartbeats pass without a transaction and
+/// every correct replica's last block is recent, whoever is primary (a Byzantine one that stays
+/// silent is replaced by the backups).
+#[test]
+fn an_idle_chain_stays_fresh_for_4_and_7_replicas() {
+    let idle = |s, n, f| SimOptions {
+        heartbeat_ms: Some(700),
+        ..SimOptions::new(s, n, f)
+    };
+    let four: Vec<_> = (0..16u64).into_par_iter().map(|s| run(&idle(s, 4, 1))).collect();
+    let seven: Vec<_> = (0..4u64).into_par_iter().map(|s| run(&idle(s, 7, 2))).collect();
+    for r in four.iter().chain(&seven) {
+        assert!(r.result.is_ok(), "seed {} failed: {:?}", r.seed, r.result);
+    }
+}
+
+#[test]
+fn a_chain_without_heartbeats_is_caught_going_stale() {
+    let broken = BrokenRules {
+        no_heartbeat: true,
+        ..BrokenRules::default()
+    };
+    let found = first_failure(0..10, |s| SimOptions {
+        broken,
+        heartbeat_ms: Some(700),
+        ..SimOptions::new(s, 4, 1)
+    })
+    .expect("a stale chain is caught within 10 seeds");
+    assert!(
+        matches!(found.result, Err(Violation::Stale { .. })),
+        "{:?}",
+        found.result
+    );
+}

@@ -23,24 +23,60 @@ impl Replica {
                 bytes += size;
                 txs.push(candidates.remove(0).0);
             }
-            let seq = self.next_seq;
-            self.next_seq = SeqNo(seq.0 + 1);
-            // Never below the parent's time: a previous primary's clock may run ahead of ours
-            // (within the drift bound backups allow).
-            let batch = Batch {
+            self.propose_batch(txs, out);
+        }
+    }
+
+    /// Proposes `txs` (possibly none) as the batch at the next sequence number.
+    fn propose_batch(&mut self, txs: Vec<SignedTransaction>, out: &mut Vec<Effect>) {
+        debug_assert!(self.is_primary() && self.in_window(self.next_seq));
+        let seq = self.next_seq;
+        self.next_seq = SeqNo(seq.0 + 1);
+        // Never below the parent's time: a previous primary's clock may run ahead of ours
+        // (within the drift bound backups allow).
+        let batch = Batch {
+            view: self.view,
+            timestamp_ms: self.now_ms.max(self.last_header.timestamp_ms),
+            txs,
+        };
+        let m = self.vote(
+            Message::PrePrepare {
                 view: self.view,
-                timestamp_ms: self.now_ms.max(self.last_header.timestamp_ms),
-                txs,
-            };
-            let m = self.vote(
-                Message::PrePrepare {
-                    view: self.view,
-                    seq,
-                    batch: batch.clone(),
-                },
-                out,
-            );
-            self.accept_pre_prepare(self.view, seq, batch, m, out);
+                seq,
+                batch: batch.clone(),
+            },
+            out,
+        );
+        self.accept_pre_prepare(self.view, seq, batch, m, out);
+    }
+
+    /// Whether the chain is idle past the heartbeat: nothing proposed above what executed,
+    /// nothing waiting to be proposed, and the last block older than [`Config::heartbeat`].
+    pub(super) fn idle(&self) -> bool {
+        let heartbeat_ms = u64::try_from(self.config.heartbeat.as_millis()).unwrap_or(u64::MAX);
+        self.mempool.is_empty()
+            && self.awaiting_execution.is_none()
+            && !self.slots.keys().any(|s| *s > self.executed)
+            && self.now_ms.saturating_sub(self.last_header.timestamp_ms) >= heartbeat_ms
+    }
+
+    /// Whether the primary let the chain go stale: no block for two heartbeats and a
+    /// view-change timeout since the last block or since this view began, whichever is later.
+    /// A correct primary makes a block at most a heartbeat and a quarter after the last.
+    pub(super) fn primary_silent(&self) -> bool {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let patience = ms(self.config.heartbeat)
+            .saturating_mul(2)
+            .saturating_add(ms(self.config.view_change_timeout));
+        let since = self.last_header.timestamp_ms.max(self.view_entered_ms);
+        self.now_ms.saturating_sub(since) > patience
+    }
+
+    /// The heartbeat: an empty block, so an idle chain still certifies fresh headers.
+    pub(super) fn propose_empty(&mut self, out: &mut Vec<Effect>) {
+        if self.in_window(self.next_seq) && !self.beyond_boundary(self.next_seq) {
+            self.stats.heartbeats += 1;
+            self.propose_batch(Vec::new(), out);
         }
     }
 

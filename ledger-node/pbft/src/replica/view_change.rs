@@ -110,6 +110,21 @@ impl Replica {
                 self.repeat_view_change(out);
                 out.push(Effect::SetTimer(TimerKind::Sync, self.config.sync_interval));
             }
+            TimerKind::Heartbeat => {
+                if self.active && !self.in_view_change && !self.config.broken.no_heartbeat {
+                    if self.is_primary() {
+                        if self.idle() {
+                            self.propose_empty(out);
+                        }
+                    } else if self.primary_silent() {
+                        // A primary that lets the chain go stale stalls every reader as surely
+                        // as one that censors: replace it as §4.4 replaces a slow one.
+                        self.view_change_attempts = self.view_change_attempts.saturating_add(1);
+                        self.start_view_change(View(self.view.0 + 1), out);
+                    }
+                }
+                out.push(Effect::SetTimer(TimerKind::Heartbeat, self.heartbeat_check()));
+            }
         }
     }
 
@@ -363,6 +378,7 @@ impl Replica {
         self.view = view;
         self.in_view_change = false;
         self.view_change_attempts = 0;
+        self.view_entered_ms = self.now_ms;
         self.view_changes = self.view_changes.split_off(&View(view.0 + 1));
         self.view_change_timer_set = false;
         out.push(Effect::CancelTimer(TimerKind::ViewChange));

@@ -40,10 +40,15 @@ struct Args {
     /// and other-chain transactions in batches and forwards; batches dated an hour ahead).
     #[arg(long)]
     attacks: bool,
+    /// The replicas' heartbeat (ms, at least 100), and an idle phase after everything
+    /// committed in which every correct replica's last block must stay fresh.
+    #[arg(long)]
+    heartbeat_ms: Option<u64>,
     /// Print the event trace of each failing seed (use with --seeds 1 to replay one).
     #[arg(long)]
     trace: bool,
-    /// Break a rule on purpose: small-quorum, drop-prepared, send-before-persist.
+    /// Break a rule on purpose: small-quorum, drop-prepared, send-before-persist, no-heartbeat
+    /// (with --heartbeat-ms).
     #[arg(long)]
     broken: Option<String>,
 }
@@ -55,8 +60,11 @@ fn broken(name: Option<&str>) -> Result<BrokenRules> {
         Some("small-quorum") => b.small_quorum = true,
         Some("drop-prepared") => b.drop_prepared_in_new_view = true,
         Some("send-before-persist") => b.send_before_persist = true,
+        Some("no-heartbeat") => b.no_heartbeat = true,
         Some(other) => {
-            bail!("unknown --broken {other:?}: use small-quorum, drop-prepared or send-before-persist")
+            bail!(
+                "unknown --broken {other:?}: use small-quorum, drop-prepared, send-before-persist or no-heartbeat"
+            )
         }
     }
     Ok(b)
@@ -83,6 +91,9 @@ fn real_main() -> Result<ExitCode> {
         );
     }
     let rules = broken(args.broken.as_deref())?;
+    if args.heartbeat_ms.is_some_and(|h| h < 100) {
+        bail!("--heartbeat-ms must be at least 100 (an idle phase of 40 heartbeats runs after the load)");
+    }
     let reports: Vec<_> = (args.start..args.start + args.seeds)
         .into_par_iter()
         .map(|seed| {
@@ -91,6 +102,7 @@ fn real_main() -> Result<ExitCode> {
             opts.drop_per_mille = args.drop;
             opts.reconfigure = args.reconfigure;
             opts.attacks = args.attacks;
+            opts.heartbeat_ms = args.heartbeat_ms;
             opts.broken = rules;
             opts.trace = args.trace;
             run(&opts)
@@ -107,8 +119,13 @@ fn real_main() -> Result<ExitCode> {
                 .map(|b| format!(" --broken {b}"))
                 .unwrap_or_default();
             let reconf = if args.reconfigure { " --reconfigure" } else { "" };
+            let attacks = if args.attacks { " --attacks" } else { "" };
+            let heartbeat = args
+                .heartbeat_ms
+                .map(|h| format!(" --heartbeat-ms {h}"))
+                .unwrap_or_default();
             println!(
-                "  replay: cargo run --release -p ledger-node --bin ledger-sim -- --seeds 1 --start {} --replicas {} --byzantine {} --transactions {} --drop {}{reconf}{extra} --trace",
+                "  replay: cargo run --release -p pbft-sim --bin ledger-sim -- --seeds 1 --start {} --replicas {} --byzantine {} --transactions {} --drop {}{reconf}{attacks}{heartbeat}{extra} --trace",
                 r.seed, args.replicas, args.byzantine, args.transactions, args.drop
             );
             if args.trace {
