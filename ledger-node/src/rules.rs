@@ -943,7 +943,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             issuer: issuer.clone(),
             list_id,
             count: 0,
-            root: Hash(zk::poseidon::fr_to_bytes(&zk::tree::RevocationTree::new().root())),
+            root: zk::tree::RevocationTree::empty_root_hash(),
         });
         let mut chunks: BTreeMap<u32, StatusListChunk> = BTreeMap::new();
         let mut fresh = Vec::new();
@@ -985,7 +985,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             for &i in &fresh {
                 tree.revoke(i);
             }
-            rec.root = Hash(zk::poseidon::fr_to_bytes(&tree.root()));
+            rec.root = tree.root_hash();
             self.revocation.insert(tree_key, tree);
         }
         self.view.put(key, &rec);

@@ -226,7 +226,7 @@ impl Chain {
                 issuer: issuer.clone(),
                 list_id: list,
                 count: u32::try_from(ids.len()).expect("a small list"),
-                root: Hash(zk::poseidon::fr_to_bytes(&tree.root())),
+                root: tree.root_hash(),
             },
         );
     }

@@ -405,16 +405,16 @@ impl Holder {
             .ok_or_else(|| bad("the unlinkable tier needs a built-in schema"))?;
         let width =
             tier::leaf_width(schema).ok_or_else(|| bad("the schema has too many numeric attributes"))?;
-        let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| bad("its leaf salt is not a field element"))?;
         let data = leaf_data(schema, &c.envelope, &c.openings, width);
-        let expected = zk::unlinkable::credential_leaf(&data, &salt, &self.secret.commitment());
-        if Hash(fr_to_bytes(&expected)) != *leaf {
+        let expected = zk::unlinkable::credential_leaf_hash(&data, &u.salt, &self.secret.commitment_hash())
+            .ok_or_else(|| bad("its leaf salt is not a field element"))?;
+        if expected != *leaf {
             return Err(bad(
                 "its Poseidon leaf is not built from its values and this wallet's secret",
             ));
         }
         let path = unlinkable_path(u).ok_or_else(|| bad("its Poseidon path is malformed"))?;
-        if Hash(fr_to_bytes(&path.root_from(expected))) != *root {
+        if path.root_hash_from(&expected) != Some(*root) {
             return Err(bad("its Poseidon path does not lead to the anchored root"));
         }
         Ok(())
@@ -830,7 +830,7 @@ impl Holder {
                     circuit_version: vk.version(),
                     issuer: e.issuer.clone(),
                     poseidon_root: Hash(fr_to_bytes(&root)),
-                    revocation_root: Hash(fr_to_bytes(&tree.root())),
+                    revocation_root: tree.root_hash(),
                     nullifier: Hash(fr_to_bytes(&nullifier)),
                     proof: proof.to_vec(),
                 },
@@ -851,17 +851,7 @@ impl Holder {
 }
 
 fn unlinkable_path(u: &schemas::credential::UnlinkableIssuance) -> Option<MerklePath> {
-    if u.siblings.len() != zk::tree::CREDENTIAL_TREE_DEPTH {
-        return None;
-    }
-    Some(MerklePath {
-        index: u.index,
-        siblings: u
-            .siblings
-            .iter()
-            .map(|s| fr_from_bytes(&s.0))
-            .collect::<Option<_>>()?,
-    })
+    MerklePath::from_hashes(u.index, &u.siblings, zk::tree::CREDENTIAL_TREE_DEPTH)
 }
 
 fn value_text(schema: Option<&CredentialSchema>, name: &str, v: &AttributeValue) -> String {
@@ -913,7 +903,7 @@ fn revocation_tree(root: &RevocationRoot, ids: Vec<u32>) -> Option<RevocationTre
         return None;
     }
     let tree = RevocationTree::from_revoked(ids);
-    (Hash(fr_to_bytes(&tree.root())) == root.root).then_some(tree)
+    (tree.root_hash() == root.root).then_some(tree)
 }
 
 #[cfg(test)]
@@ -925,9 +915,7 @@ mod tests {
             issuer: Did::from_public_key(SecretKey::from_bytes(&[7; 32]).expect("key").public_key()),
             list_id: 0,
             count: ids.len() as u32,
-            root: Hash(fr_to_bytes(
-                &RevocationTree::from_revoked(ids.iter().copied()).root(),
-            )),
+            root: RevocationTree::from_revoked(ids.iter().copied()).root_hash(),
         }
     }
 

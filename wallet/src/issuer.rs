@@ -67,7 +67,7 @@ impl HolderBinding {
     pub fn new(holder_key: PublicKey, secret: &HolderSecret) -> Self {
         HolderBinding {
             holder_key,
-            holder_commitment: Some(Hash(fr_to_bytes(&secret.commitment()))),
+            holder_commitment: Some(secret.commitment_hash()),
         }
     }
 }
@@ -602,7 +602,7 @@ pub fn issue_batch(
     } else {
         None
     };
-    let poseidon_root = poseidon_tree.as_ref().map(|t| Hash(fr_to_bytes(&t.root())));
+    let poseidon_root = poseidon_tree.as_ref().map(zk::tree::CredentialTree::root_hash);
     let credentials = built
         .into_par_iter()
         .enumerate()
@@ -611,7 +611,7 @@ pub fn issue_batch(
                 t.path(i).map(|p| UnlinkableIssuance {
                     salt: Hash(fr_to_bytes(&salt)),
                     index: p.index,
-                    siblings: p.siblings.iter().map(|s| Hash(fr_to_bytes(s))).collect(),
+                    siblings: p.sibling_hashes(),
                 })
             });
             let credential = Credential {
@@ -754,7 +754,7 @@ mod tests {
     fn jsonl_rows_and_unlinkable_batches() {
         let schema = CredentialSchema::builtin("kyc-attestation").expect("built in");
         let secret = HolderSecret::random(&mut OsRng);
-        let commitment = Hash(fr_to_bytes(&secret.commitment()));
+        let commitment = secret.commitment_hash();
         let text = format!(
             "{{\"name\":\"A\",\"birth_date\":\"1990-01-01\",\"residence_country\":\"CN\",\"kyc_level\":2,\
              \"verified_on\":\"2026-01-01\",\"holder_key\":\"{k}\",\"holder_commitment\":\"{commitment}\"}}\n\

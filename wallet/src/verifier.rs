@@ -31,7 +31,7 @@ use schemas::presentation::{
 use schemas::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use zk::poseidon::{fr_from_bytes, fr_to_bytes};
+use zk::poseidon::fr_from_bytes;
 use zk::predicates::{PredicateStatement, ProofBinding};
 use zk::tree::RevocationTree;
 
@@ -1037,7 +1037,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         )?;
         let root = match &ids {
             Some(rec) => rec.root,
-            None => Hash(fr_to_bytes(&RevocationTree::new().root())),
+            None => RevocationTree::empty_root_hash(),
         };
         if root != u.revocation_root {
             return Err(Refusal::StaleRevocationRoot);

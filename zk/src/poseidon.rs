@@ -86,6 +86,16 @@ pub fn fr_from_bytes(bytes: &[u8; 32]) -> Option<Fr> {
     (fr_to_bytes(&f) == *bytes).then_some(f)
 }
 
+/// A field element as the `Hash` the ledger and credentials carry (its canonical encoding).
+pub(crate) fn to_hash(f: &Fr) -> schemas::Hash {
+    schemas::Hash(fr_to_bytes(f))
+}
+
+/// A carried `Hash` as a field element, if it is a canonical encoding of one.
+pub(crate) fn from_hash(h: &schemas::Hash) -> Option<Fr> {
+    fr_from_bytes(&h.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,11 @@
 //! Node = `Poseidon2(left, right)`. Both trees have a fixed depth and the circuit walks exactly
 //! that many levels, so an interior node can never be passed off as a leaf.
 
-use crate::poseidon::hash2;
+use crate::poseidon::{from_hash, hash2, to_hash};
 use ark_bn254::Fr;
 use ark_ff::{One, Zero};
 use rayon::prelude::*;
+use schemas::Hash;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -45,6 +46,28 @@ pub struct MerklePath {
 }
 
 impl MerklePath {
+    /// A path as credentials carry it: siblings as hashes, leaf level first. `None` unless it
+    /// has `depth` siblings, each a canonical field element.
+    pub fn from_hashes(index: u64, siblings: &[Hash], depth: usize) -> Option<Self> {
+        if siblings.len() != depth {
+            return None;
+        }
+        Some(MerklePath {
+            index,
+            siblings: siblings.iter().map(from_hash).collect::<Option<_>>()?,
+        })
+    }
+
+    /// Its siblings as the hashes a credential carries.
+    pub fn sibling_hashes(&self) -> Vec<Hash> {
+        self.siblings.iter().map(to_hash).collect()
+    }
+
+    /// The root this path leads to from the leaf `leaf` (`None` if it is not a field element).
+    pub fn root_hash_from(&self, leaf: &Hash) -> Option<Hash> {
+        Some(to_hash(&self.root_from(from_hash(leaf)?)))
+    }
+
     /// The root this path leads to from `leaf`.
     pub fn root_from(&self, leaf: Fr) -> Fr {
         let mut cur = leaf;
@@ -111,6 +134,11 @@ impl CredentialTree {
     /// Whether there are no leaves.
     pub fn is_empty(&self) -> bool {
         self.levels[0].is_empty()
+    }
+
+    /// The root as the anchor carries it.
+    pub fn root_hash(&self) -> Hash {
+        to_hash(&self.root())
     }
 
     /// The root.
@@ -190,6 +218,16 @@ impl RevocationTree {
     /// The root.
     pub fn root(&self) -> Fr {
         self.node(REVOCATION_TREE_DEPTH, 0)
+    }
+
+    /// The root as the ledger's revocation record carries it.
+    pub fn root_hash(&self) -> Hash {
+        to_hash(&self.root())
+    }
+
+    /// The root of a list with nothing revoked, as the ledger's revocation record carries it.
+    pub fn empty_root_hash() -> Hash {
+        RevocationTree::new().root_hash()
     }
 
     /// The path of `id`'s leaf.

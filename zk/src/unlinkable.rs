@@ -106,6 +106,11 @@ impl HolderSecret {
         hash(&[Fr::from(TAG_SECRET), self.0])
     }
 
+    /// [`HolderSecret::commitment`] as the issuer's row and the credential carry it.
+    pub fn commitment_hash(&self) -> Hash {
+        crate::poseidon::to_hash(&self.commitment())
+    }
+
     /// The nullifier for a verifier scope.
     pub fn nullifier(&self, scope: &Fr) -> Fr {
         hash(&[Fr::from(TAG_NULLIFIER), self.0, *scope])
@@ -182,6 +187,18 @@ pub fn credential_leaf(data: &LeafData, salt: &Fr, holder_commitment: &Fr) -> Fr
     input.extend(data.values());
     input.extend([*salt, *holder_commitment]);
     hash(&input)
+}
+
+/// [`credential_leaf`] from the hashes a credential carries (its salt and the holder's
+/// commitment); `None` if either is not a canonical field element.
+pub fn credential_leaf_hash(data: &LeafData, salt: &Hash, holder_commitment: &Hash) -> Option<Hash> {
+    let salt = crate::poseidon::from_hash(salt)?;
+    let commitment = crate::poseidon::from_hash(holder_commitment)?;
+    Some(crate::poseidon::to_hash(&credential_leaf(
+        data,
+        &salt,
+        &commitment,
+    )))
 }
 
 /// A credential's validity period (seconds since 1970, `until` inclusive and open when `None`)
