@@ -79,9 +79,12 @@ pub struct ConsensusFile {
 }
 
 /// The heartbeats a node accepts, ms: at least a second apart (an empty block costs every
-/// validator a round of votes and about a kilobyte of storage), and well inside the 600 s read
-/// age wallets accept by default.
-pub const HEARTBEAT_MS_RANGE: std::ops::RangeInclusive<u64> = 1_000..=300_000;
+/// validator a round of votes and about a kilobyte of storage), and at most two minutes, so
+/// that even a silent primary (replaced after two heartbeats and a view-change timeout) leaves
+/// the chain stale for less than the 600 s read age wallets accept by default. Every member
+/// should use the same value: one with a longer heartbeat than its peers is replaced whenever
+/// it leads an idle chain.
+pub const HEARTBEAT_MS_RANGE: std::ops::RangeInclusive<u64> = 1_000..=120_000;
 
 impl Default for ConsensusFile {
     fn default() -> Self {

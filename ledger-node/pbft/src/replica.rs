@@ -265,6 +265,9 @@ pub struct Replica {
     /// When this replica entered its current view (or started), ms: a new primary is given a
     /// heartbeat's patience from then, not from the last block.
     view_entered_ms: u64,
+    /// When this replica last executed a block, by its own clock (ms; 0 before the first since
+    /// start): what the heartbeat and the silent-primary rule measure from.
+    last_executed_ms: u64,
     in_view_change: bool,
     view_change_attempts: u32,
     view_changes: BTreeMap<View, BTreeMap<ReplicaId, SignedMessage>>,
@@ -366,6 +369,7 @@ impl Replica {
             now_ms: 0,
             view: View(0),
             view_entered_ms: 0,
+            last_executed_ms: 0,
             in_view_change: false,
             view_change_attempts: 0,
             view_changes: BTreeMap::new(),

@@ -176,14 +176,14 @@ pub enum Violation {
         /// Height.
         height: u64,
     },
-    /// After an idle phase, a correct replica's last block is older than an idle chain's
-    /// blocks may be: the primary of an idle chain makes a block each heartbeat, and backups
+    /// During the idle phase, a correct replica went longer without a block than an idle
+    /// chain may: the primary of an idle chain makes a block each heartbeat, and backups
     /// replace a primary that does not. The bound allows four heartbeats and twelve base
     /// view-change timeouts (two faulty primaries in a row, the second timer doubled).
     Stale {
         /// The replica.
         replica: u32,
-        /// Its last block's age, virtual ms.
+        /// Its longest time without a block in the idle phase, virtual ms.
         age_ms: u64,
         /// The bound.
         bound_ms: u64,
@@ -302,8 +302,10 @@ struct Instance {
     last_view: View,
     /// The highest view this replica has put in a message it sent: a restart must not forget it.
     announced_view: View,
-    /// The time of the last block it committed (virtual ms).
-    last_block_ms: u64,
+    /// When it last committed a block (virtual ms).
+    last_commit_at: u64,
+    /// Its longest time without a commit during the idle phase so far (virtual ms).
+    max_idle_gap_ms: u64,
 }
 
 /// Runs one seed.
@@ -372,6 +374,8 @@ struct Sim {
     check: Arc<dyn SignatureCheck>,
     config: Config,
     healed: bool,
+    /// When the idle phase began (virtual ms), once it has.
+    idle_since: Option<u64>,
     partition: Option<BTreeSet<u32>>,
     submitted: BTreeMap<Hash, SignedTransaction>,
     /// The set a reconfiguring run changes to, and its change transaction.
@@ -479,7 +483,8 @@ impl Sim {
                     app_root: genesis.state_root,
                     chain_txs: HashSet::new(),
                     committed: 0,
-                    last_block_ms: 0,
+                    last_commit_at: 0,
+                    max_idle_gap_ms: 0,
                     last_view: View(0),
                     announced_view: View(0),
                 });
@@ -501,6 +506,7 @@ impl Sim {
             },
             config,
             healed: false,
+            idle_since: None,
             partition: None,
             submitted: BTreeMap::new(),
             next_validators: None,
@@ -674,6 +680,7 @@ impl Sim {
                     return Ok(());
                 };
                 let until = *idle_until.get_or_insert(self.now + IDLE_HEARTBEATS * h);
+                self.idle_since.get_or_insert(self.now);
                 if self.queue.first_key_value().is_none_or(|((t, _), _)| *t > until) {
                     return self.fresh_after_idle(h, until);
                 }
@@ -718,17 +725,21 @@ impl Sim {
         Err(Violation::Liveness { replica, missing })
     }
 
-    /// The freshness property at the end of the idle phase: every correct replica's last
-    /// block is at most four heartbeats and twelve base view-change timeouts old.
+    /// The freshness property of the idle phase: no correct replica went longer than four
+    /// heartbeats and twelve base view-change timeouts without committing a block, at any point
+    /// of the phase (gaps between commits, and the last one up to its end).
     fn fresh_after_idle(&self, heartbeat_ms: u64, now: u64) -> Result<(), Violation> {
         let vc = u64::try_from(self.config.view_change_timeout.as_millis()).unwrap_or(u64::MAX);
         let bound_ms = 4 * heartbeat_ms + 12 * vc;
+        let since = self.idle_since.unwrap_or(now);
         for i in self
             .instances
             .iter()
             .filter(|i| i.behaviour == Behaviour::Correct)
         {
-            let age_ms = now.saturating_sub(i.last_block_ms);
+            let age_ms = i
+                .max_idle_gap_ms
+                .max(now.saturating_sub(i.last_commit_at.max(since)));
             if i.replica.is_some() && age_ms > bound_ms {
                 return Err(Violation::Stale {
                     replica: i.id.0,
@@ -1019,7 +1030,11 @@ impl Sim {
                 let inst = &mut self.instances[k];
                 inst.app_root = block.header.state_root;
                 inst.committed = height;
-                inst.last_block_ms = block.header.timestamp_ms;
+                if let Some(t0) = self.idle_since {
+                    let gap = self.now.saturating_sub(inst.last_commit_at.max(t0));
+                    inst.max_idle_gap_ms = inst.max_idle_gap_ms.max(gap);
+                }
+                inst.last_commit_at = self.now;
                 inst.disk.push(LogEntry::Committed(block, cert));
                 self.log(|| format!("#{k} commit height {height}"));
             }

@@ -52,23 +52,32 @@ impl Replica {
 
     /// Whether the chain is idle past the heartbeat: nothing proposed above what executed,
     /// nothing waiting to be proposed, and the last block older than [`Config::heartbeat`].
+    ///
+    /// Only slots holding a batch count as proposed: a vote alone (which any member can send
+    /// for any sequence number in the window) must not keep the primary from its heartbeat.
+    /// Times are this replica's clock (when it executed the last block), not the proposer's
+    /// header time, so clock differences between members neither delay nor hasten a heartbeat.
     pub(super) fn idle(&self) -> bool {
         let heartbeat_ms = u64::try_from(self.config.heartbeat.as_millis()).unwrap_or(u64::MAX);
         self.mempool.is_empty()
             && self.awaiting_execution.is_none()
-            && !self.slots.keys().any(|s| *s > self.executed)
-            && self.now_ms.saturating_sub(self.last_header.timestamp_ms) >= heartbeat_ms
+            && !self
+                .slots
+                .range(SeqNo(self.executed.0 + 1)..)
+                .any(|(_, slot)| slot.batch.is_some())
+            && self.now_ms.saturating_sub(self.last_executed_ms) >= heartbeat_ms
     }
 
-    /// Whether the primary let the chain go stale: no block for two heartbeats and a
-    /// view-change timeout since the last block or since this view began, whichever is later.
-    /// A correct primary makes a block at most a heartbeat and a quarter after the last.
+    /// Whether the primary let the chain go stale: nothing executed for two heartbeats and a
+    /// view-change timeout since this replica last executed a block or entered this view,
+    /// whichever is later (its own clock: a lagging replica catching up executes as blocks
+    /// arrive). A correct primary makes a block at most a heartbeat and a quarter after the last.
     pub(super) fn primary_silent(&self) -> bool {
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let patience = ms(self.config.heartbeat)
             .saturating_mul(2)
             .saturating_add(ms(self.config.view_change_timeout));
-        let since = self.last_header.timestamp_ms.max(self.view_entered_ms);
+        let since = self.last_executed_ms.max(self.view_entered_ms);
         self.now_ms.saturating_sub(since) > patience
     }
 
@@ -461,6 +470,7 @@ impl Replica {
         });
         self.mempool_bytes = self.mempool_bytes.saturating_sub(freed);
         self.executed = seq;
+        self.last_executed_ms = self.now_ms;
         self.last_header = block.header.clone();
         self.headers.insert(seq, block.header.clone());
         self.stats.blocks_committed += 1;

@@ -105,6 +105,11 @@ impl Replica {
         match input {
             Input::Blocks(blocks) => self.on_blocks(blocks, out),
             Input::Timeout(TimerKind::Sync) => self.on_timeout(TimerKind::Sync, out),
+            // Kept running (it does nothing while this replica only follows) so that it is
+            // armed the moment a validator-set change makes this replica a member.
+            Input::Timeout(TimerKind::Heartbeat) => {
+                out.push(Effect::SetTimer(TimerKind::Heartbeat, self.heartbeat_check()));
+            }
             Input::Message(m) => {
                 if let Message::Status { executed } = m.message
                     && executed > self.executed

@@ -660,3 +660,54 @@ fn block_time_never_goes_back_and_null_batches_take_their_parents_time() {
         summary(&out)
     );
 }
+
+/// The heartbeat: the primary of an idle chain proposes an empty batch once it executed its last
+/// block a heartbeat ago; a vote for the next sequence number from a member (any member can send
+/// one, a Byzantine one to silence the primary) does not count as something proposed.
+#[test]
+fn an_idle_primary_proposes_an_empty_batch_and_a_stray_vote_does_not_stop_it() {
+    let w = world();
+    let mut p = replica(&w, 0);
+    let heartbeat = Config::default().heartbeat.as_millis() as u64;
+    let mut out = Vec::new();
+    p.start(0, &mut out);
+    assert!(
+        summary(&out).contains(&"SetTimer Heartbeat".to_string()),
+        "{:?}",
+        summary(&out)
+    );
+    let stray = signed(
+        3,
+        Message::Prepare {
+            view: View(0),
+            seq: SeqNo(1),
+            digest: Hash([7; 32]),
+        },
+    );
+    let mut out = Vec::new();
+    p.step(10, Input::Message(stray), &mut out);
+    let mut out = Vec::new();
+    p.step(heartbeat + 1, Input::Timeout(TimerKind::Heartbeat), &mut out);
+    let effects = summary(&out);
+    assert!(
+        effects.iter().any(|e| e.starts_with("Broadcast PrePrepare")),
+        "{effects:?}"
+    );
+    assert!(effects.contains(&"SetTimer Heartbeat".to_string()), "{effects:?}");
+    // A backup does nothing at its heartbeat while the primary is not yet silent.
+    let mut b = replica(&w, 1);
+    let mut out = Vec::new();
+    b.start(0, &mut out);
+    let mut out = Vec::new();
+    b.step(heartbeat + 1, Input::Timeout(TimerKind::Heartbeat), &mut out);
+    assert_eq!(summary(&out), vec!["SetTimer Heartbeat".to_string()]);
+    // Two heartbeats and a view-change timeout without a block: it replaces the primary.
+    let late = 2 * heartbeat + Config::default().view_change_timeout.as_millis() as u64 + 1;
+    let mut out = Vec::new();
+    b.step(late, Input::Timeout(TimerKind::Heartbeat), &mut out);
+    assert!(
+        summary(&out).contains(&"Broadcast ViewChange v1".to_string()),
+        "{:?}",
+        summary(&out)
+    );
+}
