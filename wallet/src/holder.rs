@@ -80,6 +80,9 @@ pub enum HolderError {
     /// The unlinkable tier was asked for without the circuit's proving key.
     #[error("the unlinkable tier needs the circuit's proving key")]
     ProvingKeyNeeded,
+    /// The credential's schema is neither built in nor usable from the ledger.
+    #[error(transparent)]
+    Schema(#[from] plan::SchemaUnresolved),
     /// Proving failed.
     #[error("proving failed: {0}")]
     Zk(#[from] ZkError),
@@ -273,6 +276,15 @@ pub struct Holder {
     secret: HolderSecret,
 }
 
+/// The schema of a credential being presented: built in, or read from the ledger once.
+async fn read_schema(ledger: &impl ReadLedger, id: &str) -> Result<plan::KnownSchema, HolderError> {
+    if let Some(s) = CredentialSchema::builtin_by_id(id) {
+        return Ok(plan::KnownSchema::BuiltIn(s));
+    }
+    let (_, facts) = ledger.read(vec![state_keys::schema(id)]).await?;
+    Ok(plan::resolve_schema(&facts, id)?)
+}
+
 fn damaged(what: &str) -> HolderError {
     HolderError::Damaged(format!("{what} is unreadable"))
 }
@@ -348,7 +360,11 @@ impl Holder {
         }
         let anchor_key = state_keys::anchor(&e.issuer, &c.issuance.batch_root);
         let (_, facts) = ledger
-            .read(vec![anchor_key.clone(), state_keys::issuer(&e.issuer)])
+            .read(vec![
+                anchor_key.clone(),
+                state_keys::issuer(&e.issuer),
+                state_keys::schema(&e.schema_id),
+            ])
             .await?;
         let anchor: AnchorRecord = facts
             .get(&anchor_key, "the anchor")?
@@ -362,7 +378,8 @@ impl Holder {
         let unlinkable = match (&e.poseidon_leaf, &c.issuance.unlinkable, &anchor.poseidon_root) {
             (None, None, _) => false,
             (Some(leaf), Some(u), Some(root)) => {
-                self.check_unlinkable(&c, leaf, u, root)?;
+                let schema = plan::resolve_schema(&facts, &e.schema_id)?;
+                self.check_unlinkable(&c, &schema, leaf, u, root)?;
                 true
             }
             _ => {
@@ -396,13 +413,12 @@ impl Holder {
     fn check_unlinkable(
         &self,
         c: &Credential,
+        schema: &CredentialSchema,
         leaf: &Hash,
         u: &schemas::credential::UnlinkableIssuance,
         root: &Hash,
     ) -> Result<(), HolderError> {
         let bad = |why: &str| HolderError::NotAnchored(why.into());
-        let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id)
-            .ok_or_else(|| bad("the unlinkable tier needs a built-in schema"))?;
         let width =
             tier::leaf_width(schema).ok_or_else(|| bad("the schema has too many numeric attributes"))?;
         let data = leaf_data(schema, &c.envelope, &c.openings, width);
@@ -459,7 +475,8 @@ impl Holder {
         }
     }
 
-    /// A credential's summary and attributes as text (what the detail screen shows).
+    /// A credential's summary and attributes as text (what the detail screen shows). Values
+    /// of a schema that is not built in show as encoded (this reads no ledger).
     pub fn show(&self, id: &str) -> Result<(CredentialSummary, Vec<(String, String)>), HolderError> {
         let (s, c) = self.find(id)?;
         let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id);
@@ -511,7 +528,8 @@ impl Holder {
                 e.id, e.credential_type, r.credential_type
             )));
         }
-        let schema = CredentialSchema::builtin_by_id(&e.schema_id);
+        let schema = read_schema(ledger, &e.schema_id).await?;
+        let schema = Some(&*schema);
         let mut disclosed = Vec::new();
         for name in &r.disclose {
             let o = c
@@ -757,8 +775,8 @@ impl Holder {
         let u = c.issuance.unlinkable.as_ref().ok_or_else(|| {
             HolderError::Unsatisfied("this credential was issued without the unlinkable tier".into())
         })?;
-        let schema = CredentialSchema::builtin_by_id(&e.schema_id)
-            .ok_or_else(|| HolderError::Unsatisfied("the unlinkable tier needs a built-in schema".into()))?;
+        let schema = plan::resolve_schema(facts, &e.schema_id)?;
+        let schema = &*schema;
         let vk_rec: VerifyingKeyRecord = facts
             .get(
                 &state_keys::verifying_key(&pk.shape().id(), zk::unlinkable::KEY_VERSION),

@@ -5,9 +5,12 @@
 //! list only by convention.
 
 use schemas::credential::StatusEntry;
+use schemas::credential_schema::CredentialSchema;
 use schemas::did::Did;
 use schemas::hash::Hash;
-use schemas::ledger::state_keys;
+use schemas::ledger::{SchemaRecord, state_keys};
+
+use crate::ledger::Facts;
 
 /// The status list of every unlinkable batch: the list whose revoked indexes the proofs use.
 /// Issuance refuses any other (`IssueError::UnlinkableList`).
@@ -71,4 +74,75 @@ pub fn ledger_keys(verifier: &Did, subject: &Subject<'_>) -> Vec<Vec<u8>> {
         }
     }
     keys
+}
+
+/// Why a credential's schema is not to be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaUnresolved {
+    /// Neither built in nor on the ledger.
+    #[error("schema {id} is neither built in nor published on the ledger; its issuer must publish it first")]
+    NotPublished {
+        /// The schema id.
+        id: String,
+    },
+    /// The proofs read do not say either way.
+    #[error("the ledger proofs do not cover schema {id}")]
+    NotCovered {
+        /// The schema id.
+        id: String,
+    },
+    /// The ledger holds something under the id that is not that schema.
+    #[error("the ledger's record of schema {id} is not a usable schema: {reason}")]
+    Unusable {
+        /// The schema id.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A schema known by heart or read from the ledger.
+#[derive(Debug)]
+pub enum KnownSchema {
+    /// One of the built-in schemas.
+    BuiltIn(&'static CredentialSchema),
+    /// A schema published on the ledger.
+    Published(Box<CredentialSchema>),
+}
+
+impl std::ops::Deref for KnownSchema {
+    type Target = CredentialSchema;
+    fn deref(&self) -> &CredentialSchema {
+        match self {
+            KnownSchema::BuiltIn(s) => s,
+            KnownSchema::Published(s) => s,
+        }
+    }
+}
+
+/// The schema a credential was issued under, in one rule for holder and verifier: a built-in
+/// schema is known by heart; any other is the one published on the ledger (published schemas
+/// are never overwritten), read from proven `facts`. Both tiers accept both kinds: before, the
+/// holder refused a published schema in the unlinkable tier that the verifier accepted.
+pub fn resolve_schema(facts: &Facts, id: &str) -> Result<KnownSchema, SchemaUnresolved> {
+    if let Some(s) = CredentialSchema::builtin_by_id(id) {
+        return Ok(KnownSchema::BuiltIn(s));
+    }
+    let unusable = |reason: String| SchemaUnresolved::Unusable {
+        id: id.to_owned(),
+        reason,
+    };
+    let record: SchemaRecord = match facts.get(&state_keys::schema(id), "the schema") {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(SchemaUnresolved::NotPublished { id: id.to_owned() }),
+        Err(crate::ledger::LedgerError::NotCovered { .. }) => {
+            return Err(SchemaUnresolved::NotCovered { id: id.to_owned() });
+        }
+        Err(e) => return Err(unusable(e.to_string())),
+    };
+    let schema = CredentialSchema::from_json(&record.json).map_err(|e| unusable(e.to_string()))?;
+    if schema.id() != id || record.id != id {
+        return Err(unusable(format!("it is published as {}", schema.id())));
+    }
+    Ok(KnownSchema::Published(Box::new(schema)))
 }

@@ -581,3 +581,106 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
         "{err}"
     );
 }
+
+/// A schema an issuer published on the ledger (not built in) serves both tiers on both sides
+/// by one rule (`plan::resolve_schema`): before, the verifier accepted such a schema in the
+/// unlinkable tier while the holder refused to import or prove with it. A schema the ledger
+/// does not hold is refused by the holder with the reason, not guessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_published_on_the_ledger_serves_the_unlinkable_tier_on_both_sides() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chain = Chain::new();
+    let bank = SecretKey::generate(&mut OsRng);
+    let bank_did = Did::from_public_key(bank.public_key());
+    chain.register_issuer(&bank, "Bank", &["KycAttestation"]);
+    let text = schemas::credential_schema::BUILTIN_SCHEMAS
+        .iter()
+        .find(|(n, _)| *n == "kyc-attestation")
+        .expect("built in")
+        .1;
+    let custom = |id: &str| {
+        CredentialSchema::from_json(&text.replace("credence:schema:kyc-attestation:1", id)).expect("a schema")
+    };
+    let published = custom("credence:schema:bank-kyc:7");
+    assert!(CredentialSchema::builtin_by_id(published.id()).is_none());
+    chain.put(
+        schemas::ledger::state_keys::schema(published.id()),
+        &published.record(bank_did.clone()),
+    );
+    let unpublished = custom("credence:schema:bank-kyc:8");
+    let (pk, vk) = zk::unlinkable::setup(zk::unlinkable::CircuitShape::SHAPES[0], &mut OsRng).expect("setup");
+    chain.register_verifying_key(&vk);
+    let verifier = SecretKey::generate(&mut OsRng);
+    chain.register_verifier(
+        &verifier,
+        "Other Bank",
+        vec![ScopeItem {
+            credential_type: "KycAttestation".into(),
+            disclose: vec![],
+            predicates: vec!["kyc_level".into()],
+        }],
+        "account opening",
+    );
+    let (customer, _) = Holder::create(&dir.path().join("customer"), PW, COST).expect("wallet");
+    let now = crate::now();
+    let issue = |schema: &CredentialSchema, list_start: u32| {
+        let plan = BatchPlan {
+            schema,
+            issuer: bank_did.clone(),
+            valid_from: now - 60,
+            valid_until: None,
+            list_id: 0,
+            first_index: list_start,
+            unlinkable: true,
+        };
+        let row = Row::new(
+            2,
+            json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN",
+                   "kyc_level": 3, "verified_on": "2026-11-02"}),
+            customer.binding(),
+        );
+        let batch = issue_batch(&plan, vec![row], &|_| {}).expect("issued");
+        chain.anchor(&batch.anchor_record(&plan));
+        batch.credentials[0].1.to_json().to_string()
+    };
+    let good = issue(&published, 0);
+    let orphan = issue(&unpublished, 1);
+    chain.commit();
+
+    let err = customer
+        .import(&orphan, &chain, now)
+        .await
+        .expect_err("a schema the ledger does not hold");
+    assert!(
+        matches!(
+            err,
+            HolderError::Schema(crate::plan::SchemaUnresolved::NotPublished { .. })
+        ),
+        "{err}"
+    );
+    let summary = customer.import(&good, &chain, now).await.expect("imported");
+    assert!(summary.unlinkable);
+    let spec = RequestSpec {
+        credential_type: "KycAttestation".into(),
+        accepted_issuers: vec![],
+        disclose: vec![],
+        predicates: vec![parse_predicate("kyc_level>=2").expect("predicate")],
+        purpose: "account opening".into(),
+        ttl_secs: 600,
+        tier: Tier::Unlinkable,
+    };
+    let pending = customer
+        .prepare(make_request(&verifier, &spec, now, &mut OsRng), None, &chain, now)
+        .await
+        .expect("prepared");
+    assert_eq!(pending.consent.proven, vec!["kyc_level ≥ 2".to_owned()]);
+    let p = customer.present(&pending, Some(&pk), now).expect("presented");
+    let report = verify_offline(
+        &p,
+        &chain,
+        &Did::from_public_key(verifier.public_key()),
+        now,
+        None,
+    );
+    assert!(report.passed(), "{:?}", report.failure());
+}

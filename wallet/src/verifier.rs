@@ -17,11 +17,11 @@ use crate::tier;
 use rand_core::CryptoRngCore;
 use schemas::codec::Canonical;
 use schemas::credential::AttributeCommitment;
-use schemas::credential_schema::{AttributeValue, CredentialSchema};
+use schemas::credential_schema::AttributeValue;
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    AnchorRecord, IssuerRecord, IssuerStatus, RevocationRoot, SchemaRecord, StatusListChunk, VerifierRecord,
+    AnchorRecord, IssuerRecord, IssuerStatus, RevocationRoot, StatusListChunk, VerifierRecord,
     VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
@@ -968,7 +968,8 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
         },
     );
     if !run.failed {
-        let schema = CredentialSchema::builtin_by_id(&e.schema_id);
+        let schema = plan::resolve_schema(facts, &e.schema_id).ok();
+        let schema = schema.as_deref();
         run.report.disclosed = d
             .disclosed
             .iter()
@@ -995,19 +996,7 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         issuer_check(facts, &u.issuer, &r.credential_type, r),
     );
     let anchor = facts.find_anchor(&u.issuer, |a| a.poseidon_root == Some(u.poseidon_root));
-    // A built-in schema is known by heart; another is read from its ledger record.
-    let builtin = anchor
-        .as_ref()
-        .and_then(|a| CredentialSchema::builtin_by_id(&a.schema_id));
-    let published = match (&anchor, builtin) {
-        (Some(a), None) => facts
-            .get::<SchemaRecord>(&state_keys::schema(&a.schema_id), "the schema")
-            .ok()
-            .flatten()
-            .and_then(|s| CredentialSchema::from_json(&s.json).ok()),
-        _ => None,
-    };
-    let schema = builtin.or(published.as_ref());
+    let schema = anchor.as_ref().map(|a| plan::resolve_schema(facts, &a.schema_id));
     run.check(
         Check::Anchor,
         match &anchor {
@@ -1046,7 +1035,15 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         ))
     })();
     let zk_result = || {
-        let schema = schema.ok_or(Refusal::SchemaUnknown)?;
+        let schema = match &schema {
+            None => return Err(Refusal::NoAnchorWithPoseidonRoot),
+            Some(Err(e)) => {
+                return Err(Refusal::SchemaUnknown {
+                    reason: e.to_string(),
+                });
+            }
+            Some(Ok(s)) => &**s,
+        };
         let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
             .ok_or(Refusal::VerifierNotRegistered)?
             .nullifier_domain();
@@ -1116,7 +1113,9 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         run.report.proven = r
             .predicates
             .iter()
-            .map(|pr| tier::display_predicate(schema, pr))
+            .map(|pr| {
+                tier::display_predicate(schema.as_ref().and_then(|s| s.as_ref().ok()).map(|s| &**s), pr)
+            })
             .collect();
     }
 }

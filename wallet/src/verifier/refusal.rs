@@ -213,9 +213,12 @@ pub enum Refusal {
     },
 
     // ---- the unlinkable proof ------------------------------------------------------------
-    /// The schema of the anchored batch is unknown.
-    #[error("the batch's schema is not known")]
-    SchemaUnknown,
+    /// The schema of the anchored batch is neither built in nor usable from the ledger.
+    #[error("the batch's schema is not to be had: {reason}")]
+    SchemaUnknown {
+        /// What resolving it found.
+        reason: String,
+    },
     /// The verifier has no registration, hence no nullifier scope.
     #[error("the verifier is not registered, so it has no nullifier scope")]
     VerifierNotRegistered,
