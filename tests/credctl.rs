@@ -170,6 +170,12 @@ async fn issue_answer_and_verify_with_the_command_line() {
         &devnet_dir,
         &["governance", "approve", &"0".repeat(64), "--key", "unused"],
     );
+    // Failover: with another consortium's node listed first, the next node, which serves the
+    // pinned genesis, answers.
+    let both = format!("{other_api},{api}");
+    ok(&tokio::task::block_in_place(|| {
+        credctl(&student, &both, PW, &["wallet", "import", c])
+    }));
     // A home that pinned nothing trusts nothing.
     let fresh = d.join("fresh");
     let o = tokio::task::block_in_place(|| credctl(&fresh, &api, PW, &["verify", p]));

@@ -7,7 +7,6 @@
 //! it back. The wallet lives in the platform's data folder and locks itself after the configured
 //! idle time.
 
-use schemas::codec::Canonical as _;
 use schemas::hash::Hash;
 use schemas::ledger::{Genesis, IssuerRecord, StatusListChunk, state_keys};
 use schemas::seal::Cost;
@@ -17,7 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use wallet::holder::{Consent, CredentialSummary, Disclosure, Holder, Pending};
 use wallet::keystore::{Keystore, RecoveryPhrase};
-use wallet::ledger::{Ledger, Trust};
+use wallet::ledger::Ledger;
+use wallet::pinning::{PinError, PinSource, TrustFile};
 use zeroize::Zeroizing;
 
 /// What a command refused, and why, in words for the holder.
@@ -60,6 +60,7 @@ impl From<wallet::holder::HolderError> for CommandError {
             H::Unknown(_) => "unknown_credential",
             H::ProvingKeyNeeded => "proving_key_needed",
             H::Credential(_) => "bad_credential",
+            H::Schema(_) => "unknown_schema",
             _ => "wallet",
         };
         CommandError::new(code, e.to_string())
@@ -69,6 +70,49 @@ impl From<wallet::holder::HolderError> for CommandError {
 impl From<wallet::keystore::KeystoreError> for CommandError {
     fn from(e: wallet::keystore::KeystoreError) -> Self {
         wallet::holder::HolderError::from(e).into()
+    }
+}
+
+/// What the holder reads when no trusted connection could be made, in the app's words.
+fn pin_error(e: PinError) -> CommandError {
+    let describe = |chain: &str, f: &Hash| format!("chain {chain} (genesis fingerprint {f})");
+    match e {
+        PinError::Ledger(e) => e.into(),
+        PinError::NoNodes => CommandError::new("bad_settings", "No ledger node is set. Add one in Settings."),
+        PinError::OtherConsortium {
+            pinned_chain,
+            pinned,
+            given_chain,
+            given,
+        } => CommandError::new(
+            "bad_settings",
+            format!(
+                "This wallet trusts {}, but the genesis file in Settings is {}. A wallet trusts one consortium: clear the genesis file, or use another wallet folder.",
+                describe(&pinned_chain, &pinned),
+                describe(&given_chain, &given)
+            ),
+        ),
+        PinError::FingerprintMismatch {
+            url,
+            chain,
+            served,
+            expected,
+        } => CommandError::new(
+            "untrusted",
+            format!(
+                "The node at {url} serves {}, not the fingerprint in Settings ({expected}). Nothing was trusted: check the node address and the fingerprint your consortium published.",
+                describe(&chain, &served)
+            ),
+        ),
+        PinError::NotPinned { url, chain, served } => CommandError::new(
+            "untrusted",
+            format!(
+                "No consortium is trusted yet. The node at {url} serves {}. If that is the fingerprint your consortium published, enter it in Settings (or give its genesis file).",
+                describe(&chain, &served)
+            ),
+        ),
+        e @ (PinError::Damaged { .. } | PinError::Io { .. }) => CommandError::new("io", e.to_string()),
+        e => CommandError::new("ledger", e.to_string()),
     }
 }
 
@@ -241,7 +285,7 @@ pub struct Answered {
 
 struct Inner {
     /// Where the pinned genesis and what was proven from it are kept.
-    trust_file: PathBuf,
+    trust_file: TrustFile,
     holder: Option<Holder>,
     phrase: Option<RecoveryPhrase>,
     pending: Option<Pending>,
@@ -267,7 +311,7 @@ impl AppState {
         AppState {
             cost,
             inner: Mutex::new(Inner {
-                trust_file: dir.join("trust.json"),
+                trust_file: TrustFile::new(dir.join("trust.json")),
                 holder: None,
                 phrase: None,
                 pending: None,
@@ -309,88 +353,32 @@ impl Inner {
         })
     }
 
-    /// A connection to the first node in the settings that answers (kept until the settings
-    /// change or a ledger read fails; see [`Inner::after_ledger`]).
+    /// A connection to the first node in the settings that answers and proves itself
+    /// against the pinned genesis, pinning it on first use from the genesis file or the
+    /// fingerprint in Settings (kept until the settings change or a ledger read fails; see
+    /// [`Inner::after_ledger`]).
     async fn ledger(&mut self) -> Res<Ledger> {
         if let Some(l) = &self.ledger {
             return Ok(l.clone());
         }
-        let mut last = None;
-        for url in self.settings.nodes() {
-            let connected = match self.trust(url).await {
-                Ok(trust) => Ledger::connect(url, trust).await.map_err(CommandError::from),
-                Err(e) if e.code == "ledger" => Err(e),
-                Err(e) => return Err(e),
-            };
-            match connected {
-                Ok(l) => {
-                    self.ledger = Some(l.clone());
-                    self.save_trust();
-                    return Ok(l);
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            CommandError::new("bad_settings", "No ledger node is set. Add one in Settings.")
-        }))
-    }
-
-    /// What the wallet trusts: the pinned genesis, pinning it the first time from the genesis
-    /// file in Settings or from the node at `url` when its genesis has the fingerprint in
-    /// Settings. Without either, nothing is trusted and the error shows the node's fingerprint
-    /// for the holder to compare with the one the consortium published.
-    async fn trust(&self, url: &str) -> Res<Trust> {
-        let pinned: Option<Trust> = std::fs::read_to_string(&self.trust_file)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        let file = self.settings.trusted_genesis()?;
-        let describe = |g: &Genesis| format!("chain {} (genesis fingerprint {})", g.chain_id, g.digest());
-        match (pinned, file) {
-            (Some(p), Some(g)) if p.genesis != g => Err(CommandError::new(
-                "bad_settings",
-                format!(
-                    "This wallet trusts {}, but the genesis file in Settings is {}. A wallet trusts one consortium: clear the genesis file, or use another wallet folder.",
-                    describe(&p.genesis),
-                    describe(&g)
-                ),
-            )),
-            (Some(p), _) => Ok(p),
-            (None, Some(g)) => self.pin(Trust::new(g)),
-            (None, None) => {
-                let served = Ledger::served_genesis(url).await?;
-                match self.settings.fingerprint()? {
-                    Some(f) if f == served.digest() => self.pin(Trust::new(served)),
-                    Some(f) => Err(CommandError::new(
-                        "untrusted",
-                        format!(
-                            "The node at {url} serves {}, not the fingerprint in Settings ({f}). Nothing was trusted: check the node address and the fingerprint your consortium published.",
-                            describe(&served)
-                        ),
-                    )),
-                    None => Err(CommandError::new(
-                        "untrusted",
-                        format!(
-                            "No consortium is trusted yet. The node at {url} serves {}. If that is the fingerprint your consortium published, enter it in Settings (or give its genesis file).",
-                            describe(&served)
-                        ),
-                    )),
-                }
-            }
-        }
-    }
-
-    fn pin(&self, trust: Trust) -> Res<Trust> {
-        let text =
-            serde_json::to_string_pretty(&trust).map_err(|e| CommandError::new("internal", e.to_string()))?;
-        wallet::keystore::write_atomic(&self.trust_file, text.as_bytes())?;
-        Ok(trust)
+        let source = PinSource {
+            genesis: self.settings.trusted_genesis()?,
+            fingerprint: self.settings.fingerprint()?,
+        };
+        let (ledger, _) = self
+            .trust_file
+            .connect_any(self.settings.nodes(), &source)
+            .await
+            .map_err(pin_error)?;
+        self.ledger = Some(ledger.clone());
+        Ok(ledger)
     }
 
     /// Keeps what the connection proved (validator set followed, height seen) for next time.
     fn save_trust(&self) {
         if let Some(l) = &self.ledger {
-            let _ = self.pin(l.trust());
+            // Best effort: the next connection proves the same again from the pinned genesis.
+            let _ = self.trust_file.save(&l.trust());
         }
     }
 

@@ -7,10 +7,12 @@
 //!
 //! - [`keystore`]: the encrypted store every role keeps its keys and credentials in;
 //! - [`ledger`]: verified reads ([`ledger::Facts`]) and signed submissions;
+//! - [`pinning`]: which consortium a party trusts, pinned once, and failover across its nodes;
 //! - [`issuer`]: batch issuance from CSV/JSONL rows, anchoring, output files;
 //! - [`holder`]: import, list, consent, presentations (both tiers), disclosure history;
 //! - [`verifier`]: requests, the verification checks, replay protection;
-//! - [`plan`]: what a presentation reads from the ledger, one rule for holder and verifier;
+//! - [`plan`]: what a presentation reads from the ledger and which schema it is under, one
+//!   rule for holder and verifier;
 //! - [`tier`]: what the two presentation tiers share;
 //! - [`roles`]: issuer and verifier identities kept in a keystore;
 #![forbid(unsafe_code)]
@@ -20,6 +22,7 @@ pub mod holder;
 pub mod issuer;
 pub mod keystore;
 pub mod ledger;
+pub mod pinning;
 pub mod plan;
 pub mod roles;
 pub mod tier;

@@ -6,7 +6,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use credctl::service::ServeSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_core::OsRng;
-use schemas::codec::Canonical as _;
 use schemas::credential_schema::CredentialSchema;
 use schemas::hash::Hash;
 use schemas::ledger::{Genesis, ScopeItem, TxPayload};
@@ -17,6 +16,7 @@ use std::path::{Path, PathBuf};
 use wallet::holder::Holder;
 use wallet::issuer::{read_rows, write_batch};
 use wallet::ledger::{Ledger, Trust};
+use wallet::pinning::{PinError, PinSource, TrustFile};
 use wallet::roles::{Identity, approve, propose_verifying_key};
 use wallet::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts,
@@ -54,7 +54,8 @@ struct Cli {
     /// Folder of this user's keystores (issuer/, wallet/, verifier/).
     #[arg(long, global = true, env = "CREDENCE_HOME", default_value = ".credence")]
     home: PathBuf,
-    /// A ledger node's API.
+    /// A ledger node's API; several, separated by commas, for failover (the first that
+    /// answers and proves itself is used).
     #[arg(
         long,
         global = true,
@@ -360,8 +361,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(run(&cli));
     // What this run proved (the validator set followed, the highest block seen) is kept for
     // the next, so an answer older than one already seen is refused then too.
-    let saved = LEDGER.get().map(|l| save_trust(&cli, &l.trust()));
-    match result.and_then(|code| saved.transpose().map(|_| code)) {
+    let saved = LEDGER.get().map(|l| trust_file(&cli).save(&l.trust()));
+    match result.and_then(|code| saved.transpose().map(|_| code).map_err(Into::into)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}{}", hint(&e));
@@ -425,8 +426,8 @@ fn schema_arg(name: &str) -> Result<CredentialSchema> {
 }
 
 /// Where a home folder keeps what its user trusts.
-fn trust_file(cli: &Cli) -> PathBuf {
-    cli.home.join("trust.json")
+fn trust_file(cli: &Cli) -> TrustFile {
+    TrustFile::new(cli.home.join("trust.json"))
 }
 
 fn read_genesis(path: &Path) -> Result<Genesis> {
@@ -437,58 +438,49 @@ fn read_genesis(path: &Path) -> Result<Genesis> {
 /// What this home trusts: the pinned genesis (pinning `--genesis FILE` the first time) and
 /// what was proven from it since.
 fn trust(cli: &Cli) -> Result<Trust> {
-    let file = trust_file(cli);
-    let pinned: Option<Trust> = match std::fs::read_to_string(&file) {
-        Ok(t) => Some(serde_json::from_str(&t).with_context(|| {
-            format!(
-                "{} is damaged; delete it and pin the genesis again",
-                file.display()
-            )
-        })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-    };
     let given = cli.genesis.as_deref().map(read_genesis).transpose()?;
-    match (pinned, given) {
-        (Some(p), Some(g)) if p.genesis != g => bail!(
-            "{} pins chain {} (genesis fingerprint {}), but --genesis names chain {} ({}): use \
-             another --home for another consortium, or delete {} to pin again",
+    let file = trust_file(cli);
+    let trusted = file.trusted(given.as_ref()).map_err(|e| match e {
+        PinError::OtherConsortium {
+            pinned_chain,
+            pinned,
+            given_chain,
+            given,
+        } => anyhow::anyhow!(
+            "{} pins chain {pinned_chain} (genesis fingerprint {pinned}), but --genesis names chain \
+             {given_chain} ({given}): use another --home for another consortium, or delete {} to pin again",
             cli.home.display(),
-            p.genesis.chain_id,
-            p.fingerprint(),
-            g.chain_id,
-            g.digest(),
-            file.display()
+            file.path().display()
         ),
-        (Some(p), _) => Ok(p),
-        (None, Some(g)) => {
-            let t = Trust::new(g);
-            save_trust(cli, &t)?;
-            Ok(t)
-        }
-        (None, None) => bail!(
+        e => e.into(),
+    })?;
+    trusted.ok_or_else(|| {
+        anyhow::anyhow!(
             "no genesis is pinned in {}: pass --genesis FILE (the genesis.json your consortium \
              published) once, or run `credctl trust --fingerprint HEX` against one of its nodes",
             cli.home.display()
-        ),
-    }
+        )
+    })
 }
 
-fn save_trust(cli: &Cli, t: &Trust) -> Result<()> {
-    std::fs::create_dir_all(&cli.home).with_context(|| format!("creating {}", cli.home.display()))?;
-    write_json(&trust_file(cli), t)
+/// The nodes of --ledger, in order.
+fn nodes(cli: &Cli) -> impl Iterator<Item = &str> {
+    cli.ledger.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// The connection this run made, so what it proved is saved when it ends.
 static LEDGER: std::sync::OnceLock<Ledger> = std::sync::OnceLock::new();
 
-/// Connects to --ledger, checked against the pinned genesis.
+/// Connects to the first node of --ledger that answers and proves itself against the pinned
+/// genesis.
 async fn connect(cli: &Cli) -> Result<Ledger> {
     if let Some(l) = LEDGER.get() {
         return Ok(l.clone());
     }
-    let ledger = Ledger::connect(&cli.ledger, trust(cli)?).await?;
-    save_trust(cli, &ledger.trust())?;
+    trust(cli)?;
+    let (ledger, _) = trust_file(cli)
+        .connect_any(nodes(cli), &PinSource::default())
+        .await?;
     Ok(LEDGER.get_or_init(|| ledger).clone())
 }
 
@@ -514,11 +506,12 @@ async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
         );
         return Ok(());
     }
-    let served = Ledger::served_genesis(&cli.ledger).await?;
+    let node = nodes(cli).next().unwrap_or_default();
+    let served = Ledger::served_genesis(node).await?;
     let t = Trust::new(served);
     out!(
         "the node at {} serves chain {} with {} genesis validators\ngenesis fingerprint {}",
-        cli.ledger,
+        node,
         t.genesis.chain_id,
         t.validators.len(),
         t.fingerprint()
@@ -538,10 +531,10 @@ async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
             }
         }
     }
-    save_trust(cli, &t)?;
+    trust_file(cli).save(&t)?;
     // From here on the node is checked like any other: its validator-set changes must prove.
     connect(cli).await?;
-    out!("pinned in {}", trust_file(cli).display());
+    out!("pinned in {}", trust_file(cli).path().display());
     Ok(())
 }
 
