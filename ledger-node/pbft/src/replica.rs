@@ -26,6 +26,7 @@ mod checkpoint;
 mod mempool;
 mod normal;
 mod state_transfer;
+mod transitions;
 mod validator_set;
 mod view_change;
 
@@ -283,10 +284,14 @@ pub struct Replica {
     /// Where the current validator set's epoch starts (genesis, or the checkpoint at which the
     /// set changed): a checkpoint every member holds without votes.
     epoch_base: CheckpointProof,
+    /// Checkpoint votes above the stable checkpoint (bounded by [`MAX_CHECKPOINT_AHEAD`]).
     checkpoints: BTreeMap<SeqNo, BTreeMap<ReplicaId, SignedMessage>>,
+    /// Normal-case state per sequence number inside the window (at most [`LOG_WINDOW`]).
     slots: BTreeMap<SeqNo, Slot>,
+    /// Prepared certificates inside the window (at most [`MAX_PREPARED_CERTS`]).
     prepared_certs: BTreeMap<SeqNo, PreparedCert>,
-    /// What this replica voted: (view, seq) → digest, for pre-prepares, prepares and commits.
+    /// What this replica voted: (view, seq) → digest, for pre-prepares, prepares and commits;
+    /// its own votes only, above the stable checkpoint (truncated with it).
     votes: BTreeMap<(View, SeqNo, u8), Hash>,
     next_seq: SeqNo,
 
@@ -322,6 +327,10 @@ pub struct Replica {
 
 /// Most messages kept for views not entered yet.
 const MAX_EARLY_MESSAGES: usize = 4 * LOG_WINDOW as usize * 16;
+
+/// How far above the stable checkpoint checkpoint votes are kept: with one vote per member
+/// per checkpoint sequence, `checkpoints` holds at most `MAX_CHECKPOINT_AHEAD / K × n` votes.
+const MAX_CHECKPOINT_AHEAD: u64 = 4 * LOG_WINDOW;
 
 /// Most views above the current one for which view-change messages are kept.
 const MAX_VIEW_CHANGE_VIEWS: usize = 64;

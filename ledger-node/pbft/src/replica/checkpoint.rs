@@ -9,7 +9,7 @@ impl Replica {
         };
         if seq <= self.stable.seq
             || !seq.0.is_multiple_of(CHECKPOINT_INTERVAL)
-            || seq.0 > self.stable.seq.0 + 4 * LOG_WINDOW
+            || seq.0 > self.stable.seq.0 + MAX_CHECKPOINT_AHEAD
         {
             return self.drop(DropReason::Stale);
         }
@@ -39,26 +39,6 @@ impl Replica {
                 let to = votes[0].from;
                 out.push(Effect::Send(to, m));
             }
-        }
-    }
-
-    pub(super) fn make_stable(&mut self, proof: CheckpointProof, out: &mut Vec<Effect>) {
-        let seq = proof.seq;
-        if seq <= self.stable.seq {
-            return;
-        }
-        out.push(Effect::Persist(LogEntry::Stable(proof.clone())));
-        self.stable = proof;
-        self.slots = self.slots.split_off(&SeqNo(seq.0 + 1));
-        self.checkpoints = self.checkpoints.split_off(&SeqNo(seq.0 + 1));
-        self.prepared_certs = self.prepared_certs.split_off(&SeqNo(seq.0 + 1));
-        self.headers = self.headers.split_off(&seq);
-        self.votes.retain(|(_, s, _), _| *s > seq);
-        if self.next_seq <= seq {
-            self.next_seq = SeqNo(seq.0 + 1);
-        }
-        if self.is_primary() && !self.in_view_change && self.proposable() > 0 {
-            self.propose(out);
         }
     }
 

@@ -56,25 +56,7 @@ impl Replica {
             return None;
         }
         let (_, set) = self.pending_set.take()?;
-        self.keys = set.validators.iter().map(|v| v.public_key.clone()).collect();
-        self.active =
-            set.validators.get(self.id.0 as usize).map(|v| &v.public_key) == Some(self.key.public_key());
-        self.validators = set;
-        let base = CheckpointProof {
-            seq: height,
-            header: self.last_header.clone(),
-            votes: vec![],
-        };
-        self.stable = base.clone();
-        self.epoch_base = base.clone();
-        self.slots.clear();
-        self.checkpoints.clear();
-        self.prepared_certs.clear();
-        self.view_changes.clear();
-        self.votes.retain(|(_, s, _), _| *s > height);
-        self.next_seq = SeqNo(height.0 + 1);
-        self.awaiting_execution = None;
-        Some(base)
+        Some(self.switch_set(set, height))
     }
 
     pub(super) fn valid_set_change(&self, tx: &SignedTransaction, set: &ValidatorSet) -> bool {
