@@ -111,7 +111,19 @@ fn pin_error(e: PinError) -> CommandError {
                 describe(&chain, &served)
             ),
         ),
-        e @ (PinError::Damaged { .. } | PinError::Io { .. }) => CommandError::new("io", e.to_string()),
+        PinError::OtherFingerprint {
+            pinned_chain,
+            pinned,
+            given,
+        } => CommandError::new(
+            "bad_settings",
+            format!(
+                "This wallet trusts {}, but the fingerprint in Settings is {given}. A wallet trusts one consortium: correct or clear the fingerprint, or use another wallet folder.",
+                describe(&pinned_chain, &pinned)
+            ),
+        ),
+        e @ PinError::Damaged { .. } => CommandError::new("trust_damaged", e.to_string()),
+        e @ PinError::Io { .. } => CommandError::new("io", e.to_string()),
         e => CommandError::new("ledger", e.to_string()),
     }
 }
@@ -290,6 +302,10 @@ struct Inner {
     phrase: Option<RecoveryPhrase>,
     pending: Option<Pending>,
     ledger: Option<Ledger>,
+    /// The node `ledger` talks to, as Settings name it.
+    node: Option<String>,
+    /// The node whose reads last failed: the next connection tries the others first.
+    failed_node: Option<String>,
     settings: Settings,
     last_active: Instant,
 }
@@ -316,6 +332,8 @@ impl AppState {
                 phrase: None,
                 pending: None,
                 ledger: None,
+                node: None,
+                failed_node: None,
                 settings,
                 last_active: Instant::now(),
             }),
@@ -365,12 +383,15 @@ impl Inner {
             genesis: self.settings.trusted_genesis()?,
             fingerprint: self.settings.fingerprint()?,
         };
-        let (ledger, _) = self
+        let nodes: Vec<&str> = self.settings.nodes().collect();
+        let order = wallet::pinning::after_failed(&nodes, self.failed_node.as_deref());
+        let (ledger, node) = self
             .trust_file
-            .connect_any(self.settings.nodes(), &source)
+            .connect_any(order, &source)
             .await
             .map_err(pin_error)?;
         self.ledger = Some(ledger.clone());
+        self.node = Some(node);
         Ok(ledger)
     }
 
@@ -382,12 +403,19 @@ impl Inner {
         }
     }
 
+    /// Forgets the connection after its node failed; the next one tries the other nodes first.
+    fn drop_ledger(&mut self) {
+        if self.ledger.take().is_some() {
+            self.failed_node = self.node.take();
+        }
+    }
+
     /// Passes `r` through; after a ledger failure it drops the cached connection, so the next
     /// command tries every node in the settings again (a node that went down is left for the
     /// next one that answers).
     fn after_ledger<T>(&mut self, r: Res<T>) -> Res<T> {
         if matches!(&r, Err(e) if e.code == "ledger") {
-            self.ledger = None;
+            self.drop_ledger();
         } else if r.is_ok() {
             self.save_trust();
         }
@@ -654,7 +682,7 @@ pub async fn ledger_info(state: &AppState) -> Res<LedgerInfo> {
     let status = match ledger.client.status().await {
         Ok(s) => s,
         Err(_) => {
-            inner.ledger = None;
+            inner.drop_ledger();
             ledger = inner.ledger().await?;
             let status = ledger
                 .client

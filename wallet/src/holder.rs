@@ -278,8 +278,8 @@ pub struct Holder {
 
 /// The schema of a credential being presented: built in, or read from the ledger once.
 async fn read_schema(ledger: &impl ReadLedger, id: &str) -> Result<plan::KnownSchema, HolderError> {
-    if let Some(s) = CredentialSchema::builtin_by_id(id) {
-        return Ok(plan::KnownSchema::BuiltIn(s));
+    if let Some(s) = plan::KnownSchema::builtin(id) {
+        return Ok(s);
     }
     let (_, facts) = ledger.read(vec![state_keys::schema(id)]).await?;
     Ok(plan::resolve_schema(&facts, id)?)
@@ -528,8 +528,8 @@ impl Holder {
                 e.id, e.credential_type, r.credential_type
             )));
         }
-        let schema = read_schema(ledger, &e.schema_id).await?;
-        let schema = Some(&*schema);
+        let known = read_schema(ledger, &e.schema_id).await?;
+        let schema = Some(&*known);
         let mut disclosed = Vec::new();
         for name in &r.disclose {
             let o = c
@@ -572,15 +572,13 @@ impl Holder {
                     issuer: &e.issuer,
                     batch_root: &c.issuance.batch_root,
                     status: &e.status,
+                    schema_id: &e.schema_id,
                 },
             )
         } else {
-            let width = schema.and_then(tier::leaf_width).unwrap_or(0);
-            let circuit_predicates = schema
-                .map(|s| tier::circuit_predicates(s, &r.predicates))
-                .transpose()
-                .map_err(HolderError::Unsatisfied)?
-                .unwrap_or_default();
+            let width = tier::leaf_width(&known).unwrap_or(0);
+            let circuit_predicates =
+                tier::circuit_predicates(&known, &r.predicates).map_err(HolderError::Unsatisfied)?;
             let shape = tier::shape_for(width, circuit_predicates.len())
                 .ok_or_else(|| HolderError::Unsatisfied("no registered circuit fits this request".into()))?;
             plan::ledger_keys(

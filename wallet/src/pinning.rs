@@ -47,6 +47,18 @@ pub enum PinError {
         /// The given genesis's fingerprint.
         given: Hash,
     },
+    /// A fingerprint other than the pinned genesis's was given.
+    #[error(
+        "this party trusts chain {pinned_chain} (genesis fingerprint {pinned}), but the fingerprint given is {given}; one trust file trusts one consortium"
+    )]
+    OtherFingerprint {
+        /// The pinned chain id.
+        pinned_chain: String,
+        /// The pinned genesis's fingerprint.
+        pinned: Hash,
+        /// The fingerprint given.
+        given: Hash,
+    },
     /// The node's genesis does not have the fingerprint given: nothing was pinned.
     #[error(
         "the node at {url} serves chain {chain} (genesis fingerprint {served}), not the fingerprint given ({expected}); nothing was pinned"
@@ -161,9 +173,17 @@ impl TrustFile {
 
     /// What is trusted for talking to the node at `url`: as [`TrustFile::trusted`], or else
     /// the node's genesis pinned when it has the fingerprint in `source`.
+    /// A fingerprint in `source` other than the pinned genesis's is refused.
     pub async fn trusted_for(&self, url: &str, source: &PinSource) -> Result<Trust, PinError> {
         if let Some(t) = self.trusted(source.genesis.as_ref())? {
-            return Ok(t);
+            return match source.fingerprint {
+                Some(given) if given != t.fingerprint() => Err(PinError::OtherFingerprint {
+                    pinned_chain: t.genesis.chain_id.clone(),
+                    pinned: t.fingerprint(),
+                    given,
+                }),
+                _ => Ok(t),
+            };
         }
         let served = Ledger::served_genesis(url).await?;
         match source.fingerprint {
@@ -202,9 +222,17 @@ impl TrustFile {
         for url in urls {
             let trust = match self.trusted_for(url, source).await {
                 Ok(trust) => trust,
-                // This node is down or serves another consortium: another may not.
-                Err(e @ (PinError::Ledger(_) | PinError::FingerprintMismatch { .. })) => {
+                // This node is down or serves another consortium: another may not. A node
+                // that lacks the fingerprint is what the person most needs to hear about, so a
+                // later node that is merely down does not hide it.
+                Err(e @ PinError::FingerprintMismatch { .. }) => {
                     last = e;
+                    continue;
+                }
+                Err(e @ PinError::Ledger(_)) => {
+                    if !matches!(last, PinError::FingerprintMismatch { .. }) {
+                        last = e;
+                    }
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -214,11 +242,25 @@ impl TrustFile {
                     self.save(&ledger.trust())?;
                     return Ok((ledger, url.to_owned()));
                 }
-                Err(e) => last = e.into(),
+                Err(e) => {
+                    if !matches!(last, PinError::FingerprintMismatch { .. }) {
+                        last = e.into();
+                    }
+                }
             }
         }
         Err(last)
     }
+}
+
+/// `nodes` in the order to try them after `failed` let a party down: the ones after it first,
+/// it last. A node that answers but then serves bad reads is thereby not picked again first
+/// after every reset, so the others get their turn.
+pub fn after_failed<'a>(nodes: &[&'a str], failed: Option<&str>) -> Vec<&'a str> {
+    let start = failed
+        .and_then(|f| nodes.iter().position(|n| *n == f))
+        .map_or(0, |i| i + 1);
+    nodes[start..].iter().chain(&nodes[..start]).copied().collect()
 }
 
 #[cfg(test)]
@@ -256,6 +298,37 @@ mod tests {
             file.trusted(Some(&theirs)),
             Err(PinError::Damaged { .. })
         ));
+    }
+
+    #[test]
+    fn after_a_failure_the_next_node_is_tried_first() {
+        let nodes = ["a", "b", "c"];
+        assert_eq!(after_failed(&nodes, None), ["a", "b", "c"]);
+        assert_eq!(after_failed(&nodes, Some("a")), ["b", "c", "a"]);
+        assert_eq!(after_failed(&nodes, Some("c")), ["a", "b", "c"]);
+        assert_eq!(after_failed(&nodes, Some("gone")), ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_pinned_party_refuses_another_fingerprint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = TrustFile::new(dir.path().join("trust.json"));
+        let ours = genesis("ours");
+        file.trusted(Some(&ours)).expect("pinned");
+        let other = PinSource {
+            genesis: None,
+            fingerprint: Some(genesis("theirs").digest()),
+        };
+        // Refused before any node is asked (nothing listens at this address).
+        assert!(matches!(
+            file.trusted_for("http://127.0.0.1:9", &other).await,
+            Err(PinError::OtherFingerprint { .. })
+        ));
+        let same = PinSource {
+            genesis: None,
+            fingerprint: Some(ours.digest()),
+        };
+        assert!(file.trusted_for("http://127.0.0.1:9", &same).await.is_ok());
     }
 
     #[tokio::test]

@@ -26,6 +26,9 @@ pub enum Subject<'a> {
         batch_root: &'a Hash,
         /// Where its revocation bit lives.
         status: &'a StatusEntry,
+        /// Its schema's id: a schema that is not built in is read too, so both sides show
+        /// the disclosed values as that schema describes them.
+        schema_id: &'a str,
     },
     /// An unlinkable proof about a credential of `issuer`, under a registered circuit key.
     Unlinkable {
@@ -42,7 +45,8 @@ pub enum Subject<'a> {
 }
 
 /// The state keys a presentation's checks read, in one order: the verifier's record, the
-/// issuer's, then what the tier needs (selective: the anchor and the status-list chunk;
+/// issuer's, then what the tier needs (selective: the anchor, the status-list chunk and a
+/// schema that is not built in;
 /// unlinkable: the list's revocation root, the verifying key, and — when known — the anchor and
 /// schema). The status-list chunk is never read in the unlinkable tier: its number would tell
 /// the node which part of the list the credential is in.
@@ -53,10 +57,14 @@ pub fn ledger_keys(verifier: &Did, subject: &Subject<'_>) -> Vec<Vec<u8>> {
             issuer,
             batch_root,
             status,
+            schema_id,
         } => {
             keys.push(state_keys::issuer(issuer));
             keys.push(state_keys::anchor(issuer, batch_root));
             keys.push(status.chunk_key(issuer));
+            if CredentialSchema::builtin_by_id(schema_id).is_none() {
+                keys.push(state_keys::schema(schema_id));
+            }
         }
         Subject::Unlinkable {
             issuer,
@@ -110,6 +118,13 @@ pub enum KnownSchema {
     Published(Box<CredentialSchema>),
 }
 
+impl KnownSchema {
+    /// The built-in schema `id`, which no ledger record can shadow.
+    pub fn builtin(id: &str) -> Option<KnownSchema> {
+        CredentialSchema::builtin_by_id(id).map(KnownSchema::BuiltIn)
+    }
+}
+
 impl std::ops::Deref for KnownSchema {
     type Target = CredentialSchema;
     fn deref(&self) -> &CredentialSchema {
@@ -125,8 +140,8 @@ impl std::ops::Deref for KnownSchema {
 /// are never overwritten), read from proven `facts`. Both tiers accept both kinds: before, the
 /// holder refused a published schema in the unlinkable tier that the verifier accepted.
 pub fn resolve_schema(facts: &Facts, id: &str) -> Result<KnownSchema, SchemaUnresolved> {
-    if let Some(s) = CredentialSchema::builtin_by_id(id) {
-        return Ok(KnownSchema::BuiltIn(s));
+    if let Some(s) = KnownSchema::builtin(id) {
+        return Ok(s);
     }
     let unusable = |reason: String| SchemaUnresolved::Unusable {
         id: id.to_owned(),
@@ -141,8 +156,83 @@ pub fn resolve_schema(facts: &Facts, id: &str) -> Result<KnownSchema, SchemaUnre
         Err(e) => return Err(unusable(e.to_string())),
     };
     let schema = CredentialSchema::from_json(&record.json).map_err(|e| unusable(e.to_string()))?;
-    if schema.id() != id || record.id != id {
-        return Err(unusable(format!("it is published as {}", schema.id())));
+    if record.id != id || schema.id() != id {
+        return Err(unusable(format!(
+            "the record under this id names {:?} and its schema text {:?}",
+            record.id,
+            schema.id()
+        )));
     }
     Ok(KnownSchema::Published(Box::new(schema)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::Chain;
+    use crate::ledger::ReadLedger as _;
+    use schemas::credential_schema::BUILTIN_SCHEMAS;
+
+    fn kyc_text() -> &'static str {
+        BUILTIN_SCHEMAS
+            .iter()
+            .find(|(n, _)| *n == "kyc-attestation")
+            .expect("built in")
+            .1
+    }
+
+    async fn facts(chain: &Chain, ids: &[&str]) -> Facts {
+        let keys = ids.iter().map(|id| state_keys::schema(id)).collect();
+        chain.read(keys).await.expect("a verified read").1
+    }
+
+    #[tokio::test]
+    async fn a_schema_is_built_in_published_or_refused_with_its_reason() {
+        let chain = Chain::new();
+        let publisher =
+            Did::from_public_key(schemas::sm2::SecretKey::generate(&mut rand_core::OsRng).public_key());
+        let published = CredentialSchema::from_json(&kyc_text().replace("kyc-attestation:1", "bank-kyc:3"))
+            .expect("a schema");
+        chain.put(
+            state_keys::schema("credence:schema:bank-kyc:3"),
+            &published.record(publisher.clone()),
+        );
+        // A record filed under one id that describes another.
+        chain.put(
+            state_keys::schema("credence:schema:bank-kyc:4"),
+            &published.record(publisher.clone()),
+        );
+        // A record under a built-in id (the ledger's genesis may hold one) with another type:
+        // the built-in schema is the one used.
+        let mut shadow = published.record(publisher);
+        shadow.id = "credence:schema:kyc-attestation:1".into();
+        shadow.credential_type = "Other".into();
+        chain.put(state_keys::schema("credence:schema:kyc-attestation:1"), &shadow);
+        chain.commit();
+        let ids = [
+            "credence:schema:bank-kyc:3",
+            "credence:schema:bank-kyc:4",
+            "credence:schema:bank-kyc:5",
+            "credence:schema:kyc-attestation:1",
+        ];
+        let f = facts(&chain, &ids).await;
+        assert_eq!(resolve_schema(&f, ids[0]).expect("published").id(), ids[0]);
+        assert!(matches!(
+            resolve_schema(&f, ids[1]),
+            Err(SchemaUnresolved::Unusable { reason, .. }) if reason.contains("bank-kyc:3")
+        ));
+        assert!(matches!(
+            resolve_schema(&f, ids[2]),
+            Err(SchemaUnresolved::NotPublished { .. })
+        ));
+        let builtin = resolve_schema(&f, ids[3]).expect("built in");
+        assert!(matches!(builtin, KnownSchema::BuiltIn(_)));
+        assert_eq!(builtin.credential_type(), "KycAttestation");
+        // Proofs that do not cover the key say so rather than "not published".
+        let none = facts(&chain, &[]).await;
+        assert!(matches!(
+            resolve_schema(&none, ids[0]),
+            Err(SchemaUnresolved::NotCovered { .. })
+        ));
+    }
 }

@@ -584,10 +584,11 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
 
 /// A schema an issuer published on the ledger (not built in) serves both tiers on both sides
 /// by one rule (`plan::resolve_schema`): before, the verifier accepted such a schema in the
-/// unlinkable tier while the holder refused to import or prove with it. A schema the ledger
+/// unlinkable tier while the holder refused to import or prove with it, and the verifier showed
+/// a published schema's disclosed values encoded (a date as a day count). A schema the ledger
 /// does not hold is refused by the holder with the reason, not guessed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_schema_published_on_the_ledger_serves_the_unlinkable_tier_on_both_sides() {
+async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
     let dir = tempfile::tempdir().expect("temp dir");
     let chain = Chain::new();
     let bank = SecretKey::generate(&mut OsRng);
@@ -616,7 +617,7 @@ async fn a_schema_published_on_the_ledger_serves_the_unlinkable_tier_on_both_sid
         "Other Bank",
         vec![ScopeItem {
             credential_type: "KycAttestation".into(),
-            disclose: vec![],
+            disclose: vec!["verified_on".into()],
             predicates: vec!["kyc_level".into()],
         }],
         "account opening",
@@ -683,4 +684,28 @@ async fn a_schema_published_on_the_ledger_serves_the_unlinkable_tier_on_both_sid
         None,
     );
     assert!(report.passed(), "{:?}", report.failure());
+
+    // The selective tier: the published schema travels with the proofs, so the verifier shows
+    // the disclosed date as the schema describes it, as the holder's consent screen did.
+    let spec = RequestSpec {
+        disclose: vec!["verified_on".into()],
+        tier: Tier::Selective,
+        ..spec
+    };
+    let pending = customer
+        .prepare(make_request(&verifier, &spec, now, &mut OsRng), None, &chain, now)
+        .await
+        .expect("prepared");
+    let shown = vec![("verified_on".to_owned(), "2026-11-02".to_owned())];
+    assert_eq!(pending.consent.disclosed, shown);
+    let p = customer.present(&pending, None, now).expect("presented");
+    let report = verify_offline(
+        &p,
+        &chain,
+        &Did::from_public_key(verifier.public_key()),
+        now,
+        None,
+    );
+    assert!(report.passed(), "{:?}", report.failure());
+    assert_eq!(report.disclosed, shown);
 }

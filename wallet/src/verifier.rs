@@ -602,6 +602,7 @@ pub fn needed_keys(p: &Presentation) -> Vec<Vec<u8>> {
                     issuer: &e.issuer,
                     batch_root: &disclosure.batch_root,
                     status: &e.status,
+                    schema_id: &e.schema_id,
                 },
             )
         }

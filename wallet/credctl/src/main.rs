@@ -493,9 +493,25 @@ fn confirm(question: &str) -> Result<bool> {
     Ok(answer.trim().eq_ignore_ascii_case("y"))
 }
 
-/// `credctl trust`: shows the node's genesis and pins it once its fingerprint is confirmed.
+/// `credctl trust`: shows the node's genesis and pins it once its fingerprint is confirmed;
+/// on a home that pins one already, shows it (and refuses another fingerprint or genesis).
 async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
-    if let Ok(t) = trust(cli) {
+    let fingerprint = fingerprint
+        .map(|f| parse_hash(f.trim()).map_err(anyhow::Error::msg))
+        .transpose()?;
+    let file = trust_file(cli);
+    if cli.genesis.is_some() || file.load()?.is_some() {
+        // A damaged file is an error here too, never "nothing pinned".
+        let t = trust(cli)?;
+        if let Some(f) = fingerprint.filter(|f| *f != t.fingerprint()) {
+            bail!(
+                "{} pins chain {} (genesis fingerprint {}), not the fingerprint given ({f}): use \
+                 another --home for another consortium",
+                cli.home.display(),
+                t.genesis.chain_id,
+                t.fingerprint()
+            );
+        }
         out!("{} pins chain {}", cli.home.display(), t.genesis.chain_id);
         out!("genesis fingerprint {}", t.fingerprint());
         out!(
@@ -506,7 +522,7 @@ async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
         );
         return Ok(());
     }
-    let node = nodes(cli).next().unwrap_or_default();
+    let node = nodes(cli).next().ok_or(PinError::NoNodes)?;
     let served = Ledger::served_genesis(node).await?;
     let t = Trust::new(served);
     out!(
@@ -517,24 +533,20 @@ async fn pin(cli: &Cli, fingerprint: Option<&str>) -> Result<()> {
         t.fingerprint()
     );
     match fingerprint {
-        Some(f) => {
-            let f = parse_hash(f.trim()).map_err(anyhow::Error::msg)?;
-            if f != t.fingerprint() {
-                bail!(
-                    "the node's genesis does not have the fingerprint given: nothing pinned; ask the consortium which node to trust"
-                );
-            }
-        }
+        Some(f) if f != t.fingerprint() => bail!(
+            "the node's genesis does not have the fingerprint given: nothing pinned; ask the consortium which node to trust"
+        ),
+        Some(_) => {}
         None => {
             if !confirm("Is this the fingerprint your consortium published?")? {
                 bail!("not confirmed: nothing pinned");
             }
         }
     }
-    trust_file(cli).save(&t)?;
+    file.save(&t)?;
     // From here on the node is checked like any other: its validator-set changes must prove.
     connect(cli).await?;
-    out!("pinned in {}", trust_file(cli).path().display());
+    out!("pinned in {}", file.path().display());
     Ok(())
 }
 
