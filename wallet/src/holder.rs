@@ -33,7 +33,6 @@ use schemas::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use zk::ZkError;
-use zk::poseidon::{fr_from_bytes, fr_to_bytes};
 use zk::predicates::{PredicateWitness, ProofBinding};
 use zk::tree::{MerklePath, RevocationTree};
 use zk::unlinkable::{HolderSecret, ProvingKey, UnlinkableStatement, UnlinkableWitness};
@@ -800,7 +799,6 @@ impl Holder {
             .ok_or_else(|| HolderError::NotAnchored("the batch is not anchored".into()))?;
         let root = anchor
             .poseidon_root
-            .and_then(|h| fr_from_bytes(&h.0))
             .ok_or_else(|| HolderError::NotAnchored("the batch has no Poseidon root".into()))?;
         let tree = pending
             .revocation
@@ -811,12 +809,11 @@ impl Holder {
         let now = zk::unlinkable::circuit_time(r.created_at).ok_or_else(|| {
             HolderError::Unsatisfied("the request's time is outside what the circuit can take".into())
         })?;
-        let salt = fr_from_bytes(&u.salt.0).ok_or_else(|| damaged("the leaf salt"))?;
         let credential_path = unlinkable_path(u).ok_or_else(|| damaged("the Poseidon path"))?;
         let revocation_path = tree.path(e.status.index);
         let statement = UnlinkableStatement {
             issuer_root: root,
-            revocation_root: tree.root(),
+            revocation_root: tree.root_hash(),
             binding: data.binding,
             now,
             predicates: tier::circuit_predicates(schema, &r.predicates).map_err(HolderError::Unsatisfied)?,
@@ -825,7 +822,7 @@ impl Holder {
         };
         let witness = UnlinkableWitness {
             leaf: &data,
-            salt,
+            salt: u.salt,
             secret: &self.secret,
             credential_path: &credential_path,
             revocation_path: &revocation_path,
@@ -845,9 +842,9 @@ impl Holder {
                     circuit: pk.shape().id(),
                     circuit_version: vk.version(),
                     issuer: e.issuer.clone(),
-                    poseidon_root: Hash(fr_to_bytes(&root)),
+                    poseidon_root: root,
                     revocation_root: tree.root_hash(),
-                    nullifier: Hash(fr_to_bytes(&nullifier)),
+                    nullifier,
                     proof: proof.to_vec(),
                 },
             },

@@ -31,7 +31,6 @@ use schemas::presentation::{
 use schemas::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use zk::poseidon::fr_from_bytes;
 use zk::predicates::{PredicateStatement, ProofBinding};
 use zk::tree::RevocationTree;
 
@@ -1071,15 +1070,10 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             })?;
         let predicates = tier::circuit_predicates(schema, &r.predicates)
             .map_err(|reason| Refusal::CircuitPredicates { reason })?;
-        let field = |h: &Hash, what: &str| {
-            fr_from_bytes(&h.0).ok_or_else(|| Refusal::NotAFieldElement {
-                what: what.to_owned(),
-            })
-        };
         let anchor = anchor.as_ref().ok_or(Refusal::NoAnchorWithPoseidonRoot)?;
         let statement = zk::unlinkable::UnlinkableStatement {
-            issuer_root: field(&u.poseidon_root, "Poseidon root")?,
-            revocation_root: field(&u.revocation_root, "revocation root")?,
+            issuer_root: u.poseidon_root,
+            revocation_root: u.revocation_root,
             // The leaf names its issuer and schema: a root copied into another issuer's anchor
             // proves nothing there.
             binding: zk::unlinkable::binding_element(u.issuer.as_str(), &anchor.schema_id),
@@ -1089,10 +1083,14 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             scope,
             request: r.digest(),
         };
-        zk::unlinkable::verify_unlinkable(&vk, &statement, &field(&u.nullifier, "nullifier")?, &u.proof)
-            .map_err(|e| Refusal::Groth16 {
+        zk::unlinkable::verify_unlinkable(&vk, &statement, &u.nullifier, &u.proof).map_err(|e| match e {
+            zk::ZkError::NotAFieldElement { what } => Refusal::NotAFieldElement {
+                what: what.to_owned(),
+            },
+            e => Refusal::Groth16 {
                 reason: e.to_string(),
-            })?;
+            },
+        })?;
         Ok(format!(
             "{} ({})",
             r.predicates

@@ -141,8 +141,8 @@ fn bench_unlinkable(c: &mut Criterion) {
     let tree = CredentialTree::build(leaves).expect("fits");
     let revoked = RevocationTree::from_revoked(0..100);
     let statement = UnlinkableStatement {
-        issuer_root: tree.root(),
-        revocation_root: revoked.root(),
+        issuer_root: tree.root_hash(),
+        revocation_root: revoked.root_hash(),
         binding: data.binding,
         now: 1_780_272_000,
         predicates: vec![
@@ -163,7 +163,7 @@ fn bench_unlinkable(c: &mut Criterion) {
     let (cp, rp) = (tree.path(10).expect("exists"), revoked.path(777));
     let witness = UnlinkableWitness {
         leaf: &data,
-        salt,
+        salt: schemas::Hash(zk::poseidon::fr_to_bytes(&salt)),
         secret: &secret,
         credential_path: &cp,
         revocation_path: &rp,

@@ -7,6 +7,13 @@ pub enum ZkError {
     /// Bytes that are not a canonical Ristretto point.
     #[error("commitment is not a valid Ristretto point")]
     InvalidCommitment,
+    /// A value the statement or witness carries as a hash that is not a canonical BN254 field
+    /// element (a proof cannot be about it).
+    #[error("the {what} is not a BN254 field element")]
+    NotAFieldElement {
+        /// Which value.
+        what: &'static str,
+    },
     /// Bytes that are not a canonical scalar.
     #[error("blinding is not a canonical scalar")]
     InvalidBlinding,

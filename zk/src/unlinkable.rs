@@ -401,10 +401,10 @@ pub fn constraint_count(shape: CircuitShape) -> Result<usize, ZkError> {
 /// What the verifier knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnlinkableStatement {
-    /// The issuer's anchored Poseidon root.
-    pub issuer_root: Fr,
+    /// The issuer's anchored Poseidon root (as the anchor carries it).
+    pub issuer_root: Hash,
     /// The issuer's revocation-tree root (recent, from the ledger).
-    pub revocation_root: Fr,
+    pub revocation_root: Hash,
     /// The issuer and schema of the anchored batch ([`binding_element`]).
     pub binding: Fr,
     /// The time at which the credential must be valid (the request's creation, [`circuit_time`]).
@@ -421,8 +421,8 @@ pub struct UnlinkableStatement {
 pub struct UnlinkableWitness<'a> {
     /// What the leaf attests.
     pub leaf: &'a LeafData,
-    /// The leaf salt.
-    pub salt: Fr,
+    /// The leaf salt (as the credential carries it).
+    pub salt: Hash,
     /// The holder secret.
     pub secret: &'a HolderSecret,
     /// Path in the issuer's tree.
@@ -464,14 +464,19 @@ fn predicate_inputs(
     Ok(all)
 }
 
+/// A carried hash as the field element it encodes, or which value is not one.
+fn field(h: &Hash, what: &'static str) -> Result<Fr, ZkError> {
+    crate::poseidon::from_hash(h).ok_or(ZkError::NotAFieldElement { what })
+}
+
 fn statement_assignment(
     shape: CircuitShape,
     s: &UnlinkableStatement,
     nullifier: Fr,
 ) -> Result<Assignment, ZkError> {
     let mut a = Assignment::blank(shape.attributes, shape.predicates);
-    a.issuer_root = s.issuer_root;
-    a.revocation_root = s.revocation_root;
+    a.issuer_root = field(&s.issuer_root, "issuer's Poseidon root")?;
+    a.revocation_root = field(&s.revocation_root, "revocation root")?;
     a.binding = s.binding;
     a.now = s.now;
     a.predicates = predicate_inputs(shape, &s.predicates)?
@@ -496,7 +501,7 @@ pub fn prove_unlinkable(
     statement: &UnlinkableStatement,
     witness: &UnlinkableWitness<'_>,
     rng: &mut impl CryptoRngCore,
-) -> Result<([u8; PROOF_BYTES], Fr), ZkError> {
+) -> Result<([u8; PROOF_BYTES], Hash), ZkError> {
     let shape = pk.shape;
     let data = witness.leaf;
     if data.attributes.len() != shape.attributes {
@@ -510,7 +515,8 @@ pub fn prove_unlinkable(
         });
     }
     // Check natively first: a false statement gets a clear error, not a proof that fails later.
-    let leaf = credential_leaf(data, &witness.salt, &witness.secret.commitment());
+    let salt = field(&witness.salt, "leaf salt")?;
+    let leaf = credential_leaf(data, &salt, &witness.secret.commitment());
     if data.binding != statement.binding {
         return Err(ZkError::UnsatisfiedWitness {
             reason: "the credential is not of the statement's issuer and schema",
@@ -529,7 +535,7 @@ pub fn prove_unlinkable(
         return Err(outside("expired"));
     }
     if witness.credential_path.siblings.len() != CREDENTIAL_TREE_DEPTH
-        || witness.credential_path.root_from(leaf) != statement.issuer_root
+        || Some(witness.credential_path.root_from(leaf)) != crate::poseidon::from_hash(&statement.issuer_root)
     {
         return Err(ZkError::UnsatisfiedWitness {
             reason: "the credential is not in the issuer's tree",
@@ -537,7 +543,8 @@ pub fn prove_unlinkable(
     }
     if witness.revocation_path.siblings.len() != REVOCATION_TREE_DEPTH
         || witness.revocation_path.index != u64::from(data.id)
-        || witness.revocation_path.root_from(Fr::zero()) != statement.revocation_root
+        || Some(witness.revocation_path.root_from(Fr::zero()))
+            != crate::poseidon::from_hash(&statement.revocation_root)
     {
         return Err(ZkError::UnsatisfiedWitness {
             reason: "the credential is revoked, or the revocation path is not for its id",
@@ -568,7 +575,7 @@ pub fn prove_unlinkable(
     a.valid_from = data.valid_from;
     a.valid_until = data.valid_until;
     a.id = data.id;
-    a.salt = witness.salt;
+    a.salt = salt;
     a.secret = witness.secret.0;
     a.credential_siblings = witness.credential_path.siblings.clone();
     a.credential_index = witness.credential_path.index;
@@ -585,14 +592,14 @@ pub fn prove_unlinkable(
         .map_err(|e| ZkError::Internal {
             reason: e.to_string(),
         })?;
-    Ok((bytes, nullifier))
+    Ok((bytes, crate::poseidon::to_hash(&nullifier)))
 }
 
 /// Verifies an unlinkable proof for the statement and nullifier.
 pub fn verify_unlinkable(
     vk: &VerifyingKey,
     statement: &UnlinkableStatement,
-    nullifier: &Fr,
+    nullifier: &Hash,
     proof: &[u8],
 ) -> Result<(), ZkError> {
     if proof.len() != PROOF_BYTES {
@@ -603,7 +610,8 @@ pub fn verify_unlinkable(
     let proof = Proof::<Bn254>::deserialize_compressed(proof).map_err(|e| ZkError::MalformedProof {
         reason: e.to_string(),
     })?;
-    let inputs = statement_assignment(vk.shape, statement, *nullifier)?.public_inputs();
+    let nullifier = field(nullifier, "nullifier")?;
+    let inputs = statement_assignment(vk.shape, statement, nullifier)?.public_inputs();
     match Groth16::<Bn254>::verify_with_processed_vk(&vk.prepared, &inputs, &proof) {
         Ok(true) => Ok(()),
         Ok(false) => Err(ZkError::VerificationFailed { what: "unlinkable" }),
@@ -640,8 +648,8 @@ mod tests {
         let tree = CredentialTree::build(vec![Fr::from(1u64), leaf]).expect("fits");
         let revoked = RevocationTree::from_revoked([3]);
         let statement = UnlinkableStatement {
-            issuer_root: tree.root(),
-            revocation_root: revoked.root(),
+            issuer_root: tree.root_hash(),
+            revocation_root: revoked.root_hash(),
             binding: data.binding,
             now: 1_500,
             predicates: vec![CircuitPredicate {

@@ -4,6 +4,7 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use schemas::Hash;
+use zk::poseidon::{fr_from_bytes, fr_to_bytes};
 use zk::tree::{CredentialTree, RevocationTree};
 use zk::unlinkable::{
     CircuitShape, HolderSecret, LeafData, PROOF_BYTES, ProvingKey, UnlinkableStatement, UnlinkableWitness,
@@ -73,8 +74,8 @@ fn world(rng: &mut ChaCha20Rng) -> World {
 
 fn statement(w: &World, scope: &str, request: Hash) -> UnlinkableStatement {
     UnlinkableStatement {
-        issuer_root: w.tree.root(),
-        revocation_root: w.revoked.root(),
+        issuer_root: w.tree.root_hash(),
+        revocation_root: w.revoked.root_hash(),
         binding: binding_element(ISSUER, SCHEMA),
         now: NOW,
         // age >= 18 (born on or before day 12,000) and KYC level >= 2
@@ -100,12 +101,12 @@ fn prove(
     w: &World,
     s: &UnlinkableStatement,
     rng: &mut ChaCha20Rng,
-) -> Result<([u8; PROOF_BYTES], Fr), ZkError> {
+) -> Result<([u8; PROOF_BYTES], Hash), ZkError> {
     let credential_path = w.tree.path(INDEX).expect("exists");
     let revocation_path = w.revoked.path(ID);
     let witness = UnlinkableWitness {
         leaf: &w.data,
-        salt: w.salt,
+        salt: Hash(fr_to_bytes(&w.salt)),
         secret: &w.secret,
         credential_path: &credential_path,
         revocation_path: &revocation_path,
@@ -152,14 +153,14 @@ fn proves_and_every_changed_public_input_or_flipped_byte_is_rejected() {
     };
     check(
         UnlinkableStatement {
-            issuer_root: w.tree.root() + Fr::from(1u64),
+            issuer_root: Hash(fr_to_bytes(&(w.tree.root() + Fr::from(1u64)))),
             ..s.clone()
         },
         "another issuer root",
     );
     check(
         UnlinkableStatement {
-            revocation_root: Fr::from(5u64),
+            revocation_root: Hash(fr_to_bytes(&Fr::from(5u64))),
             ..s.clone()
         },
         "another revocation root",
@@ -220,7 +221,14 @@ fn proves_and_every_changed_public_input_or_flipped_byte_is_rejected() {
     fewer.predicates.pop();
     check(fewer, "a predicate dropped");
     assert_eq!(
-        verify_unlinkable(&vk, &s, &(nullifier + Fr::from(1u64)), &proof),
+        verify_unlinkable(
+            &vk,
+            &s,
+            &Hash(fr_to_bytes(
+                &(fr_from_bytes(&nullifier.0).expect("a field element") + Fr::from(1u64))
+            )),
+            &proof
+        ),
         failed,
         "another nullifier"
     );
