@@ -453,6 +453,29 @@ async fn each_bad_case_of_the_selective_tier_is_refused_with_its_reason() {
     assert!(r.failure().expect("failed").1.contains("suspended"));
 }
 
+/// A bank's unlinkable request: `kyc_level ≥ 2`, nothing disclosed.
+fn kyc_level_request() -> RequestSpec {
+    RequestSpec {
+        credential_type: "KycAttestation".into(),
+        accepted_issuers: vec![],
+        disclose: vec![],
+        predicates: vec![parse_predicate("kyc_level>=2").expect("predicate")],
+        purpose: "account opening".into(),
+        ttl_secs: 600,
+        tier: Tier::Unlinkable,
+    }
+}
+
+/// A KYC attestation's row for `holder`.
+fn kyc_row(line: usize, holder: HolderBinding) -> Row {
+    Row::new(
+        line,
+        json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN",
+               "kyc_level": 3, "verified_on": "2026-11-02"}),
+        holder,
+    )
+}
+
 /// The unlinkable tier on a fixture ledger: a KYC attestation valid for a few more seconds, a
 /// registered circuit, a bank verifying. Every field altered is refused by its check; after the
 /// credential's last valid second no proof can be made for a new request, even with the
@@ -492,17 +515,12 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
         first_index: 0,
         unlinkable: true,
     };
-    let row = |line, holder| {
-        Row::new(
-            line,
-            json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN",
-                   "kyc_level": 3, "verified_on": "2026-11-02"}),
-            holder,
-        )
-    };
     let batch = issue_batch(
         &plan,
-        vec![row(2, customer.binding()), row(3, HolderBinding::fresh(true))],
+        vec![
+            kyc_row(2, customer.binding()),
+            kyc_row(3, HolderBinding::fresh(true)),
+        ],
         &|_| {},
     )
     .expect("issued");
@@ -512,15 +530,7 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
         .import(&batch.credentials[0].1.to_json().to_string(), &chain, now)
         .await
         .expect("imported");
-    let spec = RequestSpec {
-        credential_type: "KycAttestation".into(),
-        accepted_issuers: vec![],
-        disclose: vec![],
-        predicates: vec![parse_predicate("kyc_level>=2").expect("predicate")],
-        purpose: "account opening".into(),
-        ttl_secs: 600,
-        tier: Tier::Unlinkable,
-    };
+    let spec = kyc_level_request();
     let request_at = |t: i64| make_request(&other_bank, &spec, t, &mut OsRng);
 
     // While valid: proven and accepted, the validity line saying how.
@@ -634,13 +644,7 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
             first_index: list_start,
             unlinkable: true,
         };
-        let row = Row::new(
-            2,
-            json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN",
-                   "kyc_level": 3, "verified_on": "2026-11-02"}),
-            customer.binding(),
-        );
-        let batch = issue_batch(&plan, vec![row], &|_| {}).expect("issued");
+        let batch = issue_batch(&plan, vec![kyc_row(2, customer.binding())], &|_| {}).expect("issued");
         chain.anchor(&batch.anchor_record(&plan));
         batch.credentials[0].1.to_json().to_string()
     };
@@ -661,15 +665,7 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
     );
     let summary = customer.import(&good, &chain, now).await.expect("imported");
     assert!(summary.unlinkable);
-    let spec = RequestSpec {
-        credential_type: "KycAttestation".into(),
-        accepted_issuers: vec![],
-        disclose: vec![],
-        predicates: vec![parse_predicate("kyc_level>=2").expect("predicate")],
-        purpose: "account opening".into(),
-        ttl_secs: 600,
-        tier: Tier::Unlinkable,
-    };
+    let spec = kyc_level_request();
     let pending = customer
         .prepare(make_request(&verifier, &spec, now, &mut OsRng), None, &chain, now)
         .await

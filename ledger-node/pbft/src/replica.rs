@@ -25,6 +25,7 @@ use std::time::Duration;
 mod checkpoint;
 mod mempool;
 mod normal;
+mod quorum;
 mod state_transfer;
 mod transitions;
 mod validator_set;
@@ -535,22 +536,6 @@ impl Replica {
     /// Transactions waiting to commit.
     pub fn pending(&self) -> usize {
         self.mempool.len()
-    }
-
-    fn n(&self) -> usize {
-        self.validators.len()
-    }
-
-    fn f(&self) -> usize {
-        self.validators.max_faulty()
-    }
-
-    fn quorum(&self) -> usize {
-        if self.config.broken.small_quorum {
-            2 * self.f()
-        } else {
-            self.validators.quorum()
-        }
     }
 
     fn primary(&self, view: View) -> ReplicaId {

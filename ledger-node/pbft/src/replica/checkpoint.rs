@@ -14,20 +14,15 @@ impl Replica {
             return self.drop(DropReason::Stale);
         }
         self.checkpoints.entry(seq).or_default().insert(m.from, m);
-        let votes: Vec<SignedMessage> = self.checkpoints[&seq]
-            .values()
-            .filter(|v| matches!(v.message, Message::Checkpoint { block_hash: b, .. } if b == block_hash))
-            .cloned()
-            .collect();
-        if votes.len() < self.quorum() {
+        let Some(votes) = self.checkpoint_quorum(seq, block_hash) else {
             return;
-        }
+        };
         match self.headers.get(&seq) {
             Some(h) if h.digest() == block_hash => {
                 let proof = CheckpointProof {
                     seq,
                     header: h.clone(),
-                    votes: votes.into_iter().take(self.quorum()).collect(),
+                    votes,
                 };
                 self.make_stable(proof, out);
             }

@@ -242,20 +242,6 @@ impl Replica {
         self.check_prepared(seq, out);
     }
 
-    pub(super) fn matching_prepares(&self, seq: SeqNo) -> Vec<SignedMessage> {
-        let Some(slot) = self.slots.get(&seq) else {
-            return vec![];
-        };
-        let (Some(view), Some(digest)) = (slot.view, slot.digest) else {
-            return vec![];
-        };
-        slot.prepares
-            .values()
-            .filter(|p| matches!(&p.message, Message::Prepare { view: v, seq: s, digest: d } if *v == view && *s == seq && *d == digest))
-            .cloned()
-            .collect()
-    }
-
     pub(super) fn check_prepared(&mut self, seq: SeqNo, out: &mut Vec<Effect>) {
         let needed = self.quorum() - 1;
         let Some(slot) = self.slots.get(&seq) else { return };
@@ -423,19 +409,12 @@ impl Replica {
             return false;
         };
         let block_hash = header.digest();
-        let signatures: Vec<SignerSignature> = slot
-            .commits
-            .iter()
-            .filter(|(_, (v, d, b, _))| *v == view && *d == digest && *b == block_hash)
-            .map(|(id, (_, _, _, vote))| SignerSignature {
-                public_key: self.keys[id.0 as usize].clone(),
-                signature: *vote,
-            })
-            .take(self.quorum())
-            .collect();
-        if signatures.len() < self.quorum() || !slot.prepared {
+        if !slot.prepared {
             return false;
         }
+        let Some(signatures) = self.commit_quorum(slot, view, digest, block_hash) else {
+            return false;
+        };
         let batch = slot.batch.clone().expect("a prepared slot has its batch");
         let cert = CommitCertificate {
             height: header.height,
