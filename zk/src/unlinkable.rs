@@ -515,6 +515,9 @@ pub fn prove_unlinkable(
         });
     }
     // Check natively first: a false statement gets a clear error, not a proof that fails later.
+    // Every carried value is a field element first, so a bad one is named as such.
+    let nullifier = witness.secret.nullifier(&scope_element(&statement.scope));
+    let mut a = statement_assignment(shape, statement, nullifier)?;
     let salt = field(&witness.salt, "leaf salt")?;
     let leaf = credential_leaf(data, &salt, &witness.secret.commitment());
     if data.binding != statement.binding {
@@ -535,7 +538,7 @@ pub fn prove_unlinkable(
         return Err(outside("expired"));
     }
     if witness.credential_path.siblings.len() != CREDENTIAL_TREE_DEPTH
-        || Some(witness.credential_path.root_from(leaf)) != crate::poseidon::from_hash(&statement.issuer_root)
+        || witness.credential_path.root_from(leaf) != a.issuer_root
     {
         return Err(ZkError::UnsatisfiedWitness {
             reason: "the credential is not in the issuer's tree",
@@ -543,15 +546,12 @@ pub fn prove_unlinkable(
     }
     if witness.revocation_path.siblings.len() != REVOCATION_TREE_DEPTH
         || witness.revocation_path.index != u64::from(data.id)
-        || Some(witness.revocation_path.root_from(Fr::zero()))
-            != crate::poseidon::from_hash(&statement.revocation_root)
+        || witness.revocation_path.root_from(Fr::zero()) != a.revocation_root
     {
         return Err(ZkError::UnsatisfiedWitness {
             reason: "the credential is revoked, or the revocation path is not for its id",
         });
     }
-    let nullifier = witness.secret.nullifier(&scope_element(&statement.scope));
-    let mut a = statement_assignment(shape, statement, nullifier)?;
     let mut values = vec![Some(i64::from(data.id))];
     values.extend_from_slice(&data.attributes);
     for (index, p) in predicate_inputs(shape, &statement.predicates)?.iter().enumerate() {
@@ -602,6 +602,9 @@ pub fn verify_unlinkable(
     nullifier: &Hash,
     proof: &[u8],
 ) -> Result<(), ZkError> {
+    // The statement first: a carried value that is not a field element is named as such.
+    let nullifier = field(nullifier, "nullifier")?;
+    let inputs = statement_assignment(vk.shape, statement, nullifier)?.public_inputs();
     if proof.len() != PROOF_BYTES {
         return Err(ZkError::MalformedProof {
             reason: format!("{} bytes; a proof is {PROOF_BYTES}", proof.len()),
@@ -610,8 +613,6 @@ pub fn verify_unlinkable(
     let proof = Proof::<Bn254>::deserialize_compressed(proof).map_err(|e| ZkError::MalformedProof {
         reason: e.to_string(),
     })?;
-    let nullifier = field(nullifier, "nullifier")?;
-    let inputs = statement_assignment(vk.shape, statement, nullifier)?.public_inputs();
     match Groth16::<Bn254>::verify_with_processed_vk(&vk.prepared, &inputs, &proof) {
         Ok(true) => Ok(()),
         Ok(false) => Err(ZkError::VerificationFailed { what: "unlinkable" }),

@@ -292,7 +292,8 @@ pub struct Replica {
     /// Prepared certificates inside the window (at most [`MAX_PREPARED_CERTS`]).
     prepared_certs: BTreeMap<SeqNo, PreparedCert>,
     /// What this replica voted: (view, seq) → digest, for pre-prepares, prepares and commits;
-    /// its own votes only, above the stable checkpoint (truncated with it).
+    /// its own votes only, in the current view and above the stable checkpoint (at most
+    /// 3 × [`LOG_WINDOW`]).
     votes: BTreeMap<(View, SeqNo, u8), Hash>,
     next_seq: SeqNo,
 

@@ -143,6 +143,41 @@ fn proves_and_every_changed_public_input_or_flipped_byte_is_rejected() {
         Err(ZkError::MalformedKey { .. })
     ));
 
+    // A carried root or nullifier that is not a canonical field element (here ≥ p) is named,
+    // on both sides, before any proof work; the value plus p is not a second encoding.
+    let above_p = Hash([0xff; 32]);
+    let not_field = |what| Err(ZkError::NotAFieldElement { what });
+    let bad_root = UnlinkableStatement {
+        issuer_root: above_p,
+        ..s.clone()
+    };
+    assert_eq!(
+        verify_unlinkable(&vk, &bad_root, &nullifier, &proof),
+        not_field("issuer's Poseidon root")
+    );
+    assert_eq!(
+        verify_unlinkable(&vk, &bad_root, &nullifier, &[]),
+        not_field("issuer's Poseidon root")
+    );
+    let bad_revocation = UnlinkableStatement {
+        revocation_root: above_p,
+        ..s.clone()
+    };
+    assert_eq!(
+        verify_unlinkable(&vk, &bad_revocation, &nullifier, &proof),
+        not_field("revocation root")
+    );
+    assert_eq!(
+        verify_unlinkable(&vk, &s, &above_p, &proof),
+        not_field("nullifier")
+    );
+    assert!(matches!(
+        prove(&pk, &w, &bad_root, &mut rng),
+        Err(ZkError::NotAFieldElement {
+            what: "issuer's Poseidon root"
+        })
+    ));
+
     let failed = Err(ZkError::VerificationFailed { what: "unlinkable" });
     let check = |changed: UnlinkableStatement, what: &str| {
         assert_eq!(

@@ -31,8 +31,9 @@ impl Replica {
                 let m = self.sign(Message::FetchBlocks {
                     from: SeqNo(self.executed.0 + 1),
                 });
-                let to = votes[0].from;
-                out.push(Effect::Send(to, m));
+                if let Some(to) = votes.first().map(|v| v.from) {
+                    out.push(Effect::Send(to, m));
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ impl Replica {
         self.validators.max_faulty()
     }
 
-    /// 2f + 1 (or, under the simulator's broken rule, 2f).
+    /// n − f, which is 2f + 1 when n = 3f + 1 (under the simulator's broken rule, 2f).
     pub(super) fn quorum(&self) -> usize {
         if self.config.broken.small_quorum {
             2 * self.f()

@@ -110,6 +110,10 @@ impl Replica {
         self.view = view;
         self.in_view_change = false;
         self.view_change_attempts = 0;
+        // Votes of earlier views can never be contradicted (nothing is voted below the current
+        // view), so only this view's are kept: `votes` stays within 3 × LOG_WINDOW entries
+        // however many view changes pass between two checkpoints.
+        self.votes.retain(|(v, _, _), _| *v >= view);
         self.view_entered_ms = self.now_ms;
         self.view_changes = self.view_changes.split_off(&View(view.0 + 1));
         self.view_change_timer_set = false;
