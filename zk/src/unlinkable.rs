@@ -340,6 +340,7 @@ impl VerifyingKey {
                 reason: e.to_string(),
             }
         })?;
+        check_structure(&raw)?;
         let expected_inputs = shape.public_inputs() + 1;
         if raw.gamma_abc_g1.len() != expected_inputs {
             return Err(ZkError::MalformedKey {
@@ -357,6 +358,34 @@ impl VerifyingKey {
             raw,
         })
     }
+}
+
+/// The structural checks a verifying key must pass beyond being points of the right groups
+/// (which decoding checks: on the curve, in the prime-order subgroup). A Groth16 key whose δ
+/// equals γ — as when the circuit-specific phase of a setup was never run and both are left at
+/// the G2 generator — lets anyone forge proofs of any statement (live verifiers were drained
+/// this way in February 2026), so such a key is refused, as is a δ still at the generator or
+/// any of α, β, γ, δ at the identity.
+fn check_structure(raw: &ark_groth16::VerifyingKey<Bn254>) -> Result<(), ZkError> {
+    use ark_ec::AffineRepr as _;
+    let refuse = |reason: &str| {
+        Err(ZkError::MalformedKey {
+            what: "verifying key",
+            reason: reason.to_owned(),
+        })
+    };
+    if raw.alpha_g1.is_zero() || raw.beta_g2.is_zero() || raw.gamma_g2.is_zero() || raw.delta_g2.is_zero() {
+        return refuse("one of α, β, γ, δ is the identity");
+    }
+    if raw.delta_g2 == raw.gamma_g2 {
+        return refuse(
+            "δ equals γ: the setup's circuit-specific phase was not done, and anyone could forge proofs",
+        );
+    }
+    if raw.delta_g2 == ark_bn254::G2Affine::generator() {
+        return refuse("δ is the G2 generator: no one contributed to the setup's circuit-specific phase");
+    }
+    Ok(())
 }
 
 /// Makes the keys of a shape.
@@ -626,6 +655,42 @@ pub fn verify_unlinkable(
 mod tests {
     use super::*;
     use crate::tree::{CredentialTree, RevocationTree};
+
+    /// A key with δ = γ (an unfinished setup), δ at the generator or a point at the identity
+    /// is refused on parsing, so neither the ledger nor a verifier accepts it; the real key
+    /// passes. (With δ = γ a proof of any statement can be forged without the toxic waste.)
+    #[test]
+    fn keys_of_an_unfinished_setup_are_refused() {
+        use ark_ec::AffineRepr as _;
+        let shape = CircuitShape::SHAPES[0];
+        let (_, vk) = setup(shape, &mut rand_core::OsRng).expect("setup");
+        let parse = |raw: &ark_groth16::VerifyingKey<Bn254>| {
+            let mut bytes = Vec::new();
+            raw.serialize_compressed(&mut bytes).expect("serialises");
+            VerifyingKey::from_bytes(&shape.id(), KEY_VERSION, &bytes)
+        };
+        assert!(parse(&vk.raw).is_ok());
+        let refused = |raw: ark_groth16::VerifyingKey<Bn254>, why: &str| {
+            match parse(&raw) {
+                Err(ZkError::MalformedKey { reason, .. }) => assert!(!reason.is_empty(), "{why}"),
+                Err(e) => panic!("{why}: {e}"),
+                Ok(_) => panic!("{why}: accepted"),
+            }
+        };
+        let mut k = vk.raw.clone();
+        k.delta_g2 = k.gamma_g2;
+        refused(k, "δ = γ");
+        let mut k = vk.raw.clone();
+        k.delta_g2 = ark_bn254::G2Affine::generator();
+        refused(k, "δ at the generator");
+        let mut k = vk.raw.clone();
+        k.gamma_g2 = ark_bn254::G2Affine::generator();
+        k.delta_g2 = ark_bn254::G2Affine::generator();
+        refused(k, "both at the generator");
+        let mut k = vk.raw.clone();
+        k.alpha_g1 = ark_bn254::G1Affine::zero();
+        refused(k, "α at the identity");
+    }
 
     /// Soundness below the native checks: a witness breaking any rule leaves the constraint
     /// system unsatisfied, so no proof could verify.
