@@ -570,6 +570,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             TxPayload::RegisterVerifyingKey { record } => {
                 check!(self.member(tx)?);
                 check!(check_verifying_key(record));
+                check!(self.verifying_key_free(record)?);
                 check!(self.propose(tx, digest, true)?);
             }
             TxPayload::Approve { proposal } => {
@@ -795,6 +796,21 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         Ok(Ok(()))
     }
 
+    /// A circuit's key version is registered once and never replaced (security review,
+    /// finding 8: a re-registration overwrote the key every verifier trusts); a new key is a new
+    /// version. Checked when proposed and again when enacted (another proposal may have
+    /// registered the version meanwhile).
+    fn verifying_key_free(&self, record: &VerifyingKeyRecord) -> Result<Result<(), Rejection>, StateError> {
+        let key = state_keys::verifying_key(&record.circuit, record.version);
+        if self.view.raw(&key)?.is_none() {
+            return Ok(Ok(()));
+        }
+        Ok(Err(RejectCode::AlreadyRegistered.because(format!(
+            "a verifying key for {} version {} is registered already; keys are never replaced: register it as the next version",
+            record.circuit, record.version
+        ))))
+    }
+
     /// Carries out an approved proposal, re-checking what may have changed since.
     fn enact(&mut self, digest: &Hash, mut p: ProposalRecord) -> Result<Result<(), Rejection>, StateError> {
         match &p.tx.tx.payload {
@@ -831,6 +847,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 self.view.put(state_keys::issuer(issuer), &rec);
             }
             TxPayload::RegisterVerifyingKey { record } => {
+                if let Err(e) = self.verifying_key_free(record)? {
+                    return Ok(Err(e));
+                }
                 self.view
                     .put(state_keys::verifying_key(&record.circuit, record.version), record);
             }

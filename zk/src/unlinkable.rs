@@ -670,12 +670,10 @@ mod tests {
             VerifyingKey::from_bytes(&shape.id(), KEY_VERSION, &bytes)
         };
         assert!(parse(&vk.raw).is_ok());
-        let refused = |raw: ark_groth16::VerifyingKey<Bn254>, why: &str| {
-            match parse(&raw) {
-                Err(ZkError::MalformedKey { reason, .. }) => assert!(!reason.is_empty(), "{why}"),
-                Err(e) => panic!("{why}: {e}"),
-                Ok(_) => panic!("{why}: accepted"),
-            }
+        let refused = |raw: ark_groth16::VerifyingKey<Bn254>, why: &str| match parse(&raw) {
+            Err(ZkError::MalformedKey { reason, .. }) => assert!(!reason.is_empty(), "{why}"),
+            Err(e) => panic!("{why}: {e}"),
+            Ok(_) => panic!("{why}: accepted"),
         };
         let mut k = vk.raw.clone();
         k.delta_g2 = k.gamma_g2;

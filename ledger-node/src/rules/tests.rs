@@ -863,3 +863,45 @@ fn a_key_nobody_registered_writes_at_most_the_limit_of_rejected_receipts() {
     let again = c.block(&txs[limit..limit + 1]);
     assert!(again.is_empty());
 }
+
+/// A circuit's key version is registered once and never replaced (security review, finding 8:
+/// a re-registration overwrote the key every verifier trusts). Of two racing proposals for one
+/// version the second is refused when enacted; a later proposal is refused outright.
+#[test]
+fn a_verifying_key_version_is_never_replaced() {
+    let mut c = Chain::new();
+    let shape = zk::unlinkable::CircuitShape::SHAPES[0];
+    let record = || {
+        let (_, vk) = zk::unlinkable::setup(shape, &mut rand_core::OsRng).expect("setup");
+        VerifyingKeyRecord {
+            circuit: vk.shape().id(),
+            version: vk.version(),
+            key: vk.to_bytes(),
+        }
+    };
+    let (first, second) = (record(), record());
+    let at = state_keys::verifying_key(&first.circuit, first.version);
+    let t1 = c.tx(
+        &[&key(1)],
+        TxPayload::RegisterVerifyingKey {
+            record: first.clone(),
+        },
+    );
+    let t2 = c.tx(
+        &[&key(2)],
+        TxPayload::RegisterVerifyingKey {
+            record: second.clone(),
+        },
+    );
+    let (p1, p2) = (t1.id(), t2.id());
+    applied(c.one(t1));
+    applied(c.one(t2));
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: p1 });
+    applied(c.one(t));
+    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first.clone()));
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: p2 });
+    rejected(c.one(t), "never replaced");
+    let t = c.tx(&[&key(2)], TxPayload::RegisterVerifyingKey { record: second });
+    rejected(c.one(t), "never replaced");
+    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first));
+}
