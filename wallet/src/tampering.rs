@@ -665,21 +665,26 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
     );
     let summary = customer.import(&good, &chain, now).await.expect("imported");
     assert!(summary.unlinkable);
+    // Answers `spec` with the customer's credential and verifies the answer offline.
+    let answer = async |spec: &RequestSpec| {
+        let pending = customer
+            .prepare(make_request(&verifier, spec, now, &mut OsRng), None, &chain, now)
+            .await
+            .expect("prepared");
+        let p = customer.present(&pending, Some(&pk), now).expect("presented");
+        let report = verify_offline(
+            &p,
+            &chain,
+            &Did::from_public_key(verifier.public_key()),
+            now,
+            None,
+        );
+        assert!(report.passed(), "{:?}", report.failure());
+        (pending.consent, report)
+    };
     let spec = kyc_level_request();
-    let pending = customer
-        .prepare(make_request(&verifier, &spec, now, &mut OsRng), None, &chain, now)
-        .await
-        .expect("prepared");
-    assert_eq!(pending.consent.proven, vec!["kyc_level ≥ 2".to_owned()]);
-    let p = customer.present(&pending, Some(&pk), now).expect("presented");
-    let report = verify_offline(
-        &p,
-        &chain,
-        &Did::from_public_key(verifier.public_key()),
-        now,
-        None,
-    );
-    assert!(report.passed(), "{:?}", report.failure());
+    let (consent, _) = answer(&spec).await;
+    assert_eq!(consent.proven, vec!["kyc_level ≥ 2".to_owned()]);
 
     // The selective tier: the published schema travels with the proofs, so the verifier shows
     // the disclosed date as the schema describes it, as the holder's consent screen did.
@@ -688,20 +693,8 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
         tier: Tier::Selective,
         ..spec
     };
-    let pending = customer
-        .prepare(make_request(&verifier, &spec, now, &mut OsRng), None, &chain, now)
-        .await
-        .expect("prepared");
+    let (consent, report) = answer(&spec).await;
     let shown = vec![("verified_on".to_owned(), "2026-11-02".to_owned())];
-    assert_eq!(pending.consent.disclosed, shown);
-    let p = customer.present(&pending, None, now).expect("presented");
-    let report = verify_offline(
-        &p,
-        &chain,
-        &Did::from_public_key(verifier.public_key()),
-        now,
-        None,
-    );
-    assert!(report.passed(), "{:?}", report.failure());
+    assert_eq!(consent.disclosed, shown);
     assert_eq!(report.disclosed, shown);
 }
