@@ -55,6 +55,9 @@ const HINTS: Record<string, string> = {
   out_of_scope: "This verifier asked for more than it registered, so the wallet refused.",
   unknown_credential: "That credential is not in this wallet; the Credentials screen lists them.",
   proving_key_needed: "An anonymous answer needs the circuit's proving key: choose its file in Settings.",
+  trust_damaged:
+    "The file that records which consortium this wallet trusts is damaged. Delete trust.json in the wallet folder, then set the genesis file or fingerprint again in Settings.",
+  unknown_schema: "This credential's schema is neither built in nor published on the ledger, so it cannot be shown or presented.",
 };
 
 /** A sentence for any error a command returns (or anything thrown). */
