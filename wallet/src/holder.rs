@@ -124,6 +124,10 @@ pub struct CredentialSummary {
 struct Stored {
     summary: CredentialSummary,
     json: String,
+    /// The published schema's JSON as proven at import; absent for a built-in schema (and in
+    /// records imported before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schema: Option<String>,
 }
 
 /// What the consent screen shows before anything leaves the wallet.
@@ -374,10 +378,20 @@ impl Holder {
         let issuer: IssuerRecord = facts
             .get(&state_keys::issuer(&e.issuer), "the issuer")?
             .ok_or_else(|| HolderError::NotAnchored("its issuer is not registered".into()))?;
+        // Its schema, as the ledger has it (the ledger anchors only batches of a published
+        // schema of their type): kept, so the credential shows as its schema describes it.
+        let schema = plan::resolve_schema(&facts, &e.schema_id)?;
+        if schema.credential_type() != e.credential_type {
+            return Err(HolderError::NotAnchored(format!(
+                "its schema {} defines {}, not {}",
+                e.schema_id,
+                schema.credential_type(),
+                e.credential_type
+            )));
+        }
         let unlinkable = match (&e.poseidon_leaf, &c.issuance.unlinkable, &anchor.poseidon_root) {
             (None, None, _) => false,
             (Some(leaf), Some(u), Some(root)) => {
-                let schema = plan::resolve_schema(&facts, &e.schema_id)?;
                 self.check_unlinkable(&c, &schema, leaf, u, root)?;
                 true
             }
@@ -402,6 +416,10 @@ impl Holder {
         let stored = Stored {
             summary: summary.clone(),
             json: c.to_json().to_string(),
+            schema: match &schema {
+                plan::KnownSchema::BuiltIn(_) => None,
+                plan::KnownSchema::Published(s) => Some(s.json().to_owned()),
+            },
         };
         let bytes = serde_json::to_vec(&stored).map_err(|e| HolderError::Damaged(e.to_string()))?;
         self.store
@@ -455,6 +473,13 @@ impl Holder {
 
     /// Finds a credential by id or unique id prefix (hex).
     fn find(&self, id: &str) -> Result<(CredentialSummary, Credential), HolderError> {
+        let s = self.find_stored(id)?;
+        let c = Credential::from_json(&s.json)?;
+        Ok((s.summary, c))
+    }
+
+    /// The stored record of a credential by id or unique id prefix (hex).
+    fn find_stored(&self, id: &str) -> Result<Stored, HolderError> {
         let names: Vec<String> = self
             .store
             .names(CREDENTIAL)?
@@ -462,11 +487,7 @@ impl Holder {
             .filter(|n| n[CREDENTIAL.len()..].starts_with(id))
             .collect();
         match names.as_slice() {
-            [one] => {
-                let s = self.stored(one)?;
-                let c = Credential::from_json(&s.json)?;
-                Ok((s.summary, c))
-            }
+            [one] => self.stored(one),
             [] => Err(HolderError::Unknown(id.into())),
             _ => Err(HolderError::Unknown(format!(
                 "{id} (ambiguous: give more digits)"
@@ -474,17 +495,24 @@ impl Holder {
         }
     }
 
-    /// A credential's summary and attributes as text (what the detail screen shows). Values
-    /// of a schema that is not built in show as encoded (this reads no ledger).
+    /// A credential's summary and attributes as text (what the detail screen shows), as its
+    /// schema describes them: a built-in one, or the published one kept at import (this reads
+    /// no ledger).
     pub fn show(&self, id: &str) -> Result<(CredentialSummary, Vec<(String, String)>), HolderError> {
-        let (s, c) = self.find(id)?;
-        let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id);
+        let stored = self.find_stored(id)?;
+        let c = Credential::from_json(&stored.json)?;
+        let kept = stored
+            .schema
+            .as_deref()
+            .and_then(|text| CredentialSchema::from_json(text).ok())
+            .filter(|s| s.id() == c.envelope.schema_id);
+        let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id).or(kept.as_ref());
         let attrs = c
             .openings
             .iter()
             .map(|o| (o.name.clone(), value_text(schema, &o.name, &o.value)))
             .collect();
-        Ok((s, attrs))
+        Ok((stored.summary, attrs))
     }
 
     /// Removes a credential.

@@ -665,6 +665,12 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
     );
     let summary = customer.import(&good, &chain, now).await.expect("imported");
     assert!(summary.unlinkable);
+    // The detail screen shows values as the published schema kept at import describes them.
+    let (_, shown) = customer.show(&summary.id.to_string()).expect("shown");
+    assert!(
+        shown.contains(&("verified_on".to_owned(), "2026-11-02".to_owned())),
+        "{shown:?}"
+    );
     // Answers `spec` with the customer's credential and verifies the answer offline.
     let answer = async |spec: &RequestSpec| {
         let pending = customer
