@@ -30,9 +30,9 @@ use schemas::did::Did;
 use schemas::hash::{Hash, sm3};
 use schemas::ledger::{
     AccountRecord, AnchorRecord, BlockBody, BlockHeader, Genesis, Governance, Height, IssuerRecord,
-    IssuerStatus, ProposalRecord, RejectCode, RevocationRoot, STATUS_CHUNK_BITS, STATUS_CHUNKS_PER_LIST,
-    SchemaRecord, SignedTransaction, StatusListChunk, TxOutcome, TxPayload, TxReceipt, ValidatorSet,
-    VerifierRecord, VerifyingKeyRecord, state_keys,
+    IssuerStatus, KeyRetirement, ProposalRecord, RejectCode, RevocationRoot, STATUS_CHUNK_BITS,
+    STATUS_CHUNKS_PER_LIST, SchemaRecord, SignedTransaction, StatusListChunk, TxOutcome, TxPayload,
+    TxReceipt, ValidatorSet, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::sm2::PublicKey;
 use schemas::state::{StateError, StateTree, store};
@@ -573,6 +573,11 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(self.verifying_key_free(record)?);
                 check!(self.propose(tx, digest, true)?);
             }
+            TxPayload::RetireVerifyingKey { circuit, version } => {
+                check!(self.member(tx)?);
+                check!(self.retirable(circuit, *version)?);
+                check!(self.propose(tx, digest, true)?);
+            }
             TxPayload::Approve { proposal } => {
                 check!(self.member(tx)?);
                 check!(self.approve(sender, proposal)?);
@@ -811,6 +816,30 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         ))))
     }
 
+    /// A key version may be retired once it is registered and while it is not retired yet
+    /// (checked when proposed and again when enacted).
+    fn retirable(&self, circuit: &str, version: u32) -> Result<Result<(), Rejection>, StateError> {
+        if self
+            .view
+            .raw(&state_keys::verifying_key(circuit, version))?
+            .is_none()
+        {
+            return Ok(Err(RejectCode::InvalidVerifyingKey.because(format!(
+                "no verifying key for {circuit} version {version} is registered, so none can be retired"
+            ))));
+        }
+        if self
+            .view
+            .raw(&state_keys::retired_verifying_key(circuit, version))?
+            .is_some()
+        {
+            return Ok(Err(RejectCode::InvalidVerifyingKey.because(format!(
+                "the verifying key for {circuit} version {version} is retired already"
+            ))));
+        }
+        Ok(Ok(()))
+    }
+
     /// Carries out an approved proposal, re-checking what may have changed since.
     fn enact(&mut self, digest: &Hash, mut p: ProposalRecord) -> Result<Result<(), Rejection>, StateError> {
         match &p.tx.tx.payload {
@@ -852,6 +881,18 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 }
                 self.view
                     .put(state_keys::verifying_key(&record.circuit, record.version), record);
+            }
+            TxPayload::RetireVerifyingKey { circuit, version } => {
+                if let Err(e) = self.retirable(circuit, *version)? {
+                    return Ok(Err(e));
+                }
+                self.view.put(
+                    state_keys::retired_verifying_key(circuit, *version),
+                    &KeyRetirement {
+                        circuit: circuit.clone(),
+                        version: *version,
+                    },
+                );
             }
             _ => {
                 return Ok(Err(

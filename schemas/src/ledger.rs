@@ -440,6 +440,26 @@ pub enum TxPayload {
         /// Hash of the proposed transaction.
         proposal: Hash,
     },
+    /// Retire a registered Groth16 verifying key version (governance approves): from then on
+    /// no holder proves under it and no verifier accepts a proof made under it. The key itself
+    /// stays on the ledger, never replaced or removed. (Appended last: earlier kinds keep
+    /// their encodings.)
+    RetireVerifyingKey {
+        /// The circuit shape's id.
+        circuit: String,
+        /// The key version.
+        version: u32,
+    },
+}
+
+/// The record that a verifying key version is retired (at `state_keys::retired_verifying_key`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRetirement {
+    /// The circuit shape's id.
+    pub circuit: String,
+    /// The key version.
+    pub version: u32,
 }
 
 /// A transaction before signing.
@@ -1010,5 +1030,10 @@ pub mod state_keys {
     /// `vk/<circuit>/<version>` → [`super::VerifyingKeyRecord`].
     pub fn verifying_key(circuit: &str, version: u32) -> Vec<u8> {
         format!("vk/{circuit}/{version}").into_bytes()
+    }
+
+    /// A verifying key version's retirement ([`super::KeyRetirement`]); absent while it is in use.
+    pub fn retired_verifying_key(circuit: &str, version: u32) -> Vec<u8> {
+        format!("vk-retired/{circuit}/{version}").into_bytes()
     }
 }

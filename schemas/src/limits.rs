@@ -231,6 +231,7 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
         TxPayload::UpdateStatusList { revoke, .. } => list("revoke", revoke, MAX_REVOKE_PER_TX),
         TxPayload::RegisterVerifyingKey { record } => verifying_key(record),
         TxPayload::ChangeValidatorSet { set } => validators(set),
+        TxPayload::RetireVerifyingKey { circuit, .. } => text("circuit", circuit),
     }
 }
 

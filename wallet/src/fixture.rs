@@ -200,6 +200,17 @@ impl Chain {
         );
     }
 
+    /// Retires a verifying key version (in the next block).
+    pub(crate) fn retire_verifying_key(&self, circuit: &str, version: u32) {
+        self.put(
+            state_keys::retired_verifying_key(circuit, version),
+            &schemas::ledger::KeyRetirement {
+                circuit: circuit.to_owned(),
+                version,
+            },
+        );
+    }
+
     /// Revokes `index` of `issuer`'s list `list` as the ledger does: its status chunk's bit and
     /// the list's Poseidon revocation root and count (in the next block).
     pub(crate) fn revoke(&self, issuer: &Did, list: u32, index: u32) {

@@ -810,6 +810,12 @@ impl Holder {
             .ok_or_else(|| {
                 HolderError::Unsatisfied(format!("no verifying key for {} is registered", pk.shape().id()))
             })?;
+        if plan::key_retired(facts, &vk_rec.circuit, vk_rec.version)? {
+            return Err(HolderError::Unsatisfied(format!(
+                "the circuit key {} version {} is retired by governance; no answer can be made under it",
+                vk_rec.circuit, vk_rec.version
+            )));
+        }
         let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)?;
         if !pk.matches(&vk) {
             return Err(HolderError::Unsatisfied(

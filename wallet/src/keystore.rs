@@ -173,6 +173,29 @@ fn db_path(dir: &Path) -> std::path::PathBuf {
     dir.join("wallet.sled")
 }
 
+/// How long opening a database waits for the lock a just-closed handle of this process still
+/// holds (sled releases it from a background thread a moment after the handle is dropped).
+pub const DB_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the sled database at `path`, waiting up to [`DB_LOCK_WAIT`] for its file lock: a
+/// wallet locked and unlocked again at once (or a test reopening it) would otherwise be told
+/// the database is in use. A lock held longer — another process has the wallet open — is
+/// reported as it is.
+pub fn open_db(path: &Path) -> Result<sled::Db, sled::Error> {
+    let start = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            // sled 0.34 reports a held lock as an `Other` I/O error with this text.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && start.elapsed() < DB_LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Keystore {
     /// Creates a wallet in `dir`; returns it open and the recovery phrase to show once.
     pub fn create(
@@ -191,7 +214,7 @@ impl Keystore {
         // The sealed slots are guessable offline with the password's Argon2id cost: keep the
         // database to its owner.
         schemas::file::create_private_dir(dir)?;
-        let db = sled::open(db_path(dir))?;
+        let db = open_db(&db_path(dir))?;
         let seal_err = |e: SealError| KeystoreError::Corrupt(e.to_string());
         let password_slot =
             seal::seal(password.as_bytes(), data_key.as_ref(), SLOT_CONTEXT, cost, rng).map_err(seal_err)?;
@@ -216,7 +239,7 @@ impl Keystore {
         if !db_path(dir).exists() {
             return Err(KeystoreError::NotFound(dir.display().to_string()));
         }
-        let db = sled::open(db_path(dir))?;
+        let db = open_db(&db_path(dir))?;
         let slot = Self::slot(&db, PASSWORD_SLOT)?;
         let data_key = open_slot(&slot, password.as_bytes())?;
         let cost = Cost {
@@ -383,7 +406,7 @@ impl Keystore {
             rng,
         )
         .map_err(|e| KeystoreError::Corrupt(e.to_string()))?;
-        let db = sled::open(db_path(dir))?;
+        let db = open_db(&db_path(dir))?;
         let mut batch = sled::Batch::default();
         batch.insert(PASSWORD_SLOT, password_slot.to_json().as_bytes());
         batch.insert(RECOVERY_SLOT, b.recovery_slot.to_json().as_bytes());

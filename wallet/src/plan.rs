@@ -47,8 +47,8 @@ pub enum Subject<'a> {
 /// The state keys a presentation's checks read, in one order: the verifier's record, the
 /// issuer's, then what the tier needs (selective: the anchor, the status-list chunk and a
 /// schema that is not built in;
-/// unlinkable: the list's revocation root, the verifying key, and — when known — the anchor and
-/// schema). The status-list chunk is never read in the unlinkable tier: its number would tell
+/// unlinkable: the list's revocation root, the verifying key and whether it is retired, and —
+/// when known — the anchor and schema). The status-list chunk is never read in the unlinkable tier: its number would tell
 /// the node which part of the list the credential is in.
 pub fn ledger_keys(verifier: &Did, subject: &Subject<'_>) -> Vec<Vec<u8>> {
     let mut keys = vec![state_keys::verifier(verifier)];
@@ -75,6 +75,7 @@ pub fn ledger_keys(verifier: &Did, subject: &Subject<'_>) -> Vec<Vec<u8>> {
             keys.push(state_keys::issuer(issuer));
             keys.push(state_keys::revoked(issuer, UNLINKABLE_STATUS_LIST));
             keys.push(state_keys::verifying_key(circuit, *version));
+            keys.push(state_keys::retired_verifying_key(circuit, *version));
             if let Some((root, schema_id)) = batch {
                 keys.push(state_keys::anchor(issuer, root));
                 keys.push(state_keys::schema(schema_id));
@@ -164,6 +165,18 @@ pub fn resolve_schema(facts: &Facts, id: &str) -> Result<KnownSchema, SchemaUnre
         )));
     }
     Ok(KnownSchema::Published(Box::new(schema)))
+}
+
+/// Whether the verifying key version a proof is made under is retired, from proven facts (the
+/// plan reads its retirement record): one rule for the holder, which then does not prove, and
+/// the verifier, which then refuses.
+pub fn key_retired(facts: &Facts, circuit: &str, version: u32) -> Result<bool, crate::ledger::LedgerError> {
+    Ok(facts
+        .get::<schemas::ledger::KeyRetirement>(
+            &state_keys::retired_verifying_key(circuit, version),
+            "the verifying key's retirement",
+        )?
+        .is_some())
 }
 
 #[cfg(test)]

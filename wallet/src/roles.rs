@@ -253,6 +253,27 @@ pub async fn propose_verifying_key(
     Ok(hash)
 }
 
+/// A governance member proposes retiring a circuit's verifying key version; returns the
+/// proposal.
+pub async fn propose_retirement(
+    ledger: &Ledger,
+    member: &SecretKey,
+    circuit: &str,
+    version: u32,
+) -> Result<Hash, LedgerError> {
+    let (hash, _) = ledger
+        .submit(
+            member,
+            &[],
+            TxPayload::RetireVerifyingKey {
+                circuit: circuit.to_owned(),
+                version,
+            },
+        )
+        .await?;
+    Ok(hash)
+}
+
 /// Status lists one issuer fills in turn before issuance stops (each holds
 /// `MAX_STATUS_INDEX` credentials: about 17 billion in all).
 pub const MAX_STATUS_LISTS: u32 = 1_024;

@@ -590,6 +590,31 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
         ),
         "{err}"
     );
+
+    // Governance retires the key version: the holder makes no new answer under it, and the
+    // answer made before is refused by the verifier (who reads the retirement fresh).
+    chain.retire_verifying_key(&vk.shape().id(), vk.version());
+    chain.commit();
+    let pending = customer
+        .prepare(request_at(now), None, &chain, now)
+        .await
+        .expect("prepared");
+    let err = customer
+        .present(&pending, Some(&pk), now)
+        .expect_err("no answer under a retired key");
+    assert!(err.to_string().contains("retired"), "{err}");
+    let (proof, _) = chain.read(crate::verifier::needed_keys(&p)).await.expect("read");
+    let mut current = p.clone();
+    current.ledger_proofs = vec![proof];
+    let r = verify_offline(&current, &chain, &other_did, now, None);
+    assert!(
+        matches!(
+            r.refusal(),
+            Some((Check::ZeroKnowledge, Refusal::RetiredKey { .. }))
+        ),
+        "{:?}",
+        r.failure()
+    );
 }
 
 /// A schema an issuer published on the ledger (not built in) serves both tiers on both sides

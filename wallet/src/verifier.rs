@@ -446,7 +446,7 @@ const PRUNE_PER_REQUEST: usize = 16;
 impl ReplayGuard {
     /// Opens (or creates) the guard in `dir`.
     pub fn open(dir: &Path) -> Result<ReplayGuard, sled::Error> {
-        let db = sled::open(dir.join("verifier-state.sled"))?;
+        let db = crate::keystore::open_db(&dir.join("verifier-state.sled"))?;
         Ok(ReplayGuard {
             requests: db.open_tree("requests")?,
             used: db.open_tree("used")?,
@@ -1064,6 +1064,14 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             circuit: u.circuit.clone(),
             version: u.circuit_version,
         })?;
+        if plan::key_retired(facts, &u.circuit, u.circuit_version).map_err(|e| Refusal::NotProven {
+            reason: e.to_string(),
+        })? {
+            return Err(Refusal::RetiredKey {
+                circuit: u.circuit.clone(),
+                version: u.circuit_version,
+            });
+        }
         let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)
             .map_err(|e| Refusal::BadVerifyingKey {
                 reason: e.to_string(),

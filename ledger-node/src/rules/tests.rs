@@ -866,9 +866,10 @@ fn a_key_nobody_registered_writes_at_most_the_limit_of_rejected_receipts() {
 
 /// A circuit's key version is registered once and never replaced (security review, finding 8:
 /// a re-registration overwrote the key every verifier trusts). Of two racing proposals for one
-/// version the second is refused when enacted; a later proposal is refused outright.
+/// version the second is refused when enacted; a later proposal is refused outright. A version
+/// is retired by governance, once, and only if registered.
 #[test]
-fn a_verifying_key_version_is_never_replaced() {
+fn a_verifying_key_version_is_never_replaced_and_retires_by_governance() {
     let mut c = Chain::new();
     let shape = zk::unlinkable::CircuitShape::SHAPES[0];
     let record = || {
@@ -903,5 +904,35 @@ fn a_verifying_key_version_is_never_replaced() {
     rejected(c.one(t), "never replaced");
     let t = c.tx(&[&key(2)], TxPayload::RegisterVerifyingKey { record: second });
     rejected(c.one(t), "never replaced");
-    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first));
+    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first.clone()));
+
+    // Retirement: only of a registered version, once; the key itself stays.
+    let retire = |c: &mut Chain, m: u8, version: u32| {
+        c.tx(
+            &[&key(m)],
+            TxPayload::RetireVerifyingKey {
+                circuit: first.circuit.clone(),
+                version,
+            },
+        )
+    };
+    let t = retire(&mut c, 1, first.version + 1);
+    rejected(c.one(t), "none can be retired");
+    let t = retire(&mut c, 1, first.version);
+    let proposal = t.id();
+    applied(c.one(t));
+    let retired_at = state_keys::retired_verifying_key(&first.circuit, first.version);
+    assert_eq!(c.get::<KeyRetirement>(&retired_at), None, "not before approval");
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal });
+    applied(c.one(t));
+    assert_eq!(
+        c.get::<KeyRetirement>(&retired_at),
+        Some(KeyRetirement {
+            circuit: first.circuit.clone(),
+            version: first.version,
+        })
+    );
+    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first.clone()));
+    let t = retire(&mut c, 3, first.version);
+    rejected(c.one(t), "retired already");
 }

@@ -17,7 +17,7 @@ use wallet::holder::Holder;
 use wallet::issuer::{read_rows, write_batch};
 use wallet::ledger::{Ledger, Trust};
 use wallet::pinning::{PinError, PinSource, TrustFile};
-use wallet::roles::{Identity, approve, propose_verifying_key};
+use wallet::roles::{Identity, approve, propose_retirement, propose_verifying_key};
 use wallet::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts,
 };
@@ -203,6 +203,19 @@ enum GovernanceCmd {
         /// Where to write the proving key holders use.
         #[arg(long)]
         proving_key_out: PathBuf,
+    },
+    /// Propose retiring a circuit's key version: once governance approves, no holder proves
+    /// under it and no verifier accepts a proof made under it (the key stays on the ledger).
+    RetireCircuit {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Circuit id.
+        #[arg(long)]
+        circuit: String,
+        /// The key version to retire.
+        #[arg(long)]
+        version: u32,
     },
 }
 
@@ -687,6 +700,15 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         "proving key written to {}; verifying key proposed: {p}",
                         proving_key_out.display()
                     );
+                }
+                GovernanceCmd::RetireCircuit {
+                    key,
+                    circuit,
+                    version,
+                } => {
+                    let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
+                    let p = propose_retirement(&ledger, &k, circuit, *version).await?;
+                    out!("retirement of {circuit} version {version} proposed: {p}");
                 }
             }
         }

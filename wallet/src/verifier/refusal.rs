@@ -238,6 +238,14 @@ pub enum Refusal {
         /// The version.
         version: u32,
     },
+    /// The proof is under a key version governance retired.
+    #[error("the proof is under {circuit} key version {version}, which governance retired")]
+    RetiredKey {
+        /// The circuit shape.
+        circuit: String,
+        /// The version.
+        version: u32,
+    },
     /// The registered verifying key does not load.
     #[error("{reason}")]
     BadVerifyingKey {
