@@ -958,6 +958,13 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 RejectCode::InvalidRecord.because("an anchored batch has at least one credential")
             ));
         }
+        if let Some(p) = &a.poseidon_root
+            && zk::poseidon::fr_from_bytes(&p.0).is_none()
+        {
+            return Ok(Err(RejectCode::InvalidRecord.because(format!(
+                "the batch's Poseidon root {p} is not a BN254 field element: no unlinkable proof could be made about it"
+            ))));
+        }
         let key = state_keys::anchor(&a.issuer, &a.root);
         if self.view.raw(&key)?.is_some() {
             return Ok(Err(

@@ -313,6 +313,17 @@ fn anchors_follow_the_issuers_rights() {
     let mut a = c.anchor(&[&uni], 4, DEGREE);
     a = SignedTransaction::sign(a.tx, &[&key(11)]);
     rejected(c.one(a), "current key");
+    // A Poseidon root that is not a BN254 field element: no proof could ever be made about the
+    // batch, so the anchor is refused rather than left to fail every holder later.
+    let a = c.anchor(&[&uni], 5, DEGREE);
+    let mut tx = a.tx;
+    if let TxPayload::AnchorBatch { anchor } = &mut tx.payload {
+        anchor.poseidon_root = Some(Hash([0xff; 32]));
+    }
+    rejected(
+        c.one(SignedTransaction::sign(tx, &[&uni])),
+        "not a BN254 field element",
+    );
     let anchored: AnchorRecord = c
         .get(&state_keys::anchor(&did(&uni), &Hash([1; 32])))
         .expect("anchored");
