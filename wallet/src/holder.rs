@@ -279,13 +279,16 @@ pub struct Holder {
     secret: HolderSecret,
 }
 
-/// The schema of a credential being presented: built in, or read from the ledger once.
-async fn read_schema(ledger: &impl ReadLedger, id: &str) -> Result<plan::KnownSchema, HolderError> {
-    if let Some(s) = plan::KnownSchema::builtin(id) {
-        return Ok(s);
+impl Stored {
+    /// The credential's schema as known without the ledger: built in, or the published one
+    /// kept at import (a record kept before this was stored has none).
+    fn schema(&self, c: &Credential) -> Option<plan::KnownSchema> {
+        let id = &c.envelope.schema_id;
+        plan::KnownSchema::builtin(id).or_else(|| {
+            let kept = CredentialSchema::from_json(self.schema.as_deref()?).ok()?;
+            (kept.id() == id).then(|| plan::KnownSchema::Published(Box::new(kept)))
+        })
     }
-    let (_, facts) = ledger.read(vec![state_keys::schema(id)]).await?;
-    Ok(plan::resolve_schema(&facts, id)?)
 }
 
 fn damaged(what: &str) -> HolderError {
@@ -501,12 +504,8 @@ impl Holder {
     pub fn show(&self, id: &str) -> Result<(CredentialSummary, Vec<(String, String)>), HolderError> {
         let stored = self.find_stored(id)?;
         let c = Credential::from_json(&stored.json)?;
-        let kept = stored
-            .schema
-            .as_deref()
-            .and_then(|text| CredentialSchema::from_json(text).ok())
-            .filter(|s| s.id() == c.envelope.schema_id);
-        let schema = CredentialSchema::builtin_by_id(&c.envelope.schema_id).or(kept.as_ref());
+        let known = stored.schema(&c);
+        let schema = known.as_deref();
         let attrs = c
             .openings
             .iter()
@@ -544,10 +543,11 @@ impl Holder {
         if let Some(c) = &r.channel {
             c.check().map_err(HolderError::BadRequest)?;
         }
-        let (summary, c) = match credential {
-            Some(id) => self.find(id)?,
+        let stored = match credential {
+            Some(id) => self.find_stored(id)?,
             None => self.best_match(r, now)?,
         };
+        let c = Credential::from_json(&stored.json)?;
         let e = &c.envelope;
         if e.credential_type != r.credential_type {
             return Err(HolderError::NoMatch(format!(
@@ -555,7 +555,14 @@ impl Holder {
                 e.id, e.credential_type, r.credential_type
             )));
         }
-        let known = read_schema(ledger, &e.schema_id).await?;
+        // Kept at import; a record from before that is read from the ledger.
+        let known = match stored.schema(&c) {
+            Some(k) => k,
+            None => {
+                let (_, facts) = ledger.read(vec![state_keys::schema(&e.schema_id)]).await?;
+                plan::resolve_schema(&facts, &e.schema_id)?
+            }
+        };
         let schema = Some(&*known);
         let mut disclosed = Vec::new();
         for name in &r.disclose {
@@ -640,7 +647,7 @@ impl Holder {
             verifier_name: verifier.as_ref().map(|v| v.name.clone()),
             purpose: r.purpose.clone(),
             tier: r.tier,
-            credential: summary,
+            credential: stored.summary.clone(),
             disclosed,
             proven: r
                 .predicates
@@ -670,7 +677,7 @@ impl Holder {
         &self,
         r: &schemas::presentation::PresentationRequest,
         now: i64,
-    ) -> Result<(CredentialSummary, Credential), HolderError> {
+    ) -> Result<Stored, HolderError> {
         let fits = |s: &CredentialSummary| {
             s.credential_type == r.credential_type
                 && (r.accepted_issuers.is_empty() || r.accepted_issuers.contains(&s.issuer))
@@ -680,7 +687,7 @@ impl Holder {
         let s = self.list()?.into_iter().find(fits).ok_or_else(|| {
             HolderError::NoMatch(format!("a {} from an accepted issuer", r.credential_type))
         })?;
-        self.find(&s.id.to_string())
+        self.find_stored(&s.id.to_string())
     }
 
     /// Builds the presentation the consent described and records the disclosure. Requests
