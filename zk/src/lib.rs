@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod ceremony;
 mod circuit;
 mod error;
 pub mod pedersen;

@@ -124,7 +124,7 @@ impl fmt::Debug for HolderSecret {
 }
 
 /// ark's RNG traits are rand 0.8's, whose `RngCore` is rand_core 0.6's: the same family as ours.
-struct RngAdapter<'a, R: CryptoRngCore>(&'a mut R);
+pub(crate) struct RngAdapter<'a, R: CryptoRngCore>(pub(crate) &'a mut R);
 
 impl<R: CryptoRngCore> rand_core::RngCore for RngAdapter<'_, R> {
     fn next_u32(&mut self) -> u32 {
@@ -409,6 +409,25 @@ pub fn setup(
             version: KEY_VERSION,
             raw: vk,
             prepared,
+        },
+    ))
+}
+
+/// The keys of a shape from a finished setup ceremony (`crate::ceremony`).
+pub(crate) fn keys_from_ceremony(
+    shape: CircuitShape,
+    version: u32,
+    inner: ark_groth16::ProvingKey<Bn254>,
+) -> Result<(ProvingKey, VerifyingKey), ZkError> {
+    check_structure(&inner.vk)?;
+    let raw = inner.vk.clone();
+    Ok((
+        ProvingKey { shape, inner },
+        VerifyingKey {
+            shape,
+            version,
+            prepared: prepare_verifying_key(&raw),
+            raw,
         },
     ))
 }

@@ -1,4 +1,5 @@
 //! Integration tests of `zk`: completeness and soundness of predicates and unlinkable proofs.
 
+mod ceremony;
 mod predicates;
 mod unlinkable;
