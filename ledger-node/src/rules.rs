@@ -567,11 +567,26 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 }
                 check!(self.propose(tx, digest, true)?);
             }
-            TxPayload::RegisterVerifyingKey { record } => {
+            TxPayload::RegisterVerifyingKey { .. } => {
+                // Security review, finding 8 and issue 16: a key drawn by one party lets that
+                // party forge proofs. Keys come only from a ceremony's transcript.
+                return Ok(Err(RejectCode::InvalidVerifyingKey.because(
+                    "a verifying key is registered only by finishing a setup ceremony (credctl governance ceremony)",
+                )));
+            }
+            TxPayload::StartCeremony { plan } => {
                 check!(self.member(tx)?);
-                check!(check_verifying_key(record));
-                check!(self.verifying_key_free(record)?);
+                check!(self.check_plan(plan)?);
                 check!(self.propose(tx, digest, true)?);
+            }
+            TxPayload::Contribute { contribution } => check!(self.contribute(tx, contribution, digest)?),
+            TxPayload::FinishCeremony {
+                ceremony,
+                circuit,
+                key,
+            } => {
+                check!(self.member(tx)?);
+                check!(self.finish_ceremony(ceremony, circuit, key)?);
             }
             TxPayload::RetireVerifyingKey { circuit, version } => {
                 check!(self.member(tx)?);
@@ -875,12 +890,10 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 rec.status = IssuerStatus::Suspended;
                 self.view.put(state_keys::issuer(issuer), &rec);
             }
-            TxPayload::RegisterVerifyingKey { record } => {
-                if let Err(e) = self.verifying_key_free(record)? {
+            TxPayload::StartCeremony { plan } => {
+                if let Err(e) = self.open_ceremony(plan)? {
                     return Ok(Err(e));
                 }
-                self.view
-                    .put(state_keys::verifying_key(&record.circuit, record.version), record);
             }
             TxPayload::RetireVerifyingKey { circuit, version } => {
                 if let Err(e) = self.retirable(circuit, *version)? {
@@ -1121,17 +1134,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     }
 }
 
-fn check_verifying_key(r: &VerifyingKeyRecord) -> Result<(), Rejection> {
-    if r.key.len() > MAX_VERIFYING_KEY {
-        return Err(RejectCode::InvalidVerifyingKey.because(format!(
-            "verifying key is {} bytes; the limit is {MAX_VERIFYING_KEY}",
-            r.key.len()
-        )));
-    }
-    zk::unlinkable::VerifyingKey::from_bytes(&r.circuit, r.version, &r.key)
-        .map(|_| ())
-        .map_err(|e| RejectCode::InvalidVerifyingKey.because(format!("verifying key: {e}")))
-}
+mod ceremony;
+pub use ceremony::MAX_CEREMONY_ID;
 
 #[cfg(test)]
 mod tests;

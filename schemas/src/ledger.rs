@@ -450,6 +450,110 @@ pub enum TxPayload {
         /// The key version.
         version: u32,
     },
+    /// Open a Groth16 setup ceremony (governance approves): the only way a verifying key is
+    /// registered. (Appended after the kinds above: they keep their encodings.)
+    StartCeremony {
+        /// The plan.
+        plan: CeremonyPlan,
+    },
+    /// One contribution to a ceremony chain, sent and signed by its contributor. Validators
+    /// check it against the chain's previous contribution ([`CeremonyChain::heads`]).
+    Contribute {
+        /// The contribution.
+        contribution: CeremonyContribution,
+    },
+    /// Register the verifying key a finished circuit chain ends with (a governance member sends
+    /// it; validators check the key against the chain's last heads and the plan).
+    FinishCeremony {
+        /// The ceremony's id.
+        ceremony: String,
+        /// The circuit shape's id.
+        circuit: String,
+        /// The arkworks-serialised verifying key.
+        #[serde(with = "crate::bytes::variable")]
+        key: Vec<u8>,
+    },
+}
+
+/// What a setup ceremony makes: keys of `circuits` at `version`, from powers of tau of size
+/// `2^power`, with at least `min_contributions` contributors in each chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CeremonyPlan {
+    /// The ceremony's id (1 to 64 characters of `a-z0-9-`).
+    pub id: String,
+    /// The key version every circuit's key is registered under.
+    pub version: u32,
+    /// The circuit shapes (at most [`crate::limits::MAX_CEREMONY_CIRCUITS`]).
+    pub circuits: Vec<String>,
+    /// log2 of the phase-1 domain.
+    pub power: u8,
+    /// Contributions each chain needs before it can end (at least the governance quorum).
+    pub min_contributions: u16,
+    /// Registered issuers admitted as contributors besides the governance members.
+    pub contributors: Vec<Did>,
+}
+
+/// A contribution as the ledger records it: the file's digest (the file lives beside the ledger,
+/// served by the nodes), the digest it extends, its heads and proofs of knowledge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CeremonyContribution {
+    /// The ceremony's id.
+    pub ceremony: String,
+    /// Empty for the powers of tau; a circuit's id for its phase 2.
+    pub circuit: String,
+    /// Position in the chain, from 1.
+    pub index: u32,
+    /// Digest of the state it extends.
+    pub previous: Hash,
+    /// Digest of the contribution's file.
+    pub file: Hash,
+    /// The points carrying the secrets after it (`zk::ceremony::Heads`).
+    #[serde(with = "crate::bytes::variable")]
+    pub heads: Vec<u8>,
+    /// Its proofs of knowledge (`zk::ceremony::ContributionProof`).
+    #[serde(with = "crate::bytes::variable")]
+    pub proof: Vec<u8>,
+}
+
+/// A ceremony on the ledger (at `state_keys::ceremony`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CeremonyRecord {
+    /// The approved plan.
+    pub plan: CeremonyPlan,
+    /// The powers-of-tau chain.
+    pub powers: CeremonyChain,
+    /// Each circuit's chain, in the plan's order.
+    pub circuits: Vec<CeremonyChain>,
+}
+
+/// One chain of contributions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CeremonyChain {
+    /// The contributions in order.
+    pub contributions: Vec<CeremonyStep>,
+    /// The heads after the last contribution (empty before the first).
+    #[serde(with = "crate::bytes::variable")]
+    pub heads: Vec<u8>,
+    /// The verifying key's registration ended the chain (circuit chains only).
+    pub finished: bool,
+}
+
+/// One recorded contribution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CeremonyStep {
+    /// Who contributed.
+    pub contributor: Did,
+    /// The digest it extends.
+    pub previous: Hash,
+    /// Its file's digest.
+    pub file: Hash,
+    /// The transaction that recorded it.
+    pub tx: Hash,
 }
 
 /// The record that a verifying key version is retired (at `state_keys::retired_verifying_key`).
@@ -891,6 +995,8 @@ pub enum RejectCode {
     TooManyOpenProposals,
     /// The status list has recorded as many revoked ids as it may.
     RevokedListFull,
+    /// A setup ceremony step out of order, for an unknown ceremony, or failing its checks.
+    CeremonyRefused,
 }
 
 impl std::fmt::Display for RejectCode {
@@ -931,6 +1037,9 @@ impl std::fmt::Display for RejectCode {
             }
             RejectCode::RevokedListFull => {
                 "the status list has recorded as many revoked ids as it may; use another list"
+            }
+            RejectCode::CeremonyRefused => {
+                "the setup ceremony step is refused (out of order, unknown ceremony, or its checks fail)"
             }
             RejectCode::ValidatorSetChangePending => {
                 "a validator-set change is waiting for its checkpoint; send the next one after it"
@@ -1030,6 +1139,17 @@ pub mod state_keys {
     /// `vk/<circuit>/<version>` → [`super::VerifyingKeyRecord`].
     pub fn verifying_key(circuit: &str, version: u32) -> Vec<u8> {
         format!("vk/{circuit}/{version}").into_bytes()
+    }
+
+    /// `ceremony/<id>` → [`super::CeremonyRecord`].
+    pub fn ceremony(id: &str) -> Vec<u8> {
+        format!("ceremony/{id}").into_bytes()
+    }
+
+    /// `vk-ceremony/<circuit>/<version>` → the id (a JSON string) of the ceremony whose
+    /// transcript the key ends.
+    pub fn verifying_key_ceremony(circuit: &str, version: u32) -> Vec<u8> {
+        format!("vk-ceremony/{circuit}/{version}").into_bytes()
     }
 
     /// A verifying key version's retirement ([`super::KeyRetirement`]); absent while it is in use.

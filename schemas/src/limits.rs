@@ -42,6 +42,10 @@ pub const MAX_SCHEMA_JSON: usize = 64 * 1024;
 pub const MAX_VERIFYING_KEY: usize = 16 * 1024;
 /// Most status indexes one transaction revokes.
 pub const MAX_REVOKE_PER_TX: usize = 4_096;
+/// Circuits one setup ceremony makes keys for.
+pub const MAX_CEREMONY_CIRCUITS: usize = 8;
+/// Bytes of a contribution's heads or proofs of knowledge (a few compressed BN254 points).
+pub const MAX_CEREMONY_POINTS: usize = 1024;
 /// Most indexes one status list revokes. The indexes live in the list's fixed-size status
 /// chunks (no record grows with them); this bounds the Poseidon work of rebuilding a list's
 /// revocation tree (a validator after a restart, a holder before proving) and the ids a node
@@ -232,6 +236,29 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
         TxPayload::RegisterVerifyingKey { record } => verifying_key(record),
         TxPayload::ChangeValidatorSet { set } => validators(set),
         TxPayload::RetireVerifyingKey { circuit, .. } => text("circuit", circuit),
+        TxPayload::StartCeremony { plan } => {
+            text("id", &plan.id)?;
+            list("circuits", &plan.circuits, MAX_CEREMONY_CIRCUITS)?;
+            texts("circuits", &plan.circuits)?;
+            list("contributors", &plan.contributors, MAX_LIST)
+        }
+        TxPayload::Contribute { contribution: c } => {
+            text("ceremony", &c.ceremony)?;
+            if !c.circuit.is_empty() {
+                text("circuit", &c.circuit)?;
+            }
+            bytes("heads", &c.heads, MAX_CEREMONY_POINTS)?;
+            bytes("proof", &c.proof, MAX_CEREMONY_POINTS)
+        }
+        TxPayload::FinishCeremony {
+            ceremony,
+            circuit,
+            key,
+        } => {
+            text("ceremony", ceremony)?;
+            text("circuit", circuit)?;
+            bytes("key", key, MAX_VERIFYING_KEY)
+        }
     }
 }
 

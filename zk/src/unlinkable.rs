@@ -312,6 +312,11 @@ impl VerifyingKey {
         self.version
     }
 
+    /// The arkworks key (for the setup ceremony's checks).
+    pub(crate) fn raw(&self) -> &ark_groth16::VerifyingKey<Bn254> {
+        &self.raw
+    }
+
     /// The key bytes registered on the ledger (arkworks compressed; shape and version travel
     /// beside it in the ledger record).
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -411,6 +416,11 @@ pub fn setup(
             prepared,
         },
     ))
+}
+
+/// Public inputs of a shape's circuit.
+pub(crate) fn public_input_count(shape: CircuitShape) -> usize {
+    shape.public_inputs()
 }
 
 /// The keys of a shape from a finished setup ceremony (`crate::ceremony`).

@@ -875,47 +875,182 @@ fn a_key_nobody_registered_writes_at_most_the_limit_of_rejected_receipts() {
     assert!(again.is_empty());
 }
 
-/// A circuit's key version is registered once and never replaced (security review, finding 8:
-/// a re-registration overwrote the key every verifier trusts). Of two racing proposals for one
-/// version the second is refused when enacted; a later proposal is refused outright. A version
-/// is retired by governance, once, and only if registered.
+/// A verifying key is registered only at the end of a ceremony chain with the plan's number of
+/// contributions, each checked against the previous one: a contribution out of order, stale,
+/// with a wrong proof of knowledge or tampered heads is refused, as is a key that is not the
+/// transcript's (issue 16). A key version is never replaced (security review, finding 8) and is
+/// retired by governance, once, and only if registered.
 #[test]
-fn a_verifying_key_version_is_never_replaced_and_retires_by_governance() {
+fn a_verifying_key_comes_only_from_a_ceremony_and_retires_by_governance() {
+    use zk::ceremony::{self, Heads, Phase};
     let mut c = Chain::new();
     let shape = zk::unlinkable::CircuitShape::SHAPES[0];
-    let record = || {
-        let (_, vk) = zk::unlinkable::setup(shape, &mut rand_core::OsRng).expect("setup");
-        VerifyingKeyRecord {
-            circuit: vk.shape().id(),
-            version: vk.version(),
-            key: vk.to_bytes(),
+    let circuit = shape.id();
+    let power = u8::try_from(ceremony::domain_power(shape).expect("synthesises")).expect("small");
+    let (_, vk) = zk::unlinkable::setup(shape, &mut rand_core::OsRng).expect("setup");
+    let single = VerifyingKeyRecord {
+        circuit: circuit.clone(),
+        version: 2,
+        key: vk.to_bytes(),
+    };
+    let t = c.tx(&[&key(1)], TxPayload::RegisterVerifyingKey { record: single });
+    rejected(c.one(t), "only by finishing a setup ceremony");
+
+    let plan = |min: u16, power: u8, circuits: Vec<String>| schemas::ledger::CeremonyPlan {
+        id: "setup-1".into(),
+        version: 2,
+        circuits,
+        power,
+        min_contributions: min,
+        contributors: vec![],
+    };
+    let start = |c: &mut Chain, p| c.tx(&[&key(1)], TxPayload::StartCeremony { plan: p });
+    let t = start(&mut c, plan(1, power, vec![circuit.clone()]));
+    rejected(c.one(t), "at least the governance quorum");
+    let t = start(&mut c, plan(2, power - 1, vec![circuit.clone()]));
+    rejected(c.one(t), "needs powers of");
+    let t = start(&mut c, plan(2, power, vec!["unlinkable-a99".into()]));
+    rejected(c.one(t), "unknown circuit");
+    let t = start(&mut c, plan(2, power, vec![circuit.clone()]));
+    let proposal = t.id();
+    applied(c.one(t));
+    let at = state_keys::ceremony("setup-1");
+    assert_eq!(
+        c.get::<schemas::ledger::CeremonyRecord>(&at),
+        None,
+        "not before approval"
+    );
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal });
+    applied(c.one(t));
+    let record = |c: &Chain| {
+        c.get::<schemas::ledger::CeremonyRecord>(&at)
+            .expect("the ceremony")
+    };
+    assert_eq!(record(&c).plan.version, 2);
+
+    // A contribution as its contributor would send it, from the chain's recorded heads.
+    let contribution = |c: &Chain, m: u8, chain: &str, index: u32, previous: Hash, file: u8| {
+        let r = record(c);
+        let (phase, heads) = if chain.is_empty() {
+            (Phase::Powers, r.powers.heads.clone())
+        } else {
+            (Phase::Circuit(chain), r.circuits[0].heads.clone())
+        };
+        let before = if heads.is_empty() {
+            Heads::initial(phase)
+        } else {
+            Heads::from_bytes(&heads).expect("heads")
+        };
+        let challenge = ceremony::challenge("setup-1", phase, &did(&key(m)).to_string(), &previous);
+        let (after, proof) = ceremony::contribute_heads(&before, &challenge, &mut rand_core::OsRng);
+        schemas::ledger::CeremonyContribution {
+            ceremony: "setup-1".into(),
+            circuit: chain.into(),
+            index,
+            previous,
+            file: Hash([file; 32]),
+            heads: after.to_bytes(),
+            proof: proof.to_bytes(),
         }
     };
-    let (first, second) = (record(), record());
-    let at = state_keys::verifying_key(&first.circuit, first.version);
-    let t1 = c.tx(
-        &[&key(1)],
-        TxPayload::RegisterVerifyingKey {
-            record: first.clone(),
-        },
-    );
-    let t2 = c.tx(
-        &[&key(2)],
-        TxPayload::RegisterVerifyingKey {
-            record: second.clone(),
-        },
-    );
-    let (p1, p2) = (t1.id(), t2.id());
-    applied(c.one(t1));
-    applied(c.one(t2));
-    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: p1 });
+    let send = |c: &mut Chain, m: u8, contribution| c.tx(&[&key(m)], TxPayload::Contribute { contribution });
+    let initial = ceremony::File::initial_powers("setup-1", power)
+        .expect("initial")
+        .digest();
+
+    let x = contribution(&c, 1, "", 1, Hash([9; 32]), 1);
+    let t = send(&mut c, 1, x);
+    rejected(c.one(t), "must extend the initial powers");
+    let x = contribution(&c, 1, "", 1, initial, 1);
+    let t = send(&mut c, 1, x);
     applied(c.one(t));
-    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first.clone()));
-    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: p2 });
-    rejected(c.one(t), "never replaced");
-    let t = c.tx(&[&key(2)], TxPayload::RegisterVerifyingKey { record: second });
-    rejected(c.one(t), "never replaced");
-    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first.clone()));
+    let x = contribution(&c, 1, "", 2, Hash([1; 32]), 2);
+    let t = send(&mut c, 1, x);
+    rejected(c.one(t), "contributed to this chain already");
+    let x = contribution(&c, 2, "", 2, initial, 2);
+    let t = send(&mut c, 2, x);
+    rejected(c.one(t), "stale");
+    let x = contribution(&c, 2, "", 3, Hash([1; 32]), 2);
+    let t = send(&mut c, 2, x);
+    rejected(c.one(t), "out of order");
+    let x = contribution(&c, 3, "", 2, Hash([1; 32]), 2);
+    let t = send(&mut c, 2, x);
+    rejected(c.one(t), "proof of knowledge");
+    let mut x = contribution(&c, 2, "", 2, Hash([1; 32]), 2);
+    let other = contribution(&c, 2, "", 2, Hash([1; 32]), 2);
+    x.heads = other.heads;
+    let t = send(&mut c, 2, x);
+    rejected(c.one(t), "contribution 2");
+    let x = contribution(&c, 2, &circuit, 1, Hash([1; 32]), 10);
+    let t = send(&mut c, 2, x);
+    rejected(c.one(t), "the powers of tau have 1 contributions");
+    let x = contribution(&c, 2, "", 2, Hash([1; 32]), 2);
+    let t = send(&mut c, 2, x);
+    applied(c.one(t));
+    let stranger = key(40);
+    let x = contribution(&c, 40, "", 3, Hash([2; 32]), 3);
+    let t = c.tx(&[&stranger], TxPayload::Contribute { contribution: x });
+    rejected(c.one(t), "nor a contributor the plan admits");
+
+    // Phase 2, which closes the powers of tau.
+    let x = contribution(&c, 1, &circuit, 1, Hash([2; 32]), 10);
+    let t = send(&mut c, 1, x);
+    applied(c.one(t));
+    let x = contribution(&c, 3, "", 3, Hash([2; 32]), 3);
+    let t = send(&mut c, 3, x);
+    rejected(c.one(t), "closed");
+    let finish = |c: &mut Chain, key_bytes: Vec<u8>| {
+        c.tx(
+            &[&key(2)],
+            TxPayload::FinishCeremony {
+                ceremony: "setup-1".into(),
+                circuit: circuit.clone(),
+                key: key_bytes,
+            },
+        )
+    };
+    let key_of = |c: &Chain| {
+        let r = record(c);
+        let p = Heads::from_bytes(&r.powers.heads).expect("heads");
+        let h = Heads::from_bytes(&r.circuits[0].heads).expect("heads");
+        ceremony::key_for_heads(shape, 2, &p, &h, &mut rand_core::OsRng)
+            .expect("a key")
+            .to_bytes()
+    };
+    let early = key_of(&c);
+    let t = finish(&mut c, early.clone());
+    rejected(c.one(t), "the plan needs 2");
+    let x = contribution(&c, 3, &circuit, 2, Hash([10; 32]), 11);
+    let t = send(&mut c, 3, x);
+    applied(c.one(t));
+    let t = finish(&mut c, early);
+    rejected(c.one(t), "not the transcript's");
+    let t = finish(&mut c, vk.to_bytes());
+    rejected(c.one(t), "not the transcript's");
+    let final_key = key_of(&c);
+    let t = finish(&mut c, final_key.clone());
+    applied(c.one(t));
+    let vk_at = state_keys::verifying_key(&circuit, 2);
+    let first = VerifyingKeyRecord {
+        circuit: circuit.clone(),
+        version: 2,
+        key: final_key.clone(),
+    };
+    assert_eq!(c.get::<VerifyingKeyRecord>(&vk_at), Some(first.clone()));
+    assert_eq!(
+        c.get::<String>(&state_keys::verifying_key_ceremony(&circuit, 2)),
+        Some("setup-1".to_owned())
+    );
+    let t = finish(&mut c, final_key);
+    rejected(c.one(t), "finished");
+    let x = contribution(&c, 2, &circuit, 3, Hash([11; 32]), 12);
+    let t = send(&mut c, 2, x);
+    rejected(c.one(t), "finished");
+    // The next ceremony may not plan a version that is registered.
+    let mut again = plan(2, power, vec![circuit.clone()]);
+    again.id = "setup-2".into();
+    let t = start(&mut c, again);
+    rejected(c.one(t), "registered already");
 
     // Retirement: only of a registered version, once; the key itself stays.
     let retire = |c: &mut Chain, m: u8, version: u32| {
@@ -943,7 +1078,7 @@ fn a_verifying_key_version_is_never_replaced_and_retires_by_governance() {
             version: first.version,
         })
     );
-    assert_eq!(c.get::<VerifyingKeyRecord>(&at), Some(first.clone()));
+    assert_eq!(c.get::<VerifyingKeyRecord>(&vk_at), Some(first.clone()));
     let t = retire(&mut c, 3, first.version);
     rejected(c.one(t), "retired already");
 }

@@ -339,6 +339,42 @@ pub fn check_step(
     }
 }
 
+/// The verifying key a ceremony ends with carries the transcript's secrets: its α and β are the
+/// final powers' heads, γ is the generator (BGM17 fixes γ = 1) and δ is the circuit chain's last
+/// head. (Its input points are derived from the powers; [`verify_contribution`] of the circuit's
+/// first file checks them.)
+pub fn check_final_key(
+    vk: &crate::unlinkable::VerifyingKey,
+    powers: &Heads,
+    circuit: &Heads,
+) -> Result<(), CeremonyError> {
+    let raw = vk.raw();
+    let (
+        Heads::Powers {
+            alpha_g1, beta_g2, ..
+        },
+        Heads::Circuit { delta_g2, .. },
+    ) = (powers, circuit)
+    else {
+        return Err(CeremonyError::Order {
+            reason: "the heads are not those of the powers and of a circuit".into(),
+        });
+    };
+    let checks = [
+        (raw.alpha_g1 == *alpha_g1, "α is not the powers' [α]₁"),
+        (raw.beta_g2 == *beta_g2, "β is not the powers' [β]₂"),
+        (raw.gamma_g2 == G2Affine::generator(), "γ is not the generator"),
+        (
+            raw.delta_g2 == *delta_g2,
+            "δ is not the circuit chain's last [δ]₂",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, what)) => Err(CeremonyError::Inconsistent { what }),
+        None => Ok(()),
+    }
+}
+
 /// Checks `next` against `previous` point by point: it is a contribution to the same ceremony
 /// and chain, names `previous` by its digest, carries a proof of knowledge bound to it, and every
 /// point is the previous one updated by the proven secrets. `rng` draws the random linear
@@ -383,6 +419,91 @@ pub fn verify_contribution(
         (FileKind::Circuit(a), FileKind::Circuit(b)) => phase2::verify_update(a, b, rng),
         _ => order("the files are of different phases".into()),
     }
+}
+
+/// What a contribution does to the heads alone, with fresh secrets (wiped on return): the
+/// ledger's view of a contribution. For tests of the ledger's rules, which never see the files;
+/// it makes no usable keys.
+#[doc(hidden)]
+pub fn contribute_heads(
+    before: &Heads,
+    challenge: &Hash,
+    rng: &mut impl CryptoRngCore,
+) -> (Heads, ContributionProof) {
+    let mul1 = |p: &G1Affine, x: &Fr| (*p * x).into_affine();
+    let mul2 = |p: &G2Affine, x: &Fr| (*p * x).into_affine();
+    match before {
+        Heads::Powers {
+            tau_g1,
+            tau_g2,
+            alpha_g1,
+            beta_g1,
+            beta_g2,
+        } => {
+            let s: [zeroize::Zeroizing<Fr>; 3] =
+                std::array::from_fn(|_| zeroize::Zeroizing::new(nonzero_secret(rng)));
+            let proof = ContributionProof {
+                secrets: vec![
+                    Knowledge::prove(&s[0], challenge, "tau", rng),
+                    Knowledge::prove(&s[1], challenge, "alpha", rng),
+                    Knowledge::prove(&s[2], challenge, "beta", rng),
+                ],
+            };
+            let heads = Heads::Powers {
+                tau_g1: mul1(tau_g1, &s[0]),
+                tau_g2: mul2(tau_g2, &s[0]),
+                alpha_g1: mul1(alpha_g1, &s[1]),
+                beta_g1: mul1(beta_g1, &s[2]),
+                beta_g2: mul2(beta_g2, &s[2]),
+            };
+            (heads, proof)
+        }
+        Heads::Circuit { delta_g1, delta_g2 } => {
+            let d = zeroize::Zeroizing::new(nonzero_secret(rng));
+            let proof = ContributionProof {
+                secrets: vec![Knowledge::prove(&d, challenge, "delta", rng)],
+            };
+            let heads = Heads::Circuit {
+                delta_g1: mul1(delta_g1, &d),
+                delta_g2: mul2(delta_g2, &d),
+            };
+            (heads, proof)
+        }
+    }
+}
+
+/// A verifying key of `shape` whose α, β, γ, δ are the heads' and whose input points are random:
+/// what [`check_final_key`] accepts. For tests of the ledger's rules; no proof verifies under it.
+#[doc(hidden)]
+pub fn key_for_heads(
+    shape: crate::unlinkable::CircuitShape,
+    version: u32,
+    powers: &Heads,
+    circuit: &Heads,
+    rng: &mut impl CryptoRngCore,
+) -> Result<crate::unlinkable::VerifyingKey, crate::ZkError> {
+    let (
+        Heads::Powers {
+            alpha_g1, beta_g2, ..
+        },
+        Heads::Circuit { delta_g2, .. },
+    ) = (powers, circuit)
+    else {
+        return Err(crate::ZkError::Internal {
+            reason: "the heads are not those of the powers and of a circuit".into(),
+        });
+    };
+    let inputs = crate::unlinkable::public_input_count(shape) + 1;
+    let raw = ark_groth16::VerifyingKey::<Bn254> {
+        alpha_g1: *alpha_g1,
+        beta_g2: *beta_g2,
+        gamma_g2: G2Affine::generator(),
+        delta_g2: *delta_g2,
+        gamma_abc_g1: (0..inputs)
+            .map(|_| (G1Affine::generator() * nonzero_secret(rng)).into_affine())
+            .collect(),
+    };
+    crate::unlinkable::VerifyingKey::from_bytes(&shape.id(), version, &to_bytes(&raw))
 }
 
 /// `e(a₀, b₁) = e(a₁, b₀)`: `a₁/a₀` and `b₁/b₀` are the same secret.
