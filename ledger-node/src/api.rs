@@ -101,6 +101,11 @@ pub fn router(shared: SharedState) -> Router {
         .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
         .route("/v1/proposals/{hash}", get(proposal))
         .route("/v1/proofs", get(proofs))
+        .route(
+            "/v1/ceremony/files",
+            post(upload_ceremony_file).layer(DefaultBodyLimit::max(zk::ceremony::MAX_FILE_BYTES)),
+        )
+        .route("/v1/ceremony/files/{digest}", get(ceremony_file))
         .route("/v1/status", get(status))
         .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
         .route("/metrics", get(metrics))
@@ -283,6 +288,21 @@ async fn submit(
     })
     .await
     .map_err(ApiError::internal)??;
+    // A contribution is admitted only once this node holds its file, checked against the file it
+    // extends (ceremony_files): what it would order is what it has seen.
+    if let schemas::ledger::TxPayload::Contribute { contribution } = &tx.tx.payload {
+        if checked.is_ok() && !shared.ceremony_files.has(&contribution.file) {
+            shared.metrics.reject("api_rule");
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "file_missing",
+                format!(
+                    "this node does not hold ceremony file {}; upload it first (POST /v1/ceremony/files)",
+                    contribution.file
+                ),
+            ));
+        }
+    }
     if let Err(reason) = checked {
         shared.metrics.reject("api_rule");
         return Err(ApiError::new(
@@ -319,6 +339,40 @@ async fn submit(
             StatusCode::SERVICE_UNAVAILABLE,
             "stopping",
             "the node is stopping",
+        )),
+    }
+}
+
+/// Checks and keeps a setup ceremony file (the raw bytes of `docs/ceremony.md`'s format).
+async fn upload_ceremony_file(State(s): State<SharedState>, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    use crate::ceremony_files::FileError;
+    let shared = s.clone();
+    let result = tokio::task::spawn_blocking(move || shared.ceremony_files.put(&shared.store, &body))
+        .await
+        .map_err(ApiError::internal)?;
+    match result {
+        Ok(digest) => Ok((StatusCode::CREATED, axum::Json(json!({ "digest": digest }))).into_response()),
+        Err(e @ FileError::Invalid(_)) => Err(ApiError::bad(e.to_string())),
+        Err(e @ FileError::Unknown(_)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown", e.to_string())),
+        Err(e @ FileError::Full) => Err(ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "full", e.to_string())),
+        Err(e @ FileError::Io(_)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())),
+    }
+}
+
+/// A setup ceremony file this node holds, by digest (the client checks the digest).
+async fn ceremony_file(State(s): State<SharedState>, Path(digest): Path<String>) -> Result<Response, ApiError> {
+    let digest = parse_hash(&digest)?;
+    let shared = s.clone();
+    let bytes = tokio::task::spawn_blocking(move || shared.ceremony_files.get(&digest))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    match bytes {
+        Some(b) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], b).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("this node does not hold ceremony file {digest}"),
         )),
     }
 }

@@ -16,6 +16,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod api;
+pub mod ceremony_files;
 pub mod config;
 pub mod keys;
 pub mod load;

@@ -186,6 +186,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         }),
         submit,
         verified: VerifiedCache::default(),
+        ceremony_files: crate::ceremony_files::CeremonyFiles::new(&config.data_dir),
     });
 
     let mut log: Vec<LogEntry> = Vec::new();

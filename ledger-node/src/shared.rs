@@ -43,6 +43,8 @@ pub struct Shared {
     pub submit: mpsc::Sender<Submission>,
     /// Signatures the API verified, so consensus does not verify them again.
     pub verified: VerifiedCache,
+    /// The setup ceremony's files this node checked and serves.
+    pub ceremony_files: crate::ceremony_files::CeremonyFiles,
 }
 
 /// A bounded set of transaction signatures already verified on this node: the API checks a

@@ -77,15 +77,7 @@ impl Client {
         let status = r.status();
         let bytes = read_bounded(url, r).await?;
         if !status.is_success() {
-            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(b) => (b.error, b.message),
-                Err(_) => ("http".into(), String::from_utf8_lossy(&bytes).into_owned()),
-            };
-            return Err(ClientError::Refused {
-                status: status.as_u16(),
-                code,
-                message,
-            });
+            return Err(refusal(status, &bytes));
         }
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
             url: url.to_string(),
@@ -98,6 +90,47 @@ impl Client {
         let url = format!("{}{path}", self.base);
         let r = self.http.get(&url).send().await;
         self.answer(&url, r).await
+    }
+
+    /// Uploads a setup ceremony file; returns the digest the node computed.
+    pub async fn put_ceremony_file(&self, bytes: Vec<u8>) -> Result<Hash, ClientError> {
+        #[derive(Deserialize)]
+        struct Stored {
+            digest: Hash,
+        }
+        let url = format!("{}/v1/ceremony/files", self.base);
+        // Checking a large file takes the node a few seconds.
+        let r = self
+            .http
+            .post(&url)
+            .timeout(Duration::from_secs(300))
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await;
+        let s: Stored = self.answer(&url, r).await?;
+        Ok(s.digest)
+    }
+
+    /// A setup ceremony file by digest (unchecked: the caller compares its digest).
+    pub async fn ceremony_file(&self, digest: &Hash) -> Result<Vec<u8>, ClientError> {
+        let url = format!("{}/v1/ceremony/files/{digest}", self.base);
+        let r = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        let status = r.status();
+        let bytes = read_bounded(&url, r).await?;
+        if !status.is_success() {
+            return Err(refusal(status, &bytes));
+        }
+        Ok(bytes)
     }
 
     /// Submits a transaction; returns its hash.
@@ -171,6 +204,19 @@ impl Client {
         }
         let a: Account = self.get(&format!("/v1/accounts/{did}")).await?;
         Ok(a.next_nonce)
+    }
+}
+
+/// The node's error answer as a [`ClientError::Refused`].
+fn refusal(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(b) => (b.error, b.message),
+        Err(_) => ("http".into(), String::from_utf8_lossy(bytes).into_owned()),
+    };
+    ClientError::Refused {
+        status: status.as_u16(),
+        code,
+        message,
     }
 }
 

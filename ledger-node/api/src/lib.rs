@@ -112,6 +112,16 @@ pub struct Route {
 pub const ROUTES: &[Route] = &[
     Route {
         method: "post",
+        path: "/v1/ceremony/files",
+        summary: "Upload a setup ceremony contribution file (raw bytes, docs/ceremony.md; at most 16 MiB). The node checks it point by point against the file it extends and keeps it; 201 with its digest",
+    },
+    Route {
+        method: "get",
+        path: "/v1/ceremony/files/{digest}",
+        summary: "A setup ceremony file this node holds (raw bytes); the reader checks its digest",
+    },
+    Route {
+        method: "post",
         path: "/v1/transactions",
         summary: "Submit a signed transaction (JSON). 202 when queued; 4xx with the reason when it cannot take effect",
     },
