@@ -60,6 +60,10 @@ pub struct Execution {
     pub root: Hash,
     /// The tree nodes to write (none when nothing changed).
     pub tree: Option<store::TreeUpdateBatch>,
+    /// The state version the tree nodes are written at: the one after `version` (none when
+    /// nothing changed). Versions count state changes, not heights: jmt builds a version on the
+    /// one before it, and a block that changes nothing (a heartbeat) writes none.
+    pub version: Option<u64>,
     /// Revocation trees changed by the block, to cache once it commits.
     revocation: Vec<((Did, u32), zk::tree::RevocationTree)>,
 }
@@ -200,6 +204,7 @@ pub fn execute_genesis<R: store::TreeReader>(reader: &R, updates: Updates) -> Re
         rejections: vec![],
         root,
         tree: Some(batch),
+        version: Some(0),
         revocation: vec![],
     })
 }
@@ -353,17 +358,23 @@ pub fn execute<R: store::TreeReader>(
         receipts.push((digest, receipt));
     }
     let updates = view.overlay;
-    let (root, tree) = if updates.is_empty() {
-        (parent_root, None)
+    let (root, tree, written) = if updates.is_empty() {
+        (parent_root, None, None)
     } else {
-        let (root, batch) = StateTree::new(reader).update(height.0, updates)?;
-        (root, Some(batch))
+        // The next version after the state's, never the height: jmt builds version `v` on the
+        // root of `v − 1`, and a block that changed nothing (a heartbeat) left no root at its
+        // height, so building on it would start from an empty tree and drop every older key
+        // from the state root and its proofs.
+        let next = version.map_or(0, |v| v + 1);
+        let (root, batch) = StateTree::new(reader).update(next, updates)?;
+        (root, Some(batch), Some(next))
     };
     Ok(Execution {
         receipts,
         rejections,
         root,
         tree,
+        version: written,
         revocation: revocation.into_iter().collect(),
     })
 }

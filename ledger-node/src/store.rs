@@ -268,13 +268,15 @@ impl Store {
                 let key = [b"v/".as_slice(), &key_hash.0, &version.to_be_bytes()].concat();
                 batch.insert(key, borsh::to_vec(v).expect("borsh into a Vec cannot fail"));
             }
-            batch.insert(STATE_VERSION, &h.to_be_bytes());
         }
-        let version = if ex.tree.is_some() {
-            Some(h)
-        } else {
-            self.state_version().ok().flatten()
+        // The version the execution wrote (versions count state changes, not heights).
+        let version = match (&ex.tree, ex.version) {
+            (Some(_), Some(v)) => Some(v),
+            _ => self.state_version().ok().flatten(),
         };
+        if let (Some(_), Some(v)) = (&ex.tree, version) {
+            batch.insert(STATE_VERSION, &v.to_be_bytes());
+        }
         if let Some(v) = version {
             batch.insert(height_key(b"s/", h), &v.to_be_bytes());
         }

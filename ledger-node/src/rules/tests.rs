@@ -113,7 +113,7 @@ impl Chain {
         .expect("execute");
         if let Some(t) = &ex.tree {
             self.store.write_node_batch(&t.node_batch).expect("write");
-            self.version = Some(self.height);
+            self.version = ex.version;
         }
         self.root = ex.root;
         self.cache.commit(&mut ex);
@@ -1081,4 +1081,45 @@ fn a_verifying_key_comes_only_from_a_ceremony_and_retires_by_governance() {
     assert_eq!(c.get::<VerifyingKeyRecord>(&vk_at), Some(first.clone()));
     let t = retire(&mut c, 3, first.version);
     rejected(c.one(t), "retired already");
+}
+
+/// An empty block (a heartbeat) between two blocks that change the state loses nothing: the
+/// next block's tree builds on the last version that has one.
+#[test]
+fn an_empty_block_between_two_others_keeps_the_state() {
+    let mut c = Chain::new();
+    let t = c.tx(
+        &[&key(1)],
+        TxPayload::Approve {
+            proposal: Hash([1; 32]),
+        },
+    );
+    let _ = c.one(t);
+    assert!(c.block(&[]).is_empty());
+    let t = c.tx(
+        &[&key(2)],
+        TxPayload::Approve {
+            proposal: Hash([2; 32]),
+        },
+    );
+    let _ = c.one(t);
+    assert!(
+        c.get::<Governance>(state_keys::GOVERNANCE).is_some(),
+        "the governance record survives an empty block"
+    );
+    // What a node serves: the value with its proof against the state root (the tree walk, not
+    // the value history the rules read).
+    let proof = StateTree::new(&c.store)
+        .get_with_proof(state_keys::GOVERNANCE, c.version.expect("a version"))
+        .expect("a proof");
+    assert!(
+        proof.value.is_some(),
+        "the state root still commits to the governance record"
+    );
+    assert_eq!(
+        StateTree::new(&c.store)
+            .root(c.version.expect("a version"))
+            .expect("a root"),
+        c.root
+    );
 }
