@@ -344,7 +344,10 @@ async fn submit(
 }
 
 /// Checks and keeps a setup ceremony file (the raw bytes of `docs/ceremony.md`'s format).
-async fn upload_ceremony_file(State(s): State<SharedState>, body: axum::body::Bytes) -> Result<Response, ApiError> {
+async fn upload_ceremony_file(
+    State(s): State<SharedState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     use crate::ceremony_files::FileError;
     let shared = s.clone();
     let result = tokio::task::spawn_blocking(move || shared.ceremony_files.put(&shared.store, &body))
@@ -353,14 +356,29 @@ async fn upload_ceremony_file(State(s): State<SharedState>, body: axum::body::By
     match result {
         Ok(digest) => Ok((StatusCode::CREATED, axum::Json(json!({ "digest": digest }))).into_response()),
         Err(e @ FileError::Invalid(_)) => Err(ApiError::bad(e.to_string())),
-        Err(e @ FileError::Unknown(_)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown", e.to_string())),
-        Err(e @ FileError::Full) => Err(ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "full", e.to_string())),
-        Err(e @ FileError::Io(_)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())),
+        Err(e @ FileError::Unknown(_)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown",
+            e.to_string(),
+        )),
+        Err(e @ FileError::Full) => Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "full",
+            e.to_string(),
+        )),
+        Err(e @ FileError::Io(_)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        )),
     }
 }
 
 /// A setup ceremony file this node holds, by digest (the client checks the digest).
-async fn ceremony_file(State(s): State<SharedState>, Path(digest): Path<String>) -> Result<Response, ApiError> {
+async fn ceremony_file(
+    State(s): State<SharedState>,
+    Path(digest): Path<String>,
+) -> Result<Response, ApiError> {
     let digest = parse_hash(&digest)?;
     let shared = s.clone();
     let bytes = tokio::task::spawn_blocking(move || shared.ceremony_files.get(&digest))

@@ -111,8 +111,14 @@ impl CeremonyFiles {
             Some(v) => schemas::codec::decode(&v).map_err(decode_err)?,
             None => return Err(FileError::Io("the state has no governance record".into())),
         };
-        let admitted = governance.members.iter().any(|m| m.did.to_string() == file.contributor)
-            || plan.contributors.iter().any(|d| d.to_string() == file.contributor);
+        let admitted = governance
+            .members
+            .iter()
+            .any(|m| m.did.to_string() == file.contributor)
+            || plan
+                .contributors
+                .iter()
+                .any(|d| d.to_string() == file.contributor);
         if !admitted {
             return Err(FileError::Invalid(format!(
                 "{} is neither a governance member nor a contributor ceremony {} admits",
@@ -123,10 +129,15 @@ impl CeremonyFiles {
             return Err(FileError::Full);
         }
         let previous = if file.circuit.is_empty() && file.index == 1 {
-            Some(File::initial_powers(&file.ceremony, file.power).map_err(|e| FileError::Invalid(e.to_string()))?)
+            Some(
+                File::initial_powers(&file.ceremony, file.power)
+                    .map_err(|e| FileError::Invalid(e.to_string()))?,
+            )
         } else {
             match self.get(&file.previous)? {
-                Some(b) => Some(File::from_bytes(&b).map_err(|e| FileError::Io(format!("a stored file: {e}")))?),
+                Some(b) => {
+                    Some(File::from_bytes(&b).map_err(|e| FileError::Io(format!("a stored file: {e}")))?)
+                }
                 None if !file.circuit.is_empty() && file.index == 1 => None,
                 None => {
                     return Err(FileError::Unknown(format!(
@@ -137,10 +148,12 @@ impl CeremonyFiles {
             }
         };
         if let Some(previous) = previous {
-            verify_contribution(&previous, &file, &mut rand_core::OsRng)
-                .map_err(|e| FileError::Invalid(format!("contribution {} of {}: {e}", file.index, file.ceremony)))?;
+            verify_contribution(&previous, &file, &mut rand_core::OsRng).map_err(|e| {
+                FileError::Invalid(format!("contribution {} of {}: {e}", file.index, file.ceremony))
+            })?;
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| FileError::Io(format!("creating {}: {e}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| FileError::Io(format!("creating {}: {e}", self.dir.display())))?;
         schemas::file::write_private(&self.path(&digest), bytes)
             .map_err(|e| FileError::Io(format!("writing ceremony file {digest}: {e}")))?;
         Ok(digest)

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod ceremony;
 pub mod holder;
 pub mod issuer;
 pub mod keystore;

@@ -8,7 +8,7 @@ use rand_core::OsRng;
 use schemas::credential_schema::CredentialSchema;
 use schemas::did::Did;
 use schemas::hash::Hash;
-use schemas::ledger::{IssuerRecord, IssuerStatus, ScopeItem, TxPayload, VerifierRecord, VerifyingKeyRecord};
+use schemas::ledger::{IssuerRecord, IssuerStatus, ScopeItem, TxPayload, VerifierRecord};
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
 use std::path::Path;
@@ -234,23 +234,6 @@ pub async fn approve(ledger: &Ledger, member: &SecretKey, proposal: Hash) -> Res
         .submit(member, &[], TxPayload::Approve { proposal })
         .await?;
     Ok(receipt.height.0)
-}
-
-/// A governance member proposes a Groth16 verifying key; returns the proposal.
-pub async fn propose_verifying_key(
-    ledger: &Ledger,
-    member: &SecretKey,
-    vk: &zk::unlinkable::VerifyingKey,
-) -> Result<Hash, LedgerError> {
-    let record = VerifyingKeyRecord {
-        circuit: vk.shape().id(),
-        version: vk.version(),
-        key: vk.to_bytes(),
-    };
-    let (hash, _) = ledger
-        .submit(member, &[], TxPayload::RegisterVerifyingKey { record })
-        .await?;
-    Ok(hash)
 }
 
 /// A governance member proposes retiring a circuit's verifying key version; returns the

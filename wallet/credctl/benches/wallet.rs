@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use wallet::holder::Holder;
 use wallet::issuer::{BatchPlan, HolderBinding, Row, issue_batch};
 use wallet::ledger::CertificateCache;
-use wallet::roles::{Identity, approve, propose_verifying_key};
+use wallet::roles::{Identity, approve};
 use wallet::tier::parse_predicate;
 use wallet::verifier::{Context, ReplayGuard, RequestSpec, Source, fetch_facts, make_request};
 
@@ -168,11 +168,27 @@ fn main() {
         .expect("proposed"),
     );
     let shape = wallet::tier::shape_for(4, 2).expect("shape");
-    let (pk, vk) = zk::unlinkable::setup(shape, &mut OsRng).expect("setup");
-    let p = rt
-        .block_on(propose_verifying_key(ledger, &gov[0], &vk))
-        .expect("proposed");
+    // The circuit's keys from a two-member setup ceremony (the quorum's number of contributions).
+    let setup = wallet::ceremony::Setup::new(ledger, d.join("ceremony"));
+    let plan = schemas::ledger::CeremonyPlan {
+        id: "bench".into(),
+        version: zk::unlinkable::KEY_VERSION,
+        circuits: vec![shape.id()],
+        power: u8::try_from(zk::ceremony::domain_power(shape).expect("synthesises")).expect("small"),
+        min_contributions: 2,
+        contributors: vec![],
+    };
+    let p = rt.block_on(setup.propose(&gov[0], plan)).expect("proposed");
     rt.block_on(approve(ledger, &gov[1], p)).expect("approved");
+    for chain in [None, Some(shape.id())] {
+        for member in &gov[..2] {
+            rt.block_on(setup.contribute(member, "bench", chain.as_deref(), &|_| {}))
+                .expect("contributed");
+        }
+    }
+    let (pk, _, _) = rt
+        .block_on(setup.finish(&gov[0], "bench", &shape.id()))
+        .expect("registered");
 
     let (student, _) = Holder::create(&d.join("student"), PW, COST).expect("wallet");
     let (customer, _) = Holder::create(&d.join("customer"), PW, COST).expect("wallet");

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use wallet::holder::Holder;
 use wallet::issuer::{HolderBinding, Row};
 use wallet::ledger::{CertificateCache, Ledger, Trust};
-use wallet::roles::{Identity, approve, propose_verifying_key};
+use wallet::roles::{Identity, approve};
 use wallet::tier::parse_predicate;
 use wallet::verifier::{
     Check, Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, make_request,
@@ -70,6 +70,76 @@ pub struct DemoSummary {
     pub nullifiers: Vec<Hash>,
     /// The check that refused the replay and its reason.
     pub replay_refusal: Option<(Check, String)>,
+}
+
+/// The three members' ceremony for `shape`: proposed and approved, three contributions to the
+/// powers of tau and three to the circuit, the transcript verified, the key registered. Returns
+/// the proving key holders use.
+async fn setup_ceremony(
+    ledger: &Ledger,
+    governance: &[SecretKey],
+    dir: &Path,
+    shape: zk::unlinkable::CircuitShape,
+    step: &str,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<zk::unlinkable::ProvingKey, DemoError> {
+    let started = Instant::now();
+    let setup = wallet::ceremony::Setup::new(ledger, dir);
+    let id = "demo-setup";
+    let power = zk::ceremony::domain_power(shape).step(step)?;
+    let plan = schemas::ledger::CeremonyPlan {
+        id: id.into(),
+        version: zk::unlinkable::KEY_VERSION,
+        circuits: vec![shape.id()],
+        power: u8::try_from(power).step(step)?,
+        min_contributions: u16::try_from(governance.len()).step(step)?,
+        contributors: vec![],
+    };
+    let proposal = setup.propose(&governance[0], plan).await.step(step)?;
+    let h = approve(ledger, &governance[1], proposal).await.step(step)?;
+    say(format!(
+        "    governance opened setup ceremony {id} for {} (powers of tau to 2^{power}, block {h})",
+        shape.id()
+    ));
+    let quiet = |_: f64| {};
+    for chain in [None, Some(shape.id())] {
+        let name = chain.as_deref().unwrap_or("powers of tau");
+        for (i, member) in governance.iter().enumerate() {
+            let c = setup
+                .contribute(member, id, chain.as_deref(), &quiet)
+                .await
+                .step(step)?;
+            if !c.derive.is_zero() {
+                say(format!(
+                    "    {name}: initial parameters derived from the final powers in {:.1} s",
+                    c.derive.as_secs_f64()
+                ));
+            }
+            say(format!(
+                "    {name}: member {} contributed in {:.1} s ({} KB, block {}), its randomness wiped",
+                i + 1,
+                c.compute.as_secs_f64(),
+                c.bytes / 1024,
+                c.height
+            ));
+        }
+    }
+    let t = Instant::now();
+    let verified = setup.verify(id, &|_: &str| {}).await.step(step)?;
+    say(format!(
+        "    transcript verified from the initial powers to the last file: {} contributions, {} MB, {:.1} s",
+        verified.contributions,
+        verified.bytes / (1024 * 1024),
+        t.elapsed().as_secs_f64()
+    ));
+    let (pk, vk, h) = setup.finish(&governance[2], id, &shape.id()).await.step(step)?;
+    say(format!(
+        "    {} version {} registered from the transcript (block {h}); the ceremony took {:.0} s",
+        vk.shape().id(),
+        vk.version(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(pk)
 }
 
 trait Step<T> {
@@ -532,24 +602,13 @@ async fn story(
         bank_a.name()
     ));
     registered(devnet, proposal, step, say).await?;
-    // The unlinkable tier's circuit: a single-party setup here (a real consortium runs a
-    // multi-party ceremony); governance registers the verifying key on the ledger.
+    // The unlinkable tier's circuit keys come from a setup ceremony among the three governance
+    // members: no one of them ever holds the toxic waste.
     let shape = wallet::tier::shape_for(4, 2).ok_or(DemoError {
         step: step.into(),
         reason: "no a4-p2 circuit".into(),
     })?;
-    let t = Instant::now();
-    let (pk, vk) = tokio::task::block_in_place(|| zk::unlinkable::setup(shape, &mut OsRng)).step(step)?;
-    say(format!(
-        "    Groth16 keys for {} made in {:.1} s",
-        shape.id(),
-        t.elapsed().as_secs_f64()
-    ));
-    let proposal = propose_verifying_key(ledger, &governance[0], &vk)
-        .await
-        .step(step)?;
-    let h = approve(ledger, &governance[1], proposal).await.step(step)?;
-    say(format!("    governance registered its verifying key (block {h})"));
+    let pk = setup_ceremony(ledger, governance, &dir.join("ceremony"), shape, step, say).await?;
     let (customer, _) = Holder::create(&dir.join("customer"), DEMO_PASSWORD, DEMO_COST).step(step)?;
     let mut rows = vec![Row::new(
         1,

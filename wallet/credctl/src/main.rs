@@ -17,7 +17,7 @@ use wallet::holder::Holder;
 use wallet::issuer::{read_rows, write_batch};
 use wallet::ledger::{Ledger, Trust};
 use wallet::pinning::{PinError, PinSource, TrustFile};
-use wallet::roles::{Identity, approve, propose_retirement, propose_verifying_key};
+use wallet::roles::{Identity, approve, propose_retirement};
 use wallet::verifier::{
     Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts,
 };
@@ -192,18 +192,10 @@ enum GovernanceCmd {
         #[arg(long)]
         key: PathBuf,
     },
-    /// Make Groth16 keys for an unlinkable circuit and propose the verifying key.
-    ProposeCircuit {
-        /// The member's sealed key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// Circuit id.
-        #[arg(long, default_value = "unlinkable-a4-p2-d20-r32")]
-        circuit: String,
-        /// Where to write the proving key holders use.
-        #[arg(long)]
-        proving_key_out: PathBuf,
-    },
+    /// The Groth16 setup ceremony that makes the unlinkable circuits' keys, so that no single
+    /// party ever holds their toxic waste (ARCHITECTURE.md, "The setup ceremony").
+    #[command(subcommand)]
+    Ceremony(CeremonyCmd),
     /// Propose retiring a circuit's key version: once governance approves, no holder proves
     /// under it and no verifier accepts a proof made under it (the key stays on the ledger).
     RetireCircuit {
@@ -216,6 +208,77 @@ enum GovernanceCmd {
         /// The key version to retire.
         #[arg(long)]
         version: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CeremonyCmd {
+    /// Propose a ceremony (governance approves it like any proposal).
+    Start {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The ceremony's id (a-z, 0-9, '-').
+        #[arg(long)]
+        id: String,
+        /// Circuits to make keys for (comma-separated; default: every circuit shape).
+        #[arg(long, value_delimiter = ',')]
+        circuits: Vec<String>,
+        /// The key version the circuits' keys are registered under.
+        #[arg(long, default_value_t = zk::unlinkable::KEY_VERSION)]
+        version: u32,
+        /// Contributions each chain needs (at least the governance quorum).
+        #[arg(long)]
+        min_contributions: u16,
+        /// Registered issuers admitted as contributors besides the members (comma-separated DIDs).
+        #[arg(long, value_delimiter = ',')]
+        contributors: Vec<String>,
+    },
+    /// Contribute to a chain with fresh randomness (wiped when done): the powers of tau, or a
+    /// circuit's phase with --circuit. Uploads the file to the node, then records it.
+    Contribute {
+        /// The contributor's sealed key file (a governance member's or an admitted issuer's).
+        #[arg(long)]
+        key: PathBuf,
+        /// The ceremony's id.
+        #[arg(long)]
+        id: String,
+        /// A circuit's phase instead of the powers of tau.
+        #[arg(long)]
+        circuit: Option<String>,
+    },
+    /// Verify the whole transcript from the ledger's record and the node's files.
+    Verify {
+        /// The ceremony's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Register the verifying key a circuit's chain ends with, and write the proving key.
+    Finish {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The ceremony's id.
+        #[arg(long)]
+        id: String,
+        /// The circuit.
+        #[arg(long)]
+        circuit: String,
+        /// Where to write the proving key holders use.
+        #[arg(long)]
+        proving_key_out: PathBuf,
+    },
+    /// Write the proving key a finished circuit's chain ends with (for holders).
+    Keys {
+        /// The ceremony's id.
+        #[arg(long)]
+        id: String,
+        /// The circuit.
+        #[arg(long)]
+        circuit: String,
+        /// Where to write the proving key.
+        #[arg(long)]
+        proving_key_out: PathBuf,
     },
 }
 
@@ -486,6 +549,163 @@ static LEDGER: std::sync::OnceLock<Ledger> = std::sync::OnceLock::new();
 
 /// Connects to the first node of --ledger that answers and proves itself against the pinned
 /// genesis.
+/// `credctl governance ceremony …`.
+async fn ceremony_cmd(cli: &Cli, ledger: &Ledger, cmd: &CeremonyCmd) -> Result<()> {
+    let setup = wallet::ceremony::Setup::new(ledger, cli.home.join("ceremony"));
+    // A contribution takes seconds to minutes: a bar shows how far it is.
+    let bar = ProgressBar::new(100);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos} % of the contribution ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |f: f64| bar.set_position((f * 100.0) as u64);
+    match cmd {
+        CeremonyCmd::Start {
+            key,
+            id,
+            circuits,
+            version,
+            min_contributions,
+            contributors,
+        } => {
+            let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
+            let plan = ceremony_plan(id, circuits, *version, *min_contributions, contributors)?;
+            let power = plan.power;
+            let p = setup.propose(&k, plan).await?;
+            out!(
+                "ceremony {id} proposed (powers of tau to 2^{power}): {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
+            );
+        }
+        CeremonyCmd::Contribute { key, id, circuit } => {
+            let k = Contributor::open(cli, key)?;
+            let c = setup.contribute(k.key(), id, circuit.as_deref(), &progress).await;
+            bar.finish_and_clear();
+            let c = c?;
+            let chain = circuit.as_deref().unwrap_or("the powers of tau");
+            if !c.derive.is_zero() {
+                out!(
+                    "{chain}: initial parameters derived from the final powers in {:.1} s",
+                    c.derive.as_secs_f64()
+                );
+            }
+            out!(
+                "contribution {} to {chain} computed in {:.1} s ({} bytes, file {}), recorded in block {}; your randomness is wiped",
+                c.index,
+                c.compute.as_secs_f64(),
+                c.bytes,
+                c.file,
+                c.height
+            );
+        }
+        CeremonyCmd::Verify { id } => {
+            let v = setup.verify(id, &|step: &str| eprintln!("  {step}")).await?;
+            for line in &v.lines {
+                out!("{line}");
+            }
+            out!(
+                "ceremony {id}: {} contributions verified, {} bytes of files",
+                v.contributions,
+                v.bytes
+            );
+        }
+        CeremonyCmd::Finish {
+            key,
+            id,
+            circuit,
+            proving_key_out,
+        } => {
+            let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
+            let (pk, vk, h) = setup.finish(&k, id, circuit).await?;
+            wallet::keystore::write_atomic(proving_key_out, &pk.to_bytes())?;
+            out!(
+                "{circuit} version {} registered in block {h}; proving key written to {}",
+                vk.version(),
+                proving_key_out.display()
+            );
+        }
+        CeremonyCmd::Keys {
+            id,
+            circuit,
+            proving_key_out,
+        } => {
+            let (pk, _) = setup.keys(id, circuit).await?;
+            wallet::keystore::write_atomic(proving_key_out, &pk.to_bytes())?;
+            out!(
+                "proving key of {circuit} written to {}",
+                proving_key_out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A ceremony plan from the command line: every circuit shape by default, powers of tau sized
+/// for the largest circuit named.
+fn ceremony_plan(
+    id: &str,
+    circuits: &[String],
+    version: u32,
+    min_contributions: u16,
+    contributors: &[String],
+) -> Result<schemas::ledger::CeremonyPlan> {
+    let circuits: Vec<String> = if circuits.is_empty() {
+        zk::unlinkable::CircuitShape::SHAPES
+            .iter()
+            .map(|s| s.id())
+            .collect()
+    } else {
+        circuits.to_vec()
+    };
+    let mut power = zk::ceremony::MIN_POWER;
+    for c in &circuits {
+        let shape =
+            zk::unlinkable::CircuitShape::from_id(c).with_context(|| format!("unknown circuit {c:?}"))?;
+        let p = zk::ceremony::domain_power(shape)?;
+        power = power.max(u8::try_from(p).unwrap_or(u8::MAX));
+    }
+    let contributors = contributors
+        .iter()
+        .map(|d| {
+            d.parse::<schemas::Did>()
+                .map_err(|e| anyhow::anyhow!("contributor {d:?}: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(schemas::ledger::CeremonyPlan {
+        id: id.to_owned(),
+        version,
+        circuits,
+        power,
+        min_contributions,
+        contributors,
+    })
+}
+
+/// A ceremony contributor: a governance member (its sealed key file) or an admitted issuer (its
+/// folder).
+enum Contributor {
+    Member(schemas::sm2::SecretKey),
+    Issuer(Identity),
+}
+
+impl Contributor {
+    fn open(cli: &Cli, key: &Path) -> Result<Self> {
+        if key.is_dir() {
+            return Ok(Contributor::Issuer(Identity::open(key, &password(cli)?)?));
+        }
+        Ok(Contributor::Member(ledger_node::config::open_governance_key(
+            key,
+            &password(cli)?,
+        )?))
+    }
+
+    fn key(&self) -> &schemas::sm2::SecretKey {
+        match self {
+            Contributor::Member(k) => k,
+            Contributor::Issuer(id) => id.key(),
+        }
+    }
+}
+
 async fn connect(cli: &Cli) -> Result<Ledger> {
     if let Some(l) = LEDGER.get() {
         return Ok(l.clone());
@@ -685,22 +905,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     let h = approve(&ledger, &k, *proposal).await?;
                     out!("approved in block {h}");
                 }
-                GovernanceCmd::ProposeCircuit {
-                    key,
-                    circuit,
-                    proving_key_out,
-                } => {
-                    let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
-                    let shape = zk::unlinkable::CircuitShape::from_id(circuit)
-                        .with_context(|| format!("unknown circuit {circuit:?}"))?;
-                    let (pk, vk) = tokio::task::block_in_place(|| zk::unlinkable::setup(shape, &mut OsRng))?;
-                    wallet::keystore::write_atomic(proving_key_out, &pk.to_bytes())?;
-                    let p = propose_verifying_key(&ledger, &k, &vk).await?;
-                    out!(
-                        "proving key written to {}; verifying key proposed: {p}",
-                        proving_key_out.display()
-                    );
-                }
+                GovernanceCmd::Ceremony(cmd) => ceremony_cmd(cli, &ledger, cmd).await?,
                 GovernanceCmd::RetireCircuit {
                     key,
                     circuit,
