@@ -5,7 +5,8 @@
 //! ledger; here are what only a network shows: the ledger's own refusals, revocation and
 //! suspension through transactions, and a node replaying an old certified answer.
 //!
-//! Ports: 14600-14704 (story) and 14800-14904 (end-to-end run), below the ephemeral range.
+//! Ports: 14600-14704 (story), 14800-14904 (end-to-end run) and 15000-15104 (the ceremony's
+//! files), below the ephemeral range.
 
 use credctl::demo::{DemoOptions, Devnet, start_devnet};
 use rand_core::OsRng;
@@ -366,4 +367,133 @@ async fn end_to_end_a_presentation_verifies_and_the_ledger_and_nodes_refuse_what
     assert!(r.failure().expect("failed").1.contains("suspended"));
 
     w.devnet.stop().await;
+}
+
+/// The nodes keep the setup ceremony's files and check each against the one it extends (issue
+/// 16): a file with two points swapped or whose proof of knowledge names another contributor is
+/// refused by the node; a contribution out of order is refused by the ledger even with a file
+/// the node accepted; a contribution whose file the node does not hold is not admitted; and
+/// `Setup::verify` walks the transcript from the initial powers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nodes_check_the_ceremony_files_and_the_transcript_verifies() {
+    use wallet::ceremony::Setup;
+    use zk::ceremony::File;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let devnet = start_devnet(&dir.path().join("devnet"), 15_000, &mut |_| {})
+        .await
+        .expect("devnet");
+    let (ledger, gov) = (&devnet.ledger, &devnet.governance);
+    let setup = Setup::new(ledger, dir.path().join("cache"));
+    let shape = zk::unlinkable::CircuitShape::SHAPES[0];
+    let power = u8::try_from(zk::ceremony::domain_power(shape).expect("synthesises")).expect("small");
+    let plan = schemas::ledger::CeremonyPlan {
+        id: "t".into(),
+        version: 7,
+        circuits: vec![shape.id()],
+        power,
+        min_contributions: 2,
+        contributors: vec![],
+    };
+    let p = setup.propose(&gov[0], plan).await.expect("proposed");
+    approve(ledger, &gov[1], p).await.expect("approved");
+    let quiet = |_: f64| {};
+    let first = setup
+        .contribute(&gov[0], "t", None, &quiet)
+        .await
+        .expect("contributes");
+    assert_eq!(first.index, 1);
+    let previous = setup.file(&first.file).await.expect("the node serves it");
+    let member = |i: usize| schemas::Did::from_public_key(gov[i].public_key()).to_string();
+    let good = previous
+        .contribute(&member(1), &mut OsRng, &quiet)
+        .expect("contributes");
+    let refused = |r: Result<schemas::Hash, ledger_api::client::ClientError>, phrase: &str| match r {
+        Err(ledger_api::client::ClientError::Refused {
+            status: 400, message, ..
+        }) => {
+            assert!(message.contains(phrase), "{message:?} lacks {phrase:?}")
+        }
+        other => panic!("expected a refusal with {phrase:?}, got {other:?}"),
+    };
+    // Two powers of τ swapped: every point valid, the sequence not.
+    let mut swapped = good.to_bytes();
+    let m = 1usize << power;
+    let body = 8 + (2 * m - 1) * 32 + 8 + m * 64 + 2 * (8 + m * 32) + 64;
+    let at = swapped.len() - body + 8 + 5 * 32;
+    let (a, b) = swapped[at..at + 64].split_at(32);
+    let (a, b) = (a.to_vec(), b.to_vec());
+    swapped[at..at + 32].copy_from_slice(&b);
+    swapped[at + 32..at + 64].copy_from_slice(&a);
+    refused(
+        ledger.client.put_ceremony_file(swapped).await,
+        "not the previous state updated",
+    );
+    // Claimed by another member: the proofs of knowledge name the contributor.
+    let mut claimed = good.clone();
+    claimed.contributor = member(2);
+    refused(
+        ledger.client.put_ceremony_file(claimed.to_bytes()).await,
+        "proof of knowledge",
+    );
+    // A second "first" contribution: a valid file, but the ledger has a first already.
+    let initial = File::initial_powers("t", power).expect("initial");
+    let late = initial
+        .contribute(&member(1), &mut OsRng, &quiet)
+        .expect("contributes");
+    let late_digest = ledger
+        .client
+        .put_ceremony_file(late.to_bytes())
+        .await
+        .expect("a valid file is kept");
+    let contribution = |f: &File, digest| schemas::ledger::CeremonyContribution {
+        ceremony: "t".into(),
+        circuit: String::new(),
+        index: f.index,
+        previous: f.previous,
+        file: digest,
+        heads: f.heads().to_bytes(),
+        proof: f.proof.as_ref().expect("a proof").to_bytes(),
+    };
+    match ledger
+        .submit(
+            &gov[1],
+            &[],
+            TxPayload::Contribute {
+                contribution: contribution(&late, late_digest),
+            },
+        )
+        .await
+    {
+        Err(LedgerError::Rejected { reason }) => assert!(reason.contains("out of order"), "{reason}"),
+        other => panic!("expected out of order, got {other:?}"),
+    }
+    // The honest second contribution, sent before its file is on the node, is not admitted.
+    match ledger
+        .submit(
+            &gov[1],
+            &[],
+            TxPayload::Contribute {
+                contribution: contribution(&good, good.digest()),
+            },
+        )
+        .await
+    {
+        Err(LedgerError::Rejected { reason }) => assert!(reason.contains("upload it first"), "{reason}"),
+        other => panic!("expected the missing file refused, got {other:?}"),
+    }
+    let second = setup
+        .contribute(&gov[1], "t", None, &quiet)
+        .await
+        .expect("contributes");
+    assert_eq!(second.index, 2);
+    let verified = setup
+        .verify("t", &|_: &str| {})
+        .await
+        .expect("the transcript verifies");
+    assert_eq!(verified.contributions, 2);
+    assert!(
+        verified.lines[0].contains("2 contributions verified"),
+        "{:?}",
+        verified.lines
+    );
 }
