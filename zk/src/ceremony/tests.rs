@@ -323,3 +323,29 @@ fn heads_round_trip() {
     }
     assert_eq!(files[0].heads(), Heads::initial(Phase::Powers));
 }
+
+/// The test vectors of `docs/ceremony.md`: an independent implementation computes the same.
+#[test]
+fn test_vectors_of_the_format_document() {
+    let initial = File::initial_powers("vectors", 2).expect("initial");
+    let bytes = initial.to_bytes();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let c = challenge("vectors", Phase::Powers, "did:credence:member", &initial.digest());
+    let vectors = [
+        ("initial powers (power 2) length", bytes.len().to_string()),
+        ("initial powers header", hex(&bytes[..bytes.len() - initial_body(2)])),
+        ("initial powers digest", initial.digest().to_hex()),
+        ("challenge", c.to_hex()),
+        ("initial heads, powers", hex(&Heads::initial(Phase::Powers).to_bytes())),
+        ("initial heads, circuit", hex(&Heads::initial(Phase::Circuit("c")).to_bytes())),
+    ];
+    let doc = include_str!("../../../docs/ceremony.md");
+    for (name, value) in vectors {
+        assert!(doc.contains(&value), "docs/ceremony.md lacks the {name}: {value}");
+    }
+}
+
+fn initial_body(power: u8) -> usize {
+    let m = 1usize << power;
+    8 + (2 * m - 1) * 32 + 8 + m * 64 + 2 * (8 + m * 32) + 64
+}
