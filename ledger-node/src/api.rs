@@ -290,18 +290,19 @@ async fn submit(
     .map_err(ApiError::internal)??;
     // A contribution is admitted only once this node holds its file, checked against the file it
     // extends (ceremony_files): what it would order is what it has seen.
-    if let schemas::ledger::TxPayload::Contribute { contribution } = &tx.tx.payload {
-        if checked.is_ok() && !shared.ceremony_files.has(&contribution.file) {
-            shared.metrics.reject("api_rule");
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "file_missing",
-                format!(
-                    "this node does not hold ceremony file {}; upload it first (POST /v1/ceremony/files)",
-                    contribution.file
-                ),
-            ));
-        }
+    if let schemas::ledger::TxPayload::Contribute { contribution } = &tx.tx.payload
+        && checked.is_ok()
+        && !shared.ceremony_files.has(&contribution.file)
+    {
+        shared.metrics.reject("api_rule");
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "file_missing",
+            format!(
+                "this node does not hold ceremony file {}; upload it first (POST /v1/ceremony/files)",
+                contribution.file
+            ),
+        ));
     }
     if let Err(reason) = checked {
         shared.metrics.reject("api_rule");

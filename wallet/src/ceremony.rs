@@ -172,12 +172,13 @@ impl<'a> Setup<'a> {
         let shape = CircuitShape::from_id(circuit)
             .ok_or_else(|| SetupError::State(format!("unknown circuit {circuit:?}")))?;
         let path = self.cached(&format!("initial-{circuit}-{}.setup", last.file.to_hex()));
-        if let Ok(bytes) = std::fs::read(&path) {
-            if let Ok(f) = tokio::task::block_in_place(|| File::from_bytes(&bytes)) {
-                if f.previous == last.file && f.circuit == circuit && f.index == 0 {
-                    return Ok(f);
-                }
-            }
+        if let Ok(bytes) = std::fs::read(&path)
+            && let Ok(f) = tokio::task::block_in_place(|| File::from_bytes(&bytes))
+            && f.previous == last.file
+            && f.circuit == circuit
+            && f.index == 0
+        {
+            return Ok(f);
         }
         let powers = self.file(&last.file).await?;
         let f = tokio::task::block_in_place(|| File::initial_circuit(&powers, shape))?;
@@ -355,25 +356,24 @@ impl<'a> Setup<'a> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if let Some(c) = chain {
-                if steps.finished {
-                    let key = state_keys::verifying_key(c, record.plan.version);
-                    let (_, facts) = self.ledger.read(vec![key.clone()]).await?;
-                    let registered: VerifyingKeyRecord =
-                        facts.get(&key, "the verifying key")?.ok_or_else(|| {
-                            SetupError::State(format!("{c}: finished, but no key is registered"))
-                        })?;
-                    let (_, vk) = keys_of(&previous, record.plan.version)?;
-                    if registered.key != vk.to_bytes() {
-                        return Err(SetupError::State(format!(
-                            "{c}: the registered verifying key is not the one the transcript ends with"
-                        )));
-                    }
-                    line.push_str(&format!(
-                        "; the registered key version {} is the transcript's",
-                        record.plan.version
-                    ));
+            if let Some(c) = chain
+                && steps.finished
+            {
+                let key = state_keys::verifying_key(c, record.plan.version);
+                let (_, facts) = self.ledger.read(vec![key.clone()]).await?;
+                let registered: VerifyingKeyRecord = facts
+                    .get(&key, "the verifying key")?
+                    .ok_or_else(|| SetupError::State(format!("{c}: finished, but no key is registered")))?;
+                let (_, vk) = keys_of(&previous, record.plan.version)?;
+                if registered.key != vk.to_bytes() {
+                    return Err(SetupError::State(format!(
+                        "{c}: the registered verifying key is not the one the transcript ends with"
+                    )));
                 }
+                line.push_str(&format!(
+                    "; the registered key version {} is the transcript's",
+                    record.plan.version
+                ));
             }
             out.lines.push(line);
         }

@@ -333,11 +333,20 @@ fn test_vectors_of_the_format_document() {
     let c = challenge("vectors", Phase::Powers, "did:credence:member", &initial.digest());
     let vectors = [
         ("initial powers (power 2) length", bytes.len().to_string()),
-        ("initial powers header", hex(&bytes[..bytes.len() - initial_body(2)])),
+        (
+            "initial powers header",
+            hex(&bytes[..bytes.len() - initial_body(2)]),
+        ),
         ("initial powers digest", initial.digest().to_hex()),
         ("challenge", c.to_hex()),
-        ("initial heads, powers", hex(&Heads::initial(Phase::Powers).to_bytes())),
-        ("initial heads, circuit", hex(&Heads::initial(Phase::Circuit("c")).to_bytes())),
+        (
+            "initial heads, powers",
+            hex(&Heads::initial(Phase::Powers).to_bytes()),
+        ),
+        (
+            "initial heads, circuit",
+            hex(&Heads::initial(Phase::Circuit("c")).to_bytes()),
+        ),
     ];
     let doc = include_str!("../../../docs/ceremony.md");
     for (name, value) in vectors {
