@@ -18,6 +18,7 @@ mod error;
 pub mod pedersen;
 pub mod poseidon;
 pub mod predicates;
+pub mod snarkjs;
 mod transcript;
 pub mod tree;
 pub mod unlinkable;

@@ -653,6 +653,16 @@ pub fn prove_unlinkable(
     Ok((bytes, crate::poseidon::to_hash(&nullifier)))
 }
 
+/// The public inputs of a statement and nullifier, in circuit order (for other verifiers).
+pub(crate) fn public_inputs(
+    vk: &VerifyingKey,
+    statement: &UnlinkableStatement,
+    nullifier: &Hash,
+) -> Result<Vec<Fr>, ZkError> {
+    let nullifier = field(nullifier, "nullifier")?;
+    Ok(statement_assignment(vk.shape, statement, nullifier)?.public_inputs())
+}
+
 /// Verifies an unlinkable proof for the statement and nullifier.
 pub fn verify_unlinkable(
     vk: &VerifyingKey,
