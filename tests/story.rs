@@ -496,4 +496,53 @@ async fn the_nodes_check_the_ceremony_files_and_the_transcript_verifies() {
         "{:?}",
         verified.lines
     );
+
+    // A Byzantine node operator puts a tampered file (two powers swapped; the heads untouched,
+    // so the ledger's check passes) straight into its folder and a member records it: the
+    // transcript no longer verifies, and `verify` names the contribution.
+    let second_file = setup.file(&second.file).await.expect("served");
+    let third = second_file
+        .contribute(&member(2), &mut OsRng, &quiet)
+        .expect("contributes");
+    let mut bytes = third.to_bytes();
+    let at = bytes.len() - body + 8 + 7 * 32;
+    let chunk = bytes[at..at + 32].to_vec();
+    bytes.copy_within(at + 32..at + 64, at);
+    bytes[at + 32..at + 64].copy_from_slice(&chunk);
+    let digest = zk::ceremony::file_digest(&bytes);
+    let folder = walk(dir.path())
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == first.file.to_hex().as_str()))
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        .expect("the node's ceremony folder");
+    std::fs::write(folder.join(digest.to_hex()), &bytes).expect("planted");
+    ledger
+        .submit(
+            &gov[2],
+            &[],
+            TxPayload::Contribute {
+                contribution: contribution(&third, digest),
+            },
+        )
+        .await
+        .expect("the ledger sees only the heads, which are right");
+    let refused = setup
+        .verify("t", &|_: &str| {})
+        .await
+        .expect_err("the tampered file is refused");
+    assert!(refused.to_string().contains("contribution 3"), "{refused}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -349,17 +349,7 @@ pub fn check_final_key(
     circuit: &Heads,
 ) -> Result<(), CeremonyError> {
     let raw = vk.raw();
-    let (
-        Heads::Powers {
-            alpha_g1, beta_g2, ..
-        },
-        Heads::Circuit { delta_g2, .. },
-    ) = (powers, circuit)
-    else {
-        return Err(CeremonyError::Order {
-            reason: "the heads are not those of the powers and of a circuit".into(),
-        });
-    };
+    let (alpha_g1, beta_g2, delta_g2) = final_heads(powers, circuit)?;
     let checks = [
         (raw.alpha_g1 == *alpha_g1, "α is not the powers' [α]₁"),
         (raw.beta_g2 == *beta_g2, "β is not the powers' [β]₂"),
@@ -372,6 +362,24 @@ pub fn check_final_key(
     match checks.iter().find(|(ok, _)| !ok) {
         Some((_, what)) => Err(CeremonyError::Inconsistent { what }),
         None => Ok(()),
+    }
+}
+
+/// `[α]₁, [β]₂` of the final powers and `[δ]₂` of a circuit chain's last contribution.
+fn final_heads<'h>(
+    powers: &'h Heads,
+    circuit: &'h Heads,
+) -> Result<(&'h G1Affine, &'h G2Affine, &'h G2Affine), CeremonyError> {
+    match (powers, circuit) {
+        (
+            Heads::Powers {
+                alpha_g1, beta_g2, ..
+            },
+            Heads::Circuit { delta_g2, .. },
+        ) => Ok((alpha_g1, beta_g2, delta_g2)),
+        _ => Err(CeremonyError::Order {
+            reason: "the heads are not those of the powers and of a circuit".into(),
+        }),
     }
 }
 
@@ -482,17 +490,10 @@ pub fn key_for_heads(
     circuit: &Heads,
     rng: &mut impl CryptoRngCore,
 ) -> Result<crate::unlinkable::VerifyingKey, crate::ZkError> {
-    let (
-        Heads::Powers {
-            alpha_g1, beta_g2, ..
-        },
-        Heads::Circuit { delta_g2, .. },
-    ) = (powers, circuit)
-    else {
-        return Err(crate::ZkError::Internal {
-            reason: "the heads are not those of the powers and of a circuit".into(),
-        });
-    };
+    let (alpha_g1, beta_g2, delta_g2) =
+        final_heads(powers, circuit).map_err(|e| crate::ZkError::Internal {
+            reason: e.to_string(),
+        })?;
     let inputs = crate::unlinkable::public_input_count(shape) + 1;
     let raw = ark_groth16::VerifyingKey::<Bn254> {
         alpha_g1: *alpha_g1,

@@ -6,7 +6,7 @@ use crate::unlinkable::CircuitShape;
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
 use ark_ec::{AffineRepr, CurveGroup};
-use ark_ff::{Field, One, Zero};
+use ark_ff::{Field, One};
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, R1CS_PREDICATE_LABEL, SynthesisMode,
@@ -148,46 +148,24 @@ fn synthesize_circuit(circuit: impl ConstraintSynthesizer<Fr>) -> Result<Qap, Ce
 
 /// `Σⱼ rowⱼ[v]·basisⱼ` for every variable `v`: per basis point, its row's products by one
 /// fixed-base table (rows in parallel), then added into the variables.
-fn spread_g1(basis: &[G1Projective], rows: &[&Vec<Vec<(Fr, usize)>>], n: usize) -> Vec<G1Projective> {
-    let products: Vec<Vec<(usize, G1Affine)>> = basis
+fn spread<G: CurveGroup<ScalarField = Fr>>(basis: &[G], rows: &[&Vec<Vec<(Fr, usize)>>], n: usize) -> Vec<G> {
+    let products: Vec<Vec<(usize, G::Affine)>> = basis
         .par_iter()
         .enumerate()
         .map(|(j, base)| {
             let terms: Vec<(Fr, usize)> = rows.iter().flat_map(|r| r[j].iter().copied()).collect();
             let scalars: Vec<Fr> = terms.iter().map(|t| t.0).collect();
             let points = if terms.len() < 4 {
-                G1Projective::normalize_batch(&scalars.iter().map(|s| *base * s).collect::<Vec<_>>())
+                G::normalize_batch(&scalars.iter().map(|s| *base * s).collect::<Vec<_>>())
             } else {
                 BatchMulPreprocessing::new(*base, terms.len()).batch_mul(&scalars)
             };
             terms.iter().map(|t| t.1).zip(points).collect()
         })
         .collect();
-    let mut out = vec![G1Projective::zero(); n];
+    let mut out = vec![G::zero(); n];
     for (v, p) in products.into_iter().flatten() {
-        out[v] += p;
-    }
-    out
-}
-
-/// [`spread_g1`] in G2.
-fn spread_g2(basis: &[G2Projective], rows: &[Vec<(Fr, usize)>], n: usize) -> Vec<G2Projective> {
-    let products: Vec<Vec<(usize, G2Affine)>> = basis
-        .par_iter()
-        .zip(rows)
-        .map(|(base, terms)| {
-            let scalars: Vec<Fr> = terms.iter().map(|t| t.0).collect();
-            let points = if terms.len() < 4 {
-                G2Projective::normalize_batch(&scalars.iter().map(|s| *base * s).collect::<Vec<_>>())
-            } else {
-                BatchMulPreprocessing::new(*base, terms.len()).batch_mul(&scalars)
-            };
-            terms.iter().map(|t| t.1).zip(points).collect()
-        })
-        .collect();
-    let mut out = vec![G2Projective::zero(); n];
-    for (v, p) in products.into_iter().flatten() {
-        out[v] += p;
+        out[v] += p.into_group();
     }
     out
 }
@@ -292,14 +270,14 @@ fn derive_qap(q: &Qap, id: &str, powers: &Powers, power: u8) -> Result<Params, C
             (x, y, z)
         });
     let n = q.num_variables;
-    let a_query = spread_g1(&l_tau, &[&a_rows], n);
-    let b_g1_query = spread_g1(&l_tau, &[&b_rows], n);
-    let b_g2_query = spread_g2(&l_tau_g2, &b_rows, n);
+    let a_query = spread(&l_tau, &[&a_rows], n);
+    let b_g1_query = spread(&l_tau, &[&b_rows], n);
+    let b_g2_query = spread(&l_tau_g2, &[&b_rows], n);
     // βAᵥ(τ) + αBᵥ(τ) + Cᵥ(τ).
     let abc: Vec<G1Projective> = {
-        let x = spread_g1(&l_beta, &[&a_rows], n);
-        let y = spread_g1(&l_alpha, &[&b_rows], n);
-        let z = spread_g1(&l_tau, &[&c_rows], n);
+        let x = spread(&l_beta, &[&a_rows], n);
+        let y = spread(&l_alpha, &[&b_rows], n);
+        let z = spread(&l_tau, &[&c_rows], n);
         x.into_iter().zip(y).zip(z).map(|((x, y), z)| x + y + z).collect()
     };
     let h_query: Vec<G1Projective> = (0..m - 1)
