@@ -481,6 +481,28 @@ async fn the_nodes_check_the_ceremony_files_and_the_transcript_verifies() {
         Err(LedgerError::Rejected { reason }) => assert!(reason.contains("upload it first"), "{reason}"),
         other => panic!("expected the missing file refused, got {other:?}"),
     }
+    // The file on the node, but a contribution carrying another file's heads and proofs (valid
+    // ones, so the ledger's own check passes): the node does not admit it.
+    let good_digest = ledger
+        .client
+        .put_ceremony_file(good.to_bytes())
+        .await
+        .expect("kept");
+    let other = previous
+        .contribute(&member(1), &mut OsRng, &quiet)
+        .expect("contributes");
+    let mut mixed = contribution(&good, good_digest);
+    mixed.heads = other.heads().to_bytes();
+    mixed.proof = other.proof.as_ref().expect("a proof").to_bytes();
+    match ledger
+        .submit(&gov[1], &[], TxPayload::Contribute { contribution: mixed })
+        .await
+    {
+        Err(LedgerError::Rejected { reason }) => {
+            assert!(reason.contains("does not say what its file"), "{reason}")
+        }
+        other => panic!("expected the mismatch refused, got {other:?}"),
+    }
     let second = setup
         .contribute(&gov[1], "t", None, &quiet)
         .await
@@ -516,6 +538,13 @@ async fn the_nodes_check_the_ceremony_files_and_the_transcript_verifies() {
         .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
         .expect("the node's ceremony folder");
     std::fs::write(folder.join(digest.to_hex()), &bytes).expect("planted");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let meta = json!({
+        "ceremony": "t", "circuit": "", "index": 3, "previous": second.file.to_hex(),
+        "contributor": member(2), "heads": hex(&third.heads().to_bytes()),
+        "proof": hex(&third.proof.as_ref().expect("a proof").to_bytes()),
+    });
+    std::fs::write(folder.join(format!("{}.meta", digest.to_hex())), meta.to_string()).expect("planted");
     ledger
         .submit(
             &gov[2],

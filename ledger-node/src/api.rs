@@ -289,19 +289,17 @@ async fn submit(
     .await
     .map_err(ApiError::internal)??;
     // A contribution is admitted only once this node holds its file, checked against the file it
-    // extends (ceremony_files): what it would order is what it has seen.
+    // extends (ceremony_files), and only if it records that file's heads and proofs: what it
+    // would order is what it has seen.
     if let schemas::ledger::TxPayload::Contribute { contribution } = &tx.tx.payload
         && checked.is_ok()
-        && !shared.ceremony_files.has(&contribution.file)
+        && let Err(reason) = shared.ceremony_files.matches(contribution, &tx.tx.sender)
     {
         shared.metrics.reject("api_rule");
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "file_missing",
-            format!(
-                "this node does not hold ceremony file {}; upload it first (POST /v1/ceremony/files)",
-                contribution.file
-            ),
+            "file_mismatch",
+            reason,
         ));
     }
     if let Err(reason) = checked {

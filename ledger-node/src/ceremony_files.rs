@@ -13,8 +13,10 @@
 //! - files are named by their digest and never replaced; at most [`MAX_CEREMONY_FILES`].
 
 use crate::store::Store;
+use schemas::did::Did;
 use schemas::hash::Hash;
-use schemas::ledger::{CeremonyRecord, Governance, state_keys};
+use schemas::ledger::{CeremonyContribution, CeremonyRecord, Governance, state_keys};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use zk::ceremony::{File, verify_contribution};
 
@@ -36,6 +38,21 @@ pub enum FileError {
     /// Reading the ledger or the disk failed.
     #[error("{0}")]
     Io(String),
+}
+
+/// What a kept file says of itself, beside it (`<digest>.meta`): a `Contribute` transaction is
+/// admitted only if it says the same, so the heads and proofs the ledger records are the file's.
+#[derive(Serialize, Deserialize, PartialEq, Eq, Debug)]
+struct Meta {
+    ceremony: String,
+    circuit: String,
+    index: u32,
+    previous: Hash,
+    contributor: String,
+    #[serde(with = "schemas::bytes::variable")]
+    heads: Vec<u8>,
+    #[serde(with = "schemas::bytes::variable")]
+    proof: Vec<u8>,
 }
 
 /// The folder of ceremony files.
@@ -70,7 +87,42 @@ impl CeremonyFiles {
     }
 
     fn count(&self) -> usize {
-        std::fs::read_dir(&self.dir).map_or(0, |d| d.filter_map(Result::ok).count())
+        std::fs::read_dir(&self.dir).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().contains('.'))
+                .count()
+        })
+    }
+
+    /// Whether `sender`'s contribution `c` is the file this node kept under `c.file`: same
+    /// ceremony, chain, index, predecessor, contributor, heads and proofs. The error says what
+    /// differs (or that the file is not here).
+    pub fn matches(&self, c: &CeremonyContribution, sender: &Did) -> Result<(), String> {
+        let missing = || {
+            format!(
+                "this node does not hold ceremony file {}; upload it first (POST /v1/ceremony/files)",
+                c.file
+            )
+        };
+        let meta =
+            std::fs::read(self.dir.join(format!("{}.meta", c.file.to_hex()))).map_err(|_| missing())?;
+        let meta: Meta = serde_json::from_slice(&meta).map_err(|_| missing())?;
+        let claimed = Meta {
+            ceremony: c.ceremony.clone(),
+            circuit: c.circuit.clone(),
+            index: c.index,
+            previous: c.previous,
+            contributor: sender.to_string(),
+            heads: c.heads.clone(),
+            proof: c.proof.clone(),
+        };
+        if meta != claimed {
+            return Err(format!(
+                "the contribution does not say what its file {} says (ceremony, chain, index, predecessor, contributor, heads and proofs must be the file's)",
+                c.file
+            ));
+        }
+        Ok(())
     }
 
     /// Checks and keeps an uploaded file; returns its digest. Blocking (decoding and checking a
@@ -154,8 +206,47 @@ impl CeremonyFiles {
         }
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| FileError::Io(format!("creating {}: {e}", self.dir.display())))?;
+        let meta = Meta {
+            ceremony: file.ceremony.clone(),
+            circuit: file.circuit.clone(),
+            index: file.index,
+            previous: file.previous,
+            contributor: file.contributor.clone(),
+            heads: file.heads().to_bytes(),
+            proof: file.proof.as_ref().map(|p| p.to_bytes()).unwrap_or_default(),
+        };
+        let meta = serde_json::to_vec(&meta).map_err(|e| FileError::Io(e.to_string()))?;
+        // The description first: a file is held (and counted) only once both are written.
+        schemas::file::write_private(&self.dir.join(format!("{}.meta", digest.to_hex())), &meta)
+            .map_err(|e| FileError::Io(format!("writing ceremony file {digest}: {e}")))?;
         schemas::file::write_private(&self.path(&digest), bytes)
             .map_err(|e| FileError::Io(format!("writing ceremony file {digest}: {e}")))?;
         Ok(digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_round_trips() {
+        let m = Meta {
+            ceremony: "t".into(),
+            circuit: String::new(),
+            index: 1,
+            previous: Hash([1; 32]),
+            contributor: "did:credence:x".into(),
+            heads: vec![1, 2],
+            proof: vec![3],
+        };
+        let bytes = serde_json::to_vec(&m).expect("encodes");
+        let back: Result<Meta, _> = serde_json::from_slice(&bytes);
+        assert_eq!(
+            back.map_err(|e| e.to_string()),
+            Ok(m),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
 }

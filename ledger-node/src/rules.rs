@@ -597,7 +597,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 key,
             } => {
                 check!(self.member(tx)?);
-                check!(self.finish_ceremony(ceremony, circuit, key)?);
+                check!(self.finishable(ceremony, circuit, key)?);
+                check!(self.propose(tx, digest, true)?);
             }
             TxPayload::RetireVerifyingKey { circuit, version } => {
                 check!(self.member(tx)?);
@@ -903,6 +904,15 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             }
             TxPayload::StartCeremony { plan } => {
                 if let Err(e) = self.open_ceremony(plan)? {
+                    return Ok(Err(e));
+                }
+            }
+            TxPayload::FinishCeremony {
+                ceremony,
+                circuit,
+                key,
+            } => {
+                if let Err(e) = self.finish_ceremony(ceremony, circuit, key)? {
                     return Ok(Err(e));
                 }
             }

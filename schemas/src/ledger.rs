@@ -462,8 +462,9 @@ pub enum TxPayload {
         /// The contribution.
         contribution: CeremonyContribution,
     },
-    /// Register the verifying key a finished circuit chain ends with (a governance member sends
-    /// it; validators check the key against the chain's last heads and the plan).
+    /// Register the verifying key a circuit chain ends with (a governance proposal: validators
+    /// check the key against the chain's last heads and the plan; the approving members verify
+    /// the whole transcript, which pins the key's input points).
     FinishCeremony {
         /// The ceremony's id.
         ceremony: String,
@@ -523,6 +524,8 @@ pub struct CeremonyContribution {
 pub struct CeremonyRecord {
     /// The approved plan.
     pub plan: CeremonyPlan,
+    /// Digest of the initial powers of tau (every secret 1), which the first contribution extends.
+    pub initial: Hash,
     /// The powers-of-tau chain.
     pub powers: CeremonyChain,
     /// Each circuit's chain, in the plan's order.

@@ -10,8 +10,8 @@ use crate::ledger::{Ledger, LedgerError};
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    CeremonyChain, CeremonyContribution, CeremonyPlan, CeremonyRecord, TxPayload, VerifyingKeyRecord,
-    state_keys,
+    CeremonyChain, CeremonyContribution, CeremonyPlan, CeremonyRecord, ProposalRecord, TxPayload,
+    VerifyingKeyRecord, state_keys,
 };
 use schemas::sm2::SecretKey;
 use std::path::PathBuf;
@@ -265,16 +265,17 @@ impl<'a> Setup<'a> {
         keys_of(&file, record.plan.version)
     }
 
-    /// Registers the key a circuit's chain ends with (a governance member); returns the keys
-    /// and the block.
-    pub async fn finish(
+    /// Proposes registering the key a circuit's chain ends with (a governance member; the quorum
+    /// approves with [`Setup::approve_finish`], which verifies the transcript first). Returns the
+    /// proposal and the keys.
+    pub async fn propose_finish(
         &self,
         member: &SecretKey,
         id: &str,
         circuit: &str,
-    ) -> Result<(ProvingKey, VerifyingKey, u64), SetupError> {
+    ) -> Result<(Hash, ProvingKey, VerifyingKey), SetupError> {
         let (pk, vk) = self.keys(id, circuit).await?;
-        let (_, receipt) = self
+        let (hash, _) = self
             .ledger
             .submit(
                 member,
@@ -286,7 +287,55 @@ impl<'a> Setup<'a> {
                 },
             )
             .await?;
-        Ok((pk, vk, receipt.height.0))
+        Ok((hash, pk, vk))
+    }
+
+    /// The finish `proposal` names a ceremony whose whole transcript verifies and whose chain
+    /// ends with exactly the proposed key: what a member checks before approving it. Returns the
+    /// verification.
+    pub async fn check_finish(
+        &self,
+        proposal: &Hash,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Verified, SetupError> {
+        let key = state_keys::proposal(proposal);
+        let (_, facts) = self.ledger.read(vec![key.clone()]).await?;
+        let record: ProposalRecord = facts
+            .get(&key, "the proposal")?
+            .ok_or_else(|| SetupError::State(format!("no proposal {proposal}")))?;
+        let TxPayload::FinishCeremony {
+            ceremony,
+            circuit,
+            key,
+        } = &record.tx.tx.payload
+        else {
+            return Err(SetupError::State(format!(
+                "proposal {proposal} does not finish a ceremony"
+            )));
+        };
+        let verified = self.verify(ceremony, progress).await?;
+        let (_, vk) = self.keys(ceremony, circuit).await?;
+        if &vk.to_bytes() != key {
+            return Err(SetupError::State(format!(
+                "proposal {proposal} registers a key for {circuit} that is not the one the transcript ends with"
+            )));
+        }
+        Ok(verified)
+    }
+
+    /// Approves a finish after [`Setup::check_finish`]; returns the verification and the block.
+    pub async fn approve_finish(
+        &self,
+        member: &SecretKey,
+        proposal: Hash,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(Verified, u64), SetupError> {
+        let verified = self.check_finish(&proposal, progress).await?;
+        let (_, receipt) = self
+            .ledger
+            .submit(member, &[], TxPayload::Approve { proposal })
+            .await?;
+        Ok((verified, receipt.height.0))
     }
 
     /// Verifies the whole transcript: each chain from its initial state (the initial powers;

@@ -430,6 +430,12 @@ pub(crate) fn keys_from_ceremony(
     inner: ark_groth16::ProvingKey<Bn254>,
 ) -> Result<(ProvingKey, VerifyingKey), ZkError> {
     check_structure(&inner.vk)?;
+    if inner.vk.gamma_abc_g1.len() != shape.public_inputs() + 1 {
+        return Err(ZkError::MalformedKey {
+            what: "verifying key",
+            reason: format!("it is not a key of circuit {}", shape.id()),
+        });
+    }
     let raw = inner.vk.clone();
     Ok((
         ProvingKey { shape, inner },

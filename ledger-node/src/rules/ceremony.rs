@@ -97,6 +97,13 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 schemas::limits::MAX_LIST
             ))));
         }
+        let eligible = self.governance()?.members.len() + plan.contributors.len();
+        if usize::from(plan.min_contributions) > eligible {
+            return Ok(Err(refuse(format!(
+                "{} contributions per chain, but only {eligible} parties may contribute (members and admitted issuers)",
+                plan.min_contributions
+            ))));
+        }
         for (i, did) in plan.contributors.iter().enumerate() {
             if plan.contributors[..i].contains(did) {
                 return Ok(Err(refuse(format!("contributor {did} is named twice"))));
@@ -118,8 +125,16 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         if let Err(e) = self.check_plan(plan)? {
             return Ok(Err(e));
         }
+        // The digest of the initial powers, computed once here (a few MB of points hashed)
+        // instead of at every first contribution.
+        let initial = ceremony::File::initial_powers(&plan.id, plan.power)
+            .map(|f| f.digest())
+            .map_err(|e| StateError::Store {
+                reason: format!("the approved plan's initial powers: {e}"),
+            })?;
         let record = CeremonyRecord {
             plan: plan.clone(),
+            initial,
             powers: CeremonyChain::default(),
             circuits: vec![CeremonyChain::default(); plan.circuits.len()],
         };
@@ -213,12 +228,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             }
             Some(_) => {}
             None if phase == Phase::Powers => {
-                // The first contribution extends the initial powers, which anyone computes.
-                let initial = ceremony::File::initial_powers(&c.ceremony, record.plan.power)
-                    .map(|f| f.digest())
-                    .map_err(|e| StateError::Store {
-                        reason: format!("the approved plan's initial powers: {e}"),
-                    })?;
+                // The first contribution extends the initial powers, which anyone computes (the
+                // ledger did once, when the plan was approved).
+                let initial = record.initial;
                 if c.previous != initial {
                     return Ok(Err(refuse(format!(
                         "the first contribution must extend the initial powers ({initial}), not {}",
@@ -270,16 +282,19 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         Ok(Ok(()))
     }
 
-    /// Registers the key a circuit's chain ends with: enough contributions, and the key's α, β,
-    /// γ, δ are those the transcript's heads carry (the rest of the key is checked against the
-    /// files by the nodes and `ceremony verify`).
-    pub(super) fn finish_ceremony(
-        &mut self,
+    /// Whether the key may end a circuit's chain: enough contributions, and the key's α, β, γ, δ
+    /// are those the transcript's heads carry. Checked when the finish is proposed and again when
+    /// enacted. The key's input points are not pinned by the heads (they come from the derived
+    /// start of the chain, which no validator derives): the governance members who approve the
+    /// proposal check them by verifying the whole transcript first (`credctl governance approve`
+    /// does, for a finish), so the quorum — not the proposer — vouches for them.
+    pub(super) fn finishable(
+        &self,
         id: &str,
         circuit: &str,
         key: &[u8],
-    ) -> Result<Result<(), Rejection>, StateError> {
-        let mut record = match self.ceremony(id)? {
+    ) -> Result<Result<(CeremonyRecord, usize, VerifyingKeyRecord), Rejection>, StateError> {
+        let record = match self.ceremony(id)? {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
@@ -319,6 +334,20 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         if let Err(e) = self.verifying_key_free(&vk_record)? {
             return Ok(Err(e));
         }
+        Ok(Ok((record, i, vk_record)))
+    }
+
+    /// Registers the key a circuit's chain ends with (an approved finish), re-checking it.
+    pub(super) fn finish_ceremony(
+        &mut self,
+        id: &str,
+        circuit: &str,
+        key: &[u8],
+    ) -> Result<Result<(), Rejection>, StateError> {
+        let (mut record, i, vk_record) = match self.finishable(id, circuit, key)? {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
         self.view.put(
             state_keys::verifying_key(circuit, record.plan.version),
             &vk_record,

@@ -882,6 +882,7 @@ fn a_key_nobody_registered_writes_at_most_the_limit_of_rejected_receipts() {
 /// retired by governance, once, and only if registered.
 #[test]
 fn a_verifying_key_comes_only_from_a_ceremony_and_retires_by_governance() {
+    // (A finish is a governance proposal: the approving members verify the whole transcript.)
     use zk::ceremony::{self, Heads, Phase};
     let mut c = Chain::new();
     let shape = zk::unlinkable::CircuitShape::SHAPES[0];
@@ -907,6 +908,8 @@ fn a_verifying_key_comes_only_from_a_ceremony_and_retires_by_governance() {
     let start = |c: &mut Chain, p| c.tx(&[&key(1)], TxPayload::StartCeremony { plan: p });
     let t = start(&mut c, plan(1, power, vec![circuit.clone()]));
     rejected(c.one(t), "at least the governance quorum");
+    let t = start(&mut c, plan(4, power, vec![circuit.clone()]));
+    rejected(c.one(t), "only 3 parties may contribute");
     let t = start(&mut c, plan(2, power - 1, vec![circuit.clone()]));
     rejected(c.one(t), "needs powers of");
     let t = start(&mut c, plan(2, power, vec!["unlinkable-a99".into()]));
@@ -1029,8 +1032,16 @@ fn a_verifying_key_comes_only_from_a_ceremony_and_retires_by_governance() {
     rejected(c.one(t), "not the transcript's");
     let final_key = key_of(&c);
     let t = finish(&mut c, final_key.clone());
+    let proposal = t.id();
     applied(c.one(t));
     let vk_at = state_keys::verifying_key(&circuit, 2);
+    assert_eq!(
+        c.get::<VerifyingKeyRecord>(&vk_at),
+        None,
+        "a finish is a proposal: not before the quorum"
+    );
+    let t = c.tx(&[&key(1)], TxPayload::Approve { proposal });
+    applied(c.one(t));
     let first = VerifyingKeyRecord {
         circuit: circuit.clone(),
         version: 2,

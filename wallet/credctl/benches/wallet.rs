@@ -186,9 +186,10 @@ fn main() {
                 .expect("contributed");
         }
     }
-    let (pk, _, _) = rt
-        .block_on(setup.finish(&gov[0], "bench", &shape.id()))
-        .expect("registered");
+    let (p, pk, _) = rt
+        .block_on(setup.propose_finish(&gov[0], "bench", &shape.id()))
+        .expect("proposed");
+    rt.block_on(approve(ledger, &gov[1], p)).expect("registered");
 
     let (student, _) = Holder::create(&d.join("student"), PW, COST).expect("wallet");
     let (customer, _) = Holder::create(&d.join("customer"), PW, COST).expect("wallet");

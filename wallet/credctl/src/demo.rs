@@ -124,15 +124,24 @@ async fn setup_ceremony(
             ));
         }
     }
-    let t = Instant::now();
-    let verified = setup.verify(id, &|_: &str| {}).await.step(step)?;
+    let (proposal, pk, vk) = setup
+        .propose_finish(&governance[2], id, &shape.id())
+        .await
+        .step(step)?;
     say(format!(
-        "    transcript verified from the initial powers to the last file: {} contributions, {} MB, {:.1} s",
+        "    member 3 proposes registering the key the transcript ends with ({proposal})"
+    ));
+    let t = Instant::now();
+    let (verified, h) = setup
+        .approve_finish(&governance[0], proposal, &|_: &str| {})
+        .await
+        .step(step)?;
+    say(format!(
+        "    member 1 verified the transcript from the initial powers to the last file ({} contributions, {} MB, the circuit's start derived again, {:.1} s) and approved",
         verified.contributions,
         verified.bytes / (1024 * 1024),
         t.elapsed().as_secs_f64()
     ));
-    let (pk, vk, h) = setup.finish(&governance[2], id, &shape.id()).await.step(step)?;
     say(format!(
         "    {} version {} registered from the transcript (block {h}); the ceremony took {:.0} s",
         vk.shape().id(),

@@ -253,7 +253,9 @@ enum CeremonyCmd {
         #[arg(long)]
         id: String,
     },
-    /// Register the verifying key a circuit's chain ends with, and write the proving key.
+    /// Propose registering the verifying key a circuit's chain ends with, and write the proving
+    /// key. Members approve with `credctl governance approve`, which verifies the whole transcript
+    /// first.
     Finish {
         /// The member's sealed key file.
         #[arg(long)]
@@ -615,10 +617,10 @@ async fn ceremony_cmd(cli: &Cli, ledger: &Ledger, cmd: &CeremonyCmd) -> Result<(
             proving_key_out,
         } => {
             let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
-            let (pk, vk, h) = setup.finish(&k, id, circuit).await?;
+            let (p, pk, vk) = setup.propose_finish(&k, id, circuit).await?;
             wallet::keystore::write_atomic(proving_key_out, &pk.to_bytes())?;
             out!(
-                "{circuit} version {} registered in block {h}; proving key written to {}",
+                "registration of {circuit} version {} proposed: {p}; proving key written to {}\nmembers approve with `credctl governance approve {p} --key KEY` (it verifies the transcript first)",
                 vk.version(),
                 proving_key_out.display()
             );
@@ -902,8 +904,28 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
             match cmd {
                 GovernanceCmd::Approve { proposal, key } => {
                     let k = ledger_node::config::open_governance_key(key, &password(cli)?)?;
-                    let h = approve(&ledger, &k, *proposal).await?;
-                    out!("approved in block {h}");
+                    // A ceremony's finish is approved only after verifying its whole transcript:
+                    // the approvers, not the proposer, vouch for the key's input points.
+                    let setup = wallet::ceremony::Setup::new(&ledger, cli.home.join("ceremony"));
+                    match setup
+                        .check_finish(proposal, &|step: &str| eprintln!("  {step}"))
+                        .await
+                    {
+                        Ok(v) => {
+                            for line in &v.lines {
+                                out!("{line}");
+                            }
+                            let h = approve(&ledger, &k, *proposal).await?;
+                            out!("transcript verified; approved in block {h}");
+                        }
+                        Err(wallet::ceremony::SetupError::State(reason))
+                            if reason.ends_with("does not finish a ceremony") =>
+                        {
+                            let h = approve(&ledger, &k, *proposal).await?;
+                            out!("approved in block {h}");
+                        }
+                        Err(e) => bail!("not approved: {e}"),
+                    }
                 }
                 GovernanceCmd::Ceremony(cmd) => ceremony_cmd(cli, &ledger, cmd).await?,
                 GovernanceCmd::RetireCircuit {

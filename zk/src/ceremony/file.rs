@@ -199,6 +199,9 @@ impl File {
         }
         let kind = r.byte().map_err(&bad)?;
         let ceremony = r.name("ceremony id").map_err(&bad)?;
+        if ceremony.is_empty() {
+            return Err(bad("the ceremony id is empty".into()));
+        }
         let circuit = r.name("circuit id").map_err(&bad)?;
         let contributor = r.name("contributor").map_err(&bad)?;
         let power = r.byte().map_err(&bad)?;

@@ -29,7 +29,7 @@ mod pok;
 
 pub use file::{File, FileKind, MAX_FILE_BYTES, file_digest};
 pub use phase1::Powers;
-pub use phase2::{Params, derive, domain_power};
+pub use phase2::{Params, derive};
 pub use pok::Knowledge;
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
@@ -98,6 +98,25 @@ pub enum CeremonyError {
         /// What failed.
         reason: String,
     },
+}
+
+/// log2 of the domain a shape's circuit needs (constraints plus public inputs), computed once per
+/// shape and process (synthesising a circuit takes a fraction of a second; validators ask for it
+/// when a plan is proposed and approved).
+pub fn domain_power(shape: crate::unlinkable::CircuitShape) -> Result<u32, CeremonyError> {
+    use std::sync::OnceLock;
+    type Powers = Vec<(crate::unlinkable::CircuitShape, Result<u32, CeremonyError>)>;
+    static POWERS: OnceLock<Powers> = OnceLock::new();
+    let all = POWERS.get_or_init(|| {
+        crate::unlinkable::CircuitShape::SHAPES
+            .iter()
+            .map(|s| (*s, phase2::domain_power(*s)))
+            .collect()
+    });
+    match all.iter().find(|(s, _)| *s == shape) {
+        Some((_, p)) => p.clone(),
+        None => phase2::domain_power(shape),
+    }
 }
 
 /// The phase-1 power that serves every circuit shape Credence registers keys for.
@@ -401,7 +420,7 @@ pub fn verify_contribution(
             next.ceremony, next.circuit, next.power, previous.ceremony, previous.circuit, previous.power
         ));
     }
-    if next.index != previous.index + 1 {
+    if Some(next.index) != previous.index.checked_add(1) {
         return order(format!(
             "the file is contribution {}, so it cannot follow state {}",
             next.index, previous.index
@@ -547,16 +566,23 @@ fn random_scalars(n: usize, rng: &mut impl CryptoRngCore) -> Vec<Fr> {
 
 fn nonzero_g1(p: &G1Affine, what: &'static str) -> Result<(), CeremonyError> {
     if p.is_zero() {
-        return Err(CeremonyError::Inconsistent { what });
+        return Err(at_infinity(what));
     }
     Ok(())
 }
 
 fn nonzero_g2(p: &G2Affine, what: &'static str) -> Result<(), CeremonyError> {
     if p.is_zero() {
-        return Err(CeremonyError::Inconsistent { what });
+        return Err(at_infinity(what));
     }
     Ok(())
+}
+
+fn at_infinity(what: &'static str) -> CeremonyError {
+    CeremonyError::Malformed {
+        what,
+        reason: "a point is at infinity (a zero secret would erase the transcript)".into(),
+    }
 }
 
 /// A secret scalar that is never zero (a zero secret would erase the transcript).

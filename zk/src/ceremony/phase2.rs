@@ -191,7 +191,7 @@ pub(super) fn check_lengths(shape: CircuitShape, p: &Params) -> Result<(), Cerem
 }
 
 /// log2 of the domain a shape's circuit needs (constraints plus public inputs).
-pub fn domain_power(shape: CircuitShape) -> Result<u32, CeremonyError> {
+pub(super) fn domain_power(shape: CircuitShape) -> Result<u32, CeremonyError> {
     let q = synthesize(shape)?;
     Ok((q.num_constraints + q.num_instance)
         .next_power_of_two()
