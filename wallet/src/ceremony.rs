@@ -355,13 +355,22 @@ impl<'a> Setup<'a> {
                 continue;
             }
             let t = Instant::now();
-            let (mut previous, _) = match chain {
-                None => (File::initial_powers(&record.plan.id, record.plan.power)?, ()),
+            let mut previous = match chain {
+                None => File::initial_powers(&record.plan.id, record.plan.power)?,
                 Some(c) => {
+                    // Derived here, never taken from the cache: the chain's start is what pins
+                    // the key's input points, so a verifier computes it itself.
                     progress(&format!(
                         "{name}: deriving the initial parameters from the final powers"
                     ));
-                    (self.initial_circuit(&record, c).await?, ())
+                    let last =
+                        record.powers.contributions.last().ok_or_else(|| {
+                            SetupError::State("the powers of tau have no contribution".into())
+                        })?;
+                    let shape = CircuitShape::from_id(c)
+                        .ok_or_else(|| SetupError::State(format!("unknown circuit {c:?}")))?;
+                    let powers = self.file(&last.file).await?;
+                    tokio::task::block_in_place(|| File::initial_circuit(&powers, shape))?
                 }
             };
             for (i, step) in steps.contributions.iter().enumerate() {
