@@ -130,6 +130,11 @@ impl<'a> Setup<'a> {
 
     /// The file with `digest`: from the cache, or from the node (its digest checked).
     pub async fn file(&self, digest: &Hash) -> Result<File, SetupError> {
+        Ok(self.fetch(digest).await?.0)
+    }
+
+    /// [`Setup::file`] with the file's size in bytes.
+    async fn fetch(&self, digest: &Hash) -> Result<(File, usize), SetupError> {
         let path = self.cached(&format!("{}.setup", digest.to_hex()));
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -158,7 +163,8 @@ impl<'a> Setup<'a> {
                 path.display()
             )));
         }
-        Ok(tokio::task::block_in_place(|| File::from_bytes(&bytes))?)
+        let file = tokio::task::block_in_place(|| File::from_bytes(&bytes))?;
+        Ok((file, bytes.len()))
     }
 
     /// A circuit's initial parameters, derived from the final powers of tau (cached: deriving
@@ -379,7 +385,7 @@ impl<'a> Setup<'a> {
                     i + 1,
                     step.contributor
                 ));
-                let f = self.file(&step.file).await?;
+                let (f, size) = self.fetch(&step.file).await?;
                 if f.contributor != step.contributor.to_string() || f.previous != step.previous {
                     return Err(SetupError::State(format!(
                         "{name}: file {} names contributor {} and predecessor {}; the ledger records {} and {}",
@@ -394,7 +400,7 @@ impl<'a> Setup<'a> {
                             step.contributor
                         ))
                     })?;
-                out.bytes += f.to_bytes().len();
+                out.bytes += size;
                 out.contributions += 1;
                 previous = f;
             }

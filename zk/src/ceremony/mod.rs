@@ -119,15 +119,6 @@ pub fn domain_power(shape: crate::unlinkable::CircuitShape) -> Result<u32, Cerem
     }
 }
 
-/// The phase-1 power that serves every circuit shape Credence registers keys for.
-pub fn power_for_shapes() -> Result<u8, CeremonyError> {
-    let mut power = MIN_POWER;
-    for shape in crate::unlinkable::CircuitShape::SHAPES {
-        power = power.max(u8::try_from(domain_power(shape)?).unwrap_or(u8::MAX));
-    }
-    Ok(power)
-}
-
 /// Which chain a contribution extends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase<'a> {
