@@ -73,8 +73,12 @@ pub struct LoadReport {
     pub cores: usize,
     /// Validators in the devnet.
     pub validators: usize,
-    /// One SM2 verification, µs (single thread).
+    /// One SM2 verification by the `sm2` crate (constant time), µs (single thread).
     pub sm2_verify_us: f64,
+    /// The nodes' variable-time verification, µs (single thread).
+    pub sm2_vartime_verify_us: f64,
+    /// The same with the signer's precomputed table, µs (single thread).
+    pub sm2_table_verify_us: f64,
     /// SM2 verifications per second on all cores.
     pub sm2_verify_per_s: f64,
     /// The CPU bound: cores ÷ (validators × verify time).
@@ -106,8 +110,13 @@ impl std::fmt::Display for LoadReport {
         )?;
         writeln!(
             f,
-            "SM2 verify: {:.0} µs single-thread, {:.0}/s on all cores → CPU bound {:.0} tx/s",
+            "SM2 verify (sm2 crate): {:.0} µs single-thread, {:.0}/s on all cores → CPU bound {:.0} tx/s",
             self.sm2_verify_us, self.sm2_verify_per_s, self.bound_tx_per_s
+        )?;
+        writeln!(
+            f,
+            "SM2 verify as the nodes do it: {:.0} µs variable time, {:.0} µs with the signer's table",
+            self.sm2_vartime_verify_us, self.sm2_table_verify_us
         )?;
         writeln!(
             f,
@@ -143,25 +152,54 @@ impl std::fmt::Display for LoadReport {
     }
 }
 
-/// Measures SM2 verification, single thread and on every core.
-pub fn sm2_verify_rate() -> (f64, f64) {
+/// What one SM2 verification costs on this machine, single thread.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifyCost {
+    /// The `sm2` crate's constant-time verification, µs: the reference the bound assumes.
+    pub reference_us: f64,
+    /// The nodes' variable-time verification, µs.
+    pub vartime_us: f64,
+    /// The same with the key's precomputed table (keys that sign again), µs.
+    pub table_us: f64,
+    /// Reference verifications per second on all cores.
+    pub reference_per_s: f64,
+}
+
+/// Measures SM2 verification: each path single-threaded, the reference on every core.
+pub fn sm2_verify_rate() -> VerifyCost {
     let key = SecretKey::generate(&mut OsRng);
     let msgs: Vec<[u8; 32]> = (0..64u8).map(|i| [i; 32]).collect();
     let sigs: Vec<_> = msgs.iter().map(|m| key.sign(domains::TRANSACTION, m)).collect();
     let pk = key.public_key().clone();
+    let table = schemas::sm2::VerifyTable::new(&pk);
     let n = 1_000;
-    let t = Instant::now();
-    for i in 0..n {
-        let _ = pk.verify(domains::TRANSACTION, &msgs[i % 64], &sigs[i % 64]);
-    }
-    let single_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let time = |f: &dyn Fn(usize) -> bool| {
+        let t = Instant::now();
+        for i in 0..n {
+            assert!(f(i % 64), "an honest signature failed to verify");
+        }
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    };
+    let reference_us = time(&|i| {
+        pk.verify_reference(domains::TRANSACTION, &msgs[i], &sigs[i])
+            .is_ok()
+    });
+    let vartime_us = time(&|i| pk.verify(domains::TRANSACTION, &msgs[i], &sigs[i]).is_ok());
+    let table_us = time(&|i| {
+        pk.verify_with(&table, domains::TRANSACTION, &msgs[i], &sigs[i])
+            .is_ok()
+    });
     let n_par = 4_000;
     let t = Instant::now();
     (0..n_par).into_par_iter().for_each(|i| {
-        let _ = pk.verify(domains::TRANSACTION, &msgs[i % 64], &sigs[i % 64]);
+        let _ = pk.verify_reference(domains::TRANSACTION, &msgs[i % 64], &sigs[i % 64]);
     });
-    let rate = n_par as f64 / t.elapsed().as_secs_f64();
-    (single_us, rate)
+    VerifyCost {
+        reference_us,
+        vartime_us,
+        table_us,
+        reference_per_s: n_par as f64 / t.elapsed().as_secs_f64(),
+    }
 }
 
 fn tx(chain: &str, key: &SecretKey, nonce: u64, payload: TxPayload) -> SignedTransaction {
@@ -421,8 +459,8 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
         }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (verify_us, verify_rate) = sm2_verify_rate();
-    let bound = verify_rate / validators as f64;
+    let verify = sm2_verify_rate();
+    let bound = verify.reference_per_s / validators as f64;
 
     let (issuers, schema, ctype) = register_issuers(devnet, &genesis, &clients, opts.issuers).await?;
     let schema = (schema, ctype);
@@ -535,8 +573,10 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
     Ok(LoadReport {
         cores,
         validators,
-        sm2_verify_us: verify_us,
-        sm2_verify_per_s: verify_rate,
+        sm2_verify_us: verify.reference_us,
+        sm2_vartime_verify_us: verify.vartime_us,
+        sm2_table_verify_us: verify.table_us,
+        sm2_verify_per_s: verify.reference_per_s,
         bound_tx_per_s: bound,
         peak_transactions: total,
         peak_tx_per_s: peak_tps,

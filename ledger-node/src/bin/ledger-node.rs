@@ -11,6 +11,12 @@
 //! ```
 
 use anyhow::{Context, Result, bail};
+
+/// mimalloc instead of glibc's malloc: a node allocates and frees small buffers per transaction
+/// and per message, and glibc's allocator was a sixth of a validator's CPU at peak load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use ledger_node::config::{self, DevnetFile, NodeFile};
 use ledger_node::keys::{MemberFile, Role};

@@ -6,5 +6,6 @@ mod golden;
 mod interop;
 mod light_client;
 mod merkle;
+mod sm2_verify;
 mod state;
 mod vectors;

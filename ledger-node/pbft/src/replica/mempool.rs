@@ -61,9 +61,10 @@ impl Replica {
 
     pub(super) fn after_new_txs(&mut self, out: &mut Vec<Effect>) {
         if self.is_primary() && !self.in_view_change {
-            if self.proposable() >= MAX_BATCH_TXS {
+            let proposable = self.proposable(MAX_BATCH_TXS);
+            if proposable >= MAX_BATCH_TXS {
                 self.propose(out);
-            } else if !self.batch_timer_set && self.proposable() > 0 {
+            } else if !self.batch_timer_set && proposable > 0 {
                 self.batch_timer_set = true;
                 out.push(Effect::SetTimer(TimerKind::Batch, self.config.batch_timeout));
             }
@@ -81,11 +82,13 @@ impl Replica {
             .collect()
     }
 
-    pub(super) fn proposable(&self) -> usize {
+    /// How many mempool transactions are not in flight, counting up to `enough`.
+    pub(super) fn proposable(&self, enough: usize) -> usize {
         let in_flight = self.in_flight();
         self.mempool
             .iter()
             .filter(|(d, ..)| !in_flight.contains(d))
+            .take(enough)
             .count()
     }
 }

@@ -65,7 +65,7 @@ impl Replica {
         if seq.0.is_multiple_of(CHECKPOINT_INTERVAL) {
             self.replay_early(out);
         }
-        if self.is_primary() && !self.in_view_change && self.proposable() > 0 {
+        if self.is_primary() && !self.in_view_change && self.proposable(1) > 0 {
             self.propose(out);
         }
     }
@@ -93,7 +93,7 @@ impl Replica {
         if self.next_seq <= seq {
             self.next_seq = SeqNo(seq.0 + 1);
         }
-        if self.is_primary() && !self.in_view_change && self.proposable() > 0 {
+        if self.is_primary() && !self.in_view_change && self.proposable(1) > 0 {
             self.propose(out);
         }
     }
@@ -146,7 +146,7 @@ impl Replica {
         if !self.mempool.is_empty() {
             self.arm_view_change_timer(out);
         }
-        if self.is_primary() && self.proposable() > 0 {
+        if self.is_primary() && self.proposable(1) > 0 {
             self.propose(out);
         }
         for seq in self.slots.keys().copied().collect::<Vec<_>>() {
