@@ -107,3 +107,129 @@ proptest! {
         let _ = p.verify(&EMPTY_ROOT);
     }
 }
+
+/// jmt's own proof of `key` at `version` and its verdict, beside the compact proof's, for the
+/// value claimed.
+fn both_verdicts(store: &MemoryStore, version: u64, root: &schemas::hash::Hash, key: &[u8], claim: Option<&[u8]>) -> (bool, bool) {
+    let (_, jmt_proof) = jmt::JellyfishMerkleTree::<_, schemas::state::StateHasher>::new(store)
+        .get_with_proof(schemas::state::state_key_hash(key), version)
+        .expect("jmt proof");
+    let jmt_ok = jmt_proof
+        .verify(jmt::RootHash(root.0), schemas::state::state_key_hash(key), claim)
+        .is_ok();
+    let compact = StateTree::new(store).get_with_proof(key, version).expect("proof");
+    let ours = StateProof {
+        value: claim.map(|v| StateValue(v.to_vec())),
+        ..compact
+    }
+    .verify(root)
+    .is_ok();
+    (jmt_ok, ours)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// On random trees the compact proof gives jmt's verdict for every key, present or absent,
+    /// for the true value and for a false one, and is never longer than jmt's.
+    #[test]
+    fn compact_proofs_agree_with_jmt(
+        keys in prop::collection::btree_set(prop::collection::vec(any::<u8>(), 1..6), 0..120),
+        probes in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..6), 1..12),
+    ) {
+        let store = MemoryStore::new();
+        let (v, root) = store
+            .apply(keys.iter().map(|k| (k.clone(), Some([k.as_slice(), b"!"].concat()))))
+            .expect("apply");
+        for key in keys.iter().take(12).chain(&probes) {
+            let truth = keys.contains(key).then(|| [key.as_slice(), b"!"].concat());
+            let (jmt_ok, ours) = both_verdicts(&store, v, &root, key, truth.as_deref());
+            prop_assert!(jmt_ok && ours, "the true claim verifies on both");
+            let lie: Option<Vec<u8>> = match &truth {
+                Some(_) => None,
+                None => Some(b"invented".to_vec()),
+            };
+            prop_assert_eq!(both_verdicts(&store, v, &root, key, lie.as_deref()), (false, false));
+            let wrong = Some(b"another value".to_vec()).filter(|_| truth.is_some());
+            if let Some(w) = wrong {
+                prop_assert_eq!(both_verdicts(&store, v, &root, key, Some(&w)), (false, false));
+            }
+            let p = StateTree::new(&store).get_with_proof(key, v).expect("proof");
+            let (_, jp) = jmt::JellyfishMerkleTree::<_, schemas::state::StateHasher>::new(&store)
+                .get_with_proof(schemas::state::state_key_hash(key), v)
+                .expect("jmt proof");
+            prop_assert!(p.proof.len() <= borsh::to_vec(&jp).expect("borsh").len());
+            // Canonical: decoding and encoding again gives the same bytes.
+            let decoded = schemas::state::compact::Proof::decode(&p.proof).expect("decodes");
+            prop_assert_eq!(decoded.encode(), p.proof.clone());
+        }
+    }
+}
+
+#[test]
+fn a_proof_with_a_sibling_replaced_or_a_placeholder_unmarked_fails() {
+    let store = MemoryStore::new();
+    let (v, root) = store
+        .apply((0..300u32).map(|i| (i.to_be_bytes().to_vec(), Some(vec![1]))))
+        .expect("apply");
+    let p = StateTree::new(&store)
+        .get_with_proof(&7u32.to_be_bytes(), v)
+        .expect("proof");
+    let proof = schemas::state::compact::Proof::decode(&p.proof).expect("decodes");
+    for i in 0..proof.siblings.len() {
+        let mut q = proof.clone();
+        q.siblings[i] = match q.siblings[i] {
+            Some(_) => None,
+            None => Some(root.0),
+        };
+        let forged = StateProof {
+            proof: q.encode(),
+            ..p.clone()
+        };
+        assert!(forged.verify(&root).is_err(), "sibling {i} changed");
+    }
+    // One sibling more or fewer (a path of another depth).
+    for q in [
+        schemas::state::compact::Proof {
+            siblings: proof.siblings[1..].to_vec(),
+            ..proof.clone()
+        },
+        schemas::state::compact::Proof {
+            siblings: [proof.siblings.clone(), vec![None]].concat(),
+            ..proof.clone()
+        },
+    ] {
+        assert!(StateProof { proof: q.encode(), ..p.clone() }.verify(&root).is_err());
+    }
+}
+
+/// The vectors of `docs/state-proof.md`: a tree of three keys, the proof of one present key and
+/// of one absent key.
+#[test]
+fn state_proof_vectors_match_the_document() {
+    let store = MemoryStore::new();
+    let (v, root) = store
+        .apply([
+            (b"issuer/a".to_vec(), Some(b"record a".to_vec())),
+            (b"issuer/b".to_vec(), Some(b"record b".to_vec())),
+            (b"issuer/c".to_vec(), Some(b"record c".to_vec())),
+        ])
+        .expect("apply");
+    let tree = StateTree::new(&store);
+    let present = tree.get_with_proof(b"issuer/b", v).expect("proof");
+    let absent = tree.get_with_proof(b"issuer/z", v).expect("proof");
+    let doc = include_str!("../../../docs/state-proof.md");
+    for (name, value) in [
+        ("root", hex::encode(root.0)),
+        ("presence of issuer/b", hex::encode(&present.proof)),
+        ("absence of issuer/z", hex::encode(&absent.proof)),
+    ] {
+        println!("{name}: {value}");
+        if std::env::var_os("CREDENCE_PRINT_VECTORS").is_some() {
+            continue;
+        }
+        assert!(doc.contains(&value), "docs/state-proof.md lacks the {name} vector {value}");
+    }
+    present.verify(&root).expect("presence verifies");
+    absent.verify(&root).expect("absence verifies");
+}

@@ -106,6 +106,11 @@ fn bench_issue(c: &mut Criterion) {
     g.finish();
 }
 
+/// The length of a value's JSON.
+fn json_len<T: serde::Serialize>(v: &T) -> usize {
+    serde_json::to_vec(v).map_or(0, |v| v.len())
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_issue(&mut c);
@@ -305,6 +310,34 @@ fn main() {
     let unlinkable = customer
         .present(&unlinkable_pending, Some(&pk), wallet::now())
         .expect("presented");
+    // Sizes (issue 17's target: a selective presentation ≤ 6 KB with its ledger proofs).
+    for (name, p) in [("selective", &selective), ("unlinkable", &unlinkable)] {
+        let total = json_len(p);
+        let ledger: usize = p.ledger_proofs.iter().map(json_len).sum();
+        let state: usize = p
+            .ledger_proofs
+            .iter()
+            .flat_map(|l| &l.state)
+            .map(json_len)
+            .sum();
+        let keys: usize = p.ledger_proofs.iter().map(|l| l.state.len()).sum();
+        for sp in p.ledger_proofs.iter().flat_map(|l| &l.state) {
+            println!(
+                "size:   state proof of {}: key {} B, value {} B, proof {} B (binary)",
+                String::from_utf8_lossy(&sp.key).chars().take(24).collect::<String>(),
+                sp.key.len(),
+                sp.value.as_ref().map_or(0, |v| v.0.len()),
+                sp.proof.len()
+            );
+        }
+        println!(
+            "size: {name} presentation {total} bytes of JSON: ledger proofs {ledger} ({keys} state proofs {state}, \
+             headers and certificates {}), the rest {}; {} bytes in the canonical binary encoding",
+            ledger - state,
+            total - ledger,
+            schemas::codec::encode(p).len()
+        );
+    }
     let employer_did = employer.did();
     let bank_did = bank_b.did();
     let offline = |p: &Presentation, me, cache: Option<&CertificateCache>| {
