@@ -32,7 +32,8 @@ pub const MAX_STATE_PROOF_SIBLINGS: usize = 256;
 
 /// Largest encoded state proof ([`compact`]): the leaf (kind, key hash, value hash), the
 /// sibling count, the bitmap, and 256 sibling hashes.
-pub const MAX_STATE_PROOF_BYTES: usize = 1 + 64 + 2 + MAX_STATE_PROOF_SIBLINGS / 8 + 32 * MAX_STATE_PROOF_SIBLINGS;
+pub const MAX_STATE_PROOF_BYTES: usize =
+    1 + 64 + 2 + MAX_STATE_PROOF_SIBLINGS / 8 + 32 * MAX_STATE_PROOF_SIBLINGS;
 
 /// The root of an empty state tree (jmt's placeholder; the constant is private in jmt).
 pub const EMPTY_ROOT: Hash = Hash(*b"SPARSE_MERKLE_PLACEHOLDER_HASH__");
@@ -123,7 +124,9 @@ impl StateProof {
 /// Every encoding is canonical: one proof has one byte string, and anything else (trailing
 /// bytes, set padding bits, an unknown kind, more than 256 siblings) is refused.
 pub mod compact {
-    use super::{EMPTY_ROOT, MAX_STATE_PROOF_BYTES, MAX_STATE_PROOF_SIBLINGS, StateError, StateHasher, state_key_hash};
+    use super::{
+        EMPTY_ROOT, MAX_STATE_PROOF_BYTES, MAX_STATE_PROOF_SIBLINGS, StateError, StateHasher, state_key_hash,
+    };
     use crate::hash::Hash;
     use jmt::SimpleHasher as _;
 
@@ -157,7 +160,9 @@ pub mod compact {
     }
 
     fn malformed(reason: impl Into<String>) -> StateError {
-        StateError::MalformedProof { reason: reason.into() }
+        StateError::MalformedProof {
+            reason: reason.into(),
+        }
     }
 
     fn leaf_hash(key_hash: &[u8; 32], value_hash: &[u8; 32]) -> [u8; 32] {
@@ -218,7 +223,9 @@ pub mod compact {
                 k => return Err(malformed(format!("unknown leaf kind {k} (expected 0, 1 or 2)"))),
             };
             let n = usize::from(u16::from_be_bytes(
-                take(&mut rest, 2, "the sibling count")?.try_into().expect("took 2 bytes"),
+                take(&mut rest, 2, "the sibling count")?
+                    .try_into()
+                    .expect("took 2 bytes"),
             ));
             if n > MAX_STATE_PROOF_SIBLINGS {
                 return Err(malformed(format!(
@@ -288,7 +295,11 @@ pub mod compact {
                 }
                 t => return Err(malformed(format!("jmt leaf option tag {t}"))),
             };
-            let count = u32::from_le_bytes(take(&mut rest, 4, "jmt's sibling count")?.try_into().expect("4 bytes"));
+            let count = u32::from_le_bytes(
+                take(&mut rest, 4, "jmt's sibling count")?
+                    .try_into()
+                    .expect("4 bytes"),
+            );
             let count = usize::try_from(count).unwrap_or(usize::MAX);
             if count > MAX_STATE_PROOF_SIBLINGS {
                 return Err(malformed(format!("jmt proof with {count} siblings")));
@@ -328,7 +339,13 @@ pub mod compact {
                 (Leaf::Other { key_hash: other, .. }, None) if *other == key_hash => {
                     return Err("the proof's other leaf is the key itself".into());
                 }
-                (Leaf::Other { key_hash: other, value_hash }, None) => {
+                (
+                    Leaf::Other {
+                        key_hash: other,
+                        value_hash,
+                    },
+                    None,
+                ) => {
                     // The key would have landed in the subtree where `other` is alone.
                     if common_prefix_bits(&key_hash, other) < n {
                         return Err("the key would not be in the other leaf's subtree".into());
@@ -337,14 +354,18 @@ pub mod compact {
                 }
                 (Leaf::Empty, None) => PLACEHOLDER,
             };
-            let computed = self.siblings.iter().enumerate().fold(start, |hash, (i, sibling)| {
-                let sibling = sibling.unwrap_or(PLACEHOLDER);
-                if bit(&key_hash, n - 1 - i) {
-                    internal_hash(&sibling, &hash)
-                } else {
-                    internal_hash(&hash, &sibling)
-                }
-            });
+            let computed = self
+                .siblings
+                .iter()
+                .enumerate()
+                .fold(start, |hash, (i, sibling)| {
+                    let sibling = sibling.unwrap_or(PLACEHOLDER);
+                    if bit(&key_hash, n - 1 - i) {
+                        internal_hash(&sibling, &hash)
+                    } else {
+                        internal_hash(&hash, &sibling)
+                    }
+                });
             if computed == root.0 {
                 Ok(())
             } else {

@@ -110,7 +110,13 @@ proptest! {
 
 /// jmt's own proof of `key` at `version` and its verdict, beside the compact proof's, for the
 /// value claimed.
-fn both_verdicts(store: &MemoryStore, version: u64, root: &schemas::hash::Hash, key: &[u8], claim: Option<&[u8]>) -> (bool, bool) {
+fn both_verdicts(
+    store: &MemoryStore,
+    version: u64,
+    root: &schemas::hash::Hash,
+    key: &[u8],
+    claim: Option<&[u8]>,
+) -> (bool, bool) {
     let (_, jmt_proof) = jmt::JellyfishMerkleTree::<_, schemas::state::StateHasher>::new(store)
         .get_with_proof(schemas::state::state_key_hash(key), version)
         .expect("jmt proof");
@@ -199,7 +205,14 @@ fn a_proof_with_a_sibling_replaced_or_a_placeholder_unmarked_fails() {
             ..proof.clone()
         },
     ] {
-        assert!(StateProof { proof: q.encode(), ..p.clone() }.verify(&root).is_err());
+        assert!(
+            StateProof {
+                proof: q.encode(),
+                ..p.clone()
+            }
+            .verify(&root)
+            .is_err()
+        );
     }
 }
 
@@ -228,7 +241,10 @@ fn state_proof_vectors_match_the_document() {
         if std::env::var_os("CREDENCE_PRINT_VECTORS").is_some() {
             continue;
         }
-        assert!(doc.contains(&value), "docs/state-proof.md lacks the {name} vector {value}");
+        assert!(
+            doc.contains(&value),
+            "docs/state-proof.md lacks the {name} vector {value}"
+        );
     }
     present.verify(&root).expect("presence verifies");
     absent.verify(&root).expect("absence verifies");

@@ -314,17 +314,15 @@ fn main() {
     for (name, p) in [("selective", &selective), ("unlinkable", &unlinkable)] {
         let total = json_len(p);
         let ledger: usize = p.ledger_proofs.iter().map(json_len).sum();
-        let state: usize = p
-            .ledger_proofs
-            .iter()
-            .flat_map(|l| &l.state)
-            .map(json_len)
-            .sum();
+        let state: usize = p.ledger_proofs.iter().flat_map(|l| &l.state).map(json_len).sum();
         let keys: usize = p.ledger_proofs.iter().map(|l| l.state.len()).sum();
         for sp in p.ledger_proofs.iter().flat_map(|l| &l.state) {
             println!(
                 "size:   state proof of {}: key {} B, value {} B, proof {} B (binary)",
-                String::from_utf8_lossy(&sp.key).chars().take(24).collect::<String>(),
+                String::from_utf8_lossy(&sp.key)
+                    .chars()
+                    .take(24)
+                    .collect::<String>(),
                 sp.key.len(),
                 sp.value.as_ref().map_or(0, |v| v.0.len()),
                 sp.proof.len()
