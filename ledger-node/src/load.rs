@@ -37,6 +37,8 @@ pub struct LoadOptions {
     pub in_flight: usize,
     /// Seconds of the half-load phase.
     pub half_load_secs: u64,
+    /// The half-load phase's rate, tx/s, when not half the measured peak.
+    pub rate: Option<f64>,
     /// Run a third phase: the half-load rate again, with the primary killed (`SIGKILL`, by
     /// the pid `ledger-node devnet` writes) a quarter of the way in; `ledger-node devnet`
     /// restarts it.
@@ -516,7 +518,7 @@ pub async fn run(devnet: &DevnetFile, opts: &LoadOptions) -> Result<LoadReport> 
     let peak_tps = total as f64 / (last_commit - t0).as_secs_f64();
 
     // Half load: a steady rate of half the peak.
-    let rate = (peak_tps / 2.0).max(1.0);
+    let rate = opts.rate.unwrap_or(peak_tps / 2.0).max(1.0);
     let count = (rate * opts.half_load_secs as f64).ceil() as usize;
     let per_issuer = total.div_ceil(issuers.len()) as u64;
     let half_txs = anchors(&chain, &issuers, &schema, count, 1 + per_issuer);

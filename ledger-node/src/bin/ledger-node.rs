@@ -143,6 +143,10 @@ enum Command {
         /// Seconds of the half-load phase.
         #[arg(long, default_value_t = 10)]
         half_load_secs: u64,
+        /// The steady phase's offered rate, tx/s (default: half the measured peak), to see
+        /// latency at another load.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Then run the half-load phase again and kill the primary (SIGKILL) a quarter of the
         /// way in; the devnet restarts it. Needs a devnet started by `ledger-node devnet`.
         #[arg(long)]
@@ -294,6 +298,7 @@ fn run(cli: Cli) -> Result<()> {
             issuers,
             in_flight,
             half_load_secs,
+            rate,
             kill_primary,
         } => {
             let d: DevnetFile = config::read_json(&devnet)?;
@@ -302,6 +307,7 @@ fn run(cli: Cli) -> Result<()> {
                 issuers,
                 in_flight,
                 half_load_secs,
+                rate,
                 kill_primary,
             };
             let report = runtime()?.block_on(ledger_node::load::run(&d, &opts))?;

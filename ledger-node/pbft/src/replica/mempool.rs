@@ -61,8 +61,12 @@ impl Replica {
 
     pub(super) fn after_new_txs(&mut self, out: &mut Vec<Effect>) {
         if self.is_primary() && !self.in_view_change {
+            // A full batch goes at once; so does anything when no batch is in flight (nothing
+            // to wait for: at low load a transaction does not sit out the batch timer). While
+            // batches are in flight, what arrives waits for the timer or for the next execution
+            // (`apply_block` proposes what is waiting), so batches grow with the load.
             let proposable = self.proposable(MAX_BATCH_TXS);
-            if proposable >= MAX_BATCH_TXS {
+            if proposable >= MAX_BATCH_TXS || (proposable > 0 && !self.batch_in_flight()) {
                 self.propose(out);
             } else if !self.batch_timer_set && proposable > 0 {
                 self.batch_timer_set = true;
@@ -80,6 +84,15 @@ impl Replica {
             .filter(|(s, _)| **s > self.executed)
             .flat_map(|(_, slot)| slot.tx_digests.iter().copied())
             .collect()
+    }
+
+    /// Whether a batch this replica knows of is proposed above the executed height.
+    pub(super) fn batch_in_flight(&self) -> bool {
+        self.awaiting_execution.is_some()
+            || self
+                .slots
+                .range(SeqNo(self.executed.0 + 1)..)
+                .any(|(_, slot)| slot.batch.is_some())
     }
 
     /// How many mempool transactions are not in flight, counting up to `enough`.

@@ -63,11 +63,7 @@ impl Replica {
     pub(super) fn idle(&self) -> bool {
         let heartbeat_ms = u64::try_from(self.config.heartbeat.as_millis()).unwrap_or(u64::MAX);
         self.mempool.is_empty()
-            && self.awaiting_execution.is_none()
-            && !self
-                .slots
-                .range(SeqNo(self.executed.0 + 1)..)
-                .any(|(_, slot)| slot.batch.is_some())
+            && !self.batch_in_flight()
             && self.now_ms.saturating_sub(self.last_executed_ms) >= heartbeat_ms
     }
 
