@@ -189,55 +189,268 @@ fn holder_of(obj: &mut Map<String, Value>) -> Result<HolderBinding, String> {
     })
 }
 
+/// Rows decoded at a time when a file is streamed: a chunk's rows, credentials and JSON are
+/// what sits in memory besides the batch trees.
+pub const ROW_CHUNK: usize = 1 << 15;
+
 /// Reads rows from a `.csv` (header row of attribute names plus `holder_key` and optionally
 /// `holder_commitment`) or `.jsonl` file (one JSON object per line, same names). Rows that are
 /// not even well-formed are returned as errors; schema validation happens at issuance.
 pub fn read_rows(path: &Path, schema: &CredentialSchema) -> Result<(Vec<Row>, Vec<RowError>), IssueError> {
-    let input_err = |reason: String| IssueError::Input {
-        path: path.display().to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| input_err(e.to_string()))?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
-    match ext {
-        "csv" => read_csv(std::io::BufReader::new(file), schema).map_err(input_err),
-        "jsonl" | "ndjson" => Ok(read_jsonl(std::io::BufReader::new(file))),
-        _ => Err(input_err("the input must be a .csv or .jsonl file".into())),
+    let mut reader = RowReader::open(path, schema)?;
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    while let Some((mut r, mut e)) = reader.next_chunk() {
+        rows.append(&mut r);
+        errors.append(&mut e);
     }
+    Ok((rows, errors))
 }
 
 /// Rows from JSON lines.
 pub fn read_jsonl(reader: impl BufRead) -> (Vec<Row>, Vec<RowError>) {
-    let mut lines = Vec::new();
-    let mut errors = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        match line {
-            Ok(t) if t.trim().is_empty() => {}
-            Ok(t) => lines.push((i + 1, t)),
-            Err(e) => errors.push(RowError {
-                line: i + 1,
-                reason: format!("unreadable line: {e}"),
-            }),
+    let mut r = RowReader::jsonl(reader);
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    while let Some((mut a, mut b)) = r.next_chunk() {
+        rows.append(&mut a);
+        errors.append(&mut b);
+    }
+    (rows, errors)
+}
+
+/// Rows from CSV: cells of numeric attributes are read as numbers; empty cells are absent.
+pub fn read_csv(
+    reader: impl std::io::Read,
+    schema: &CredentialSchema,
+) -> Result<(Vec<Row>, Vec<RowError>), String> {
+    let mut r = RowReader::csv(reader, schema)?;
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    while let Some((mut a, mut b)) = r.next_chunk() {
+        rows.append(&mut a);
+        errors.append(&mut b);
+    }
+    Ok((rows, errors))
+}
+
+/// An upper bound on the rows of a `.csv` or `.jsonl` file: its non-empty lines (less the
+/// header row of a CSV), counted without decoding, so the status list can be chosen before
+/// the file is issued.
+pub fn count_rows(path: &Path) -> Result<usize, IssueError> {
+    let input_err = |e: std::io::Error| IssueError::Input {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(input_err)?;
+    let mut lines = 0usize;
+    for line in std::io::BufReader::with_capacity(1 << 20, file).split(b'\n') {
+        if !line.map_err(input_err)?.iter().all(u8::is_ascii_whitespace) {
+            lines += 1;
         }
     }
-    let parsed: Vec<Result<Row, RowError>> = lines
-        .into_par_iter()
-        .map(|(line, text)| {
-            serde_json::from_str::<Value>(&text)
-                .map_err(|e| format!("not JSON: {e}"))
-                .and_then(|v| match v {
-                    Value::Object(mut obj) => holder_of(&mut obj).map(|holder| Row {
-                        line,
-                        subject: obj,
-                        holder,
-                    }),
-                    _ => Err("a line must be one JSON object".into()),
-                })
-                .map_err(|reason| RowError { line, reason })
+    let header = usize::from(path.extension().is_some_and(|e| e == "csv"));
+    Ok(lines.saturating_sub(header))
+}
+
+/// An input file read [`ROW_CHUNK`] rows at a time, each chunk decoded on every core; rows
+/// that are not well-formed come out as errors with their line.
+pub struct RowReader<'s> {
+    source: Source<'s>,
+    chunk: usize,
+}
+
+enum Source<'s> {
+    Csv {
+        records: csv::StringRecordsIntoIter<Box<dyn std::io::Read + 's>>,
+        headers: Vec<String>,
+        schema: &'s CredentialSchema,
+        index: usize,
+    },
+    Jsonl {
+        lines: std::io::Lines<Box<dyn BufRead + 's>>,
+        index: usize,
+    },
+}
+
+impl<'s> RowReader<'s> {
+    /// Opens a `.csv` or `.jsonl` (`.ndjson`) file.
+    pub fn open(path: &Path, schema: &'s CredentialSchema) -> Result<Self, IssueError> {
+        let input_err = |reason: String| IssueError::Input {
+            path: path.display().to_string(),
+            reason,
+        };
+        let file = std::fs::File::open(path).map_err(|e| input_err(e.to_string()))?;
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        match path.extension().and_then(|e| e.to_str()).unwrap_or_default() {
+            "csv" => Self::csv(reader, schema).map_err(input_err),
+            "jsonl" | "ndjson" => Ok(Self::jsonl(reader)),
+            _ => Err(input_err("the input must be a .csv or .jsonl file".into())),
+        }
+    }
+
+    /// CSV with a header row naming the attributes and `holder_key`.
+    pub fn csv(reader: impl std::io::Read + 's, schema: &'s CredentialSchema) -> Result<Self, String> {
+        let boxed: Box<dyn std::io::Read + 's> = Box::new(reader);
+        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(boxed);
+        let headers: Vec<String> = csv
+            .headers()
+            .map_err(|e| format!("no header row: {e}"))?
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .collect();
+        if !headers.iter().any(|h| h == HOLDER_KEY) {
+            return Err(format!("the header row has no `{HOLDER_KEY}` column"));
+        }
+        Ok(RowReader {
+            source: Source::Csv {
+                records: csv.into_records(),
+                headers,
+                schema,
+                index: 0,
+            },
+            chunk: ROW_CHUNK,
         })
-        .collect();
-    let rows = split_rows(parsed, &mut errors);
-    (rows, errors)
+    }
+
+    /// JSON lines, one object per line.
+    pub fn jsonl(reader: impl BufRead + 's) -> Self {
+        let boxed: Box<dyn BufRead + 's> = Box::new(reader);
+        RowReader {
+            source: Source::Jsonl {
+                lines: boxed.lines(),
+                index: 0,
+            },
+            chunk: ROW_CHUNK,
+        }
+    }
+
+    /// Reads `rows` rows at a time instead of [`ROW_CHUNK`] (at least one).
+    pub fn with_chunk(mut self, rows: usize) -> Self {
+        self.chunk = rows.max(1);
+        self
+    }
+
+    /// The next chunk of rows and refusals (in line order), or `None` at the end.
+    pub fn next_chunk(&mut self) -> Option<(Vec<Row>, Vec<RowError>)> {
+        let chunk = self.chunk;
+        match &mut self.source {
+            Source::Csv {
+                records,
+                headers,
+                schema,
+                index,
+            } => {
+                // Records are split off the file in order, then decoded (numbers, the holder's
+                // key) on every core.
+                let mut raw = Vec::new();
+                let mut errors = Vec::new();
+                for record in records.by_ref() {
+                    let line = record
+                        .as_ref()
+                        .ok()
+                        .and_then(|r| r.position())
+                        .map_or(*index + 2, |p| p.line() as usize);
+                    *index += 1;
+                    match record {
+                        Ok(r) => raw.push((line, r)),
+                        Err(e) => errors.push(RowError {
+                            line,
+                            reason: format!("not a CSV row matching the header: {e}"),
+                        }),
+                    }
+                    if raw.len() + errors.len() >= chunk {
+                        break;
+                    }
+                }
+                if raw.is_empty() && errors.is_empty() {
+                    return None;
+                }
+                let (headers, schema) = (&*headers, *schema);
+                let decoded: Vec<Result<Row, RowError>> = raw
+                    .into_par_iter()
+                    .map(|(line, record)| csv_row(headers, schema, line, &record))
+                    .collect();
+                let rows = split_rows(decoded, &mut errors);
+                Some((rows, errors))
+            }
+            Source::Jsonl { lines, index } => {
+                let mut texts = Vec::new();
+                let mut errors = Vec::new();
+                for line in lines.by_ref() {
+                    *index += 1;
+                    match line {
+                        Ok(t) if t.trim().is_empty() => {}
+                        Ok(t) => texts.push((*index, t)),
+                        Err(e) => errors.push(RowError {
+                            line: *index,
+                            reason: format!("unreadable line: {e}"),
+                        }),
+                    }
+                    if texts.len() + errors.len() >= chunk {
+                        break;
+                    }
+                }
+                if texts.is_empty() && errors.is_empty() {
+                    return None;
+                }
+                let parsed: Vec<Result<Row, RowError>> = texts
+                    .into_par_iter()
+                    .map(|(line, text)| jsonl_row(line, &text))
+                    .collect();
+                let rows = split_rows(parsed, &mut errors);
+                Some((rows, errors))
+            }
+        }
+    }
+}
+
+fn jsonl_row(line: usize, text: &str) -> Result<Row, RowError> {
+    serde_json::from_str::<Value>(text)
+        .map_err(|e| format!("not JSON: {e}"))
+        .and_then(|v| match v {
+            Value::Object(mut obj) => holder_of(&mut obj).map(|holder| Row {
+                line,
+                subject: obj,
+                holder,
+            }),
+            _ => Err("a line must be one JSON object".into()),
+        })
+        .map_err(|reason| RowError { line, reason })
+}
+
+fn csv_row(
+    headers: &[String],
+    schema: &CredentialSchema,
+    line: usize,
+    record: &csv::StringRecord,
+) -> Result<Row, RowError> {
+    let mut obj = Map::new();
+    for (name, cell) in headers.iter().zip(record.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        let value = match schema.attribute(name).map(|a| a.encoding) {
+            Some(AttributeEncoding::Integer) => cell
+                .trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(cell.into())),
+            Some(AttributeEncoding::DecimalX100) => cell
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(cell.into())),
+            _ => Value::String(cell.into()),
+        };
+        obj.insert(name.clone(), value);
+    }
+    holder_of(&mut obj)
+        .map(|holder| Row {
+            line,
+            subject: obj,
+            holder,
+        })
+        .map_err(|reason| RowError { line, reason })
 }
 
 /// The good rows of `results`, in order; the bad ones join `errors`, which ends sorted by line.
@@ -251,77 +464,6 @@ fn split_rows<T>(results: Vec<Result<T, RowError>>, errors: &mut Vec<RowError>) 
     }
     errors.sort_by_key(|e| e.line);
     good
-}
-
-/// Rows from CSV: cells of numeric attributes are read as numbers; empty cells are absent.
-pub fn read_csv(
-    reader: impl std::io::Read,
-    schema: &CredentialSchema,
-) -> Result<(Vec<Row>, Vec<RowError>), String> {
-    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
-    let headers: Vec<String> = csv
-        .headers()
-        .map_err(|e| format!("no header row: {e}"))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    if !headers.iter().any(|h| h == HOLDER_KEY) {
-        return Err(format!("the header row has no `{HOLDER_KEY}` column"));
-    }
-    // Records are split off the file in order, then decoded (numbers, the holder's key) on
-    // every core.
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    for (i, record) in csv.records().enumerate() {
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| p.line() as usize);
-        match record {
-            Ok(r) => records.push((line, r)),
-            Err(e) => errors.push(RowError {
-                line,
-                reason: format!("not a CSV row matching the header: {e}"),
-            }),
-        }
-    }
-    let decoded: Vec<Result<Row, RowError>> = records
-        .into_par_iter()
-        .map(|(line, record)| {
-            let mut obj = Map::new();
-            for (name, cell) in headers.iter().zip(record.iter()) {
-                if cell.is_empty() {
-                    continue;
-                }
-                let value = match schema.attribute(name).map(|a| a.encoding) {
-                    Some(AttributeEncoding::Integer) => cell
-                        .trim()
-                        .parse::<i64>()
-                        .map(Value::from)
-                        .unwrap_or_else(|_| Value::String(cell.into())),
-                    Some(AttributeEncoding::DecimalX100) => cell
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                        .and_then(serde_json::Number::from_f64)
-                        .map(Value::Number)
-                        .unwrap_or_else(|| Value::String(cell.into())),
-                    _ => Value::String(cell.into()),
-                };
-                obj.insert(name.clone(), value);
-            }
-            holder_of(&mut obj)
-                .map(|holder| Row {
-                    line,
-                    subject: obj,
-                    holder,
-                })
-                .map_err(|reason| RowError { line, reason })
-        })
-        .collect();
-    let rows = split_rows(decoded, &mut errors);
-    Ok((rows, errors))
 }
 
 /// How a batch is issued.
@@ -362,14 +504,7 @@ pub struct IssuedBatch {
 impl IssuedBatch {
     /// The ledger record anchoring it.
     pub fn anchor_record(&self, plan: &BatchPlan<'_>) -> AnchorRecord {
-        AnchorRecord {
-            issuer: plan.issuer.clone(),
-            root: self.root,
-            poseidon_root: self.poseidon_root,
-            count: self.credentials.len() as u64,
-            schema_id: plan.schema.id().to_owned(),
-            credential_type: plan.schema.credential_type().to_owned(),
-        }
+        anchor_record(plan, self.root, self.poseidon_root, self.credentials.len())
     }
 }
 
@@ -547,95 +682,375 @@ pub fn issue_batch(
     rows: Vec<Row>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<IssuedBatch, IssueError> {
-    let width = crate::tier::leaf_width(plan.schema).unwrap_or(0);
-    let checked: Vec<Result<Valid, RowError>> = rows.into_par_iter().map(|r| validate(plan, r)).collect();
-    let mut rejected = Vec::new();
-    let valid = split_rows(checked, &mut rejected);
-    progress(rejected.len() as u64);
-    if valid.is_empty() {
-        return Err(IssueError::Empty {
-            rejected: rejected.len(),
-        });
-    }
-    if plan.unlinkable && valid.len() > MAX_UNLINKABLE_BATCH {
-        return Err(IssueError::TooLarge {
-            count: valid.len(),
-            max: MAX_UNLINKABLE_BATCH,
-        });
-    }
-    if plan.unlinkable && plan.list_id != crate::plan::UNLINKABLE_STATUS_LIST {
-        return Err(IssueError::UnlinkableList {
-            list_id: plan.list_id,
-        });
-    }
-    let count = valid.len();
-    let next_index = u32::try_from(count)
-        .ok()
-        .and_then(|c| plan.first_index.checked_add(c))
-        .filter(|next| *next <= schemas::ledger::MAX_STATUS_INDEX)
-        .ok_or(IssueError::ListFull {
-            list_id: plan.list_id,
-            first: plan.first_index,
-            count,
-        })?;
-    let built: Vec<Built> = valid
-        .into_par_iter()
-        .enumerate()
-        .chunks(256)
-        .map_init(
-            || ChaCha20Rng::from_seed(seed()),
-            |rng, chunk| build_chunk(plan, chunk, width, rng),
-        )
-        .flat_map_iter(|built| built)
-        .collect();
-    let tree = MerkleTree::from_leaf_hashes(built.iter().map(|b| b.leaf).collect());
-    let root = tree.root();
-    let poseidon_tree = if plan.unlinkable {
-        let leaves = built
-            .iter()
-            .map(|b| b.poseidon.map_or(Fr::default(), |p| p.0))
-            .collect();
-        Some(CredentialTree::build(leaves).map_err(|_| IssueError::TooLarge {
-            count,
-            max: MAX_UNLINKABLE_BATCH,
-        })?)
-    } else {
-        None
-    };
-    let poseidon_root = poseidon_tree.as_ref().map(zk::tree::CredentialTree::root_hash);
+    let mut stage = Stage::new(plan);
+    let built = stage.build(rows)?;
+    progress(stage.rejected.len() as u64);
+    let mut leaves = Leaves::default();
+    leaves.extend(&built);
+    let done = stage.finish(leaves)?;
     let credentials = built
         .into_par_iter()
         .enumerate()
         .map(|(i, b)| {
-            let unlinkable = poseidon_tree.as_ref().zip(b.poseidon).and_then(|(t, (_, salt))| {
+            let c = done.credential(i, b.envelope, b.openings, b.poseidon.map(|p| p.1));
+            progress(1);
+            (b.line, c)
+        })
+        .collect();
+    Ok(IssuedBatch {
+        credentials,
+        root: done.root,
+        poseidon_root: done.poseidon_root,
+        rejected: stage.rejected,
+        list_id: plan.list_id,
+        next_index: done.next_index,
+    })
+}
+
+/// Issuance before the batch trees exist: validates and builds rows, keeping count of what is
+/// issued and refused, and enforcing the batch's limits as it grows.
+struct Stage<'p, 'a> {
+    plan: &'p BatchPlan<'a>,
+    width: usize,
+    count: usize,
+    rejected: Vec<RowError>,
+}
+
+/// The leaves of the batch trees, in issue order.
+#[derive(Default)]
+struct Leaves {
+    sm3: Vec<Hash>,
+    poseidon: Vec<Fr>,
+}
+
+impl Leaves {
+    fn extend(&mut self, built: &[Built]) {
+        self.sm3.extend(built.iter().map(|b| b.leaf));
+        self.poseidon
+            .extend(built.iter().map(|b| b.poseidon.map_or(Fr::default(), |p| p.0)));
+    }
+}
+
+/// A batch whose trees are built: turns each credential's parts into the credential.
+struct Finished {
+    root: Hash,
+    poseidon_root: Option<Hash>,
+    tree: MerkleTree,
+    poseidon_tree: Option<CredentialTree>,
+    next_index: u32,
+}
+
+impl<'p, 'a> Stage<'p, 'a> {
+    fn new(plan: &'p BatchPlan<'a>) -> Self {
+        Stage {
+            plan,
+            width: crate::tier::leaf_width(plan.schema).unwrap_or(0),
+            count: 0,
+            rejected: Vec::new(),
+        }
+    }
+
+    /// Validates `rows` and builds the good ones, with the status indexes that follow those
+    /// already built.
+    fn build(&mut self, rows: Vec<Row>) -> Result<Vec<Built>, IssueError> {
+        let plan = self.plan;
+        if plan.unlinkable && plan.list_id != crate::plan::UNLINKABLE_STATUS_LIST {
+            return Err(IssueError::UnlinkableList {
+                list_id: plan.list_id,
+            });
+        }
+        let checked: Vec<Result<Valid, RowError>> = rows.into_par_iter().map(|r| validate(plan, r)).collect();
+        let mut refused = Vec::new();
+        let valid = split_rows(checked, &mut refused);
+        self.rejected.append(&mut refused);
+        let offset = self.count;
+        let count = offset + valid.len();
+        if plan.unlinkable && count > MAX_UNLINKABLE_BATCH {
+            return Err(IssueError::TooLarge {
+                count,
+                max: MAX_UNLINKABLE_BATCH,
+            });
+        }
+        self.next_index(count)?;
+        self.count = count;
+        let width = self.width;
+        Ok(valid
+            .into_par_iter()
+            .enumerate()
+            .chunks(256)
+            .map_init(
+                || ChaCha20Rng::from_seed(seed()),
+                |rng, chunk| {
+                    let chunk = chunk.into_iter().map(|(i, v)| (offset + i, v)).collect();
+                    build_chunk(plan, chunk, width, rng)
+                },
+            )
+            .flat_map_iter(|built| built)
+            .collect())
+    }
+
+    /// The status index after `count` credentials, if the list has room for them.
+    fn next_index(&self, count: usize) -> Result<u32, IssueError> {
+        let plan = self.plan;
+        u32::try_from(count)
+            .ok()
+            .and_then(|c| plan.first_index.checked_add(c))
+            .filter(|next| *next <= schemas::ledger::MAX_STATUS_INDEX)
+            .ok_or(IssueError::ListFull {
+                list_id: plan.list_id,
+                first: plan.first_index,
+                count,
+            })
+    }
+
+    /// Builds the batch trees over every leaf.
+    fn finish(&self, leaves: Leaves) -> Result<Finished, IssueError> {
+        if self.count == 0 {
+            return Err(IssueError::Empty {
+                rejected: self.rejected.len(),
+            });
+        }
+        let tree = MerkleTree::from_leaf_hashes(leaves.sm3);
+        let poseidon_tree = if self.plan.unlinkable {
+            Some(
+                CredentialTree::build(leaves.poseidon).map_err(|_| IssueError::TooLarge {
+                    count: self.count,
+                    max: MAX_UNLINKABLE_BATCH,
+                })?,
+            )
+        } else {
+            None
+        };
+        Ok(Finished {
+            root: tree.root(),
+            poseidon_root: poseidon_tree.as_ref().map(CredentialTree::root_hash),
+            tree,
+            poseidon_tree,
+            next_index: self.next_index(self.count)?,
+        })
+    }
+}
+
+impl Finished {
+    /// The `i`-th credential of the batch, with its inclusion paths.
+    fn credential(
+        &self,
+        i: usize,
+        envelope: Envelope,
+        openings: Vec<Opening>,
+        poseidon_salt: Option<Fr>,
+    ) -> Credential {
+        let unlinkable = self
+            .poseidon_tree
+            .as_ref()
+            .zip(poseidon_salt)
+            .and_then(|(t, salt)| {
                 t.path(i).map(|p| UnlinkableIssuance {
                     salt: Hash(fr_to_bytes(&salt)),
                     index: p.index,
                     siblings: p.sibling_hashes(),
                 })
             });
-            let credential = Credential {
-                envelope: b.envelope,
-                openings: b.openings,
-                issuance: Issuance {
-                    batch_root: root,
-                    inclusion: tree.prove(i as u64).expect("every built credential is a leaf"),
-                    issuer_signature: None,
-                    unlinkable,
-                },
-            };
-            progress(1);
-            (b.line, credential)
-        })
-        .collect();
-    Ok(IssuedBatch {
-        credentials,
+        Credential {
+            envelope,
+            openings,
+            issuance: Issuance {
+                batch_root: self.root,
+                inclusion: self
+                    .tree
+                    .prove(i as u64)
+                    .expect("every built credential is a leaf"),
+                issuer_signature: None,
+                unlinkable,
+            },
+        }
+    }
+}
+
+/// A batch issued from a file without holding it in memory: each chunk of rows is built and
+/// its credentials' parts are written to a staging file beside the output, keeping only the
+/// tree leaves (32 bytes per credential); once anchored, [`StagedBatch::write`] reads the
+/// staging file back a chunk at a time and writes the credentials with their paths.
+pub struct StagedBatch {
+    /// SM3 batch root.
+    pub root: Hash,
+    /// Poseidon root, for an unlinkable batch.
+    pub poseidon_root: Option<Hash>,
+    /// Credentials issued.
+    pub count: usize,
+    /// Rows refused, by line.
+    pub rejected: Vec<RowError>,
+    /// Status list.
+    pub list_id: u32,
+    /// The next free status index after this batch.
+    pub next_index: u32,
+    staging: std::path::PathBuf,
+    done: Finished,
+}
+
+/// Name of the staging file in the output folder (removed once the batch is written).
+pub const STAGING_FILE: &str = ".credentials.staging";
+
+/// One credential's parts in the staging file.
+#[derive(Serialize, Deserialize)]
+struct Staged {
+    line: u64,
+    envelope: Envelope,
+    openings: Vec<Opening>,
+    poseidon_salt: Option<Hash>,
+}
+
+fn staging_error(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("the staging file is damaged: {e}"))
+}
+
+/// Issues every valid row of `input` (read [`ROW_CHUNK`] rows at a time), staging the
+/// credentials in `out`; `progress` is called with the number of rows just finished.
+pub fn stage_file(
+    plan: &BatchPlan<'_>,
+    input: &Path,
+    out: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StagedBatch, IssueError> {
+    stage_file_in_chunks(plan, RowReader::open(input, plan.schema)?, out, progress)
+}
+
+/// [`stage_file`] from a reader (whose chunk size sets how much is in memory at once).
+pub fn stage_file_in_chunks(
+    plan: &BatchPlan<'_>,
+    reader: RowReader<'_>,
+    out: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StagedBatch, IssueError> {
+    let staging = out.join(STAGING_FILE);
+    let staged = stage(plan, reader, out, &staging, progress);
+    if staged.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    staged
+}
+
+fn stage(
+    plan: &BatchPlan<'_>,
+    mut reader: RowReader<'_>,
+    out: &Path,
+    staging: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<StagedBatch, IssueError> {
+    use std::io::Write as _;
+    let io_err = |e: std::io::Error| IssueError::Input {
+        path: out.display().to_string(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(out).map_err(io_err)?;
+    let mut file =
+        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(staging).map_err(io_err)?);
+    let mut stage = Stage::new(plan);
+    let mut leaves = Leaves::default();
+    while let Some((rows, mut refused)) = reader.next_chunk() {
+        progress(refused.len() as u64);
+        stage.rejected.append(&mut refused);
+        let built = stage.build(rows)?;
+        leaves.extend(&built);
+        let records: Vec<Vec<u8>> = built
+            .into_par_iter()
+            .map(|b| {
+                schemas::codec::encode(&Staged {
+                    line: b.line as u64,
+                    envelope: b.envelope,
+                    openings: b.openings,
+                    poseidon_salt: b.poseidon.map(|p| Hash(fr_to_bytes(&p.1))),
+                })
+            })
+            .collect();
+        for r in &records {
+            file.write_all(&(r.len() as u32).to_le_bytes()).map_err(io_err)?;
+            file.write_all(r).map_err(io_err)?;
+        }
+        progress(records.len() as u64);
+    }
+    file.flush().map_err(io_err)?;
+    stage.rejected.sort_by_key(|r| r.line);
+    let done = stage.finish(leaves)?;
+    Ok(StagedBatch {
+        root: done.root,
+        poseidon_root: done.poseidon_root,
+        count: stage.count,
+        rejected: stage.rejected,
+        list_id: plan.list_id,
+        next_index: done.next_index,
+        staging: staging.to_owned(),
+        done,
+    })
+}
+
+impl StagedBatch {
+    /// The ledger record anchoring it.
+    pub fn anchor_record(&self, plan: &BatchPlan<'_>) -> AnchorRecord {
+        anchor_record(plan, self.root, self.poseidon_root, self.count)
+    }
+
+    /// Writes the batch to `dir` as [`write_batch`] does, a chunk at a time from the staging
+    /// file, which is then removed.
+    pub fn write(self, dir: &Path, one_file_each: bool) -> std::io::Result<()> {
+        use std::io::Read as _;
+        let mut writer = BatchWriter::create(dir, one_file_each)?;
+        let mut staged = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&self.staging)?);
+        let mut next = 0usize;
+        while next < self.count {
+            let mut chunk = Vec::with_capacity(ROW_CHUNK.min(self.count - next));
+            while chunk.len() < ROW_CHUNK && next + chunk.len() < self.count {
+                let mut len = [0u8; 4];
+                staged.read_exact(&mut len)?;
+                let len = u32::from_le_bytes(len) as usize;
+                if len > schemas::codec::MAX_ENCODED_BYTES {
+                    return Err(staging_error(format!("a record of {len} bytes")));
+                }
+                let mut record = vec![0u8; len];
+                staged.read_exact(&mut record)?;
+                chunk.push(record);
+            }
+            let first = next;
+            next += chunk.len();
+            let credentials: Vec<(usize, Credential)> = chunk
+                .into_par_iter()
+                .enumerate()
+                .map(|(k, record)| {
+                    let s: Staged = schemas::codec::decode(&record).map_err(staging_error)?;
+                    let salt = s
+                        .poseidon_salt
+                        .map(|h| {
+                            fr_from_bytes(&h.0)
+                                .ok_or_else(|| staging_error("a Poseidon salt is not a field element"))
+                        })
+                        .transpose()?;
+                    Ok((
+                        s.line as usize,
+                        self.done.credential(first + k, s.envelope, s.openings, salt),
+                    ))
+                })
+                .collect::<std::io::Result<_>>()?;
+            writer.write(&credentials)?;
+        }
+        writer.finish(&self.rejected)?;
+        std::fs::remove_file(&self.staging)
+    }
+}
+
+fn anchor_record(
+    plan: &BatchPlan<'_>,
+    root: Hash,
+    poseidon_root: Option<Hash>,
+    count: usize,
+) -> AnchorRecord {
+    AnchorRecord {
+        issuer: plan.issuer.clone(),
         root,
         poseidon_root,
-        rejected,
-        list_id: plan.list_id,
-        next_index,
-    })
+        count: count as u64,
+        schema_id: plan.schema.id().to_owned(),
+        credential_type: plan.schema.credential_type().to_owned(),
+    }
 }
 
 fn seed() -> [u8; 32] {
@@ -648,46 +1063,73 @@ fn seed() -> [u8; 32] {
 /// `index.csv` (input line, status index, credential id), `rejected.csv` (line, reason), and,
 /// with `one_file_each`, `credential-<line>.json` per credential.
 pub fn write_batch(dir: &Path, batch: &IssuedBatch, one_file_each: bool) -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::create_dir_all(dir)?;
-    // Serialised a chunk at a time on every core and written in order, so a million
-    // credentials never sit in memory twice (once as structures, once as text).
-    let mut out =
-        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("credentials.jsonl"))?);
+    let mut writer = BatchWriter::create(dir, one_file_each)?;
     for chunk in batch.credentials.chunks(4096) {
+        writer.write(chunk)?;
+    }
+    writer.finish(&batch.rejected)
+}
+
+/// The output files of a batch, written a chunk of credentials at a time: each chunk is
+/// serialised on every core and written in order, so credentials never sit in memory twice.
+struct BatchWriter {
+    dir: std::path::PathBuf,
+    one_file_each: bool,
+    credentials: std::io::BufWriter<std::fs::File>,
+    index: std::io::BufWriter<std::fs::File>,
+}
+
+impl BatchWriter {
+    fn create(dir: &Path, one_file_each: bool) -> std::io::Result<Self> {
+        use std::io::Write as _;
+        std::fs::create_dir_all(dir)?;
+        let credentials =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("credentials.jsonl"))?);
+        let mut index =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("index.csv"))?);
+        writeln!(index, "line,list_id,status_index,credential_id")?;
+        Ok(BatchWriter {
+            dir: dir.to_owned(),
+            one_file_each,
+            credentials,
+            index,
+        })
+    }
+
+    fn write(&mut self, chunk: &[(usize, Credential)]) -> std::io::Result<()> {
+        use std::io::Write as _;
         let texts: Vec<String> = chunk.par_iter().map(|(_, c)| c.to_json().to_string()).collect();
-        for t in &texts {
-            out.write_all(t.as_bytes())?;
-            out.write_all(b"\n")?;
+        for ((line, c), t) in chunk.iter().zip(&texts) {
+            self.credentials.write_all(t.as_bytes())?;
+            self.credentials.write_all(b"\n")?;
+            writeln!(
+                self.index,
+                "{line},{},{},{}",
+                c.envelope.status.list_id, c.envelope.status.index, c.envelope.id
+            )?;
         }
-        if one_file_each {
+        if self.one_file_each {
+            let dir = &self.dir;
             chunk.par_iter().zip(&texts).try_for_each(|((line, _), t)| {
                 std::fs::write(dir.join(format!("credential-{line}.json")), t)
             })?;
         }
+        Ok(())
     }
-    out.flush()?;
-    let mut index = std::io::BufWriter::new(std::fs::File::create(dir.join("index.csv"))?);
-    writeln!(index, "line,list_id,status_index,credential_id")?;
-    for (line, c) in &batch.credentials {
-        writeln!(
-            index,
-            "{line},{},{},{}",
-            c.envelope.status.list_id, c.envelope.status.index, c.envelope.id
-        )?;
-    }
-    index.flush()?;
-    let mut rejected = csv::Writer::from_path(dir.join("rejected.csv")).map_err(std::io::Error::other)?;
-    rejected
-        .write_record(["line", "reason"])
-        .map_err(std::io::Error::other)?;
-    for r in &batch.rejected {
-        rejected
-            .write_record([r.line.to_string(), r.reason.clone()])
+
+    fn finish(mut self, rejected: &[RowError]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        self.credentials.flush()?;
+        self.index.flush()?;
+        let mut out = csv::Writer::from_path(self.dir.join("rejected.csv")).map_err(std::io::Error::other)?;
+        out.write_record(["line", "reason"])
             .map_err(std::io::Error::other)?;
+        for r in rejected {
+            out.write_record([r.line.to_string(), r.reason.clone()])
+                .map_err(std::io::Error::other)?;
+        }
+        out.flush()
     }
-    rejected.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -748,6 +1190,78 @@ mod tests {
             let back = Credential::from_json(&c.to_json().to_string()).expect("parses");
             assert_eq!(&back, c);
         }
+    }
+
+    /// A file issued in chunks of 7 rows (crossing chunk boundaries with good and bad rows in
+    /// each), staged, then written: every credential is whole, in input order, with its status
+    /// index and a path to the batch root; the refusals are listed by line; the staging file is
+    /// gone; and the same rows issued in memory give the same lines and indexes.
+    #[test]
+    fn a_streamed_batch_is_the_batch_issued_in_memory() {
+        let schema = CredentialSchema::builtin("university-diploma").expect("built in");
+        let k = key_hex();
+        let mut csv = String::from("name,student_id,degree,major,gpa,graduation_date,holder_key\n");
+        for i in 0..40 {
+            let gpa = if i % 9 == 4 { "5.5" } else { "3.25" };
+            let key = if i % 13 == 7 { "not-hex" } else { k.as_str() };
+            csv.push_str(&format!("S{i},{i},BEng,CS,{gpa},2026-07-01,{key}\n"));
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let input = dir.path().join("class.csv");
+        std::fs::write(&input, &csv).expect("written");
+        assert_eq!(count_rows(&input).expect("counted"), 40);
+        let plan = BatchPlan {
+            schema: &schema,
+            issuer: Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
+            valid_from: 1_780_000_000,
+            valid_until: None,
+            list_id: 0,
+            first_index: 100,
+            unlinkable: false,
+        };
+        let out = dir.path().join("out");
+        let reader = RowReader::open(&input, &schema).expect("opens").with_chunk(7);
+        let staged = stage_file_in_chunks(&plan, reader, &out, &|_| {}).expect("staged");
+        assert!(out.join(STAGING_FILE).exists());
+        let (root, count, next) = (staged.root, staged.count, staged.next_index);
+        let refused: Vec<usize> = staged.rejected.iter().map(|r| r.line).collect();
+        staged.write(&out, false).expect("written");
+        assert!(!out.join(STAGING_FILE).exists(), "the staging file is removed");
+
+        let (rows, bad) = read_rows(&input, &schema).expect("read");
+        let memory = issue_batch(&plan, rows, &|_| {}).expect("issued");
+        let mut memory_refused: Vec<usize> = bad.iter().chain(&memory.rejected).map(|r| r.line).collect();
+        memory_refused.sort_unstable();
+        assert_eq!(refused, memory_refused);
+        assert_eq!((count, next), (memory.credentials.len(), memory.next_index));
+        let text = std::fs::read_to_string(out.join("credentials.jsonl")).expect("credentials");
+        let written: Vec<Credential> = text
+            .lines()
+            .map(|l| Credential::from_json(l).expect("a credential"))
+            .collect();
+        assert_eq!(written.len(), count);
+        for (i, (c, (line, m))) in written.iter().zip(&memory.credentials).enumerate() {
+            c.check().expect("whole");
+            assert_eq!(c.issuance.batch_root, root);
+            assert_eq!(c.envelope.status.index, 100 + i as u32);
+            assert_eq!(c.envelope.status.index, m.envelope.status.index);
+            assert!(
+                c.issuance
+                    .inclusion
+                    .verify(&c.envelope.leaf_hash(), &root)
+                    .is_ok()
+            );
+            let index = std::fs::read_to_string(out.join("index.csv")).expect("index");
+            assert!(
+                index
+                    .lines()
+                    .nth(i + 1)
+                    .expect("a row")
+                    .starts_with(&format!("{line},0,"))
+            );
+        }
+        let rejected = std::fs::read_to_string(out.join("rejected.csv")).expect("rejected");
+        assert_eq!(rejected.lines().count(), 1 + refused.len());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Issuer and verifier identities: an SM2 key, a display name and small counters, kept in an
 //! encrypted keystore of their own (the holder's wallet is [`crate::holder::Holder`]).
 
-use crate::issuer::{BatchPlan, IssueError, IssuedBatch, Row, issue_batch};
+use crate::issuer::{BatchPlan, IssueError, IssuedBatch, Row, StagedBatch, issue_batch};
 use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
 use crate::ledger::{Ledger, LedgerError};
 use rand_core::OsRng;
@@ -180,6 +180,42 @@ impl Identity {
         // The indexes are reserved before the anchor is sent: if its receipt times out and it
         // commits later, the next batch still gets fresh indexes (security finding 24). A
         // refused anchor leaves a gap, which costs nothing.
+        self.set_next_index(list_id, batch.next_index)?;
+        let (_, receipt) = ledger
+            .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
+            .await?;
+        Ok((batch, receipt.height.0))
+    }
+
+    /// Issues the rows of the file `input` under `schema` without holding them in memory
+    /// (staged in `out`, see [`crate::issuer::stage_file`]), anchors the batch in one
+    /// transaction and advances the counter. The caller then writes it with
+    /// [`StagedBatch::write`]. Returns the batch and the anchor's height.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn issue_file_and_anchor(
+        &self,
+        ledger: &Ledger,
+        schema: &CredentialSchema,
+        input: &std::path::Path,
+        out: &std::path::Path,
+        validity: (i64, Option<i64>),
+        unlinkable: bool,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(StagedBatch, u64), ActionError> {
+        let needed = u32::try_from(crate::issuer::count_rows(input)?).unwrap_or(u32::MAX);
+        let list_id = self.status_list_for(needed, unlinkable)?;
+        let plan = BatchPlan {
+            schema,
+            issuer: self.did(),
+            valid_from: validity.0,
+            valid_until: validity.1,
+            list_id,
+            first_index: self.next_index(list_id)?,
+            unlinkable,
+        };
+        let batch = tokio::task::block_in_place(|| crate::issuer::stage_file(&plan, input, out, progress))?;
+        let anchor = batch.anchor_record(&plan);
+        // As in `issue_and_anchor`: indexes reserved before the anchor is sent.
         self.set_next_index(list_id, batch.next_index)?;
         let (_, receipt) = ledger
             .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
