@@ -197,24 +197,12 @@ pub const ROW_CHUNK: usize = 1 << 15;
 /// `holder_commitment`) or `.jsonl` file (one JSON object per line, same names). Rows that are
 /// not even well-formed are returned as errors; schema validation happens at issuance.
 pub fn read_rows(path: &Path, schema: &CredentialSchema) -> Result<(Vec<Row>, Vec<RowError>), IssueError> {
-    let mut reader = RowReader::open(path, schema)?;
-    let (mut rows, mut errors) = (Vec::new(), Vec::new());
-    while let Some((mut r, mut e)) = reader.next_chunk() {
-        rows.append(&mut r);
-        errors.append(&mut e);
-    }
-    Ok((rows, errors))
+    Ok(RowReader::open(path, schema)?.read_all())
 }
 
 /// Rows from JSON lines.
 pub fn read_jsonl(reader: impl BufRead) -> (Vec<Row>, Vec<RowError>) {
-    let mut r = RowReader::jsonl(reader);
-    let (mut rows, mut errors) = (Vec::new(), Vec::new());
-    while let Some((mut a, mut b)) = r.next_chunk() {
-        rows.append(&mut a);
-        errors.append(&mut b);
-    }
-    (rows, errors)
+    RowReader::jsonl(reader).read_all()
 }
 
 /// Rows from CSV: cells of numeric attributes are read as numbers; empty cells are absent.
@@ -222,13 +210,7 @@ pub fn read_csv(
     reader: impl std::io::Read,
     schema: &CredentialSchema,
 ) -> Result<(Vec<Row>, Vec<RowError>), String> {
-    let mut r = RowReader::csv(reader, schema)?;
-    let (mut rows, mut errors) = (Vec::new(), Vec::new());
-    while let Some((mut a, mut b)) = r.next_chunk() {
-        rows.append(&mut a);
-        errors.append(&mut b);
-    }
-    Ok((rows, errors))
+    Ok(RowReader::csv(reader, schema)?.read_all())
 }
 
 /// An upper bound on the rows of a `.csv` or `.jsonl` file: its non-empty lines (less the
@@ -326,6 +308,16 @@ impl<'s> RowReader<'s> {
     pub fn with_chunk(mut self, rows: usize) -> Self {
         self.chunk = rows.max(1);
         self
+    }
+
+    /// Every remaining row and refusal.
+    pub fn read_all(mut self) -> (Vec<Row>, Vec<RowError>) {
+        let (mut rows, mut errors) = (Vec::new(), Vec::new());
+        while let Some((mut r, mut e)) = self.next_chunk() {
+            rows.append(&mut r);
+            errors.append(&mut e);
+        }
+        (rows, errors)
     }
 
     /// The next chunk of rows and refusals (in line order), or `None` at the end.
@@ -1137,6 +1129,19 @@ mod tests {
     use super::*;
     use schemas::sm2::SecretKey;
 
+    /// A selective batch of a new issuer on list 0 from `first_index`.
+    fn test_plan(schema: &CredentialSchema, first_index: u32) -> BatchPlan<'_> {
+        BatchPlan {
+            schema,
+            issuer: Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
+            valid_from: 1_780_000_000,
+            valid_until: None,
+            list_id: 0,
+            first_index,
+            unlinkable: false,
+        }
+    }
+
     fn key_hex() -> String {
         hex::encode(SecretKey::generate(&mut OsRng).public_key().to_sec1())
     }
@@ -1157,15 +1162,7 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].line, 4);
         assert!(errors[0].reason.contains("holder_key"), "{}", errors[0].reason);
-        let plan = BatchPlan {
-            schema: &schema,
-            issuer: Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
-            valid_from: 1_780_000_000,
-            valid_until: None,
-            list_id: 0,
-            first_index: 7,
-            unlinkable: false,
-        };
+        let plan = test_plan(&schema, 7);
         let batch = issue_batch(&plan, rows, &|_| {}).expect("issued");
         let lines: Vec<usize> = batch.credentials.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [2, 6]);
@@ -1210,15 +1207,7 @@ mod tests {
         let input = dir.path().join("class.csv");
         std::fs::write(&input, &csv).expect("written");
         assert_eq!(count_rows(&input).expect("counted"), 40);
-        let plan = BatchPlan {
-            schema: &schema,
-            issuer: Did::from_public_key(SecretKey::generate(&mut OsRng).public_key()),
-            valid_from: 1_780_000_000,
-            valid_until: None,
-            list_id: 0,
-            first_index: 100,
-            unlinkable: false,
-        };
+        let plan = test_plan(&schema, 100);
         let out = dir.path().join("out");
         let reader = RowReader::open(&input, &schema).expect("opens").with_chunk(7);
         let staged = stage_file_in_chunks(&plan, reader, &out, &|_| {}).expect("staged");

@@ -165,8 +165,24 @@ impl Identity {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(IssuedBatch, u64), ActionError> {
         let needed = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        let plan = self.plan(schema, needed, validity, unlinkable)?;
+        let batch = tokio::task::block_in_place(|| issue_batch(&plan, rows, progress))?;
+        let height = self
+            .anchor(ledger, &plan, batch.anchor_record(&plan), batch.next_index)
+            .await?;
+        Ok((batch, height))
+    }
+
+    /// The plan of a batch of at most `needed` credentials: its status list and first index.
+    fn plan<'s>(
+        &self,
+        schema: &'s CredentialSchema,
+        needed: u32,
+        validity: (i64, Option<i64>),
+        unlinkable: bool,
+    ) -> Result<BatchPlan<'s>, ActionError> {
         let list_id = self.status_list_for(needed, unlinkable)?;
-        let plan = BatchPlan {
+        Ok(BatchPlan {
             schema,
             issuer: self.did(),
             valid_from: validity.0,
@@ -174,17 +190,25 @@ impl Identity {
             list_id,
             first_index: self.next_index(list_id)?,
             unlinkable,
-        };
-        let batch = tokio::task::block_in_place(|| issue_batch(&plan, rows, progress))?;
-        let anchor = batch.anchor_record(&plan);
+        })
+    }
+
+    /// Reserves the batch's indexes, then anchors it; returns the anchor's height.
+    async fn anchor(
+        &self,
+        ledger: &Ledger,
+        plan: &BatchPlan<'_>,
+        anchor: schemas::ledger::AnchorRecord,
+        next_index: u32,
+    ) -> Result<u64, ActionError> {
         // The indexes are reserved before the anchor is sent: if its receipt times out and it
         // commits later, the next batch still gets fresh indexes (security finding 24). A
         // refused anchor leaves a gap, which costs nothing.
-        self.set_next_index(list_id, batch.next_index)?;
+        self.set_next_index(plan.list_id, next_index)?;
         let (_, receipt) = ledger
             .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
             .await?;
-        Ok((batch, receipt.height.0))
+        Ok(receipt.height.0)
     }
 
     /// Issues the rows of the file `input` under `schema` without holding them in memory
@@ -203,24 +227,12 @@ impl Identity {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(StagedBatch, u64), ActionError> {
         let needed = u32::try_from(crate::issuer::count_rows(input)?).unwrap_or(u32::MAX);
-        let list_id = self.status_list_for(needed, unlinkable)?;
-        let plan = BatchPlan {
-            schema,
-            issuer: self.did(),
-            valid_from: validity.0,
-            valid_until: validity.1,
-            list_id,
-            first_index: self.next_index(list_id)?,
-            unlinkable,
-        };
+        let plan = self.plan(schema, needed, validity, unlinkable)?;
         let batch = tokio::task::block_in_place(|| crate::issuer::stage_file(&plan, input, out, progress))?;
-        let anchor = batch.anchor_record(&plan);
-        // As in `issue_and_anchor`: indexes reserved before the anchor is sent.
-        self.set_next_index(list_id, batch.next_index)?;
-        let (_, receipt) = ledger
-            .submit(&self.key, &[], TxPayload::AnchorBatch { anchor })
+        let height = self
+            .anchor(ledger, &plan, batch.anchor_record(&plan), batch.next_index)
             .await?;
-        Ok((batch, receipt.height.0))
+        Ok((batch, height))
     }
 
     /// The status list the next batch of `needed` credentials goes to. Selective credentials
