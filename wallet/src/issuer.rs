@@ -982,6 +982,11 @@ impl StagedBatch {
         anchor_record(plan, self.root, self.poseidon_root, self.count)
     }
 
+    /// Removes the staging file without writing the batch (its anchor failed).
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.staging);
+    }
+
     /// Writes the batch to `dir` as [`write_batch`] does, a chunk at a time from the staging
     /// file, which is then removed.
     pub fn write(self, dir: &Path, one_file_each: bool) -> std::io::Result<()> {

@@ -229,10 +229,17 @@ impl Identity {
         let needed = u32::try_from(crate::issuer::count_rows(input)?).unwrap_or(u32::MAX);
         let plan = self.plan(schema, needed, validity, unlinkable)?;
         let batch = tokio::task::block_in_place(|| crate::issuer::stage_file(&plan, input, out, progress))?;
-        let height = self
+        match self
             .anchor(ledger, &plan, batch.anchor_record(&plan), batch.next_index)
-            .await?;
-        Ok((batch, height))
+            .await
+        {
+            Ok(height) => Ok((batch, height)),
+            Err(e) => {
+                // Nothing was anchored: the staged credentials could never verify.
+                batch.discard();
+                Err(e)
+            }
+        }
     }
 
     /// The status list the next batch of `needed` credentials goes to. Selective credentials
