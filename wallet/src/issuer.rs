@@ -678,7 +678,7 @@ pub fn issue_batch(
     let built = stage.build(rows)?;
     progress(stage.rejected.len() as u64);
     let mut leaves = Leaves::default();
-    leaves.extend(&built);
+    leaves.extend(&built, plan.unlinkable);
     let done = stage.finish(leaves)?;
     let credentials = built
         .into_par_iter()
@@ -716,10 +716,14 @@ struct Leaves {
 }
 
 impl Leaves {
-    fn extend(&mut self, built: &[Built]) {
+    /// Adds the leaves of `built`; Poseidon leaves only for an unlinkable batch (a selective
+    /// batch of millions keeps 32 bytes per credential, not 64).
+    fn extend(&mut self, built: &[Built], unlinkable: bool) {
         self.sm3.extend(built.iter().map(|b| b.leaf));
-        self.poseidon
-            .extend(built.iter().map(|b| b.poseidon.map_or(Fr::default(), |p| p.0)));
+        if unlinkable {
+            self.poseidon
+                .extend(built.iter().map(|b| b.poseidon.map_or(Fr::default(), |p| p.0)));
+        }
     }
 }
 
@@ -943,7 +947,7 @@ fn stage(
         progress(refused.len() as u64);
         stage.rejected.append(&mut refused);
         let built = stage.build(rows)?;
-        leaves.extend(&built);
+        leaves.extend(&built, plan.unlinkable);
         let records: Vec<Vec<u8>> = built
             .into_par_iter()
             .map(|b| {
