@@ -87,8 +87,10 @@ impl VerifiedCache {
                 Some(table) => key.verify_with(&table, domain, msg, sig).is_ok(),
                 None => key.verify(domain, msg, sig).is_ok(),
             };
+            // Consensus messages come only from the current members' keys (the replica refuses
+            // any other sender before verifying), so counting them is bounded.
             if ok {
-                self.note_verified(key);
+                self.note_signer(key);
             }
             return ok;
         }
@@ -98,12 +100,13 @@ impl VerifiedCache {
         }
         self.transaction_verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Transaction signers earn a table only when their transactions commit
+        // (`note_committed_signer`): a signature that merely verifies costs a stranger nothing.
         let ok = match self.table_for(key) {
             Some(table) => key.verify_with(&table, domain, msg, sig).is_ok(),
             None => key.verify(domain, msg, sig).is_ok(),
         };
         if ok {
-            self.note_verified(key);
             let mut set = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             if set.len() >= VERIFIED_CACHE {
                 set.clear();
@@ -121,10 +124,12 @@ const MAX_KEYS_COUNTED: usize = 8_192;
 /// Verified signatures of a key before it gets a table (a table costs about three verifications).
 const TABLE_AFTER: u32 = 4;
 
-/// Tables of the keys that sign often, and counts of the others' verified signatures. Only
-/// signatures that verified count, so a stranger's garbage earns nothing; a sender with many
-/// keys can at worst evict tables (least recently used first), which costs speed, never a
-/// verdict: a verification with or without a table gives the same answer.
+/// Tables of the keys that sign often, and counts of the others' signatures: consensus
+/// messages of the members, and signers of committed transactions. A signature that merely
+/// verifies earns nothing (anyone can make those with fresh keys); a sender would have to get
+/// transactions committed under many keys to evict tables (least recently used first), which
+/// costs speed, never a verdict: a verification with or without a table gives the same answer.
+/// Tables are built outside the lock, so verifications never wait on a build.
 #[derive(Default)]
 struct KeyTables {
     tables: HashMap<[u8; PUBLIC_KEY_LEN], (Arc<VerifyTable>, u64)>,
@@ -143,21 +148,31 @@ impl VerifiedCache {
         })
     }
 
-    fn note_verified(&self, key: &PublicKey) {
+    /// Counts a signature of a committed transaction by `key`.
+    pub fn note_committed_signer(&self, key: &PublicKey) {
+        self.note_signer(key);
+    }
+
+    fn note_signer(&self, key: &PublicKey) {
         let sec1 = key.to_sec1();
+        {
+            let mut t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+            if t.tables.contains_key(&sec1) {
+                return;
+            }
+            if t.counts.len() >= MAX_KEYS_COUNTED {
+                t.counts.clear();
+            }
+            let seen = t.counts.entry(sec1).or_default();
+            *seen += 1;
+            if *seen < TABLE_AFTER {
+                return;
+            }
+            // Counting starts again from zero, so only this call builds the key's table.
+            t.counts.remove(&sec1);
+        }
+        let table = Arc::new(VerifyTable::new(key));
         let mut t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        if t.tables.contains_key(&sec1) {
-            return;
-        }
-        if t.counts.len() >= MAX_KEYS_COUNTED {
-            t.counts.clear();
-        }
-        let seen = t.counts.entry(sec1).or_default();
-        *seen += 1;
-        if *seen < TABLE_AFTER {
-            return;
-        }
-        t.counts.remove(&sec1);
         if t.tables.len() >= MAX_KEY_TABLES
             && let Some(oldest) = t
                 .tables
@@ -168,7 +183,6 @@ impl VerifiedCache {
             t.tables.remove(&oldest);
         }
         let now = t.clock;
-        // Built under the lock: rare (once per key that signs often), ~0.5 ms.
-        t.tables.insert(sec1, (Arc::new(VerifyTable::new(key)), now));
+        t.tables.insert(sec1, (table, now));
     }
 }

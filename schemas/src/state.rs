@@ -122,7 +122,8 @@ impl StateProof {
 /// ```
 ///
 /// Every encoding is canonical: one proof has one byte string, and anything else (trailing
-/// bytes, set padding bits, an unknown kind, more than 256 siblings) is refused.
+/// bytes, set padding bits, the empty-subtree hash sent for a set bit, an unknown kind, more
+/// than 256 siblings) is refused.
 pub mod compact {
     use super::{
         EMPTY_ROOT, MAX_STATE_PROOF_BYTES, MAX_STATE_PROOF_SIBLINGS, StateError, StateHasher, state_key_hash,
@@ -239,7 +240,14 @@ pub mod compact {
             let mut siblings = Vec::with_capacity(n);
             for i in 0..n {
                 siblings.push(if bitmap[i / 8] >> (i % 8) & 1 == 1 {
-                    Some(hash32(&mut rest, "a sibling hash")?)
+                    let h = hash32(&mut rest, "a sibling hash")?;
+                    // An empty subtree is a clear bit, never its hash sent: one encoding.
+                    if h == PLACEHOLDER {
+                        return Err(malformed(format!(
+                            "sibling {i} is sent as the empty-subtree hash; its bitmap bit must be clear instead"
+                        )));
+                    }
+                    Some(h)
                 } else {
                     None
                 });
@@ -250,7 +258,8 @@ pub mod compact {
             Ok(Proof { leaf, siblings })
         }
 
-        /// The canonical encoding.
+        /// The canonical encoding (a sibling equal to the empty-subtree hash is written as a
+        /// clear bit).
         pub fn encode(&self) -> Vec<u8> {
             let n = self.siblings.len();
             let mut out = Vec::with_capacity(67 + n.div_ceil(8) + 32 * n);
@@ -264,15 +273,16 @@ pub mod compact {
                 }
             }
             out.extend_from_slice(&u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes());
+            let sent = |s: &Option<[u8; 32]>| s.filter(|h| *h != PLACEHOLDER);
             let mut bitmap = vec![0u8; n.div_ceil(8)];
             for (i, s) in self.siblings.iter().enumerate() {
-                if s.is_some() {
+                if sent(s).is_some() {
                     bitmap[i / 8] |= 1 << (i % 8);
                 }
             }
             out.extend_from_slice(&bitmap);
-            for h in self.siblings.iter().flatten() {
-                out.extend_from_slice(h);
+            for h in self.siblings.iter().filter_map(sent) {
+                out.extend_from_slice(&h);
             }
             out
         }

@@ -249,3 +249,51 @@ fn state_proof_vectors_match_the_document() {
     present.verify(&root).expect("presence verifies");
     absent.verify(&root).expect("absence verifies");
 }
+
+/// An empty sibling sent as its hash (bit set) instead of a clear bit is another encoding of the
+/// same path: refused, so a relay cannot re-encode a proof.
+#[test]
+fn an_empty_sibling_sent_as_a_hash_is_refused() {
+    let store = MemoryStore::new();
+    let (v, root) = store
+        .apply((0..500u32).map(|i| (i.to_be_bytes().to_vec(), Some(vec![2]))))
+        .expect("apply");
+    // A key whose path passes an empty subtree (two keys sharing a longer prefix).
+    let (p, proof, empty) = (0..500u32)
+        .find_map(|i| {
+            let p = StateTree::new(&store)
+                .get_with_proof(&i.to_be_bytes(), v)
+                .expect("proof");
+            let proof = schemas::state::compact::Proof::decode(&p.proof).expect("decodes");
+            let empty = proof.siblings.iter().position(Option::is_none)?;
+            Some((p, proof, empty))
+        })
+        .expect("some path of 500 keys passes an empty subtree");
+    // Re-encode by hand with that sibling's bit set and the placeholder sent.
+    let n = proof.siblings.len();
+    let mut bytes = vec![1u8];
+    bytes.extend_from_slice(&(n as u16).to_be_bytes());
+    let mut bitmap = vec![0u8; n.div_ceil(8)];
+    for i in 0..n {
+        if proof.siblings[i].is_some() || i == empty {
+            bitmap[i / 8] |= 1 << (i % 8);
+        }
+    }
+    bytes.extend_from_slice(&bitmap);
+    for (i, s) in proof.siblings.iter().enumerate() {
+        match s {
+            Some(h) => bytes.extend_from_slice(h),
+            None if i == empty => bytes.extend_from_slice(&EMPTY_ROOT.0),
+            None => {}
+        }
+    }
+    let forged = StateProof {
+        proof: bytes,
+        ..p.clone()
+    };
+    let e = forged
+        .verify(&root)
+        .expect_err("another encoding of the same path");
+    assert!(e.to_string().contains("empty-subtree"), "{e}");
+    p.verify(&root).expect("the canonical one verifies");
+}
