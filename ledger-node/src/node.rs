@@ -601,7 +601,7 @@ impl Core {
         self.shared.store.commit(&block, &cert, &ex)?;
         self.revocations.commit(&mut ex);
         for s in block.body.transactions.iter().flat_map(|t| &t.signatures) {
-            self.shared.verified.note_committed_signer(&s.public_key);
+            self.shared.verified.note_signer(&s.public_key);
         }
         let m = &self.shared.metrics;
         m.height.set(h as i64);

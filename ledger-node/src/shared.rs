@@ -83,10 +83,7 @@ impl VerifiedCache {
         if domain != domains::TRANSACTION {
             self.consensus_verifications
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let ok = match self.table_for(key) {
-                Some(table) => key.verify_with(&table, domain, msg, sig).is_ok(),
-                None => key.verify(domain, msg, sig).is_ok(),
-            };
+            let ok = self.check(key, domain, msg, sig);
             // Consensus messages come only from the current members' keys (the replica refuses
             // any other sender before verifying), so counting them is bounded.
             if ok {
@@ -101,11 +98,8 @@ impl VerifiedCache {
         self.transaction_verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Transaction signers earn a table only when their transactions commit
-        // (`note_committed_signer`): a signature that merely verifies costs a stranger nothing.
-        let ok = match self.table_for(key) {
-            Some(table) => key.verify_with(&table, domain, msg, sig).is_ok(),
-            None => key.verify(domain, msg, sig).is_ok(),
-        };
+        // (`note_signer`, from `Core::commit`): a signature that merely verifies costs a stranger nothing.
+        let ok = self.check(key, domain, msg, sig);
         if ok {
             let mut set = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             if set.len() >= VERIFIED_CACHE {
@@ -138,6 +132,14 @@ struct KeyTables {
 }
 
 impl VerifiedCache {
+    /// One SM2 verification, with the key's table when it has one.
+    fn check(&self, key: &PublicKey, domain: Domain, msg: &[u8], sig: &Signature) -> bool {
+        match self.table_for(key) {
+            Some(table) => key.verify_with(&table, domain, msg, sig).is_ok(),
+            None => key.verify(domain, msg, sig).is_ok(),
+        }
+    }
+
     fn table_for(&self, key: &PublicKey) -> Option<Arc<VerifyTable>> {
         let mut t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         t.clock += 1;
@@ -148,12 +150,9 @@ impl VerifiedCache {
         })
     }
 
-    /// Counts a signature of a committed transaction by `key`.
-    pub fn note_committed_signer(&self, key: &PublicKey) {
-        self.note_signer(key);
-    }
-
-    fn note_signer(&self, key: &PublicKey) {
+    /// Counts a signature by `key` toward its table: a committed transaction's signer
+    /// (`Core::commit`) or a member's consensus message.
+    pub fn note_signer(&self, key: &PublicKey) {
         let sec1 = key.to_sec1();
         {
             let mut t = self.tables.lock().unwrap_or_else(|p| p.into_inner());
@@ -184,5 +183,37 @@ impl VerifiedCache {
         }
         let now = t.clock;
         t.tables.insert(sec1, (table, now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+    use schemas::sm2::SecretKey;
+
+    fn tables(c: &VerifiedCache) -> usize {
+        c.tables.lock().unwrap_or_else(|p| p.into_inner()).tables.len()
+    }
+
+    /// A stranger signing with fresh keys earns no table however many signatures verify;
+    /// a signer whose transactions commit does, and keeps the same verdicts with it.
+    #[test]
+    fn only_committed_signers_earn_a_table() {
+        let cache = VerifiedCache::default();
+        let stranger = SecretKey::generate(&mut OsRng);
+        for i in 0..10u8 {
+            let sig = stranger.sign(domains::TRANSACTION, &[i; 32]);
+            assert!(cache.verify(stranger.public_key(), domains::TRANSACTION, &[i; 32], &sig));
+        }
+        assert_eq!(tables(&cache), 0, "verified signatures alone built a table");
+        let issuer = SecretKey::generate(&mut OsRng);
+        for _ in 0..TABLE_AFTER {
+            cache.note_signer(issuer.public_key());
+        }
+        assert_eq!(tables(&cache), 1);
+        let sig = issuer.sign(domains::TRANSACTION, &[7; 32]);
+        assert!(cache.verify(issuer.public_key(), domains::TRANSACTION, &[7; 32], &sig));
+        assert!(!cache.verify(issuer.public_key(), domains::TRANSACTION, &[8; 32], &sig));
     }
 }

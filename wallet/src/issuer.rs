@@ -1238,6 +1238,7 @@ mod tests {
             .map(|l| Credential::from_json(l).expect("a credential"))
             .collect();
         assert_eq!(written.len(), count);
+        let index = std::fs::read_to_string(out.join("index.csv")).expect("index");
         for (i, (c, (line, m))) in written.iter().zip(&memory.credentials).enumerate() {
             c.check().expect("whole");
             assert_eq!(c.issuance.batch_root, root);
@@ -1249,7 +1250,6 @@ mod tests {
                     .verify(&c.envelope.leaf_hash(), &root)
                     .is_ok()
             );
-            let index = std::fs::read_to_string(out.join("index.csv")).expect("index");
             assert!(
                 index
                     .lines()
