@@ -19,7 +19,7 @@ pub fn unlinkable_attributes(schema: &CredentialSchema) -> Vec<String> {
 
 /// The leaf width the issuer pads to: the smallest circuit that holds every numeric attribute.
 pub fn leaf_width(schema: &CredentialSchema) -> Option<usize> {
-    CircuitShape::fitting(unlinkable_attributes(schema).len(), 0).map(|s| s.attributes)
+    CircuitShape::fitting(unlinkable_attributes(schema).len(), 0, false).map(|s| s.attributes)
 }
 
 /// The circuit for a leaf of `width` attributes proving `predicates` range statements.

@@ -114,6 +114,7 @@ fn bench_unlinkable(c: &mut Criterion) {
     let shape = CircuitShape {
         attributes: 4,
         predicates: 2,
+        escrow: false,
     };
     println!(
         "groth16 {}: {} constraints",

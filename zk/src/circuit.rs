@@ -28,16 +28,35 @@
 //! 8. `request` is squared into a constraint, so the proof is bound to it even though nothing
 //!    else uses it.
 //!
+//! Escrow shapes (controllable anonymity, `crate::escrow`) add the public inputs
+//! `handle_attribute, K.x, K.y, C1.x, C1.y, body` (after `nullifier`) and the witness `r` as
+//! 251 bits, and:
+//!
+//! 9. `handle_attribute ∈ {1..A}` selects the handle `h` from `a_1..a_A`, whose presence bit must
+//!    be 1 (the verifier sets the index from the schema, which names the attribute the issuer
+//!    assigned as the holder's identity handle);
+//! 10. `C1 = [r]G` on Baby Jubjub (fixed base, its doublings precomputed);
+//! 11. `S = [r]K` (variable base; `K` is the council key the verifier takes from the ledger,
+//!     which checked it is a subgroup point);
+//! 12. `body = h + Poseidon(TAG_ESCROW, S.x, S.y)`.
+//!
+//! So the ciphertext is the encryption, under exactly the key `K`, of exactly the handle the
+//! issuer put in the leaf; `C1` is a subgroup point because the circuit computed it from `G`.
+//!
 //! `binding` names the issuer and the schema (see `unlinkable::binding_element`): a leaf made for
 //! one issuer's tree proves nothing under another issuer's anchor, even if that issuer anchored
 //! the same Poseidon root (security review, finding 18).
 
-use crate::poseidon::{TAG_LEAF, TAG_NULLIFIER, TAG_SECRET, params};
+use crate::escrow::{self, RANDOMNESS_BITS};
+use crate::poseidon::{TAG_ESCROW, TAG_LEAF, TAG_NULLIFIER, TAG_SECRET, params};
 use crate::tree::{CREDENTIAL_TREE_DEPTH, REVOCATION_TREE_DEPTH};
 use ark_bn254::Fr;
 use ark_crypto_primitives::crh::poseidon::constraints::{CRHGadget, CRHParametersVar, TwoToOneCRHGadget};
 use ark_crypto_primitives::crh::{CRHSchemeGadget, TwoToOneCRHSchemeGadget};
-use ark_ff::Zero;
+use ark_ec::{AdditiveGroup, PrimeGroup};
+use ark_ed_on_bn254::EdwardsProjective;
+use ark_ed_on_bn254::constraints::EdwardsVar;
+use ark_ff::{BigInteger, PrimeField, Zero};
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::prelude::*;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
@@ -80,11 +99,42 @@ pub(crate) struct Assignment {
     pub(crate) revocation_siblings: Vec<Fr>,
     /// Bits of each predicate's difference, computed natively by the prover.
     pub(crate) differences: Vec<u64>,
+    /// The escrow part, in escrow shapes only.
+    pub(crate) escrow: Option<EscrowAssignment>,
+}
+
+/// What an escrow shape adds.
+#[derive(Clone)]
+pub(crate) struct EscrowAssignment {
+    /// Which attribute (1..=A) is the identity handle.
+    pub(crate) handle_attribute: u64,
+    /// The council key `K`.
+    pub(crate) council: (Fr, Fr),
+    /// `C1.x, C1.y, body`.
+    pub(crate) ciphertext: (Fr, Fr, Fr),
+    /// `r` (witness).
+    pub(crate) randomness: escrow::Scalar,
+}
+
+impl EscrowAssignment {
+    /// A consistent blank: `K = G`, `r = 0`, handle 0 (curve formulas need points on the curve
+    /// even for key generation).
+    fn blank() -> Self {
+        let key = escrow::CouncilKey(escrow::generator());
+        let r = escrow::EscrowRandomness(escrow::Scalar::zero());
+        let ct = escrow::encrypt(&key, Fr::zero(), &r);
+        EscrowAssignment {
+            handle_attribute: 1,
+            council: key.coordinates(),
+            ciphertext: ct.coordinates(),
+            randomness: escrow::Scalar::zero(),
+        }
+    }
 }
 
 impl Assignment {
     /// An all-zero assignment of a shape (for setup).
-    pub(crate) fn blank(attributes: usize, predicates: usize) -> Self {
+    pub(crate) fn blank(attributes: usize, predicates: usize, escrow: bool) -> Self {
         Assignment {
             issuer_root: Fr::zero(),
             revocation_root: Fr::zero(),
@@ -105,6 +155,7 @@ impl Assignment {
             credential_index: 0,
             revocation_siblings: vec![Fr::zero(); REVOCATION_TREE_DEPTH],
             differences: vec![0; predicates],
+            escrow: escrow.then(EscrowAssignment::blank),
         }
     }
 
@@ -120,6 +171,16 @@ impl Assignment {
             v.extend([*i, *k, *t]);
         }
         v.extend([self.scope, self.request, self.nullifier]);
+        if let Some(e) = &self.escrow {
+            v.extend([
+                Fr::from(e.handle_attribute),
+                e.council.0,
+                e.council.1,
+                e.ciphertext.0,
+                e.ciphertext.1,
+                e.ciphertext.2,
+            ]);
+        }
         v
     }
 }
@@ -138,6 +199,50 @@ fn witness_bits(
     (0..n)
         .map(|i| Boolean::new_witness(cs.clone(), || Ok((value >> i) & 1 == 1)))
         .collect()
+}
+
+/// The little-endian bits of the escrow randomness, as witnesses.
+fn scalar_bits(cs: &ConstraintSystemRef<Fr>, r: &escrow::Scalar) -> Result<Vec<Boolean<Fr>>, SynthesisError> {
+    let bits = r.into_bigint().to_bits_le();
+    (0..RANDOMNESS_BITS)
+        .map(|i| Boolean::new_witness(cs.clone(), || Ok(bits[i])))
+        .collect()
+}
+
+/// `[2^i]G` for each bit of the randomness (the fixed-base multiplication's table).
+fn generator_doublings() -> &'static [EdwardsProjective] {
+    static DOUBLINGS: std::sync::OnceLock<Vec<EdwardsProjective>> = std::sync::OnceLock::new();
+    DOUBLINGS.get_or_init(|| {
+        let mut g = EdwardsProjective::generator();
+        (0..RANDOMNESS_BITS)
+            .map(|_| {
+                let cur = g;
+                g.double_in_place();
+                cur
+            })
+            .collect()
+    })
+}
+
+/// Selects `values[j]` and `present[j]` where `index = first + j`, enforcing that exactly one
+/// `j` matches (so an index outside the list is unsatisfiable).
+fn select(
+    index: &FpVar<Fr>,
+    first: u64,
+    values: &[FpVar<Fr>],
+    present: &[FpVar<Fr>],
+) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
+    let mut selected = FpVar::zero();
+    let mut selected_present = FpVar::zero();
+    let mut hits = FpVar::zero();
+    for (j, (v, p)) in values.iter().zip(present).enumerate() {
+        let is_j = FpVar::from(index.is_eq(&FpVar::constant(Fr::from(first + j as u64)))?);
+        selected += is_j.clone() * v;
+        selected_present += is_j.clone() * p;
+        hits += is_j;
+    }
+    hits.enforce_equal(&FpVar::one())?;
+    Ok((selected, selected_present))
 }
 
 /// Walks a fixed-depth path from `leaf`, choosing sides by `bits`.
@@ -176,6 +281,16 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
         let scope = input(a.scope)?;
         let request = input(a.request)?;
         let nullifier = input(a.nullifier)?;
+        let escrow_inputs = match &a.escrow {
+            Some(e) => Some((
+                input(Fr::from(e.handle_attribute))?,
+                EdwardsVar::new(input(e.council.0)?, input(e.council.1)?),
+                input(e.ciphertext.0)?,
+                input(e.ciphertext.1)?,
+                input(e.ciphertext.2)?,
+            )),
+            None => None,
+        };
 
         // Witness.
         let attributes = a
@@ -237,16 +352,7 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
         let mut present = vec![FpVar::one()];
         present.extend(presence_bits.iter().map(|b| FpVar::from(b.clone())));
         for ((index, kind, threshold), diff) in predicates.iter().zip(&a.differences) {
-            let mut selected = FpVar::zero();
-            let mut selected_present = FpVar::zero();
-            let mut hits = FpVar::zero();
-            for (j, (v, p)) in values.iter().zip(&present).enumerate() {
-                let is_j = FpVar::from(index.is_eq(&FpVar::constant(Fr::from(j as u64)))?);
-                selected += is_j.clone() * v;
-                selected_present += is_j.clone() * p;
-                hits += is_j;
-            }
-            hits.enforce_equal(&FpVar::one())?;
+            let (selected, selected_present) = select(index, 0, &values, &present)?;
             selected_present.enforce_equal(&FpVar::one())?;
             // kind ∈ {0, 1}
             (kind.clone() * (kind.clone() - FpVar::one())).enforce_equal(&FpVar::zero())?;
@@ -260,6 +366,20 @@ impl ConstraintSynthesizer<Fr> for UnlinkableCircuit {
 
         // 8. Bind the request.
         let _ = request.square()?;
+
+        // 9–12. The escrow ciphertext.
+        if let (Some(e), Some((handle_attribute, council, c1x, c1y, body))) = (&a.escrow, escrow_inputs) {
+            let (handle, handle_present) = select(&handle_attribute, 1, &values[1..], &present[1..])?;
+            handle_present.enforce_equal(&FpVar::one())?;
+            let r = scalar_bits(&cs, &e.randomness)?;
+            let mut c1 = EdwardsVar::zero();
+            c1.precomputed_base_scalar_mul_le(r.iter().zip(generator_doublings()))?;
+            c1.x.enforce_equal(&c1x)?;
+            c1.y.enforce_equal(&c1y)?;
+            let shared = council.scalar_mul_le(r.iter())?;
+            let pad = CRHGadget::<Fr>::evaluate(&p, &[tag(TAG_ESCROW), shared.x, shared.y])?;
+            (handle + pad).enforce_equal(&body)?;
+        }
         Ok(())
     }
 }

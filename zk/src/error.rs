@@ -100,6 +100,34 @@ pub enum ZkError {
         /// What was wrong.
         reason: String,
     },
+    /// Escrow bytes (a council key, a ciphertext, a dealing, a share) that do not parse.
+    #[error("malformed {what}: {reason}")]
+    MalformedEscrow {
+        /// Which value.
+        what: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A step of the council's key generation or opening that the rules refuse.
+    #[error("council: {reason}")]
+    Council {
+        /// What was wrong.
+        reason: String,
+    },
+    /// A decryption share whose proof does not show it was made with the member's key share.
+    #[error("member {member}'s decryption share does not verify against its key share")]
+    BadShare {
+        /// The member it claims to be from.
+        member: u16,
+    },
+    /// Fewer valid shares than the threshold: nothing can be opened.
+    #[error("{have} valid decryption shares; opening needs {need}")]
+    TooFewShares {
+        /// Valid shares given.
+        have: usize,
+        /// The council's threshold.
+        need: usize,
+    },
     /// Internal failure of the proof system (a bug, reported rather than panicking).
     #[error("proof system error: {reason}")]
     Internal {

@@ -3,6 +3,9 @@
 //! - [`pedersen`]: Pedersen commitments on Ristretto to numeric attributes;
 //! - [`predicates`]: `x >= t`, `x <= t`, `a <= x <= b` on committed values, aggregated
 //!   Bulletproofs range proofs bound to the request and envelope through a merlin transcript;
+//! - [`escrow`]: the regulator council's threshold key (distributed key generation) and the
+//!   escrow ciphertext of a holder's identity handle that escrow shapes of the unlinkable circuit
+//!   prove, opened only by `t` members' decryption shares;
 //! - [`unlinkable`]: Groth16 (BN254) proofs of an unrevoked credential in an issuer's Poseidon
 //!   tree, with predicates and a verifier-scoped nullifier; [`tree`] and [`poseidon`] are the
 //!   native counterparts of the circuit's gadgets.
@@ -15,6 +18,7 @@
 pub mod ceremony;
 mod circuit;
 mod error;
+pub mod escrow;
 pub mod pedersen;
 pub mod poseidon;
 pub mod predicates;

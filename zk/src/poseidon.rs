@@ -32,6 +32,8 @@ pub const TAG_LEAF: u64 = 1;
 pub const TAG_SECRET: u64 = 2;
 /// Tag of a nullifier.
 pub const TAG_NULLIFIER: u64 = 3;
+/// Tag of an escrow ciphertext's pad.
+pub const TAG_ESCROW: u64 = 4;
 
 /// The Poseidon configuration.
 pub fn params() -> &'static PoseidonConfig<Fr> {

@@ -8,6 +8,7 @@
 
 use crate::ZkError;
 use crate::circuit::{Assignment, CircuitPredicate, RANGE_BITS, UnlinkableCircuit};
+use crate::escrow::{Ciphertext, CouncilKey, EscrowRandomness};
 use crate::poseidon::{TAG_LEAF, TAG_NULLIFIER, TAG_SECRET, fr_from_digest, fr_from_i64, hash};
 use crate::tree::{CREDENTIAL_TREE_DEPTH, MerklePath, REVOCATION_TREE_DEPTH};
 use ark_bn254::{Bn254, Fr};
@@ -38,6 +39,9 @@ pub struct CircuitShape {
     pub attributes: usize,
     /// Predicates (a range `a <= x <= b` takes two).
     pub predicates: usize,
+    /// Whether the proof also shows an escrow ciphertext of the holder's identity handle
+    /// (`crate::escrow`).
+    pub escrow: bool,
 }
 
 impl CircuitShape {
@@ -46,36 +50,63 @@ impl CircuitShape {
         CircuitShape {
             attributes: 4,
             predicates: 2,
+            escrow: false,
         },
         CircuitShape {
             attributes: 8,
             predicates: 4,
+            escrow: false,
         },
     ];
 
-    /// `unlinkable-a{A}-p{P}-d20-r32`.
+    /// The escrow shapes (the same, plus the escrow ciphertext).
+    pub const ESCROW_SHAPES: [CircuitShape; 2] = [
+        CircuitShape {
+            attributes: 4,
+            predicates: 2,
+            escrow: true,
+        },
+        CircuitShape {
+            attributes: 8,
+            predicates: 4,
+            escrow: true,
+        },
+    ];
+
+    /// `unlinkable-a{A}-p{P}-d20-r32`, or `escrow-a{A}-p{P}-d20-r32` for an escrow shape.
     pub fn id(&self) -> String {
         format!(
-            "unlinkable-a{}-p{}-d{CREDENTIAL_TREE_DEPTH}-r{REVOCATION_TREE_DEPTH}",
-            self.attributes, self.predicates
+            "{}-a{}-p{}-d{CREDENTIAL_TREE_DEPTH}-r{REVOCATION_TREE_DEPTH}",
+            if self.escrow { "escrow" } else { "unlinkable" },
+            self.attributes,
+            self.predicates
         )
     }
 
     /// The shape named `id`.
     pub fn from_id(id: &str) -> Option<Self> {
-        Self::SHAPES.into_iter().find(|s| s.id() == id)
+        Self::SHAPES
+            .into_iter()
+            .chain(Self::ESCROW_SHAPES)
+            .find(|s| s.id() == id)
     }
 
     /// Public inputs of its circuit (the verifying key has one more point).
     fn public_inputs(&self) -> usize {
-        4 + 3 * self.predicates + 3
+        4 + 3 * self.predicates + 3 + if self.escrow { 6 } else { 0 }
     }
 
-    /// The smallest shape that fits.
-    pub fn fitting(attributes: usize, predicates: usize) -> Option<Self> {
-        Self::SHAPES
+    /// The smallest shape that fits, with or without escrow.
+    pub fn fitting(attributes: usize, predicates: usize, escrow: bool) -> Option<Self> {
+        let shapes = if escrow { Self::ESCROW_SHAPES } else { Self::SHAPES };
+        shapes
             .into_iter()
             .find(|s| s.attributes >= attributes && s.predicates >= predicates)
+    }
+
+    /// An all-zero assignment of this shape.
+    pub(crate) fn blank(&self) -> Assignment {
+        Assignment::blank(self.attributes, self.predicates, self.escrow)
     }
 }
 
@@ -398,9 +429,7 @@ pub fn setup(
     shape: CircuitShape,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(ProvingKey, VerifyingKey), ZkError> {
-    let circuit = UnlinkableCircuit {
-        a: Assignment::blank(shape.attributes, shape.predicates),
-    };
+    let circuit = UnlinkableCircuit { a: shape.blank() };
     let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(circuit, &mut RngAdapter(rng)).map_err(|e| {
         ZkError::Internal {
             reason: e.to_string(),
@@ -451,13 +480,11 @@ pub(crate) fn keys_from_ceremony(
 /// Number of constraints of a shape.
 pub fn constraint_count(shape: CircuitShape) -> Result<usize, ZkError> {
     let cs = ConstraintSystem::<Fr>::new_ref();
-    UnlinkableCircuit {
-        a: Assignment::blank(shape.attributes, shape.predicates),
-    }
-    .generate_constraints(cs.clone())
-    .map_err(|e| ZkError::Internal {
-        reason: e.to_string(),
-    })?;
+    UnlinkableCircuit { a: shape.blank() }
+        .generate_constraints(cs.clone())
+        .map_err(|e| ZkError::Internal {
+            reason: e.to_string(),
+        })?;
     cs.finalize();
     Ok(cs.num_constraints())
 }
@@ -536,9 +563,38 @@ fn field(h: &Hash, what: &'static str) -> Result<Fr, ZkError> {
 fn statement_assignment(
     shape: CircuitShape,
     s: &UnlinkableStatement,
+    escrow: Option<&EscrowStatement>,
     nullifier: Fr,
 ) -> Result<Assignment, ZkError> {
-    let mut a = Assignment::blank(shape.attributes, shape.predicates);
+    let mismatch = |reason: String| ZkError::ShapeMismatch {
+        circuit: shape.id(),
+        reason,
+    };
+    let mut a = shape.blank();
+    match (escrow, &mut a.escrow) {
+        (Some(e), Some(slot)) => {
+            if !(1..=shape.attributes).contains(&e.handle_attribute) {
+                return Err(mismatch(format!(
+                    "the identity handle is attribute {}; it has attributes 1 to {}",
+                    e.handle_attribute, shape.attributes
+                )));
+            }
+            slot.handle_attribute = e.handle_attribute as u64;
+            slot.council = e.council.coordinates();
+            slot.ciphertext = e.ciphertext.coordinates();
+        }
+        (None, None) => {}
+        (Some(_), None) => {
+            return Err(mismatch(
+                "the statement asks for escrow; this circuit has none (use an escrow shape)".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(mismatch(
+                "this circuit proves an escrow ciphertext; the statement has none".into(),
+            ));
+        }
+    }
     a.issuer_root = field(&s.issuer_root, "issuer's Poseidon root")?;
     a.revocation_root = field(&s.revocation_root, "revocation root")?;
     a.binding = s.binding;
@@ -559,6 +615,18 @@ fn statement_assignment(
     Ok(a)
 }
 
+/// What an escrow shape adds to a statement: which attribute is the holder's identity handle,
+/// the council key it is encrypted to, and the ciphertext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowStatement {
+    /// The attribute (1..=A, in the schema's order) the schema names as the identity handle.
+    pub handle_attribute: usize,
+    /// The regulator council's key, from the ledger.
+    pub council: CouncilKey,
+    /// The ciphertext the presentation carries.
+    pub ciphertext: Ciphertext,
+}
+
 /// Proves the statement; returns the 128-byte proof and the nullifier.
 pub fn prove_unlinkable(
     pk: &ProvingKey,
@@ -566,6 +634,34 @@ pub fn prove_unlinkable(
     witness: &UnlinkableWitness<'_>,
     rng: &mut impl CryptoRngCore,
 ) -> Result<([u8; PROOF_BYTES], Hash), ZkError> {
+    prove(pk, statement, None, witness, rng).map(|(proof, nullifier, _)| (proof, nullifier))
+}
+
+/// Proves the statement with an escrow shape: encrypts the credential's identity handle
+/// (attribute `handle_attribute`) to `council` with fresh randomness, and proves that too.
+/// Returns the proof, the nullifier and the ciphertext (the verifier's [`EscrowStatement`]).
+pub fn prove_escrowed(
+    pk: &ProvingKey,
+    statement: &UnlinkableStatement,
+    handle_attribute: usize,
+    council: &CouncilKey,
+    witness: &UnlinkableWitness<'_>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<([u8; PROOF_BYTES], Hash, Ciphertext), ZkError> {
+    let (proof, nullifier, ct) = prove(pk, statement, Some((handle_attribute, council)), witness, rng)?;
+    let ct = ct.ok_or(ZkError::Internal {
+        reason: "an escrow proof without its ciphertext".into(),
+    })?;
+    Ok((proof, nullifier, ct))
+}
+
+fn prove(
+    pk: &ProvingKey,
+    statement: &UnlinkableStatement,
+    escrow: Option<(usize, &CouncilKey)>,
+    witness: &UnlinkableWitness<'_>,
+    rng: &mut impl CryptoRngCore,
+) -> Result<([u8; PROOF_BYTES], Hash, Option<Ciphertext>), ZkError> {
     let shape = pk.shape;
     let data = witness.leaf;
     if data.attributes.len() != shape.attributes {
@@ -581,7 +677,32 @@ pub fn prove_unlinkable(
     // Check natively first: a false statement gets a clear error, not a proof that fails later.
     // Every carried value is a field element first, so a bad one is named as such.
     let nullifier = witness.secret.nullifier(&scope_element(&statement.scope));
-    let mut a = statement_assignment(shape, statement, nullifier)?;
+    // The ciphertext, if asked for: the handle must be an attested attribute.
+    let escrowed = match escrow {
+        None => None,
+        Some((handle_attribute, council)) => {
+            let handle = handle_attribute
+                .checked_sub(1)
+                .and_then(|i| data.attributes.get(i))
+                .copied()
+                .flatten()
+                .ok_or(ZkError::UnsatisfiedWitness {
+                    reason: "the credential has no identity handle at the attribute the schema names",
+                })?;
+            let r = EscrowRandomness::random(rng);
+            let ciphertext = crate::escrow::encrypt(council, fr_from_i64(handle), &r);
+            let statement = EscrowStatement {
+                handle_attribute,
+                council: *council,
+                ciphertext,
+            };
+            Some((statement, r))
+        }
+    };
+    let mut a = statement_assignment(shape, statement, escrowed.as_ref().map(|(s, _)| s), nullifier)?;
+    if let (Some(slot), Some((_, r))) = (&mut a.escrow, &escrowed) {
+        slot.randomness = r.0;
+    }
     let salt = field(&witness.salt, "leaf salt")?;
     let leaf = credential_leaf(data, &salt, &witness.secret.commitment());
     if data.binding != statement.binding {
@@ -656,7 +777,11 @@ pub fn prove_unlinkable(
         .map_err(|e| ZkError::Internal {
             reason: e.to_string(),
         })?;
-    Ok((bytes, crate::poseidon::to_hash(&nullifier)))
+    Ok((
+        bytes,
+        crate::poseidon::to_hash(&nullifier),
+        escrowed.map(|(s, _)| s.ciphertext),
+    ))
 }
 
 /// The public inputs of a statement and nullifier, in circuit order (for other verifiers).
@@ -666,7 +791,7 @@ pub(crate) fn public_inputs(
     nullifier: &Hash,
 ) -> Result<Vec<Fr>, ZkError> {
     let nullifier = field(nullifier, "nullifier")?;
-    Ok(statement_assignment(vk.shape, statement, nullifier)?.public_inputs())
+    Ok(statement_assignment(vk.shape, statement, None, nullifier)?.public_inputs())
 }
 
 /// Verifies an unlinkable proof for the statement and nullifier.
@@ -676,9 +801,31 @@ pub fn verify_unlinkable(
     nullifier: &Hash,
     proof: &[u8],
 ) -> Result<(), ZkError> {
+    verify(vk, statement, None, nullifier, proof)
+}
+
+/// Verifies a proof of an escrow shape: the statement, and that `escrow.ciphertext` encrypts the
+/// credential's identity handle (attribute `escrow.handle_attribute`) to `escrow.council`.
+pub fn verify_escrowed(
+    vk: &VerifyingKey,
+    statement: &UnlinkableStatement,
+    escrow: &EscrowStatement,
+    nullifier: &Hash,
+    proof: &[u8],
+) -> Result<(), ZkError> {
+    verify(vk, statement, Some(escrow), nullifier, proof)
+}
+
+fn verify(
+    vk: &VerifyingKey,
+    statement: &UnlinkableStatement,
+    escrow: Option<&EscrowStatement>,
+    nullifier: &Hash,
+    proof: &[u8],
+) -> Result<(), ZkError> {
     // The statement first: a carried value that is not a field element is named as such.
     let nullifier = field(nullifier, "nullifier")?;
-    let inputs = statement_assignment(vk.shape, statement, nullifier)?.public_inputs();
+    let inputs = statement_assignment(vk.shape, statement, escrow, nullifier)?.public_inputs();
     if proof.len() != PROOF_BYTES {
         return Err(ZkError::MalformedProof {
             reason: format!("{} bytes; a proof is {PROOF_BYTES}", proof.len()),
@@ -742,6 +889,7 @@ mod tests {
         let shape = CircuitShape {
             attributes: 4,
             predicates: 2,
+            escrow: false,
         };
         let secret = HolderSecret(Fr::from(42u64));
         // The fourth attribute is not attested.
@@ -771,7 +919,7 @@ mod tests {
         };
         let nullifier = secret.nullifier(&scope_element("s"));
         let good = {
-            let mut a = statement_assignment(shape, &statement, nullifier).expect("fits");
+            let mut a = statement_assignment(shape, &statement, None, nullifier).expect("fits");
             a.attributes = data.values().collect();
             a.presence = data.presence();
             a.valid_from = data.valid_from;

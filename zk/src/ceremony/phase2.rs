@@ -1,7 +1,7 @@
 //! Phase 2: a circuit's keys, derived from the powers of tau, then randomised in δ.
 
 use super::{CeremonyError, ContributionProof, Heads, Knowledge, Powers, combine_g1, nonzero_secret};
-use crate::circuit::{Assignment, UnlinkableCircuit};
+use crate::circuit::UnlinkableCircuit;
 use crate::unlinkable::CircuitShape;
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::scalar_mul::BatchMulPreprocessing;
@@ -118,9 +118,7 @@ struct Qap {
 }
 
 fn synthesize(shape: CircuitShape) -> Result<Qap, CeremonyError> {
-    synthesize_circuit(UnlinkableCircuit {
-        a: Assignment::blank(shape.attributes, shape.predicates),
-    })
+    synthesize_circuit(UnlinkableCircuit { a: shape.blank() })
 }
 
 fn synthesize_circuit(circuit: impl ConstraintSynthesizer<Fr>) -> Result<Qap, CeremonyError> {

@@ -15,19 +15,20 @@ use zk::{CircuitPredicate, Fr, ZkError};
 const SHAPE: CircuitShape = CircuitShape {
     attributes: 4,
     predicates: 2,
+    escrow: false,
 };
 
 /// A batch of 50 KYC credentials; ours is at index 17 with revocation id 1017.
-struct World {
-    secret: HolderSecret,
-    data: LeafData,
-    salt: Fr,
-    tree: CredentialTree,
-    revoked: RevocationTree,
+pub(crate) struct World {
+    pub(crate) secret: HolderSecret,
+    pub(crate) data: LeafData,
+    pub(crate) salt: Fr,
+    pub(crate) tree: CredentialTree,
+    pub(crate) revoked: RevocationTree,
 }
 
-const INDEX: usize = 17;
-const ID: u32 = 1017;
+pub(crate) const INDEX: usize = 17;
+pub(crate) const ID: u32 = 1017;
 const ISSUER: &str = "did:credence:bank-a";
 const SCHEMA: &str = "kyc/v1";
 /// Valid from 1 January 2026 to 31 December 2026 (inclusive), seconds since 1970.
@@ -37,14 +38,19 @@ const UNTIL: u32 = 1_798_761_599;
 const NOW: u32 = 1_780_272_000;
 
 fn world(rng: &mut ChaCha20Rng) -> World {
-    let secret = HolderSecret::random(rng);
     // birth_date (days), kyc_level, residence (numeric code), verified_on (not attested)
+    world_with(rng, vec![Some(7_300), Some(2), Some(156), None])
+}
+
+/// The batch with our credential's attributes set to `attributes`.
+pub(crate) fn world_with(rng: &mut ChaCha20Rng, attributes: Vec<Option<i64>>) -> World {
+    let secret = HolderSecret::random(rng);
     let data = LeafData {
         binding: binding_element(ISSUER, SCHEMA),
         id: ID,
         valid_from: FROM,
         valid_until: UNTIL,
-        attributes: vec![Some(7_300), Some(2), Some(156), None],
+        attributes,
     };
     let salt = Fr::from(987_654_321u64);
     let leaves = (0..50u32)
@@ -72,7 +78,7 @@ fn world(rng: &mut ChaCha20Rng) -> World {
     }
 }
 
-fn statement(w: &World, scope: &str, request: Hash) -> UnlinkableStatement {
+pub(crate) fn statement(w: &World, scope: &str, request: Hash) -> UnlinkableStatement {
     UnlinkableStatement {
         issuer_root: w.tree.root_hash(),
         revocation_root: w.revoked.root_hash(),
