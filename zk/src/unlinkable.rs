@@ -882,23 +882,26 @@ mod tests {
         refused(k, "α at the identity");
     }
 
-    /// Soundness below the native checks: a witness breaking any rule leaves the constraint
-    /// system unsatisfied, so no proof could verify.
-    #[test]
-    fn constraints_reject_bad_witnesses() {
+    /// An honest assignment of the 4-attribute, 2-predicate shape for a credential with these
+    /// attributes, with escrow of attribute `handle_attribute` to `council` when given.
+    struct Fixture {
+        good: Assignment,
+        revoked: RevocationTree,
+    }
+
+    fn fixture(attributes: Vec<Option<i64>>, escrow: Option<(usize, CouncilKey, &EscrowRandomness)>) -> Fixture {
         let shape = CircuitShape {
             attributes: 4,
             predicates: 2,
-            escrow: false,
+            escrow: escrow.is_some(),
         };
         let secret = HolderSecret(Fr::from(42u64));
-        // The fourth attribute is not attested.
         let data = LeafData {
             binding: binding_element("did:credence:bank", "kyc/v1"),
             id: 9,
             valid_from: 1_000,
             valid_until: 2_000,
-            attributes: vec![Some(7_300), Some(2), Some(156), None],
+            attributes,
         };
         let salt = Fr::from(5u64);
         let leaf = credential_leaf(&data, &salt, &secret.commitment());
@@ -917,30 +920,49 @@ mod tests {
             scope: "s".into(),
             request: Hash([1; 32]),
         };
+        let escrow_statement = escrow.map(|(handle_attribute, council, r)| {
+            let handle = data.attributes[handle_attribute - 1].unwrap_or(0);
+            EscrowStatement {
+                handle_attribute,
+                council,
+                ciphertext: crate::escrow::encrypt(&council, fr_from_i64(handle), r),
+            }
+        });
         let nullifier = secret.nullifier(&scope_element("s"));
-        let good = {
-            let mut a = statement_assignment(shape, &statement, None, nullifier).expect("fits");
-            a.attributes = data.values().collect();
-            a.presence = data.presence();
-            a.valid_from = data.valid_from;
-            a.valid_until = data.valid_until;
-            a.id = 9;
-            a.salt = salt;
-            a.secret = secret.0;
-            let p = tree.path(1).expect("exists");
-            a.credential_siblings = p.siblings;
-            a.credential_index = 1;
-            a.revocation_siblings = revoked.path(9).siblings;
-            a.differences = vec![0, 9];
-            a
-        };
-        let satisfied = |a: Assignment| {
-            let cs = ConstraintSystem::<Fr>::new_ref();
-            UnlinkableCircuit { a }
-                .generate_constraints(cs.clone())
-                .expect("synthesises");
-            cs.is_satisfied().expect("checkable")
-        };
+        let mut a =
+            statement_assignment(shape, &statement, escrow_statement.as_ref(), nullifier).expect("fits");
+        a.attributes = data.values().collect();
+        a.presence = data.presence();
+        a.valid_from = data.valid_from;
+        a.valid_until = data.valid_until;
+        a.id = 9;
+        a.salt = salt;
+        a.secret = secret.0;
+        let p = tree.path(1).expect("exists");
+        a.credential_siblings = p.siblings;
+        a.credential_index = 1;
+        a.revocation_siblings = revoked.path(9).siblings;
+        a.differences = vec![0, 9];
+        if let (Some(slot), Some((_, _, r))) = (&mut a.escrow, escrow) {
+            slot.randomness = r.0;
+        }
+        Fixture { good: a, revoked }
+    }
+
+    fn satisfied(a: Assignment) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        UnlinkableCircuit { a }
+            .generate_constraints(cs.clone())
+            .expect("synthesises");
+        cs.is_satisfied().expect("checkable")
+    }
+
+    /// Soundness below the native checks: a witness breaking any rule leaves the constraint
+    /// system unsatisfied, so no proof could verify.
+    #[test]
+    fn constraints_reject_bad_witnesses() {
+        // The fourth attribute is not attested.
+        let Fixture { good, revoked } = fixture(vec![Some(7_300), Some(2), Some(156), None], None);
         assert!(
             satisfied(good.clone()),
             "the honest witness satisfies the circuit"
@@ -986,6 +1008,51 @@ mod tests {
         assert!(!satisfied(bad.clone()));
         bad.presence |= 1 << 3;
         assert!(!satisfied(bad));
+    }
+
+    /// The escrow part: the ciphertext must be the encryption, with the witness's `r`, of the
+    /// attested attribute the public index names, under the public council key.
+    #[test]
+    fn escrow_constraints_bind_the_handle_the_key_and_the_randomness() {
+        use crate::escrow::{Scalar, encrypt, generator};
+        use ark_ec::CurveGroup;
+        let key = CouncilKey((generator() * Scalar::from(1234u64)).into_affine());
+        let other_key = CouncilKey((generator() * Scalar::from(99u64)).into_affine());
+        let r = EscrowRandomness::random(&mut rand_core::OsRng);
+        let handle = 4_411_000_017;
+        let attributes = vec![Some(7_300), Some(2), Some(156), Some(handle)];
+        let good = fixture(attributes.clone(), Some((4, key, &r))).good;
+        assert!(satisfied(good.clone()), "the honest witness satisfies the circuit");
+        let with = |f: &dyn Fn(&mut crate::circuit::EscrowAssignment)| {
+            let mut a = good.clone();
+            f(a.escrow.as_mut().expect("an escrow shape"));
+            satisfied(a)
+        };
+        // Another handle in the body.
+        let other = encrypt(&key, fr_from_i64(handle + 1), &r);
+        assert!(!with(&|e| e.ciphertext = other.coordinates()));
+        // The same ciphertext claimed under another key; or made under another key.
+        assert!(!with(&|e| e.council = other_key.coordinates()));
+        let under_other = encrypt(&other_key, fr_from_i64(handle), &r);
+        assert!(!with(&|e| e.ciphertext = under_other.coordinates()));
+        // Another `r` than the ciphertext's.
+        assert!(!with(&|e| e.randomness += Scalar::from(1u64)));
+        // Another attribute named as the handle, or the revocation id (index 0), or none.
+        assert!(!with(&|e| e.handle_attribute = 3));
+        assert!(!with(&|e| e.handle_attribute = 0));
+        assert!(!with(&|e| e.handle_attribute = 5));
+        // The honest encryption of another attested attribute, named by its index: satisfied.
+        assert!(satisfied(fixture(attributes, Some((3, key, &r))).good));
+        // A handle attribute the issuer did not attest cannot be escrowed (its 0 is not a handle).
+        assert!(!satisfied(
+            fixture(vec![Some(7_300), Some(2), Some(156), None], Some((4, key, &r))).good
+        ));
+        // Extreme randomness: the gadgets agree with the native arithmetic at `ℓ − 1` and 1.
+        for r in [-Scalar::from(1u64), Scalar::from(1u64)] {
+            let r = EscrowRandomness(r);
+            let attributes = vec![Some(1), Some(2), Some(3), Some(-5)];
+            assert!(satisfied(fixture(attributes, Some((4, key, &r))).good));
+        }
     }
 
     #[test]
