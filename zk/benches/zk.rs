@@ -1,6 +1,7 @@
 //! `zk` benchmarks: commitments, Bulletproofs predicates (1, 2, 4, 8 aggregated), the Groth16
-//! unlinkable proof, and a native Poseidon tree of 10^6 leaves. Sizes and constraint counts are
-//! printed once before the timings.
+//! unlinkable proof with and without escrow, the regulator council's key generation and opening,
+//! and a native Poseidon tree of 10^6 leaves. Sizes and constraint counts are printed once before
+//! the timings.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
@@ -8,14 +9,17 @@ use rand_core::SeedableRng;
 use schemas::Hash;
 use schemas::presentation::{Predicate, PredicateKind};
 use std::hint::black_box;
+use zk::escrow::council::{Council, CouncilParams, CouncilShare, Dealing, ReceivingSecret, deal};
+use zk::escrow::{CouncilKey, EscrowRandomness, encrypt};
 use zk::pedersen::{Blinding, commit, commit_batch, commit_random};
 use zk::predicates::{
     PredicateStatement, PredicateWitness, ProofBinding, prove_predicates, verify_predicates,
 };
 use zk::tree::{CredentialTree, RevocationTree};
 use zk::unlinkable::{
-    CircuitShape, HolderSecret, LeafData, UnlinkableStatement, UnlinkableWitness, binding_element,
-    constraint_count, credential_leaf, prove_unlinkable, setup, verify_unlinkable,
+    CircuitShape, EscrowStatement, HolderSecret, LeafData, UnlinkableStatement, UnlinkableWitness,
+    binding_element, constraint_count, credential_leaf, prove_escrowed, prove_unlinkable, setup,
+    verify_escrowed, verify_unlinkable,
 };
 use zk::{CircuitPredicate, Fr};
 
@@ -110,11 +114,19 @@ fn bench_predicates(c: &mut Criterion) {
 }
 
 fn bench_unlinkable(c: &mut Criterion) {
+    for escrow in [false, true] {
+        bench_shape(c, escrow);
+    }
+}
+
+/// The unlinkable shape with four attributes and two predicates, with or without escrow of the
+/// fourth attribute to a council.
+fn bench_shape(c: &mut Criterion, escrow: bool) {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let shape = CircuitShape {
         attributes: 4,
         predicates: 2,
-        escrow: false,
+        escrow,
     };
     println!(
         "groth16 {}: {} constraints",
@@ -169,15 +181,92 @@ fn bench_unlinkable(c: &mut Criterion) {
         credential_path: &cp,
         revocation_path: &rp,
     };
-    let (proof, nullifier) = prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves");
-    println!("groth16 {}: proof {} bytes", shape.id(), proof.len());
     let mut g = c.benchmark_group("groth16");
     g.sample_size(10);
-    g.bench_function("prove", |b| {
-        b.iter(|| prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves"))
+    if escrow {
+        let council = council_key(&mut rng);
+        let (proof, nullifier, ciphertext) =
+            prove_escrowed(&pk, &statement, 4, &council, &witness, &mut rng).expect("proves");
+        let escrowed = EscrowStatement {
+            handle_attribute: 4,
+            council,
+            ciphertext,
+        };
+        g.bench_function("prove_escrow", |b| {
+            b.iter(|| prove_escrowed(&pk, &statement, 4, &council, &witness, &mut rng).expect("proves"))
+        });
+        g.bench_function("verify_escrow", |b| {
+            b.iter(|| verify_escrowed(&vk, &statement, &escrowed, &nullifier, &proof).expect("verifies"))
+        });
+    } else {
+        let (proof, nullifier) = prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves");
+        println!("groth16 {}: proof {} bytes", shape.id(), proof.len());
+        g.bench_function("prove", |b| {
+            b.iter(|| prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves"))
+        });
+        g.bench_function("verify", |b| {
+            b.iter(|| verify_unlinkable(&vk, &statement, &nullifier, &proof).expect("verifies"))
+        });
+    }
+    g.finish();
+}
+
+/// One council key generation among `n` members with threshold `t`: every receiving key, every
+/// dealing, every member's check of every dealing and sum of its shares.
+fn generate_council(t: u16, n: u16, rng: &mut ChaCha20Rng) -> (Council, Vec<CouncilShare>) {
+    let params = CouncilParams::new(Hash([7; 32]), t, n).expect("valid");
+    let secrets: Vec<ReceivingSecret> = (0..n).map(|_| ReceivingSecret::random(rng)).collect();
+    let keys: Vec<_> = secrets.iter().map(ReceivingSecret::public).collect();
+    let dealings: Vec<Dealing> = (1..=n)
+        .map(|i| deal(&params, i, &keys, rng).expect("deals"))
+        .collect();
+    let council = Council::from_transcript(&params, &dealings, &[]).expect("council");
+    let shares = (1..=n)
+        .map(|j| {
+            let received: Vec<_> = dealings
+                .iter()
+                .map(|d| {
+                    let share = d
+                        .share_for(&params, j, &secrets[usize::from(j) - 1], rng)
+                        .unwrap_or_else(|_| panic!("honest dealing"));
+                    (d.dealer(), share)
+                })
+                .collect();
+            CouncilShare::new(&council, j, &received).expect("sums")
+        })
+        .collect();
+    (council, shares)
+}
+
+fn council_key(rng: &mut ChaCha20Rng) -> CouncilKey {
+    generate_council(2, 3, rng).0.key()
+}
+
+fn bench_council(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let mut g = c.benchmark_group("council");
+    g.sample_size(10);
+    for (t, n) in [(3u16, 5u16), (5, 9)] {
+        g.bench_function(BenchmarkId::new("key_generation", format!("{t}_of_{n}")), |b| {
+            b.iter(|| generate_council(t, n, &mut rng))
+        });
+    }
+    let (council, shares) = generate_council(3, 5, &mut rng);
+    let ct = encrypt(
+        &council.key(),
+        zk::poseidon::fr_from_i64(4_411_000_017),
+        &EscrowRandomness::random(&mut rng),
+    );
+    let opening = Hash([0x0b; 32]);
+    g.bench_function("decryption_share", |b| {
+        b.iter(|| shares[0].decrypt(&council, &ct, &opening, &mut rng))
     });
-    g.bench_function("verify", |b| {
-        b.iter(|| verify_unlinkable(&vk, &statement, &nullifier, &proof).expect("verifies"))
+    let published: Vec<_> = shares[..3]
+        .iter()
+        .map(|s| s.decrypt(&council, &ct, &opening, &mut rng))
+        .collect();
+    g.bench_function("open_3_of_5", |b| {
+        b.iter(|| council.open(&ct, &opening, &published).expect("opens"))
     });
     g.finish();
 }
@@ -204,6 +293,7 @@ criterion_group!(
     bench_commit,
     bench_predicates,
     bench_unlinkable,
+    bench_council,
     bench_poseidon_tree
 );
 criterion_main!(benches);

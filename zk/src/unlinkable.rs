@@ -889,7 +889,10 @@ mod tests {
         revoked: RevocationTree,
     }
 
-    fn fixture(attributes: Vec<Option<i64>>, escrow: Option<(usize, CouncilKey, &EscrowRandomness)>) -> Fixture {
+    fn fixture(
+        attributes: Vec<Option<i64>>,
+        escrow: Option<(usize, CouncilKey, &EscrowRandomness)>,
+    ) -> Fixture {
         let shape = CircuitShape {
             attributes: 4,
             predicates: 2,
@@ -1022,7 +1025,10 @@ mod tests {
         let handle = 4_411_000_017;
         let attributes = vec![Some(7_300), Some(2), Some(156), Some(handle)];
         let good = fixture(attributes.clone(), Some((4, key, &r))).good;
-        assert!(satisfied(good.clone()), "the honest witness satisfies the circuit");
+        assert!(
+            satisfied(good.clone()),
+            "the honest witness satisfies the circuit"
+        );
         let with = |f: &dyn Fn(&mut crate::circuit::EscrowAssignment)| {
             let mut a = good.clone();
             f(a.escrow.as_mut().expect("an escrow shape"));
