@@ -380,3 +380,65 @@ fn the_escrow_proof_binds_the_handle_and_the_key_and_the_council_opens_it() {
         Err(ZkError::TooFewShares { have: 1, need: 2 })
     );
 }
+
+/// The vectors of `docs/escrow.md`: a council of three with threshold two, from a seeded RNG;
+/// each published value, and an opening by members 1 and 3. (`CREDENCE_PRINT_VECTORS=1` prints
+/// them instead of checking.)
+#[test]
+fn escrow_vectors_match_the_document() {
+    let mut rng = ChaCha20Rng::seed_from_u64(2026);
+    let params = CouncilParams::new(Hash([0x11; 32]), 2, 3).expect("valid");
+    let secrets: Vec<ReceivingSecret> = (0..3).map(|_| ReceivingSecret::random(&mut rng)).collect();
+    let keys: Vec<ReceivingKey> = secrets.iter().map(ReceivingSecret::public).collect();
+    let dealings: Vec<Dealing> = (1..=3)
+        .map(|i| deal(&params, i, &keys, &mut rng).expect("deals"))
+        .collect();
+    let council = Council::from_transcript(&params, &dealings, &[]).expect("council");
+    let member_share = |j: u16, rng: &mut ChaCha20Rng| {
+        let received: Vec<(u16, ReceivedShare)> = dealings
+            .iter()
+            .map(|d| {
+                let s = d
+                    .share_for(&params, j, &secrets[usize::from(j) - 1], rng)
+                    .expect("honest");
+                (d.dealer(), s)
+            })
+            .collect();
+        CouncilShare::new(&council, j, &received).expect("sums")
+    };
+    let ct = encrypt(
+        &council.key(),
+        fr_from_i64(HANDLE),
+        &EscrowRandomness::random(&mut rng),
+    );
+    let shares: Vec<DecryptionShare> = [1u16, 3]
+        .iter()
+        .map(|j| member_share(*j, &mut rng).decrypt(&council, &ct, &OPENING, &mut rng))
+        .collect();
+    assert_eq!(
+        handle_value(&council.open(&ct, &OPENING, &shares).expect("opens")),
+        Some(HANDLE)
+    );
+    let doc = include_str!("../../../docs/escrow.md");
+    for (name, value) in [
+        ("receiving key of member 1", hex::encode(keys[0].to_bytes())),
+        ("dealing of member 1", hex::encode(dealings[0].to_bytes())),
+        ("council key", hex::encode(council.key().to_bytes())),
+        (
+            "verification key of member 3",
+            hex::encode(council.verification_key(3).expect("member")),
+        ),
+        ("ciphertext", hex::encode(ct.to_bytes())),
+        ("decryption share of member 1", hex::encode(shares[0].to_bytes())),
+        ("decryption share of member 3", hex::encode(shares[1].to_bytes())),
+    ] {
+        println!("{name}: {value}");
+        if std::env::var_os("CREDENCE_PRINT_VECTORS").is_some() {
+            continue;
+        }
+        assert!(
+            doc.contains(&value),
+            "docs/escrow.md lacks the {name} vector {value}"
+        );
+    }
+}
