@@ -662,6 +662,24 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(self.update_status(tx, issuer, *list_id, revoke, full)?)
             }
             TxPayload::ChangeValidatorSet { set } => check!(self.change_validators(tx, set)?),
+            TxPayload::StartCouncil { plan } => {
+                check!(self.member(tx)?);
+                check!(self.check_council_plan(plan)?);
+                check!(self.propose(tx, digest, true)?);
+            }
+            TxPayload::CouncilStep { council, step } => {
+                check!(self.member(tx)?);
+                check!(self.council_step(tx, council, step)?);
+            }
+            TxPayload::ProposeOpening { opening } => {
+                check!(self.member(tx)?);
+                check!(self.check_opening(opening)?);
+                check!(self.propose(tx, digest, true)?);
+            }
+            TxPayload::PublishShare { opening, share } => {
+                check!(self.member(tx)?);
+                check!(self.publish_share(tx, opening, share)?);
+            }
             _ => {
                 return Ok(Err(
                     RejectCode::UnknownKind.because("unknown transaction kind for this ledger version")
@@ -916,6 +934,16 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                     return Ok(Err(e));
                 }
             }
+            TxPayload::StartCouncil { plan } => {
+                if let Err(e) = self.open_council(plan)? {
+                    return Ok(Err(e));
+                }
+            }
+            TxPayload::ProposeOpening { opening } => {
+                if let Err(e) = self.approve_opening(digest, opening)? {
+                    return Ok(Err(e));
+                }
+            }
             TxPayload::RetireVerifyingKey { circuit, version } => {
                 if let Err(e) = self.retirable(circuit, *version)? {
                     return Ok(Err(e));
@@ -1156,6 +1184,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
 }
 
 mod ceremony;
+pub mod council;
 pub use ceremony::MAX_CEREMONY_ID;
 
 #[cfg(test)]

@@ -26,6 +26,10 @@ fn with_hex<R>(bytes: &[u8], f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
+/// A byte string with the two faces above, for byte strings inside lists and options.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Bytes(#[serde(with = "variable")] pub Vec<u8>);
+
 /// Serde helpers for `[u8; N]` fields: `#[serde(with = "crate::bytes::fixed")]`.
 pub mod fixed {
     use super::*;

@@ -474,6 +474,129 @@ pub enum TxPayload {
         #[serde(with = "crate::bytes::variable")]
         key: Vec<u8>,
     },
+    /// Designate a regulator council and start its key generation (governance approves). The
+    /// members are governance members; the plan is the ledger's record of their regulator role.
+    /// (Appended after the kinds above: they keep their encodings.)
+    StartCouncil {
+        /// The plan.
+        plan: CouncilPlan,
+    },
+    /// One member's step in its council's key generation (`docs/escrow.md`), signed by the
+    /// member's governance key.
+    CouncilStep {
+        /// The council's id.
+        council: String,
+        /// The step.
+        step: CouncilStep,
+    },
+    /// Ask to open an escrow ciphertext (governance approves): a public act with its legal basis.
+    ProposeOpening {
+        /// What to open and why.
+        opening: OpeningRequest,
+    },
+    /// A council member's decryption share for an approved opening, with its proof.
+    PublishShare {
+        /// The hash of the approved `ProposeOpening` transaction.
+        opening: Hash,
+        /// The share (`docs/escrow.md`, 98 bytes).
+        #[serde(with = "crate::bytes::variable")]
+        share: Vec<u8>,
+    },
+}
+
+/// A regulator council: which governance members hold shares of its key, and how many must act
+/// together to open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CouncilPlan {
+    /// A fresh id (a-z, 0-9, '-'), never reused: it is hashed into every proof of the key
+    /// generation.
+    pub id: String,
+    /// Display name (e.g. "Financial regulators 2027").
+    pub name: String,
+    /// The members, in share order (member `i + 1` is `members[i]`).
+    pub members: Vec<Did>,
+    /// Shares needed to open.
+    pub threshold: u16,
+}
+
+/// A member's step in its council's key generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CouncilStep {
+    /// Publish the key others encrypt this member's shares to (first, every member).
+    Enrol {
+        /// A Baby Jubjub point, 32 bytes.
+        #[serde(with = "crate::bytes::variable")]
+        receiving_key: Vec<u8>,
+    },
+    /// Publish this member's dealing (once every member enrolled).
+    Deal {
+        /// The dealing.
+        #[serde(with = "crate::bytes::variable")]
+        dealing: Vec<u8>,
+    },
+    /// Accuse a dealer of a bad share (while dealings are checked).
+    Complain {
+        /// The complaint (100 bytes).
+        #[serde(with = "crate::bytes::variable")]
+        complaint: Vec<u8>,
+    },
+    /// This member checked every dealing (and complained where it had to); when every member
+    /// is ready the council's key is computed and the council is in force.
+    Ready,
+}
+
+/// Where a council's key generation stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CouncilRecord {
+    /// The approved plan.
+    pub plan: CouncilPlan,
+    /// Each member's receiving key, once enrolled.
+    pub receiving_keys: Vec<Option<crate::bytes::Bytes>>,
+    /// Each member's dealing, once dealt.
+    pub dealings: Vec<Option<crate::bytes::Bytes>>,
+    /// Dealers disqualified by a complaint that held, ascending.
+    pub disqualified: Vec<u16>,
+    /// Members that declared themselves ready.
+    pub ready: Vec<bool>,
+    /// The council's key, once every member is ready (32 bytes).
+    pub key: Option<crate::bytes::Bytes>,
+    /// Each member's verification key `X_j`, once the key is set.
+    pub verification_keys: Vec<crate::bytes::Bytes>,
+    /// Why the key generation ended without a key (fewer than `threshold` qualified dealers);
+    /// governance then plans a new council.
+    pub failed: Option<String>,
+}
+
+/// What an opening proposal asks to open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpeningRequest {
+    /// The council whose key the ciphertext is under.
+    pub council: String,
+    /// The escrow ciphertext (64 bytes), as the presentation carried it.
+    #[serde(with = "crate::bytes::variable")]
+    pub ciphertext: Vec<u8>,
+    /// The verifier that received the presentation.
+    pub verifier: Did,
+    /// The presentation's request digest (which answer this was).
+    pub request: Hash,
+    /// The legal basis, stated for the record.
+    pub legal_basis: String,
+}
+
+/// An approved opening: the shares published so far and, with enough of them, the handle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpeningRecord {
+    /// What was approved.
+    pub request: OpeningRequest,
+    /// The shares, in the order published, each checked.
+    pub shares: Vec<crate::bytes::Bytes>,
+    /// The opened handle (an attribute value), once `threshold` shares are in.
+    pub handle: Option<i64>,
 }
 
 /// What a setup ceremony makes: keys of `circuits` at `version`, from powers of tau of size
@@ -1000,6 +1123,11 @@ pub enum RejectCode {
     RevokedListFull,
     /// A setup ceremony step out of order, for an unknown ceremony, or failing its checks.
     CeremonyRefused,
+    /// A council step out of order, from a non-member, for an unknown council, or failing its
+    /// checks.
+    CouncilRefused,
+    /// An opening step without an approved opening, or a share that does not verify.
+    OpeningRefused,
 }
 
 impl std::fmt::Display for RejectCode {
@@ -1043,6 +1171,12 @@ impl std::fmt::Display for RejectCode {
             }
             RejectCode::CeremonyRefused => {
                 "the setup ceremony step is refused (out of order, unknown ceremony, or its checks fail)"
+            }
+            RejectCode::CouncilRefused => {
+                "the council step is refused (out of order, not a member, unknown council, or its checks fail)"
+            }
+            RejectCode::OpeningRefused => {
+                "the opening step is refused (no approved opening, or the share does not verify)"
             }
             RejectCode::ValidatorSetChangePending => {
                 "a validator-set change is waiting for its checkpoint; send the next one after it"
@@ -1153,6 +1287,16 @@ pub mod state_keys {
     /// transcript the key ends.
     pub fn verifying_key_ceremony(circuit: &str, version: u32) -> Vec<u8> {
         format!("vk-ceremony/{circuit}/{version}").into_bytes()
+    }
+
+    /// A regulator council's key generation ([`super::CouncilRecord`]).
+    pub fn council(id: &str) -> Vec<u8> {
+        format!("council/{id}").into_bytes()
+    }
+
+    /// An approved opening ([`super::OpeningRecord`]), by its proposal's hash.
+    pub fn opening(proposal: &crate::hash::Hash) -> Vec<u8> {
+        format!("opening/{}", proposal.to_hex()).into_bytes()
     }
 
     /// A verifying key version's retirement ([`super::KeyRetirement`]); absent while it is in use.

@@ -17,8 +17,8 @@
 
 use crate::codec::Canonical;
 use crate::ledger::{
-    AnchorRecord, IssuerRecord, SchemaRecord, SignedTransaction, TxPayload, ValidatorSet, VerifierRecord,
-    VerifyingKeyRecord,
+    AnchorRecord, CouncilStep, IssuerRecord, SchemaRecord, SignedTransaction, TxPayload, ValidatorSet,
+    VerifierRecord, VerifyingKeyRecord,
 };
 use std::fmt;
 
@@ -58,6 +58,17 @@ pub const MAX_REJECTED_RECEIPTS: u32 = 64;
 /// Most proposals one sender may have waiting for approvals (registrations from fresh keys are
 /// free to send: each key can hold only this much of the state until governance acts).
 pub const MAX_OPEN_PROPOSALS: u32 = 4;
+/// Members of a regulator council (`zk::escrow::council::MAX_COUNCIL_MEMBERS`; a test in `zk`
+/// keeps the two equal).
+pub const MAX_COUNCIL_MEMBERS: usize = 64;
+/// An encoded council dealing (`zk::escrow::council::MAX_DEALING_BYTES`).
+pub const MAX_COUNCIL_DEALING: usize = 4_198;
+/// A council complaint.
+pub const COUNCIL_COMPLAINT_BYTES: usize = 100;
+/// A decryption share.
+pub const DECRYPTION_SHARE_BYTES: usize = 98;
+/// An escrow ciphertext.
+pub const ESCROW_CIPHERTEXT_BYTES: usize = 64;
 /// Most validator-set changes one `/v1/validators/changes` answer carries (a light client asks
 /// again from the last one it got).
 pub const MAX_SET_CHANGES_PER_READ: usize = 32;
@@ -259,6 +270,26 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
             text("circuit", circuit)?;
             bytes("key", key, MAX_VERIFYING_KEY)
         }
+        TxPayload::StartCouncil { plan } => {
+            text("id", &plan.id)?;
+            text("name", &plan.name)?;
+            list("members", &plan.members, MAX_COUNCIL_MEMBERS)
+        }
+        TxPayload::CouncilStep { council, step } => {
+            text("council", council)?;
+            match step {
+                CouncilStep::Enrol { receiving_key } => bytes("receiving key", receiving_key, 32),
+                CouncilStep::Deal { dealing } => bytes("dealing", dealing, MAX_COUNCIL_DEALING),
+                CouncilStep::Complain { complaint } => bytes("complaint", complaint, COUNCIL_COMPLAINT_BYTES),
+                CouncilStep::Ready => Ok(()),
+            }
+        }
+        TxPayload::ProposeOpening { opening } => {
+            text("council", &opening.council)?;
+            text("legal basis", &opening.legal_basis)?;
+            bytes("ciphertext", &opening.ciphertext, ESCROW_CIPHERTEXT_BYTES)
+        }
+        TxPayload::PublishShare { share, .. } => bytes("share", share, DECRYPTION_SHARE_BYTES),
     }
 }
 

@@ -1134,3 +1134,253 @@ fn an_empty_block_between_two_others_keeps_the_state() {
         c.root
     );
 }
+
+/// Issue 18: a regulator council's key generation through the ledger (with a cheating dealer
+/// disqualified by a complaint), and an opening: no share is accepted before governance approves
+/// the opening, a share that does not verify is refused, and `t` shares record the handle.
+#[test]
+fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
+    use schemas::ledger::{CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest};
+    use zk::escrow::council::{CouncilShare, DecryptionShare, ReceivingSecret, deal};
+    use zk::escrow::{Ciphertext, CouncilKey, EscrowRandomness, encrypt};
+
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(18);
+    let mut c = Chain::new();
+    let members = [key(1), key(2), key(3)];
+    let plan = CouncilPlan {
+        id: "regulators-2027".into(),
+        name: "Financial regulators".into(),
+        members: members.iter().map(did).collect(),
+        threshold: 2,
+    };
+    // Only governance members can be council members.
+    let stranger = key(9);
+    let bad_plan = CouncilPlan {
+        id: "other".into(),
+        members: vec![did(&members[0]), did(&stranger)],
+        ..plan.clone()
+    };
+    let t = c.tx(&[&members[0]], TxPayload::StartCouncil { plan: bad_plan });
+    rejected(c.one(t), "not a governance member");
+    let t = c.tx(&[&members[0]], TxPayload::StartCouncil { plan: plan.clone() });
+    let p = t.id();
+    applied(c.one(t));
+    let step = |c: &mut Chain, j: usize, step: CouncilStep| {
+        let t = c.tx(
+            &[&members[j]],
+            TxPayload::CouncilStep {
+                council: plan.id.clone(),
+                step,
+            },
+        );
+        c.one(t)
+    };
+    let secrets: Vec<ReceivingSecret> = (0..3).map(|_| ReceivingSecret::random(&mut rng)).collect();
+    let enrol = |s: &ReceivingSecret| CouncilStep::Enrol {
+        receiving_key: s.public().to_bytes().to_vec(),
+    };
+    rejected(step(&mut c, 0, enrol(&secrets[0])), "no council regulators-2027");
+    let t = c.tx(&[&members[1]], TxPayload::Approve { proposal: p });
+    applied(c.one(t));
+
+    // Enrolment, then dealing (not before everyone enrolled).
+    let params = council::council_params(&plan).expect("valid");
+    let keys: Vec<_> = secrets.iter().map(ReceivingSecret::public).collect();
+    applied(step(&mut c, 0, enrol(&secrets[0])));
+    rejected(step(&mut c, 0, enrol(&secrets[0])), "enrolled already");
+    let early = deal(&params, 1, &keys, &mut rng).expect("deals");
+    rejected(
+        step(
+            &mut c,
+            0,
+            CouncilStep::Deal {
+                dealing: early.to_bytes(),
+            },
+        ),
+        "waiting for 2 member(s) to enrol",
+    );
+    let t = c.tx(
+        &[&stranger],
+        TxPayload::CouncilStep {
+            council: plan.id.clone(),
+            step: enrol(&secrets[2]),
+        },
+    );
+    rejected(c.one(t), "not a governance member");
+    applied(step(&mut c, 1, enrol(&secrets[1])));
+    applied(step(&mut c, 2, enrol(&secrets[2])));
+    let mut dealings: Vec<_> = (1..=3u16)
+        .map(|i| deal(&params, i, &keys, &mut rng).expect("deals"))
+        .collect();
+    // Member 2 sends member 3 a bad share.
+    let mut bytes = dealings[1].to_bytes();
+    bytes[6 + 32 * 2 + 32 + 32 * 2] ^= 1;
+    dealings[1] = zk::escrow::council::Dealing::from_bytes(&bytes).expect("well formed");
+    // A dealing sent by another member than its dealer.
+    rejected(
+        step(
+            &mut c,
+            0,
+            CouncilStep::Deal {
+                dealing: dealings[2].to_bytes(),
+            },
+        ),
+        "dealer 3's",
+    );
+    for (j, d) in dealings.iter().enumerate() {
+        applied(step(
+            &mut c,
+            j,
+            CouncilStep::Deal {
+                dealing: d.to_bytes(),
+            },
+        ));
+    }
+    // Member 3 complains about dealer 2 (it holds); member 1's complaint about dealer 3 is
+    // unfounded (made from a copy it altered) and refused.
+    let complaint = match dealings[1].share_for(&params, 3, &secrets[2], &mut rng) {
+        Err(c) => c.to_bytes().to_vec(),
+        Ok(_) => panic!("the bad share checked"),
+    };
+    applied(step(&mut c, 2, CouncilStep::Complain { complaint }));
+    let mut altered = dealings[2].to_bytes();
+    altered[6 + 32 * 2 + 32] ^= 1;
+    let unfounded = match zk::escrow::council::Dealing::from_bytes(&altered)
+        .expect("well formed")
+        .share_for(&params, 1, &secrets[0], &mut rng)
+    {
+        Err(c) => c.to_bytes().to_vec(),
+        Ok(_) => panic!("the altered share checked"),
+    };
+    rejected(
+        step(&mut c, 0, CouncilStep::Complain { complaint: unfounded }),
+        "unfounded",
+    );
+    for j in 0..3 {
+        applied(step(&mut c, j, CouncilStep::Ready));
+    }
+    let record: CouncilRecord = c.get(&state_keys::council(&plan.id)).expect("recorded");
+    assert_eq!(record.disqualified, vec![2]);
+    assert_eq!(record.failed, None);
+    let key_bytes: [u8; 32] = record.key.expect("in force").0.try_into().expect("32 bytes");
+    let council_key = CouncilKey::from_bytes(&key_bytes).expect("a point");
+    rejected(step(&mut c, 0, CouncilStep::Ready), "is over");
+
+    // A verifier to name in the opening.
+    let bank = key(40);
+    let verifier = VerifierRecord {
+        did: did(&bank),
+        name: "Bank".into(),
+        public_key: bank.public_key().clone(),
+        scope: vec![ScopeItem {
+            credential_type: "KycAttestation".into(),
+            disclose: vec![],
+            predicates: vec!["age".into()],
+        }],
+        purposes: vec!["account opening".into()],
+        nullifier_scope: "bank-escrow".into(),
+    };
+    let t = c.tx(&[&bank], TxPayload::RegisterVerifier { record: verifier });
+    let vp = t.id();
+    applied(c.one(t));
+    for m in [1, 3] {
+        let t = c.tx(&[&key(m)], TxPayload::Approve { proposal: vp });
+        applied(c.one(t));
+    }
+
+    let handle = 4_411_000_017i64;
+    let ct = encrypt(
+        &council_key,
+        zk::poseidon::fr_from_i64(handle),
+        &EscrowRandomness::random(&mut rng),
+    );
+    let request = OpeningRequest {
+        council: plan.id.clone(),
+        ciphertext: ct.to_bytes().to_vec(),
+        verifier: did(&bank),
+        request: Hash([5; 32]),
+        legal_basis: "AML investigation 2027-114, court order 88".into(),
+    };
+    // Each member's share of the council key, from the qualified dealers (1 and 3).
+    let council =
+        council::council_of(&c.get(&state_keys::council(&plan.id)).expect("recorded")).expect("in force");
+    let share_of = |j: u16, rng: &mut rand_chacha::ChaCha20Rng| {
+        let received: Vec<_> = [0usize, 2]
+            .iter()
+            .map(|d| {
+                let s = dealings[*d]
+                    .share_for(&params, j, &secrets[usize::from(j) - 1], rng)
+                    .expect("good");
+                (dealings[*d].dealer(), s)
+            })
+            .collect();
+        CouncilShare::new(&council, j, &received).expect("sums")
+    };
+    let publish = |c: &mut Chain, j: usize, opening: Hash, share: &DecryptionShare| {
+        let t = c.tx(
+            &[&members[j]],
+            TxPayload::PublishShare {
+                opening,
+                share: share.to_bytes().to_vec(),
+            },
+        );
+        c.one(t)
+    };
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: request.clone(),
+        },
+    );
+    let opening = t.id();
+    let s1 = share_of(1, &mut rng).decrypt(&council, &ct, &opening, &mut rng);
+    // No proposal yet; then a proposal with one approval: no share is accepted.
+    rejected(publish(&mut c, 0, opening, &s1), "no opening proposal");
+    applied(c.one(t));
+    rejected(publish(&mut c, 0, opening, &s1), "not approved");
+    assert!(c.get::<OpeningRecord>(&state_keys::opening(&opening)).is_none());
+    let t = c.tx(&[&members[2]], TxPayload::Approve { proposal: opening });
+    applied(c.one(t));
+
+    // A share with a bad proof, and member 1's share sent by member 2: refused.
+    let s3 = share_of(3, &mut rng).decrypt(&council, &ct, &opening, &mut rng);
+    let mut forged = s3.to_bytes();
+    forged[2..34].copy_from_slice(&s1.to_bytes()[2..34]);
+    let forged = DecryptionShare::from_bytes(&forged).expect("well formed");
+    rejected(publish(&mut c, 2, opening, &forged), "does not verify");
+    rejected(publish(&mut c, 1, opening, &s1), "member 1's");
+    applied(publish(&mut c, 0, opening, &s1));
+    rejected(publish(&mut c, 0, opening, &s1), "already");
+    let half: OpeningRecord = c.get(&state_keys::opening(&opening)).expect("approved");
+    assert_eq!(
+        (half.shares.len(), half.handle),
+        (1, None),
+        "one share opens nothing"
+    );
+    applied(publish(&mut c, 2, opening, &s3));
+    let done: OpeningRecord = c.get(&state_keys::opening(&opening)).expect("approved");
+    assert_eq!(done.handle, Some(handle));
+    assert_eq!(Ciphertext::from_bytes(&ct.to_bytes()), Ok(ct));
+
+    // An opening naming an unregistered verifier, or a malformed ciphertext: refused.
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                verifier: did(&stranger),
+                ..request.clone()
+            },
+        },
+    );
+    rejected(c.one(t), "not a registered verifier");
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                ciphertext: vec![0; 64],
+                ..request
+            },
+        },
+    );
+    rejected(c.one(t), "ciphertext");
+}

@@ -1,0 +1,407 @@
+//! The regulator council's rules (issue 18; formats in `docs/escrow.md`).
+//!
+//! - A council is designated by a governance proposal (`StartCouncil`): its members are
+//!   governance members, and the approved plan is the ledger's record of their regulator role.
+//! - Each member, signing with its governance key, enrols a receiving key, then (once all have
+//!   enrolled) deals, then (once all have dealt) complains about bad shares and declares itself
+//!   ready. Validators check every dealing's proof of knowledge and every complaint against the
+//!   dealing it accuses (`zk::escrow::council`). When every member is ready the council's key and
+//!   verification keys are computed from the transcript and the council is in force; with fewer
+//!   than `threshold` qualified dealers it fails, and governance plans another.
+//! - An opening is a governance proposal (`ProposeOpening`) naming the ciphertext, the verifier,
+//!   the request and a legal basis. Only once it is approved does the ledger accept decryption
+//!   shares (`PublishShare`), each checked against its member's verification key; with
+//!   `threshold` of them the ledger records the handle. A share for an opening that was not
+//!   approved is refused, so no opening happens on the ledger without the vote, and every
+//!   proposal, approved or not, stays on the ledger.
+
+use super::{Because, Ctx, Rejection, store};
+use schemas::bytes::Bytes;
+use schemas::hash::{Domain, Hash, hash_domain};
+use schemas::ledger::{
+    CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest, ProposalRecord, RejectCode,
+    SignedTransaction, state_keys,
+};
+use schemas::state::StateError;
+use zk::escrow::council::{Complaint, Council, CouncilParams, Dealing, DecryptionShare, ReceivingKey};
+use zk::escrow::{Ciphertext, handle_value};
+
+/// Longest council id.
+pub const MAX_COUNCIL_ID: usize = 64;
+
+const COUNCIL_ID: Domain = Domain::new("credence/council-id/v1");
+
+fn refuse(detail: impl Into<String>) -> Rejection {
+    RejectCode::CouncilRefused.because(detail)
+}
+
+fn refuse_opening(detail: impl Into<String>) -> Rejection {
+    RejectCode::OpeningRefused.because(detail)
+}
+
+/// The key generation's parameters: the council id's hash binds every proof to this council.
+pub fn council_params(plan: &CouncilPlan) -> Result<CouncilParams, zk::ZkError> {
+    let n = u16::try_from(plan.members.len()).unwrap_or(u16::MAX);
+    CouncilParams::new(hash_domain(COUNCIL_ID, plan.id.as_bytes()), plan.threshold, n)
+}
+
+/// The council an in-force record describes, recomputed from its transcript.
+pub fn council_of(record: &CouncilRecord) -> Result<Council, String> {
+    let params = council_params(&record.plan).map_err(|e| e.to_string())?;
+    let dealings = record
+        .dealings
+        .iter()
+        .flatten()
+        .map(|d| Dealing::from_bytes(&d.0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    Council::from_transcript(&params, &dealings, &record.disqualified).map_err(|e| e.to_string())
+}
+
+impl<R: store::TreeReader> Ctx<'_, '_, R> {
+    /// A plan governance may approve: a fresh id, distinct governance members, a threshold
+    /// between 1 and the members. Checked when proposed and again when enacted.
+    pub(super) fn check_council_plan(&self, plan: &CouncilPlan) -> Result<Result<(), Rejection>, StateError> {
+        let id_ok = !plan.id.is_empty()
+            && plan.id.len() <= MAX_COUNCIL_ID
+            && plan
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            return Ok(Err(refuse(format!(
+                "council id {:?}: 1 to {MAX_COUNCIL_ID} characters of a-z, 0-9 and '-'",
+                plan.id
+            ))));
+        }
+        if let Err(e) = super::text("name", &plan.name) {
+            return Ok(Err(e));
+        }
+        if self.view.raw(&state_keys::council(&plan.id))?.is_some() {
+            return Ok(Err(refuse(format!(
+                "a council {} exists already; ids are never reused, choose another",
+                plan.id
+            ))));
+        }
+        if let Err(e) = council_params(plan) {
+            return Ok(Err(refuse(e.to_string())));
+        }
+        let gov = self.governance()?;
+        for (i, did) in plan.members.iter().enumerate() {
+            if plan.members[..i].contains(did) {
+                return Ok(Err(refuse(format!("member {did} is named twice"))));
+            }
+            if !gov.members.iter().any(|m| &m.did == did) {
+                return Ok(Err(refuse(format!(
+                    "{did} is not a governance member; council members are governance members"
+                ))));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Enacts an approved plan: the council's record, waiting for its members to enrol.
+    pub(super) fn open_council(&mut self, plan: &CouncilPlan) -> Result<Result<(), Rejection>, StateError> {
+        if let Err(e) = self.check_council_plan(plan)? {
+            return Ok(Err(e));
+        }
+        let n = plan.members.len();
+        let record = CouncilRecord {
+            plan: plan.clone(),
+            receiving_keys: vec![None; n],
+            dealings: vec![None; n],
+            disqualified: vec![],
+            ready: vec![false; n],
+            key: None,
+            verification_keys: vec![],
+            failed: None,
+        };
+        self.view.put(state_keys::council(&plan.id), &record);
+        Ok(Ok(()))
+    }
+
+    /// The council `id` and the sender's member number in it (1-based).
+    fn council_member(
+        &self,
+        tx: &SignedTransaction,
+        id: &str,
+    ) -> Result<Result<(CouncilRecord, u16), Rejection>, StateError> {
+        let Some(record): Option<CouncilRecord> = self.view.get(&state_keys::council(id))? else {
+            return Ok(Err(refuse(format!("no council {id}"))));
+        };
+        let Some(i) = record.plan.members.iter().position(|m| m == &tx.tx.sender) else {
+            return Ok(Err(refuse(format!(
+                "{} is not a member of council {id}",
+                tx.tx.sender
+            ))));
+        };
+        Ok(Ok((record, (i + 1) as u16)))
+    }
+
+    /// One member's key-generation step (the sender is a governance member, checked by the
+    /// caller).
+    pub(super) fn council_step(
+        &mut self,
+        tx: &SignedTransaction,
+        id: &str,
+        step: &CouncilStep,
+    ) -> Result<Result<(), Rejection>, StateError> {
+        let (mut record, me) = match self.council_member(tx, id)? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        if record.key.is_some() || record.failed.is_some() {
+            return Ok(Err(refuse(format!("council {id}'s key generation is over"))));
+        }
+        let params = match council_params(&record.plan) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(refuse(e.to_string()))),
+        };
+        let slot = usize::from(me) - 1;
+        let waiting = |what: &str, have: &[Option<Bytes>]| {
+            let missing = have.iter().filter(|x| x.is_none()).count();
+            refuse(format!(
+                "council {id} is waiting for {missing} member(s) to {what} first"
+            ))
+        };
+        let result = match step {
+            CouncilStep::Enrol { receiving_key } => {
+                if record.receiving_keys[slot].is_some() {
+                    Err(refuse(format!("member {me} has enrolled already")))
+                } else {
+                    match <&[u8; 32]>::try_from(receiving_key.as_slice())
+                        .map_err(|_| "32 bytes".to_string())
+                        .and_then(|b| ReceivingKey::from_bytes(b).map_err(|e| e.to_string()))
+                    {
+                        Ok(_) => {
+                            record.receiving_keys[slot] = Some(Bytes(receiving_key.clone()));
+                            Ok(())
+                        }
+                        Err(e) => Err(refuse(format!("receiving key: {e}"))),
+                    }
+                }
+            }
+            CouncilStep::Deal { dealing } => {
+                if record.receiving_keys.iter().any(Option::is_none) {
+                    Err(waiting("enrol", &record.receiving_keys))
+                } else if record.dealings[slot].is_some() {
+                    Err(refuse(format!("member {me} has dealt already")))
+                } else {
+                    match Dealing::from_bytes(dealing).and_then(|d| d.check(&params).map(|()| d)) {
+                        Ok(d) if d.dealer() == me => {
+                            record.dealings[slot] = Some(Bytes(dealing.clone()));
+                            Ok(())
+                        }
+                        Ok(d) => Err(refuse(format!(
+                            "the dealing is dealer {}'s; the sender is member {me}",
+                            d.dealer()
+                        ))),
+                        Err(e) => Err(refuse(e.to_string())),
+                    }
+                }
+            }
+            CouncilStep::Complain { complaint } => {
+                if record.dealings.iter().any(Option::is_none) {
+                    Err(waiting("deal", &record.dealings))
+                } else if record.ready[slot] {
+                    Err(refuse(format!(
+                        "member {me} declared itself ready; it can no longer complain"
+                    )))
+                } else {
+                    self.complaint(&params, &mut record, me, complaint)
+                }
+            }
+            CouncilStep::Ready => {
+                if record.dealings.iter().any(Option::is_none) {
+                    Err(waiting("deal", &record.dealings))
+                } else if record.ready[slot] {
+                    Err(refuse(format!("member {me} is ready already")))
+                } else {
+                    record.ready[slot] = true;
+                    if record.ready.iter().all(|r| *r) {
+                        match council_of(&record) {
+                            Ok(c) => {
+                                record.key = Some(Bytes(c.key().to_bytes().to_vec()));
+                                record.verification_keys = (1..=params.members())
+                                    .filter_map(|j| c.verification_key(j))
+                                    .map(|k| Bytes(k.to_vec()))
+                                    .collect();
+                            }
+                            Err(e) => record.failed = Some(e),
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        };
+        if let Err(e) = result {
+            return Ok(Err(e));
+        }
+        self.view.put(state_keys::council(id), &record);
+        Ok(Ok(()))
+    }
+
+    /// A complaint that holds disqualifies its dealer; an unfounded or unproven one is refused.
+    fn complaint(
+        &self,
+        params: &CouncilParams,
+        record: &mut CouncilRecord,
+        me: u16,
+        bytes: &[u8],
+    ) -> Result<(), Rejection> {
+        let complaint = Complaint::from_bytes(bytes).map_err(|e| refuse(e.to_string()))?;
+        if complaint.accuser() != me {
+            return Err(refuse(format!(
+                "the complaint is member {}'s; the sender is member {me}",
+                complaint.accuser()
+            )));
+        }
+        let dealer = complaint.dealer();
+        let dealing = usize::from(dealer)
+            .checked_sub(1)
+            .and_then(|i| record.dealings.get(i))
+            .and_then(Option::as_ref)
+            .ok_or_else(|| refuse(format!("no dealing from member {dealer}")))?;
+        let dealing = Dealing::from_bytes(&dealing.0).map_err(|e| refuse(e.to_string()))?;
+        let key = record.receiving_keys[usize::from(me) - 1]
+            .as_ref()
+            .ok_or_else(|| refuse("the accuser has no receiving key"))?;
+        let key = <&[u8; 32]>::try_from(key.0.as_slice())
+            .map_err(|_| refuse("a stored receiving key is not 32 bytes"))
+            .and_then(|b| ReceivingKey::from_bytes(b).map_err(|e| refuse(e.to_string())))?;
+        match complaint.holds(params, &dealing, &key) {
+            Ok(true) => {
+                if !record.disqualified.contains(&dealer) {
+                    record.disqualified.push(dealer);
+                    record.disqualified.sort_unstable();
+                }
+                Ok(())
+            }
+            Ok(false) => Err(refuse(format!(
+                "unfounded: dealer {dealer}'s share for member {me} matches its commitments"
+            ))),
+            Err(e) => Err(refuse(e.to_string())),
+        }
+    }
+
+    /// An opening governance may approve: an in-force council, a well-formed ciphertext, a
+    /// registered verifier, a stated legal basis.
+    pub(super) fn check_opening(&self, req: &OpeningRequest) -> Result<Result<(), Rejection>, StateError> {
+        let Some(record): Option<CouncilRecord> = self.view.get(&state_keys::council(&req.council))? else {
+            return Ok(Err(refuse_opening(format!("no council {}", req.council))));
+        };
+        if record.key.is_none() {
+            return Ok(Err(refuse_opening(format!(
+                "council {} is not in force (its key generation has not finished)",
+                req.council
+            ))));
+        }
+        let ct_ok = <&[u8; 64]>::try_from(req.ciphertext.as_slice())
+            .map_err(|_| "it is not 64 bytes".to_string())
+            .and_then(|b| Ciphertext::from_bytes(b).map_err(|e| e.to_string()));
+        if let Err(e) = ct_ok {
+            return Ok(Err(refuse_opening(format!("the ciphertext: {e}"))));
+        }
+        if self.view.raw(&state_keys::verifier(&req.verifier))?.is_none() {
+            return Ok(Err(refuse_opening(format!(
+                "{} is not a registered verifier",
+                req.verifier
+            ))));
+        }
+        if let Err(e) = super::text("legal basis", &req.legal_basis) {
+            return Ok(Err(e));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Enacts an approved opening: members may now publish shares for it.
+    pub(super) fn approve_opening(
+        &mut self,
+        digest: &Hash,
+        req: &OpeningRequest,
+    ) -> Result<Result<(), Rejection>, StateError> {
+        if let Err(e) = self.check_opening(req)? {
+            return Ok(Err(e));
+        }
+        let record = OpeningRecord {
+            request: req.clone(),
+            shares: vec![],
+            handle: None,
+        };
+        self.view.put(state_keys::opening(digest), &record);
+        Ok(Ok(()))
+    }
+
+    /// A member's decryption share for an approved opening (the sender is a governance member,
+    /// checked by the caller).
+    pub(super) fn publish_share(
+        &mut self,
+        tx: &SignedTransaction,
+        opening: &Hash,
+        share: &[u8],
+    ) -> Result<Result<(), Rejection>, StateError> {
+        let key = state_keys::opening(opening);
+        let Some(mut record): Option<OpeningRecord> = self.view.get(&key)? else {
+            let proposal: Option<ProposalRecord> = self.view.get(&state_keys::proposal(opening))?;
+            return Ok(Err(refuse_opening(match proposal {
+                Some(p) => format!(
+                    "opening {opening} is not approved (it has {} approval(s)); no share is accepted before the vote",
+                    p.approvals.len()
+                ),
+                None => format!("no opening proposal {opening}"),
+            })));
+        };
+        let (council_record, me) = match self.council_member(tx, &record.request.council)? {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(e)),
+        };
+        let council = match council_of(&council_record) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(refuse_opening(e))),
+        };
+        let checked = DecryptionShare::from_bytes(share).and_then(|s| {
+            let ct = Ciphertext::from_bytes(
+                <&[u8; 64]>::try_from(record.request.ciphertext.as_slice()).map_err(|_| {
+                    zk::ZkError::Council {
+                        reason: "the approved ciphertext is not 64 bytes".into(),
+                    }
+                })?,
+            )?;
+            council.check_share(&ct, opening, &s)?;
+            Ok((s, ct))
+        });
+        let (s, ct) = match checked {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(refuse_opening(e.to_string()))),
+        };
+        if s.member() != me {
+            return Ok(Err(refuse_opening(format!(
+                "the share is member {}'s; the sender is member {me}",
+                s.member()
+            ))));
+        }
+        let published = record
+            .shares
+            .iter()
+            .filter_map(|b| DecryptionShare::from_bytes(&b.0).ok())
+            .collect::<Vec<_>>();
+        if published.iter().any(|p| p.member() == me) {
+            return Ok(Err(refuse_opening(format!(
+                "member {me} has published its share already"
+            ))));
+        }
+        record.shares.push(Bytes(share.to_vec()));
+        if record.handle.is_none() {
+            let mut all = published;
+            all.push(s);
+            if all.len() >= usize::from(council.params().threshold()) {
+                record.handle = council
+                    .open(&ct, opening, &all)
+                    .ok()
+                    .and_then(|h| handle_value(&h));
+            }
+        }
+        self.view.put(key, &record);
+        Ok(Ok(()))
+    }
+}
