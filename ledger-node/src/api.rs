@@ -22,9 +22,9 @@ use schemas::codec::Canonical;
 use schemas::did::Did;
 use schemas::hash::{Hash, domains};
 use schemas::ledger::{
-    AccountRecord, AnchorRecord, Governance, IssuerRecord, LedgerProof, ProposalRecord, RevocationRoot,
-    STATUS_CHUNKS_PER_LIST, SchemaRecord, SignedTransaction, StatusListChunk, TxReceipt, ValidatorSet,
-    VerifierRecord, VerifyingKeyRecord, state_keys,
+    AccountRecord, AnchorRecord, CouncilRecord, Governance, IssuerRecord, LedgerProof, OpeningRecord,
+    ProposalRecord, RevocationRoot, STATUS_CHUNKS_PER_LIST, SchemaRecord, SignedTransaction, StatusListChunk,
+    TxReceipt, ValidatorSet, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -100,6 +100,8 @@ pub fn router(shared: SharedState) -> Router {
         .route("/v1/revoked/{issuer}/{list}/ids", get(revoked_ids))
         .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
         .route("/v1/proposals/{hash}", get(proposal))
+        .route("/v1/councils/{id}", get(council))
+        .route("/v1/openings/{hash}", get(opening))
         .route("/v1/proofs", get(proofs))
         .route(
             "/v1/ceremony/files",
@@ -595,6 +597,20 @@ async fn proposal(
     Path(hash): Path<String>,
 ) -> ApiResult<Proven<ProposalRecord>> {
     found(&s, state_keys::proposal(&parse_hash(&hash)?)).await
+}
+
+async fn council(State(s): State<SharedState>, Path(id): Path<String>) -> ApiResult<Proven<CouncilRecord>> {
+    if id.len() > crate::rules::council::MAX_COUNCIL_ID {
+        return Err(ApiError::bad(format!(
+            "council id longer than {} characters",
+            crate::rules::council::MAX_COUNCIL_ID
+        )));
+    }
+    found(&s, state_keys::council(&id)).await
+}
+
+async fn opening(State(s): State<SharedState>, Path(hash): Path<String>) -> ApiResult<Proven<OpeningRecord>> {
+    found(&s, state_keys::opening(&parse_hash(&hash)?)).await
 }
 
 #[derive(serde::Deserialize)]

@@ -217,6 +217,16 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/v1/councils/{id}",
+        summary: "A regulator council: its plan, the key generation's transcript (receiving keys, dealings, disqualified dealers, readiness) and, once in force, its key and verification keys, with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/openings/{hash}",
+        summary: "An approved opening (by its proposal's hash): the ciphertext, verifier, request and legal basis, the decryption shares published and, with enough of them, the opened handle, with proof (a proposal not yet approved is at /v1/proposals/{hash})",
+    },
+    Route {
+        method: "get",
         path: "/v1/proofs",
         summary: "Several state keys read at one height under one certificate: ?keys=HEX,HEX,... (at most 32 raw state keys, hex); answers a ledger proof whose state proofs show each value or its absence",
     },

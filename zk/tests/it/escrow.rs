@@ -446,10 +446,15 @@ fn escrow_vectors_match_the_document() {
 /// The ledger's admission bounds (in `schemas`, which cannot see `zk`) are the sizes here.
 #[test]
 fn the_ledger_bounds_match_the_formats() {
-    use zk::escrow::council::{COMPLAINT_BYTES, DECRYPTION_SHARE_BYTES, MAX_COUNCIL_MEMBERS, MAX_DEALING_BYTES};
+    use zk::escrow::council::{
+        COMPLAINT_BYTES, DECRYPTION_SHARE_BYTES, MAX_COUNCIL_MEMBERS, MAX_DEALING_BYTES,
+    };
     assert_eq!(schemas::limits::MAX_COUNCIL_DEALING, MAX_DEALING_BYTES);
     assert_eq!(schemas::limits::COUNCIL_COMPLAINT_BYTES, COMPLAINT_BYTES);
     assert_eq!(schemas::limits::DECRYPTION_SHARE_BYTES, DECRYPTION_SHARE_BYTES);
-    assert_eq!(schemas::limits::MAX_COUNCIL_MEMBERS, usize::from(MAX_COUNCIL_MEMBERS));
+    assert_eq!(
+        schemas::limits::MAX_COUNCIL_MEMBERS,
+        usize::from(MAX_COUNCIL_MEMBERS)
+    );
     assert_eq!(schemas::limits::ESCROW_CIPHERTEXT_BYTES, Ciphertext::BYTES);
 }
