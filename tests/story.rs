@@ -5,8 +5,8 @@
 //! ledger; here are what only a network shows: the ledger's own refusals, revocation and
 //! suspension through transactions, and a node replaying an old certified answer.
 //!
-//! Ports: 14600-14704 (story), 14800-14904 (end-to-end run) and 15000-15104 (the ceremony's
-//! files), below the ephemeral range.
+//! Ports: 14600-14704 (story), 14800-14904 (end-to-end run), 15000-15104 (the ceremony's
+//! files) and 16200-16304 (the regulator council), below the ephemeral range.
 
 use credctl::demo::{DemoOptions, Devnet, start_devnet};
 use rand_core::OsRng;
@@ -574,4 +574,127 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Issue 18 on a real devnet: the three governance members form a regulator council (2 of 3)
+/// through the ledger, each with its secrets in its own keystore; a ciphertext of a customer's
+/// handle under the council's key opens only after governance approves the opening — a share
+/// before the vote is refused — and two members' shares put the handle on the ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regulator_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
+    use schemas::ledger::{CouncilPlan, OpeningRequest};
+    use wallet::council::{Member, council, opening, propose_council, propose_opening};
+    use wallet::keystore::Keystore;
+    use zk::escrow::{CouncilKey, EscrowRandomness, encrypt};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let devnet = start_devnet(&dir.path().join("devnet"), 16_200, &mut |_| {})
+        .await
+        .expect("devnet");
+    let ledger = &devnet.ledger;
+    let gov = &devnet.governance;
+    let stores: Vec<Keystore> = (0..3)
+        .map(|i| {
+            Keystore::create(&dir.path().join(format!("member-{i}")), PW, COST, &mut OsRng)
+                .expect("keystore")
+                .0
+        })
+        .collect();
+    let members: Vec<Member<'_>> = gov
+        .iter()
+        .zip(&stores)
+        .map(|(key, store)| Member { key, store })
+        .collect();
+    let plan = CouncilPlan {
+        id: "regulators-2027".into(),
+        name: "Financial regulators".into(),
+        members: gov
+            .iter()
+            .map(|k| schemas::did::Did::from_public_key(k.public_key()))
+            .collect(),
+        threshold: 2,
+    };
+    let p = propose_council(ledger, &gov[0], plan.clone())
+        .await
+        .expect("proposed");
+    approve(ledger, &gov[1], p).await.expect("approved");
+    for m in &members {
+        m.enrol(ledger, &plan.id).await.expect("enrols");
+    }
+    for m in &members {
+        m.deal(ledger, &plan.id).await.expect("deals");
+    }
+    for m in &members {
+        assert_eq!(
+            m.check(ledger, &plan.id).await.expect("checks"),
+            Vec::<u16>::new()
+        );
+    }
+    let record = council(ledger, &plan.id).await.expect("read");
+    let key: [u8; 32] = record.key.expect("in force").0.try_into().expect("32 bytes");
+    let council_key = CouncilKey::from_bytes(&key).expect("a point");
+
+    // A bank to name in the opening.
+    let (bank, _) = Identity::create(&dir.path().join("bank"), "Bank", PW, COST).expect("id");
+    let v = bank
+        .register_verifier(
+            ledger,
+            vec![ScopeItem {
+                credential_type: "KycAttestation".into(),
+                disclose: vec![],
+                predicates: vec!["age".into()],
+            }],
+            vec!["account opening".into()],
+            "bank-council-test".into(),
+        )
+        .await
+        .expect("proposed");
+    registered(&devnet, v).await;
+
+    let handle = 4_411_000_017i64;
+    let ct = encrypt(
+        &council_key,
+        zk::poseidon::fr_from_i64(handle),
+        &EscrowRandomness::random(&mut OsRng),
+    );
+    let request = OpeningRequest {
+        council: plan.id.clone(),
+        ciphertext: ct.to_bytes().to_vec(),
+        verifier: bank.did(),
+        request: schemas::Hash([5; 32]),
+        legal_basis: "AML investigation 2027-114, court order 88".into(),
+    };
+    let proposal = propose_opening(ledger, &gov[2], request).await.expect("proposed");
+    // Before the vote: the member's tool will not, and the ledger refuses a share outright.
+    assert!(opening(ledger, &proposal).await.expect("read").is_none());
+    let early = members[0].publish_share(ledger, proposal).await;
+    assert!(
+        early
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("not approved")),
+        "{early:?}"
+    );
+    let t = devnet
+        .ledger
+        .submit(
+            &gov[0],
+            &[],
+            TxPayload::PublishShare {
+                opening: proposal,
+                share: vec![0; 98],
+            },
+        )
+        .await;
+    assert!(
+        matches!(&t, Err(LedgerError::Rejected { reason }) if reason.contains("not approved")),
+        "{t:?}"
+    );
+    approve(ledger, &gov[0], proposal).await.expect("approved");
+    members[0].publish_share(ledger, proposal).await.expect("share 1");
+    let half = opening(ledger, &proposal).await.expect("read").expect("approved");
+    assert_eq!((half.shares.len(), half.handle), (1, None));
+    members[2].publish_share(ledger, proposal).await.expect("share 3");
+    let done = opening(ledger, &proposal).await.expect("read").expect("approved");
+    assert_eq!(done.handle, Some(handle));
+    devnet.stop().await;
 }

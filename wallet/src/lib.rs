@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod ceremony;
+pub mod council;
 pub mod holder;
 pub mod issuer;
 pub mod keystore;

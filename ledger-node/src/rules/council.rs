@@ -17,19 +17,17 @@
 
 use super::{Because, Ctx, Rejection, store};
 use schemas::bytes::Bytes;
-use schemas::hash::{Domain, Hash, hash_domain};
+use schemas::hash::Hash;
 use schemas::ledger::{
     CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest, ProposalRecord, RejectCode,
     SignedTransaction, state_keys,
 };
 use schemas::state::StateError;
-use zk::escrow::council::{Complaint, Council, CouncilParams, Dealing, DecryptionShare, ReceivingKey};
+use zk::escrow::council::{Complaint, CouncilParams, Dealing, DecryptionShare, ReceivingKey};
 use zk::escrow::{Ciphertext, handle_value};
 
 /// Longest council id.
 pub const MAX_COUNCIL_ID: usize = 64;
-
-const COUNCIL_ID: Domain = Domain::new("credence/council-id/v1");
 
 fn refuse(detail: impl Into<String>) -> Rejection {
     RejectCode::CouncilRefused.because(detail)
@@ -39,24 +37,7 @@ fn refuse_opening(detail: impl Into<String>) -> Rejection {
     RejectCode::OpeningRefused.because(detail)
 }
 
-/// The key generation's parameters: the council id's hash binds every proof to this council.
-pub fn council_params(plan: &CouncilPlan) -> Result<CouncilParams, zk::ZkError> {
-    let n = u16::try_from(plan.members.len()).unwrap_or(u16::MAX);
-    CouncilParams::new(hash_domain(COUNCIL_ID, plan.id.as_bytes()), plan.threshold, n)
-}
-
-/// The council an in-force record describes, recomputed from its transcript.
-pub fn council_of(record: &CouncilRecord) -> Result<Council, String> {
-    let params = council_params(&record.plan).map_err(|e| e.to_string())?;
-    let dealings = record
-        .dealings
-        .iter()
-        .flatten()
-        .map(|d| Dealing::from_bytes(&d.0))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    Council::from_transcript(&params, &dealings, &record.disqualified).map_err(|e| e.to_string())
-}
+pub use zk::escrow::record::{council_of, params_of as council_params};
 
 impl<R: store::TreeReader> Ctx<'_, '_, R> {
     /// A plan governance may approve: a fresh id, distinct governance members, a threshold
@@ -227,7 +208,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                                     .map(|k| Bytes(k.to_vec()))
                                     .collect();
                             }
-                            Err(e) => record.failed = Some(e),
+                            Err(e) => record.failed = Some(e.to_string()),
                         }
                     }
                     Ok(())
@@ -357,7 +338,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         };
         let council = match council_of(&council_record) {
             Ok(c) => c,
-            Err(e) => return Ok(Err(refuse_opening(e))),
+            Err(e) => return Ok(Err(refuse_opening(e.to_string()))),
         };
         let checked = DecryptionShare::from_bytes(share).and_then(|s| {
             let ct = Ciphertext::from_bytes(

@@ -269,6 +269,18 @@ pub fn deal(
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct ReceivedShare(Scalar);
 
+impl ReceivedShare {
+    /// The 32-byte encoding (for the member's encrypted store).
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(scalar_bytes(&self.0))
+    }
+
+    /// Restores [`ReceivedShare::to_bytes`]; `None` unless a canonical scalar.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Option<Self> {
+        scalar_from_bytes(bytes).map(ReceivedShare)
+    }
+}
+
 impl fmt::Debug for ReceivedShare {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReceivedShare").finish_non_exhaustive()

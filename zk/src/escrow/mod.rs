@@ -22,6 +22,7 @@
 //! polynomial of degree `t − 1`, and `X_j = [x_j]G` is public.
 
 pub mod council;
+pub mod record;
 pub mod sigma;
 
 use crate::ZkError;
