@@ -3,7 +3,8 @@
 //! issues from CSV (a bad row reported by line), a student imports and answers, an employer
 //! verifies offline (exit 0), a replay exits 1, an out-of-scope request is refused. Every home
 //! pins the devnet's genesis first; then a second consortium's node (ports 16800-16904) is
-//! refused by every role.
+//! refused by every role. The regulator council's commands run against a third devnet (ports
+//! 17000-17104).
 
 mod common;
 
@@ -203,5 +204,177 @@ async fn issue_answer_and_verify_with_the_command_line() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("pins chain"));
     other.stop().await;
+    devnet.stop().await;
+}
+
+/// Issue 18 from the command line: three governance members, each in its own home, form a
+/// 2-of-3 council (`credctl governance council propose|enrol|deal|check|show`); an opening is
+/// proposed with its legal basis, a share before the vote is refused, and after approval two
+/// members' shares open the handle (`council share|opening`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_council_forms_and_opens_with_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let devnet_dir = d.join("devnet");
+    let devnet = credctl::demo::start_devnet(d, 17_000, &mut |_| {})
+        .await
+        .expect("devnet");
+    let api = devnet.ledger.client.base().to_owned();
+    let password = std::fs::read_to_string(devnet_dir.join("password")).expect("devnet password");
+    let homes: Vec<_> = (0..3).map(|i| d.join(format!("member-{i}"))).collect();
+    let keys: Vec<String> = (0..3)
+        .map(|i| {
+            devnet_dir
+                .join(format!("governance-{i}/governance.key"))
+                .to_str()
+                .expect("utf-8")
+                .to_owned()
+        })
+        .collect();
+    let run = |i: usize, args: &[&str]| {
+        let (api, home, pw) = (api.clone(), homes[i].clone(), password.clone());
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        tokio::task::block_in_place(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            credctl(&home, &api, &pw, &a)
+        })
+    };
+    for home in &homes {
+        tokio::task::block_in_place(|| {
+            pin(Path::new(env!("CARGO_BIN_EXE_credctl")), home, &api, &devnet_dir)
+        });
+    }
+    let dids: Vec<String> = devnet
+        .governance
+        .iter()
+        .map(|k| schemas::Did::from_public_key(k.public_key()).to_string())
+        .collect();
+    let members = dids.join(",");
+    let council = |i: usize, cmd: &str| {
+        ok(&run(
+            i,
+            &[
+                "governance",
+                "council",
+                cmd,
+                "--key",
+                &keys[i],
+                "--id",
+                "regulators-2027",
+            ],
+        ))
+    };
+    let out = ok(&run(
+        0,
+        &[
+            "governance",
+            "council",
+            "propose",
+            "--key",
+            &keys[0],
+            "--id",
+            "regulators-2027",
+            "--name",
+            "Financial regulators",
+            "--members",
+            &members,
+            "--threshold",
+            "2",
+        ],
+    ));
+    let p = proposal_of(&out);
+    ok(&run(1, &["governance", "approve", &p, "--key", &keys[1]]));
+    for step in ["enrol", "deal", "check"] {
+        for i in 0..3 {
+            let out = council(i, step);
+            assert!(out.contains("regulators-2027"), "{out}");
+        }
+    }
+    let show = ok(&run(
+        0,
+        &["governance", "council", "show", "--id", "regulators-2027"],
+    ));
+    assert!(show.contains("in force; key "), "{show}");
+    let key_hex = show
+        .split("in force; key ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the key");
+    let key_bytes: [u8; 32] = hex::decode(key_hex).expect("hex").try_into().expect("32 bytes");
+    let council_key = zk::escrow::CouncilKey::from_bytes(&key_bytes).expect("a point");
+
+    // A registered verifier to name in the opening.
+    let (bank, _) = wallet::roles::Identity::create(
+        &d.join("bank"),
+        "Bank",
+        PW,
+        schemas::seal::Cost {
+            memory_kib: 1024,
+            iterations: 1,
+        },
+    )
+    .expect("id");
+    let v = bank
+        .register_verifier(
+            &devnet.ledger,
+            vec![schemas::ledger::ScopeItem {
+                credential_type: "KycAttestation".into(),
+                disclose: vec![],
+                predicates: vec!["age".into()],
+            }],
+            vec!["account opening".into()],
+            "bank-cli-council".into(),
+        )
+        .await
+        .expect("proposed");
+    for g in devnet.governance.iter().take(2) {
+        wallet::roles::approve(&devnet.ledger, g, v)
+            .await
+            .expect("approved");
+    }
+    let ct = zk::escrow::encrypt(
+        &council_key,
+        zk::poseidon::fr_from_i64(77_000_123),
+        &zk::escrow::EscrowRandomness::random(&mut rand_core::OsRng),
+    );
+    let out = ok(&run(
+        2,
+        &[
+            "governance",
+            "council",
+            "open",
+            "--key",
+            &keys[2],
+            "--council",
+            "regulators-2027",
+            "--ciphertext",
+            &hex::encode(ct.to_bytes()),
+            "--verifier",
+            &bank.did().to_string(),
+            "--request",
+            &"05".repeat(32),
+            "--legal-basis",
+            "AML investigation 2027-114",
+        ],
+    ));
+    let opening = proposal_of(&out);
+    let early = run(
+        0,
+        &["governance", "council", "share", "--key", &keys[0], &opening],
+    );
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("not approved"),
+        "{early:?}"
+    );
+    ok(&run(0, &["governance", "approve", &opening, "--key", &keys[0]]));
+    for i in [0, 1] {
+        ok(&run(
+            i,
+            &["governance", "council", "share", "--key", &keys[i], &opening],
+        ));
+    }
+    let status = ok(&run(2, &["governance", "council", "opening", &opening]));
+    assert!(status.contains("opened: identity handle 77000123"), "{status}");
     devnet.stop().await;
 }

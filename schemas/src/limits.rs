@@ -62,7 +62,7 @@ pub const MAX_OPEN_PROPOSALS: u32 = 4;
 /// keeps the two equal).
 pub const MAX_COUNCIL_MEMBERS: usize = 64;
 /// An encoded council dealing (`zk::escrow::council::MAX_DEALING_BYTES`).
-pub const MAX_COUNCIL_DEALING: usize = 4_198;
+pub const MAX_COUNCIL_DEALING: usize = 4_262;
 /// A council complaint.
 pub const COUNCIL_COMPLAINT_BYTES: usize = 100;
 /// A decryption share.

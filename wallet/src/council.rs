@@ -156,7 +156,7 @@ impl Member<'_> {
     pub async fn deal(&self, ledger: &Ledger, id: &str) -> Result<(), CouncilError> {
         let record = council(ledger, id).await?;
         let me = self.number(&record)?;
-        let params = params_of(&record.plan)?;
+        let params = params_of(&ledger.chain_id, &record.plan)?;
         let keys = record
             .receiving_keys
             .iter()
@@ -186,7 +186,7 @@ impl Member<'_> {
     pub async fn check(&self, ledger: &Ledger, id: &str) -> Result<Vec<u16>, CouncilError> {
         let record = council(ledger, id).await?;
         let me = self.number(&record)?;
-        let params = params_of(&record.plan)?;
+        let params = params_of(&ledger.chain_id, &record.plan)?;
         let secret = self.receiving_secret(id)?;
         let mut complained = Vec::new();
         for d in &record.dealings {
@@ -229,7 +229,7 @@ impl Member<'_> {
         })?;
         let record = council(ledger, &opening.request.council).await?;
         let me = self.number(&record)?;
-        let council = council_of(&record)?;
+        let council = council_of(&ledger.chain_id, &record)?;
         let id = &record.plan.id;
         let received = council
             .qualified()

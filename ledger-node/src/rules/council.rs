@@ -64,7 +64,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 plan.id
             ))));
         }
-        if let Err(e) = council_params(plan) {
+        // The parameters' range only: the chain id enters the context when members act.
+        if let Err(e) = council_params("", plan) {
             return Ok(Err(refuse(e.to_string())));
         }
         let gov = self.governance()?;
@@ -134,7 +135,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         if record.key.is_some() || record.failed.is_some() {
             return Ok(Err(refuse(format!("council {id}'s key generation is over"))));
         }
-        let params = match council_params(&record.plan) {
+        let chain = &tx.tx.chain_id;
+        let params = match council_params(chain, &record.plan) {
             Ok(p) => p,
             Err(e) => return Ok(Err(refuse(e.to_string()))),
         };
@@ -200,7 +202,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 } else {
                     record.ready[slot] = true;
                     if record.ready.iter().all(|r| *r) {
-                        match council_of(&record) {
+                        match council_of(chain, &record) {
                             Ok(c) => {
                                 record.key = Some(Bytes(c.key().to_bytes().to_vec()));
                                 record.verification_keys = (1..=params.members())
@@ -336,7 +338,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
-        let council = match council_of(&council_record) {
+        let council = match council_of(&tx.tx.chain_id, &council_record) {
             Ok(c) => c,
             Err(e) => return Ok(Err(refuse_opening(e.to_string()))),
         };

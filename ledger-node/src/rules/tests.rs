@@ -1184,7 +1184,7 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     applied(c.one(t));
 
     // Enrolment, then dealing (not before everyone enrolled).
-    let params = council::council_params(&plan).expect("valid");
+    let params = council::council_params(CHAIN, &plan).expect("valid");
     let keys: Vec<_> = secrets.iter().map(ReceivingSecret::public).collect();
     applied(step(&mut c, 0, enrol(&secrets[0])));
     rejected(step(&mut c, 0, enrol(&secrets[0])), "enrolled already");
@@ -1302,8 +1302,8 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
         legal_basis: "AML investigation 2027-114, court order 88".into(),
     };
     // Each member's share of the council key, from the qualified dealers (1 and 3).
-    let council =
-        council::council_of(&c.get(&state_keys::council(&plan.id)).expect("recorded")).expect("in force");
+    let council = council::council_of(CHAIN, &c.get(&state_keys::council(&plan.id)).expect("recorded"))
+        .expect("in force");
     let share_of = |j: u16, rng: &mut rand_chacha::ChaCha20Rng| {
         let received: Vec<_> = [0usize, 2]
             .iter()

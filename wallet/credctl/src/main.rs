@@ -195,6 +195,10 @@ enum GovernanceCmd {
     /// party ever holds their toxic waste (ARCHITECTURE.md, "The setup ceremony").
     #[command(subcommand)]
     Ceremony(CeremonyCmd),
+    /// The regulator council: its key generation among governance members, and openings of
+    /// escrowed identity handles, each a public, voted ledger act (docs/escrow.md).
+    #[command(subcommand)]
+    Council(CouncilCmd),
     /// Propose retiring a circuit's key version: once governance approves, no holder proves
     /// under it and no verifier accepts a proof made under it (the key stays on the ledger).
     RetireCircuit {
@@ -207,6 +211,99 @@ enum GovernanceCmd {
         /// The key version to retire.
         #[arg(long)]
         version: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CouncilCmd {
+    /// Propose a council (other members approve with `credctl governance approve`).
+    Propose {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The council's id (a-z, 0-9, '-'; never reused).
+        #[arg(long)]
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// The members' DIDs, in share order (governance members; comma-separated).
+        #[arg(long, value_delimiter = ',', value_parser = parse_did)]
+        members: Vec<schemas::Did>,
+        /// Shares needed to open.
+        #[arg(long)]
+        threshold: u16,
+    },
+    /// Key generation, step 1: a fresh receiving key (its secret sealed in the member's council
+    /// keystore, `HOME/council`).
+    Enrol {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The council's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Key generation, step 2 (once every member enrolled): this member's dealing.
+    Deal {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The council's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Key generation, step 3 (once every member dealt): check every dealing, complain of bad
+    /// shares, declare this member ready.
+    Check {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The council's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// A council's state on the ledger (read with proof).
+    Show {
+        /// The council's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Propose opening an escrow ciphertext, with its legal basis (governance approves).
+    Open {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The council the ciphertext is under.
+        #[arg(long)]
+        council: String,
+        /// The ciphertext (128 hex digits), as the presentation carried it.
+        #[arg(long)]
+        ciphertext: String,
+        /// The verifier that received it.
+        #[arg(long, value_parser = parse_did)]
+        verifier: schemas::Did,
+        /// The presentation's request digest.
+        #[arg(long, value_parser = parse_hash)]
+        request: Hash,
+        /// The legal basis, for the record.
+        #[arg(long)]
+        legal_basis: String,
+    },
+    /// Publish this member's decryption share for an approved opening.
+    Share {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The opening proposal (transaction hash).
+        #[arg(value_parser = parse_hash)]
+        opening: Hash,
+    },
+    /// An opening's state: approved or not, shares published, the handle once opened.
+    Opening {
+        /// The opening proposal (transaction hash).
+        #[arg(value_parser = parse_hash)]
+        opening: Hash,
     },
 }
 
@@ -551,6 +648,156 @@ static LEDGER: std::sync::OnceLock<Ledger> = std::sync::OnceLock::new();
 /// Connects to the first node of --ledger that answers and proves itself against the pinned
 /// genesis.
 /// `credctl governance ceremony …`.
+/// The member's council keystore (`HOME/council`), created on first use.
+fn council_store(cli: &Cli) -> Result<wallet::keystore::Keystore> {
+    let dir = cli.home.join("council");
+    let pw = password(cli)?;
+    if dir.join("wallet.sled").exists() {
+        return Ok(wallet::keystore::Keystore::open(&dir, &pw)?);
+    }
+    let (store, phrase) = wallet::keystore::Keystore::create(&dir, &pw, Cost::default(), &mut OsRng)?;
+    out!(
+        "council keystore created in {}; recovery phrase (write it down; it is not shown again):\n{}",
+        dir.display(),
+        phrase.words()
+    );
+    Ok(store)
+}
+
+async fn council_cmd(cli: &Cli, ledger: &Ledger, cmd: &CouncilCmd) -> Result<()> {
+    use wallet::council::{Member, council, opening, propose_council, propose_opening};
+    let key_of = |key: &PathBuf| -> Result<schemas::sm2::SecretKey> {
+        Ok(ledger_node::config::open_governance_key(key, &password(cli)?)?)
+    };
+    match cmd {
+        CouncilCmd::Propose {
+            key,
+            id,
+            name,
+            members,
+            threshold,
+        } => {
+            let plan = schemas::ledger::CouncilPlan {
+                id: id.clone(),
+                name: name.clone(),
+                members: members.clone(),
+                threshold: *threshold,
+            };
+            let p = propose_council(ledger, &key_of(key)?, plan).await?;
+            out!("council {id} ({threshold} of {}) proposed: {p}", members.len());
+        }
+        CouncilCmd::Enrol { key, id } | CouncilCmd::Deal { key, id } | CouncilCmd::Check { key, id } => {
+            let k = key_of(key)?;
+            let store = council_store(cli)?;
+            let member = Member {
+                key: &k,
+                store: &store,
+            };
+            match cmd {
+                CouncilCmd::Enrol { .. } => {
+                    member.enrol(ledger, id).await?;
+                    out!("enrolled in council {id}");
+                }
+                CouncilCmd::Deal { .. } => {
+                    member.deal(ledger, id).await?;
+                    out!("dealt in council {id}");
+                }
+                _ => {
+                    let complained = member.check(ledger, id).await?;
+                    if complained.is_empty() {
+                        out!("every dealing checked; ready in council {id}");
+                    } else {
+                        out!("complained of dealer(s) {complained:?}; ready in council {id}");
+                    }
+                }
+            }
+        }
+        CouncilCmd::Show { id } => {
+            let r = council(ledger, id).await?;
+            out!(
+                "council {} ({}): {} of {}",
+                r.plan.id,
+                r.plan.name,
+                r.plan.threshold,
+                r.plan.members.len()
+            );
+            for (i, m) in r.plan.members.iter().enumerate() {
+                out!(
+                    "  member {}: {m}{}{}{}",
+                    i + 1,
+                    if r.receiving_keys[i].is_some() {
+                        ", enrolled"
+                    } else {
+                        ""
+                    },
+                    if r.dealings[i].is_some() { ", dealt" } else { "" },
+                    if r.ready[i] { ", ready" } else { "" },
+                );
+            }
+            if !r.disqualified.is_empty() {
+                out!("  disqualified dealers: {:?}", r.disqualified);
+            }
+            match (&r.key, &r.failed) {
+                (Some(k), _) => out!("  in force; key {}", hex::encode(&k.0)),
+                (None, Some(why)) => out!("  failed: {why}"),
+                (None, None) => out!("  key generation under way"),
+            }
+        }
+        CouncilCmd::Open {
+            key,
+            council: id,
+            ciphertext,
+            verifier,
+            request,
+            legal_basis,
+        } => {
+            let ciphertext =
+                hex::decode(ciphertext).map_err(|_| anyhow::anyhow!("the ciphertext is not hex"))?;
+            let p = propose_opening(
+                ledger,
+                &key_of(key)?,
+                schemas::ledger::OpeningRequest {
+                    council: id.clone(),
+                    ciphertext,
+                    verifier: verifier.clone(),
+                    request: *request,
+                    legal_basis: legal_basis.clone(),
+                },
+            )
+            .await?;
+            out!("opening proposed: {p} (approve with `credctl governance approve {p}`)");
+        }
+        CouncilCmd::Share { key, opening } => {
+            let k = key_of(key)?;
+            let store = council_store(cli)?;
+            Member {
+                key: &k,
+                store: &store,
+            }
+            .publish_share(ledger, *opening)
+            .await?;
+            out!("decryption share published for opening {opening}");
+        }
+        CouncilCmd::Opening { opening: o } => match opening(ledger, o).await? {
+            None => out!("opening {o} is not approved (see /v1/proposals/{o} for its votes)"),
+            Some(r) => {
+                out!(
+                    "opening {o}: council {}, verifier {}, legal basis {:?}; {} share(s)",
+                    r.request.council,
+                    r.request.verifier,
+                    r.request.legal_basis,
+                    r.shares.len()
+                );
+                match r.handle {
+                    Some(h) => out!("  opened: identity handle {h}"),
+                    None => out!("  not opened yet"),
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
 async fn ceremony_cmd(cli: &Cli, ledger: &Ledger, cmd: &CeremonyCmd) -> Result<()> {
     let setup = wallet::ceremony::Setup::new(ledger, cli.home.join("ceremony"));
     // A contribution takes seconds to minutes: a bar shows how far it is.
@@ -925,6 +1172,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     }
                 }
                 GovernanceCmd::Ceremony(cmd) => ceremony_cmd(cli, &ledger, cmd).await?,
+                GovernanceCmd::Council(cmd) => council_cmd(cli, &ledger, cmd).await?,
                 GovernanceCmd::RetireCircuit {
                     key,
                     circuit,

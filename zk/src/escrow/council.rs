@@ -8,13 +8,17 @@
 //! 1. Member `j` publishes a receiving key `E_j = [e_j]G` ([`ReceivingSecret`]).
 //! 2. Member `i` deals ([`deal`]): a random polynomial `f_i` of degree `t − 1`; commitments
 //!    `A_ik = [a_ik]G`; a Schnorr proof of knowledge of `a_i0` (so no dealer can publish a
-//!    constant term computed from the others' to cancel them); one ephemeral `R_i = [ρ]G`; and
-//!    for each member `j` the share `f_i(j)` plus a mask hashed from `K_ij = [ρ]E_j`.
+//!    constant term computed from the others' to cancel them); one ephemeral `R_i = [ρ]G` with a
+//!    Schnorr proof of knowledge of `ρ`; and for each member `j` the share `f_i(j)` plus a mask
+//!    hashed from `K_ij = [ρ]E_j`.
 //! 3. Member `j` removes the mask with `K_ij = [e_j]R_i` and checks `[s_ij]G = Σ_k [j^k]A_ik`
 //!    ([`Dealing::share_for`]). If the check fails it publishes a [`Complaint`]: `K_ij` with a
 //!    Chaum–Pedersen proof that `log_G E_j = log_{R_i} K_ij`. Anyone then removes the mask and
 //!    checks the share: a complaint that holds disqualifies the dealer, one that does not is
-//!    refused ([`Complaint::holds`]). Revealing `K_ij` reveals only the accused dealer's share.
+//!    refused ([`Complaint::holds`]). Revealing `K_ij = [ρ]E_j` reveals only the accused
+//!    dealer's share: the dealer proved it knows `ρ`, so `K_ij` is a value it could compute
+//!    itself, and no dealer can publish another dealer's ephemeral (or a multiple of it) to make
+//!    honest members' complaints unmask that dealer's shares (hostile review of issue 18).
 //! 4. The qualified dealers are those with a valid dealing and no complaint that holds; there
 //!    must be at least `t`. The council key is `K = Σ A_i0`, member `j`'s verification key
 //!    `X_j = Σ_i Σ_k [j^k]A_ik`, its share `x_j = Σ_i s_ij` ([`Council::from_transcript`],
@@ -52,8 +56,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 /// Most members a council can have (a dealing carries one share per member).
 pub const MAX_COUNCIL_MEMBERS: u16 = 64;
 
-/// Largest encoded dealing: header, `t ≤ n` commitments, the ephemeral, `n` shares, the proof.
-pub const MAX_DEALING_BYTES: usize = 6 + 32 * (2 * MAX_COUNCIL_MEMBERS as usize + 1) + sigma::PROOF_BYTES;
+/// Largest encoded dealing: header, `t ≤ n` commitments, the ephemeral, `n` shares, two proofs.
+pub const MAX_DEALING_BYTES: usize = 6 + 32 * (2 * MAX_COUNCIL_MEMBERS as usize + 1) + 2 * sigma::PROOF_BYTES;
 
 /// Size of an encoded complaint.
 pub const COMPLAINT_BYTES: usize = 4 + 32 + sigma::PROOF_BYTES;
@@ -209,7 +213,10 @@ pub struct Dealing {
     commitments: Vec<Point>,
     ephemeral: Point,
     shares: Vec<Scalar>,
+    /// Knowledge of `a_0`.
     knowledge: EqualLogs,
+    /// Knowledge of `ρ`.
+    ephemeral_knowledge: EqualLogs,
 }
 
 /// Deals member `dealer`'s polynomial to every member's receiving key (in member order).
@@ -245,7 +252,7 @@ pub fn deal(
                     .rev()
                     .fold(Scalar::zero(), |acc, a| acc * x + a),
             );
-            let key = (e.0 * *rho).into_affine();
+            let key = Zeroizing::new((e.0 * *rho).into_affine());
             *value + params.mask(dealer, j, &key)
         })
         .collect();
@@ -256,12 +263,20 @@ pub fn deal(
         &coefficients[0],
         rng,
     );
+    let ephemeral_knowledge = EqualLogs::prove(
+        KNOWLEDGE,
+        &params.act(4, dealer, 0, &[0; 32]),
+        &[generator()],
+        &rho,
+        rng,
+    );
     Ok(Dealing {
         dealer,
         commitments,
         ephemeral: (generator() * *rho).into_affine(),
         shares,
         knowledge,
+        ephemeral_knowledge,
     })
 }
 
@@ -295,7 +310,7 @@ impl Dealing {
 
     /// What anyone checks before the ledger accepts a dealing: the dealer is a member, it
     /// commits to a polynomial of degree `t − 1`, carries a share for each of the `n` members,
-    /// and proves it knows its constant term.
+    /// and proves it knows its constant term and its ephemeral secret.
     pub fn check(&self, params: &CouncilParams) -> Result<(), ZkError> {
         params.check_index("dealer", self.dealer)?;
         if self.commitments.len() != usize::from(params.threshold) {
@@ -324,6 +339,17 @@ impl Dealing {
                 self.dealer
             )));
         }
+        if !self.ephemeral_knowledge.verify(
+            KNOWLEDGE,
+            &params.act(4, self.dealer, 0, &[0; 32]),
+            &[generator()],
+            &[self.ephemeral],
+        ) {
+            return Err(refuse(format!(
+                "dealer {}'s proof of knowing its ephemeral secret does not verify",
+                self.dealer
+            )));
+        }
         Ok(())
     }
 
@@ -336,7 +362,7 @@ impl Dealing {
         secret: &ReceivingSecret,
         rng: &mut impl CryptoRngCore,
     ) -> Result<ReceivedShare, Box<Complaint>> {
-        let key = (self.ephemeral * secret.0).into_affine();
+        let key = Zeroizing::new((self.ephemeral * secret.0).into_affine());
         if let Some(share) = self.unmask(params, me, &key) {
             return Ok(share);
         }
@@ -350,7 +376,7 @@ impl Dealing {
         Err(Box::new(Complaint {
             dealer: self.dealer,
             accuser: me,
-            key,
+            key: *key,
             proof,
         }))
     }
@@ -362,9 +388,10 @@ impl Dealing {
         (generator() * share.0 == commitment_at(&self.commitments, member)).then_some(share)
     }
 
-    /// `dealer u16 ‖ t u16 ‖ n u16 ‖ A_0..A_{t−1} ‖ R ‖ shares ‖ proof`, integers little endian.
+    /// `dealer u16 ‖ t u16 ‖ n u16 ‖ A_0..A_{t−1} ‖ R ‖ shares ‖ proof(a_0) ‖ proof(ρ)`,
+    /// integers little endian.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(6 + 32 * (self.commitments.len() + 1 + self.shares.len()) + 64);
+        let mut out = Vec::with_capacity(6 + 32 * (self.commitments.len() + 1 + self.shares.len()) + 128);
         out.extend_from_slice(&self.dealer.to_le_bytes());
         out.extend_from_slice(&(self.commitments.len() as u16).to_le_bytes());
         out.extend_from_slice(&(self.shares.len() as u16).to_le_bytes());
@@ -376,6 +403,7 @@ impl Dealing {
             out.extend_from_slice(&scalar_bytes(s));
         }
         out.extend_from_slice(&self.knowledge.to_bytes());
+        out.extend_from_slice(&self.ephemeral_knowledge.to_bytes());
         out
     }
 
@@ -413,10 +441,13 @@ impl Dealing {
                 scalar_from_bytes(b).ok_or_else(|| bad(format!("share {j} is not a canonical scalar")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let proof = r
-            .take::<{ sigma::PROOF_BYTES }>()
-            .and_then(EqualLogs::from_bytes)
-            .ok_or_else(|| bad("its proof of knowledge is missing or not two scalars".into()))?;
+        let mut proof = || {
+            r.take::<{ sigma::PROOF_BYTES }>()
+                .and_then(EqualLogs::from_bytes)
+                .ok_or_else(|| bad("a proof of knowledge is missing or not two scalars".into()))
+        };
+        let knowledge = proof()?;
+        let ephemeral_knowledge = proof()?;
         if !r.0.is_empty() {
             return Err(bad(format!("{} bytes after the proof", r.0.len())));
         }
@@ -425,7 +456,8 @@ impl Dealing {
             commitments,
             ephemeral,
             shares,
-            knowledge: proof,
+            knowledge,
+            ephemeral_knowledge,
         })
     }
 }
@@ -599,6 +631,30 @@ impl Council {
         })
     }
 
+    /// A council from what an earlier [`Council::from_transcript`] computed and the ledger
+    /// stored (reading it back costs a point decoding per member instead of the whole
+    /// transcript's arithmetic).
+    pub(crate) fn from_parts(
+        params: &CouncilParams,
+        key: CouncilKey,
+        verification: Vec<Point>,
+        qualified: Vec<u16>,
+    ) -> Result<Self, ZkError> {
+        if verification.len() != usize::from(params.members) {
+            return Err(refuse(format!(
+                "{} verification keys for {} members",
+                verification.len(),
+                params.members
+            )));
+        }
+        Ok(Council {
+            params: *params,
+            key,
+            verification,
+            qualified,
+        })
+    }
+
     /// The key holders encrypt to.
     pub fn key(&self) -> CouncilKey {
         self.key
@@ -703,15 +759,18 @@ impl CouncilShare {
     /// against its public verification key.
     pub fn new(council: &Council, member: u16, received: &[(u16, ReceivedShare)]) -> Result<Self, ZkError> {
         council.params.check_index("member", member)?;
-        let mut secret = Scalar::zero();
+        let mut secret = Zeroizing::new(Scalar::zero());
         for dealer in &council.qualified {
             let (_, s) = received
                 .iter()
                 .find(|(d, _)| d == dealer)
                 .ok_or_else(|| refuse(format!("no share from qualified dealer {dealer}")))?;
-            secret += s.0;
+            *secret += s.0;
         }
-        let share = CouncilShare { member, secret };
+        let share = CouncilShare {
+            member,
+            secret: *secret,
+        };
         if (generator() * share.secret).into_affine() != council.verification[usize::from(member) - 1] {
             return Err(refuse(format!(
                 "member {member}'s shares do not sum to its verification key"
@@ -757,6 +816,12 @@ impl CouncilShare {
     /// Restores [`CouncilShare::to_bytes`].
     pub fn from_bytes(bytes: &[u8; 34]) -> Result<Self, ZkError> {
         let member = u16::from_le_bytes([bytes[0], bytes[1]]);
+        if member == 0 || member > MAX_COUNCIL_MEMBERS {
+            return Err(malformed(
+                "council share",
+                format!("member {member} is not a member number"),
+            ));
+        }
         let secret = scalar_from_bytes(bytes[2..].try_into().expect("32 bytes"))
             .ok_or_else(|| malformed("council share", "not a canonical scalar"))?;
         Ok(CouncilShare { member, secret })

@@ -458,3 +458,37 @@ fn the_ledger_bounds_match_the_formats() {
     );
     assert_eq!(schemas::limits::ESCROW_CIPHERTEXT_BYTES, Ciphertext::BYTES);
 }
+
+/// Hostile review of issue 18, finding 1: a dealer that copies another dealer's ephemeral `R`
+/// (or a multiple of it) and sends garbage shares would make every honest member's complaint
+/// reveal `[e_j]R`, unmasking the honest dealer's shares. A dealing must prove knowledge of its
+/// ephemeral secret, so such a dealing is refused before anyone complains.
+#[test]
+fn a_dealing_that_reuses_another_dealers_ephemeral_is_refused() {
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let g = generate(2, 3, &mut rng);
+    let honest = g.dealings[0].to_bytes();
+    let t = 2;
+    let r_at = 6 + 32 * t;
+    for replacement in [honest[r_at..r_at + 32].to_vec(), {
+        // [2]R of dealer 1.
+        let mut doubled = honest[r_at..r_at + 32].to_vec();
+        let p =
+            <ark_ed_on_bn254::EdwardsAffine as ark_serialize::CanonicalDeserialize>::deserialize_compressed(
+                &doubled[..],
+            )
+            .expect("a point");
+        let twice = ark_ec::CurveGroup::into_affine(p + p);
+        doubled.clear();
+        ark_serialize::CanonicalSerialize::serialize_compressed(&twice, &mut doubled).expect("32 bytes");
+        doubled
+    }] {
+        let mut cheat = g.dealings[1].to_bytes();
+        cheat[r_at..r_at + 32].copy_from_slice(&replacement);
+        let cheat = Dealing::from_bytes(&cheat).expect("well formed");
+        assert!(
+            matches!(cheat.check(&g.params), Err(ZkError::Council { reason }) if reason.contains("ephemeral")),
+            "a copied ephemeral passed the dealing's checks"
+        );
+    }
+}
