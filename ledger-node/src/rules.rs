@@ -467,6 +467,23 @@ fn new_identity(tx: &SignedTransaction, did: &Did, key: &PublicKey, what: &str) 
 }
 
 /// A text field that must say something (its length bound is [`schemas::limits`]'s).
+/// Whether `id` is a plan id (a ceremony's, a council's): 1 to `max` characters of a-z, 0-9 and
+/// '-'. The refusal names `what` and the rule.
+fn plan_id(what: &str, id: &str, max: usize) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= max
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} id {id:?}: 1 to {max} characters of a-z, 0-9 and '-'"
+        ))
+    }
+}
+
 fn text(what: &str, s: &str) -> Result<(), Rejection> {
     if s.trim().is_empty() {
         return Err(RejectCode::InvalidRecord.because(format!("{what} must be 1 to {MAX_TEXT} characters")));

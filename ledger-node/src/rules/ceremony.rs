@@ -28,17 +28,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     /// key version is free, a quorum's worth of contributions at least, registered issuers as
     /// extra contributors. Checked when proposed and again when enacted.
     pub(super) fn check_plan(&self, plan: &CeremonyPlan) -> Result<Result<(), Rejection>, StateError> {
-        let id_ok = !plan.id.is_empty()
-            && plan.id.len() <= MAX_CEREMONY_ID
-            && plan
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !id_ok {
-            return Ok(Err(refuse(format!(
-                "ceremony id {:?}: 1 to {MAX_CEREMONY_ID} characters of a-z, 0-9 and '-'",
-                plan.id
-            ))));
+        if let Err(e) = super::plan_id("ceremony", &plan.id, MAX_CEREMONY_ID) {
+            return Ok(Err(refuse(e)));
         }
         if self.view.raw(&state_keys::ceremony(&plan.id))?.is_some() {
             return Ok(Err(refuse(format!(

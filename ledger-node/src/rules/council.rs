@@ -43,17 +43,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
     /// A plan governance may approve: a fresh id, distinct governance members, a threshold
     /// between 1 and the members. Checked when proposed and again when enacted.
     pub(super) fn check_council_plan(&self, plan: &CouncilPlan) -> Result<Result<(), Rejection>, StateError> {
-        let id_ok = !plan.id.is_empty()
-            && plan.id.len() <= MAX_COUNCIL_ID
-            && plan
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !id_ok {
-            return Ok(Err(refuse(format!(
-                "council id {:?}: 1 to {MAX_COUNCIL_ID} characters of a-z, 0-9 and '-'",
-                plan.id
-            ))));
+        if let Err(e) = super::plan_id("council", &plan.id, MAX_COUNCIL_ID) {
+            return Ok(Err(refuse(e)));
         }
         if let Err(e) = super::text("name", &plan.name) {
             return Ok(Err(e));
