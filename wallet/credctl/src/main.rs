@@ -667,7 +667,7 @@ fn council_store(cli: &Cli) -> Result<wallet::keystore::Keystore> {
 async fn council_cmd(cli: &Cli, ledger: &Ledger, cmd: &CouncilCmd) -> Result<()> {
     use wallet::council::{Member, council, opening, propose_council, propose_opening};
     let key_of = |key: &PathBuf| -> Result<schemas::sm2::SecretKey> {
-        Ok(ledger_node::config::open_governance_key(key, &password(cli)?)?)
+        ledger_node::config::open_governance_key(key, &password(cli)?)
     };
     match cmd {
         CouncilCmd::Propose {
