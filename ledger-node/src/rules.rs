@@ -697,6 +697,12 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(self.member(tx)?);
                 check!(self.publish_share(tx, opening, share)?);
             }
+            TxPayload::AbortCouncil { council, reason } => {
+                check!(self.member(tx)?);
+                check!(text("reason", reason));
+                check!(self.abortable(council)?);
+                check!(self.propose(tx, digest, true)?);
+            }
             _ => {
                 return Ok(Err(
                     RejectCode::UnknownKind.because("unknown transaction kind for this ledger version")
@@ -958,6 +964,11 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             }
             TxPayload::ProposeOpening { opening } => {
                 if let Err(e) = self.approve_opening(digest, opening)? {
+                    return Ok(Err(e));
+                }
+            }
+            TxPayload::AbortCouncil { council, reason } => {
+                if let Err(e) = self.abort_council(council, reason)? {
                     return Ok(Err(e));
                 }
             }

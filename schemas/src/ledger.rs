@@ -502,6 +502,14 @@ pub enum TxPayload {
         #[serde(with = "crate::bytes::variable")]
         share: Vec<u8>,
     },
+    /// Abandon a council whose key generation has stalled (governance approves): it ends
+    /// without a key, no further step is accepted, and governance plans another council.
+    AbortCouncil {
+        /// The council's id.
+        council: String,
+        /// Why, for the record.
+        reason: String,
+    },
 }
 
 /// A regulator council: which governance members hold shares of its key, and how many must act

@@ -290,6 +290,10 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
             bytes("ciphertext", &opening.ciphertext, ESCROW_CIPHERTEXT_BYTES)
         }
         TxPayload::PublishShare { share, .. } => bytes("share", share, DECRYPTION_SHARE_BYTES),
+        TxPayload::AbortCouncil { council, reason } => {
+            text("council", council)?;
+            text("reason", reason)
+        }
     }
 }
 

@@ -135,13 +135,30 @@ impl Member<'_> {
             })?)
     }
 
-    /// Step 1: a fresh receiving secret, sealed, and its key on the ledger.
+    /// Step 1: a receiving secret, sealed before its key goes on the ledger (so a crash between
+    /// the two loses nothing: a second run sends the same key), and its key on the ledger. A
+    /// secret already sealed for this council is never replaced: the shares dealt to its key
+    /// could no longer be read.
     pub async fn enrol(&self, ledger: &Ledger, id: &str) -> Result<(), CouncilError> {
         let record = council(ledger, id).await?;
-        self.number(&record)?;
-        let secret = ReceivingSecret::random(&mut OsRng);
-        self.store
-            .put(&receiving_name(id), secret.to_bytes().as_slice(), &mut OsRng)?;
+        let me = self.number(&record)?;
+        let secret = if self.store.get(&receiving_name(id))?.is_some() {
+            self.receiving_secret(id)?
+        } else {
+            let secret = ReceivingSecret::random(&mut OsRng);
+            self.store
+                .put(&receiving_name(id), secret.to_bytes().as_slice(), &mut OsRng)?;
+            secret
+        };
+        if let Some(on_ledger) = &record.receiving_keys[usize::from(me) - 1] {
+            return Err(CouncilError::NotNow(
+                if on_ledger.0 == secret.public().to_bytes() {
+                    format!("already enrolled in council {id}")
+                } else {
+                    format!("the ledger holds another receiving key for this member in council {id}")
+                },
+            ));
+        }
         self.step(
             ledger,
             id,

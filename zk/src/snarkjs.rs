@@ -55,13 +55,15 @@ pub fn proof(bytes: &[u8]) -> Result<String, ZkError> {
     ))
 }
 
-/// The statement's public inputs, in circuit order, as snarkjs's `public.json`.
+/// The statement's public inputs (with the escrow part for an escrow shape), in circuit order, as
+/// snarkjs's `public.json`.
 pub fn public_signals(
     vk: &VerifyingKey,
     statement: &UnlinkableStatement,
+    escrow: Option<&crate::unlinkable::EscrowStatement>,
     nullifier: &schemas::Hash,
 ) -> Result<String, ZkError> {
-    let inputs = crate::unlinkable::public_inputs(vk, statement, nullifier)?;
+    let inputs = crate::unlinkable::public_inputs(vk, statement, escrow, nullifier)?;
     let quoted: Vec<String> = inputs.iter().map(|x| format!("\"{x}\"")).collect();
     Ok(format!("[{}]", quoted.join(",")))
 }

@@ -788,10 +788,11 @@ fn prove(
 pub(crate) fn public_inputs(
     vk: &VerifyingKey,
     statement: &UnlinkableStatement,
+    escrow: Option<&EscrowStatement>,
     nullifier: &Hash,
 ) -> Result<Vec<Fr>, ZkError> {
     let nullifier = field(nullifier, "nullifier")?;
-    Ok(statement_assignment(vk.shape, statement, None, nullifier)?.public_inputs())
+    Ok(statement_assignment(vk.shape, statement, escrow, nullifier)?.public_inputs())
 }
 
 /// Verifies an unlinkable proof for the statement and nullifier.

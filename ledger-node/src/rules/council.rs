@@ -93,6 +93,35 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         Ok(Ok(()))
     }
 
+    /// A council governance may abandon: one whose key generation has not ended (checked when
+    /// proposed and again when enacted).
+    pub(super) fn abortable(&self, id: &str) -> Result<Result<CouncilRecord, Rejection>, StateError> {
+        let Some(record): Option<CouncilRecord> = self.view.get(&state_keys::council(id))? else {
+            return Ok(Err(refuse(format!("no council {id}"))));
+        };
+        if record.key.is_some() || record.failed.is_some() {
+            return Ok(Err(refuse(format!(
+                "council {id}'s key generation is over; only a council still forming can be abandoned"
+            ))));
+        }
+        Ok(Ok(record))
+    }
+
+    /// Enacts an approved abandonment: the council ends without a key.
+    pub(super) fn abort_council(
+        &mut self,
+        id: &str,
+        reason: &str,
+    ) -> Result<Result<(), Rejection>, StateError> {
+        let mut record = match self.abortable(id)? {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        record.failed = Some(format!("abandoned by governance: {reason}"));
+        self.view.put(state_keys::council(id), &record);
+        Ok(Ok(()))
+    }
+
     /// The council `id` and the sender's member number in it (1-based).
     fn council_member(
         &self,

@@ -1384,3 +1384,75 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     );
     rejected(c.one(t), "ciphertext");
 }
+
+/// Hostile review of issue 18, finding 3: one silent member would stall a council's key
+/// generation forever. Governance can abandon a council still forming (by the usual quorum);
+/// no step is accepted afterwards, and a council in force or already ended cannot be abandoned.
+#[test]
+fn governance_abandons_a_stalled_council() {
+    use schemas::ledger::{CouncilPlan, CouncilRecord, CouncilStep};
+    use zk::escrow::council::ReceivingSecret;
+
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(19);
+    let mut c = Chain::new();
+    let plan = CouncilPlan {
+        id: "stalled".into(),
+        name: "Regulators".into(),
+        members: (1..=3).map(|i| did(&key(i))).collect(),
+        threshold: 2,
+    };
+    let t = c.tx(&[&key(1)], TxPayload::StartCouncil { plan: plan.clone() });
+    let p = t.id();
+    applied(c.one(t));
+    let t = c.tx(&[&key(2)], TxPayload::Approve { proposal: p });
+    applied(c.one(t));
+    // Member 1 enrols; members 2 and 3 never do.
+    let enrol = CouncilStep::Enrol {
+        receiving_key: ReceivingSecret::random(&mut rng).public().to_bytes().to_vec(),
+    };
+    let t = c.tx(
+        &[&key(1)],
+        TxPayload::CouncilStep {
+            council: plan.id.clone(),
+            step: enrol.clone(),
+        },
+    );
+    applied(c.one(t));
+    let abort = |c: &mut Chain, id: &str| {
+        let t = c.tx(
+            &[&key(1)],
+            TxPayload::AbortCouncil {
+                council: id.into(),
+                reason: "members 2 and 3 did not enrol within a month".into(),
+            },
+        );
+        (t.id(), c.one(t))
+    };
+    let (_, o) = abort(&mut c, "no-such-council");
+    rejected(o, "no council no-such-council");
+    let (a, o) = abort(&mut c, &plan.id);
+    applied(o);
+    let forming: CouncilRecord = c.get(&state_keys::council(&plan.id)).expect("recorded");
+    assert_eq!(forming.failed, None, "one approval abandons nothing");
+    let t = c.tx(&[&key(3)], TxPayload::Approve { proposal: a });
+    applied(c.one(t));
+    let ended: CouncilRecord = c.get(&state_keys::council(&plan.id)).expect("recorded");
+    assert!(
+        ended
+            .failed
+            .as_deref()
+            .is_some_and(|f| f.contains("did not enrol")),
+        "{:?}",
+        ended.failed
+    );
+    let t = c.tx(
+        &[&key(2)],
+        TxPayload::CouncilStep {
+            council: plan.id.clone(),
+            step: enrol,
+        },
+    );
+    rejected(c.one(t), "is over");
+    let (_, o) = abort(&mut c, &plan.id);
+    rejected(o, "only a council still forming");
+}

@@ -263,6 +263,18 @@ enum CouncilCmd {
         #[arg(long)]
         id: String,
     },
+    /// Propose abandoning a council whose key generation has stalled (governance approves).
+    Abort {
+        /// The member's sealed key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The council's id.
+        #[arg(long)]
+        id: String,
+        /// Why, for the record.
+        #[arg(long)]
+        reason: String,
+    },
     /// A council's state on the ledger (read with proof).
     Show {
         /// The council's id.
@@ -711,6 +723,19 @@ async fn council_cmd(cli: &Cli, ledger: &Ledger, cmd: &CouncilCmd) -> Result<()>
                     }
                 }
             }
+        }
+        CouncilCmd::Abort { key, id, reason } => {
+            let (p, _) = ledger
+                .submit(
+                    &key_of(key)?,
+                    &[],
+                    TxPayload::AbortCouncil {
+                        council: id.clone(),
+                        reason: reason.clone(),
+                    },
+                )
+                .await?;
+            out!("abandoning council {id} proposed: {p}");
         }
         CouncilCmd::Show { id } => {
             let r = council(ledger, id).await?;

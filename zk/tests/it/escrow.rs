@@ -370,6 +370,19 @@ fn the_escrow_proof_binds_the_handle_and_the_key_and_the_council_opens_it() {
         prove_escrowed(&pk, &s, 4, &council, &witness_for(&w, &paths), &mut rng).expect("proves again");
     assert_ne!(ct.to_bytes()[..32], ct2.to_bytes()[..32]);
 
+    // A second implementation: snarkjs accepts the escrow proof for its ciphertext and refuses
+    // it for a ciphertext of another handle.
+    let public = zk::snarkjs::public_signals(&vk, &s, Some(&escrow), &nullifier).expect("inputs");
+    if let Some(accepted) = super::snarkjs_verifies(&vk, &proof, public) {
+        assert!(accepted, "snarkjs accepts the escrow proof");
+        let wrong = zk::snarkjs::public_signals(&vk, &s, Some(&other_handle), &nullifier).expect("inputs");
+        assert_eq!(
+            super::snarkjs_verifies(&vk, &proof, wrong),
+            Some(false),
+            "snarkjs refuses it for another handle's ciphertext"
+        );
+    }
+
     // The council opens what the verifier received.
     let received = Ciphertext::from_bytes(&ct.to_bytes()).expect("parses");
     let shares = decrypt_by(&g, &[3, 1], &received, &mut rng);
