@@ -827,6 +827,75 @@ fn verify(
     // The statement first: a carried value that is not a field element is named as such.
     let nullifier = field(nullifier, "nullifier")?;
     let inputs = statement_assignment(vk.shape, statement, escrow, nullifier)?.public_inputs();
+    groth16_verify(vk, &inputs, proof)
+}
+
+/// What an opening proposal carries so that validators can check, without the presentation's
+/// ledger context, that its ciphertext is one a holder proved (`docs/escrow.md`, "Evidence"):
+/// every public input of an escrow proof, as canonical 32-byte field encodings, in circuit
+/// order. The statement's values are not checked against the ledger here; what the check
+/// guarantees is that whoever made the proof knew the ciphertext's randomness and an attested
+/// handle, so a ciphertext derived from another one (hashed ElGamal is malleable) has no
+/// evidence.
+pub fn escrow_evidence(
+    vk: &VerifyingKey,
+    statement: &UnlinkableStatement,
+    escrow: &EscrowStatement,
+    nullifier: &Hash,
+) -> Result<Vec<Hash>, ZkError> {
+    Ok(public_inputs(vk, statement, Some(escrow), nullifier)?
+        .iter()
+        .map(crate::poseidon::to_hash)
+        .collect())
+}
+
+/// Checks evidence made by [`escrow_evidence`]: `vk` is an escrow shape's, the inputs are as
+/// many as its circuit has and each a field element, the inputs name `council`, `ciphertext`
+/// and the request digest `request`, and the proof verifies for them.
+pub fn verify_escrow_evidence(
+    vk: &VerifyingKey,
+    inputs: &[Hash],
+    proof: &[u8],
+    council: &CouncilKey,
+    ciphertext: &Ciphertext,
+    request: &Hash,
+) -> Result<(), ZkError> {
+    let shape = vk.shape;
+    let mismatch = |reason: String| ZkError::ShapeMismatch {
+        circuit: shape.id(),
+        reason,
+    };
+    if !shape.escrow {
+        return Err(mismatch("it is not an escrow shape".into()));
+    }
+    if inputs.len() != shape.public_inputs() {
+        return Err(mismatch(format!(
+            "{} public inputs; the circuit has {}",
+            inputs.len(),
+            shape.public_inputs()
+        )));
+    }
+    let inputs = inputs
+        .iter()
+        .map(|h| field(h, "public input"))
+        .collect::<Result<Vec<Fr>, _>>()?;
+    // Layout (`Assignment::public_inputs`): 4 statement values, 3 per predicate, scope,
+    // request, nullifier, then handle attribute, council (x, y), ciphertext (x, y, body).
+    let at = 4 + 3 * shape.predicates;
+    let (k, c) = (council.coordinates(), ciphertext.coordinates());
+    if inputs[at + 1] != fr_from_digest(request.as_bytes()) {
+        return Err(mismatch("its inputs answer another request".into()));
+    }
+    if (inputs[at + 4], inputs[at + 5]) != k {
+        return Err(mismatch("its inputs name another council key".into()));
+    }
+    if (inputs[at + 6], inputs[at + 7], inputs[at + 8]) != c {
+        return Err(mismatch("its inputs name another ciphertext".into()));
+    }
+    groth16_verify(vk, &inputs, proof)
+}
+
+fn groth16_verify(vk: &VerifyingKey, inputs: &[Fr], proof: &[u8]) -> Result<(), ZkError> {
     if proof.len() != PROOF_BYTES {
         return Err(ZkError::MalformedProof {
             reason: format!("{} bytes; a proof is {PROOF_BYTES}", proof.len()),
@@ -835,7 +904,7 @@ fn verify(
     let proof = Proof::<Bn254>::deserialize_compressed(proof).map_err(|e| ZkError::MalformedProof {
         reason: e.to_string(),
     })?;
-    match Groth16::<Bn254>::verify_with_processed_vk(&vk.prepared, &inputs, &proof) {
+    match Groth16::<Bn254>::verify_with_processed_vk(&vk.prepared, inputs, &proof) {
         Ok(true) => Ok(()),
         Ok(false) => Err(ZkError::VerificationFailed { what: "unlinkable" }),
         Err(e) => Err(ZkError::MalformedProof {

@@ -14,8 +14,8 @@ use zk::escrow::council::{
 use zk::escrow::{Ciphertext, CouncilKey, EscrowRandomness, encrypt, handle_value};
 use zk::poseidon::{fr_from_i64, fr_to_bytes};
 use zk::unlinkable::{
-    CircuitShape, EscrowStatement, UnlinkableWitness, prove_escrowed, setup, verify_escrowed,
-    verify_unlinkable,
+    CircuitShape, EscrowStatement, UnlinkableWitness, escrow_evidence, prove_escrowed, setup,
+    verify_escrow_evidence, verify_escrowed, verify_unlinkable,
 };
 
 const HANDLE: i64 = 4_411_000_017;
@@ -303,6 +303,36 @@ fn the_escrow_proof_binds_the_handle_and_the_key_and_the_council_opens_it() {
         ciphertext: ct,
     };
     verify_escrowed(&vk, &s, &escrow, &nullifier, &proof).expect("verifies");
+
+    // What an opening proposal carries: the proof with its public inputs. Validators accept it
+    // for this ciphertext, council and request only; a ciphertext derived from this one (the
+    // body shifted by one: a valid encryption of handle + 1 under the same randomness) has no
+    // evidence, whether the inputs are left alone or patched to name it.
+    let evidence = escrow_evidence(&vk, &s, &escrow, &nullifier).expect("inputs");
+    verify_escrow_evidence(&vk, &evidence, &proof, &council, &ct, &s.request).expect("accepted");
+    let mut mauled = ct.to_bytes();
+    mauled[32] ^= 1;
+    let mauled = Ciphertext::from_bytes(&mauled).expect("still a ciphertext");
+    assert!(matches!(
+        verify_escrow_evidence(&vk, &evidence, &proof, &council, &mauled, &s.request),
+        Err(ZkError::ShapeMismatch { reason, .. }) if reason.contains("another ciphertext")
+    ));
+    let patched = escrow_evidence(
+        &vk,
+        &s,
+        &EscrowStatement {
+            ciphertext: mauled,
+            ..escrow.clone()
+        },
+        &nullifier,
+    )
+    .expect("inputs");
+    assert_eq!(
+        verify_escrow_evidence(&vk, &patched, &proof, &council, &mauled, &s.request),
+        Err(ZkError::VerificationFailed { what: "unlinkable" })
+    );
+    assert!(verify_escrow_evidence(&vk, &evidence, &proof, &council, &ct, &Hash([4; 32])).is_err());
+    assert!(verify_escrow_evidence(&vk, &evidence[1..], &proof, &council, &ct, &s.request).is_err());
 
     // A ciphertext of another handle, under the same key.
     let other_handle = EscrowStatement {
