@@ -621,6 +621,7 @@ async fn oversized_registrations_are_refused_at_the_api_and_the_chain_keeps_comm
                 credential_type: schema.1.clone(),
                 disclose,
                 predicates: vec![],
+                escrow: None,
             }],
             purposes: vec!["hiring".into()],
             nullifier_scope: "flood/v1".into(),

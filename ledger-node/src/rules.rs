@@ -692,6 +692,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(self.member(tx)?);
                 check!(self.check_opening(opening)?);
                 check!(self.propose(tx, digest, true)?);
+                check!(self.index_opening(digest, opening)?);
             }
             TxPayload::PublishShare { opening, share } => {
                 check!(self.member(tx)?);

@@ -144,6 +144,7 @@ pub struct CredentialSchema {
     credential_type: String,
     text: String,
     attributes: Vec<AttributeSpec>,
+    identity_handle: Option<String>,
     validator: jsonschema::Validator,
 }
 
@@ -230,6 +231,29 @@ impl CredentialSchema {
                 required: required.contains(&name.as_str()),
             });
         }
+        // The identity handle (issue 18): an integer attribute the issuer assigns, which an
+        // escrowed unlinkable answer encrypts to a regulator council. Never disclosed.
+        let identity_handle = match meta.get("identityHandle") {
+            None => None,
+            Some(v) => {
+                let name = v
+                    .as_str()
+                    .ok_or_else(|| invalid("`x-credence.identityHandle` must name a property".into()))?;
+                match attributes.iter().find(|a| a.name == name) {
+                    Some(a) if a.encoding == AttributeEncoding::Integer => Some(name.to_owned()),
+                    Some(_) => {
+                        return Err(invalid(format!(
+                            "the identity handle {name:?} must have `x-credence-encoding` integer"
+                        )));
+                    }
+                    None => {
+                        return Err(invalid(format!(
+                            "`x-credence.identityHandle` names {name:?}, which is not a property"
+                        )));
+                    }
+                }
+            }
+        };
         // serde_json's map is sorted by key, so attribute order is the byte order of names.
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
@@ -240,6 +264,7 @@ impl CredentialSchema {
             credential_type,
             text: text.to_owned(),
             attributes,
+            identity_handle,
             validator,
         })
     }
@@ -257,6 +282,13 @@ impl CredentialSchema {
     /// The attributes, sorted by name.
     pub fn attributes(&self) -> &[AttributeSpec] {
         &self.attributes
+    }
+
+    /// The attribute that holds the holder's identity handle (`x-credence.identityHandle`), if
+    /// the schema names one: escrowed to a regulator council, never disclosed or used in a
+    /// predicate.
+    pub fn identity_handle(&self) -> Option<&str> {
+        self.identity_handle.as_deref()
     }
 
     /// The attribute called `name`.

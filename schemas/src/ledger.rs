@@ -59,6 +59,11 @@ pub struct ScopeItem {
     pub disclose: Vec<String>,
     /// Attributes the verifier may ask predicates about.
     pub predicates: Vec<String>,
+    /// The regulator council (its id) whose key unlinkable answers for this credential type
+    /// must escrow the holder's identity handle to (issue 18; `docs/escrow.md`): holders see
+    /// it at consent, and verifiers refuse an answer without it. `None`: no escrow.
+    #[serde(default)]
+    pub escrow: Option<String>,
 }
 
 /// A registered verifier (employer, bank, ...) and what it may ask.
@@ -593,6 +598,25 @@ pub struct OpeningRequest {
     pub request: Hash,
     /// The legal basis, stated for the record.
     pub legal_basis: String,
+    /// The presentation's escrow proof with its public inputs: validators check that it proves
+    /// this ciphertext under this council's key for this request, so a ciphertext derived from
+    /// a presented one (hashed ElGamal is malleable) cannot be put to the vote.
+    pub evidence: EscrowEvidence,
+}
+
+/// An escrow proof as an opening proposal carries it (`docs/escrow.md`, "Evidence").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EscrowEvidence {
+    /// The escrow circuit shape.
+    pub circuit: String,
+    /// Its key version (a registered verifying key).
+    pub version: u32,
+    /// Every public input, canonical 32-byte little-endian field encodings, circuit order.
+    pub inputs: Vec<Hash>,
+    /// The Groth16 proof (128 bytes).
+    #[serde(with = "crate::bytes::variable")]
+    pub proof: Vec<u8>,
 }
 
 /// An approved opening: the shares published so far and, with enough of them, the handle.
@@ -1300,6 +1324,12 @@ pub mod state_keys {
     /// A regulator council's key generation ([`super::CouncilRecord`]).
     pub fn council(id: &str) -> Vec<u8> {
         format!("council/{id}").into_bytes()
+    }
+
+    /// The opening proposals naming one escrow ciphertext (a list of proposal hashes), by the
+    /// SM3 of the ciphertext's 64 bytes.
+    pub fn openings_of(ciphertext: &crate::hash::Hash) -> Vec<u8> {
+        format!("openings-of/{}", ciphertext.to_hex()).into_bytes()
     }
 
     /// An approved opening ([`super::OpeningRecord`]), by its proposal's hash.

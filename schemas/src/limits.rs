@@ -69,6 +69,10 @@ pub const COUNCIL_COMPLAINT_BYTES: usize = 100;
 pub const DECRYPTION_SHARE_BYTES: usize = 98;
 /// An escrow ciphertext.
 pub const ESCROW_CIPHERTEXT_BYTES: usize = 64;
+/// Public inputs of the largest escrow circuit shape (`escrow-a8-p4`: 4 + 3·4 + 3 + 6).
+pub const MAX_ESCROW_INPUTS: usize = 25;
+/// A Groth16 proof over BN254, compressed.
+pub const ESCROW_PROOF_BYTES: usize = 128;
 /// Most validator-set changes one `/v1/validators/changes` answer carries (a light client asks
 /// again from the last one it got).
 pub const MAX_SET_CHANGES_PER_READ: usize = 32;
@@ -287,7 +291,10 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
         TxPayload::ProposeOpening { opening } => {
             text("council", &opening.council)?;
             text("legal basis", &opening.legal_basis)?;
-            bytes("ciphertext", &opening.ciphertext, ESCROW_CIPHERTEXT_BYTES)
+            bytes("ciphertext", &opening.ciphertext, ESCROW_CIPHERTEXT_BYTES)?;
+            text("evidence.circuit", &opening.evidence.circuit)?;
+            list("evidence.inputs", &opening.evidence.inputs, MAX_ESCROW_INPUTS)?;
+            bytes("evidence.proof", &opening.evidence.proof, ESCROW_PROOF_BYTES)
         }
         TxPayload::PublishShare { share, .. } => bytes("share", share, DECRYPTION_SHARE_BYTES),
         TxPayload::AbortCouncil { council, reason } => {
@@ -312,6 +319,9 @@ fn verifier(r: &VerifierRecord) -> Result<(), LimitError> {
         text("scope[].credentialType", &item.credential_type)?;
         texts("scope[].disclose", &item.disclose)?;
         texts("scope[].predicates", &item.predicates)?;
+        if let Some(c) = &item.escrow {
+            text("scope[].escrow", c)?;
+        }
     }
     Ok(())
 }
@@ -363,6 +373,7 @@ mod tests {
                 credential_type: "UniversityDiploma".into(),
                 disclose,
                 predicates: vec![],
+                escrow: None,
             }],
             purposes: vec!["hiring".into()],
             nullifier_scope: "employer/v1".into(),

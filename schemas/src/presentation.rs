@@ -272,6 +272,21 @@ pub struct UnlinkableProof {
     /// The Groth16 proof.
     #[serde(with = "crate::bytes::variable")]
     pub proof: Vec<u8>,
+    /// The holder's identity handle encrypted to a regulator council, when the verifier's
+    /// registered scope requires it (an escrow circuit shape proves it; `docs/escrow.md`).
+    #[serde(default)]
+    pub escrow: Option<EscrowAnswer>,
+}
+
+/// The escrow an unlinkable answer carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EscrowAnswer {
+    /// The council's id (its key is read from the ledger).
+    pub council: String,
+    /// The ciphertext (64 bytes).
+    #[serde(with = "crate::bytes::variable")]
+    pub ciphertext: Vec<u8>,
 }
 
 /// The tier-specific content of a presentation.

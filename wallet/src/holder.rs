@@ -22,7 +22,7 @@ use schemas::credential_schema::{AttributeValue, CredentialSchema};
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    AnchorRecord, IssuerRecord, LedgerProof, RevocationRoot, StatusListChunk, VerifierRecord,
+    AnchorRecord, CouncilRecord, IssuerRecord, LedgerProof, RevocationRoot, StatusListChunk, VerifierRecord,
     VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
@@ -162,6 +162,68 @@ pub struct Consent {
     /// Unlinkable tier: the verifier's registered nullifier scope. Its answers from this wallet
     /// carry one pseudonym it can recognise; no other verifier can link them.
     pub nullifier_scope: Option<String>,
+    /// Unlinkable tier: the regulator council the verifier requires the identity handle
+    /// escrowed to (`None`: no escrow).
+    #[serde(default)]
+    pub escrow: Option<EscrowConsent>,
+}
+
+/// Who could open an escrowed answer, as the consent screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EscrowConsent {
+    /// The council's id.
+    pub council: String,
+    /// Its name.
+    pub name: String,
+    /// Members who must act together to open.
+    pub threshold: u16,
+    /// Its members (governance members' DIDs).
+    pub members: Vec<Did>,
+    /// The attribute escrowed.
+    pub handle: String,
+}
+
+impl EscrowConsent {
+    /// The consent screen's line.
+    pub fn line(&self) -> String {
+        format!(
+            "Opening:   your `{}` goes in this answer encrypted to the regulator council {:?} ({}); any {} of its {} members ({}) can open it, and only after a public governance vote on the ledger, where every opening stays visible",
+            self.handle,
+            self.name,
+            self.council,
+            self.threshold,
+            self.members.len(),
+            self.members.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// The council (its id) a verifier requires unlinkable answers about `credential_type` to escrow
+/// the identity handle to.
+pub fn escrow_required(v: &VerifierRecord, credential_type: &str) -> Option<String> {
+    v.scope
+        .iter()
+        .find(|s| s.credential_type == credential_type)
+        .and_then(|s| s.escrow.clone())
+}
+
+fn escrow_consent(facts: &Facts, id: &str, handle: &str) -> Result<EscrowConsent, HolderError> {
+    let record: CouncilRecord = facts
+        .get(&state_keys::council(id), "the council")?
+        .ok_or_else(|| HolderError::Unsatisfied(format!("the verifier requires escrow to council {id}, which the ledger does not have")))?;
+    if record.key.is_none() {
+        return Err(HolderError::Unsatisfied(format!(
+            "the verifier requires escrow to council {id}, whose key generation has not finished"
+        )));
+    }
+    Ok(EscrowConsent {
+        council: id.to_owned(),
+        name: record.plan.name.clone(),
+        threshold: record.plan.threshold,
+        members: record.plan.members.clone(),
+        handle: handle.to_owned(),
+    })
 }
 
 impl Consent {
@@ -208,6 +270,9 @@ impl Consent {
                 self.scope_violations.join("; ")
             ));
         }
+        if let Some(e) = &self.escrow {
+            out.push(e.line());
+        }
         if let Some(scope) = &self.nullifier_scope {
             out.push(format!(
                 "Pseudonym: this verifier recognises your unlinkable answers to it as one person's (its scope {scope:?}); no other verifier can link them"
@@ -244,6 +309,8 @@ pub struct Pending {
     facts: Facts,
     /// The issuer list's revocation tree, checked against the proven root (unlinkable tier).
     revocation: Option<RevocationTree>,
+    /// The circuit the answer needs (unlinkable tier).
+    shape: Option<zk::unlinkable::CircuitShape>,
 }
 
 /// One entry of the disclosure history.
@@ -564,6 +631,7 @@ impl Holder {
             }
         };
         let schema = Some(&*known);
+        tier::check_handle_untouched(&known, &r.disclose, &r.predicates).map_err(HolderError::BadRequest)?;
         let mut disclosed = Vec::new();
         for name in &r.disclose {
             let o = c
@@ -599,6 +667,17 @@ impl Holder {
             .filter(|n| !r.disclose.contains(n))
             .collect::<Vec<_>>();
         let status_key = e.status.chunk_key(&e.issuer);
+        // An unlinkable answer escrows the identity handle when the verifier's registered scope
+        // for this type names a council: read first, since it decides the circuit and what the
+        // answer's ledger proof must carry (the council's key).
+        let escrow_council = if r.tier == Tier::Unlinkable {
+            let (_, facts) = ledger.read(vec![state_keys::verifier(&r.verifier)]).await?;
+            let v: Option<VerifierRecord> = facts.get(&state_keys::verifier(&r.verifier), "the verifier")?;
+            v.as_ref().and_then(|v| escrow_required(v, &r.credential_type))
+        } else {
+            None
+        };
+        let mut shape = None;
         let keys = if r.tier == Tier::Selective {
             plan::ledger_keys(
                 &r.verifier,
@@ -613,17 +692,28 @@ impl Holder {
             let width = tier::leaf_width(&known).unwrap_or(0);
             let circuit_predicates =
                 tier::circuit_predicates(&known, &r.predicates).map_err(HolderError::Unsatisfied)?;
-            let shape = tier::shape_for(width, circuit_predicates.len())
+            let fits = tier::shape_for(width, circuit_predicates.len(), escrow_council.is_some())
                 .ok_or_else(|| HolderError::Unsatisfied("no registered circuit fits this request".into()))?;
-            plan::ledger_keys(
+            if escrow_council.is_some() && tier::handle_attribute(&known).is_none() {
+                return Err(HolderError::Unsatisfied(format!(
+                    "the verifier requires the identity handle escrowed, and {} names none",
+                    known.id()
+                )));
+            }
+            shape = Some(fits);
+            let mut keys = plan::ledger_keys(
                 &r.verifier,
                 &plan::Subject::Unlinkable {
                     issuer: &e.issuer,
-                    circuit: &shape.id(),
+                    circuit: &fits.id(),
                     version: zk::unlinkable::KEY_VERSION,
                     batch: Some((&c.issuance.batch_root, &e.schema_id)),
                 },
-            )
+            );
+            if let Some(id) = &escrow_council {
+                keys.push(state_keys::council(id));
+            }
+            keys
         };
         let (proof, facts, revocation) = if r.tier == Tier::Unlinkable {
             let (proof, facts, tree) =
@@ -635,6 +725,20 @@ impl Holder {
         };
         let verifier: Option<VerifierRecord> =
             facts.get(&state_keys::verifier(&r.verifier), "the verifier")?;
+        // The record as proven now decides; it must still name the council read above.
+        let escrow = match verifier
+            .as_ref()
+            .filter(|_| r.tier == Tier::Unlinkable)
+            .and_then(|v| escrow_required(v, &r.credential_type))
+        {
+            None if escrow_council.is_none() => None,
+            Some(id) if Some(&id) == escrow_council.as_ref() => Some(escrow_consent(&facts, &id, known.identity_handle().unwrap_or_default())?),
+            _ => {
+                return Err(HolderError::BadRequest(
+                    "the verifier's escrow requirement changed while the request was read; try again".into(),
+                ));
+            }
+        };
         let revoked = match &revocation {
             Some(tree) => tree.is_revoked(e.status.index),
             None => {
@@ -663,6 +767,7 @@ impl Holder {
                 .as_ref()
                 .filter(|_| r.tier == Tier::Unlinkable)
                 .map(|v| v.nullifier_scope.clone()),
+            escrow,
         };
         Ok(Pending {
             request,
@@ -670,6 +775,7 @@ impl Holder {
             proof,
             facts,
             revocation,
+            shape,
         })
     }
 
@@ -804,6 +910,15 @@ impl Holder {
         let e = &c.envelope;
         let facts = &pending.facts;
         let pk = proving_key.ok_or(HolderError::ProvingKeyNeeded)?;
+        if let Some(shape) = pending.shape
+            && shape != pk.shape()
+        {
+            return Err(HolderError::Unsatisfied(format!(
+                "this answer needs the proving key of {}; the one given is {}'s",
+                shape.id(),
+                pk.shape().id()
+            )));
+        }
         let u = c.issuance.unlinkable.as_ref().ok_or_else(|| {
             HolderError::Unsatisfied("this credential was issued without the unlinkable tier".into())
         })?;
@@ -868,11 +983,42 @@ impl Holder {
             credential_path: &credential_path,
             revocation_path: &revocation_path,
         };
-        let (proof, nullifier) = zk::unlinkable::prove_unlinkable(pk, &statement, &witness, &mut OsRng)?;
         // The proof is checked against the ledger's verifying key before it leaves: a proving
         // key whose query or delta elements were altered (only its embedded key is compared
         // above) makes proofs that fail, or worse; it is refused here (finding 25).
-        zk::unlinkable::verify_unlinkable(&vk, &statement, &nullifier, &proof)?;
+        let (proof, nullifier, escrow) = match &pending.consent.escrow {
+            None => {
+                let (proof, nullifier) =
+                    zk::unlinkable::prove_unlinkable(pk, &statement, &witness, &mut OsRng)?;
+                zk::unlinkable::verify_unlinkable(&vk, &statement, &nullifier, &proof)?;
+                (proof, nullifier, None)
+            }
+            Some(consent) => {
+                let council = plan::council_key(facts, &consent.council).map_err(HolderError::Unsatisfied)?;
+                let handle_attribute = tier::handle_attribute(schema).ok_or_else(|| {
+                    HolderError::Unsatisfied(format!("{} names no identity handle", schema.id()))
+                })?;
+                let (proof, nullifier, ciphertext) = zk::unlinkable::prove_escrowed(
+                    pk,
+                    &statement,
+                    handle_attribute,
+                    &council,
+                    &witness,
+                    &mut OsRng,
+                )?;
+                let escrow = zk::unlinkable::EscrowStatement {
+                    handle_attribute,
+                    council,
+                    ciphertext,
+                };
+                zk::unlinkable::verify_escrowed(&vk, &statement, &escrow, &nullifier, &proof)?;
+                let answer = schemas::presentation::EscrowAnswer {
+                    council: consent.council.clone(),
+                    ciphertext: ciphertext.to_bytes().to_vec(),
+                };
+                (proof, nullifier, Some(answer))
+            }
+        };
         // The answer carries only what links to nothing personal: the verifier's record, the
         // issuer's, the batch anchor, the revocation root, the verifying key and the schema.
         let proof_carried = pending.proof.clone();
@@ -887,6 +1033,7 @@ impl Holder {
                     revocation_root: tree.root_hash(),
                     nullifier,
                     proof: proof.to_vec(),
+                    escrow,
                 },
             },
             vec![proof_carried],

@@ -179,6 +179,21 @@ pub fn key_retired(facts: &Facts, circuit: &str, version: u32) -> Result<bool, c
         .is_some())
 }
 
+/// The key of regulator council `id` as the facts prove it: the council must exist and its key
+/// generation must have finished.
+pub fn council_key(facts: &Facts, id: &str) -> Result<zk::escrow::CouncilKey, String> {
+    let record: schemas::ledger::CouncilRecord = facts
+        .get(&state_keys::council(id), "the council")
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the ledger has no regulator council {id}"))?;
+    let key = record
+        .key
+        .ok_or_else(|| format!("council {id}'s key generation has not finished"))?;
+    let bytes = <[u8; 32]>::try_from(key.0.as_slice())
+        .map_err(|_| format!("council {id}'s key is not 32 bytes"))?;
+    zk::escrow::CouncilKey::from_bytes(&bytes).map_err(|e| format!("council {id}'s key: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,6 +201,7 @@ impl Diplomas {
                 credential_type: "UniversityDiploma".into(),
                 disclose: vec!["degree".into(), "name".into()],
                 predicates: vec!["gpa".into()],
+                escrow: None,
             }],
             "hiring",
         );
@@ -499,6 +500,7 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
             credential_type: "KycAttestation".into(),
             disclose: vec![],
             predicates: vec!["kyc_level".into()],
+            escrow: None,
         }],
         "account opening",
     );
@@ -654,6 +656,7 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
             credential_type: "KycAttestation".into(),
             disclose: vec!["verified_on".into()],
             predicates: vec!["kyc_level".into()],
+            escrow: None,
         }],
         "account opening",
     );

@@ -22,11 +22,45 @@ pub fn leaf_width(schema: &CredentialSchema) -> Option<usize> {
     CircuitShape::fitting(unlinkable_attributes(schema).len(), 0, false).map(|s| s.attributes)
 }
 
-/// The circuit for a leaf of `width` attributes proving `predicates` range statements.
-pub fn shape_for(width: usize, predicates: usize) -> Option<CircuitShape> {
-    CircuitShape::SHAPES
+/// The circuit for a leaf of `width` attributes proving `predicates` range statements, with or
+/// without escrow of the identity handle.
+pub fn shape_for(width: usize, predicates: usize, escrow: bool) -> Option<CircuitShape> {
+    let shapes = if escrow {
+        CircuitShape::ESCROW_SHAPES
+    } else {
+        CircuitShape::SHAPES
+    };
+    shapes
         .into_iter()
         .find(|s| s.attributes == width && s.predicates >= predicates)
+}
+
+/// The circuit's number (1-based, as a predicate's `attribute`) of the schema's identity handle.
+pub fn handle_attribute(schema: &CredentialSchema) -> Option<usize> {
+    let handle = schema.identity_handle()?;
+    unlinkable_attributes(schema)
+        .iter()
+        .position(|n| n == handle)
+        .map(|i| i + 1)
+}
+
+/// Refuses a request that would show the identity handle or prove something about it: the
+/// handle identifies the holder to the issuer's records and is only ever escrowed.
+pub fn check_handle_untouched(
+    schema: &CredentialSchema,
+    disclose: &[String],
+    predicates: &[Predicate],
+) -> Result<(), String> {
+    let Some(handle) = schema.identity_handle() else {
+        return Ok(());
+    };
+    if disclose.iter().any(|d| d == handle) || predicates.iter().any(|p| p.attribute == handle) {
+        return Err(format!(
+            "it asks about `{handle}`, the holder's identity handle in {}: it is never shown or used in a predicate, only escrowed to a regulator council",
+            schema.id()
+        ));
+    }
+    Ok(())
 }
 
 /// A request's predicates as circuit predicates (attribute `i` of the leaf is circuit input

@@ -989,6 +989,164 @@ fn selective(run: &mut Run, p: &Presentation, d: &SelectiveDisclosure, facts: &F
     }
 }
 
+/// What the answer's escrow must be: the council the verifier's registered scope names for the
+/// type (or none), its key as the ledger proves it, the schema's identity handle, and the
+/// carried ciphertext.
+fn escrow_statement(
+    verifier: &VerifierRecord,
+    credential_type: &str,
+    u: &UnlinkableProof,
+    facts: &Facts,
+    schema: &schemas::credential_schema::CredentialSchema,
+) -> Result<Option<zk::unlinkable::EscrowStatement>, Refusal> {
+    let asked = crate::holder::escrow_required(verifier, credential_type);
+    let carried = match (&asked, &u.escrow) {
+        (None, None) => return Ok(None),
+        (Some(council), None) => {
+            return Err(Refusal::EscrowMissing {
+                council: council.clone(),
+            });
+        }
+        (asked, Some(e)) if asked.as_ref() != Some(&e.council) => {
+            return Err(Refusal::EscrowMismatch {
+                carried: e.council.clone(),
+                asked: asked.clone().unwrap_or_else(|| "no escrow".into()),
+            });
+        }
+        (_, Some(e)) => e,
+    };
+    let escrow = |reason: String| Refusal::Escrow { reason };
+    let council = plan::council_key(facts, &carried.council).map_err(escrow)?;
+    let handle_attribute = tier::handle_attribute(schema)
+        .ok_or_else(|| escrow(format!("{} names no identity handle", schema.id())))?;
+    let bytes = <&[u8; 64]>::try_from(carried.ciphertext.as_slice())
+        .map_err(|_| escrow(format!("the ciphertext has {} bytes, not 64", carried.ciphertext.len())))?;
+    let ciphertext = zk::escrow::Ciphertext::from_bytes(bytes).map_err(|e| escrow(format!("the ciphertext: {e}")))?;
+    Ok(Some(zk::unlinkable::EscrowStatement {
+        handle_attribute,
+        council,
+        ciphertext,
+    }))
+}
+
+/// What an unlinkable answer's Groth16 proof is checked against, from the facts: the
+/// registered verifying key, the statement, and the escrow the verifier's scope requires.
+fn unlinkable_statement(
+    p: &Presentation,
+    u: &UnlinkableProof,
+    facts: &Facts,
+) -> Result<
+    (
+        zk::unlinkable::VerifyingKey,
+        zk::unlinkable::UnlinkableStatement,
+        Option<zk::unlinkable::EscrowStatement>,
+    ),
+    Refusal,
+> {
+    let r = &p.request.request;
+    let anchor = facts.find_anchor(&u.issuer, |a| a.poseidon_root == Some(u.poseidon_root));
+    let schema = anchor.as_ref().map(|a| plan::resolve_schema(facts, &a.schema_id));
+    let schema = match &schema {
+        None => return Err(Refusal::NoAnchorWithPoseidonRoot),
+        Some(Err(e)) => {
+            return Err(Refusal::SchemaUnknown {
+                reason: e.to_string(),
+            });
+        }
+        Some(Ok(s)) => &**s,
+    };
+    let verifier = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
+        .ok_or(Refusal::VerifierNotRegistered)?;
+    let scope = verifier.nullifier_domain();
+    let escrow = escrow_statement(&verifier, &r.credential_type, u, facts, schema)?;
+    // The key version is this verifier's, not the prover's choice: an older circuit lacks
+    // the validity, issuer and presence rules.
+    if u.circuit_version != zk::unlinkable::KEY_VERSION {
+        return Err(Refusal::CircuitVersion {
+            version: u.circuit_version,
+            accepted: zk::unlinkable::KEY_VERSION,
+        });
+    }
+    let vk_rec: VerifyingKeyRecord = get(
+        facts,
+        &state_keys::verifying_key(&u.circuit, u.circuit_version),
+        "the verifying key",
+    )?
+    .ok_or_else(|| Refusal::NoVerifyingKey {
+        circuit: u.circuit.clone(),
+        version: u.circuit_version,
+    })?;
+    if plan::key_retired(facts, &u.circuit, u.circuit_version).map_err(|e| Refusal::NotProven {
+        reason: e.to_string(),
+    })? {
+        return Err(Refusal::RetiredKey {
+            circuit: u.circuit.clone(),
+            version: u.circuit_version,
+        });
+    }
+    let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)
+        .map_err(|e| Refusal::BadVerifyingKey {
+            reason: e.to_string(),
+        })?;
+    let predicates = tier::circuit_predicates(schema, &r.predicates)
+        .map_err(|reason| Refusal::CircuitPredicates { reason })?;
+    let anchor = anchor.as_ref().ok_or(Refusal::NoAnchorWithPoseidonRoot)?;
+    let statement = zk::unlinkable::UnlinkableStatement {
+        issuer_root: u.poseidon_root,
+        revocation_root: u.revocation_root,
+        // The leaf names its issuer and schema: a root copied into another issuer's anchor
+        // proves nothing there.
+        binding: zk::unlinkable::binding_element(u.issuer.as_str(), &anchor.schema_id),
+        // Valid at the request's time, which this verifier set when it made the request.
+        now: zk::unlinkable::circuit_time(r.created_at).ok_or(Refusal::RequestTimeOutOfRange)?,
+        predicates,
+        scope,
+        request: r.digest(),
+    };
+    Ok((vk, statement, escrow))
+}
+
+/// The opening proposal for an escrowed unlinkable answer (issue 18): its council, ciphertext,
+/// verifier and request, with the proof and public inputs validators check
+/// ([`schemas::ledger::EscrowEvidence`]). The proof is verified first, against `facts` (the
+/// answer's own ledger proofs or records read fresh), so a proposal is only ever made for an
+/// answer that verifies.
+pub fn opening_request(
+    p: &Presentation,
+    facts: &Facts,
+    legal_basis: String,
+) -> Result<schemas::ledger::OpeningRequest, Refusal> {
+    let PresentationProof::Unlinkable { proof: u } = &p.proof else {
+        return Err(Refusal::Escrow {
+            reason: "a selective-disclosure answer carries no escrow; only unlinkable answers are opened".into(),
+        });
+    };
+    let (vk, statement, escrow) = unlinkable_statement(p, u, facts)?;
+    let (Some(escrow), Some(answer)) = (escrow, &u.escrow) else {
+        return Err(Refusal::Escrow {
+            reason: "the answer carries no escrow (its verifier did not require one)".into(),
+        });
+    };
+    let groth16 = |e: zk::ZkError| Refusal::Groth16 {
+        reason: e.to_string(),
+    };
+    zk::unlinkable::verify_escrowed(&vk, &statement, &escrow, &u.nullifier, &u.proof).map_err(groth16)?;
+    let inputs = zk::unlinkable::escrow_evidence(&vk, &statement, &escrow, &u.nullifier).map_err(groth16)?;
+    Ok(schemas::ledger::OpeningRequest {
+        council: answer.council.clone(),
+        ciphertext: answer.ciphertext.clone(),
+        verifier: p.request.request.verifier.clone(),
+        request: p.request.request.digest(),
+        legal_basis,
+        evidence: schemas::ledger::EscrowEvidence {
+            circuit: u.circuit.clone(),
+            version: u.circuit_version,
+            inputs,
+            proof: u.proof.clone(),
+        },
+    })
+}
+
 fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Facts) {
     let r = &p.request.request;
     run.check(
@@ -1035,63 +1193,12 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
         ))
     })();
     let zk_result = || {
-        let schema = match &schema {
-            None => return Err(Refusal::NoAnchorWithPoseidonRoot),
-            Some(Err(e)) => {
-                return Err(Refusal::SchemaUnknown {
-                    reason: e.to_string(),
-                });
-            }
-            Some(Ok(s)) => &**s,
-        };
-        let scope = get::<VerifierRecord>(facts, &state_keys::verifier(&r.verifier), "the verifier record")?
-            .ok_or(Refusal::VerifierNotRegistered)?
-            .nullifier_domain();
-        // The key version is this verifier's, not the prover's choice: an older circuit lacks
-        // the validity, issuer and presence rules.
-        if u.circuit_version != zk::unlinkable::KEY_VERSION {
-            return Err(Refusal::CircuitVersion {
-                version: u.circuit_version,
-                accepted: zk::unlinkable::KEY_VERSION,
-            });
+        let (vk, statement, escrow) = unlinkable_statement(p, u, facts)?;
+        match &escrow {
+            None => zk::unlinkable::verify_unlinkable(&vk, &statement, &u.nullifier, &u.proof),
+            Some(e) => zk::unlinkable::verify_escrowed(&vk, &statement, e, &u.nullifier, &u.proof),
         }
-        let vk_rec: VerifyingKeyRecord = get(
-            facts,
-            &state_keys::verifying_key(&u.circuit, u.circuit_version),
-            "the verifying key",
-        )?
-        .ok_or_else(|| Refusal::NoVerifyingKey {
-            circuit: u.circuit.clone(),
-            version: u.circuit_version,
-        })?;
-        if plan::key_retired(facts, &u.circuit, u.circuit_version).map_err(|e| Refusal::NotProven {
-            reason: e.to_string(),
-        })? {
-            return Err(Refusal::RetiredKey {
-                circuit: u.circuit.clone(),
-                version: u.circuit_version,
-            });
-        }
-        let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)
-            .map_err(|e| Refusal::BadVerifyingKey {
-                reason: e.to_string(),
-            })?;
-        let predicates = tier::circuit_predicates(schema, &r.predicates)
-            .map_err(|reason| Refusal::CircuitPredicates { reason })?;
-        let anchor = anchor.as_ref().ok_or(Refusal::NoAnchorWithPoseidonRoot)?;
-        let statement = zk::unlinkable::UnlinkableStatement {
-            issuer_root: u.poseidon_root,
-            revocation_root: u.revocation_root,
-            // The leaf names its issuer and schema: a root copied into another issuer's anchor
-            // proves nothing there.
-            binding: zk::unlinkable::binding_element(u.issuer.as_str(), &anchor.schema_id),
-            // Valid at the request's time, which this verifier set when it made the request.
-            now: zk::unlinkable::circuit_time(r.created_at).ok_or(Refusal::RequestTimeOutOfRange)?,
-            predicates,
-            scope,
-            request: r.digest(),
-        };
-        zk::unlinkable::verify_unlinkable(&vk, &statement, &u.nullifier, &u.proof).map_err(|e| match e {
+        .map_err(|e| match e {
             zk::ZkError::NotAFieldElement { what } => Refusal::NotAFieldElement {
                 what: what.to_owned(),
             },
@@ -1100,13 +1207,20 @@ fn unlinkable(run: &mut Run, p: &Presentation, u: &UnlinkableProof, facts: &Fact
             },
         })?;
         Ok(format!(
-            "{} ({})",
+            "{} ({}){}",
             r.predicates
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", "),
-            u.circuit
+            u.circuit,
+            match &u.escrow {
+                Some(e) => format!(
+                    "; the identity handle is escrowed to council {} (opened only after a public vote)",
+                    e.council
+                ),
+                None => String::new(),
+            }
         ))
     };
     run.check_lazy(Check::ZeroKnowledge, zk_result);
@@ -1142,6 +1256,7 @@ mod tests {
                 credential_type: "UniversityDiploma".into(),
                 disclose: vec![],
                 predicates: predicates.iter().map(|p| (*p).to_owned()).collect(),
+                escrow: None,
             }],
             purposes: vec!["hiring".into()],
             nullifier_scope: "employer".into(),

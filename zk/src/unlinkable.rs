@@ -92,7 +92,7 @@ impl CircuitShape {
     }
 
     /// Public inputs of its circuit (the verifying key has one more point).
-    fn public_inputs(&self) -> usize {
+    pub fn public_inputs(&self) -> usize {
         4 + 3 * self.predicates + 3 + if self.escrow { 6 } else { 0 }
     }
 

@@ -20,7 +20,7 @@ use schemas::bytes::Bytes;
 use schemas::hash::Hash;
 use schemas::ledger::{
     CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest, ProposalRecord, RejectCode,
-    SignedTransaction, state_keys,
+    SignedTransaction, VerifyingKeyRecord, state_keys,
 };
 use schemas::state::StateError;
 use zk::escrow::council::{Complaint, CouncilParams, Dealing, DecryptionShare, ReceivingKey};
@@ -299,11 +299,15 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 req.council
             ))));
         }
-        let ct_ok = <&[u8; 64]>::try_from(req.ciphertext.as_slice())
+        let ct = match <&[u8; 64]>::try_from(req.ciphertext.as_slice())
             .map_err(|_| "it is not 64 bytes".to_string())
-            .and_then(|b| Ciphertext::from_bytes(b).map_err(|e| e.to_string()));
-        if let Err(e) = ct_ok {
-            return Ok(Err(refuse_opening(format!("the ciphertext: {e}"))));
+            .and_then(|b| Ciphertext::from_bytes(b).map_err(|e| e.to_string()))
+        {
+            Ok(ct) => ct,
+            Err(e) => return Ok(Err(refuse_opening(format!("the ciphertext: {e}")))),
+        };
+        if let Err(e) = self.check_evidence(&record, &ct, req)? {
+            return Ok(Err(e));
         }
         if self.view.raw(&state_keys::verifier(&req.verifier))?.is_none() {
             return Ok(Err(refuse_opening(format!(
@@ -314,6 +318,68 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         if let Err(e) = super::text("legal basis", &req.legal_basis) {
             return Ok(Err(e));
         }
+        Ok(Ok(()))
+    }
+
+    /// The proposal's evidence (`docs/escrow.md`, "Evidence"): a proof under a registered,
+    /// unretired escrow circuit key whose public inputs name this council's key, this
+    /// ciphertext and this request. Without it a ciphertext derived from a presented one could
+    /// be put to the vote, and its opening would reveal the original's pad.
+    fn check_evidence(
+        &self,
+        council: &CouncilRecord,
+        ct: &Ciphertext,
+        req: &OpeningRequest,
+    ) -> Result<Result<(), Rejection>, StateError> {
+        let ev = &req.evidence;
+        let Some(vk): Option<VerifyingKeyRecord> = self.view.get(&state_keys::verifying_key(&ev.circuit, ev.version))?
+        else {
+            return Ok(Err(refuse_opening(format!(
+                "the evidence: no verifying key for {} version {} is registered",
+                ev.circuit, ev.version
+            ))));
+        };
+        if self
+            .view
+            .raw(&state_keys::retired_verifying_key(&ev.circuit, ev.version))?
+            .is_some()
+        {
+            return Ok(Err(refuse_opening(format!(
+                "the evidence: {} version {} is retired",
+                ev.circuit, ev.version
+            ))));
+        }
+        let checked = (|| {
+            let key = council.key.as_ref().ok_or(zk::ZkError::Council {
+                reason: "the council has no key".into(),
+            })?;
+            let key = <&[u8; 32]>::try_from(key.0.as_slice()).map_err(|_| zk::ZkError::Council {
+                reason: "the council's key is not 32 bytes".into(),
+            })?;
+            let council = zk::escrow::CouncilKey::from_bytes(key)?;
+            let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk.circuit, vk.version, &vk.key)?;
+            zk::unlinkable::verify_escrow_evidence(&vk, &ev.inputs, &ev.proof, &council, ct, &req.request)
+        })();
+        Ok(checked.map_err(|e| refuse_opening(format!("the evidence: {e}"))))
+    }
+
+    /// Records an opening proposal under its ciphertext, so that a holder's wallet finds the
+    /// proposals that concern the answers it gave (approved or not).
+    pub(super) fn index_opening(
+        &mut self,
+        digest: &Hash,
+        req: &OpeningRequest,
+    ) -> Result<Result<(), Rejection>, StateError> {
+        let key = state_keys::openings_of(&schemas::hash::sm3(&req.ciphertext));
+        let mut list: Vec<Hash> = self.view.get(&key)?.unwrap_or_default();
+        if list.len() >= schemas::limits::MAX_LIST {
+            return Ok(Err(refuse_opening(format!(
+                "this ciphertext has {} opening proposals already",
+                list.len()
+            ))));
+        }
+        list.push(*digest);
+        self.view.put(key, &list);
         Ok(Ok(()))
     }
 

@@ -69,10 +69,20 @@ fn genesis() -> Genesis {
 
 impl Chain {
     fn new() -> Self {
+        Self::with_state(vec![])
+    }
+
+    /// A chain whose genesis state also holds `extra` records (what a test cannot reach through
+    /// transactions quickly, such as a ceremony's verifying key).
+    fn with_state(extra: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
         let g = genesis();
         validate_genesis(&g).expect("valid genesis");
         let store = MemoryStore::new();
-        let ex = execute_genesis(&store, genesis_updates(&g)).expect("genesis");
+        let mut updates = genesis_updates(&g);
+        for (k, v) in extra {
+            updates.insert(k, Some(v));
+        }
+        let ex = execute_genesis(&store, updates).expect("genesis");
         store
             .write_node_batch(&ex.tree.expect("tree").node_batch)
             .expect("write");
@@ -472,6 +482,7 @@ fn verifiers_and_schemas() {
             credential_type: "KycAttestation".into(),
             disclose: vec![],
             predicates: vec!["age".into()],
+            escrow: None,
         }],
         purposes: vec!["account opening".into()],
         nullifier_scope: "bank-a".into(),
@@ -657,6 +668,7 @@ fn long_strings_in_a_registration_write_no_proposal() {
             credential_type: DEGREE.into(),
             disclose: vec!["x".repeat(MAX_TEXT + 1); 3],
             predicates: vec![],
+            escrow: None,
         }],
         purposes: vec!["hiring".into()],
         nullifier_scope: "flood/v1".into(),
@@ -722,6 +734,7 @@ fn one_key_holds_a_bounded_number_of_open_proposals() {
                 credential_type: DEGREE.into(),
                 disclose: vec!["degree".into()],
                 predicates: vec![],
+                escrow: None,
             }],
             purposes: vec!["hiring".into()],
             nullifier_scope: "bounded/v1".into(),
@@ -1135,17 +1148,92 @@ fn an_empty_block_between_two_others_keeps_the_state() {
     );
 }
 
+/// A real escrowed answer for the opening tests: a one-credential batch whose fourth attribute
+/// is `handle`, proven with the 4-attribute escrow shape to `council` for `request`. Returns the
+/// ciphertext and the evidence an opening proposal carries.
+fn escrow_answer(
+    pk: &zk::unlinkable::ProvingKey,
+    vk: &zk::unlinkable::VerifyingKey,
+    council: &zk::escrow::CouncilKey,
+    handle: i64,
+    request: Hash,
+    rng: &mut rand_chacha::ChaCha20Rng,
+) -> (zk::escrow::Ciphertext, schemas::ledger::EscrowEvidence) {
+    use zk::unlinkable::{
+        EscrowStatement, HolderSecret, LeafData, UnlinkableStatement, UnlinkableWitness, binding_element,
+        credential_leaf, escrow_evidence, prove_escrowed,
+    };
+    let secret = HolderSecret::random(rng);
+    let binding = binding_element("did:credence:bank", "kyc");
+    let data = LeafData {
+        binding,
+        id: 3,
+        valid_from: 1_000,
+        valid_until: 2_000_000_000,
+        attributes: vec![Some(7_300), Some(2), Some(156), Some(handle)],
+    };
+    let salt = zk::poseidon::fr_from_i64(5);
+    let tree = zk::tree::CredentialTree::build(vec![credential_leaf(&data, &salt, &secret.commitment())])
+        .expect("fits");
+    let revoked = zk::tree::RevocationTree::new();
+    let statement = UnlinkableStatement {
+        issuer_root: tree.root_hash(),
+        revocation_root: revoked.root_hash(),
+        binding,
+        now: 1_800_000_000,
+        predicates: vec![],
+        scope: "bank".into(),
+        request,
+    };
+    let (credential_path, revocation_path) = (tree.path(0).expect("exists"), revoked.path(3));
+    let witness = UnlinkableWitness {
+        leaf: &data,
+        salt: Hash(zk::poseidon::fr_to_bytes(&salt)),
+        secret: &secret,
+        credential_path: &credential_path,
+        revocation_path: &revocation_path,
+    };
+    let (proof, nullifier, ciphertext) =
+        prove_escrowed(pk, &statement, 4, council, &witness, rng).expect("proves");
+    let escrow = EscrowStatement {
+        handle_attribute: 4,
+        council: *council,
+        ciphertext,
+    };
+    let inputs = escrow_evidence(vk, &statement, &escrow, &nullifier).expect("inputs");
+    let evidence = schemas::ledger::EscrowEvidence {
+        circuit: vk.shape().id(),
+        version: vk.version(),
+        inputs,
+        proof: proof.to_vec(),
+    };
+    (ciphertext, evidence)
+}
+
 /// Issue 18: a regulator council's key generation through the ledger (with a cheating dealer
 /// disqualified by a complaint), and an opening: no share is accepted before governance approves
-/// the opening, a share that does not verify is refused, and `t` shares record the handle.
+/// the opening, a share that does not verify is refused, and `t` shares record the handle. An
+/// opening must carry the answer's escrow proof: a ciphertext derived from a presented one
+/// (hashed ElGamal is malleable, and opening it would reveal the original's pad) is refused.
 #[test]
 fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     use schemas::ledger::{CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest};
+    use zk::escrow::Ciphertext;
     use zk::escrow::council::{CouncilShare, DecryptionShare, ReceivingSecret, deal};
-    use zk::escrow::{Ciphertext, CouncilKey, EscrowRandomness, encrypt};
+    use zk::escrow::{CouncilKey, EscrowRandomness, encrypt};
 
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(18);
-    let mut c = Chain::new();
+    let shape = zk::unlinkable::CircuitShape::fitting(4, 2, true).expect("an escrow shape");
+    let (pk, vk) = zk::unlinkable::setup(shape, &mut rng).expect("setup");
+    let vk_record = VerifyingKeyRecord {
+        circuit: shape.id(),
+        version: vk.version(),
+        key: vk.to_bytes(),
+    };
+    let mut c = Chain::with_state(vec![(
+        state_keys::verifying_key(&shape.id(), vk.version()),
+        schemas::codec::encode(&vk_record),
+    )]);
     let members = [key(1), key(2), key(3)];
     let plan = CouncilPlan {
         id: "regulators-2027".into(),
@@ -1276,6 +1364,7 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
             credential_type: "KycAttestation".into(),
             disclose: vec![],
             predicates: vec!["age".into()],
+            escrow: None,
         }],
         purposes: vec!["account opening".into()],
         nullifier_scope: "bank-escrow".into(),
@@ -1289,18 +1378,66 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     }
 
     let handle = 4_411_000_017i64;
-    let ct = encrypt(
-        &council_key,
-        zk::poseidon::fr_from_i64(handle),
-        &EscrowRandomness::random(&mut rng),
-    );
+    let (ct, evidence) = escrow_answer(&pk, &vk, &council_key, handle, Hash([5; 32]), &mut rng);
     let request = OpeningRequest {
         council: plan.id.clone(),
         ciphertext: ct.to_bytes().to_vec(),
         verifier: did(&bank),
         request: Hash([5; 32]),
         legal_basis: "AML investigation 2027-114, court order 88".into(),
+        evidence: evidence.clone(),
     };
+    // The attack: a ciphertext derived from the presented one (its body shifted: an encryption
+    // of handle + 1 under the same randomness), put to the vote with the answer's evidence, or
+    // with the evidence's inputs patched to name it, or a fresh ciphertext with no proof at all.
+    let mut mauled = ct.to_bytes();
+    mauled[32] ^= 1;
+    let mauled_request = OpeningRequest {
+        ciphertext: mauled.to_vec(),
+        ..request.clone()
+    };
+    let t = c.tx(&[&members[0]], TxPayload::ProposeOpening { opening: mauled_request.clone() });
+    rejected(c.one(t), "another ciphertext");
+    let mut patched = evidence.clone();
+    let mauled_ct = Ciphertext::from_bytes(&mauled).expect("a ciphertext");
+    let at = 4 + 3 * shape.predicates;
+    patched.inputs[at + 8] = Hash(mauled[32..].try_into().expect("32 bytes"));
+    assert!(zk::unlinkable::verify_escrow_evidence(&vk, &patched.inputs, &patched.proof, &council_key, &mauled_ct, &Hash([5; 32])).is_err());
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                evidence: patched,
+                ..mauled_request
+            },
+        },
+    );
+    rejected(c.one(t), "does not verify");
+    let fresh = encrypt(
+        &council_key,
+        zk::poseidon::fr_from_i64(handle),
+        &EscrowRandomness::random(&mut rng),
+    );
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                ciphertext: fresh.to_bytes().to_vec(),
+                ..request.clone()
+            },
+        },
+    );
+    rejected(c.one(t), "another ciphertext");
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                request: Hash([6; 32]),
+                ..request.clone()
+            },
+        },
+    );
+    rejected(c.one(t), "another request");
     // Each member's share of the council key, from the qualified dealers (1 and 3).
     let council = council::council_of(CHAIN, &c.get(&state_keys::council(&plan.id)).expect("recorded"))
         .expect("in force");
@@ -1338,6 +1475,13 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     rejected(publish(&mut c, 0, opening, &s1), "no opening proposal");
     applied(c.one(t));
     rejected(publish(&mut c, 0, opening, &s1), "not approved");
+    // The proposal is found by its ciphertext (how a holder's wallet finds it); the refused
+    // ones left nothing.
+    let listed: Vec<Hash> = c
+        .get(&state_keys::openings_of(&schemas::hash::sm3(&ct.to_bytes())))
+        .expect("indexed");
+    assert_eq!(listed, vec![opening]);
+    assert!(c.get::<Vec<Hash>>(&state_keys::openings_of(&schemas::hash::sm3(&mauled))).is_none());
     assert!(c.get::<OpeningRecord>(&state_keys::opening(&opening)).is_none());
     let t = c.tx(&[&members[2]], TxPayload::Approve { proposal: opening });
     applied(c.one(t));

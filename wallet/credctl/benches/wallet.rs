@@ -152,6 +152,7 @@ fn main() {
                 credential_type: "UniversityDiploma".into(),
                 disclose: vec!["degree".into()],
                 predicates: vec!["gpa".into()],
+                escrow: None,
             }],
             vec!["hiring".into()],
             "employer".into(),
@@ -166,13 +167,14 @@ fn main() {
                 credential_type: "KycAttestation".into(),
                 disclose: vec![],
                 predicates: vec!["birth_date".into(), "kyc_level".into()],
+                escrow: None,
             }],
             vec!["account opening".into()],
             "bank-b".into(),
         ))
         .expect("proposed"),
     );
-    let shape = wallet::tier::shape_for(4, 2).expect("shape");
+    let shape = wallet::tier::shape_for(4, 2, false).expect("shape");
     // The circuit's keys from a two-member setup ceremony (the quorum's number of contributions).
     let setup = wallet::ceremony::Setup::new(ledger, d.join("ceremony"));
     let plan = schemas::ledger::CeremonyPlan {

@@ -516,6 +516,7 @@ async fn story(
             credential_type: "UniversityDiploma".into(),
             disclose: vec!["name".into(), "degree".into(), "major".into()],
             predicates: vec!["gpa".into(), "graduation_date".into()],
+            escrow: None,
         },
         "employment screening",
         step,
@@ -613,7 +614,7 @@ async fn story(
     registered(devnet, proposal, step, say).await?;
     // The unlinkable tier's circuit keys come from a setup ceremony among the three governance
     // members: no one of them ever holds the toxic waste.
-    let shape = wallet::tier::shape_for(4, 2).ok_or(DemoError {
+    let shape = wallet::tier::shape_for(4, 2, false).ok_or(DemoError {
         step: step.into(),
         reason: "no a4-p2 circuit".into(),
     })?;
@@ -670,6 +671,7 @@ async fn story(
         credential_type: "KycAttestation".into(),
         disclose: vec![],
         predicates: vec!["birth_date".into(), "kyc_level".into()],
+        escrow: None,
     };
     let (bank_b, guard_b) = registered_verifier(
         devnet,

@@ -281,23 +281,16 @@ enum CouncilCmd {
         #[arg(long)]
         id: String,
     },
-    /// Propose opening an escrow ciphertext, with its legal basis (governance approves).
+    /// Propose opening an escrowed unlinkable answer, with its legal basis (governance
+    /// approves). The presentation is verified against the ledger first; the proposal carries
+    /// its escrow proof, which validators check.
     Open {
         /// The member's sealed key file.
         #[arg(long)]
         key: PathBuf,
-        /// The council the ciphertext is under.
+        /// The presentation file the verifier received.
         #[arg(long)]
-        council: String,
-        /// The ciphertext (128 hex digits), as the presentation carried it.
-        #[arg(long)]
-        ciphertext: String,
-        /// The verifier that received it.
-        #[arg(long, value_parser = parse_did)]
-        verifier: schemas::Did,
-        /// The presentation's request digest.
-        #[arg(long, value_parser = parse_hash)]
-        request: Hash,
+        presentation: PathBuf,
         /// The legal basis, for the record.
         #[arg(long)]
         legal_basis: String,
@@ -770,26 +763,19 @@ async fn council_cmd(cli: &Cli, ledger: &Ledger, cmd: &CouncilCmd) -> Result<()>
         }
         CouncilCmd::Open {
             key,
-            council: id,
-            ciphertext,
-            verifier,
-            request,
+            presentation,
             legal_basis,
         } => {
-            let ciphertext =
-                hex::decode(ciphertext).map_err(|_| anyhow::anyhow!("the ciphertext is not hex"))?;
-            let p = propose_opening(
-                ledger,
-                &key_of(key)?,
-                schemas::ledger::OpeningRequest {
-                    council: id.clone(),
-                    ciphertext,
-                    verifier: verifier.clone(),
-                    request: *request,
-                    legal_basis: legal_basis.clone(),
-                },
-            )
-            .await?;
+            let p = Presentation::from_json(&read_text(presentation)?)
+                .with_context(|| format!("{} is not a presentation", presentation.display()))?;
+            let facts = fetch_facts(ledger, &p).await?;
+            let request = wallet::verifier::opening_request(&p, &facts, legal_basis.clone())
+                .map_err(|why| anyhow::anyhow!("{} cannot be opened: {why}", presentation.display()))?;
+            out!(
+                "the answer verifies; its identity handle is escrowed to council {}",
+                request.council
+            );
+            let p = propose_opening(ledger, &key_of(key)?, request).await?;
             out!("opening proposed: {p} (approve with `credctl governance approve {p}`)");
         }
         CouncilCmd::Share { key, opening } => {
@@ -1242,6 +1228,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         credential_type: credential_type.clone(),
                         disclose: disclose.clone(),
                         predicates: predicates.clone(),
+                        escrow: None,
                     };
                     let p = id
                         .register_verifier(&ledger, vec![scope], purposes.clone(), nullifier_scope.clone())

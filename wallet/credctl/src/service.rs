@@ -337,6 +337,7 @@ mod tests {
                     revocation_root: schemas::Hash([0; 32]),
                     nullifier: schemas::Hash([0; 32]),
                     proof: vec![0; 128],
+                    escrow: None,
                 },
             },
             vec![],

@@ -264,6 +264,28 @@ pub enum Refusal {
         /// Which input.
         what: String,
     },
+    /// The verifier's scope requires the identity handle escrowed and the answer carries none.
+    #[error("the verifier requires the holder's identity handle escrowed to council {council}; the answer carries no escrow")]
+    EscrowMissing {
+        /// The council required.
+        council: String,
+    },
+    /// The answer escrows to another council than the verifier's scope names, or escrows
+    /// where none is asked.
+    #[error("the answer escrows to council {carried}; the verifier's scope asks for {asked}")]
+    EscrowMismatch {
+        /// The council the answer names.
+        carried: String,
+        /// What the scope asks ("no escrow" or a council id).
+        asked: String,
+    },
+    /// The escrow cannot be checked: the council, its key, the ciphertext or the schema's
+    /// identity handle.
+    #[error("the escrow: {reason}")]
+    Escrow {
+        /// Why.
+        reason: String,
+    },
     /// The request's time cannot be a circuit input.
     #[error("the request's time is outside what the circuit can take")]
     RequestTimeOutOfRange,

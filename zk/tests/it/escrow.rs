@@ -500,6 +500,15 @@ fn the_ledger_bounds_match_the_formats() {
         usize::from(MAX_COUNCIL_MEMBERS)
     );
     assert_eq!(schemas::limits::ESCROW_CIPHERTEXT_BYTES, Ciphertext::BYTES);
+    assert_eq!(
+        schemas::limits::MAX_ESCROW_INPUTS,
+        CircuitShape::ESCROW_SHAPES
+            .iter()
+            .map(CircuitShape::public_inputs)
+            .max()
+            .expect("escrow shapes")
+    );
+    assert_eq!(schemas::limits::ESCROW_PROOF_BYTES, zk::unlinkable::PROOF_BYTES);
 }
 
 /// Hostile review of issue 18, finding 1: a dealer that copies another dealer's ephemeral `R`
