@@ -26,7 +26,7 @@ use schemas::ledger::{
     VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
-    Channel, Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
+    Channel, EscrowAnswer, Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
 };
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
@@ -337,6 +337,50 @@ pub struct Disclosure {
     pub proven: Vec<String>,
     /// The request's digest.
     pub request: Hash,
+    /// The escrow the answer carried (unlinkable tier, when the verifier required it).
+    #[serde(default)]
+    pub escrow: Option<EscrowAnswer>,
+}
+
+/// An opening proposal on the ledger that names one of this wallet's escrowed answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpeningSeen {
+    /// The answer it concerns.
+    pub disclosure: Disclosure,
+    /// The proposal (a transaction hash).
+    pub proposal: Hash,
+    /// The governance member that proposed it.
+    pub proposer: Did,
+    /// The legal basis it states.
+    pub legal_basis: String,
+    /// Governance approvals so far.
+    pub approvals: usize,
+    /// Whether governance approved it (members may then publish shares).
+    pub approved: bool,
+    /// Decryption shares published.
+    pub shares: usize,
+    /// Whether enough shares were published to open it.
+    pub opened: bool,
+}
+
+impl OpeningSeen {
+    /// One line for a list.
+    pub fn line(&self) -> String {
+        format!(
+            "opening {} of your answer to {} ({}): proposed by {}, legal basis {:?}; {}",
+            self.proposal,
+            self.disclosure.verifier_name.as_deref().unwrap_or("an unregistered verifier"),
+            self.disclosure.purpose,
+            self.proposer,
+            self.legal_basis,
+            match (self.approved, self.opened) {
+                (false, _) => format!("not approved ({} approval(s)); nothing can be opened", self.approvals),
+                (true, false) => format!("approved; {} share(s) published, not opened", self.shares),
+                (true, true) => "approved and OPENED: the council knows which customer gave this answer".into(),
+            }
+        )
+    }
 }
 
 /// The holder's wallet.
@@ -824,6 +868,10 @@ impl Holder {
             disclosed: consent.disclosed.clone(),
             proven: consent.proven.clone(),
             request: pending.request.request.digest(),
+            escrow: match &presentation.proof {
+                PresentationProof::Unlinkable { proof } => proof.escrow.clone(),
+                PresentationProof::Selective { .. } => None,
+            },
         };
         let bytes = serde_json::to_vec(&entry).map_err(|e| HolderError::Damaged(e.to_string()))?;
         let nanos = std::time::SystemTime::now()
@@ -1038,6 +1086,63 @@ impl Holder {
             },
             vec![proof_carried],
         ))
+    }
+
+    /// The opening proposals on the ledger that name an answer this wallet gave with escrow,
+    /// approved or not (read with proofs; the ledger indexes proposals by ciphertext).
+    pub async fn openings(&self, ledger: &impl ReadLedger) -> Result<Vec<OpeningSeen>, HolderError> {
+        let escrowed: Vec<(Disclosure, Vec<u8>)> = self
+            .history()?
+            .into_iter()
+            .filter_map(|d| {
+                let ct = d.escrow.as_ref()?.ciphertext.clone();
+                Some((d, ct))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for chunk in escrowed.chunks(ledger_api::MAX_PROOF_KEYS) {
+            let keys: Vec<Vec<u8>> = chunk
+                .iter()
+                .map(|(_, ct)| state_keys::openings_of(&schemas::hash::sm3(ct)))
+                .collect();
+            let (_, facts) = ledger.read(keys.clone()).await?;
+            for ((d, ct), key) in chunk.iter().zip(&keys) {
+                let proposals: Vec<Hash> = facts.get(key, "the openings of an answer")?.unwrap_or_default();
+                for batch in proposals.chunks(ledger_api::MAX_PROOF_KEYS / 2) {
+                    let keys: Vec<Vec<u8>> = batch
+                        .iter()
+                        .flat_map(|h| [state_keys::proposal(h), state_keys::opening(h)])
+                        .collect();
+                    let (_, facts) = ledger.read(keys).await?;
+                    for h in batch {
+                        let Some(p): Option<schemas::ledger::ProposalRecord> =
+                            facts.get(&state_keys::proposal(h), "an opening proposal")?
+                        else {
+                            continue;
+                        };
+                        let schemas::ledger::TxPayload::ProposeOpening { opening } = &p.tx.tx.payload else {
+                            continue;
+                        };
+                        if opening.ciphertext != *ct {
+                            continue;
+                        }
+                        let record: Option<schemas::ledger::OpeningRecord> =
+                            facts.get(&state_keys::opening(h), "an opening")?;
+                        out.push(OpeningSeen {
+                            disclosure: d.clone(),
+                            proposal: *h,
+                            proposer: p.tx.tx.sender.clone(),
+                            legal_basis: opening.legal_basis.clone(),
+                            approvals: p.approvals.len(),
+                            approved: record.is_some(),
+                            shares: record.as_ref().map_or(0, |r| r.shares.len()),
+                            opened: record.as_ref().is_some_and(|r| r.handle.is_some()),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The disclosure history, newest first.

@@ -1364,11 +1364,16 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
             credential_type: "KycAttestation".into(),
             disclose: vec![],
             predicates: vec!["age".into()],
-            escrow: None,
+            escrow: Some(plan.id.clone()),
         }],
         purposes: vec!["account opening".into()],
         nullifier_scope: "bank-escrow".into(),
     };
+    // A scope can only require escrow to a council in force.
+    let mut nowhere = verifier.clone();
+    nowhere.scope[0].escrow = Some("no-such-council".into());
+    let t = c.tx(&[&bank], TxPayload::RegisterVerifier { record: nowhere });
+    rejected(c.one(t), "not a council in force");
     let t = c.tx(&[&bank], TxPayload::RegisterVerifier { record: verifier });
     let vp = t.id();
     applied(c.one(t));

@@ -422,6 +422,9 @@ enum WalletCmd {
     },
     /// Disclosure history.
     History,
+    /// Opening proposals on the ledger that name an answer this wallet gave with its identity
+    /// handle escrowed (approved or not, opened or not).
+    Openings,
     /// Write an encrypted backup.
     Backup {
         /// The backup file.
@@ -455,6 +458,10 @@ enum VerifierCmd {
         /// Its unlinkable-tier nullifier scope.
         #[arg(long)]
         nullifier_scope: String,
+        /// Require unlinkable answers to escrow the holder's identity handle to this regulator
+        /// council (its id); holders are told at consent.
+        #[arg(long)]
+        escrow: Option<String>,
     },
     /// Verify over HTTP: POST /v1/requests (RequestSpec) and POST /v1/verify (presentation).
     Serve {
@@ -1218,6 +1225,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     predicates,
                     purposes,
                     nullifier_scope,
+                    escrow,
                 } => {
                     for p in predicates {
                         wallet::verifier::PredicateScope::parse(p).map_err(anyhow::Error::msg)?;
@@ -1228,7 +1236,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         credential_type: credential_type.clone(),
                         disclose: disclose.clone(),
                         predicates: predicates.clone(),
-                        escrow: None,
+                        escrow: escrow.clone(),
                     };
                     let p = id
                         .register_verifier(&ledger, vec![scope], purposes.clone(), nullifier_scope.clone())
@@ -1459,6 +1467,19 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                     d.disclosed,
                     d.proven
                 );
+                if let Some(e) = &d.escrow {
+                    out!("    escrowed: your identity handle, to council {}", e.council);
+                }
+            }
+        }
+        WalletCmd::Openings => {
+            let ledger = connect(cli).await?;
+            let seen = h.openings(&ledger).await?;
+            if seen.is_empty() {
+                out!("no opening proposal names any answer this wallet gave");
+            }
+            for o in seen {
+                out!("{}", o.line());
             }
         }
         WalletCmd::Backup { file } => {
