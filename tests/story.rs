@@ -48,6 +48,13 @@ async fn the_demo_story_behaves_as_told() {
     assert_eq!(summary.nullifiers.len(), 2);
     assert_ne!(summary.nullifiers[0], summary.nullifiers[1]);
     assert_eq!(summary.replay_refusal.map(|r| r.0), Some(Check::Nonce));
+    // Issue 18: the escrowed answer opened only after the vote, to the bank's customer number.
+    assert_eq!(summary.escrow_handle, Some(4_411_000_017));
+    assert!(
+        summary
+            .unapproved_opening_refusal
+            .is_some_and(|r| r.contains("not approved"))
+    );
     assert!(lines.iter().any(|l| l.contains("Every step behaved as stated")));
 }
 

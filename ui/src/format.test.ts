@@ -56,6 +56,27 @@ describe("consent screen", () => {
     expect(v.pseudonym).toContain("huawei/v1");
   });
 
+  it("says who could open an escrowed answer, and that only a public vote can", () => {
+    expect(consentView(consent).escrow).toBeNull();
+    const v = consentView({
+      ...consent,
+      tier: "unlinkable",
+      nullifierScope: "bank-d/v1",
+      escrow: {
+        council: "regulators-2027",
+        name: "Financial regulators",
+        threshold: 2,
+        members: ["did:credence:a", "did:credence:b", "did:credence:c"],
+        handle: "customer_handle",
+      },
+    });
+    expect(v.escrow).toContain("Financial regulators");
+    expect(v.escrow).toContain("Any 2 of its 3 members");
+    expect(v.escrow).toContain("did:credence:b");
+    expect(v.escrow).toContain("public governance vote");
+    expect(v.escrow).toContain("customer_handle");
+  });
+
   it("refuses approval outside the registered scope and warns loudly", () => {
     const v = consentView({ ...consent, scopeViolations: ["it may not ask to see `student_id`"], revoked: true, verifierName: null });
     expect(v.canApprove).toBe(false);

@@ -32,6 +32,16 @@ export interface Consent {
   expiresAt: number;
   channel: { responseUri: string; session: string } | null;
   nullifierScope: string | null;
+  /** Unlinkable tier: the regulator council the verifier requires the identity handle escrowed to. */
+  escrow?: EscrowConsent | null;
+}
+
+export interface EscrowConsent {
+  council: string;
+  name: string;
+  threshold: number;
+  members: string[];
+  handle: string;
 }
 
 export interface Disclosure {
@@ -98,6 +108,8 @@ export interface ConsentView {
   session: { value: string | null; text: string };
   /** Unlinkable tier: what this verifier can link. */
   pseudonym: string | null;
+  /** Unlinkable tier with escrow: who could open the answer, and how. */
+  escrow: string | null;
   warnings: string[];
   canApprove: boolean;
 }
@@ -125,6 +137,9 @@ export function consentView(c: Consent): ConsentView {
       : { value: null, text: "This request names no session: answer it only if you asked this verifier for it yourself." },
     pseudonym: c.nullifierScope
       ? `This verifier will recognise your unlinkable answers to it as coming from one person (its scope "${c.nullifierScope}"); no other verifier can link them.`
+      : null,
+    escrow: c.escrow
+      ? `Your ${c.escrow.handle} goes into this answer encrypted to the regulator council "${c.escrow.name}" (${c.escrow.council}). Any ${c.escrow.threshold} of its ${c.escrow.members.length} members (${c.escrow.members.join(", ")}) can open it, and only after a public governance vote on the ledger, where every opening stays visible. The verifier itself cannot read it.`
       : null,
     warnings,
     canApprove: scopeOk,

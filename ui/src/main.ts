@@ -307,6 +307,7 @@ function consent(c: Consent) {
      <p id="scope" class="${v.scope.ok ? "ok" : "bad"}">${esc(v.scope.text)}</p>
      <p id="session">${v.session.value ? `<strong>Session <span class="mono">${esc(v.session.value)}</span></strong>. ` : ""}${esc(v.session.text)}</p>
      ${v.pseudonym ? `<p id="pseudonym">${esc(v.pseudonym)}</p>` : ""}
+     ${v.escrow ? `<p id="escrow" class="warning">${esc(v.escrow)}</p>` : ""}
      ${v.warnings.map((w) => `<p class="bad" role="alert">${esc(w)}</p>`).join("")}
      <section aria-labelledby="h-disclosed"><h3 id="h-disclosed">Will be shown</h3>${list(v.disclosed, "Nothing.")}</section>
      <section aria-labelledby="h-proven"><h3 id="h-proven">Will be proven, without showing the values</h3>${list(v.proven, "Nothing.")}</section>

@@ -47,6 +47,190 @@ impl Default for DemoOptions {
     }
 }
 
+/// What the escrow part of the story starts from.
+struct EscrowStory<'a> {
+    customer: &'a Holder,
+    kyc_scope: ScopeItem,
+    kyc_spec: &'a RequestSpec,
+    pk: &'a zk::unlinkable::ProvingKey,
+    /// The customer handle in the bank's issued attestation (its records).
+    issued_handle: Option<i64>,
+}
+
+/// Issue 18's story: a regulator council forms on the ledger; a bank requires escrow; the
+/// customer's unlinkable answer carries its identity handle encrypted to the council; an opening
+/// without a vote is refused; after the vote two members' shares recover the handle, which is
+/// the one in the bank's records; the customer's wallet sees the opening.
+async fn escrow_story(
+    dir: &Path,
+    devnet: &Devnet,
+    e: EscrowStory<'_>,
+    summary: &mut DemoSummary,
+    say: &mut (dyn FnMut(String) + Send),
+) -> Result<(), DemoError> {
+    use wallet::council::{Member, council, opening, propose_council, propose_opening};
+    let (ledger, trust, governance) = (&devnet.ledger, &devnet.trust, &devnet.governance);
+
+    let step = "a regulator council forms: key generation among the governance members, on the ledger";
+    say(format!("\n[12] {step}"));
+    let t = Instant::now();
+    let stores = (0..governance.len())
+        .map(|i| {
+            wallet::keystore::Keystore::create(
+                &dir.join(format!("council-member-{}", i + 1)),
+                DEMO_PASSWORD,
+                DEMO_COST,
+                &mut OsRng,
+            )
+            .map(|(s, _)| s)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .step(step)?;
+    let members: Vec<Member<'_>> = governance
+        .iter()
+        .zip(&stores)
+        .map(|(key, store)| Member { key, store })
+        .collect();
+    let plan = schemas::ledger::CouncilPlan {
+        id: "regulators-2027".into(),
+        name: "Financial regulators".into(),
+        members: governance
+            .iter()
+            .map(|k| schemas::Did::from_public_key(k.public_key()))
+            .collect(),
+        threshold: 2,
+    };
+    let proposal = propose_council(ledger, &governance[0], plan.clone()).await.step(step)?;
+    approve(ledger, &governance[1], proposal).await.step(step)?;
+    say(format!(
+        "    governance approved council {} ({} of {}; proposal {proposal})",
+        plan.id,
+        plan.threshold,
+        plan.members.len()
+    ));
+    for m in &members {
+        m.enrol(ledger, &plan.id).await.step(step)?;
+    }
+    for m in &members {
+        m.deal(ledger, &plan.id).await.step(step)?;
+    }
+    for m in &members {
+        let complaints = m.check(ledger, &plan.id).await.step(step)?;
+        if !complaints.is_empty() {
+            return fail(step, format!("an honest member complained of {complaints:?}"));
+        }
+    }
+    let record = council(ledger, &plan.id).await.step(step)?;
+    if record.key.is_none() {
+        return fail(step, "the council has no key after every member was ready");
+    }
+    say(format!(
+        "    every member enrolled, dealt, checked every dealing and is ready: the ledger computed the council's key from the transcript ({:.1} s); no member and no node holds its secret",
+        t.elapsed().as_secs_f64()
+    ));
+
+    let step = "a bank requires escrow; the customer answers";
+    say(format!("\n[13] {step}"));
+    let scope = ScopeItem {
+        escrow: Some(plan.id.clone()),
+        ..e.kyc_scope
+    };
+    let (bank_d, guard_d) =
+        registered_verifier(devnet, dir, "Industrial Bank", scope, "account opening", step, say).await?;
+    let request = make_request(bank_d.key(), e.kyc_spec, wallet::now(), &mut OsRng);
+    guard_d.remember(&request).step(step)?;
+    let pending = e
+        .customer
+        .prepare(request, None, ledger, wallet::now())
+        .await
+        .step(step)?;
+    for l in pending.consent.lines() {
+        say(format!("      {l}"));
+    }
+    if pending.consent.escrow.is_none() {
+        return fail(step, "the consent screen does not say the answer is escrowed");
+    }
+    let t = Instant::now();
+    let answer = tokio::task::block_in_place(|| e.customer.present(&pending, Some(e.pk), wallet::now()))
+        .step(step)?;
+    say(format!(
+        "    Groth16 proof with escrow made in {:.2} s",
+        t.elapsed().as_secs_f64()
+    ));
+    let report = verify_offline(&answer, trust, &bank_d, &guard_d);
+    show_report(&report, say);
+    if !report.passed() {
+        return fail(step, format!("{:?}", report.failure()));
+    }
+
+    let step = "an opening is proposed; before the vote, no share is accepted";
+    say(format!("\n[14] {step}"));
+    let facts = wallet::verifier::fetch_facts(ledger, &answer).await.step(step)?;
+    let request = wallet::verifier::opening_request(
+        &answer,
+        &facts,
+        "AML investigation 2027-114, court order 88".into(),
+    )
+    .step(step)?;
+    let proposal = propose_opening(ledger, &governance[2], request).await.step(step)?;
+    say(format!(
+        "    member 3 proposes opening the answer {} received (proposal {proposal}); the validators checked its escrow proof",
+        bank_d.name()
+    ));
+    let early = devnet
+        .ledger
+        .submit(
+            &governance[0],
+            &[],
+            schemas::ledger::TxPayload::PublishShare {
+                opening: proposal,
+                share: vec![0; schemas::limits::DECRYPTION_SHARE_BYTES],
+            },
+        )
+        .await;
+    match early {
+        Err(wallet::ledger::LedgerError::Rejected { reason }) if reason.contains("not approved") => {
+            say(format!("    a share sent before the vote: refused by the ledger ({reason})"));
+            summary.unapproved_opening_refusal = Some(reason);
+        }
+        other => return fail(step, format!("expected the ledger to refuse, got {other:?}")),
+    }
+
+    let step = "governance approves; two members' shares recover the identity handle";
+    say(format!("\n[15] {step}"));
+    let h = approve(ledger, &governance[0], proposal).await.step(step)?;
+    say(format!("    member 1 approved the opening (block {h}); it is on the ledger for anyone to see"));
+    let t = Instant::now();
+    for i in [0, 2] {
+        members[i].publish_share(ledger, proposal).await.step(step)?;
+        say(format!(
+            "    member {} published its decryption share with its Chaum-Pedersen proof",
+            i + 1
+        ));
+    }
+    let opened = opening(ledger, &proposal)
+        .await
+        .step(step)?
+        .and_then(|r| r.handle);
+    match (opened, e.issued_handle) {
+        (Some(h), Some(issued)) if h == issued => say(format!(
+            "    the ledger combined 2 checked shares ({:.1} s): identity handle {h}, the customer number in {}'s records",
+            t.elapsed().as_secs_f64(),
+            "the issuing bank"
+        )),
+        other => return fail(step, format!("opened {other:?}")),
+    }
+    summary.escrow_handle = opened;
+    let seen = e.customer.openings(ledger).await.step(step)?;
+    for o in &seen {
+        say(format!("    the customer's wallet: {}", o.line()));
+    }
+    if !seen.iter().any(|o| o.proposal == proposal && o.opened) {
+        return fail(step, "the customer's wallet does not list the opening");
+    }
+    Ok(())
+}
+
 /// A step that did not behave as the story says.
 #[derive(Debug, thiserror::Error)]
 #[error("{step}: {reason}")]
@@ -70,27 +254,35 @@ pub struct DemoSummary {
     pub nullifiers: Vec<Hash>,
     /// The check that refused the replay and its reason.
     pub replay_refusal: Option<(Check, String)>,
+    /// The ledger's refusal of a decryption share before the opening was approved.
+    pub unapproved_opening_refusal: Option<String>,
+    /// The identity handle the council recovered from the escrowed answer.
+    pub escrow_handle: Option<i64>,
 }
 
-/// The three members' ceremony for `shape`: proposed and approved, three contributions to the
-/// powers of tau and three to the circuit, the transcript verified, the key registered. Returns
-/// the proving key holders use.
+/// The three members' ceremony for `shapes`: proposed and approved, three contributions to the
+/// powers of tau and three to each circuit, each transcript verified, the keys registered.
+/// Returns the proving keys holders use, in the order of `shapes`.
 async fn setup_ceremony(
     ledger: &Ledger,
     governance: &[SecretKey],
     dir: &Path,
-    shape: zk::unlinkable::CircuitShape,
+    shapes: &[zk::unlinkable::CircuitShape],
     step: &str,
     say: &mut (dyn FnMut(String) + Send),
-) -> Result<zk::unlinkable::ProvingKey, DemoError> {
+) -> Result<Vec<zk::unlinkable::ProvingKey>, DemoError> {
     let started = Instant::now();
     let setup = wallet::ceremony::Setup::new(ledger, dir);
     let id = "demo-setup";
-    let power = zk::ceremony::domain_power(shape).step(step)?;
+    let mut power = 0;
+    for shape in shapes {
+        power = power.max(zk::ceremony::domain_power(*shape).step(step)?);
+    }
+    let ids: Vec<String> = shapes.iter().map(|s| s.id()).collect();
     let plan = schemas::ledger::CeremonyPlan {
         id: id.into(),
         version: zk::unlinkable::KEY_VERSION,
-        circuits: vec![shape.id()],
+        circuits: ids.clone(),
         power: u8::try_from(power).step(step)?,
         min_contributions: u16::try_from(governance.len()).step(step)?,
         contributors: vec![],
@@ -99,10 +291,11 @@ async fn setup_ceremony(
     let h = approve(ledger, &governance[1], proposal).await.step(step)?;
     say(format!(
         "    governance opened setup ceremony {id} for {} (powers of tau to 2^{power}, block {h})",
-        shape.id()
+        ids.join(" and ")
     ));
     let quiet = |_: f64| {};
-    for chain in [None, Some(shape.id())] {
+    let chains = std::iter::once(None).chain(ids.iter().cloned().map(Some));
+    for chain in chains {
         let name = chain.as_deref().unwrap_or("powers of tau");
         for (i, member) in governance.iter().enumerate() {
             let c = setup
@@ -124,31 +317,39 @@ async fn setup_ceremony(
             ));
         }
     }
-    let (proposal, pk, vk) = setup
-        .propose_finish(&governance[2], id, &shape.id())
-        .await
-        .step(step)?;
+    let mut keys = Vec::new();
+    for shape in shapes {
+        let (proposal, pk, vk) = setup
+            .propose_finish(&governance[2], id, &shape.id())
+            .await
+            .step(step)?;
+        say(format!(
+            "    member 3 proposes registering the {} key the transcript ends with ({proposal})",
+            shape.id()
+        ));
+        let t = Instant::now();
+        let (verified, h) = setup
+            .approve_finish(&governance[0], proposal, &|_: &str| {})
+            .await
+            .step(step)?;
+        say(format!(
+            "    member 1 verified the transcript from the initial powers to the last file ({} contributions, {} MB, the circuit's start derived again, {:.1} s) and approved",
+            verified.contributions,
+            verified.bytes / (1024 * 1024),
+            t.elapsed().as_secs_f64()
+        ));
+        say(format!(
+            "    {} version {} registered from the transcript (block {h})",
+            vk.shape().id(),
+            vk.version(),
+        ));
+        keys.push(pk);
+    }
     say(format!(
-        "    member 3 proposes registering the key the transcript ends with ({proposal})"
-    ));
-    let t = Instant::now();
-    let (verified, h) = setup
-        .approve_finish(&governance[0], proposal, &|_: &str| {})
-        .await
-        .step(step)?;
-    say(format!(
-        "    member 1 verified the transcript from the initial powers to the last file ({} contributions, {} MB, the circuit's start derived again, {:.1} s) and approved",
-        verified.contributions,
-        verified.bytes / (1024 * 1024),
-        t.elapsed().as_secs_f64()
-    ));
-    say(format!(
-        "    {} version {} registered from the transcript (block {h}); the ceremony took {:.0} s",
-        vk.shape().id(),
-        vk.version(),
+        "    the ceremony took {:.0} s",
         started.elapsed().as_secs_f64()
     ));
-    Ok(pk)
+    Ok(keys)
 }
 
 trait Step<T> {
@@ -177,6 +378,10 @@ const DEMO_COST: Cost = Cost {
     iterations: 1,
 };
 const DEMO_PASSWORD: &str = "demo-password-not-secret";
+
+/// The bank's customer number for the demo's customer: the identity handle its KYC attestation
+/// carries, which only the regulator council can recover from an escrowed answer.
+const CUSTOMER_HANDLE: i64 = 4_411_000_017;
 
 /// Runs the story; `say` receives every line meant for the screen.
 pub async fn run(opts: &DemoOptions, say: &mut (dyn FnMut(String) + Send)) -> Result<DemoSummary, DemoError> {
@@ -614,23 +819,36 @@ async fn story(
     registered(devnet, proposal, step, say).await?;
     // The unlinkable tier's circuit keys come from a setup ceremony among the three governance
     // members: no one of them ever holds the toxic waste.
-    let shape = wallet::tier::shape_for(4, 2, false).ok_or(DemoError {
-        step: step.into(),
-        reason: "no a4-p2 circuit".into(),
-    })?;
-    let pk = setup_ceremony(ledger, governance, &dir.join("ceremony"), shape, step, say).await?;
+    let shapes = [false, true].map(|escrow| wallet::tier::shape_for(4, 2, escrow));
+    let [Some(shape), Some(escrow_shape)] = shapes else {
+        return fail(step, "no a4-p2 circuit");
+    };
+    let mut keys = setup_ceremony(
+        ledger,
+        governance,
+        &dir.join("ceremony"),
+        &[shape, escrow_shape],
+        step,
+        say,
+    )
+    .await?
+    .into_iter();
+    let (Some(pk), Some(escrow_pk)) = (keys.next(), keys.next()) else {
+        return fail(step, "the ceremony made fewer keys than circuits");
+    };
     let (customer, _) = Holder::create(&dir.join("customer"), DEMO_PASSWORD, DEMO_COST).step(step)?;
     let mut rows = vec![Row::new(
         1,
         json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN", "kyc_level": 3,
-               "verified_on": "2026-11-02"}),
+               "verified_on": "2026-11-02", "customer_handle": CUSTOMER_HANDLE}),
         customer.binding(),
     )];
     for i in 1..16 {
         rows.push(Row::new(
             i + 1,
             json!({"name": format!("Customer {i}"), "birth_date": "2001-01-01", "residence_country": "CN",
-                   "kyc_level": 1 + (i % 3), "verified_on": "2026-11-02"}),
+                   "kyc_level": 1 + (i % 3), "verified_on": "2026-11-02",
+                   "customer_handle": CUSTOMER_HANDLE + i as i64}),
             HolderBinding::fresh(true),
         ));
     }
@@ -724,7 +942,7 @@ async fn story(
         devnet,
         dir,
         "Ping An Insurance",
-        kyc_scope,
+        kyc_scope.clone(),
         "account opening",
         step,
         say,
@@ -762,6 +980,22 @@ async fn story(
         }
         other => return fail(step, format!("expected a nonce refusal, got {other:?}")),
     }
+    let escrow = EscrowStory {
+        customer: &customer,
+        kyc_scope,
+        kyc_spec: &kyc_spec,
+        pk: &escrow_pk,
+        issued_handle: batch.credentials[0]
+            .1
+            .openings
+            .iter()
+            .find(|o| o.name == "customer_handle")
+            .and_then(|o| match o.value {
+                schemas::credential_schema::AttributeValue::Integer(h) => Some(h),
+                schemas::credential_schema::AttributeValue::Text(_) => None,
+            }),
+    };
+    escrow_story(dir, devnet, escrow, &mut summary, say).await?;
     let history = customer.history().step(step)?;
     say(format!(
         "\nThe customer's wallet recorded {} disclosures; the student's {}. Every step behaved as stated.",
