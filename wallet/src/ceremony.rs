@@ -319,7 +319,9 @@ impl<'a> Setup<'a> {
                 "proposal {proposal} does not finish a ceremony"
             )));
         };
-        let verified = self.verify(ceremony, progress).await?;
+        // What the key rests on: the powers of tau and this circuit's chain (another circuit's
+        // chain is checked when its own finish is approved).
+        let verified = self.verify_chains(ceremony, Some(circuit), progress).await?;
         let (_, vk) = self.keys(ceremony, circuit).await?;
         if &vk.to_bytes() != key {
             return Err(SetupError::State(format!(
@@ -350,10 +352,32 @@ impl<'a> Setup<'a> {
     /// recorded, by the contributor it recorded; and that a registered key is the one the
     /// chain's last file holds. `progress` is told each step.
     pub async fn verify(&self, id: &str, progress: &(dyn Fn(&str) + Sync)) -> Result<Verified, SetupError> {
+        self.verify_chains(id, None, progress).await
+    }
+
+    /// [`Setup::verify`] for the powers of tau and one circuit's chain (`only`), or every chain.
+    pub async fn verify_chains(
+        &self,
+        id: &str,
+        only: Option<&str>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<Verified, SetupError> {
         let record = self.record(id).await?;
+        if let Some(c) = only
+            && !record.plan.circuits.iter().any(|p| p == c)
+        {
+            return Err(SetupError::State(format!("ceremony {id} has no circuit {c}")));
+        }
         let mut out = Verified::default();
         let mut chains: Vec<Chain<'_>> = vec![None];
-        chains.extend(record.plan.circuits.iter().map(|c| Some(c.as_str())));
+        chains.extend(
+            record
+                .plan
+                .circuits
+                .iter()
+                .map(|c| Some(c.as_str()))
+                .filter(|c| only.is_none() || *c == only),
+        );
         for chain in chains {
             let (steps, name) = pick(&record, chain)?;
             if steps.contributions.is_empty() {
