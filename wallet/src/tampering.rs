@@ -732,3 +732,212 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
     assert_eq!(consent.disclosed, shown);
     assert_eq!(report.disclosed, shown);
 }
+
+/// A 1-of-1 regulator council recorded on `chain` as `id` (its key generation done here; the
+/// ledger's rules for it are tested in `ledger-node`). Returns what opens its ciphertexts.
+fn council_on(chain: &Chain, id: &str, member: &SecretKey) -> (zk::escrow::council::Council, zk::escrow::council::CouncilShare) {
+    use zk::escrow::council::{Council, CouncilParams, CouncilShare, ReceivingSecret, deal};
+    let params = CouncilParams::new(schemas::hash::Hash([3; 32]), 1, 1).expect("params");
+    let secret = ReceivingSecret::random(&mut OsRng);
+    let dealing = deal(&params, 1, &[secret.public()], &mut OsRng).expect("deals");
+    let council = Council::from_transcript(&params, std::slice::from_ref(&dealing), &[]).expect("council");
+    let received = dealing.share_for(&params, 1, &secret, &mut OsRng).expect("share");
+    let share = CouncilShare::new(&council, 1, &[(1, received)]).expect("share");
+    let plan = schemas::ledger::CouncilPlan {
+        id: id.into(),
+        name: "Financial regulators".into(),
+        members: vec![Did::from_public_key(member.public_key())],
+        threshold: 1,
+    };
+    chain.put(
+        schemas::ledger::state_keys::council(id),
+        &schemas::ledger::CouncilRecord {
+            plan,
+            receiving_keys: vec![Some(schemas::bytes::Bytes(secret.public().to_bytes().to_vec()))],
+            dealings: vec![Some(schemas::bytes::Bytes(dealing.to_bytes()))],
+            disqualified: vec![],
+            ready: vec![true],
+            key: Some(schemas::bytes::Bytes(council.key().to_bytes().to_vec())),
+            verification_keys: vec![],
+            failed: None,
+        },
+    );
+    (council, share)
+}
+
+/// Issue 18 at the wallet: a bank whose scope requires escrow gets an answer whose proof binds
+/// the customer's handle to the council's key; the consent screen says who can open it. An
+/// answer with the escrow stripped, renamed to another council, its ciphertext replaced by an
+/// encryption of another handle, or proven without escrow is refused; a request that would show
+/// the handle or put a predicate on it is refused by the wallet; the opening proposal built from
+/// the answer carries evidence the council's ciphertext passes, and the council opens it to the
+/// handle the bank issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escrowed_answer_binds_the_handle_to_the_council_the_verifier_names() {
+    use schemas::presentation::PresentationProof;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chain = Chain::new();
+    let issuer = SecretKey::generate(&mut OsRng);
+    let issuer_did = Did::from_public_key(issuer.public_key());
+    chain.register_issuer(&issuer, "Bank", &["KycAttestation"]);
+    let escrow_shape = zk::unlinkable::CircuitShape::fitting(4, 2, true).expect("escrow shape");
+    let (pk, vk) = zk::unlinkable::setup(escrow_shape, &mut OsRng).expect("setup");
+    chain.register_verifying_key(&vk);
+    let (plain_pk, plain_vk) = zk::unlinkable::setup(zk::unlinkable::CircuitShape::SHAPES[0], &mut OsRng).expect("setup");
+    chain.register_verifying_key(&plain_vk);
+    let regulator = SecretKey::generate(&mut OsRng);
+    let (council, share) = council_on(&chain, "regulators", &regulator);
+    council_on(&chain, "other-council", &regulator);
+    let bank = SecretKey::generate(&mut OsRng);
+    let bank_did = Did::from_public_key(bank.public_key());
+    chain.register_verifier(
+        &bank,
+        "Industrial Bank",
+        vec![ScopeItem {
+            credential_type: "KycAttestation".into(),
+            disclose: vec!["customer_handle".into()],
+            predicates: vec!["kyc_level".into(), "customer_handle".into()],
+            escrow: Some("regulators".into()),
+        }],
+        "account opening",
+    );
+    let (customer, _) = Holder::create(&dir.path().join("customer"), PW, COST).expect("wallet");
+    let now = crate::now();
+    let kyc = CredentialSchema::builtin("kyc-attestation").expect("schema");
+    assert_eq!(kyc.identity_handle(), Some("customer_handle"));
+    let plan = BatchPlan {
+        schema: &kyc,
+        issuer: issuer_did,
+        valid_from: now - 60,
+        valid_until: None,
+        list_id: 0,
+        first_index: 0,
+        unlinkable: true,
+    };
+    let handle = 4_411_000_017i64;
+    let row = Row::new(
+        2,
+        json!({"name": "Zhang San", "birth_date": "1990-03-15", "residence_country": "CN",
+               "kyc_level": 3, "verified_on": "2026-11-02", "customer_handle": handle}),
+        customer.binding(),
+    );
+    let batch = issue_batch(&plan, vec![row], &|_| {}).expect("issued");
+    chain.anchor(&batch.anchor_record(&plan));
+    chain.commit();
+    customer
+        .import(&batch.credentials[0].1.to_json().to_string(), &chain, now)
+        .await
+        .expect("imported");
+
+    // The handle is never shown or used in a predicate, whatever the verifier registered.
+    for spec in [
+        RequestSpec {
+            predicates: vec![parse_predicate("customer_handle>=4411000000").expect("predicate")],
+            ..kyc_level_request()
+        },
+        RequestSpec {
+            disclose: vec!["customer_handle".into()],
+            tier: Tier::Selective,
+            ..kyc_level_request()
+        },
+    ] {
+        let err = customer
+            .prepare(make_request(&bank, &spec, now, &mut OsRng), None, &chain, now)
+            .await
+            .err()
+            .expect("refused");
+        assert!(
+            matches!(&err, HolderError::BadRequest(why) if why.contains("identity handle")),
+            "{err}"
+        );
+    }
+
+    let pending = customer
+        .prepare(make_request(&bank, &kyc_level_request(), now, &mut OsRng), None, &chain, now)
+        .await
+        .expect("prepared");
+    let escrow = pending.consent.escrow.clone().expect("the consent names the council");
+    assert_eq!((escrow.council.as_str(), escrow.threshold), ("regulators", 1));
+    assert!(
+        pending.consent.lines().iter().any(|l| l.contains("public governance vote")),
+        "{:?}",
+        pending.consent.lines()
+    );
+    // The wallet will not answer with a key of a circuit without escrow.
+    let err = customer
+        .present(&pending, Some(&plain_pk), now)
+        .expect_err("a circuit without escrow");
+    assert!(err.to_string().contains(&escrow_shape.id()), "{err}");
+    let p = customer.present(&pending, Some(&pk), now).expect("presented");
+    let report = verify_offline(&p, &chain, &bank_did, now, None);
+    assert!(report.passed(), "{:?}", report.failure());
+
+    let altered = |f: &dyn Fn(&mut schemas::presentation::UnlinkableProof)| {
+        let mut q = p.clone();
+        let PresentationProof::Unlinkable { proof } = &mut q.proof else {
+            panic!("unlinkable")
+        };
+        f(proof);
+        verify_offline(&q, &chain, &bank_did, now, None)
+    };
+    let refusal = |r: Report| r.refusal().map(|(c, why)| (c, why.clone()));
+    assert!(matches!(
+        refusal(altered(&|u| u.escrow = None)),
+        Some((Check::ZeroKnowledge, Refusal::EscrowMissing { .. }))
+    ));
+    assert!(matches!(
+        refusal(altered(&|u| {
+            if let Some(e) = &mut u.escrow {
+                e.council = "other-council".into();
+            }
+        })),
+        Some((Check::ZeroKnowledge, Refusal::EscrowMismatch { .. }))
+    ));
+    let another_handle = zk::escrow::encrypt(
+        &council.key(),
+        zk::poseidon::fr_from_i64(handle + 1),
+        &zk::escrow::EscrowRandomness::random(&mut OsRng),
+    );
+    assert!(matches!(
+        refusal(altered(&|u| {
+            if let Some(e) = &mut u.escrow {
+                e.ciphertext = another_handle.to_bytes().to_vec();
+            }
+        })),
+        Some((Check::ZeroKnowledge, Refusal::Groth16 { .. }))
+    ));
+    assert!(matches!(
+        refusal(altered(&|u| {
+            if let Some(e) = &mut u.escrow {
+                e.ciphertext.truncate(63);
+            }
+        })),
+        Some((Check::ZeroKnowledge, Refusal::Escrow { .. }))
+    ));
+
+    // The opening proposal from the answer: its evidence names this ciphertext, and the council
+    // opens the ciphertext to the handle the bank issued.
+    let (_, facts) = chain.read(crate::verifier::needed_keys(&p)).await.expect("read");
+    let opening = crate::verifier::opening_request(&p, &facts, "court order 88".into()).expect("a proposal");
+    let ct_bytes: [u8; 64] = opening.ciphertext.clone().try_into().expect("64 bytes");
+    let ct = zk::escrow::Ciphertext::from_bytes(&ct_bytes).expect("a ciphertext");
+    zk::unlinkable::verify_escrow_evidence(
+        &vk,
+        &opening.evidence.inputs,
+        &opening.evidence.proof,
+        &council.key(),
+        &ct,
+        &opening.request,
+    )
+    .expect("the evidence holds");
+    let id = schemas::hash::Hash([8; 32]);
+    let d = share.decrypt(&council, &ct, &id, &mut OsRng);
+    let opened = council.open(&ct, &id, &[d]).expect("opens");
+    assert_eq!(zk::escrow::handle_value(&opened), Some(handle));
+    // The customer's history keeps the ciphertext, so its wallet can find openings of it.
+    let history = customer.history().expect("history");
+    assert_eq!(
+        history[0].escrow.as_ref().map(|e| e.ciphertext.clone()),
+        Some(ct_bytes.to_vec())
+    );
+}
