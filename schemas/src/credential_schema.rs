@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The built-in credential schemas: (file name, JSON text).
-pub const BUILTIN_SCHEMAS: [(&str, &str); 4] = [
+pub const BUILTIN_SCHEMAS: [(&str, &str); 5] = [
     (
         "university-diploma",
         include_str!("../credentials/university-diploma.json"),
@@ -35,8 +35,14 @@ pub const BUILTIN_SCHEMAS: [(&str, &str); 4] = [
         "professional-certificate",
         include_str!("../credentials/professional-certificate.json"),
     ),
+    // Version 2 adds the identity handle (`customer_handle`, issue 18); new attestations use
+    // it. Version 1 stays built in so that attestations issued under it keep verifying.
     (
         "kyc-attestation",
+        include_str!("../credentials/kyc-attestation-2.json"),
+    ),
+    (
+        "kyc-attestation-1",
         include_str!("../credentials/kyc-attestation.json"),
     ),
 ];
@@ -118,7 +124,7 @@ pub enum SchemaError {
     },
     /// No built-in schema by that name.
     #[error(
-        "unknown credential schema {name:?}; known: university-diploma, academic-transcript, professional-certificate, kyc-attestation"
+        "unknown credential schema {name:?}; known: university-diploma, academic-transcript, professional-certificate, kyc-attestation (version 2), kyc-attestation-1"
     )]
     Unknown {
         /// The name asked for.

@@ -219,7 +219,7 @@ mod tests {
         let chain = Chain::new();
         let publisher =
             Did::from_public_key(schemas::sm2::SecretKey::generate(&mut rand_core::OsRng).public_key());
-        let published = CredentialSchema::from_json(&kyc_text().replace("kyc-attestation:1", "bank-kyc:3"))
+        let published = CredentialSchema::from_json(&kyc_text().replace("kyc-attestation:2", "bank-kyc:3"))
             .expect("a schema");
         chain.put(
             state_keys::schema("credence:schema:bank-kyc:3"),
@@ -233,15 +233,15 @@ mod tests {
         // A record under a built-in id (the ledger's genesis may hold one) with another type:
         // the built-in schema is the one used.
         let mut shadow = published.record(publisher);
-        shadow.id = "credence:schema:kyc-attestation:1".into();
+        shadow.id = "credence:schema:kyc-attestation:2".into();
         shadow.credential_type = "Other".into();
-        chain.put(state_keys::schema("credence:schema:kyc-attestation:1"), &shadow);
+        chain.put(state_keys::schema("credence:schema:kyc-attestation:2"), &shadow);
         chain.commit();
         let ids = [
             "credence:schema:bank-kyc:3",
             "credence:schema:bank-kyc:4",
             "credence:schema:bank-kyc:5",
-            "credence:schema:kyc-attestation:1",
+            "credence:schema:kyc-attestation:2",
         ];
         let f = facts(&chain, &ids).await;
         assert_eq!(resolve_schema(&f, ids[0]).expect("published").id(), ids[0]);

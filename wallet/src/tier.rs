@@ -171,10 +171,15 @@ mod tests {
         let kyc = CredentialSchema::builtin("kyc-attestation").expect("built in");
         assert_eq!(
             unlinkable_attributes(&kyc),
-            ["birth_date", "kyc_level", "verified_on"]
+            ["birth_date", "customer_handle", "kyc_level", "verified_on"]
         );
         assert_eq!(leaf_width(&kyc), Some(4));
         let c = circuit_predicates(&kyc, &[parse_predicate("kyc_level>=2").expect("parses")]).expect("maps");
-        assert_eq!(c[0].attribute, 2);
+        assert_eq!(c[0].attribute, 3);
+        assert_eq!(handle_attribute(&kyc), Some(2));
+        // Version 1 (before the handle) keeps its layout, so its attestations still verify.
+        let v1 = CredentialSchema::builtin("kyc-attestation-1").expect("built in");
+        assert_eq!(unlinkable_attributes(&v1), ["birth_date", "kyc_level", "verified_on"]);
+        assert_eq!(handle_attribute(&v1), None);
     }
 }

@@ -168,7 +168,7 @@ impl Chain {
 
     fn anchor(&mut self, signers: &[&SecretKey], root: u8, ty: &str) -> SignedTransaction {
         let schema = if ty == "KycAttestation" {
-            "credence:schema:kyc-attestation:1"
+            "credence:schema:kyc-attestation:2"
         } else {
             "credence:schema:university-diploma:1"
         };
@@ -228,7 +228,7 @@ fn builtin_schema_ids_are_what_the_tests_use() {
     let g = genesis();
     let ids: Vec<_> = g.schemas.iter().map(|s| s.id.as_str()).collect();
     assert!(ids.contains(&"credence:schema:university-diploma:1"), "{ids:?}");
-    assert!(ids.contains(&"credence:schema:kyc-attestation:1"), "{ids:?}");
+    assert!(ids.contains(&"credence:schema:kyc-attestation:2"), "{ids:?}");
 }
 
 #[test]

@@ -22,6 +22,32 @@ fn diploma_subject() -> serde_json::Value {
     })
 }
 
+/// A schema's identity handle (issue 18) names one of its integer properties; anything else is
+/// refused with the reason. The KYC attestation's version 2 names `customer_handle`; version 1
+/// (unchanged) names none.
+#[test]
+fn the_identity_handle_is_an_integer_property_the_schema_names() {
+    let v2 = CredentialSchema::builtin("kyc-attestation").expect("kyc");
+    assert_eq!(v2.id(), "credence:schema:kyc-attestation:2");
+    assert_eq!(v2.identity_handle(), Some("customer_handle"));
+    let v1 = CredentialSchema::builtin("kyc-attestation-1").expect("kyc v1");
+    assert_eq!(v1.id(), "credence:schema:kyc-attestation:1");
+    assert_eq!(v1.identity_handle(), None);
+    let text = v2.json();
+    for (named, why) in [
+        ("\"identityHandle\": \"nobody\"", "not a property"),
+        ("\"identityHandle\": \"name\"", "must have `x-credence-encoding` integer"),
+        ("\"identityHandle\": 7", "must name a property"),
+    ] {
+        let changed = text.replace("\"identityHandle\": \"customer_handle\"", named);
+        assert_ne!(changed, text);
+        match CredentialSchema::from_json(&changed) {
+            Err(SchemaError::InvalidSchema { reason }) => assert!(reason.contains(why), "{reason}"),
+            other => panic!("{named}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn builtin_schemas_load_and_mark_numeric_attributes() {
     for (name, _) in BUILTIN_SCHEMAS {
