@@ -1,7 +1,8 @@
-//! Escrow decoders on arbitrary bytes: council keys, ciphertexts, dealings, complaints and
-//! decryption shares. None may panic; a decoded dealing is checked against a council, a decoded
-//! complaint never disqualifies an honest dealer, a decoded share never verifies unless it is the
-//! member's real one.
+//! Escrow decoders on arbitrary bytes: council keys, ciphertexts, dealings, complaints,
+//! decryption shares and an opening proposal's evidence. None may panic; a decoded dealing is
+//! checked against a council, a decoded complaint never disqualifies an honest dealer, a decoded
+//! share never verifies unless it is the member's real one, and evidence made of arbitrary inputs
+//! and proof bytes never passes the validators' check.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -35,10 +36,42 @@ fn fixture() -> &'static Fixture {
     })
 }
 
+/// An escrow circuit's verifying key (single-party setup: only its shape matters here).
+fn escrow_key() -> &'static zk::unlinkable::VerifyingKey {
+    static K: OnceLock<zk::unlinkable::VerifyingKey> = OnceLock::new();
+    K.get_or_init(|| {
+        let shape = zk::unlinkable::CircuitShape::ESCROW_SHAPES[0];
+        zk::unlinkable::setup(shape, &mut ChaCha20Rng::seed_from_u64(1)).expect("setup").1
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
     let f = fixture();
-    match selector % 4 {
+    if selector % 5 == 4 {
+        // Evidence: a count of inputs (any, so wrong counts are tried), the inputs, the proof.
+        let Some((&count, rest)) = rest.split_first() else { return };
+        let count = usize::from(count % 32);
+        let (inputs, proof) = rest.split_at((count * 32).min(rest.len()));
+        let inputs: Vec<Hash> = inputs
+            .chunks_exact(32)
+            .map(|c| Hash(c.try_into().expect("32 bytes")))
+            .collect();
+        assert!(
+            zk::unlinkable::verify_escrow_evidence(
+                escrow_key(),
+                &inputs,
+                proof,
+                &f.council.key(),
+                &f.ciphertext,
+                &Hash([0x0c; 32]),
+            )
+            .is_err(),
+            "arbitrary evidence passed"
+        );
+        return;
+    }
+    match selector % 5 {
         0 => {
             if let Ok(d) = Dealing::from_bytes(rest) {
                 assert_eq!(Dealing::from_bytes(&d.to_bytes()).as_ref(), Ok(&d), "one encoding");
