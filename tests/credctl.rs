@@ -329,7 +329,14 @@ async fn a_council_forms_and_opens_with_the_command_line() {
     );
     let early = run(
         0,
-        &["governance", "council", "share", "--key", &keys[0], &"05".repeat(32)],
+        &[
+            "governance",
+            "council",
+            "share",
+            "--key",
+            &keys[0],
+            &"05".repeat(32),
+        ],
     );
     assert!(!early.status.success());
     assert!(

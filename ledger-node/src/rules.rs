@@ -792,7 +792,8 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         }
         // A scope that requires escrow names a council in force: holders encrypt to its key.
         for council in r.scope.iter().filter_map(|i| i.escrow.as_ref()) {
-            let record: Option<schemas::ledger::CouncilRecord> = self.view.get(&state_keys::council(council))?;
+            let record: Option<schemas::ledger::CouncilRecord> =
+                self.view.get(&state_keys::council(council))?;
             if !record.is_some_and(|c| c.key.is_some()) {
                 return Ok(Err(RejectCode::InvalidRecord.because(format!(
                     "scope requires escrow to council {council:?}, which is not a council in force"

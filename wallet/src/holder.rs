@@ -26,7 +26,8 @@ use schemas::ledger::{
     VerifyingKeyRecord, state_keys,
 };
 use schemas::presentation::{
-    Channel, EscrowAnswer, Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier, UnlinkableProof,
+    Channel, EscrowAnswer, Presentation, PresentationProof, SelectiveDisclosure, SignedRequest, Tier,
+    UnlinkableProof,
 };
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
@@ -194,7 +195,11 @@ impl EscrowConsent {
             self.council,
             self.threshold,
             self.members.len(),
-            self.members.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            self.members
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }
@@ -211,7 +216,11 @@ pub fn escrow_required(v: &VerifierRecord, credential_type: &str) -> Option<Stri
 fn escrow_consent(facts: &Facts, id: &str, handle: &str) -> Result<EscrowConsent, HolderError> {
     let record: CouncilRecord = facts
         .get(&state_keys::council(id), "the council")?
-        .ok_or_else(|| HolderError::Unsatisfied(format!("the verifier requires escrow to council {id}, which the ledger does not have")))?;
+        .ok_or_else(|| {
+            HolderError::Unsatisfied(format!(
+                "the verifier requires escrow to council {id}, which the ledger does not have"
+            ))
+        })?;
     if record.key.is_none() {
         return Err(HolderError::Unsatisfied(format!(
             "the verifier requires escrow to council {id}, whose key generation has not finished"
@@ -370,14 +379,21 @@ impl OpeningSeen {
         format!(
             "opening {} of your answer to {} ({}): proposed by {}, legal basis {:?}; {}",
             self.proposal,
-            self.disclosure.verifier_name.as_deref().unwrap_or("an unregistered verifier"),
+            self.disclosure
+                .verifier_name
+                .as_deref()
+                .unwrap_or("an unregistered verifier"),
             self.disclosure.purpose,
             self.proposer,
             self.legal_basis,
             match (self.approved, self.opened) {
-                (false, _) => format!("not approved ({} approval(s)); nothing can be opened", self.approvals),
+                (false, _) => format!(
+                    "not approved ({} approval(s)); nothing can be opened",
+                    self.approvals
+                ),
                 (true, false) => format!("approved; {} share(s) published, not opened", self.shares),
-                (true, true) => "approved and OPENED: the council knows which customer gave this answer".into(),
+                (true, true) =>
+                    "approved and OPENED: the council knows which customer gave this answer".into(),
             }
         )
     }
@@ -776,7 +792,11 @@ impl Holder {
             .and_then(|v| escrow_required(v, &r.credential_type))
         {
             None if escrow_council.is_none() => None,
-            Some(id) if Some(&id) == escrow_council.as_ref() => Some(escrow_consent(&facts, &id, known.identity_handle().unwrap_or_default())?),
+            Some(id) if Some(&id) == escrow_council.as_ref() => Some(escrow_consent(
+                &facts,
+                &id,
+                known.identity_handle().unwrap_or_default(),
+            )?),
             _ => {
                 return Err(HolderError::BadRequest(
                     "the verifier's escrow requirement changed while the request was read; try again".into(),

@@ -189,8 +189,8 @@ pub fn council_key(facts: &Facts, id: &str) -> Result<zk::escrow::CouncilKey, St
     let key = record
         .key
         .ok_or_else(|| format!("council {id}'s key generation has not finished"))?;
-    let bytes = <[u8; 32]>::try_from(key.0.as_slice())
-        .map_err(|_| format!("council {id}'s key is not 32 bytes"))?;
+    let bytes =
+        <[u8; 32]>::try_from(key.0.as_slice()).map_err(|_| format!("council {id}'s key is not 32 bytes"))?;
     zk::escrow::CouncilKey::from_bytes(&bytes).map_err(|e| format!("council {id}'s key: {e}"))
 }
 

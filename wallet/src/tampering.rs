@@ -735,7 +735,11 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
 
 /// A 1-of-1 regulator council recorded on `chain` as `id` (its key generation done here; the
 /// ledger's rules for it are tested in `ledger-node`). Returns what opens its ciphertexts.
-fn council_on(chain: &Chain, id: &str, member: &SecretKey) -> (zk::escrow::council::Council, zk::escrow::council::CouncilShare) {
+fn council_on(
+    chain: &Chain,
+    id: &str,
+    member: &SecretKey,
+) -> (zk::escrow::council::Council, zk::escrow::council::CouncilShare) {
     use zk::escrow::council::{Council, CouncilParams, CouncilShare, ReceivingSecret, deal};
     let params = CouncilParams::new(schemas::hash::Hash([3; 32]), 1, 1).expect("params");
     let secret = ReceivingSecret::random(&mut OsRng);
@@ -783,7 +787,8 @@ async fn an_escrowed_answer_binds_the_handle_to_the_council_the_verifier_names()
     let escrow_shape = zk::unlinkable::CircuitShape::fitting(4, 2, true).expect("escrow shape");
     let (pk, vk) = zk::unlinkable::setup(escrow_shape, &mut OsRng).expect("setup");
     chain.register_verifying_key(&vk);
-    let (plain_pk, plain_vk) = zk::unlinkable::setup(zk::unlinkable::CircuitShape::SHAPES[0], &mut OsRng).expect("setup");
+    let (plain_pk, plain_vk) =
+        zk::unlinkable::setup(zk::unlinkable::CircuitShape::SHAPES[0], &mut OsRng).expect("setup");
     chain.register_verifying_key(&plain_vk);
     let regulator = SecretKey::generate(&mut OsRng);
     let (council, share) = council_on(&chain, "regulators", &regulator);
@@ -853,13 +858,26 @@ async fn an_escrowed_answer_binds_the_handle_to_the_council_the_verifier_names()
     }
 
     let pending = customer
-        .prepare(make_request(&bank, &kyc_level_request(), now, &mut OsRng), None, &chain, now)
+        .prepare(
+            make_request(&bank, &kyc_level_request(), now, &mut OsRng),
+            None,
+            &chain,
+            now,
+        )
         .await
         .expect("prepared");
-    let escrow = pending.consent.escrow.clone().expect("the consent names the council");
+    let escrow = pending
+        .consent
+        .escrow
+        .clone()
+        .expect("the consent names the council");
     assert_eq!((escrow.council.as_str(), escrow.threshold), ("regulators", 1));
     assert!(
-        pending.consent.lines().iter().any(|l| l.contains("public governance vote")),
+        pending
+            .consent
+            .lines()
+            .iter()
+            .any(|l| l.contains("public governance vote")),
         "{:?}",
         pending.consent.lines()
     );

@@ -179,7 +179,10 @@ mod tests {
         assert_eq!(handle_attribute(&kyc), Some(2));
         // Version 1 (before the handle) keeps its layout, so its attestations still verify.
         let v1 = CredentialSchema::builtin("kyc-attestation-1").expect("built in");
-        assert_eq!(unlinkable_attributes(&v1), ["birth_date", "kyc_level", "verified_on"]);
+        assert_eq!(
+            unlinkable_attributes(&v1),
+            ["birth_date", "kyc_level", "verified_on"]
+        );
         assert_eq!(handle_attribute(&v1), None);
     }
 }

@@ -1019,9 +1019,14 @@ fn escrow_statement(
     let council = plan::council_key(facts, &carried.council).map_err(escrow)?;
     let handle_attribute = tier::handle_attribute(schema)
         .ok_or_else(|| escrow(format!("{} names no identity handle", schema.id())))?;
-    let bytes = <&[u8; 64]>::try_from(carried.ciphertext.as_slice())
-        .map_err(|_| escrow(format!("the ciphertext has {} bytes, not 64", carried.ciphertext.len())))?;
-    let ciphertext = zk::escrow::Ciphertext::from_bytes(bytes).map_err(|e| escrow(format!("the ciphertext: {e}")))?;
+    let bytes = <&[u8; 64]>::try_from(carried.ciphertext.as_slice()).map_err(|_| {
+        escrow(format!(
+            "the ciphertext has {} bytes, not 64",
+            carried.ciphertext.len()
+        ))
+    })?;
+    let ciphertext =
+        zk::escrow::Ciphertext::from_bytes(bytes).map_err(|e| escrow(format!("the ciphertext: {e}")))?;
     Ok(Some(zk::unlinkable::EscrowStatement {
         handle_attribute,
         council,
@@ -1084,10 +1089,11 @@ fn unlinkable_statement(
             version: u.circuit_version,
         });
     }
-    let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key)
-        .map_err(|e| Refusal::BadVerifyingKey {
+    let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk_rec.circuit, vk_rec.version, &vk_rec.key).map_err(
+        |e| Refusal::BadVerifyingKey {
             reason: e.to_string(),
-        })?;
+        },
+    )?;
     let predicates = tier::circuit_predicates(schema, &r.predicates)
         .map_err(|reason| Refusal::CircuitPredicates { reason })?;
     let anchor = anchor.as_ref().ok_or(Refusal::NoAnchorWithPoseidonRoot)?;
@@ -1118,7 +1124,8 @@ pub fn opening_request(
 ) -> Result<schemas::ledger::OpeningRequest, Refusal> {
     let PresentationProof::Unlinkable { proof: u } = &p.proof else {
         return Err(Refusal::Escrow {
-            reason: "a selective-disclosure answer carries no escrow; only unlinkable answers are opened".into(),
+            reason: "a selective-disclosure answer carries no escrow; only unlinkable answers are opened"
+                .into(),
         });
     };
     let (vk, statement, escrow) = unlinkable_statement(p, u, facts)?;

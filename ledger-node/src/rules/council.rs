@@ -332,7 +332,9 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         req: &OpeningRequest,
     ) -> Result<Result<(), Rejection>, StateError> {
         let ev = &req.evidence;
-        let Some(vk): Option<VerifyingKeyRecord> = self.view.get(&state_keys::verifying_key(&ev.circuit, ev.version))?
+        let Some(vk): Option<VerifyingKeyRecord> = self
+            .view
+            .get(&state_keys::verifying_key(&ev.circuit, ev.version))?
         else {
             return Ok(Err(refuse_opening(format!(
                 "the evidence: no verifying key for {} version {} is registered",

@@ -1401,13 +1401,28 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
         ciphertext: mauled.to_vec(),
         ..request.clone()
     };
-    let t = c.tx(&[&members[0]], TxPayload::ProposeOpening { opening: mauled_request.clone() });
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: mauled_request.clone(),
+        },
+    );
     rejected(c.one(t), "another ciphertext");
     let mut patched = evidence.clone();
     let mauled_ct = Ciphertext::from_bytes(&mauled).expect("a ciphertext");
     let at = 4 + 3 * shape.predicates;
     patched.inputs[at + 8] = Hash(mauled[32..].try_into().expect("32 bytes"));
-    assert!(zk::unlinkable::verify_escrow_evidence(&vk, &patched.inputs, &patched.proof, &council_key, &mauled_ct, &Hash([5; 32])).is_err());
+    assert!(
+        zk::unlinkable::verify_escrow_evidence(
+            &vk,
+            &patched.inputs,
+            &patched.proof,
+            &council_key,
+            &mauled_ct,
+            &Hash([5; 32])
+        )
+        .is_err()
+    );
     let t = c.tx(
         &[&members[0]],
         TxPayload::ProposeOpening {
@@ -1486,7 +1501,10 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
         .get(&state_keys::openings_of(&schemas::hash::sm3(&ct.to_bytes())))
         .expect("indexed");
     assert_eq!(listed, vec![opening]);
-    assert!(c.get::<Vec<Hash>>(&state_keys::openings_of(&schemas::hash::sm3(&mauled))).is_none());
+    assert!(
+        c.get::<Vec<Hash>>(&state_keys::openings_of(&schemas::hash::sm3(&mauled)))
+            .is_none()
+    );
     assert!(c.get::<OpeningRecord>(&state_keys::opening(&opening)).is_none());
     let t = c.tx(&[&members[2]], TxPayload::Approve { proposal: opening });
     applied(c.one(t));

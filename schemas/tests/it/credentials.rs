@@ -36,7 +36,10 @@ fn the_identity_handle_is_an_integer_property_the_schema_names() {
     let text = v2.json();
     for (named, why) in [
         ("\"identityHandle\": \"nobody\"", "not a property"),
-        ("\"identityHandle\": \"name\"", "must have `x-credence-encoding` integer"),
+        (
+            "\"identityHandle\": \"name\"",
+            "must have `x-credence-encoding` integer",
+        ),
         ("\"identityHandle\": 7", "must name a property"),
     ] {
         let changed = text.replace("\"identityHandle\": \"customer_handle\"", named);

@@ -100,7 +100,9 @@ async fn escrow_story(
             .collect(),
         threshold: 2,
     };
-    let proposal = propose_council(ledger, &governance[0], plan.clone()).await.step(step)?;
+    let proposal = propose_council(ledger, &governance[0], plan.clone())
+        .await
+        .step(step)?;
     approve(ledger, &governance[1], proposal).await.step(step)?;
     say(format!(
         "    governance approved council {} ({} of {}; proposal {proposal})",
@@ -135,8 +137,16 @@ async fn escrow_story(
         escrow: Some(plan.id.clone()),
         ..e.kyc_scope
     };
-    let (bank_d, guard_d) =
-        registered_verifier(devnet, dir, "Industrial Bank", scope, "account opening", step, say).await?;
+    let (bank_d, guard_d) = registered_verifier(
+        devnet,
+        dir,
+        "Industrial Bank",
+        scope,
+        "account opening",
+        step,
+        say,
+    )
+    .await?;
     let request = make_request(bank_d.key(), e.kyc_spec, wallet::now(), &mut OsRng);
     guard_d.remember(&request).step(step)?;
     let pending = e
@@ -151,8 +161,8 @@ async fn escrow_story(
         return fail(step, "the consent screen does not say the answer is escrowed");
     }
     let t = Instant::now();
-    let answer = tokio::task::block_in_place(|| e.customer.present(&pending, Some(e.pk), wallet::now()))
-        .step(step)?;
+    let answer =
+        tokio::task::block_in_place(|| e.customer.present(&pending, Some(e.pk), wallet::now())).step(step)?;
     say(format!(
         "    Groth16 proof with escrow made in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -172,7 +182,9 @@ async fn escrow_story(
         "AML investigation 2027-114, court order 88".into(),
     )
     .step(step)?;
-    let proposal = propose_opening(ledger, &governance[2], request).await.step(step)?;
+    let proposal = propose_opening(ledger, &governance[2], request)
+        .await
+        .step(step)?;
     say(format!(
         "    member 3 proposes opening the answer {} received (proposal {proposal}); the validators checked its escrow proof",
         bank_d.name()
@@ -190,7 +202,9 @@ async fn escrow_story(
         .await;
     match early {
         Err(wallet::ledger::LedgerError::Rejected { reason }) if reason.contains("not approved") => {
-            say(format!("    a share sent before the vote: refused by the ledger ({reason})"));
+            say(format!(
+                "    a share sent before the vote: refused by the ledger ({reason})"
+            ));
             summary.unapproved_opening_refusal = Some(reason);
         }
         other => return fail(step, format!("expected the ledger to refuse, got {other:?}")),
@@ -199,7 +213,9 @@ async fn escrow_story(
     let step = "governance approves; two members' shares recover the identity handle";
     say(format!("\n[15] {step}"));
     let h = approve(ledger, &governance[0], proposal).await.step(step)?;
-    say(format!("    member 1 approved the opening (block {h}); it is on the ledger for anyone to see"));
+    say(format!(
+        "    member 1 approved the opening (block {h}); it is on the ledger for anyone to see"
+    ));
     let t = Instant::now();
     for i in [0, 2] {
         members[i].publish_share(ledger, proposal).await.step(step)?;

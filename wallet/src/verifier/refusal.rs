@@ -265,7 +265,9 @@ pub enum Refusal {
         what: String,
     },
     /// The verifier's scope requires the identity handle escrowed and the answer carries none.
-    #[error("the verifier requires the holder's identity handle escrowed to council {council}; the answer carries no escrow")]
+    #[error(
+        "the verifier requires the holder's identity handle escrowed to council {council}; the answer carries no escrow"
+    )]
     EscrowMissing {
         /// The council required.
         council: String,
