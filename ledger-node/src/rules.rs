@@ -794,7 +794,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         for council in r.scope.iter().filter_map(|i| i.escrow.as_ref()) {
             let record: Option<schemas::ledger::CouncilRecord> =
                 self.view.get(&state_keys::council(council))?;
-            if !record.is_some_and(|c| c.key.is_some()) {
+            if record.is_none_or(|c| c.key.is_none()) {
                 return Ok(Err(RejectCode::InvalidRecord.because(format!(
                     "scope requires escrow to council {council:?}, which is not a council in force"
                 ))));
