@@ -590,6 +590,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// before the vote is refused — and two members' shares put the handle on the ledger.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regulator_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
+    use schemas::codec::Canonical as _;
     use schemas::ledger::{CouncilPlan, OpeningRequest};
     use wallet::council::{Member, council, propose_council, propose_opening};
     use wallet::keystore::Keystore;
@@ -668,11 +669,28 @@ async fn a_regulator_council_forms_on_the_ledger_and_opens_only_after_the_vote()
         zk::poseidon::fr_from_i64(4_411_000_017),
         &EscrowRandomness::random(&mut OsRng),
     );
+    let answered = wallet::verifier::make_request(
+        bank.key(),
+        &RequestSpec {
+            credential_type: "KycAttestation".into(),
+            accepted_issuers: vec![],
+            disclose: vec![],
+            predicates: vec![],
+            purpose: "account opening".into(),
+            ttl_secs: 600,
+            tier: Tier::Unlinkable,
+        },
+        wallet::now(),
+        &mut OsRng,
+    );
     let request = OpeningRequest {
         council: plan.id.clone(),
         ciphertext: ct.to_bytes().to_vec(),
         verifier: bank.did(),
-        request: schemas::Hash([5; 32]),
+        request: answered.request.digest(),
+        answered: Box::new(answered),
+        issuer: bank.did(),
+        batch: schemas::Hash([1; 32]),
         legal_basis: "AML investigation 2027-114, court order 88".into(),
         evidence: schemas::ledger::EscrowEvidence {
             circuit: zk::unlinkable::CircuitShape::ESCROW_SHAPES[0].id(),

@@ -62,9 +62,15 @@ fuzz_target!(|data: &[u8]| {
                 escrow_key(),
                 &inputs,
                 proof,
-                &f.council.key(),
-                &f.ciphertext,
-                &Hash([0x0c; 32]),
+                &zk::unlinkable::EvidenceClaim {
+                    council: &f.council.key(),
+                    ciphertext: &f.ciphertext,
+                    request: &Hash([0x0c; 32]),
+                    issuer_root: &Hash([0; 32]),
+                    binding: zk::Fr::from(1u64),
+                    scope: "verifier",
+                    handle_attribute: 4,
+                },
             )
             .is_err(),
             "arbitrary evidence passed"

@@ -692,7 +692,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 check!(self.member(tx)?);
                 check!(self.check_opening(opening)?);
                 check!(self.propose(tx, digest, true)?);
-                check!(self.index_opening(digest, opening)?);
+                check!(self.index_opening(tx, digest, opening)?);
             }
             TxPayload::PublishShare { opening, share } => {
                 check!(self.member(tx)?);
@@ -777,7 +777,18 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             for p in &r.purposes {
                 text("purpose", p)?;
             }
-            for item in &r.scope {
+            for (i, item) in r.scope.iter().enumerate() {
+                // One item per type: a second would leave which rules apply (and whether escrow
+                // is required) to whoever reads the first.
+                if r.scope[..i]
+                    .iter()
+                    .any(|e| e.credential_type == item.credential_type)
+                {
+                    return Err(RejectCode::InvalidRecord.because(format!(
+                        "scope names credential type {:?} twice",
+                        item.credential_type
+                    )));
+                }
                 if !gov.policies.credential_types.contains(&item.credential_type) {
                     return Err(RejectCode::TypeNotAllowed.because(format!(
                         "scope names unknown credential type {:?}",

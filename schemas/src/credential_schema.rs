@@ -297,6 +297,26 @@ impl CredentialSchema {
         self.identity_handle.as_deref()
     }
 
+    /// The attributes of the unlinkable tier's Poseidon leaf: the numeric ones, in schema
+    /// order (attribute `i` of this list is circuit attribute `i + 1`).
+    pub fn unlinkable_attributes(&self) -> Vec<&str> {
+        self.attributes
+            .iter()
+            .filter(|a| a.encoding.is_numeric())
+            .map(|a| a.name.as_str())
+            .collect()
+    }
+
+    /// The circuit attribute (1-based, among [`CredentialSchema::unlinkable_attributes`]) that
+    /// holds the identity handle, if the schema names one.
+    pub fn identity_handle_attribute(&self) -> Option<usize> {
+        let handle = self.identity_handle()?;
+        self.unlinkable_attributes()
+            .iter()
+            .position(|n| *n == handle)
+            .map(|i| i + 1)
+    }
+
     /// The attribute called `name`.
     pub fn attribute(&self, name: &str) -> Option<&AttributeSpec> {
         self.attributes.iter().find(|a| a.name == name)

@@ -596,6 +596,14 @@ pub struct OpeningRequest {
     pub verifier: Did,
     /// The presentation's request digest (which answer this was).
     pub request: Hash,
+    /// That request as the verifier signed it: validators check it is the named verifier's and
+    /// that its digest is `request`, so an opening names an answer to a request that verifier
+    /// made, not one the proposer made up.
+    pub answered: Box<crate::presentation::SignedRequest>,
+    /// The issuer of the credential that answered.
+    pub issuer: Did,
+    /// The anchored batch (its SM3 root) whose Poseidon root the escrow proof is against.
+    pub batch: Hash,
     /// The legal basis, stated for the record.
     pub legal_basis: String,
     /// The presentation's escrow proof with its public inputs: validators check that it proves

@@ -291,6 +291,7 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
         TxPayload::ProposeOpening { opening } => {
             text("council", &opening.council)?;
             text("legal basis", &opening.legal_basis)?;
+            request(&opening.answered.request)?;
             bytes("ciphertext", &opening.ciphertext, ESCROW_CIPHERTEXT_BYTES)?;
             text("evidence.circuit", &opening.evidence.circuit)?;
             list("evidence.inputs", &opening.evidence.inputs, MAX_ESCROW_INPUTS)?;
@@ -302,6 +303,23 @@ fn check_payload(p: &TxPayload) -> Result<(), LimitError> {
             text("reason", reason)
         }
     }
+}
+
+/// A verifier's request carried on the ledger (in an opening proposal).
+fn request(r: &crate::presentation::PresentationRequest) -> Result<(), LimitError> {
+    text("answered.credentialType", &r.credential_type)?;
+    text("answered.purpose", &r.purpose)?;
+    list("answered.acceptedIssuers", &r.accepted_issuers, MAX_LIST)?;
+    texts("answered.disclose", &r.disclose)?;
+    list("answered.predicates", &r.predicates, MAX_LIST)?;
+    for p in &r.predicates {
+        text("answered.predicates[].attribute", &p.attribute)?;
+    }
+    if let Some(c) = &r.channel {
+        text("answered.channel.responseUri", &c.response_uri)?;
+        text("answered.channel.session", &c.session)?;
+    }
+    Ok(())
 }
 
 fn issuer(r: &IssuerRecord) -> Result<(), LimitError> {

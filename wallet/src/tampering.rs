@@ -939,15 +939,29 @@ async fn an_escrowed_answer_binds_the_handle_to_the_council_the_verifier_names()
     let opening = crate::verifier::opening_request(&p, &facts, "court order 88".into()).expect("a proposal");
     let ct_bytes: [u8; 64] = opening.ciphertext.clone().try_into().expect("64 bytes");
     let ct = zk::escrow::Ciphertext::from_bytes(&ct_bytes).expect("a ciphertext");
-    zk::unlinkable::verify_escrow_evidence(
-        &vk,
-        &opening.evidence.inputs,
-        &opening.evidence.proof,
-        &council.key(),
-        &ct,
-        &opening.request,
-    )
-    .expect("the evidence holds");
+    // What validators check: the evidence names this anchor's root and binding, this verifier's
+    // scope, the schema's handle attribute, the council's key, the ciphertext and the request
+    // the verifier signed.
+    assert_eq!(*opening.answered, p.request);
+    let anchor = facts
+        .find_anchor(&opening.issuer, |a| a.root == opening.batch)
+        .expect("the batch is anchored");
+    let scope = facts
+        .get::<schemas::ledger::VerifierRecord>(&schemas::ledger::state_keys::verifier(&bank_did), "verifier")
+        .expect("proven")
+        .expect("registered")
+        .nullifier_domain();
+    let claim = zk::unlinkable::EvidenceClaim {
+        council: &council.key(),
+        ciphertext: &ct,
+        request: &opening.request,
+        issuer_root: &anchor.poseidon_root.expect("a Poseidon root"),
+        binding: zk::unlinkable::binding_element(opening.issuer.as_str(), &anchor.schema_id),
+        scope: &scope,
+        handle_attribute: kyc.identity_handle_attribute().expect("a handle"),
+    };
+    zk::unlinkable::verify_escrow_evidence(&vk, &opening.evidence.inputs, &opening.evidence.proof, &claim)
+        .expect("the evidence holds");
     let id = schemas::hash::Hash([8; 32]);
     let d = share.decrypt(&council, &ct, &id, &mut OsRng);
     let opened = council.open(&ct, &id, &[d]).expect("opens");

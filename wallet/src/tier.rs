@@ -10,10 +10,9 @@ use zk::unlinkable::CircuitShape;
 /// The attributes of a schema's unlinkable leaf: its numeric attributes in schema order.
 pub fn unlinkable_attributes(schema: &CredentialSchema) -> Vec<String> {
     schema
-        .attributes()
-        .iter()
-        .filter(|a| a.encoding.is_numeric())
-        .map(|a| a.name.clone())
+        .unlinkable_attributes()
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -37,11 +36,7 @@ pub fn shape_for(width: usize, predicates: usize, escrow: bool) -> Option<Circui
 
 /// The circuit's number (1-based, as a predicate's `attribute`) of the schema's identity handle.
 pub fn handle_attribute(schema: &CredentialSchema) -> Option<usize> {
-    let handle = schema.identity_handle()?;
-    unlinkable_attributes(schema)
-        .iter()
-        .position(|n| n == handle)
-        .map(|i| i + 1)
+    schema.identity_handle_attribute()
 }
 
 /// Refuses a request that would show the identity handle or prove something about it: the

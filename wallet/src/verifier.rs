@@ -1114,9 +1114,10 @@ fn unlinkable_statement(
 
 /// The opening proposal for an escrowed unlinkable answer (issue 18): its council, ciphertext,
 /// verifier and request, with the proof and public inputs validators check
-/// ([`schemas::ledger::EscrowEvidence`]). The proof is verified first, against `facts` (the
-/// answer's own ledger proofs or records read fresh), so a proposal is only ever made for an
-/// answer that verifies.
+/// ([`schemas::ledger::EscrowEvidence`]), the signed request it answers and the anchored batch
+/// it is proven against. Its escrow proof is verified first, against `facts` (the answer's own
+/// ledger proofs or records read fresh); the rest of the answer (expiry, revocation) does not
+/// bear on an opening and is not checked here.
 pub fn opening_request(
     p: &Presentation,
     facts: &Facts,
@@ -1139,11 +1140,17 @@ pub fn opening_request(
     };
     zk::unlinkable::verify_escrowed(&vk, &statement, &escrow, &u.nullifier, &u.proof).map_err(groth16)?;
     let inputs = zk::unlinkable::escrow_evidence(&vk, &statement, &escrow, &u.nullifier).map_err(groth16)?;
+    let anchor = facts
+        .find_anchor(&u.issuer, |a| a.poseidon_root == Some(u.poseidon_root))
+        .ok_or(Refusal::NoAnchorWithPoseidonRoot)?;
     Ok(schemas::ledger::OpeningRequest {
         council: answer.council.clone(),
         ciphertext: answer.ciphertext.clone(),
         verifier: p.request.request.verifier.clone(),
         request: p.request.request.digest(),
+        answered: Box::new(p.request.clone()),
+        issuer: u.issuer.clone(),
+        batch: anchor.root,
         legal_basis,
         evidence: schemas::ledger::EscrowEvidence {
             circuit: u.circuit.clone(),

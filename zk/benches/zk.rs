@@ -198,6 +198,27 @@ fn bench_shape(c: &mut Criterion, escrow: bool) {
         g.bench_function("verify_escrow", |b| {
             b.iter(|| verify_escrowed(&vk, &statement, &escrowed, &nullifier, &proof).expect("verifies"))
         });
+        // What each validator does for an opening proposal: parse the registered key, check the
+        // evidence's inputs and the proof.
+        let evidence =
+            zk::unlinkable::escrow_evidence(&vk, &statement, &escrowed, &nullifier).expect("inputs");
+        let key_bytes = vk.to_bytes();
+        g.bench_function("opening_evidence_check", |b| {
+            b.iter(|| {
+                let vk = zk::unlinkable::VerifyingKey::from_bytes(&shape.id(), vk.version(), &key_bytes)
+                    .expect("parses");
+                let claim = zk::unlinkable::EvidenceClaim {
+                    council: &council,
+                    ciphertext: &ciphertext,
+                    request: &statement.request,
+                    issuer_root: &statement.issuer_root,
+                    binding: statement.binding,
+                    scope: &statement.scope,
+                    handle_attribute: 4,
+                };
+                zk::unlinkable::verify_escrow_evidence(&vk, &evidence, &proof, &claim).expect("holds")
+            })
+        });
     } else {
         let (proof, nullifier) = prove_unlinkable(&pk, &statement, &witness, &mut rng).expect("proves");
         println!("groth16 {}: proof {} bytes", shape.id(), proof.len());

@@ -849,16 +849,37 @@ pub fn escrow_evidence(
         .collect())
 }
 
+/// What an opening proposal claims its evidence proves, each value from the ledger or the
+/// proposal: which ciphertext under which council key, for which request, from a credential
+/// under which anchored root and issuer binding, to which verifier's scope, with the handle in
+/// which attribute.
+#[derive(Clone, Copy)]
+pub struct EvidenceClaim<'a> {
+    /// The council's key.
+    pub council: &'a CouncilKey,
+    /// The ciphertext to open.
+    pub ciphertext: &'a Ciphertext,
+    /// The answered request's digest.
+    pub request: &'a Hash,
+    /// The anchored batch's Poseidon root.
+    pub issuer_root: &'a Hash,
+    /// [`binding_element`] of the anchor's issuer and schema.
+    pub binding: Fr,
+    /// The verifier's nullifier domain (`VerifierRecord::nullifier_domain`).
+    pub scope: &'a str,
+    /// The schema's identity-handle attribute.
+    pub handle_attribute: usize,
+}
+
 /// Checks evidence made by [`escrow_evidence`]: `vk` is an escrow shape's, the inputs are as
-/// many as its circuit has and each a field element, the inputs name `council`, `ciphertext`
-/// and the request digest `request`, and the proof verifies for them.
+/// many as its circuit has and each a field element, the inputs are what `claim` says (every
+/// input but the revocation root, the time, the predicates and the nullifier, which bind
+/// nothing an opening depends on), and the proof verifies for them.
 pub fn verify_escrow_evidence(
     vk: &VerifyingKey,
     inputs: &[Hash],
     proof: &[u8],
-    council: &CouncilKey,
-    ciphertext: &Ciphertext,
-    request: &Hash,
+    claim: &EvidenceClaim<'_>,
 ) -> Result<(), ZkError> {
     let shape = vk.shape;
     let mismatch = |reason: String| ZkError::ShapeMismatch {
@@ -879,12 +900,31 @@ pub fn verify_escrow_evidence(
         .iter()
         .map(|h| field(h, "public input"))
         .collect::<Result<Vec<Fr>, _>>()?;
-    // Layout (`Assignment::public_inputs`): 4 statement values, 3 per predicate, scope,
-    // request, nullifier, then handle attribute, council (x, y), ciphertext (x, y, body).
+    // Layout (`Assignment::public_inputs`): issuer root, revocation root, binding, time, 3 per
+    // predicate, scope, request, nullifier, then handle attribute, council (x, y), ciphertext
+    // (x, y, body).
     let at = 4 + 3 * shape.predicates;
-    let (k, c) = (council.coordinates(), ciphertext.coordinates());
-    if inputs[at + 1] != fr_from_digest(request.as_bytes()) {
+    let (k, c) = (claim.council.coordinates(), claim.ciphertext.coordinates());
+    if inputs[0] != field(claim.issuer_root, "issuer's Poseidon root")? {
+        return Err(mismatch(
+            "its inputs name another issuer root than the anchor's".into(),
+        ));
+    }
+    if inputs[2] != claim.binding {
+        return Err(mismatch(
+            "its inputs name another issuer or schema than the anchor's".into(),
+        ));
+    }
+    if inputs[at] != scope_element(claim.scope) {
+        return Err(mismatch("its inputs are scoped to another verifier".into()));
+    }
+    if inputs[at + 1] != fr_from_digest(claim.request.as_bytes()) {
         return Err(mismatch("its inputs answer another request".into()));
+    }
+    if inputs[at + 3] != Fr::from(claim.handle_attribute as u64) {
+        return Err(mismatch(
+            "its inputs name another attribute than the schema's identity handle".into(),
+        ));
     }
     if (inputs[at + 4], inputs[at + 5]) != k {
         return Err(mismatch("its inputs name another council key".into()));

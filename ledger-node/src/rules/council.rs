@@ -17,10 +17,12 @@
 
 use super::{Because, Ctx, Rejection, store};
 use schemas::bytes::Bytes;
+use schemas::codec::Canonical as _;
+use schemas::credential_schema::CredentialSchema;
 use schemas::hash::Hash;
 use schemas::ledger::{
-    CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest, ProposalRecord, RejectCode,
-    SignedTransaction, VerifyingKeyRecord, state_keys,
+    AnchorRecord, CouncilPlan, CouncilRecord, CouncilStep, OpeningRecord, OpeningRequest, ProposalRecord,
+    RejectCode, SchemaRecord, SignedTransaction, VerifierRecord, VerifyingKeyRecord, state_keys,
 };
 use schemas::state::StateError;
 use zk::escrow::council::{Complaint, CouncilParams, Dealing, DecryptionShare, ReceivingKey};
@@ -306,32 +308,54 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             Ok(ct) => ct,
             Err(e) => return Ok(Err(refuse_opening(format!("the ciphertext: {e}")))),
         };
-        if let Err(e) = self.check_evidence(&record, &ct, req)? {
-            return Ok(Err(e));
-        }
-        if self.view.raw(&state_keys::verifier(&req.verifier))?.is_none() {
+        // The cheap refusals first; the proof last.
+        let Some(verifier): Option<VerifierRecord> = self.view.get(&state_keys::verifier(&req.verifier))?
+        else {
             return Ok(Err(refuse_opening(format!(
                 "{} is not a registered verifier",
                 req.verifier
             ))));
-        }
+        };
         if let Err(e) = super::text("legal basis", &req.legal_basis) {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.check_evidence(&record, &verifier, &ct, req)? {
             return Ok(Err(e));
         }
         Ok(Ok(()))
     }
 
-    /// The proposal's evidence (`docs/escrow.md`, "Evidence"): a proof under a registered,
-    /// unretired escrow circuit key whose public inputs name this council's key, this
-    /// ciphertext and this request. Without it a ciphertext derived from a presented one could
-    /// be put to the vote, and its opening would reveal the original's pad.
+    /// The proposal's evidence (`docs/escrow.md`, "Evidence"): the request it answers, signed by
+    /// the named verifier; a proof under the registered escrow circuit key of this ledger version
+    /// whose public inputs name this council's key, this ciphertext, that request, that
+    /// verifier's scope, the Poseidon root and issuer binding of an anchored batch of a
+    /// registered issuer, and the identity-handle attribute of the batch's schema. Without it a
+    /// ciphertext derived from a presented one (hashed ElGamal is malleable) could be put to the
+    /// vote, or one its proposer made up from a tree of its own.
     fn check_evidence(
         &self,
         council: &CouncilRecord,
+        verifier: &VerifierRecord,
         ct: &Ciphertext,
         req: &OpeningRequest,
     ) -> Result<Result<(), Rejection>, StateError> {
+        let answered = &req.answered;
+        if let Err(e) = answered.verify() {
+            return Ok(Err(refuse_opening(format!("the answered request: {e}"))));
+        }
+        if answered.request.verifier != req.verifier || answered.request.digest() != req.request {
+            return Ok(Err(refuse_opening(
+                "the answered request is not the named verifier's request with the named digest",
+            )));
+        }
         let ev = &req.evidence;
+        if ev.version != zk::unlinkable::KEY_VERSION {
+            return Ok(Err(refuse_opening(format!(
+                "the evidence: key version {}; this ledger takes version {}",
+                ev.version,
+                zk::unlinkable::KEY_VERSION
+            ))));
+        }
         let Some(vk): Option<VerifyingKeyRecord> = self
             .view
             .get(&state_keys::verifying_key(&ev.circuit, ev.version))?
@@ -351,6 +375,36 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
                 ev.circuit, ev.version
             ))));
         }
+        let Some(anchor): Option<AnchorRecord> =
+            self.view.get(&state_keys::anchor(&req.issuer, &req.batch))?
+        else {
+            return Ok(Err(refuse_opening(format!(
+                "the evidence: {} anchored no batch {}",
+                req.issuer, req.batch
+            ))));
+        };
+        let Some(issuer_root) = anchor.poseidon_root else {
+            return Ok(Err(refuse_opening(
+                "the evidence: the batch has no Poseidon root (it was issued without the unlinkable tier)",
+            )));
+        };
+        let Some(schema): Option<SchemaRecord> = self.view.get(&state_keys::schema(&anchor.schema_id))?
+        else {
+            return Ok(Err(refuse_opening(format!(
+                "the evidence: schema {} is not published",
+                anchor.schema_id
+            ))));
+        };
+        let handle_attribute = match CredentialSchema::from_json(&schema.json)
+            .map_err(|e| e.to_string())
+            .and_then(|s| {
+                s.identity_handle_attribute()
+                    .ok_or_else(|| format!("schema {} names no identity handle", anchor.schema_id))
+            }) {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(refuse_opening(format!("the evidence: {e}")))),
+        };
+        let scope = verifier.nullifier_domain();
         let checked = (|| {
             let key = council.key.as_ref().ok_or(zk::ZkError::Council {
                 reason: "the council has no key".into(),
@@ -360,20 +414,41 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
             })?;
             let council = zk::escrow::CouncilKey::from_bytes(key)?;
             let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk.circuit, vk.version, &vk.key)?;
-            zk::unlinkable::verify_escrow_evidence(&vk, &ev.inputs, &ev.proof, &council, ct, &req.request)
+            let claim = zk::unlinkable::EvidenceClaim {
+                council: &council,
+                ciphertext: ct,
+                request: &req.request,
+                issuer_root: &issuer_root,
+                binding: zk::unlinkable::binding_element(req.issuer.as_str(), &anchor.schema_id),
+                scope: &scope,
+                handle_attribute,
+            };
+            zk::unlinkable::verify_escrow_evidence(&vk, &ev.inputs, &ev.proof, &claim)
         })();
         Ok(checked.map_err(|e| refuse_opening(format!("the evidence: {e}"))))
     }
 
     /// Records an opening proposal under its ciphertext, so that a holder's wallet finds the
-    /// proposals that concern the answers it gave (approved or not).
+    /// proposals that concern the answers it gave (approved or not). One proposal per member
+    /// and ciphertext: the list stays as short as governance, and no member can fill it to
+    /// block others' proposals.
     pub(super) fn index_opening(
         &mut self,
+        tx: &SignedTransaction,
         digest: &Hash,
         req: &OpeningRequest,
     ) -> Result<Result<(), Rejection>, StateError> {
         let key = state_keys::openings_of(&schemas::hash::sm3(&req.ciphertext));
         let mut list: Vec<Hash> = self.view.get(&key)?.unwrap_or_default();
+        for earlier in &list {
+            let p: Option<ProposalRecord> = self.view.get(&state_keys::proposal(earlier))?;
+            if p.is_some_and(|p| p.tx.tx.sender == tx.tx.sender) {
+                return Ok(Err(refuse_opening(format!(
+                    "{} proposed opening this ciphertext already (proposal {earlier})",
+                    tx.tx.sender
+                ))));
+            }
+        }
         if list.len() >= schemas::limits::MAX_LIST {
             return Ok(Err(refuse_opening(format!(
                 "this ciphertext has {} opening proposals already",

@@ -1148,29 +1148,39 @@ fn an_empty_block_between_two_others_keeps_the_state() {
     );
 }
 
-/// A real escrowed answer for the opening tests: a one-credential batch whose fourth attribute
-/// is `handle`, proven with the 4-attribute escrow shape to `council` for `request`. Returns the
-/// ciphertext and the evidence an opening proposal carries.
+/// What an escrowed answer is made for: the issuer and schema of its credential, the
+/// verifier's nullifier domain, the request's digest.
+struct AnswerFor<'a> {
+    issuer: &'a Did,
+    schema_id: &'a str,
+    scope: &'a str,
+    request: Hash,
+}
+
+/// A real escrowed answer for the opening tests: a one-credential KYC batch (version 2: the
+/// handle is the second numeric attribute) whose handle is `handle`, proven with the
+/// 4-attribute escrow shape to `council`. Returns the ciphertext, the evidence an opening
+/// proposal carries, and the batch's Poseidon root (to anchor).
 fn escrow_answer(
     pk: &zk::unlinkable::ProvingKey,
     vk: &zk::unlinkable::VerifyingKey,
     council: &zk::escrow::CouncilKey,
     handle: i64,
-    request: Hash,
+    to: &AnswerFor<'_>,
     rng: &mut rand_chacha::ChaCha20Rng,
-) -> (zk::escrow::Ciphertext, schemas::ledger::EscrowEvidence) {
+) -> (zk::escrow::Ciphertext, schemas::ledger::EscrowEvidence, Hash) {
     use zk::unlinkable::{
         EscrowStatement, HolderSecret, LeafData, UnlinkableStatement, UnlinkableWitness, binding_element,
         credential_leaf, escrow_evidence, prove_escrowed,
     };
     let secret = HolderSecret::random(rng);
-    let binding = binding_element("did:credence:bank", "kyc");
+    let binding = binding_element(to.issuer.as_str(), to.schema_id);
     let data = LeafData {
         binding,
         id: 3,
         valid_from: 1_000,
         valid_until: 2_000_000_000,
-        attributes: vec![Some(7_300), Some(2), Some(156), Some(handle)],
+        attributes: vec![Some(7_300), Some(handle), Some(2), Some(20_000)],
     };
     let salt = zk::poseidon::fr_from_i64(5);
     let tree = zk::tree::CredentialTree::build(vec![credential_leaf(&data, &salt, &secret.commitment())])
@@ -1182,8 +1192,8 @@ fn escrow_answer(
         binding,
         now: 1_800_000_000,
         predicates: vec![],
-        scope: "bank".into(),
-        request,
+        scope: to.scope.into(),
+        request: to.request,
     };
     let (credential_path, revocation_path) = (tree.path(0).expect("exists"), revoked.path(3));
     let witness = UnlinkableWitness {
@@ -1194,9 +1204,9 @@ fn escrow_answer(
         revocation_path: &revocation_path,
     };
     let (proof, nullifier, ciphertext) =
-        prove_escrowed(pk, &statement, 4, council, &witness, rng).expect("proves");
+        prove_escrowed(pk, &statement, 2, council, &witness, rng).expect("proves");
     let escrow = EscrowStatement {
-        handle_attribute: 4,
+        handle_attribute: 2,
         council: *council,
         ciphertext,
     };
@@ -1207,7 +1217,7 @@ fn escrow_answer(
         inputs,
         proof: proof.to_vec(),
     };
-    (ciphertext, evidence)
+    (ciphertext, evidence, tree.root_hash())
 }
 
 /// Issue 18: a regulator council's key generation through the ledger (with a cheating dealer
@@ -1374,6 +1384,7 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     nowhere.scope[0].escrow = Some("no-such-council".into());
     let t = c.tx(&[&bank], TxPayload::RegisterVerifier { record: nowhere });
     rejected(c.one(t), "not a council in force");
+    let scope = verifier.nullifier_domain();
     let t = c.tx(&[&bank], TxPayload::RegisterVerifier { record: verifier });
     let vp = t.id();
     applied(c.one(t));
@@ -1382,16 +1393,89 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
         applied(c.one(t));
     }
 
+    // A KYC issuer anchors a batch; the bank signed the request its customer answered.
+    let kyc_issuer = key(41);
+    c.register_issuer(&kyc_issuer, &["KycAttestation"], vec![], 1);
+    let answered = schemas::presentation::SignedRequest::sign(
+        schemas::presentation::PresentationRequest {
+            verifier: did(&bank),
+            credential_type: "KycAttestation".into(),
+            accepted_issuers: vec![],
+            disclose: vec![],
+            predicates: vec![],
+            nonce: Hash([7; 32]),
+            purpose: "account opening".into(),
+            created_at: 0,
+            expires_at: 600,
+            tier: schemas::presentation::Tier::Unlinkable,
+            channel: None,
+        },
+        &bank,
+    );
+    let schema_id = "credence:schema:kyc-attestation:2";
+    let issuer_did = did(&kyc_issuer);
+    let to = AnswerFor {
+        issuer: &issuer_did,
+        schema_id,
+        scope: &scope,
+        request: answered.request.digest(),
+    };
     let handle = 4_411_000_017i64;
-    let (ct, evidence) = escrow_answer(&pk, &vk, &council_key, handle, Hash([5; 32]), &mut rng);
+    let (ct, evidence, poseidon_root) = escrow_answer(&pk, &vk, &council_key, handle, &to, &mut rng);
+    let batch = Hash([0x42; 32]);
+    let t = c.tx(
+        &[&kyc_issuer],
+        TxPayload::AnchorBatch {
+            anchor: AnchorRecord {
+                issuer: issuer_did.clone(),
+                root: batch,
+                poseidon_root: Some(poseidon_root),
+                count: 1,
+                schema_id: schema_id.into(),
+                credential_type: "KycAttestation".into(),
+            },
+        },
+    );
+    applied(c.one(t));
     let request = OpeningRequest {
         council: plan.id.clone(),
         ciphertext: ct.to_bytes().to_vec(),
         verifier: did(&bank),
-        request: Hash([5; 32]),
+        request: answered.request.digest(),
+        answered: Box::new(answered.clone()),
+        issuer: issuer_did.clone(),
+        batch,
         legal_basis: "AML investigation 2027-114, court order 88".into(),
         evidence: evidence.clone(),
     };
+    // A proposer's own answer: a credential in a tree of its own (never anchored), proven for
+    // the same request and verifier, named against the real batch: refused.
+    let (own_ct, own_evidence, _) = escrow_answer(&pk, &vk, &council_key, handle + 9, &to, &mut rng);
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                ciphertext: own_ct.to_bytes().to_vec(),
+                evidence: own_evidence,
+                ..request.clone()
+            },
+        },
+    );
+    rejected(c.one(t), "another issuer root");
+    // The request altered after the verifier signed it: refused.
+    let mut forged = answered.clone();
+    forged.request.purpose = "marketing".into();
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: OpeningRequest {
+                request: forged.request.digest(),
+                answered: Box::new(forged),
+                ..request.clone()
+            },
+        },
+    );
+    rejected(c.one(t), "the answered request");
     // The attack: a ciphertext derived from the presented one (its body shifted: an encryption
     // of handle + 1 under the same randomness), put to the vote with the answer's evidence, or
     // with the evidence's inputs patched to name it, or a fresh ciphertext with no proof at all.
@@ -1412,17 +1496,7 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
     let mauled_ct = Ciphertext::from_bytes(&mauled).expect("a ciphertext");
     let at = 4 + 3 * shape.predicates;
     patched.inputs[at + 8] = Hash(mauled[32..].try_into().expect("32 bytes"));
-    assert!(
-        zk::unlinkable::verify_escrow_evidence(
-            &vk,
-            &patched.inputs,
-            &patched.proof,
-            &council_key,
-            &mauled_ct,
-            &Hash([5; 32])
-        )
-        .is_err()
-    );
+    assert!(Ciphertext::from_bytes(&mauled_ct.to_bytes()).is_ok());
     let t = c.tx(
         &[&members[0]],
         TxPayload::ProposeOpening {
@@ -1457,7 +1531,7 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
             },
         },
     );
-    rejected(c.one(t), "another request");
+    rejected(c.one(t), "the named digest");
     // Each member's share of the council key, from the qualified dealers (1 and 3).
     let council = council::council_of(CHAIN, &c.get(&state_keys::council(&plan.id)).expect("recorded"))
         .expect("in force");
@@ -1505,6 +1579,14 @@ fn a_council_forms_on_the_ledger_and_opens_only_after_the_vote() {
         c.get::<Vec<Hash>>(&state_keys::openings_of(&schemas::hash::sm3(&mauled)))
             .is_none()
     );
+    // One proposal per member and ciphertext (no member can fill the list to block others).
+    let t = c.tx(
+        &[&members[0]],
+        TxPayload::ProposeOpening {
+            opening: request.clone(),
+        },
+    );
+    rejected(c.one(t), "already");
     assert!(c.get::<OpeningRecord>(&state_keys::opening(&opening)).is_none());
     let t = c.tx(&[&members[2]], TxPayload::Approve { proposal: opening });
     applied(c.one(t));

@@ -779,7 +779,7 @@ async fn council_cmd(cli: &Cli, ledger: &Ledger, cmd: &CouncilCmd) -> Result<()>
             let request = wallet::verifier::opening_request(&p, &facts, legal_basis.clone())
                 .map_err(|why| anyhow::anyhow!("{} cannot be opened: {why}", presentation.display()))?;
             out!(
-                "the answer verifies; its identity handle is escrowed to council {}",
+                "the answer's escrow proof verifies against the ledger; its identity handle is escrowed to council {}",
                 request.council
             );
             let p = propose_opening(ledger, &key_of(key)?, request).await?;

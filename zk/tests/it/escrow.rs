@@ -14,7 +14,7 @@ use zk::escrow::council::{
 use zk::escrow::{Ciphertext, CouncilKey, EscrowRandomness, encrypt, handle_value};
 use zk::poseidon::{fr_from_i64, fr_to_bytes};
 use zk::unlinkable::{
-    CircuitShape, EscrowStatement, UnlinkableWitness, escrow_evidence, prove_escrowed, setup,
+    CircuitShape, EscrowStatement, EvidenceClaim, UnlinkableWitness, escrow_evidence, prove_escrowed, setup,
     verify_escrow_evidence, verify_escrowed, verify_unlinkable,
 };
 
@@ -309,12 +309,25 @@ fn the_escrow_proof_binds_the_handle_and_the_key_and_the_council_opens_it() {
     // body shifted by one: a valid encryption of handle + 1 under the same randomness) has no
     // evidence, whether the inputs are left alone or patched to name it.
     let evidence = escrow_evidence(&vk, &s, &escrow, &nullifier).expect("inputs");
-    verify_escrow_evidence(&vk, &evidence, &proof, &council, &ct, &s.request).expect("accepted");
+    let claim = EvidenceClaim {
+        council: &council,
+        ciphertext: &ct,
+        request: &s.request,
+        issuer_root: &s.issuer_root,
+        binding: s.binding,
+        scope: &s.scope,
+        handle_attribute: 4,
+    };
+    verify_escrow_evidence(&vk, &evidence, &proof, &claim).expect("accepted");
     let mut mauled = ct.to_bytes();
     mauled[32] ^= 1;
     let mauled = Ciphertext::from_bytes(&mauled).expect("still a ciphertext");
+    let mauled_claim = EvidenceClaim {
+        ciphertext: &mauled,
+        ..claim
+    };
     assert!(matches!(
-        verify_escrow_evidence(&vk, &evidence, &proof, &council, &mauled, &s.request),
+        verify_escrow_evidence(&vk, &evidence, &proof, &mauled_claim),
         Err(ZkError::ShapeMismatch { reason, .. }) if reason.contains("another ciphertext")
     ));
     let patched = escrow_evidence(
@@ -328,11 +341,59 @@ fn the_escrow_proof_binds_the_handle_and_the_key_and_the_council_opens_it() {
     )
     .expect("inputs");
     assert_eq!(
-        verify_escrow_evidence(&vk, &patched, &proof, &council, &mauled, &s.request),
+        verify_escrow_evidence(&vk, &patched, &proof, &mauled_claim),
         Err(ZkError::VerificationFailed { what: "unlinkable" })
     );
-    assert!(verify_escrow_evidence(&vk, &evidence, &proof, &council, &ct, &Hash([4; 32])).is_err());
-    assert!(verify_escrow_evidence(&vk, &evidence[1..], &proof, &council, &ct, &s.request).is_err());
+    // Each claimed value is compared: another request, root, binding, verifier scope or handle
+    // attribute than the inputs name is refused, as are inputs of the wrong count.
+    let other_root = Hash([0; 32]);
+    let other_binding = zk::unlinkable::binding_element("did:credence:other", "kyc/v1");
+    for (other, why) in [
+        (
+            EvidenceClaim {
+                request: &Hash([4; 32]),
+                ..claim
+            },
+            "another request",
+        ),
+        (
+            EvidenceClaim {
+                issuer_root: &other_root,
+                ..claim
+            },
+            "another issuer root",
+        ),
+        (
+            EvidenceClaim {
+                binding: other_binding,
+                ..claim
+            },
+            "another issuer or schema",
+        ),
+        (
+            EvidenceClaim {
+                scope: "bank-c/kyc",
+                ..claim
+            },
+            "another verifier",
+        ),
+        (
+            EvidenceClaim {
+                handle_attribute: 3,
+                ..claim
+            },
+            "identity handle",
+        ),
+    ] {
+        assert!(
+            matches!(
+                verify_escrow_evidence(&vk, &evidence, &proof, &other),
+                Err(ZkError::ShapeMismatch { reason, .. }) if reason.contains(why)
+            ),
+            "{why}"
+        );
+    }
+    assert!(verify_escrow_evidence(&vk, &evidence[1..], &proof, &claim).is_err());
 
     // A ciphertext of another handle, under the same key.
     let other_handle = EscrowStatement {
