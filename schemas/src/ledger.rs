@@ -383,7 +383,7 @@ impl ValidatorSet {
 
 /// A transaction's payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum TxPayload {
     /// Propose an issuer (takes effect with the governance quorum's approvals).
@@ -535,7 +535,7 @@ pub struct CouncilPlan {
 
 /// A member's step in its council's key generation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum CouncilStep {
     /// Publish the key others encrypt this member's shares to (first, every member).
     Enrol {
@@ -1082,7 +1082,7 @@ pub struct ProposalRecord {
 
 /// What became of a committed transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum TxOutcome {
     /// It took effect (for a proposal: it was recorded, or executed when approved enough).
     Applied,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// A predicate on a numeric attribute's integer encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PredicateKind {
     /// `x >= bound`.
     AtLeast {
@@ -291,7 +291,7 @@ pub struct EscrowAnswer {
 
 /// The tier-specific content of a presentation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PresentationProof {
     /// Selective disclosure with the holder's key-binding signature.
     Selective {
