@@ -15,14 +15,14 @@
 //!   signed bytes do not.
 
 use crate::codec::{Canonical, CodecError, encode};
-use crate::credential_schema::AttributeValue;
+use crate::credential_schema::{AttributeEncoding, AttributeValue, CredentialSchema, decode_value, encode_value};
 use crate::did::Did;
 use crate::hash::{Domain, Hash, domains, hash_domain};
 use crate::merkle::{InclusionProof, MerkleError, leaf_hash};
 use crate::sm2::{PublicKey, Signature};
 use core::fmt;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use zeroize::Zeroize;
 
 /// A Pedersen commitment: a compressed Ristretto point (computed and checked by `zk`).
@@ -245,6 +245,8 @@ pub struct Credential {
     pub openings: Vec<Opening>,
     /// Batch membership.
     pub issuance: Issuance,
+    /// How it shows in JSON.
+    pub view: View,
 }
 
 /// What was wrong with a credential.
@@ -277,79 +279,123 @@ pub enum CredentialError {
     Inclusion(#[from] MerkleError),
 }
 
-/// JSON-LD contexts of every Credence credential.
+/// JSON-LD contexts of every Credence credential, presentation and status list credential.
+/// The second is the file `schemas/contexts/credentials-v1.jsonld`, served by every node at
+/// `/v1/contexts/credentials/v1`.
 pub const CREDENTIAL_CONTEXT: [&str; 2] = [
     "https://www.w3.org/ns/credentials/v2",
     "https://credence.dev/ns/credentials/v1",
 ];
 
-/// The W3C VC 2.0 JSON shape.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VcJson {
-    #[serde(rename = "@context")]
-    context: Vec<String>,
-    id: String,
-    #[serde(rename = "type")]
-    types: Vec<String>,
-    issuer: Did,
-    valid_from: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    valid_until: Option<String>,
-    credential_schema: SchemaRef,
-    credential_status: StatusJson,
-    credential_subject: Map<String, Value>,
-    proof: VcProof,
+/// The Data Integrity cryptosuite of an issuer's credential proof (`docs/cryptosuites.md`).
+pub const ANCHOR_CRYPTOSUITE: &str = "credence-anchor-2026";
+
+/// The proof type credentials carried before December 2026 (values as their encodings, the
+/// envelope in hex): still read, never written.
+pub const LEGACY_PROOF_TYPE: &str = "CredenceBatchAnchor2026";
+
+/// Longest public base URL a credential's links may start with.
+pub const MAX_BASE_URL: usize = 200;
+
+/// Longest `proofValue` text a credential may carry (the envelope, its openings and the
+/// inclusion path take a few KiB).
+pub const MAX_PROOF_VALUE: usize = 256 * 1024;
+
+/// Checks a public base URL for credential links: `http(s)://…`, no query, fragment, space or
+/// trailing slash, at most [`MAX_BASE_URL`] bytes.
+pub fn check_base_url(base: &str) -> Result<(), String> {
+    let rest = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"))
+        .ok_or_else(|| format!("{:?} must start with https:// or http://", truncate(base)))?;
+    if base.len() > MAX_BASE_URL {
+        return Err(format!("a base URL has at most {MAX_BASE_URL} bytes"));
+    }
+    if rest.is_empty()
+        || base.ends_with('/')
+        || !base.bytes().all(|b| b.is_ascii_graphic() && !b"?#\"<>\\^`{|}".contains(&b))
+    {
+        return Err(format!(
+            "{:?} must be a host with an optional path, without a query, a fragment or a trailing slash",
+            truncate(base)
+        ));
+    }
+    Ok(())
 }
 
-#[derive(Serialize, Deserialize)]
-struct SchemaRef {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusJson {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    status_purpose: String,
-    status_list_index: String,
-    status_list_credential: String,
+/// How a credential shows in JSON: the schema encoding of each envelope attribute (so the
+/// subject shows `3.72`, not the committed `372`) and the public API base URL its links name
+/// (`None` for a credential issued before December 2026, whose links were URNs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct View {
+    /// Public base URL of a consortium node's API, e.g. `https://ledger.example.edu`.
+    pub base_url: Option<String>,
+    /// One encoding per envelope attribute, in the envelope's order.
+    pub encodings: Vec<AttributeEncoding>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VcProof {
-    #[serde(rename = "type")]
-    kind: String,
-    /// Canonical envelope bytes, hex: the authoritative content.
-    envelope: String,
-    openings: Vec<OpeningJson>,
-    issuance: Issuance,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OpeningJson {
-    name: String,
-    #[serde(with = "crate::bytes::fixed")]
-    randomness: [u8; 32],
-}
-
-impl Drop for OpeningJson {
-    fn drop(&mut self) {
-        self.randomness.zeroize();
+impl View {
+    /// The view of `envelope` under `schema`, linking to `base_url`.
+    pub fn new(schema: &CredentialSchema, envelope: &Envelope, base_url: Option<&str>) -> Result<View, CredentialError> {
+        if schema.id() != envelope.schema_id {
+            return Err(CredentialError::Malformed {
+                reason: format!("the envelope names schema {}, not {}", envelope.schema_id, schema.id()),
+            });
+        }
+        if let Some(b) = base_url {
+            check_base_url(b).map_err(|reason| CredentialError::Malformed { reason })?;
+        }
+        let encodings = envelope
+            .attributes
+            .iter()
+            .map(|a| {
+                schema
+                    .attribute(&a.name)
+                    .map(|s| s.encoding)
+                    .ok_or_else(|| CredentialError::Malformed {
+                        reason: format!("attribute `{}` is not in schema {}", a.name, schema.id()),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(View {
+            base_url: base_url.map(str::to_owned),
+            encodings,
+        })
     }
 }
 
-/// The proof type name in credential JSON.
-pub const CREDENTIAL_PROOF_TYPE: &str = "CredenceBatchAnchor2026";
+/// URL of the status list credential holding `status`'s bit, under `base`.
+pub fn status_list_url(base: &str, issuer: &Did, status: &StatusEntry) -> String {
+    format!(
+        "{base}/v1/status-lists/{issuer}/{}/{}/credential",
+        status.list_id,
+        status.index / crate::ledger::STATUS_CHUNK_BITS
+    )
+}
 
-/// The status list URL of an issuer's list.
-pub fn status_list_url(issuer: &Did, list_id: u32) -> String {
+/// URL of a schema's JSON Schema document under `base`.
+pub fn schema_url(base: &str, schema_id: &str) -> String {
+    format!("{base}/v1/schemas/{}/document", path_segment(schema_id))
+}
+
+/// Percent-encodes everything but RFC 3986 `pchar`s other than `%`.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn legacy_status_url(issuer: &Did, list_id: u32) -> String {
     format!("urn:credence:status:{issuer}:{list_id}")
 }
 
@@ -359,19 +405,288 @@ pub fn rfc3339(secs: i64) -> Option<String> {
     t.format(&time::format_description::well_known::Rfc3339).ok()
 }
 
-fn parse_rfc3339(s: &str) -> Result<i64, CredentialError> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|e| CredentialError::Malformed {
-            reason: format!("{s:?} is not an RFC 3339 time: {e}"),
-        })
+/// The `proofValue` of a `credence-anchor-2026` proof: `u` + base64url (no padding) of
+/// `CODEC_VERSION || BCS(this)`.
+#[derive(Serialize, Deserialize)]
+struct AnchorProofValue {
+    envelope: Envelope,
+    randomness: Vec<[u8; 32]>,
+    batch_root: Hash,
+    inclusion: InclusionProof,
+    issuer_signature: Option<Signature>,
+    unlinkable: Option<UnlinkableIssuance>,
 }
 
-fn value_json(v: &AttributeValue) -> Value {
-    match v {
-        AttributeValue::Text(s) => Value::String(s.clone()),
-        AttributeValue::Integer(i) => Value::from(*i),
+impl Drop for AnchorProofValue {
+    fn drop(&mut self) {
+        self.randomness.zeroize();
     }
+}
+
+/// Multibase base64url (no padding) text: `u…`.
+pub fn multibase_base64url(bytes: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!("u{}", base64::Engine::encode(&b64, bytes))
+}
+
+/// Decodes multibase base64url text (`u…`) of at most `max` characters.
+pub fn from_multibase_base64url(text: &str, max: usize) -> Result<Vec<u8>, CodecError> {
+    if text.len() > max {
+        return Err(CodecError::TooLarge { len: text.len(), max });
+    }
+    let body = text.strip_prefix('u').ok_or_else(|| CodecError::Json {
+        reason: "a multibase base64url value starts with `u`".into(),
+    })?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    base64::Engine::decode(&b64, body).map_err(|e| CodecError::Json {
+        reason: format!("not base64url without padding: {e}"),
+    })
+}
+
+/// A credential document with its proof decoded but not yet read against its schema (which
+/// the caller finds by [`CredentialDocument::schema_id`]: built in, or on the ledger).
+pub struct CredentialDocument {
+    doc: Value,
+    envelope: Envelope,
+    randomness: Vec<[u8; 32]>,
+    issuance: Issuance,
+    legacy: bool,
+}
+
+impl fmt::Debug for CredentialDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialDocument")
+            .field("id", &self.envelope.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for CredentialDocument {
+    fn drop(&mut self) {
+        self.randomness.zeroize();
+    }
+}
+
+/// The legacy proof (before December 2026).
+#[derive(Deserialize)]
+struct LegacyProof {
+    envelope: String,
+    openings: Vec<LegacyOpening>,
+    issuance: Issuance,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LegacyOpening {
+    name: String,
+    #[serde(with = "crate::bytes::fixed")]
+    randomness: [u8; 32],
+}
+
+impl Drop for LegacyOpening {
+    fn drop(&mut self) {
+        self.randomness.zeroize();
+    }
+}
+
+fn malformed(reason: impl Into<String>) -> CredentialError {
+    CredentialError::Malformed { reason: reason.into() }
+}
+
+impl CredentialDocument {
+    /// Parses a credential document and decodes its proof.
+    pub fn parse(text: &str) -> Result<Self, CredentialError> {
+        let doc: Value = serde_json::from_str(text).map_err(CodecError::from)?;
+        let proof = doc
+            .get("proof")
+            .and_then(Value::as_object)
+            .ok_or_else(|| malformed("no `proof` object"))?;
+        match proof.get("type").and_then(Value::as_str) {
+            Some("DataIntegrityProof") => {}
+            Some(LEGACY_PROOF_TYPE) => return Self::parse_legacy(doc),
+            _ => return Err(malformed("`proof.type` must be DataIntegrityProof")),
+        }
+        if proof.get("cryptosuite").and_then(Value::as_str) != Some(ANCHOR_CRYPTOSUITE) {
+            return Err(malformed(format!("`proof.cryptosuite` must be {ANCHOR_CRYPTOSUITE}")));
+        }
+        let value = proof
+            .get("proofValue")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("no `proof.proofValue`"))?;
+        let mut v: AnchorProofValue = crate::codec::decode(&from_multibase_base64url(value, MAX_PROOF_VALUE)?)?;
+        let issuance = Issuance {
+            batch_root: v.batch_root,
+            inclusion: v.inclusion.clone(),
+            issuer_signature: v.issuer_signature,
+            unlinkable: v.unlinkable.take(),
+        };
+        Ok(CredentialDocument {
+            envelope: v.envelope.clone(),
+            randomness: core::mem::take(&mut v.randomness),
+            issuance,
+            doc,
+            legacy: false,
+        })
+    }
+
+    fn parse_legacy(doc: Value) -> Result<Self, CredentialError> {
+        let proof: LegacyProof =
+            serde_json::from_value(doc["proof"].clone()).map_err(CodecError::from)?;
+        if proof.envelope.len() > MAX_PROOF_VALUE {
+            return Err(CodecError::TooLarge {
+                len: proof.envelope.len(),
+                max: MAX_PROOF_VALUE,
+            }
+            .into());
+        }
+        let bytes = hex::decode(&proof.envelope).map_err(|e| CodecError::Hex { reason: e.to_string() })?;
+        let envelope = Envelope::from_canonical(&bytes)?;
+        if proof.openings.len() != envelope.attributes.len()
+            || proof.openings.iter().zip(&envelope.attributes).any(|(o, a)| o.name != a.name)
+        {
+            return Err(CredentialError::FieldMismatch { field: "proof.openings" });
+        }
+        Ok(CredentialDocument {
+            randomness: proof.openings.iter().map(|o| o.randomness).collect(),
+            issuance: proof.issuance.clone(),
+            envelope,
+            doc,
+            legacy: true,
+        })
+    }
+
+    /// The schema id the (signed) envelope names.
+    pub fn schema_id(&self) -> &str {
+        &self.envelope.schema_id
+    }
+
+    /// Whether this is a document from before December 2026 (values as their encodings).
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
+    }
+
+    /// Reads the document under its schema and checks it fully: the subject's values encode
+    /// under the schema, the credential validates against the schema (VC JSON Schema), every
+    /// other field is exactly what the envelope says, every text opening opens its digest and
+    /// the inclusion proof leads to the batch root.
+    pub fn read(self, schema: &CredentialSchema) -> Result<Credential, CredentialError> {
+        let e = &self.envelope;
+        let subject = self
+            .doc
+            .get("credentialSubject")
+            .and_then(Value::as_object)
+            .ok_or(CredentialError::FieldMismatch { field: "credentialSubject" })?;
+        let base_url = self.base_url()?;
+        let view = View::new(schema, e, base_url.as_deref())?;
+        let mut openings = Vec::with_capacity(e.attributes.len());
+        for ((attr, encoding), randomness) in e.attributes.iter().zip(&view.encodings).zip(&self.randomness) {
+            let shown = subject
+                .get(&attr.name)
+                .ok_or(CredentialError::FieldMismatch { field: "credentialSubject" })?;
+            let value = if self.legacy {
+                match shown {
+                    Value::String(s) => AttributeValue::Text(s.clone()),
+                    v => AttributeValue::Integer(v.as_i64().ok_or(CredentialError::FieldMismatch {
+                        field: "credentialSubject",
+                    })?),
+                }
+            } else {
+                encode_value(*encoding, shown).map_err(|why| {
+                    malformed(format!("credentialSubject.{}: {why}", attr.name))
+                })?
+            };
+            openings.push(Opening {
+                name: attr.name.clone(),
+                value,
+                randomness: *randomness,
+            });
+        }
+        if self.randomness.len() != e.attributes.len() {
+            return Err(malformed(format!(
+                "{} openings for {} attributes",
+                self.randomness.len(),
+                e.attributes.len()
+            )));
+        }
+        let credential = Credential {
+            envelope: self.envelope.clone(),
+            openings,
+            issuance: self.issuance.clone(),
+            view,
+        };
+        credential.check()?;
+        // Everything the document says must be what the credential says: re-derive it and
+        // compare (the subject's values as given: 3.7 and 3.70 are the same number).
+        let mut derived = if self.legacy {
+            credential.legacy_json()
+        } else {
+            credential.to_json()
+        };
+        if let (Some(d), Some(given)) = (derived.get_mut("credentialSubject").and_then(Value::as_object_mut), Some(subject)) {
+            for a in &e.attributes {
+                if let (Some(slot), Some(v)) = (d.get_mut(&a.name), given.get(&a.name)) {
+                    *slot = v.clone();
+                }
+            }
+        }
+        if let Some(field) = first_difference(&derived, &self.doc) {
+            return Err(CredentialError::FieldMismatch { field });
+        }
+        if !self.legacy {
+            schema.validate_credential(&self.doc).map_err(|e| malformed(e.to_string()))?;
+        }
+        Ok(credential)
+    }
+
+    /// The base URL the document's status link starts with (`None` for a legacy URN).
+    fn base_url(&self) -> Result<Option<String>, CredentialError> {
+        let e = &self.envelope;
+        let link = self
+            .doc
+            .get("credentialStatus")
+            .and_then(|s| s.get("statusListCredential"))
+            .and_then(Value::as_str)
+            .ok_or(CredentialError::FieldMismatch { field: "credentialStatus" })?;
+        if link == legacy_status_url(&e.issuer, e.status.list_id) {
+            return Ok(None);
+        }
+        let suffix = status_list_url("", &e.issuer, &e.status);
+        let base = link
+            .strip_suffix(&suffix)
+            .ok_or(CredentialError::FieldMismatch { field: "credentialStatus" })?;
+        check_base_url(base).map_err(|why| malformed(format!("credentialStatus.statusListCredential: {why}")))?;
+        Ok(Some(base.to_owned()))
+    }
+}
+
+/// The top-level member where two documents first differ, if any.
+fn first_difference(a: &Value, b: &Value) -> Option<&'static str> {
+    const FIELDS: [&str; 12] = [
+        "@context",
+        "id",
+        "type",
+        "issuer",
+        "validFrom",
+        "validUntil",
+        "credentialSchema",
+        "credentialStatus",
+        "credentialSubject",
+        "proof",
+        "name",
+        "description",
+    ];
+    if a == b {
+        return None;
+    }
+    let (Some(ao), Some(bo)) = (a.as_object(), b.as_object()) else {
+        return Some("(document)");
+    };
+    for f in FIELDS {
+        if ao.get(f) != bo.get(f) {
+            return Some(f);
+        }
+    }
+    Some("(a member Credence does not write)")
 }
 
 impl Credential {
@@ -379,7 +694,9 @@ impl Credential {
     /// that the inclusion proof leads to `issuance.batch_root`.
     pub fn check(&self) -> Result<(), CredentialError> {
         self.envelope.check()?;
-        if self.openings.len() != self.envelope.attributes.len() {
+        if self.openings.len() != self.envelope.attributes.len()
+            || self.view.encodings.len() != self.envelope.attributes.len()
+        {
             return Err(CredentialError::Malformed {
                 reason: format!(
                     "{} openings for {} attributes",
@@ -396,13 +713,19 @@ impl Credential {
             }
             o.check_digest(&a.commitment)?;
         }
+        for (o, encoding) in self.openings.iter().zip(&self.view.encodings) {
+            decode_value(*encoding, &o.value).map_err(|why| CredentialError::Malformed {
+                reason: format!("attribute `{}`: {why}", o.name),
+            })?;
+        }
         self.issuance
             .inclusion
             .verify(&self.envelope.leaf_hash(), &self.issuance.batch_root)?;
         Ok(())
     }
 
-    /// The W3C VC 2.0 JSON document.
+    /// The W3C VC 2.0 JSON document (format of December 2026: values as the schema describes
+    /// them, a `credence-anchor-2026` Data Integrity proof; `docs/cryptosuites.md`).
     pub fn to_json(&self) -> Value {
         let e = &self.envelope;
         let mut subject = Map::new();
@@ -410,117 +733,121 @@ impl Credential {
             "id".into(),
             Value::String(Did::from_public_key(&e.holder).to_string()),
         );
-        for o in &self.openings {
-            subject.insert(o.name.clone(), value_json(&o.value));
+        for (o, encoding) in self.openings.iter().zip(&self.view.encodings) {
+            // `check` proved every value decodes; a credential built around it shows the
+            // committed integer rather than nothing.
+            let shown = decode_value(*encoding, &o.value).unwrap_or_else(|_| legacy_value(&o.value));
+            subject.insert(o.name.clone(), shown);
         }
-        let list = status_list_url(&e.issuer, e.status.list_id);
-        let doc = VcJson {
-            context: CREDENTIAL_CONTEXT.iter().map(|s| (*s).to_owned()).collect(),
-            id: format!("urn:credence:credential:{}", e.id),
-            types: vec!["VerifiableCredential".into(), e.credential_type.clone()],
-            issuer: e.issuer.clone(),
-            valid_from: rfc3339(e.valid_from).unwrap_or_default(),
-            valid_until: e.valid_until.and_then(rfc3339),
-            credential_schema: SchemaRef {
-                id: e.schema_id.clone(),
-                kind: "JsonSchema".into(),
-            },
-            credential_status: StatusJson {
-                id: format!("{list}#{}", e.status.index),
-                kind: "BitstringStatusListEntry".into(),
-                status_purpose: "revocation".into(),
-                status_list_index: e.status.index.to_string(),
-                status_list_credential: list,
-            },
-            credential_subject: subject,
-            proof: VcProof {
-                kind: CREDENTIAL_PROOF_TYPE.into(),
-                envelope: crate::bytes::to_hex(&e.to_canonical()),
-                openings: self
-                    .openings
-                    .iter()
-                    .map(|o| OpeningJson {
-                        name: o.name.clone(),
-                        randomness: o.randomness,
-                    })
-                    .collect(),
-                issuance: self.issuance.clone(),
-            },
+        let (schema, status) = match &self.view.base_url {
+            Some(base) => {
+                let list = status_list_url(base, &e.issuer, &e.status);
+                let offset = e.status.index % crate::ledger::STATUS_CHUNK_BITS;
+                (schema_url(base, &e.schema_id), status_json(format!("{list}#{offset}"), offset, list))
+            }
+            None => {
+                let list = legacy_status_url(&e.issuer, e.status.list_id);
+                (e.schema_id.clone(), status_json(format!("{list}#{}", e.status.index), e.status.index, list))
+            }
         };
-        serde_json::to_value(doc).expect("credential JSON always serialises")
+        let proof_value = AnchorProofValue {
+            envelope: e.clone(),
+            randomness: self.openings.iter().map(|o| o.randomness).collect(),
+            batch_root: self.issuance.batch_root,
+            inclusion: self.issuance.inclusion.clone(),
+            issuer_signature: self.issuance.issuer_signature,
+            unlinkable: self.issuance.unlinkable.clone(),
+        };
+        let mut doc = self.common_json(schema, status, subject);
+        doc.insert(
+            "proof".into(),
+            json!({
+                "type": "DataIntegrityProof",
+                "cryptosuite": ANCHOR_CRYPTOSUITE,
+                "proofPurpose": "assertionMethod",
+                "verificationMethod": e.issuer.as_str(),
+                "proofValue": multibase_base64url(&crate::codec::encode(&proof_value)),
+            }),
+        );
+        Value::Object(doc)
     }
 
-    /// Parses and fully checks a credential JSON document (see the module invariants).
+    fn common_json(&self, schema: String, status: Value, subject: Map<String, Value>) -> Map<String, Value> {
+        let e = &self.envelope;
+        let mut doc = Map::new();
+        doc.insert("@context".into(), json!(CREDENTIAL_CONTEXT));
+        doc.insert("id".into(), json!(format!("urn:credence:credential:{}", e.id)));
+        doc.insert("type".into(), json!(["VerifiableCredential", e.credential_type]));
+        doc.insert("issuer".into(), json!(e.issuer.as_str()));
+        doc.insert("validFrom".into(), json!(rfc3339(e.valid_from).unwrap_or_default()));
+        if let Some(until) = e.valid_until.and_then(rfc3339) {
+            doc.insert("validUntil".into(), json!(until));
+        }
+        doc.insert("credentialSchema".into(), json!({ "id": schema, "type": "JsonSchema" }));
+        doc.insert("credentialStatus".into(), status);
+        doc.insert("credentialSubject".into(), Value::Object(subject));
+        doc
+    }
+
+    /// The document in the format before December 2026, to compare a legacy document with.
+    fn legacy_json(&self) -> Value {
+        let e = &self.envelope;
+        let mut subject = Map::new();
+        subject.insert(
+            "id".into(),
+            Value::String(Did::from_public_key(&e.holder).to_string()),
+        );
+        for o in &self.openings {
+            subject.insert(o.name.clone(), legacy_value(&o.value));
+        }
+        let list = legacy_status_url(&e.issuer, e.status.list_id);
+        let status = status_json(format!("{list}#{}", e.status.index), e.status.index, list);
+        let mut doc = self.common_json(e.schema_id.clone(), status, subject);
+        let openings: Vec<Value> = self
+            .openings
+            .iter()
+            .map(|o| json!({ "name": o.name, "randomness": crate::bytes::to_hex(&o.randomness) }))
+            .collect();
+        doc.insert(
+            "proof".into(),
+            json!({
+                "type": LEGACY_PROOF_TYPE,
+                "envelope": crate::bytes::to_hex(&e.to_canonical()),
+                "openings": openings,
+                "issuance": self.issuance,
+            }),
+        );
+        Value::Object(doc)
+    }
+
+    /// Parses and fully checks a credential document whose schema is built in (one published
+    /// on the ledger: [`CredentialDocument::parse`], resolve [`CredentialDocument::schema_id`],
+    /// then [`CredentialDocument::read`]).
     pub fn from_json(text: &str) -> Result<Self, CredentialError> {
-        let doc: VcJson = serde_json::from_str(text).map_err(CodecError::from)?;
-        let bytes = hex::decode(&doc.proof.envelope).map_err(|e| CodecError::Hex {
-            reason: e.to_string(),
+        let doc = CredentialDocument::parse(text)?;
+        let schema = CredentialSchema::builtin_by_id(doc.schema_id()).ok_or_else(|| {
+            malformed(format!(
+                "schema {} is not built in: read it from the ledger",
+                doc.schema_id()
+            ))
         })?;
-        let envelope = Envelope::from_canonical(&bytes)?;
-        let mismatch = |field| Err(CredentialError::FieldMismatch { field });
-        if doc.context.first().map(String::as_str) != Some(CREDENTIAL_CONTEXT[0]) {
-            return mismatch("@context");
-        }
-        if doc.proof.kind != CREDENTIAL_PROOF_TYPE {
-            return mismatch("proof.type");
-        }
-        if doc.id != format!("urn:credence:credential:{}", envelope.id) {
-            return mismatch("id");
-        }
-        if doc.types != ["VerifiableCredential", envelope.credential_type.as_str()] {
-            return mismatch("type");
-        }
-        if doc.issuer != envelope.issuer {
-            return mismatch("issuer");
-        }
-        if parse_rfc3339(&doc.valid_from)? != envelope.valid_from {
-            return mismatch("validFrom");
-        }
-        if doc.valid_until.as_deref().map(parse_rfc3339).transpose()? != envelope.valid_until {
-            return mismatch("validUntil");
-        }
-        if doc.credential_schema.id != envelope.schema_id {
-            return mismatch("credentialSchema");
-        }
-        let list = status_list_url(&envelope.issuer, envelope.status.list_id);
-        if doc.credential_status.status_list_credential != list
-            || doc.credential_status.status_list_index != envelope.status.index.to_string()
-        {
-            return mismatch("credentialStatus");
-        }
-        let mut subject = doc.credential_subject;
-        let holder = Did::from_public_key(&envelope.holder).to_string();
-        if subject.remove("id").as_ref().and_then(Value::as_str) != Some(holder.as_str()) {
-            return mismatch("credentialSubject.id");
-        }
-        if subject.len() != envelope.attributes.len() || doc.proof.openings.len() != envelope.attributes.len()
-        {
-            return mismatch("credentialSubject");
-        }
-        let mut openings = Vec::with_capacity(envelope.attributes.len());
-        for (attr, o) in envelope.attributes.iter().zip(&doc.proof.openings) {
-            if o.name != attr.name {
-                return mismatch("proof.openings");
-            }
-            let value = match subject.get(&attr.name) {
-                Some(Value::String(s)) => AttributeValue::Text(s.clone()),
-                Some(v) => AttributeValue::Integer(v.as_i64().ok_or(CredentialError::FieldMismatch {
-                    field: "credentialSubject",
-                })?),
-                None => return mismatch("credentialSubject"),
-            };
-            openings.push(Opening {
-                name: attr.name.clone(),
-                value,
-                randomness: o.randomness,
-            });
-        }
-        let credential = Credential {
-            envelope,
-            openings,
-            issuance: doc.proof.issuance,
-        };
-        credential.check()?;
-        Ok(credential)
+        doc.read(schema)
+    }
+}
+
+fn status_json(id: String, index: u32, list: String) -> Value {
+    json!({
+        "id": id,
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": index.to_string(),
+        "statusListCredential": list,
+    })
+}
+
+fn legacy_value(v: &AttributeValue) -> Value {
+    match v {
+        AttributeValue::Text(s) => Value::String(s.clone()),
+        AttributeValue::Integer(i) => Value::from(*i),
     }
 }

@@ -151,7 +151,10 @@ pub struct CredentialSchema {
     text: String,
     attributes: Vec<AttributeSpec>,
     identity_handle: Option<String>,
+    /// Validates a subject (`properties.credentialSubject`).
     validator: jsonschema::Validator,
+    /// Validates a whole credential (`None` for a schema in the old, subject-only shape).
+    credential_validator: Option<jsonschema::Validator>,
 }
 
 impl core::fmt::Debug for CredentialSchema {
@@ -212,17 +215,29 @@ impl CredentialSchema {
         };
         let id = field("id")?;
         let credential_type = field("credentialType")?;
-        let props = json
+        // A schema validates the whole credential (VC JSON Schema): the attributes are the
+        // properties of `properties.credentialSubject`, beside the holder's `id`. A schema
+        // published before (December 2026) described the subject alone; it is still read.
+        let subject_schema = json
+            .get("properties")
+            .and_then(|p| p.get("credentialSubject"))
+            .unwrap_or(&json);
+        let whole = !core::ptr::eq(subject_schema, &json);
+        let props = subject_schema
             .get("properties")
             .and_then(Value::as_object)
-            .ok_or_else(|| invalid("`properties` must be an object".into()))?;
-        let required: Vec<&str> = json
+            .ok_or_else(|| invalid("`properties.credentialSubject.properties` must be an object".into()))?;
+        let required: Vec<&str> = subject_schema
             .get("required")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         let mut attributes = Vec::with_capacity(props.len());
         for (name, prop) in props {
+            if whole && name == "id" {
+                // The holder's DID, not an attribute.
+                continue;
+            }
             let encoding = prop
                 .get("x-credence-encoding")
                 .cloned()
@@ -261,10 +276,14 @@ impl CredentialSchema {
             }
         };
         // serde_json's map is sorted by key, so attribute order is the byte order of names.
-        let validator = jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&json)
-            .map_err(|e| invalid(e.to_string()))?;
+        let compile = |schema: &Value| {
+            jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(schema)
+                .map_err(|e| invalid(e.to_string()))
+        };
+        let validator = compile(subject_schema)?;
+        let credential_validator = if whole { Some(compile(&json)?) } else { None };
         Ok(CredentialSchema {
             id,
             credential_type,
@@ -272,6 +291,7 @@ impl CredentialSchema {
             attributes,
             identity_handle,
             validator,
+            credential_validator,
         })
     }
 
@@ -345,9 +365,21 @@ impl CredentialSchema {
 
     /// Validates a subject, returning every violation.
     pub fn validate(&self, subject: &Value) -> Result<(), SchemaError> {
-        let violations: Vec<Violation> = self
-            .validator
-            .iter_errors(subject)
+        self.violations(&self.validator, subject)
+    }
+
+    /// Validates a whole credential document (VC JSON Schema), returning every violation. A
+    /// schema in the old subject-only shape validates the document's `credentialSubject`.
+    pub fn validate_credential(&self, credential: &Value) -> Result<(), SchemaError> {
+        match &self.credential_validator {
+            Some(v) => self.violations(v, credential),
+            None => self.validate(credential.get("credentialSubject").unwrap_or(&Value::Null)),
+        }
+    }
+
+    fn violations(&self, validator: &jsonschema::Validator, instance: &Value) -> Result<(), SchemaError> {
+        let violations: Vec<Violation> = validator
+            .iter_errors(instance)
             .map(|e| Violation {
                 field: e.instance_path().as_str().to_owned(),
                 rule: e.kind().keyword().to_owned(),
@@ -419,6 +451,33 @@ pub fn encode_value(encoding: AttributeEncoding, value: &Value) -> Result<Attrib
             days_from_date(s).map(AttributeValue::Integer)
         }
     }
+}
+
+/// The JSON value an encoded attribute stands for: what a credential's subject shows (GPA 372
+/// → 3.72, 20634 days → "2026-06-30"). Exactly inverts [`encode_value`]: an integer that the
+/// JSON form could not carry back to itself is refused.
+pub fn decode_value(encoding: AttributeEncoding, value: &AttributeValue) -> Result<Value, String> {
+    let decoded = match (encoding, value) {
+        (AttributeEncoding::Text, AttributeValue::Text(s)) => Value::String(s.clone()),
+        (AttributeEncoding::Integer, AttributeValue::Integer(i)) => Value::from(*i),
+        (AttributeEncoding::DecimalX100, AttributeValue::Integer(i)) => {
+            // Shortest decimal text of i / 100 (serde_json prints f64s shortest-first).
+            serde_json::Number::from_f64(*i as f64 / 100.0)
+                .map(Value::Number)
+                .ok_or_else(|| format!("{i} has no decimal form"))?
+        }
+        (AttributeEncoding::DateDays, AttributeValue::Integer(i)) => {
+            Value::String(date_from_days(*i).ok_or_else(|| format!("{i} days is not a date in the years 0000-9999"))?)
+        }
+        (e, v) => return Err(format!("a {} value cannot be encoded as {e:?}", match v {
+            AttributeValue::Text(_) => "text",
+            AttributeValue::Integer(_) => "integer",
+        })),
+    };
+    if encode_value(encoding, &decoded).as_ref() != Ok(value) {
+        return Err("the value does not survive its JSON form".into());
+    }
+    Ok(decoded)
 }
 
 /// Days since 1970-01-01 of an ISO 8601 calendar date `YYYY-MM-DD`.

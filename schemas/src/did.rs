@@ -95,6 +95,21 @@ impl Did {
     }
 }
 
+/// The multicodec prefix of an SM2 public key (`sm2-pub`, 0x1206, as an unsigned varint).
+pub const SM2_MULTICODEC: [u8; 2] = [0x86, 0x24];
+
+/// A key's `publicKeyMultibase` (W3C Controlled Identifiers 1.0, Multikey): `z` + base58btc of
+/// the `sm2-pub` multicodec prefix and the 33-byte compressed point. Also the fragment of the
+/// key's verification method, so a rotated key never shares an id with its predecessor.
+pub fn multikey(key: &PublicKey) -> String {
+    let sec1 = key.to_sec1();
+    let mut bytes = Vec::with_capacity(35);
+    bytes.extend_from_slice(&SM2_MULTICODEC);
+    bytes.push(if sec1[64] & 1 == 1 { 0x03 } else { 0x02 });
+    bytes.extend_from_slice(&sec1[1..33]);
+    format!("z{}", bs58::encode(bytes).into_string())
+}
+
 impl fmt::Debug for Did {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -193,7 +193,8 @@ pub struct StatusListChunk {
     pub list_id: u32,
     /// Chunk number within the list.
     pub chunk: u32,
-    /// Bits, least significant bit of byte 0 = index `chunk * STATUS_CHUNK_BITS`.
+    /// Bits, least significant bit of byte 0 = index `chunk * STATUS_CHUNK_BITS` (the served
+    /// W3C list reverses the bits of each byte: `status_list`).
     #[serde(with = "crate::bytes::variable")]
     pub bits: Vec<u8>,
 }

@@ -43,6 +43,7 @@ pub mod presentation;
 pub mod seal;
 pub mod sm2;
 pub mod state;
+pub mod status_list;
 
 pub use codec::{Canonical, CodecError};
 pub use did::Did;

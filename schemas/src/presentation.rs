@@ -313,9 +313,11 @@ pub const PRESENTATION_CONTEXT: [&str; 2] = [
     "https://credence.dev/ns/credentials/v1",
 ];
 
-/// A holder's answer, in the W3C Verifiable Presentation shape.
+/// A holder's answer, in the W3C Verifiable Presentation shape. Its JSON (format of December
+/// 2026) carries the tier's proof as a Data Integrity proof (`docs/cryptosuites.md`); a
+/// presentation in the earlier shape is refused as the old format.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(try_from = "PresentationJson", into = "PresentationJson")]
 pub struct Presentation {
     /// JSON-LD contexts.
     #[serde(rename = "@context")]
@@ -379,20 +381,7 @@ impl Presentation {
 
     /// Parses presentation JSON, checking its W3C shape (no proof is checked here).
     pub fn from_json(text: &str) -> Result<Self, CodecError> {
-        let p: Presentation = serde_json::from_str(text)?;
-        // Contexts define what the terms mean: a presentation with other contexts would say
-        // something else to a JSON-LD reader than what was checked.
-        if p.context != PRESENTATION_CONTEXT {
-            return Err(CodecError::Json {
-                reason: format!("@context must be [{}]", PRESENTATION_CONTEXT.join(", ")),
-            });
-        }
-        if p.types != ["VerifiablePresentation", "CredencePresentation"] {
-            return Err(CodecError::Json {
-                reason: "type must be [VerifiablePresentation, CredencePresentation]".into(),
-            });
-        }
-        Ok(p)
+        Ok(serde_json::from_str(text)?)
     }
 }
 
@@ -404,4 +393,204 @@ fn transcript_digest(request: &SignedRequest, disclosure: &SelectiveDisclosure) 
             disclosure,
         }),
     )
+}
+
+/// The Data Integrity cryptosuite of a selective-disclosure answer.
+pub const SELECTIVE_CRYPTOSUITE: &str = "credence-sd-sm2-2026";
+
+/// The Data Integrity cryptosuite of an unlinkable answer.
+pub const UNLINKABLE_CRYPTOSUITE: &str = "credence-unlinkable-groth16-2026";
+
+/// Longest Groth16 proof text an unlinkable answer may carry.
+const MAX_GROTH16_PROOF_TEXT: usize = 4096;
+
+/// The JSON shape of a presentation.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PresentationJson {
+    #[serde(rename = "@context")]
+    context: Vec<String>,
+    #[serde(rename = "type")]
+    types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    holder: Option<Did>,
+    request: SignedRequest,
+    ledger_proofs: Vec<LedgerProof>,
+    proof: serde_json::Value,
+}
+
+/// A presentation's Data Integrity proof.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProofJson {
+    #[serde(rename = "type")]
+    kind: String,
+    cryptosuite: String,
+    proof_purpose: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verification_method: Option<String>,
+    challenge: String,
+    domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disclosure: Option<Box<SelectiveDisclosure>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unlinkable: Option<UnlinkableJson>,
+    proof_value: String,
+}
+
+/// An unlinkable answer's public part (its proof bytes are the `proofValue`).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UnlinkableJson {
+    circuit: String,
+    circuit_version: u32,
+    issuer: Did,
+    poseidon_root: Hash,
+    revocation_root: Hash,
+    nullifier: Hash,
+    #[serde(default)]
+    escrow: Option<EscrowAnswer>,
+}
+
+impl From<Presentation> for PresentationJson {
+    fn from(p: Presentation) -> Self {
+        let r = &p.request.request;
+        let (holder, proof) = match p.proof {
+            PresentationProof::Selective {
+                disclosure,
+                holder_signature,
+            } => {
+                let did = Did::from_public_key(&disclosure.envelope.holder);
+                let method = format!("{did}#{}", crate::did::multikey(&disclosure.envelope.holder));
+                (
+                    Some(did),
+                    ProofJson {
+                        kind: "DataIntegrityProof".into(),
+                        cryptosuite: SELECTIVE_CRYPTOSUITE.into(),
+                        proof_purpose: "authentication".into(),
+                        verification_method: Some(method),
+                        challenge: r.nonce.to_string(),
+                        domain: r.verifier.to_string(),
+                        disclosure: Some(disclosure),
+                        unlinkable: None,
+                        proof_value: format!("z{}", bs58::encode(holder_signature.0).into_string()),
+                    },
+                )
+            }
+            PresentationProof::Unlinkable { proof } => (
+                None,
+                ProofJson {
+                    kind: "DataIntegrityProof".into(),
+                    cryptosuite: UNLINKABLE_CRYPTOSUITE.into(),
+                    proof_purpose: "authentication".into(),
+                    verification_method: None,
+                    challenge: r.nonce.to_string(),
+                    domain: r.verifier.to_string(),
+                    disclosure: None,
+                    proof_value: crate::credential::multibase_base64url(&proof.proof),
+                    unlinkable: Some(UnlinkableJson {
+                        circuit: proof.circuit,
+                        circuit_version: proof.circuit_version,
+                        issuer: proof.issuer,
+                        poseidon_root: proof.poseidon_root,
+                        revocation_root: proof.revocation_root,
+                        nullifier: proof.nullifier,
+                        escrow: proof.escrow,
+                    }),
+                },
+            ),
+        };
+        PresentationJson {
+            context: p.context,
+            types: p.types,
+            holder,
+            proof: serde_json::to_value(proof).expect("a proof always serialises"),
+            request: p.request,
+            ledger_proofs: p.ledger_proofs,
+        }
+    }
+}
+
+impl TryFrom<PresentationJson> for Presentation {
+    type Error = String;
+
+    fn try_from(j: PresentationJson) -> Result<Self, String> {
+        // Contexts define what the terms mean: a presentation with other contexts would say
+        // something else to a JSON-LD reader than what was checked.
+        if j.context != PRESENTATION_CONTEXT {
+            return Err(format!("@context must be [{}]", PRESENTATION_CONTEXT.join(", ")));
+        }
+        if j.types != ["VerifiablePresentation", "CredencePresentation"] {
+            return Err("type must be [VerifiablePresentation, CredencePresentation]".into());
+        }
+        if j.proof.get("type").is_none()
+            && (j.proof.get("selective").is_some() || j.proof.get("unlinkable").is_some())
+        {
+            return Err("this presentation is in the old format (before December 2026: its proof is not a Data Integrity proof); ask the holder to answer the request again with an updated wallet".into());
+        }
+        let p: ProofJson = serde_json::from_value(j.proof).map_err(|e| format!("proof: {e}"))?;
+        if p.kind != "DataIntegrityProof" {
+            return Err("proof.type must be DataIntegrityProof".into());
+        }
+        if p.proof_purpose != "authentication" {
+            return Err("proof.proofPurpose must be authentication".into());
+        }
+        let r = &j.request.request;
+        if p.challenge != r.nonce.to_string() {
+            return Err("proof.challenge must be the request's nonce".into());
+        }
+        if p.domain != r.verifier.as_str() {
+            return Err("proof.domain must be the requesting verifier's DID".into());
+        }
+        let proof = match (p.cryptosuite.as_str(), p.disclosure, p.unlinkable) {
+            (SELECTIVE_CRYPTOSUITE, Some(disclosure), None) => {
+                let did = Did::from_public_key(&disclosure.envelope.holder);
+                let method = format!("{did}#{}", crate::did::multikey(&disclosure.envelope.holder));
+                if j.holder.as_ref() != Some(&did) || p.verification_method.as_deref() != Some(method.as_str()) {
+                    return Err("holder and proof.verificationMethod must name the credential's holder key".into());
+                }
+                let sig = p
+                    .proof_value
+                    .strip_prefix('z')
+                    .and_then(|b| bs58::decode(b).into_vec().ok())
+                    .and_then(|b| <[u8; 64]>::try_from(b).ok())
+                    .ok_or("proof.proofValue must be z + base58btc of a 64-byte SM2 signature (r || s)")?;
+                PresentationProof::Selective {
+                    disclosure,
+                    holder_signature: Signature(sig),
+                }
+            }
+            (UNLINKABLE_CRYPTOSUITE, None, Some(u)) => {
+                if j.holder.is_some() || p.verification_method.is_some() {
+                    return Err("an unlinkable answer names no holder and no verification method".into());
+                }
+                let bytes = crate::credential::from_multibase_base64url(&p.proof_value, MAX_GROTH16_PROOF_TEXT)
+                    .map_err(|e| format!("proof.proofValue: {e}"))?;
+                PresentationProof::Unlinkable {
+                    proof: UnlinkableProof {
+                        circuit: u.circuit,
+                        circuit_version: u.circuit_version,
+                        issuer: u.issuer,
+                        poseidon_root: u.poseidon_root,
+                        revocation_root: u.revocation_root,
+                        nullifier: u.nullifier,
+                        proof: bytes,
+                        escrow: u.escrow,
+                    },
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "proof.cryptosuite must be {SELECTIVE_CRYPTOSUITE} (with `disclosure`) or {UNLINKABLE_CRYPTOSUITE} (with `unlinkable`)"
+                ));
+            }
+        };
+        Ok(Presentation {
+            context: j.context,
+            types: j.types,
+            request: j.request,
+            proof,
+            ledger_proofs: j.ledger_proofs,
+        })
+    }
 }

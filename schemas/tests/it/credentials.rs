@@ -4,7 +4,8 @@ use crate::fixtures::{flip, key};
 use crate::golden;
 use schemas::Canonical;
 use schemas::credential::{
-    AttributeCommitment, Credential, CredentialError, Issuance, Opening, attribute_digest,
+    AttributeCommitment, Credential, CredentialDocument, CredentialError, Issuance, Opening, View,
+    attribute_digest,
 };
 use schemas::credential_schema::{
     AttributeEncoding, AttributeValue, BUILTIN_SCHEMAS, CredentialSchema, SchemaError, date_from_days,
@@ -159,8 +160,25 @@ fn bad_schema_documents_are_refused() {
     assert!(err.to_string().contains("x-credence-encoding"), "{err}");
 }
 
+/// The diploma schema cut down to the golden envelope's two attributes (`gpa`, `name`).
+pub(crate) fn golden_schema() -> CredentialSchema {
+    let mut s: serde_json::Value =
+        serde_json::from_str(CredentialSchema::builtin("university-diploma").expect("built in").json()).expect("json");
+    let subject = &mut s["properties"]["credentialSubject"];
+    subject["required"] = json!(["gpa", "name"]);
+    let props = subject["properties"].as_object_mut().expect("properties");
+    props.retain(|k, _| ["id", "gpa", "name"].contains(&k.as_str()));
+    CredentialSchema::from_json(&s.to_string()).expect("a schema")
+}
+
+const BASE: &str = "https://ledger.example.edu";
+
 /// A credential whose text attribute is a real salted digest, in a batch of five.
 fn credential() -> Credential {
+    credential_at(Some(BASE))
+}
+
+fn credential_at(base: Option<&str>) -> Credential {
     let envelope = golden::envelope();
     let openings = vec![
         Opening {
@@ -183,11 +201,17 @@ fn credential() -> Credential {
         issuer_signature: None,
         unlinkable: None,
     };
+    let view = View::new(&golden_schema(), &envelope, base).expect("the schema has both attributes");
     Credential {
         envelope,
         openings,
         issuance,
+        view,
     }
+}
+
+fn read(text: &str) -> Result<Credential, CredentialError> {
+    CredentialDocument::parse(text)?.read(&golden_schema())
 }
 
 #[test]
@@ -197,11 +221,44 @@ fn credential_json_round_trips_in_w3c_shape() {
     let json = c.to_json();
     assert_eq!(json["@context"][0], "https://www.w3.org/ns/credentials/v2");
     assert_eq!(json["type"], json!(["VerifiableCredential", "UniversityDiploma"]));
-    assert_eq!(json["credentialSubject"]["gpa"], json!(372));
+    assert_eq!(json["credentialSubject"]["gpa"], json!(3.72), "the value, not its encoding");
     assert_eq!(json["credentialStatus"]["type"], "BitstringStatusListEntry");
+    assert_eq!(
+        json["credentialStatus"]["statusListCredential"],
+        format!("{BASE}/v1/status-lists/{}/0/0/credential", c.envelope.issuer)
+    );
+    assert_eq!(
+        json["credentialSchema"]["id"],
+        format!("{BASE}/v1/schemas/credence:schema:university-diploma:1/document")
+    );
+    assert_eq!(json["proof"]["type"], "DataIntegrityProof");
+    assert_eq!(json["proof"]["cryptosuite"], "credence-anchor-2026");
     assert_eq!(json["validFrom"], "2026-06-30T00:00:00Z");
-    let back = Credential::from_json(&json.to_string()).expect("parses");
+    let back = read(&json.to_string()).expect("parses");
     assert_eq!(back, c);
+    // The same number written otherwise is the same value.
+    let mut other = json.clone();
+    other["credentialSubject"]["gpa"] = json!(3.720);
+    assert_eq!(read(&other.to_string()).expect("parses"), c);
+}
+
+/// A document issued before December 2026 (values as their encodings, the envelope in hex)
+/// still reads, to the same credential: its signed bytes did not change.
+#[test]
+fn a_credential_in_the_old_format_still_reads() {
+    let old = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/credential-2026-11.json"),
+    )
+    .expect("golden file");
+    let doc = CredentialDocument::parse(&old).expect("parses");
+    assert!(doc.is_legacy());
+    let c = doc.read(&golden_schema()).expect("reads");
+    assert_eq!(c, credential_at(None));
+    // Written again, it is in the new format (with the URNs it had, for want of a URL).
+    let again = c.to_json();
+    assert_eq!(again["credentialSubject"]["gpa"], json!(3.72));
+    assert_eq!(again["proof"]["type"], "DataIntegrityProof");
+    assert_eq!(read(&again.to_string()).expect("reads"), c);
 }
 
 #[test]
@@ -214,7 +271,7 @@ fn credential_json_that_disagrees_with_its_envelope_is_refused() {
             at = &mut at[*p];
         }
         at[path[path.len() - 1]] = v;
-        Credential::from_json(&j.to_string())
+        read(&j.to_string())
     };
     assert!(matches!(
         tamper(&["credentialSubject", "name"], json!("Wang Wu")),
@@ -233,15 +290,54 @@ fn credential_json_that_disagrees_with_its_envelope_is_refused() {
         Err(CredentialError::FieldMismatch { field: "type" })
     ));
     assert!(matches!(
-        tamper(&["proof", "issuance", "inclusion", "index"], json!(2)),
-        Err(CredentialError::Inclusion(_))
+        tamper(&["credentialStatus", "statusListIndex"], json!("43")),
+        Err(CredentialError::FieldMismatch { field: "credentialStatus" })
     ));
     assert!(matches!(
-        tamper(&["proof", "envelope"], json!("00")),
+        tamper(&["credentialSchema", "id"], json!("https://evil.example/schema.json")),
+        Err(CredentialError::FieldMismatch { field: "credentialSchema" })
+    ));
+    assert!(matches!(
+        tamper(&["holderNote"], json!("hello")),
+        Err(CredentialError::FieldMismatch { .. })
+    ));
+    // A value the schema refuses (a GPA of 9.5 on a 4.0 scale) is refused by name.
+    let err = tamper(&["credentialSubject", "gpa"], json!(9.5)).expect_err("out of range");
+    assert!(err.to_string().contains("maximum") || err.to_string().contains("gpa"), "{err}");
+    // A status link under a URL with a query.
+    let link = json["credentialStatus"]["statusListCredential"].as_str().expect("link");
+    assert!(matches!(
+        tamper(
+            &["credentialStatus", "statusListCredential"],
+            json!(link.replace(BASE, "https://x.example/?q=1"))
+        ),
+        Err(CredentialError::Malformed { .. })
+    ));
+    assert!(matches!(
+        tamper(&["proof", "proofValue"], json!("uAAAA")),
         Err(CredentialError::Json(_))
     ));
-    assert!(Credential::from_json("not json").is_err());
-    assert!(Credential::from_json("{}").is_err());
+    assert!(matches!(
+        tamper(&["proof", "cryptosuite"], json!("ecdsa-jcs-2019")),
+        Err(CredentialError::Malformed { .. })
+    ));
+    // An inclusion proof that leads elsewhere.
+    let mut c = credential();
+    c.issuance.inclusion.index = 2;
+    assert!(matches!(read(&c.to_json().to_string()), Err(CredentialError::Inclusion(_))));
+    assert!(read("not json").is_err());
+    assert!(read("{}").is_err());
+}
+
+/// A presentation in the shape before December 2026 is refused as the old format.
+#[test]
+fn a_presentation_in_the_old_format_is_refused_as_such() {
+    let old = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/presentation-2026-11.json"),
+    )
+    .expect("golden file");
+    let err = Presentation::from_json(&old).expect_err("old format");
+    assert!(err.to_string().contains("old format"), "{err}");
 }
 
 #[test]
