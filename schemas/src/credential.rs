@@ -555,6 +555,16 @@ impl CredentialDocument {
         })
     }
 
+    /// The envelope (decoded from the proof; nothing is checked yet).
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// The issuance (decoded from the proof; nothing is checked yet).
+    pub fn issuance(&self) -> &Issuance {
+        &self.issuance
+    }
+
     /// The schema id the (signed) envelope names.
     pub fn schema_id(&self) -> &str {
         &self.envelope.schema_id

@@ -67,30 +67,46 @@ impl Did {
         &self.0
     }
 
-    /// The DID document for this DID with `key` as its one verification method.
+    /// The DID document for this DID with `key` as its key (`docs/did-method-credence.md`):
+    /// a `Multikey` method whose fragment is the key's multibase (so a rotated key gets a new
+    /// id and an old id never names the new key), and the same key as a `JsonWebKey` beside
+    /// it (`crv: "SM2"` is not an IANA-registered JOSE curve: a private value).
     pub fn document(&self, key: &PublicKey) -> DidDocument {
         let sec1 = key.to_sec1();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let method_id = format!("{}#key-1", self.0);
+        let multibase = multikey(key);
+        let id = format!("{}#{multibase}", self.0);
+        let jwk_id = format!("{id}-jwk");
         DidDocument {
             context: vec![
                 "https://www.w3.org/ns/did/v1".into(),
+                "https://w3id.org/security/multikey/v1".into(),
                 "https://w3id.org/security/jwk/v1".into(),
             ],
             id: self.clone(),
-            verification_method: vec![VerificationMethod {
-                id: method_id.clone(),
-                kind: "JsonWebKey".into(),
-                controller: self.clone(),
-                public_key_jwk: Jwk {
-                    kty: "EC".into(),
-                    crv: "SM2".into(),
-                    x: b64.encode(&sec1[1..33]),
-                    y: b64.encode(&sec1[33..65]),
+            verification_method: vec![
+                VerificationMethod {
+                    id: id.clone(),
+                    kind: "Multikey".into(),
+                    controller: self.clone(),
+                    public_key_multibase: Some(multibase),
+                    public_key_jwk: None,
                 },
-            }],
-            authentication: vec![method_id.clone()],
-            assertion_method: vec![method_id],
+                VerificationMethod {
+                    id: jwk_id.clone(),
+                    kind: "JsonWebKey".into(),
+                    controller: self.clone(),
+                    public_key_multibase: None,
+                    public_key_jwk: Some(Jwk {
+                        kty: "EC".into(),
+                        crv: "SM2".into(),
+                        x: b64.encode(&sec1[1..33]),
+                        y: b64.encode(&sec1[33..65]),
+                    }),
+                },
+            ],
+            authentication: vec![id.clone(), jwk_id.clone()],
+            assertion_method: vec![id, jwk_id],
         }
     }
 }
@@ -154,19 +170,62 @@ pub struct DidDocument {
 }
 
 impl DidDocument {
-    /// The SM2 key of the first verification method.
+    /// The SM2 key of the first verification method (a Multikey or a JWK).
     pub fn public_key(&self) -> Result<PublicKey, crate::sm2::KeyError> {
-        let jwk = &self
+        let method = self
             .verification_method
             .first()
-            .ok_or(crate::sm2::KeyError::InvalidPublicKey)?
-            .public_key_jwk;
-        if jwk.kty != "EC" || jwk.crv != "SM2" {
+            .ok_or(crate::sm2::KeyError::InvalidPublicKey)?;
+        match (&method.public_key_multibase, &method.public_key_jwk) {
+            (Some(mb), None) => from_multikey(mb),
+            (None, Some(jwk)) => jwk.public_key(),
+            _ => Err(crate::sm2::KeyError::InvalidPublicKey),
+        }
+    }
+}
+
+/// The SM2 key of a `publicKeyMultibase` ([`multikey`]); any other multicodec is refused.
+pub fn from_multikey(text: &str) -> Result<PublicKey, crate::sm2::KeyError> {
+    let bytes = text
+        .strip_prefix('z')
+        .filter(|b| b.len() <= 64)
+        .and_then(|b| bs58::decode(b).into_vec().ok())
+        .ok_or(crate::sm2::KeyError::InvalidPublicKey)?;
+    let point = bytes
+        .strip_prefix(&SM2_MULTICODEC[..])
+        .filter(|p| p.len() == 33)
+        .ok_or(crate::sm2::KeyError::InvalidPublicKey)?;
+    PublicKey::from_sec1(point)
+}
+
+/// One verification method of a DID document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerificationMethod {
+    /// `<did>#<publicKeyMultibase>` (the JWK form: with `-jwk` appended).
+    pub id: String,
+    /// `Multikey` or `JsonWebKey`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The DID that controls the key.
+    pub controller: Did,
+    /// The key as a Multikey (W3C Controlled Identifiers 1.0, multicodec `sm2-pub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_multibase: Option<String>,
+    /// The key as a JWK (RFC 7517) with `crv: "SM2"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_jwk: Option<Jwk>,
+}
+
+impl Jwk {
+    /// The SM2 key this JWK holds.
+    pub fn public_key(&self) -> Result<PublicKey, crate::sm2::KeyError> {
+        if self.kty != "EC" || self.crv != "SM2" {
             return Err(crate::sm2::KeyError::InvalidPublicKey);
         }
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut sec1 = vec![0x04];
-        for part in [&jwk.x, &jwk.y] {
+        for part in [&self.x, &self.y] {
             let bytes = b64
                 .decode(part)
                 .map_err(|_| crate::sm2::KeyError::InvalidPublicKey)?;
@@ -177,21 +236,6 @@ impl DidDocument {
         }
         PublicKey::from_sec1(&sec1)
     }
-}
-
-/// One verification method of a DID document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct VerificationMethod {
-    /// `<did>#key-N`.
-    pub id: String,
-    /// Always `JsonWebKey`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The DID that controls the key.
-    pub controller: Did,
-    /// The key as a JWK (RFC 7517) with `crv: "SM2"`.
-    pub public_key_jwk: Jwk,
 }
 
 /// An SM2 public key as a JSON Web Key.

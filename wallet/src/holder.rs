@@ -17,7 +17,7 @@ use crate::tier;
 use crate::verifier::scope_violations;
 use rand_core::OsRng;
 use schemas::codec::Canonical;
-use schemas::credential::{AttributeCommitment, Credential, CredentialError, StatusEntry};
+use schemas::credential::{AttributeCommitment, Credential, CredentialDocument, CredentialError, StatusEntry};
 use schemas::credential_schema::{AttributeValue, CredentialSchema};
 use schemas::did::Did;
 use schemas::hash::Hash;
@@ -120,7 +120,7 @@ pub struct CredentialSummary {
     pub imported_at: i64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Stored {
     summary: CredentialSummary,
@@ -407,14 +407,26 @@ pub struct Holder {
 }
 
 impl Stored {
-    /// The credential's schema as known without the ledger: built in, or the published one
-    /// kept at import (a record kept before this was stored has none).
-    fn schema(&self, c: &Credential) -> Option<plan::KnownSchema> {
-        let id = &c.envelope.schema_id;
+    /// The schema `id` as known without the ledger: built in, or the published one kept at
+    /// import (a record kept before this was stored has none).
+    fn schema(&self, id: &str) -> Option<plan::KnownSchema> {
         plan::KnownSchema::builtin(id).or_else(|| {
             let kept = CredentialSchema::from_json(self.schema.as_deref()?).ok()?;
             (kept.id() == id).then(|| plan::KnownSchema::Published(Box::new(kept)))
         })
+    }
+
+    /// The credential and its schema, read without the ledger.
+    fn open(&self) -> Result<(Credential, plan::KnownSchema), HolderError> {
+        let doc = CredentialDocument::parse(&self.json)?;
+        let known = self.schema(doc.schema_id()).ok_or_else(|| {
+            HolderError::Damaged(format!(
+                "the wallet does not keep schema {} of credential {}: answer a request with it once while the ledger is reachable",
+                doc.schema_id(),
+                self.summary.id
+            ))
+        })?;
+        Ok((doc.read(&known)?, known))
     }
 }
 
@@ -478,20 +490,13 @@ impl Holder {
         ledger: &impl ReadLedger,
         now: i64,
     ) -> Result<CredentialSummary, HolderError> {
-        let c = Credential::from_json(text)?;
-        let e = &c.envelope;
+        let doc = CredentialDocument::parse(text)?;
+        let envelope = doc.envelope().clone();
+        let e = &envelope;
         if e.holder != *self.key.public_key() {
             return Err(HolderError::NotMine);
         }
-        // The parser checks text openings; numbers need the Pedersen check (finding 21): the
-        // wallet must not show or reason about a value the commitment does not hold.
-        for o in &c.openings {
-            let commitment = e
-                .attribute(&o.name)
-                .ok_or_else(|| HolderError::BadOpening(format!("`{}` is not in the envelope", o.name)))?;
-            crate::verifier::check_opening(commitment, o).map_err(HolderError::BadOpening)?;
-        }
-        let anchor_key = state_keys::anchor(&e.issuer, &c.issuance.batch_root);
+        let anchor_key = state_keys::anchor(&e.issuer, &doc.issuance().batch_root);
         let (_, facts) = ledger
             .read(vec![
                 anchor_key.clone(),
@@ -502,15 +507,27 @@ impl Holder {
         let anchor: AnchorRecord = facts
             .get(&anchor_key, "the anchor")?
             .ok_or_else(|| HolderError::NotAnchored("its batch root is not anchored by its issuer".into()))?;
-        anchor
-            .matches(e, c.issuance.inclusion.tree_size)
-            .map_err(|m| HolderError::NotAnchored(m.to_string()))?;
         let issuer: IssuerRecord = facts
             .get(&state_keys::issuer(&e.issuer), "the issuer")?
             .ok_or_else(|| HolderError::NotAnchored("its issuer is not registered".into()))?;
         // Its schema, as the ledger has it (the ledger anchors only batches of a published
         // schema of their type): kept, so the credential shows as its schema describes it.
         let schema = plan::resolve_schema(&facts, &e.schema_id)?;
+        // Read under its schema: the values the subject shows must encode to what was
+        // committed, and the credential must validate against the schema.
+        let c = doc.read(&schema)?;
+        let e = &c.envelope;
+        // The parser checks text openings; numbers need the Pedersen check (finding 21): the
+        // wallet must not show or reason about a value the commitment does not hold.
+        for o in &c.openings {
+            let commitment = e
+                .attribute(&o.name)
+                .ok_or_else(|| HolderError::BadOpening(format!("`{}` is not in the envelope", o.name)))?;
+            crate::verifier::check_opening(commitment, o).map_err(HolderError::BadOpening)?;
+        }
+        anchor
+            .matches(e, c.issuance.inclusion.tree_size)
+            .map_err(|m| HolderError::NotAnchored(m.to_string()))?;
         if schema.credential_type() != e.credential_type {
             return Err(HolderError::NotAnchored(format!(
                 "its schema {} defines {}, not {}",
@@ -604,7 +621,7 @@ impl Holder {
     /// Finds a credential by id or unique id prefix (hex).
     fn find(&self, id: &str) -> Result<(CredentialSummary, Credential), HolderError> {
         let s = self.find_stored(id)?;
-        let c = Credential::from_json(&s.json)?;
+        let (c, _) = s.open()?;
         Ok((s.summary, c))
     }
 
@@ -630,9 +647,8 @@ impl Holder {
     /// no ledger).
     pub fn show(&self, id: &str) -> Result<(CredentialSummary, Vec<(String, String)>), HolderError> {
         let stored = self.find_stored(id)?;
-        let c = Credential::from_json(&stored.json)?;
-        let known = stored.schema(&c);
-        let schema = known.as_deref();
+        let (c, known) = stored.open()?;
+        let schema = Some(&*known);
         let attrs = c
             .openings
             .iter()
@@ -643,8 +659,8 @@ impl Holder {
 
     /// Removes a credential.
     pub fn remove(&self, id: &str) -> Result<(), HolderError> {
-        let (s, _) = self.find(id)?;
-        Ok(self.store.remove(&format!("{CREDENTIAL}{}", s.id))?)
+        let s = self.find_stored(id)?;
+        Ok(self.store.remove(&format!("{CREDENTIAL}{}", s.summary.id))?)
     }
 
     /// Checks a request and reads what answering it needs; returns what to show for consent.
@@ -674,7 +690,25 @@ impl Holder {
             Some(id) => self.find_stored(id)?,
             None => self.best_match(r, now)?,
         };
-        let c = Credential::from_json(&stored.json)?;
+        let doc = CredentialDocument::parse(&stored.json)?;
+        // Kept at import; a record from before that is read from the ledger, and kept now.
+        let known = match stored.schema(doc.schema_id()) {
+            Some(k) => k,
+            None => {
+                let id = doc.schema_id().to_owned();
+                let (_, facts) = ledger.read(vec![state_keys::schema(&id)]).await?;
+                let known = plan::resolve_schema(&facts, &id)?;
+                let kept = Stored {
+                    schema: Some(known.json().to_owned()),
+                    ..stored.clone()
+                };
+                let bytes = serde_json::to_vec(&kept).map_err(|e| HolderError::Damaged(e.to_string()))?;
+                self.store
+                    .put(&format!("{CREDENTIAL}{}", kept.summary.id), &bytes, &mut OsRng)?;
+                known
+            }
+        };
+        let c = doc.read(&known)?;
         let e = &c.envelope;
         if e.credential_type != r.credential_type {
             return Err(HolderError::NoMatch(format!(
@@ -682,14 +716,6 @@ impl Holder {
                 e.id, e.credential_type, r.credential_type
             )));
         }
-        // Kept at import; a record from before that is read from the ledger.
-        let known = match stored.schema(&c) {
-            Some(k) => k,
-            None => {
-                let (_, facts) = ledger.read(vec![state_keys::schema(&e.schema_id)]).await?;
-                plan::resolve_schema(&facts, &e.schema_id)?
-            }
-        };
         let schema = Some(&*known);
         tier::check_handle_untouched(&known, &r.disclose, &r.predicates).map_err(HolderError::BadRequest)?;
         let mut disclosed = Vec::new();

@@ -17,7 +17,7 @@ use rand_core::{OsRng, RngCore, SeedableRng};
 use rayon::prelude::*;
 use schemas::credential::{
     AttributeCommitment, CommittedAttribute, Credential, Envelope, Issuance, Opening, PedersenCommitment,
-    StatusEntry, UnlinkableIssuance, attribute_digest,
+    StatusEntry, UnlinkableIssuance, View, attribute_digest,
 };
 use schemas::credential_schema::{AttributeEncoding, AttributeValue, CredentialSchema};
 use schemas::did::Did;
@@ -126,6 +126,12 @@ pub enum IssueError {
         /// Rows rejected.
         rejected: usize,
     },
+    /// The public URL for the credentials' links is unusable.
+    #[error("public URL: {0}; give the consortium's public API URL, e.g. https://ledger.example.edu")]
+    PublicUrl(String),
+    /// A credential cannot be shown as its schema describes it.
+    #[error("cannot show a credential under its schema: {0}")]
+    View(String),
     /// The batch is too large for its tier.
     #[error("{count} rows is more than the {max} one unlinkable batch holds; split the input")]
     TooLarge {
@@ -475,6 +481,8 @@ pub struct BatchPlan<'a> {
     pub first_index: u32,
     /// Whether to build the unlinkable tier (every row then needs a holder commitment).
     pub unlinkable: bool,
+    /// The consortium's public API URL the credentials' links name (status list, schema).
+    pub public_url: &'a str,
 }
 
 /// An issued batch, ready to anchor.
@@ -684,11 +692,11 @@ pub fn issue_batch(
         .into_par_iter()
         .enumerate()
         .map(|(i, b)| {
-            let c = done.credential(i, b.envelope, b.openings, b.poseidon.map(|p| p.1));
+            let c = done.credential(i, b.envelope, b.openings, b.poseidon.map(|p| p.1))?;
             progress(1);
-            (b.line, c)
+            Ok((b.line, c))
         })
-        .collect();
+        .collect::<Result<_, IssueError>>()?;
     Ok(IssuedBatch {
         credentials,
         root: done.root,
@@ -734,6 +742,9 @@ struct Finished {
     tree: MerkleTree,
     poseidon_tree: Option<CredentialTree>,
     next_index: u32,
+    /// What the credentials' JSON views need: the links' base and each attribute's encoding.
+    public_url: String,
+    encodings: std::collections::HashMap<String, AttributeEncoding>,
 }
 
 impl<'p, 'a> Stage<'p, 'a> {
@@ -750,6 +761,7 @@ impl<'p, 'a> Stage<'p, 'a> {
     /// already built.
     fn build(&mut self, rows: Vec<Row>) -> Result<Vec<Built>, IssueError> {
         let plan = self.plan;
+        schemas::credential::check_base_url(plan.public_url).map_err(IssueError::PublicUrl)?;
         if plan.unlinkable && plan.list_id != crate::plan::UNLINKABLE_STATUS_LIST {
             return Err(IssueError::UnlinkableList {
                 list_id: plan.list_id,
@@ -823,6 +835,14 @@ impl<'p, 'a> Stage<'p, 'a> {
             tree,
             poseidon_tree,
             next_index: self.next_index(self.count)?,
+            public_url: self.plan.public_url.to_owned(),
+            encodings: self
+                .plan
+                .schema
+                .attributes()
+                .iter()
+                .map(|a| (a.name.clone(), a.encoding))
+                .collect(),
         })
     }
 }
@@ -835,7 +855,20 @@ impl Finished {
         envelope: Envelope,
         openings: Vec<Opening>,
         poseidon_salt: Option<Fr>,
-    ) -> Credential {
+    ) -> Result<Credential, IssueError> {
+        let encodings = envelope
+            .attributes
+            .iter()
+            .map(|a| {
+                self.encodings.get(&a.name).copied().ok_or_else(|| {
+                    IssueError::View(format!("attribute `{}` is not in the schema", a.name))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let view = View {
+            base_url: Some(self.public_url.clone()),
+            encodings,
+        };
         let unlinkable = self
             .poseidon_tree
             .as_ref()
@@ -847,7 +880,7 @@ impl Finished {
                     siblings: p.sibling_hashes(),
                 })
             });
-        Credential {
+        Ok(Credential {
             envelope,
             openings,
             issuance: Issuance {
@@ -859,7 +892,8 @@ impl Finished {
                 issuer_signature: None,
                 unlinkable,
             },
-        }
+            view,
+        })
     }
 }
 
@@ -1027,7 +1061,9 @@ impl StagedBatch {
                         .transpose()?;
                     Ok((
                         s.line as usize,
-                        self.done.credential(first + k, s.envelope, s.openings, salt),
+                        self.done
+                            .credential(first + k, s.envelope, s.openings, salt)
+                            .map_err(staging_error)?,
                     ))
                 })
                 .collect::<std::io::Result<_>>()?;
@@ -1148,6 +1184,7 @@ mod tests {
             list_id: 0,
             first_index,
             unlinkable: false,
+            public_url: "https://ledger.example.edu",
         }
     }
 
@@ -1285,6 +1322,7 @@ mod tests {
             list_id: 0,
             first_index: 0,
             unlinkable: true,
+            public_url: "https://ledger.example.edu",
         };
         let batch = issue_batch(&plan, rows, &|_| {}).expect("issued");
         assert_eq!(batch.credentials.len(), 1);

@@ -309,10 +309,21 @@ pub struct Ledger {
     pub chain_id: String,
     /// The oldest certified time a read may carry, seconds.
     pub max_read_age_secs: u64,
+    /// The consortium's public API URL that issued credentials link to (status lists,
+    /// schemas); `None`: the URL this ledger is read from.
+    pub public_url: Option<String>,
     trust: Arc<Mutex<Trust>>,
 }
 
 impl Ledger {
+    /// The URL issued credentials link to: the `public_url` field if set, else the node's.
+    pub fn link_base(&self) -> &str {
+        self.public_url
+            .as_deref()
+            .unwrap_or_else(|| self.client.base())
+            .trim_end_matches('/')
+    }
+
     /// Connects to the node at `url` for a party that trusts `trust`: the node must serve
     /// exactly the pinned genesis, and the validator-set changes it reports must each prove
     /// from the set before (a node that withholds them only makes later reads fail).
@@ -330,6 +341,7 @@ impl Ledger {
             client,
             chain_id: trust.genesis.chain_id.clone(),
             max_read_age_secs: DEFAULT_MAX_READ_AGE_SECS,
+            public_url: None,
             trust: Arc::new(Mutex::new(trust)),
         };
         ledger.follow().await?;

@@ -165,7 +165,7 @@ impl Identity {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(IssuedBatch, u64), ActionError> {
         let needed = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-        let plan = self.plan(schema, needed, validity, unlinkable)?;
+        let plan = self.plan(schema, needed, validity, unlinkable, ledger.link_base())?;
         let batch = tokio::task::block_in_place(|| issue_batch(&plan, rows, progress))?;
         let height = self
             .anchor(ledger, &plan, batch.anchor_record(&plan), batch.next_index)
@@ -180,6 +180,7 @@ impl Identity {
         needed: u32,
         validity: (i64, Option<i64>),
         unlinkable: bool,
+        public_url: &'s str,
     ) -> Result<BatchPlan<'s>, ActionError> {
         let list_id = self.status_list_for(needed, unlinkable)?;
         Ok(BatchPlan {
@@ -190,6 +191,7 @@ impl Identity {
             list_id,
             first_index: self.next_index(list_id)?,
             unlinkable,
+            public_url,
         })
     }
 
@@ -227,7 +229,7 @@ impl Identity {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(StagedBatch, u64), ActionError> {
         let needed = u32::try_from(crate::issuer::count_rows(input)?).unwrap_or(u32::MAX);
-        let plan = self.plan(schema, needed, validity, unlinkable)?;
+        let plan = self.plan(schema, needed, validity, unlinkable, ledger.link_base())?;
         let batch = tokio::task::block_in_place(|| crate::issuer::stage_file(&plan, input, out, progress))?;
         match self
             .anchor(ledger, &plan, batch.anchor_record(&plan), batch.next_index)

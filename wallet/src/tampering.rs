@@ -215,6 +215,7 @@ impl Diplomas {
             list_id: 0,
             first_index: 0,
             unlinkable: false,
+            public_url: "https://ledger.example.edu",
         };
         let rows = vec![
             diploma_row(2, student.binding()),
@@ -516,6 +517,7 @@ async fn the_unlinkable_tier_refuses_every_alteration_and_an_expired_credential(
         list_id: 0,
         first_index: 0,
         unlinkable: true,
+        public_url: "https://ledger.example.edu",
     };
     let batch = issue_batch(
         &plan,
@@ -671,6 +673,7 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
             list_id: 0,
             first_index: list_start,
             unlinkable: true,
+            public_url: "https://ledger.example.edu",
         };
         let batch = issue_batch(&plan, vec![kyc_row(2, customer.binding())], &|_| {}).expect("issued");
         chain.anchor(&batch.anchor_record(&plan));
@@ -818,6 +821,7 @@ async fn an_escrowed_answer_binds_the_handle_to_the_council_the_verifier_names()
         list_id: 0,
         first_index: 0,
         unlinkable: true,
+        public_url: "https://ledger.example.edu",
     };
     let handle = 4_411_000_017i64;
     let row = Row::new(

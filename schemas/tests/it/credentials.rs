@@ -440,12 +440,47 @@ fn did_documents_follow_did_core_and_round_trip() {
     let doc = did.document(k.public_key());
     let json = serde_json::to_value(&doc).expect("json");
     assert_eq!(json["@context"][0], "https://www.w3.org/ns/did/v1");
-    assert_eq!(json["verificationMethod"][0]["publicKeyJwk"]["crv"], "SM2");
-    let back: DidDocument = serde_json::from_value(json).expect("parses");
+    assert_eq!(json["verificationMethod"][0]["type"], "Multikey");
+    assert_eq!(json["verificationMethod"][1]["publicKeyJwk"]["crv"], "SM2");
+    let multibase = schemas::did::multikey(k.public_key());
+    assert_eq!(json["verificationMethod"][0]["id"], format!("{did}#{multibase}"));
+    assert_eq!(json["assertionMethod"][0], format!("{did}#{multibase}"));
+    let back: DidDocument = serde_json::from_value(json.clone()).expect("parses");
     assert_eq!(&back.public_key().expect("key"), k.public_key());
+    // The JWK beside it is the same key.
+    let mut jwk_first = back.clone();
+    jwk_first.verification_method.swap(0, 1);
+    assert_eq!(&jwk_first.public_key().expect("key"), k.public_key());
+    // After a rotation the key's id is another: an old id never names the new key.
+    let rotated = did.document(key(2).public_key());
+    assert_ne!(rotated.verification_method[0].id, doc.verification_method[0].id);
     assert!(Did::parse("did:credence:XYZ").is_err());
     assert!(Did::parse("did:web:example.com").is_err());
     assert!(Did::parse(&did.to_string().to_uppercase()).is_err());
+}
+
+/// Multikey (W3C Controlled Identifiers 1.0): `z` + base58btc(0x8624 || compressed point). The
+/// vector is the SM2 generator (secret key 1), whose multibase was computed independently
+/// (python, the multicodec table's `sm2-pub` 0x1206).
+#[test]
+fn sm2_multikeys_match_the_multicodec_table() {
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    let g = schemas::sm2::SecretKey::from_bytes(&one).expect("secret key 1");
+    let text = schemas::did::multikey(g.public_key());
+    assert_eq!(text, "zEPJc1oPo5TnKrv1UsVf11K3g344bZ1vdvB9u6MofbDnMa494");
+    assert_eq!(&schemas::did::from_multikey(&text).expect("decodes"), g.public_key());
+    for k in 1..20u8 {
+        let key = key(k);
+        let text = schemas::did::multikey(key.public_key());
+        assert_eq!(&schemas::did::from_multikey(&text).expect("decodes"), key.public_key());
+    }
+    // A P-256 Multikey (0x8024) or any other text is refused.
+    let mut p256 = vec![0x80, 0x24];
+    p256.extend_from_slice(&[2; 33]);
+    assert!(schemas::did::from_multikey(&format!("z{}", bs58::encode(&p256).into_string())).is_err());
+    assert!(schemas::did::from_multikey("uAAAA").is_err());
+    assert!(schemas::did::from_multikey(&"z".repeat(500)).is_err());
 }
 
 /// Pins the JSON shapes (these files also seed the fuzzers).

@@ -64,6 +64,7 @@ fn bench_issue(c: &mut Criterion) {
         list_id: 0,
         first_index: 0,
         unlinkable: false,
+        public_url: "https://ledger.example.edu",
     };
     let mut g = c.benchmark_group("issue");
     g.sample_size(10).throughput(Throughput::Elements(n as u64));
