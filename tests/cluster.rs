@@ -281,7 +281,12 @@ async fn transactions_commit_everywhere_and_reads_prove_against_the_validator_se
         .get(&format!("/v1/dids/{did}"))
         .await
         .expect("did");
-    assert_eq!(doc["kind"], "issuer");
+    // A W3C DID Resolution result, with the ledger proof of the record it comes from.
+    assert_eq!(doc["didDocument"]["id"], did.to_string());
+    assert_eq!(doc["didDocumentMetadata"]["role"], "issuer");
+    assert_eq!(doc["didDocumentMetadata"]["deactivated"], false);
+    let proof: schemas::ledger::LedgerProof = serde_json::from_value(doc["ledgerProof"].clone()).expect("proof");
+    verify_ledger_proof(&proof, &cluster.validators()).expect("the record's proof");
     let metrics = reqwest::get(format!("{}/metrics", cluster.client(0).base()))
         .await
         .expect("metrics")

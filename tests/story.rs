@@ -723,3 +723,194 @@ async fn a_regulator_council_forms_on_the_ledger_and_opens_only_after_the_vote()
     );
     devnet.stop().await;
 }
+
+/// Runs the npm checker (`tests/interop/check.mjs`, independent JSON-LD, JSON Schema and
+/// Bitstring Status List libraries) with `args`; panics with its output unless it passes.
+fn interop(args: &[&str]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop");
+    assert!(
+        root.join("node_modules").is_dir(),
+        "{}: npm packages missing; run `npm ci` there (.ci/setup does)",
+        root.display()
+    );
+    let out = std::process::Command::new("node")
+        .arg(root.join("check.mjs"))
+        .args(args)
+        .output()
+        .expect("node runs (Node 20; .ci/setup installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "check.mjs {args:?} failed:\n{text}");
+    eprintln!("{text}");
+}
+
+/// Issue 19: what Credence emits reads in software nobody here wrote. A diploma issued on a
+/// real devnet shows its values, validates against the schema its `credentialSchema.id` serves,
+/// and expands as JSON-LD with the shipped context; the status list its `statusListCredential`
+/// names decodes (GZIP, multibase, left-most bit first) to the ledger's state before and after
+/// a revocation, and its proof is the ledger's; a presentation expands; DIDs resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issued_credentials_read_in_independent_tools() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let devnet = start_devnet(&dir.path().join("devnet"), 16_400, &mut |_| {})
+        .await
+        .expect("devnet");
+    let ledger = &devnet.ledger;
+    let (university, _) =
+        Identity::create(&dir.path().join("uni"), "Test University", PW, COST).expect("identity");
+    let p = university
+        .register_issuer(ledger, vec!["UniversityDiploma".into()])
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let (employer, _) = Identity::create(&dir.path().join("employer"), "Employer", PW, COST).expect("identity");
+    let p = employer
+        .register_verifier(
+            ledger,
+            vec![ScopeItem {
+                credential_type: "UniversityDiploma".into(),
+                disclose: vec!["degree".into()],
+                predicates: vec!["gpa".into()],
+                escrow: None,
+            }],
+            vec!["hiring".into()],
+            "employer/v1".into(),
+        )
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let (student, _) = Holder::create(&dir.path().join("student"), PW, COST).expect("wallet");
+    let diploma = CredentialSchema::builtin("university-diploma").expect("schema");
+    let rows = vec![
+        diploma_row(2, student.binding()),
+        diploma_row(3, HolderBinding::fresh(false)),
+        diploma_row(4, HolderBinding::fresh(false)),
+    ];
+    let (batch, _) = university
+        .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
+        .await
+        .expect("issued");
+    let files = dir.path().join("interop");
+    std::fs::create_dir_all(&files).expect("dir");
+    let write = |name: &str, v: &serde_json::Value| {
+        let path = files.join(name);
+        std::fs::write(&path, serde_json::to_string_pretty(v).expect("json")).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    let vc = batch.credentials[0].1.to_json();
+    // The values as the schema describes them, not their encodings.
+    assert_eq!(vc["credentialSubject"]["gpa"], json!(3.62));
+    assert_eq!(vc["credentialSubject"]["graduation_date"], "2026-07-01");
+    let credential = write("credential.json", &vc);
+    student
+        .import(&vc.to_string(), ledger, wallet::now())
+        .await
+        .expect("imported");
+
+    // The URLs the credential names are served by the node.
+    let http = reqwest::Client::new();
+    let fetch = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(&url).send().await.expect("reachable");
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            r.text().await.expect("body")
+        }
+    };
+    let schema_text = fetch(vc["credentialSchema"]["id"].as_str().expect("schema URL").to_owned()).await;
+    assert_eq!(schema_text, diploma.json(), "the schema as published");
+    let schema = files.join("schema.json");
+    std::fs::write(&schema, &schema_text).expect("write");
+    let schema = schema.to_string_lossy().into_owned();
+    let list_url = vc["credentialStatus"]["statusListCredential"]
+        .as_str()
+        .expect("list URL")
+        .to_owned();
+    let offsets: Vec<String> = batch
+        .credentials
+        .iter()
+        .map(|(_, c)| (c.envelope.status.index % schemas::ledger::STATUS_CHUNK_BITS).to_string())
+        .collect();
+    let before: serde_json::Value = serde_json::from_str(&fetch(list_url.clone()).await).expect("json");
+    assert_eq!(before["id"], list_url);
+    let before_file = write("status-before.json", &before);
+
+    // Revoke the second diploma; the served list shows it, and only it.
+    let revoked = batch.credentials[1].1.envelope.status;
+    university
+        .revoke(ledger, revoked.list_id, vec![revoked.index])
+        .await
+        .expect("revoked");
+    let after: serde_json::Value = serde_json::from_str(&fetch(list_url.clone()).await).expect("json");
+    let after_file = write("status-after.json", &after);
+    // Its proof is the ledger's: it verifies against the pinned genesis and holds exactly the
+    // bits served (reversed per byte).
+    let proof_value = after["proof"]["proofValue"].as_str().expect("proofValue");
+    let proof: schemas::ledger::LedgerProof = schemas::codec::decode(
+        &schemas::credential::from_multibase_base64url(proof_value, 1 << 20).expect("multibase"),
+    )
+    .expect("a ledger proof");
+    let key = revoked.chunk_key(&university.did());
+    let facts =
+        wallet::ledger::Facts::verify_read(&proof, std::slice::from_ref(&key), &devnet.trust).expect("proof verifies");
+    let chunk: schemas::ledger::StatusListChunk = facts.get(&key, "the chunk").expect("covered").expect("present");
+    let served = schemas::status_list::decode_list(after["credentialSubject"]["encodedList"].as_str().expect("list"))
+        .expect("decodes");
+    assert_eq!(served, schemas::status_list::w3c_bitstring(&chunk));
+
+    // A presentation (selective tier) of the imported diploma.
+    let spec = RequestSpec {
+        credential_type: "UniversityDiploma".into(),
+        accepted_issuers: vec![],
+        disclose: vec!["degree".into()],
+        predicates: vec![parse_predicate("gpa>=300").expect("predicate")],
+        purpose: "hiring".into(),
+        ttl_secs: 600,
+        tier: Tier::Selective,
+    };
+    let r = wallet::verifier::make_request_on(employer.key(), &spec, None, wallet::now(), &mut OsRng);
+    let pending = student.prepare(r, None, ledger, wallet::now()).await.expect("prepared");
+    let p = student.present(&pending, None, wallet::now()).expect("presented");
+    let presentation = write("presentation.json", &serde_json::to_value(&p).expect("json"));
+
+    // The independent tools.
+    interop(&["expand", &credential, &presentation, &before_file, &after_file]);
+    interop(&["schema", &schema, &credential]);
+    interop(&["status-list", &before_file, "--clear", &offsets.join(",")]);
+    interop(&[
+        "status-list",
+        &after_file,
+        "--set",
+        &offsets[1],
+        "--clear",
+        &format!("{},{}", offsets[0], offsets[2]),
+    ]);
+
+    // DIDs resolve to DID Resolution results; the issuer's document names its key by its
+    // multibase.
+    let url = format!("{}/v1/dids/{}", devnet.apis[0], university.did());
+    let resolved: serde_json::Value = serde_json::from_str(&fetch(url).await).expect("json");
+    assert_eq!(resolved["didDocument"]["id"], university.did().to_string());
+    assert_eq!(resolved["didDocumentMetadata"]["deactivated"], false);
+    assert_eq!(
+        resolved["didDocument"]["assertionMethod"][0],
+        format!(
+            "{}#{}",
+            university.did(),
+            schemas::did::multikey(university.key().public_key())
+        )
+    );
+    let unknown = schemas::Did::from_public_key(schemas::sm2::SecretKey::generate(&mut OsRng).public_key());
+    let r = http
+        .get(format!("{}/v1/dids/{unknown}", devnet.apis[0]))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["didResolutionMetadata"]["error"], "notFound", "{body}");
+    assert!(body["didDocument"].is_null());
+}

@@ -96,6 +96,20 @@ pub fn router(shared: SharedState) -> Router {
         .route("/v1/schemas/{id}", get(schema))
         .route("/v1/anchors/{issuer}/{root}", get(anchor))
         .route("/v1/status-lists/{issuer}/{list}/{chunk}", get(status_chunk))
+        .route(
+            "/v1/status-lists/{issuer}/{list}/{chunk}/credential",
+            get(status_list_credential),
+        )
+        .route("/v1/schemas/{id}/document", get(schema_document))
+        .route(
+            "/v1/contexts/credentials/v1",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/ld+json")],
+                    schemas::credential::CREDENCE_CONTEXT_JSON,
+                )
+            }),
+        )
         .route("/v1/revoked/{issuer}/{list}", get(revoked))
         .route("/v1/revoked/{issuer}/{list}/ids", get(revoked_ids))
         .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
@@ -131,7 +145,11 @@ async fn json_errors(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|v| {
+            // A DID Resolution result is JSON too, errors included (DID Resolution §9).
+            let v = v.as_bytes();
+            v.starts_with(b"application/json") || v.starts_with(b"application/did-resolution")
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -473,15 +491,56 @@ async fn account(State(s): State<SharedState>, Path(did): Path<String>) -> Resul
     Ok(axum::Json(json!({ "nextNonce": next, "value": r.value, "proof": r.proof })).into_response())
 }
 
+/// A W3C DID Resolution result (`docs/did-method-credence.md`).
+fn resolution(status: StatusCode, body: Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/did-resolution")], axum::Json(body)).into_response()
+}
+
+fn resolution_error(status: StatusCode, error: &str, detail: String, proof: Option<LedgerProof>) -> Response {
+    let mut body = json!({
+        "didDocument": null,
+        "didResolutionMetadata": { "error": error, "errorMessage": detail },
+        "didDocumentMetadata": {},
+    });
+    if let Some(p) = proof {
+        body["ledgerProof"] = json!(p);
+    }
+    resolution(status, body)
+}
+
 async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> Result<Response, ApiError> {
-    let did = parse_did(&did)?;
+    let did = match Did::parse(&did) {
+        Ok(d) => d,
+        Err(e) => return Ok(resolution_error(StatusCode::BAD_REQUEST, "invalidDid", e.to_string(), None)),
+    };
+    let found = |key: &schemas::sm2::PublicKey, role: &str, deactivated: bool, proof: LedgerProof| {
+        let height = proof.header.height.0.to_string();
+        let metadata = json!({ "deactivated": deactivated, "versionId": height, "role": role });
+        if deactivated {
+            // DID Resolution: a deactivated DID resolves to no document, with HTTP 410.
+            return resolution(
+                StatusCode::GONE,
+                json!({ "didDocument": null, "didResolutionMetadata": {}, "didDocumentMetadata": metadata, "ledgerProof": proof }),
+            );
+        }
+        resolution(
+            StatusCode::OK,
+            json!({
+                "didDocument": did.document(key),
+                "didResolutionMetadata": { "contentType": "application/did+ld+json" },
+                "didDocumentMetadata": metadata,
+                "ledgerProof": proof,
+            }),
+        )
+    };
     let issuer: Proven<IssuerRecord> = read(&s, state_keys::issuer(&did)).await?;
     if let Some(rec) = issuer.value {
-        return Ok(axum::Json(json!({ "document": did.document(&rec.public_key), "kind": "issuer", "record": rec, "proof": issuer.proof })).into_response());
+        let suspended = rec.status == schemas::ledger::IssuerStatus::Suspended;
+        return Ok(found(&rec.public_key, "issuer", suspended, issuer.proof));
     }
     let verifier: Proven<VerifierRecord> = read(&s, state_keys::verifier(&did)).await?;
     if let Some(rec) = verifier.value {
-        return Ok(axum::Json(json!({ "document": did.document(&rec.public_key), "kind": "verifier", "record": rec, "proof": verifier.proof })).into_response());
+        return Ok(found(&rec.public_key, "verifier", false, verifier.proof));
     }
     let gov: Proven<Governance> = read(&s, state_keys::GOVERNANCE.to_vec()).await?;
     if let Some(m) = gov
@@ -489,13 +548,64 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
         .as_ref()
         .and_then(|g| g.members.iter().find(|m| m.did == did))
     {
-        return Ok(axum::Json(json!({ "document": did.document(&m.public_key), "kind": "governance", "record": m, "proof": gov.proof })).into_response());
+        return Ok(found(&m.public_key, "governance", false, gov.proof));
     }
-    Err(ApiError::new(
+    Ok(resolution_error(
         StatusCode::NOT_FOUND,
-        "not_found",
-        format!("{did} is not a registered issuer, verifier or governance member"),
+        "notFound",
+        format!("{did} is not a registered issuer, verifier or governance member (a holder's DID resolves from the key it presents)"),
+        Some(issuer.proof),
     ))
+}
+
+/// The public base URL this request reached the node at: `http://` and its `Host` header.
+fn public_base(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .ok_or_else(|| ApiError::bad("the request needs a Host header naming this node"))?;
+    Ok(format!("http://{host}"))
+}
+
+async fn status_list_credential(
+    State(s): State<SharedState>,
+    headers: axum::http::HeaderMap,
+    Path((issuer, list, chunk)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let did = parse_did(&issuer)?;
+    let list = parse_u32("list", &list)?;
+    let chunk = parse_u32("chunk", &chunk)?;
+    if chunk >= STATUS_CHUNKS_PER_LIST {
+        return Err(ApiError::bad(format!(
+            "a status list has chunks 0 to {}",
+            STATUS_CHUNKS_PER_LIST - 1
+        )));
+    }
+    let base = public_base(&headers)?;
+    let proven: Proven<StatusListChunk> = read(&s, state_keys::status_chunk(&did, list, chunk)).await?;
+    // No chunk yet: nothing in it was ever revoked (the proof shows the absence).
+    let bits = proven
+        .value
+        .unwrap_or_else(|| StatusListChunk::empty(did.clone(), list, chunk));
+    let url = format!("{base}/v1/status-lists/{did}/{list}/{chunk}/credential");
+    let vc = schemas::status_list::list_credential(&bits, &url, proven.proof.header.timestamp_ms, &proven.proof);
+    Ok(([(header::CONTENT_TYPE, "application/vc")], axum::Json(vc)).into_response())
+}
+
+async fn schema_document(State(s): State<SharedState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    if id.len() > 256 {
+        return Err(ApiError::bad("schema id longer than 256 characters"));
+    }
+    let proven: Proven<SchemaRecord> = read(&s, state_keys::schema(&id)).await?;
+    let record = proven
+        .value
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no schema {id:?} is published")))?;
+    Ok(([(header::CONTENT_TYPE, "application/schema+json")], record.json).into_response())
 }
 
 async fn issuer(State(s): State<SharedState>, Path(did): Path<String>) -> ApiResult<Proven<IssuerRecord>> {

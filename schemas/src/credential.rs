@@ -287,6 +287,11 @@ pub const CREDENTIAL_CONTEXT: [&str; 2] = [
     "https://credence.dev/ns/credentials/v1",
 ];
 
+/// The Credence JSON-LD context (`https://credence.dev/ns/credentials/v1`), as shipped; JSON-LD
+/// readers load it from this file (every node serves it at `/v1/contexts/credentials/v1`),
+/// never from the network.
+pub const CREDENCE_CONTEXT_JSON: &str = include_str!("../contexts/credentials-v1.jsonld");
+
 /// The Data Integrity cryptosuite of an issuer's credential proof (`docs/cryptosuites.md`).
 pub const ANCHOR_CRYPTOSUITE: &str = "credence-anchor-2026";
 

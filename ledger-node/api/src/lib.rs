@@ -168,7 +168,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/v1/dids/{did}",
-        summary: "The W3C DID document of an issuer, verifier or governance member, with proof of its record",
+        summary: "Resolves a DID (docs/did-method-credence.md): a W3C DID Resolution result (application/did-resolution) with the DID document of an issuer, verifier or governance member and the ledger proof of its record; 410 with deactivated metadata for a suspended issuer, 404 notFound, 400 invalidDid",
     },
     Route {
         method: "get",
@@ -187,6 +187,16 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "get",
+        path: "/v1/schemas/{id}/document",
+        summary: "A published credential schema's JSON Schema document as published (application/schema+json): what a credential's credentialSchema.id names; its SM3 hash is in the proven record at /v1/schemas/{id}",
+    },
+    Route {
+        method: "get",
+        path: "/v1/contexts/credentials/v1",
+        summary: "The Credence JSON-LD context https://credence.dev/ns/credentials/v1 (application/ld+json), the file shipped in the repository",
+    },
+    Route {
+        method: "get",
         path: "/v1/anchors/{issuer}/{root}",
         summary: "An anchored batch, with proof",
     },
@@ -194,6 +204,11 @@ pub const ROUTES: &[Route] = &[
         method: "get",
         path: "/v1/status-lists/{issuer}/{list}/{chunk}",
         summary: "A status-list chunk (revocation bits), with proof",
+    },
+    Route {
+        method: "get",
+        path: "/v1/status-lists/{issuer}/{list}/{chunk}/credential",
+        summary: "A status-list chunk as a W3C BitstringStatusListCredential (131072 entries, GZIP, multibase base64url, index 0 the left-most bit) whose credence-ledger-2026 proof is the ledger proof of the chunk (docs/cryptosuites.md): what a credential's statusListCredential names",
     },
     Route {
         method: "get",
