@@ -285,7 +285,8 @@ async fn transactions_commit_everywhere_and_reads_prove_against_the_validator_se
     assert_eq!(doc["didDocument"]["id"], did.to_string());
     assert_eq!(doc["didDocumentMetadata"]["role"], "issuer");
     assert_eq!(doc["didDocumentMetadata"]["deactivated"], false);
-    let proof: schemas::ledger::LedgerProof = serde_json::from_value(doc["ledgerProof"].clone()).expect("proof");
+    let proof: schemas::ledger::LedgerProof =
+        serde_json::from_value(doc["ledgerProof"].clone()).expect("proof");
     verify_ledger_proof(&proof, &cluster.validators()).expect("the record's proof");
     let metrics = reqwest::get(format!("{}/metrics", cluster.client(0).base()))
         .await

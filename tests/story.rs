@@ -766,7 +766,8 @@ async fn issued_credentials_read_in_independent_tools() {
         .await
         .expect("proposed");
     registered(&devnet, p).await;
-    let (employer, _) = Identity::create(&dir.path().join("employer"), "Employer", PW, COST).expect("identity");
+    let (employer, _) =
+        Identity::create(&dir.path().join("employer"), "Employer", PW, COST).expect("identity");
     let p = employer
         .register_verifier(
             ledger,
@@ -820,7 +821,13 @@ async fn issued_credentials_read_in_independent_tools() {
             r.text().await.expect("body")
         }
     };
-    let schema_text = fetch(vc["credentialSchema"]["id"].as_str().expect("schema URL").to_owned()).await;
+    let schema_text = fetch(
+        vc["credentialSchema"]["id"]
+            .as_str()
+            .expect("schema URL")
+            .to_owned(),
+    )
+    .await;
     assert_eq!(schema_text, diploma.json(), "the schema as published");
     let schema = files.join("schema.json");
     std::fs::write(&schema, &schema_text).expect("write");
@@ -854,11 +861,13 @@ async fn issued_credentials_read_in_independent_tools() {
     )
     .expect("a ledger proof");
     let key = revoked.chunk_key(&university.did());
-    let facts =
-        wallet::ledger::Facts::verify_read(&proof, std::slice::from_ref(&key), &devnet.trust).expect("proof verifies");
-    let chunk: schemas::ledger::StatusListChunk = facts.get(&key, "the chunk").expect("covered").expect("present");
-    let served = schemas::status_list::decode_list(after["credentialSubject"]["encodedList"].as_str().expect("list"))
-        .expect("decodes");
+    let facts = wallet::ledger::Facts::verify_read(&proof, std::slice::from_ref(&key), &devnet.trust)
+        .expect("proof verifies");
+    let chunk: schemas::ledger::StatusListChunk =
+        facts.get(&key, "the chunk").expect("covered").expect("present");
+    let served =
+        schemas::status_list::decode_list(after["credentialSubject"]["encodedList"].as_str().expect("list"))
+            .expect("decodes");
     assert_eq!(served, schemas::status_list::w3c_bitstring(&chunk));
 
     // A presentation (selective tier) of the imported diploma.
@@ -872,7 +881,10 @@ async fn issued_credentials_read_in_independent_tools() {
         tier: Tier::Selective,
     };
     let r = wallet::verifier::make_request_on(employer.key(), &spec, None, wallet::now(), &mut OsRng);
-    let pending = student.prepare(r, None, ledger, wallet::now()).await.expect("prepared");
+    let pending = student
+        .prepare(r, None, ledger, wallet::now())
+        .await
+        .expect("prepared");
     let p = student.present(&pending, None, wallet::now()).expect("presented");
     let presentation = write("presentation.json", &serde_json::to_value(&p).expect("json"));
 

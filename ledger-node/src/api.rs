@@ -142,14 +142,11 @@ pub fn router(shared: SharedState) -> Router {
 /// wrong method, …) into the API's JSON error shape.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| {
-            // A DID Resolution result is JSON too, errors included (DID Resolution §9).
-            let v = v.as_bytes();
-            v.starts_with(b"application/json") || v.starts_with(b"application/did-resolution")
-        });
+    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        // A DID Resolution result is JSON too, errors included (DID Resolution §9).
+        let v = v.as_bytes();
+        v.starts_with(b"application/json") || v.starts_with(b"application/did-resolution")
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -493,7 +490,12 @@ async fn account(State(s): State<SharedState>, Path(did): Path<String>) -> Resul
 
 /// A W3C DID Resolution result (`docs/did-method-credence.md`).
 fn resolution(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/did-resolution")], axum::Json(body)).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/did-resolution")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn resolution_error(status: StatusCode, error: &str, detail: String, proof: Option<LedgerProof>) -> Response {
@@ -511,7 +513,14 @@ fn resolution_error(status: StatusCode, error: &str, detail: String, proof: Opti
 async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> Result<Response, ApiError> {
     let did = match Did::parse(&did) {
         Ok(d) => d,
-        Err(e) => return Ok(resolution_error(StatusCode::BAD_REQUEST, "invalidDid", e.to_string(), None)),
+        Err(e) => {
+            return Ok(resolution_error(
+                StatusCode::BAD_REQUEST,
+                "invalidDid",
+                e.to_string(),
+                None,
+            ));
+        }
     };
     let found = |key: &schemas::sm2::PublicKey, role: &str, deactivated: bool, proof: LedgerProof| {
         let height = proof.header.height.0.to_string();
@@ -553,7 +562,9 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
     Ok(resolution_error(
         StatusCode::NOT_FOUND,
         "notFound",
-        format!("{did} is not a registered issuer, verifier or governance member (a holder's DID resolves from the key it presents)"),
+        format!(
+            "{did} is not a registered issuer, verifier or governance member (a holder's DID resolves from the key it presents)"
+        ),
         Some(issuer.proof),
     ))
 }
@@ -566,7 +577,8 @@ fn public_base(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= 253
-                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
         .ok_or_else(|| ApiError::bad("the request needs a Host header naming this node"))?;
     Ok(format!("http://{host}"))
@@ -593,7 +605,8 @@ async fn status_list_credential(
         .value
         .unwrap_or_else(|| StatusListChunk::empty(did.clone(), list, chunk));
     let url = format!("{base}/v1/status-lists/{did}/{list}/{chunk}/credential");
-    let vc = schemas::status_list::list_credential(&bits, &url, proven.proof.header.timestamp_ms, &proven.proof);
+    let vc =
+        schemas::status_list::list_credential(&bits, &url, proven.proof.header.timestamp_ms, &proven.proof);
     Ok(([(header::CONTENT_TYPE, "application/vc")], axum::Json(vc)).into_response())
 }
 
@@ -602,9 +615,13 @@ async fn schema_document(State(s): State<SharedState>, Path(id): Path<String>) -
         return Err(ApiError::bad("schema id longer than 256 characters"));
     }
     let proven: Proven<SchemaRecord> = read(&s, state_keys::schema(&id)).await?;
-    let record = proven
-        .value
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no schema {id:?} is published")))?;
+    let record = proven.value.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no schema {id:?} is published"),
+        )
+    })?;
     Ok(([(header::CONTENT_TYPE, "application/schema+json")], record.json).into_response())
 }
 

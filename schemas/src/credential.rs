@@ -15,7 +15,9 @@
 //!   signed bytes do not.
 
 use crate::codec::{Canonical, CodecError, encode};
-use crate::credential_schema::{AttributeEncoding, AttributeValue, CredentialSchema, decode_value, encode_value};
+use crate::credential_schema::{
+    AttributeEncoding, AttributeValue, CredentialSchema, decode_value, encode_value,
+};
 use crate::did::Did;
 use crate::hash::{Domain, Hash, domains, hash_domain};
 use crate::merkle::{InclusionProof, MerkleError, leaf_hash};
@@ -318,7 +320,9 @@ pub fn check_base_url(base: &str) -> Result<(), String> {
     }
     if rest.is_empty()
         || base.ends_with('/')
-        || !base.bytes().all(|b| b.is_ascii_graphic() && !b"?#\"<>\\^`{|}".contains(&b))
+        || !base
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"?#\"<>\\^`{|}".contains(&b))
     {
         return Err(format!(
             "{:?} must be a host with an optional path, without a query, a fragment or a trailing slash",
@@ -345,10 +349,18 @@ pub struct View {
 
 impl View {
     /// The view of `envelope` under `schema`, linking to `base_url`.
-    pub fn new(schema: &CredentialSchema, envelope: &Envelope, base_url: Option<&str>) -> Result<View, CredentialError> {
+    pub fn new(
+        schema: &CredentialSchema,
+        envelope: &Envelope,
+        base_url: Option<&str>,
+    ) -> Result<View, CredentialError> {
         if schema.id() != envelope.schema_id {
             return Err(CredentialError::Malformed {
-                reason: format!("the envelope names schema {}, not {}", envelope.schema_id, schema.id()),
+                reason: format!(
+                    "the envelope names schema {}, not {}",
+                    envelope.schema_id,
+                    schema.id()
+                ),
             });
         }
         if let Some(b) = base_url {
@@ -495,7 +507,9 @@ impl Drop for LegacyOpening {
 }
 
 fn malformed(reason: impl Into<String>) -> CredentialError {
-    CredentialError::Malformed { reason: reason.into() }
+    CredentialError::Malformed {
+        reason: reason.into(),
+    }
 }
 
 impl CredentialDocument {
@@ -512,13 +526,16 @@ impl CredentialDocument {
             _ => return Err(malformed("`proof.type` must be DataIntegrityProof")),
         }
         if proof.get("cryptosuite").and_then(Value::as_str) != Some(ANCHOR_CRYPTOSUITE) {
-            return Err(malformed(format!("`proof.cryptosuite` must be {ANCHOR_CRYPTOSUITE}")));
+            return Err(malformed(format!(
+                "`proof.cryptosuite` must be {ANCHOR_CRYPTOSUITE}"
+            )));
         }
         let value = proof
             .get("proofValue")
             .and_then(Value::as_str)
             .ok_or_else(|| malformed("no `proof.proofValue`"))?;
-        let mut v: AnchorProofValue = crate::codec::decode(&from_multibase_base64url(value, MAX_PROOF_VALUE)?)?;
+        let mut v: AnchorProofValue =
+            crate::codec::decode(&from_multibase_base64url(value, MAX_PROOF_VALUE)?)?;
         let issuance = Issuance {
             batch_root: v.batch_root,
             inclusion: v.inclusion.clone(),
@@ -535,8 +552,7 @@ impl CredentialDocument {
     }
 
     fn parse_legacy(doc: Value) -> Result<Self, CredentialError> {
-        let proof: LegacyProof =
-            serde_json::from_value(doc["proof"].clone()).map_err(CodecError::from)?;
+        let proof: LegacyProof = serde_json::from_value(doc["proof"].clone()).map_err(CodecError::from)?;
         if proof.envelope.len() > MAX_PROOF_VALUE {
             return Err(CodecError::TooLarge {
                 len: proof.envelope.len(),
@@ -544,12 +560,20 @@ impl CredentialDocument {
             }
             .into());
         }
-        let bytes = hex::decode(&proof.envelope).map_err(|e| CodecError::Hex { reason: e.to_string() })?;
+        let bytes = hex::decode(&proof.envelope).map_err(|e| CodecError::Hex {
+            reason: e.to_string(),
+        })?;
         let envelope = Envelope::from_canonical(&bytes)?;
         if proof.openings.len() != envelope.attributes.len()
-            || proof.openings.iter().zip(&envelope.attributes).any(|(o, a)| o.name != a.name)
+            || proof
+                .openings
+                .iter()
+                .zip(&envelope.attributes)
+                .any(|(o, a)| o.name != a.name)
         {
-            return Err(CredentialError::FieldMismatch { field: "proof.openings" });
+            return Err(CredentialError::FieldMismatch {
+                field: "proof.openings",
+            });
         }
         Ok(CredentialDocument {
             randomness: proof.openings.iter().map(|o| o.randomness).collect(),
@@ -590,14 +614,16 @@ impl CredentialDocument {
             .doc
             .get("credentialSubject")
             .and_then(Value::as_object)
-            .ok_or(CredentialError::FieldMismatch { field: "credentialSubject" })?;
+            .ok_or(CredentialError::FieldMismatch {
+                field: "credentialSubject",
+            })?;
         let base_url = self.base_url()?;
         let view = View::new(schema, e, base_url.as_deref())?;
         let mut openings = Vec::with_capacity(e.attributes.len());
         for ((attr, encoding), randomness) in e.attributes.iter().zip(&view.encodings).zip(&self.randomness) {
-            let shown = subject
-                .get(&attr.name)
-                .ok_or(CredentialError::FieldMismatch { field: "credentialSubject" })?;
+            let shown = subject.get(&attr.name).ok_or(CredentialError::FieldMismatch {
+                field: "credentialSubject",
+            })?;
             let value = if self.legacy {
                 match shown {
                     Value::String(s) => AttributeValue::Text(s.clone()),
@@ -606,9 +632,8 @@ impl CredentialDocument {
                     })?),
                 }
             } else {
-                encode_value(*encoding, shown).map_err(|why| {
-                    malformed(format!("credentialSubject.{}: {why}", attr.name))
-                })?
+                encode_value(*encoding, shown)
+                    .map_err(|why| malformed(format!("credentialSubject.{}: {why}", attr.name)))?
             };
             openings.push(Opening {
                 name: attr.name.clone(),
@@ -637,7 +662,12 @@ impl CredentialDocument {
         } else {
             credential.to_json()
         };
-        if let (Some(d), Some(given)) = (derived.get_mut("credentialSubject").and_then(Value::as_object_mut), Some(subject)) {
+        if let (Some(d), Some(given)) = (
+            derived
+                .get_mut("credentialSubject")
+                .and_then(Value::as_object_mut),
+            Some(subject),
+        ) {
             for a in &e.attributes {
                 if let (Some(slot), Some(v)) = (d.get_mut(&a.name), given.get(&a.name)) {
                     *slot = v.clone();
@@ -648,7 +678,9 @@ impl CredentialDocument {
             return Err(CredentialError::FieldMismatch { field });
         }
         if !self.legacy {
-            schema.validate_credential(&self.doc).map_err(|e| malformed(e.to_string()))?;
+            schema
+                .validate_credential(&self.doc)
+                .map_err(|e| malformed(e.to_string()))?;
         }
         Ok(credential)
     }
@@ -661,15 +693,18 @@ impl CredentialDocument {
             .get("credentialStatus")
             .and_then(|s| s.get("statusListCredential"))
             .and_then(Value::as_str)
-            .ok_or(CredentialError::FieldMismatch { field: "credentialStatus" })?;
+            .ok_or(CredentialError::FieldMismatch {
+                field: "credentialStatus",
+            })?;
         if link == legacy_status_url(&e.issuer, e.status.list_id) {
             return Ok(None);
         }
         let suffix = status_list_url("", &e.issuer, &e.status);
-        let base = link
-            .strip_suffix(&suffix)
-            .ok_or(CredentialError::FieldMismatch { field: "credentialStatus" })?;
-        check_base_url(base).map_err(|why| malformed(format!("credentialStatus.statusListCredential: {why}")))?;
+        let base = link.strip_suffix(&suffix).ok_or(CredentialError::FieldMismatch {
+            field: "credentialStatus",
+        })?;
+        check_base_url(base)
+            .map_err(|why| malformed(format!("credentialStatus.statusListCredential: {why}")))?;
         Ok(Some(base.to_owned()))
     }
 }
@@ -758,11 +793,17 @@ impl Credential {
             Some(base) => {
                 let list = status_list_url(base, &e.issuer, &e.status);
                 let offset = e.status.index % crate::ledger::STATUS_CHUNK_BITS;
-                (schema_url(base, &e.schema_id), status_json(format!("{list}#{offset}"), offset, list))
+                (
+                    schema_url(base, &e.schema_id),
+                    status_json(format!("{list}#{offset}"), offset, list),
+                )
             }
             None => {
                 let list = legacy_status_url(&e.issuer, e.status.list_id);
-                (e.schema_id.clone(), status_json(format!("{list}#{}", e.status.index), e.status.index, list))
+                (
+                    e.schema_id.clone(),
+                    status_json(format!("{list}#{}", e.status.index), e.status.index, list),
+                )
             }
         };
         let proof_value = AnchorProofValue {
@@ -794,11 +835,17 @@ impl Credential {
         doc.insert("id".into(), json!(format!("urn:credence:credential:{}", e.id)));
         doc.insert("type".into(), json!(["VerifiableCredential", e.credential_type]));
         doc.insert("issuer".into(), json!(e.issuer.as_str()));
-        doc.insert("validFrom".into(), json!(rfc3339(e.valid_from).unwrap_or_default()));
+        doc.insert(
+            "validFrom".into(),
+            json!(rfc3339(e.valid_from).unwrap_or_default()),
+        );
         if let Some(until) = e.valid_until.and_then(rfc3339) {
             doc.insert("validUntil".into(), json!(until));
         }
-        doc.insert("credentialSchema".into(), json!({ "id": schema, "type": "JsonSchema" }));
+        doc.insert(
+            "credentialSchema".into(),
+            json!({ "id": schema, "type": "JsonSchema" }),
+        );
         doc.insert("credentialStatus".into(), status);
         doc.insert("credentialSubject".into(), Value::Object(subject));
         doc

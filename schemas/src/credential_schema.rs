@@ -466,13 +466,18 @@ pub fn decode_value(encoding: AttributeEncoding, value: &AttributeValue) -> Resu
                 .map(Value::Number)
                 .ok_or_else(|| format!("{i} has no decimal form"))?
         }
-        (AttributeEncoding::DateDays, AttributeValue::Integer(i)) => {
-            Value::String(date_from_days(*i).ok_or_else(|| format!("{i} days is not a date in the years 0000-9999"))?)
+        (AttributeEncoding::DateDays, AttributeValue::Integer(i)) => Value::String(
+            date_from_days(*i).ok_or_else(|| format!("{i} days is not a date in the years 0000-9999"))?,
+        ),
+        (e, v) => {
+            return Err(format!(
+                "a {} value cannot be encoded as {e:?}",
+                match v {
+                    AttributeValue::Text(_) => "text",
+                    AttributeValue::Integer(_) => "integer",
+                }
+            ));
         }
-        (e, v) => return Err(format!("a {} value cannot be encoded as {e:?}", match v {
-            AttributeValue::Text(_) => "text",
-            AttributeValue::Integer(_) => "integer",
-        })),
     };
     if encode_value(encoding, &decoded).as_ref() != Ok(value) {
         return Err("the value does not survive its JSON form".into());

@@ -546,8 +546,12 @@ impl TryFrom<PresentationJson> for Presentation {
             (SELECTIVE_CRYPTOSUITE, Some(disclosure), None) => {
                 let did = Did::from_public_key(&disclosure.envelope.holder);
                 let method = format!("{did}#{}", crate::did::multikey(&disclosure.envelope.holder));
-                if j.holder.as_ref() != Some(&did) || p.verification_method.as_deref() != Some(method.as_str()) {
-                    return Err("holder and proof.verificationMethod must name the credential's holder key".into());
+                if j.holder.as_ref() != Some(&did)
+                    || p.verification_method.as_deref() != Some(method.as_str())
+                {
+                    return Err(
+                        "holder and proof.verificationMethod must name the credential's holder key".into(),
+                    );
                 }
                 let sig = p
                     .proof_value
@@ -564,8 +568,9 @@ impl TryFrom<PresentationJson> for Presentation {
                 if j.holder.is_some() || p.verification_method.is_some() {
                     return Err("an unlinkable answer names no holder and no verification method".into());
                 }
-                let bytes = crate::credential::from_multibase_base64url(&p.proof_value, MAX_GROTH16_PROOF_TEXT)
-                    .map_err(|e| format!("proof.proofValue: {e}"))?;
+                let bytes =
+                    crate::credential::from_multibase_base64url(&p.proof_value, MAX_GROTH16_PROOF_TEXT)
+                        .map_err(|e| format!("proof.proofValue: {e}"))?;
                 PresentationProof::Unlinkable {
                     proof: UnlinkableProof {
                         circuit: u.circuit,

@@ -46,7 +46,10 @@ pub fn decode_list(encoded: &str) -> Result<Vec<u8>, String> {
         .read_to_end(&mut out)
         .map_err(|e| format!("encodedList is not GZIP: {e}"))?;
     if out.len() != CHUNK_BYTES {
-        return Err(format!("encodedList holds {} bytes, not {CHUNK_BYTES}", out.len()));
+        return Err(format!(
+            "encodedList holds {} bytes, not {CHUNK_BYTES}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -94,22 +97,37 @@ mod tests {
     fn index_zero_is_the_left_most_bit_of_the_served_list() {
         let issuer = Did::parse("did:credence:b987008228c997219be868caef353a6f44c4841a").expect("did");
         let mut chunk = StatusListChunk::empty(issuer, 0, 1);
-        for i in [STATUS_CHUNK_BITS, STATUS_CHUNK_BITS + 9, 2 * STATUS_CHUNK_BITS - 1] {
+        for i in [
+            STATUS_CHUNK_BITS,
+            STATUS_CHUNK_BITS + 9,
+            2 * STATUS_CHUNK_BITS - 1,
+        ] {
             assert!(chunk.set(i));
         }
         let w3c = w3c_bitstring(&chunk);
-        assert_eq!(w3c[0], 0x80, "index 0 of the chunk is the most significant bit of byte 0");
+        assert_eq!(
+            w3c[0], 0x80,
+            "index 0 of the chunk is the most significant bit of byte 0"
+        );
         assert_eq!(w3c[1], 0x40, "index 9 is the second bit of byte 1");
         assert_eq!(w3c[CHUNK_BYTES - 1], 0x01);
         let back = decode_list(&encode_list(&w3c)).expect("decodes");
         for offset in 0..STATUS_CHUNK_BITS {
-            assert_eq!(bit(&back, offset), chunk.is_set(STATUS_CHUNK_BITS + offset), "offset {offset}");
+            assert_eq!(
+                bit(&back, offset),
+                chunk.is_set(STATUS_CHUNK_BITS + offset),
+                "offset {offset}"
+            );
         }
     }
 
     #[test]
     fn a_list_of_another_size_or_not_gzip_is_refused() {
-        assert!(decode_list(&encode_list(&[0u8; 16])).unwrap_err().contains("not 16384"));
+        assert!(
+            decode_list(&encode_list(&[0u8; 16]))
+                .unwrap_err()
+                .contains("not 16384")
+        );
         assert!(decode_list("uAAAA").is_err());
         assert!(decode_list("zAAAA").is_err());
         // A GZIP bomb stops at one byte past the chunk size.

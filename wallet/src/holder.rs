@@ -17,7 +17,9 @@ use crate::tier;
 use crate::verifier::scope_violations;
 use rand_core::OsRng;
 use schemas::codec::Canonical;
-use schemas::credential::{AttributeCommitment, Credential, CredentialDocument, CredentialError, StatusEntry};
+use schemas::credential::{
+    AttributeCommitment, Credential, CredentialDocument, CredentialError, StatusEntry,
+};
 use schemas::credential_schema::{AttributeValue, CredentialSchema};
 use schemas::did::Did;
 use schemas::hash::Hash;

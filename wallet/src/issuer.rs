@@ -860,9 +860,10 @@ impl Finished {
             .attributes
             .iter()
             .map(|a| {
-                self.encodings.get(&a.name).copied().ok_or_else(|| {
-                    IssueError::View(format!("attribute `{}` is not in the schema", a.name))
-                })
+                self.encodings
+                    .get(&a.name)
+                    .copied()
+                    .ok_or_else(|| IssueError::View(format!("attribute `{}` is not in the schema", a.name)))
             })
             .collect::<Result<_, _>>()?;
         let view = View {

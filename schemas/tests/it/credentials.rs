@@ -162,8 +162,12 @@ fn bad_schema_documents_are_refused() {
 
 /// The diploma schema cut down to the golden envelope's two attributes (`gpa`, `name`).
 pub(crate) fn golden_schema() -> CredentialSchema {
-    let mut s: serde_json::Value =
-        serde_json::from_str(CredentialSchema::builtin("university-diploma").expect("built in").json()).expect("json");
+    let mut s: serde_json::Value = serde_json::from_str(
+        CredentialSchema::builtin("university-diploma")
+            .expect("built in")
+            .json(),
+    )
+    .expect("json");
     let subject = &mut s["properties"]["credentialSubject"];
     subject["required"] = json!(["gpa", "name"]);
     let props = subject["properties"].as_object_mut().expect("properties");
@@ -221,7 +225,11 @@ fn credential_json_round_trips_in_w3c_shape() {
     let json = c.to_json();
     assert_eq!(json["@context"][0], "https://www.w3.org/ns/credentials/v2");
     assert_eq!(json["type"], json!(["VerifiableCredential", "UniversityDiploma"]));
-    assert_eq!(json["credentialSubject"]["gpa"], json!(3.72), "the value, not its encoding");
+    assert_eq!(
+        json["credentialSubject"]["gpa"],
+        json!(3.72),
+        "the value, not its encoding"
+    );
     assert_eq!(json["credentialStatus"]["type"], "BitstringStatusListEntry");
     assert_eq!(
         json["credentialStatus"]["statusListCredential"],
@@ -291,11 +299,18 @@ fn credential_json_that_disagrees_with_its_envelope_is_refused() {
     ));
     assert!(matches!(
         tamper(&["credentialStatus", "statusListIndex"], json!("43")),
-        Err(CredentialError::FieldMismatch { field: "credentialStatus" })
+        Err(CredentialError::FieldMismatch {
+            field: "credentialStatus"
+        })
     ));
     assert!(matches!(
-        tamper(&["credentialSchema", "id"], json!("https://evil.example/schema.json")),
-        Err(CredentialError::FieldMismatch { field: "credentialSchema" })
+        tamper(
+            &["credentialSchema", "id"],
+            json!("https://evil.example/schema.json")
+        ),
+        Err(CredentialError::FieldMismatch {
+            field: "credentialSchema"
+        })
     ));
     assert!(matches!(
         tamper(&["holderNote"], json!("hello")),
@@ -303,9 +318,14 @@ fn credential_json_that_disagrees_with_its_envelope_is_refused() {
     ));
     // A value the schema refuses (a GPA of 9.5 on a 4.0 scale) is refused by name.
     let err = tamper(&["credentialSubject", "gpa"], json!(9.5)).expect_err("out of range");
-    assert!(err.to_string().contains("maximum") || err.to_string().contains("gpa"), "{err}");
+    assert!(
+        err.to_string().contains("maximum") || err.to_string().contains("gpa"),
+        "{err}"
+    );
     // A status link under a URL with a query.
-    let link = json["credentialStatus"]["statusListCredential"].as_str().expect("link");
+    let link = json["credentialStatus"]["statusListCredential"]
+        .as_str()
+        .expect("link");
     assert!(matches!(
         tamper(
             &["credentialStatus", "statusListCredential"],
@@ -324,7 +344,10 @@ fn credential_json_that_disagrees_with_its_envelope_is_refused() {
     // An inclusion proof that leads elsewhere.
     let mut c = credential();
     c.issuance.inclusion.index = 2;
-    assert!(matches!(read(&c.to_json().to_string()), Err(CredentialError::Inclusion(_))));
+    assert!(matches!(
+        read(&c.to_json().to_string()),
+        Err(CredentialError::Inclusion(_))
+    ));
     assert!(read("not json").is_err());
     assert!(read("{}").is_err());
 }
@@ -469,11 +492,17 @@ fn sm2_multikeys_match_the_multicodec_table() {
     let g = schemas::sm2::SecretKey::from_bytes(&one).expect("secret key 1");
     let text = schemas::did::multikey(g.public_key());
     assert_eq!(text, "zEPJc1oPo5TnKrv1UsVf11K3g344bZ1vdvB9u6MofbDnMa494");
-    assert_eq!(&schemas::did::from_multikey(&text).expect("decodes"), g.public_key());
+    assert_eq!(
+        &schemas::did::from_multikey(&text).expect("decodes"),
+        g.public_key()
+    );
     for k in 1..20u8 {
         let key = key(k);
         let text = schemas::did::multikey(key.public_key());
-        assert_eq!(&schemas::did::from_multikey(&text).expect("decodes"), key.public_key());
+        assert_eq!(
+            &schemas::did::from_multikey(&text).expect("decodes"),
+            key.public_key()
+        );
     }
     // A P-256 Multikey (0x8024) or any other text is refused.
     let mut p256 = vec![0x80, 0x24];
