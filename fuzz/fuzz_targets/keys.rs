@@ -1,4 +1,5 @@
-//! Key and signature documents: PKCS#8 / SPKI in DER and PEM, SEC1 points, DER signatures.
+//! Key and signature documents: PKCS#8 / SPKI in DER and PEM, SEC1 points, DER signatures,
+//! Multikeys, DID documents, and the served Bitstring Status List's `encodedList`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,6 +23,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = Did::parse(text);
         if let Ok(doc) = serde_json::from_str::<DidDocument>(text) {
             let _ = doc.public_key();
+        }
+        if let Ok(k) = schemas::did::from_multikey(text) {
+            assert_eq!(schemas::did::from_multikey(&schemas::did::multikey(&k)).expect("own Multikey"), k);
+        }
+        if let Ok(bits) = schemas::status_list::decode_list(text) {
+            assert_eq!(bits.len(), schemas::status_list::CHUNK_BYTES);
         }
     }
 });
