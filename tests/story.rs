@@ -888,6 +888,14 @@ async fn issued_credentials_read_in_independent_tools() {
     let p = student.present(&pending, None, wallet::now()).expect("presented");
     let presentation = write("presentation.json", &serde_json::to_value(&p).expect("json"));
 
+    // Kept for CI's artifacts (and README's example) when asked.
+    if let Some(keep) = std::env::var_os("CREDENCE_INTEROP_OUT") {
+        std::fs::create_dir_all(&keep).expect("artifact dir");
+        for f in std::fs::read_dir(&files).expect("files") {
+            let f = f.expect("entry").path();
+            std::fs::copy(&f, std::path::Path::new(&keep).join(f.file_name().expect("name"))).expect("copied");
+        }
+    }
     // The independent tools.
     interop(&["expand", &credential, &presentation, &before_file, &after_file]);
     interop(&["schema", &schema, &credential]);

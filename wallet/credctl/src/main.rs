@@ -178,6 +178,10 @@ struct IssueArgs {
     /// Also write one credential-<line>.json per credential.
     #[arg(long)]
     files: bool,
+    /// The consortium's public API URL the credentials link to (their status list and schema,
+    /// e.g. https://ledger.example.edu); default: the --ledger URL.
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -1107,7 +1111,12 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
         Command::Issue(a) => {
             let id = Identity::open(&cli.home.join("issuer"), &password(cli)?)?;
             let schema = schema_arg(&a.schema)?;
-            let ledger = connect(cli).await?;
+            let mut ledger = connect(cli).await?;
+            if let Some(url) = &a.public_url {
+                let url = url.trim_end_matches('/');
+                schemas::credential::check_base_url(url).map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+                ledger.public_url = Some(url.to_owned());
+            }
             let rows = wallet::issuer::count_rows(&a.input)?;
             let bar = ProgressBar::new(rows as u64);
             bar.set_style(
