@@ -893,7 +893,8 @@ async fn issued_credentials_read_in_independent_tools() {
         std::fs::create_dir_all(&keep).expect("artifact dir");
         for f in std::fs::read_dir(&files).expect("files") {
             let f = f.expect("entry").path();
-            std::fs::copy(&f, std::path::Path::new(&keep).join(f.file_name().expect("name"))).expect("copied");
+            std::fs::copy(&f, std::path::Path::new(&keep).join(f.file_name().expect("name")))
+                .expect("copied");
         }
     }
     // The independent tools.
@@ -933,4 +934,30 @@ async fn issued_credentials_read_in_independent_tools() {
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["didResolutionMetadata"]["error"], "notFound", "{body}");
     assert!(body["didDocument"].is_null());
+    // The absence is proven: the issuer and verifier keys absent, governance without the DID.
+    let proof: schemas::ledger::LedgerProof =
+        serde_json::from_value(body["ledgerProof"].clone()).expect("a proof");
+    let keys = [
+        schemas::ledger::state_keys::issuer(&unknown),
+        schemas::ledger::state_keys::verifier(&unknown),
+        schemas::ledger::state_keys::GOVERNANCE.to_vec(),
+    ];
+    let facts = wallet::ledger::Facts::verify_read(&proof, &keys, &devnet.trust).expect("verifies");
+    assert!(
+        facts
+            .get::<schemas::ledger::IssuerRecord>(&keys[0], "issuer")
+            .expect("covered")
+            .is_none()
+    );
+    assert!(
+        facts
+            .get::<schemas::ledger::VerifierRecord>(&keys[1], "verifier")
+            .expect("covered")
+            .is_none()
+    );
+    let governance: schemas::ledger::Governance = facts
+        .get(&keys[2], "governance")
+        .expect("covered")
+        .expect("present");
+    assert!(governance.members.iter().all(|m| m.did != unknown));
 }

@@ -529,7 +529,12 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
             // DID Resolution: a deactivated DID resolves to no document, with HTTP 410.
             return resolution(
                 StatusCode::GONE,
-                json!({ "didDocument": null, "didResolutionMetadata": {}, "didDocumentMetadata": metadata, "ledgerProof": proof }),
+                json!({
+                    "didDocument": null,
+                    "didResolutionMetadata": { "contentType": "application/did+ld+json" },
+                    "didDocumentMetadata": metadata,
+                    "ledgerProof": proof,
+                }),
             );
         }
         resolution(
@@ -559,13 +564,24 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
     {
         return Ok(found(&m.public_key, "governance", false, gov.proof));
     }
+    // Not found: one proof, at one height, of the three places a DID could be registered.
+    let store = s.store.clone();
+    let keys = vec![
+        state_keys::issuer(&did),
+        state_keys::verifier(&did),
+        state_keys::GOVERNANCE.to_vec(),
+    ];
+    let absence = tokio::task::spawn_blocking(move || store.read(&keys))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
     Ok(resolution_error(
         StatusCode::NOT_FOUND,
         "notFound",
         format!(
             "{did} is not a registered issuer, verifier or governance member (a holder's DID resolves from the key it presents)"
         ),
-        Some(issuer.proof),
+        Some(absence),
     ))
 }
 

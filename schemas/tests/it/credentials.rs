@@ -271,7 +271,10 @@ fn a_credential_in_the_old_format_still_reads() {
     // it was validated as a subject when issued, and written again it still reads (fuzzing
     // found the second read refused).
     let builtin = Credential::from_json(&old).expect("reads under the built-in schema");
-    assert_eq!(Credential::from_json(&builtin.to_json().to_string()).expect("reads again"), builtin);
+    assert_eq!(
+        Credential::from_json(&builtin.to_json().to_string()).expect("reads again"),
+        builtin
+    );
 }
 
 #[test]
@@ -576,4 +579,3 @@ fn a_channel_is_checked_before_it_is_shown() {
         assert!(bad.check().is_err(), "{bad:?} passed");
     }
 }
-
