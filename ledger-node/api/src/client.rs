@@ -241,3 +241,34 @@ async fn read_bounded(url: &str, mut r: reqwest::Response) -> Result<Vec<u8>, Cl
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// The client speaks TLS (rustls) to an `https://` node: the first bytes a listener sees
+    /// are a TLS handshake record (content type 22, a ClientHello), not plain HTTP and not a
+    /// refusal to try. (Before, the client was built without TLS and refused the scheme.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_https_node_is_reached_over_tls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let first = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut head = [0u8; 6];
+            socket.read_exact(&mut head).await.expect("the first bytes");
+            head
+        });
+        let client = Client::new(&format!("https://{addr}"));
+        // The listener never answers the handshake: the request fails, after trying TLS.
+        let answer = client.get::<serde_json::Value>("/v1/status").await;
+        assert!(answer.is_err());
+        let head = tokio::time::timeout(Duration::from_secs(10), first)
+            .await
+            .expect("the client connected (a client without TLS refuses the scheme)")
+            .expect("listener task");
+        assert_eq!(head[0], 0x16, "a TLS handshake record");
+        assert_eq!(head[5], 0x01, "a ClientHello");
+    }
+}
