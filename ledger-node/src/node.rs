@@ -406,7 +406,7 @@ impl Core {
             }
         }
         m.view.set(self.replica.view().0 as i64);
-        m.view_changes.set(stats.view_changes as i64);
+        m.set_view_changes(stats.view_changes);
         m.mempool.set(self.replica.pending() as i64);
         let peers = self.net.stats.peers.load(std::sync::atomic::Ordering::Relaxed);
         m.peers.set(peers as i64);
