@@ -897,7 +897,11 @@ async fn issued_credentials_read_in_independent_tools() {
                 .expect("copied");
         }
     }
+    let openapi: serde_json::Value =
+        serde_json::from_str(&fetch(format!("{}/openapi.json", devnet.apis[0])).await).expect("json");
+    let openapi = write("openapi.json", &openapi);
     // The independent tools.
+    interop(&["openapi", &openapi]);
     interop(&["expand", &credential, &presentation, &before_file, &after_file]);
     interop(&["schema", &schema, &credential]);
     interop(&["status-list", &before_file, "--clear", &offsets.join(",")]);

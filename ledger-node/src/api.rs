@@ -166,31 +166,80 @@ async fn json_errors(response: Response) -> Response {
         .into_response()
 }
 
+/// The media type a route answers with.
+fn media_type(path: &str) -> &'static str {
+    match path {
+        "/metrics" => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        "/v1/contexts/credentials/v1" => "application/ld+json",
+        "/v1/schemas/{id}/document" => "application/schema+json",
+        "/v1/status-lists/{issuer}/{list}/{chunk}/credential" => "application/vc",
+        "/v1/dids/{did}" => "application/did-resolution",
+        "/v1/ceremony/files/{digest}" => "application/octet-stream",
+        _ => "application/json",
+    }
+}
+
+/// `get_v1_status_lists_issuer_list_chunk` for `get /v1/status-lists/{issuer}/{list}/{chunk}`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for word in path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        id.push('_');
+        id.push_str(word);
+    }
+    id
+}
+
 /// The OpenAPI 3.1 document.
 pub fn openapi() -> Value {
+    let error = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
     let mut paths = serde_json::Map::new();
     for r in ROUTES {
-        let params: Vec<Value> = r
+        let mut params: Vec<Value> = r
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        if r.path == "/v1/proofs" {
+            params.push(json!({ "name": "keys", "in": "query", "required": true, "description": "State keys, hex, comma-separated (at most 32)", "schema": { "type": "string" } }));
+        }
+        if r.path == "/v1/validators/changes" {
+            params.push(json!({ "name": "after", "in": "query", "required": false, "description": "The epoch the reader knows", "schema": { "type": "integer", "minimum": 0 } }));
+        }
+        let media = media_type(r.path);
+        let body = if media.starts_with("application/json") {
+            json!({ "type": "object" })
+        } else {
+            json!({ "type": "string" })
+        };
         let mut op = json!({
+            "operationId": operation_id(r.method, r.path),
             "summary": r.summary,
             "parameters": params,
             "responses": {
-                "200": { "description": "OK", "content": { "application/json": { "schema": { "type": "object" } } } },
-                "400": { "description": "Malformed request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "404": { "description": "Not found", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                "200": { "description": "OK", "content": { media: { "schema": body } } },
+                "400": { "description": "Malformed request", "content": error },
+                "404": { "description": "Not found", "content": error },
+                "503": { "description": "The node cannot read its state now; retry or ask another node", "content": error }
             }
         });
+        if r.path == "/v1/dids/{did}" {
+            op["responses"]["410"] = json!({ "description": "Deactivated (a suspended issuer): a DID Resolution result with deactivated metadata", "content": { media: { "schema": body } } });
+        }
         if r.method == "post" {
-            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SignedTransaction" } } } });
+            let request = if r.path == "/v1/transactions" {
+                json!({ "application/json": { "schema": { "$ref": "#/components/schemas/SignedTransaction" } } })
+            } else {
+                json!({ "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } } })
+            };
+            op["requestBody"] = json!({ "required": true, "content": request });
             op["responses"]["202"] = json!({ "description": "Queued for consensus" });
-            op["responses"]["413"] = json!({ "description": "Body over 2 MiB" });
-            op["responses"]["422"] = json!({ "description": "The ledger would reject it; message says why" });
-            op["responses"]["503"] = json!({ "description": "Mempool full; retry" });
+            op["responses"]["413"] = json!({ "description": "Body over the size limit", "content": error });
+            op["responses"]["422"] =
+                json!({ "description": "The ledger would reject it; message says why", "content": error });
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         entry[r.method] = op;
@@ -200,15 +249,25 @@ pub fn openapi() -> Value {
         "info": {
             "title": "Credence ledger node",
             "version": env!("CARGO_PKG_VERSION"),
+            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
             "description": "Reads return the value with an SM3 sparse-Merkle proof, the block header and its SM2 commit certificate; verify them against the validator set alone."
         },
+        "servers": [{ "url": "/", "description": "The node serving this document" }],
+        // Public: every read is proven, every write signed; nothing is authorised by the API.
+        "security": [],
         "paths": paths,
         "components": { "schemas": {
             "Error": { "type": "object", "required": ["error", "message"], "properties": {
                 "error": { "type": "string" }, "message": { "type": "string" } } },
             "SignedTransaction": { "type": "object", "required": ["tx", "signatures"], "properties": {
-                "tx": { "type": "object", "required": ["chainId", "sender", "nonce", "payload"] },
-                "signatures": { "type": "array", "items": { "type": "object", "required": ["publicKey", "signature"] } } } }
+                "tx": { "type": "object", "required": ["chainId", "sender", "nonce", "payload"], "properties": {
+                    "chainId": { "type": "string" },
+                    "sender": { "type": "string", "description": "The sender's DID" },
+                    "nonce": { "type": "integer", "minimum": 0 },
+                    "payload": { "type": "object", "description": "One transaction kind (schemas::ledger::TxPayload)" } } },
+                "signatures": { "type": "array", "items": { "type": "object", "required": ["publicKey", "signature"], "properties": {
+                    "publicKey": { "type": "string", "description": "SEC1 uncompressed SM2 key, hex" },
+                    "signature": { "type": "string", "description": "r || s, hex" } } } } } }
         } }
     })
 }
