@@ -682,12 +682,26 @@ async fn status_list_credential(
     let url = format!("{base}/v1/status-lists/{did}/{list}/{chunk}/credential");
     let vc =
         schemas::status_list::list_credential(&bits, &url, proven.proof.header.timestamp_ms, &proven.proof);
-    Ok(([(header::CONTENT_TYPE, "application/vc")], axum::Json(vc)).into_response())
+    // Its `id` comes from the Host header: caches must key on it.
+    Ok((
+        [(header::CONTENT_TYPE, "application/vc"), (header::VARY, "Host")],
+        axum::Json(vc),
+    )
+        .into_response())
 }
 
 async fn schema_document(State(s): State<SharedState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     if id.len() > 256 {
         return Err(ApiError::bad("schema id longer than 256 characters"));
+    }
+    // A built-in schema is the text every wallet and verifier knows (a ledger whose genesis
+    // predates December 2026 holds its earlier, subject-only text under the same id).
+    if let Some(builtin) = schemas::credential_schema::CredentialSchema::builtin_by_id(&id) {
+        return Ok((
+            [(header::CONTENT_TYPE, "application/schema+json")],
+            builtin.json().to_owned(),
+        )
+            .into_response());
     }
     let proven: Proven<SchemaRecord> = read(&s, state_keys::schema(&id)).await?;
     let record = proven.value.ok_or_else(|| {

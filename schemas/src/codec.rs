@@ -133,3 +133,73 @@ impl From<serde_json::Error> for CodecError {
         }
     }
 }
+
+/// Refuses JSON text in which an object names a member twice (at any depth): readers differ on
+/// which one counts (serde_json keeps the last, others the first), so a document could say one
+/// thing to Credence and another to whoever else reads it. Nesting deeper than [`MAX_DEPTH`]
+/// is refused too.
+pub fn refuse_duplicate_keys(text: &str) -> Result<(), CodecError> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Check(usize);
+    impl<'de> DeserializeSeed<'de> for Check {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Check {
+        type Value = ();
+        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let depth = self.deeper::<A::Error>()?;
+            while seq.next_element_seed(Check(depth))?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let depth = self.deeper::<A::Error>()?;
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(serde::de::Error::custom(format!(
+                        "the member {:?} appears twice in one object",
+                        key.chars().take(64).collect::<String>()
+                    )));
+                }
+                map.next_value_seed(Check(depth))?;
+            }
+            Ok(())
+        }
+    }
+    impl Check {
+        fn deeper<E: serde::de::Error>(&self) -> Result<usize, E> {
+            if self.0 >= MAX_DEPTH {
+                return Err(E::custom(format!("JSON nested deeper than {MAX_DEPTH}")));
+            }
+            Ok(self.0 + 1)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    Check(0).deserialize(&mut de)?;
+    de.end()?;
+    Ok(())
+}

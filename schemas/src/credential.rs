@@ -311,18 +311,35 @@ pub const MAX_PROOF_VALUE: usize = 256 * 1024;
 /// Checks a public base URL for credential links: `http(s)://…`, no query, fragment, space or
 /// trailing slash, at most [`MAX_BASE_URL`] bytes.
 pub fn check_base_url(base: &str) -> Result<(), String> {
-    let rest = base
-        .strip_prefix("https://")
-        .or_else(|| base.strip_prefix("http://"))
-        .ok_or_else(|| format!("{:?} must start with https:// or http://", truncate(base)))?;
+    let rest = match base.strip_prefix("https://") {
+        Some(rest) => rest,
+        // Plain HTTP only on this machine (a devnet): anywhere else it would tell every network
+        // in between which credential is being checked.
+        None => base
+            .strip_prefix("http://")
+            .filter(|r| {
+                ["127.0.0.1", "localhost", "[::1]"].iter().any(|h| {
+                    r.strip_prefix(h)
+                        .is_some_and(|t| t.is_empty() || t.starts_with(':') || t.starts_with('/'))
+                })
+            })
+            .ok_or_else(|| {
+                format!(
+                    "{:?} must start with https:// (http:// only for 127.0.0.1, localhost or [::1])",
+                    truncate(base)
+                )
+            })?,
+    };
     if base.len() > MAX_BASE_URL {
         return Err(format!("a base URL has at most {MAX_BASE_URL} bytes"));
     }
+    // No user information (`https://ledger.example.edu@elsewhere`), no escapes, no query,
+    // fragment or trailing slash: what a reader sees is the host it reaches.
     if rest.is_empty()
         || base.ends_with('/')
         || !base
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"?#\"<>\\^`{|}".contains(&b))
+            .all(|b| b.is_ascii_graphic() && !b"?#@%\"<>\\^`{|}".contains(&b))
     {
         return Err(format!(
             "{:?} must be a host with an optional path, without a query, a fragment or a trailing slash",
@@ -365,6 +382,16 @@ impl View {
         }
         if let Some(b) = base_url {
             check_base_url(b).map_err(|reason| CredentialError::Malformed { reason })?;
+        }
+        if let Some(a) = envelope
+            .attributes
+            .iter()
+            .find(|a| ["id", "type"].contains(&a.name.as_str()) || a.name.starts_with('@'))
+        {
+            // The subject's `id` is the holder's DID; `type` and `@…` are JSON-LD's.
+            return Err(CredentialError::Malformed {
+                reason: format!("an attribute may not be called {:?}", a.name),
+            });
         }
         let encodings = envelope
             .attributes
@@ -515,6 +542,7 @@ fn malformed(reason: impl Into<String>) -> CredentialError {
 impl CredentialDocument {
     /// Parses a credential document and decodes its proof.
     pub fn parse(text: &str) -> Result<Self, CredentialError> {
+        crate::codec::refuse_duplicate_keys(text)?;
         let doc: Value = serde_json::from_str(text).map_err(CodecError::from)?;
         let proof = doc
             .get("proof")
@@ -662,14 +690,23 @@ impl CredentialDocument {
         } else {
             credential.to_json()
         };
-        if let (Some(d), Some(given)) = (
-            derived
-                .get_mut("credentialSubject")
-                .and_then(Value::as_object_mut),
-            Some(subject),
-        ) {
+        if let Some(d) = derived
+            .get_mut("credentialSubject")
+            .and_then(Value::as_object_mut)
+        {
             for a in &e.attributes {
-                if let (Some(slot), Some(v)) = (d.get_mut(&a.name), given.get(&a.name)) {
+                if let (Some(slot), Some(v)) = (d.get_mut(&a.name), subject.get(&a.name)) {
+                    // The same number however written (4 and 4.0, 3.7 and 3.70), nothing else:
+                    // 3.7200000001 encodes to 372 too, but is not what the credential says.
+                    let same = match (slot.as_f64(), v.as_f64()) {
+                        (Some(x), Some(y)) => x == y,
+                        _ => slot == v,
+                    };
+                    if !self.legacy && !same {
+                        return Err(CredentialError::FieldMismatch {
+                            field: "credentialSubject",
+                        });
+                    }
                     *slot = v.clone();
                 }
             }

@@ -373,7 +373,17 @@ impl CredentialSchema {
     pub fn validate_credential(&self, credential: &Value) -> Result<(), SchemaError> {
         match &self.credential_validator {
             Some(v) => self.violations(v, credential),
-            None => self.validate(credential.get("credentialSubject").unwrap_or(&Value::Null)),
+            None => {
+                // The old shape describes the subject without the holder's `id`.
+                let mut subject = credential
+                    .get("credentialSubject")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                if let Some(o) = subject.as_object_mut() {
+                    o.remove("id");
+                }
+                self.validate(&subject)
+            }
         }
     }
 
@@ -405,7 +415,10 @@ impl CredentialSchema {
             let Some(value) = subject.get(&spec.name) else {
                 continue;
             };
-            match encode_value(spec.encoding, value) {
+            // Only values the credential can show again as themselves (a decimal near 2^53
+            // would not survive its JSON form).
+            match encode_value(spec.encoding, value).and_then(|v| decode_value(spec.encoding, &v).map(|_| v))
+            {
                 Ok(v) => out.push((spec.name.clone(), v)),
                 Err(message) => violations.push(Violation {
                     field: format!("/{}", spec.name),

@@ -170,17 +170,33 @@ pub struct DidDocument {
 }
 
 impl DidDocument {
-    /// The SM2 key of the first verification method (a Multikey or a JWK).
+    /// The document's SM2 key: every verification method must be this DID's (its id under the
+    /// DID, the DID its controller), of the type its key field says, and all must hold the same
+    /// key (a JWK that disagrees with the Multikey is refused, not ignored).
     pub fn public_key(&self) -> Result<PublicKey, crate::sm2::KeyError> {
-        let method = self
-            .verification_method
-            .first()
-            .ok_or(crate::sm2::KeyError::InvalidPublicKey)?;
-        match (&method.public_key_multibase, &method.public_key_jwk) {
-            (Some(mb), None) => from_multikey(mb),
-            (None, Some(jwk)) => jwk.public_key(),
-            _ => Err(crate::sm2::KeyError::InvalidPublicKey),
+        let bad = crate::sm2::KeyError::InvalidPublicKey;
+        let mut key: Option<PublicKey> = None;
+        for method in &self.verification_method {
+            let ours = method.controller == self.id
+                && method
+                    .id
+                    .strip_prefix(self.id.as_str())
+                    .is_some_and(|f| f.starts_with('#'));
+            let this = match (
+                method.kind.as_str(),
+                &method.public_key_multibase,
+                &method.public_key_jwk,
+            ) {
+                ("Multikey", Some(mb), None) if ours => from_multikey(mb)?,
+                ("JsonWebKey", None, Some(jwk)) if ours => jwk.public_key()?,
+                _ => return Err(bad),
+            };
+            match &key {
+                Some(k) if *k != this => return Err(bad),
+                _ => key = Some(this),
+            }
         }
+        key.ok_or(bad)
     }
 }
 

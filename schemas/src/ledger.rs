@@ -397,6 +397,7 @@ pub enum TxPayload {
         /// The issuer.
         issuer: Did,
         /// The new key.
+        #[serde(alias = "new_key")]
         new_key: PublicKey,
     },
     /// Suspend an issuer (governance).
@@ -425,6 +426,7 @@ pub enum TxPayload {
     UpdateStatusList {
         /// The issuer.
         issuer: Did,
+        #[serde(alias = "list_id")]
         /// List number.
         list_id: u32,
         /// Status indexes to mark revoked. An index is also the credential's id in the
@@ -540,6 +542,7 @@ pub struct CouncilPlan {
 pub enum CouncilStep {
     /// Publish the key others encrypt this member's shares to (first, every member).
     Enrol {
+        #[serde(alias = "receiving_key")]
         /// A Baby Jubjub point, 32 bytes.
         #[serde(with = "crate::bytes::variable")]
         receiving_key: Vec<u8>,

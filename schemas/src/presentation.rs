@@ -215,6 +215,7 @@ impl SignedRequest {
 
     /// Parses request JSON (no signature check: call [`SignedRequest::verify`]).
     pub fn from_json(text: &str) -> Result<Self, CodecError> {
+        crate::codec::refuse_duplicate_keys(text)?;
         Ok(serde_json::from_str(text)?)
     }
 }
@@ -381,6 +382,7 @@ impl Presentation {
 
     /// Parses presentation JSON, checking its W3C shape (no proof is checked here).
     pub fn from_json(text: &str) -> Result<Self, CodecError> {
+        crate::codec::refuse_duplicate_keys(text)?;
         Ok(serde_json::from_str(text)?)
     }
 }
@@ -404,9 +406,12 @@ pub const UNLINKABLE_CRYPTOSUITE: &str = "credence-unlinkable-groth16-2026";
 /// Longest Groth16 proof text an unlinkable answer may carry.
 const MAX_GROTH16_PROOF_TEXT: usize = 4096;
 
+/// Longest base58btc text of a 64-byte signature.
+const MAX_SIGNATURE_BASE58: usize = 88;
+
 /// The JSON shape of a presentation.
 #[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PresentationJson {
     #[serde(rename = "@context")]
     context: Vec<String>,
@@ -556,6 +561,9 @@ impl TryFrom<PresentationJson> for Presentation {
                 let sig = p
                     .proof_value
                     .strip_prefix('z')
+                    // 64 bytes are at most 88 base58 digits: longer text is refused before
+                    // decoding (base58 decoding is quadratic in its length).
+                    .filter(|b| b.len() <= MAX_SIGNATURE_BASE58)
                     .and_then(|b| bs58::decode(b).into_vec().ok())
                     .and_then(|b| <[u8; 64]>::try_from(b).ok())
                     .ok_or("proof.proofValue must be z + base58btc of a 64-byte SM2 signature (r || s)")?;

@@ -498,6 +498,14 @@ impl Holder {
         if e.holder != *self.key.public_key() {
             return Err(HolderError::NotMine);
         }
+        // What needs no ledger first: a forged file costs no read and tells no node anything.
+        e.check()?;
+        doc.issuance()
+            .inclusion
+            .verify(&e.leaf_hash(), &doc.issuance().batch_root)
+            .map_err(schemas::credential::CredentialError::from)?;
+        schemas::limits::text("schemaId", &e.schema_id)
+            .map_err(|err| HolderError::BadOpening(err.to_string()))?;
         let anchor_key = state_keys::anchor(&e.issuer, &doc.issuance().batch_root);
         let (_, facts) = ledger
             .read(vec![

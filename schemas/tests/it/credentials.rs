@@ -579,3 +579,103 @@ fn a_channel_is_checked_before_it_is_shown() {
         assert!(bad.check().is_err(), "{bad:?} passed");
     }
 }
+
+/// Hostile review of issue 19's change: each finding's input, refused.
+#[test]
+fn documents_that_would_read_differently_elsewhere_are_refused() {
+    let json = credential().to_json();
+    // A member named twice: serde_json keeps the last, other readers the first.
+    let text = json.to_string();
+    let doubled = text.replacen(
+        "\"credentialSubject\":{",
+        "\"credentialSubject\":{\"name\":\"Wang Wu\",",
+        1,
+    );
+    let err = read(&doubled).expect_err("a duplicate member");
+    assert!(err.to_string().contains("appears twice"), "{err}");
+    // A number that encodes to the committed 372 but is not 3.72.
+    let mut near = json.clone();
+    near["credentialSubject"]["gpa"] = json!(3.7200000001);
+    assert!(matches!(
+        read(&near.to_string()),
+        Err(CredentialError::FieldMismatch { field: "credentialSubject" })
+    ));
+    // Links under user information, an escape, or plain HTTP to another machine.
+    for base in [
+        "https://ledger.example.edu@evil.example",
+        "https://ledger.example.edu/%2e%2e",
+        "http://ledger.example.edu",
+        "ftp://ledger.example.edu",
+    ] {
+        assert!(schemas::credential::check_base_url(base).is_err(), "{base}");
+    }
+    for base in ["https://ledger.example.edu", "https://ledger.example.edu:8443/credence", "http://127.0.0.1:26700"] {
+        schemas::credential::check_base_url(base).expect(base);
+    }
+}
+
+/// A schema in the old, subject-only shape still validates a credential whose subject carries
+/// the holder's `id`; an attribute may not take the holder's `id` (or JSON-LD's `type`).
+#[test]
+fn old_shape_schemas_validate_and_reserved_names_are_refused() {
+    let whole: serde_json::Value = serde_json::from_str(golden_schema().json()).expect("json");
+    let mut old = whole["properties"]["credentialSubject"].clone();
+    for k in ["$schema", "$id", "x-credence"] {
+        old[k] = whole[k].clone();
+    }
+    old["properties"].as_object_mut().expect("properties").remove("id");
+    old["additionalProperties"] = json!(false);
+    let old_schema = CredentialSchema::from_json(&old.to_string()).expect("an old-shape schema");
+    let doc = credential().to_json();
+    old_schema
+        .validate_credential(&doc)
+        .expect("the subject's id is the holder's, not an attribute");
+    // An old-shape schema with an attribute called `id`: no credential under it is shown.
+    old["properties"]["id"] = json!({"type": "string", "x-credence-encoding": "text"});
+    let with_id = CredentialSchema::from_json(&old.to_string()).expect("parses");
+    let mut envelope = golden::envelope();
+    envelope.attributes.insert(
+        0,
+        schemas::credential::CommittedAttribute {
+            name: "id".into(),
+            commitment: AttributeCommitment::Digest(schemas::hash::Hash([1; 32])),
+        },
+    );
+    let err = View::new(&with_id, &envelope, Some(BASE)).expect_err("reserved");
+    assert!(err.to_string().contains("\"id\""), "{err}");
+}
+
+#[test]
+fn a_presentation_with_an_oversized_signature_text_or_extra_members_is_refused() {
+    let c = credential();
+    let p = Presentation::selective(request(), name_only(&c), &key(2), vec![]);
+    let good = serde_json::to_value(&p).expect("json");
+    let mut long = good.clone();
+    long["proof"]["proofValue"] = json!(format!("z{}", "2".repeat(1 << 20)));
+    let err = Presentation::from_json(&long.to_string()).expect_err("too long");
+    assert!(err.to_string().contains("64-byte"), "{err}");
+    let mut extra = good.clone();
+    extra["verifiableCredential"] = json!([]);
+    assert!(Presentation::from_json(&extra.to_string()).is_err());
+    let doubled = good
+        .to_string()
+        .replacen("\"proof\":{", "\"proof\":{\"challenge\":\"00\",", 1);
+    let err = Presentation::from_json(&doubled).expect_err("a duplicate member");
+    assert!(err.to_string().contains("appears twice"), "{err}");
+    assert_eq!(Presentation::from_json(&good.to_string()).expect("parses"), p);
+}
+
+/// A DID document whose JWK disagrees with its Multikey, or whose method belongs to another
+/// DID, names no key.
+#[test]
+fn a_did_document_with_disagreeing_keys_names_none() {
+    let k = key(1);
+    let did = Did::from_public_key(k.public_key());
+    let mut doc = did.document(k.public_key());
+    let other = Did::from_public_key(key(2).public_key()).document(key(2).public_key());
+    doc.verification_method[1].public_key_jwk = other.verification_method[1].public_key_jwk.clone();
+    assert!(doc.public_key().is_err());
+    let mut foreign = did.document(k.public_key());
+    foreign.verification_method[0].controller = other.id.clone();
+    assert!(foreign.public_key().is_err());
+}
