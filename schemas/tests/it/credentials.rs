@@ -598,7 +598,9 @@ fn documents_that_would_read_differently_elsewhere_are_refused() {
     near["credentialSubject"]["gpa"] = json!(3.7200000001);
     assert!(matches!(
         read(&near.to_string()),
-        Err(CredentialError::FieldMismatch { field: "credentialSubject" })
+        Err(CredentialError::FieldMismatch {
+            field: "credentialSubject"
+        })
     ));
     // Links under user information, an escape, or plain HTTP to another machine.
     for base in [
@@ -609,7 +611,11 @@ fn documents_that_would_read_differently_elsewhere_are_refused() {
     ] {
         assert!(schemas::credential::check_base_url(base).is_err(), "{base}");
     }
-    for base in ["https://ledger.example.edu", "https://ledger.example.edu:8443/credence", "http://127.0.0.1:26700"] {
+    for base in [
+        "https://ledger.example.edu",
+        "https://ledger.example.edu:8443/credence",
+        "http://127.0.0.1:26700",
+    ] {
         schemas::credential::check_base_url(base).expect(base);
     }
 }
@@ -623,7 +629,10 @@ fn old_shape_schemas_validate_and_reserved_names_are_refused() {
     for k in ["$schema", "$id", "x-credence"] {
         old[k] = whole[k].clone();
     }
-    old["properties"].as_object_mut().expect("properties").remove("id");
+    old["properties"]
+        .as_object_mut()
+        .expect("properties")
+        .remove("id");
     old["additionalProperties"] = json!(false);
     let old_schema = CredentialSchema::from_json(&old.to_string()).expect("an old-shape schema");
     let doc = credential().to_json();
