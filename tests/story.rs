@@ -70,6 +70,8 @@ fn diploma_row(line: usize, holder: HolderBinding) -> Row {
 struct World {
     devnet: Devnet,
     university: Identity,
+    /// The diplomas issued: the student's first, two others after it.
+    batch: wallet::issuer::IssuedBatch,
     student: Holder,
     employer: Identity,
     guard: ReplayGuard,
@@ -84,8 +86,12 @@ async fn registered(devnet: &Devnet, proposal: schemas::Hash) {
 }
 
 async fn world() -> World {
+    world_on(14_800).await
+}
+
+async fn world_on(base_port: u16) -> World {
     let dir = tempfile::tempdir().expect("temp dir");
-    let devnet = start_devnet(&dir.path().join("devnet"), 14_800, &mut |_| {})
+    let devnet = start_devnet(&dir.path().join("devnet"), base_port, &mut |_| {})
         .await
         .expect("devnet");
     let ledger = &devnet.ledger;
@@ -145,6 +151,7 @@ async fn world() -> World {
     World {
         devnet,
         university,
+        batch,
         student,
         employer,
         guard,
@@ -754,46 +761,10 @@ fn interop(args: &[&str]) {
 /// a revocation, and its proof is the ledger's; a presentation expands; DIDs resolve.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issued_credentials_read_in_independent_tools() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let devnet = start_devnet(&dir.path().join("devnet"), 16_400, &mut |_| {})
-        .await
-        .expect("devnet");
-    let ledger = &devnet.ledger;
-    let (university, _) =
-        Identity::create(&dir.path().join("uni"), "Test University", PW, COST).expect("identity");
-    let p = university
-        .register_issuer(ledger, vec!["UniversityDiploma".into()])
-        .await
-        .expect("proposed");
-    registered(&devnet, p).await;
-    let (employer, _) =
-        Identity::create(&dir.path().join("employer"), "Employer", PW, COST).expect("identity");
-    let p = employer
-        .register_verifier(
-            ledger,
-            vec![ScopeItem {
-                credential_type: "UniversityDiploma".into(),
-                disclose: vec!["degree".into()],
-                predicates: vec!["gpa".into()],
-                escrow: None,
-            }],
-            vec!["hiring".into()],
-            "employer/v1".into(),
-        )
-        .await
-        .expect("proposed");
-    registered(&devnet, p).await;
-    let (student, _) = Holder::create(&dir.path().join("student"), PW, COST).expect("wallet");
+    let w = world_on(16_400).await;
+    let (devnet, ledger, university, batch) = (&w.devnet, &w.devnet.ledger, &w.university, &w.batch);
     let diploma = CredentialSchema::builtin("university-diploma").expect("schema");
-    let rows = vec![
-        diploma_row(2, student.binding()),
-        diploma_row(3, HolderBinding::fresh(false)),
-        diploma_row(4, HolderBinding::fresh(false)),
-    ];
-    let (batch, _) = university
-        .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
-        .await
-        .expect("issued");
+    let dir = tempfile::tempdir().expect("temp dir");
     let files = dir.path().join("interop");
     std::fs::create_dir_all(&files).expect("dir");
     let write = |name: &str, v: &serde_json::Value| {
@@ -806,10 +777,6 @@ async fn issued_credentials_read_in_independent_tools() {
     assert_eq!(vc["credentialSubject"]["gpa"], json!(3.62));
     assert_eq!(vc["credentialSubject"]["graduation_date"], "2026-07-01");
     let credential = write("credential.json", &vc);
-    student
-        .import(&vc.to_string(), ledger, wallet::now())
-        .await
-        .expect("imported");
 
     // The URLs the credential names are served by the node.
     let http = reqwest::Client::new();
@@ -871,21 +838,7 @@ async fn issued_credentials_read_in_independent_tools() {
     assert_eq!(served, schemas::status_list::w3c_bitstring(&chunk));
 
     // A presentation (selective tier) of the imported diploma.
-    let spec = RequestSpec {
-        credential_type: "UniversityDiploma".into(),
-        accepted_issuers: vec![],
-        disclose: vec!["degree".into()],
-        predicates: vec![parse_predicate("gpa>=300").expect("predicate")],
-        purpose: "hiring".into(),
-        ttl_secs: 600,
-        tier: Tier::Selective,
-    };
-    let r = wallet::verifier::make_request_on(employer.key(), &spec, None, wallet::now(), &mut OsRng);
-    let pending = student
-        .prepare(r, None, ledger, wallet::now())
-        .await
-        .expect("prepared");
-    let p = student.present(&pending, None, wallet::now()).expect("presented");
+    let p = w.presentation().await;
     let presentation = write("presentation.json", &serde_json::to_value(&p).expect("json"));
 
     // Kept for CI's artifacts (and README's example) when asked.
