@@ -1,0 +1,128 @@
+//! Benchmarks of the W3C views (issue 19): a diploma's credential JSON written and read back
+//! (parse, proof decoding, re-derivation, JSON Schema validation of the whole credential), and
+//! a status-list chunk encoded as the served `encodedList` (bit reversal + GZIP + multibase)
+//! and decoded.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use schemas::Canonical;
+use schemas::credential::{
+    AttributeCommitment, CommittedAttribute, Credential, CredentialDocument, Envelope, Issuance, Opening,
+    PedersenCommitment, StatusEntry, View, attribute_digest,
+};
+use schemas::credential_schema::{AttributeValue, CredentialSchema};
+use schemas::did::Did;
+use schemas::hash::Hash;
+use schemas::ledger::{STATUS_CHUNK_BITS, StatusListChunk};
+use schemas::merkle::MerkleTree;
+use schemas::sm2::SecretKey;
+use schemas::status_list::{decode_list, encode_list, w3c_bitstring};
+use std::hint::black_box;
+
+/// A university diploma (six attributes) at leaf 3 of a batch of 1,000. The numbers' Pedersen
+/// commitments are placeholders (`schemas` does not open them).
+fn diploma(schema: &CredentialSchema) -> Credential {
+    let issuer = SecretKey::from_bytes(&[7; 32]).expect("key");
+    let holder = SecretKey::from_bytes(&[9; 32]).expect("key");
+    let values = [
+        ("degree", AttributeValue::Text("Bachelor of Engineering".into())),
+        ("gpa", AttributeValue::Integer(362)),
+        ("graduation_date", AttributeValue::Integer(20_635)),
+        ("major", AttributeValue::Text("Computer Science".into())),
+        ("name", AttributeValue::Text("Li Hua".into())),
+        ("student_id", AttributeValue::Text("2022010001".into())),
+    ];
+    let mut attributes = Vec::new();
+    let mut openings = Vec::new();
+    for (i, (name, value)) in values.into_iter().enumerate() {
+        let randomness = [i as u8 + 1; 32];
+        let commitment = match &value {
+            AttributeValue::Text(_) => {
+                AttributeCommitment::Digest(attribute_digest(name, &value, &randomness))
+            }
+            AttributeValue::Integer(_) => AttributeCommitment::Pedersen(PedersenCommitment([i as u8; 32])),
+        };
+        attributes.push(CommittedAttribute {
+            name: name.into(),
+            commitment,
+        });
+        openings.push(Opening {
+            name: name.into(),
+            value,
+            randomness,
+        });
+    }
+    let envelope = Envelope {
+        id: Hash([0x11; 32]),
+        credential_type: "UniversityDiploma".into(),
+        schema_id: schema.id().into(),
+        issuer: Did::from_public_key(issuer.public_key()),
+        holder: holder.public_key().clone(),
+        valid_from: 1_782_777_600,
+        valid_until: None,
+        status: StatusEntry {
+            list_id: 0,
+            index: 42,
+        },
+        attributes,
+        poseidon_leaf: None,
+    };
+    let mut leaves: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    leaves[3] = envelope.digest().0.to_vec();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let view = View::new(schema, &envelope, Some("https://ledger.example.edu")).expect("view");
+    Credential {
+        issuance: Issuance {
+            batch_root: tree.root(),
+            inclusion: tree.prove(3).expect("in range"),
+            issuer_signature: None,
+            unlinkable: None,
+        },
+        envelope,
+        openings,
+        view,
+    }
+}
+
+fn bench_credential(c: &mut Criterion) {
+    let schema = CredentialSchema::builtin("university-diploma").expect("built in");
+    let credential = diploma(&schema);
+    let text = credential.to_json().to_string();
+    assert_eq!(
+        CredentialDocument::parse(&text)
+            .and_then(|d| d.read(&schema))
+            .expect("reads"),
+        credential
+    );
+    c.bench_function("w3c/credential_to_json", |b| {
+        b.iter(|| black_box(&credential).to_json())
+    });
+    c.bench_function(
+        "w3c/credential_read (parse, decode proof, re-derive, validate)",
+        |b| {
+            b.iter(|| {
+                CredentialDocument::parse(black_box(&text))
+                    .and_then(|d| d.read(&schema))
+                    .expect("reads")
+            })
+        },
+    );
+}
+
+fn bench_status_list(c: &mut Criterion) {
+    let issuer = Did::from_public_key(SecretKey::from_bytes(&[7; 32]).expect("key").public_key());
+    let mut chunk = StatusListChunk::empty(issuer, 0, 0);
+    // 1% revoked, spread over the chunk.
+    for i in (0..STATUS_CHUNK_BITS).step_by(100) {
+        chunk.set(i);
+    }
+    let encoded = encode_list(&w3c_bitstring(&chunk));
+    c.bench_function("w3c/status_list_encode (131072 bits, 1% set)", |b| {
+        b.iter(|| encode_list(&w3c_bitstring(black_box(&chunk))))
+    });
+    c.bench_function("w3c/status_list_decode", |b| {
+        b.iter(|| decode_list(black_box(&encoded)).expect("decodes"))
+    });
+}
+
+criterion_group!(benches, bench_credential, bench_status_list);
+criterion_main!(benches);
