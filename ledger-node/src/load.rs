@@ -224,11 +224,16 @@ async fn submit_all(clients: &[Client], txs: &[SignedTransaction]) -> Result<Vec
     Ok(hashes)
 }
 
-async fn wait_all(client: &Client, hashes: &[Hash]) -> Result<()> {
-    for h in hashes {
-        let r = client.wait(h, Duration::from_secs(60)).await?;
-        if let TxOutcome::Rejected { code } = r.outcome {
-            bail!("setup transaction {h} was rejected: {code}");
+/// Waits until every client's node has committed every transaction: the next step may submit
+/// to any of them, and a node admits a transaction against its own committed state (an approval
+/// sent to a node one block behind would be refused as approving "no proposal").
+async fn wait_all(clients: &[Client], hashes: &[Hash]) -> Result<()> {
+    for client in clients {
+        for h in hashes {
+            let r = client.wait(h, Duration::from_secs(60)).await?;
+            if let TxOutcome::Rejected { code } = r.outcome {
+                bail!("setup transaction {h} was rejected: {code}");
+            }
         }
     }
     Ok(())
@@ -278,7 +283,7 @@ pub async fn register_issuers(
         })
         .collect();
     let hashes = submit_all(clients, &regs).await?;
-    wait_all(&clients[0], &hashes).await?;
+    wait_all(clients, &hashes).await?;
     let mut approvals = Vec::new();
     for g in gov.iter().take(needed) {
         let mut nonce = clients[0]
@@ -290,7 +295,7 @@ pub async fn register_issuers(
         }
     }
     let hashes = submit_all(clients, &approvals).await?;
-    wait_all(&clients[0], &hashes).await?;
+    wait_all(clients, &hashes).await?;
     Ok((issuers, schema.id.clone(), schema.credential_type.clone()))
 }
 
