@@ -917,4 +917,216 @@ async fn issued_credentials_read_in_independent_tools() {
         .expect("covered")
         .expect("present");
     assert!(governance.members.iter().all(|m| m.did != unknown));
+
+    // The wire: the node's answers, errors included, match the OpenAPI document generated from
+    // its handlers, checked by Ajv (not by the generator); so do the verifier service's.
+    let api = &devnet.apis[0];
+    let uni = university.did();
+    let list = revoked.list_id;
+    let chunk = revoked.index / schemas::ledger::STATUS_CHUNK_BITS;
+    let height: u64 = {
+        let status: serde_json::Value =
+            serde_json::from_str(&fetch(format!("{api}/v1/status")).await).expect("json");
+        status["height"].as_u64().expect("height")
+    };
+    let mut gets: Vec<(&str, String)> = vec![
+        ("/health", "/health".into()),
+        ("/v1/status", "/v1/status".into()),
+        ("/v1/genesis", "/v1/genesis".into()),
+        ("/v1/validators", "/v1/validators".into()),
+        ("/v1/validators/changes", "/v1/validators/changes?after=0".into()),
+        ("/v1/governance", "/v1/governance".into()),
+        ("/v1/blocks/latest", "/v1/blocks/latest".into()),
+        ("/v1/blocks/{height}", "/v1/blocks/99999999".into()),
+        ("/v1/blocks/{height}", "/v1/blocks/x".into()),
+        ("/v1/accounts/{did}", format!("/v1/accounts/{uni}")),
+        ("/v1/issuers/{did}", format!("/v1/issuers/{uni}")),
+        ("/v1/issuers/{did}", "/v1/issuers/did:x".into()),
+        (
+            "/v1/verifiers/{did}",
+            format!("/v1/verifiers/{}", w.employer.did()),
+        ),
+        ("/v1/dids/{did}", format!("/v1/dids/{uni}")),
+        ("/v1/dids/{did}", format!("/v1/dids/{unknown}")),
+        ("/v1/dids/{did}", "/v1/dids/did:x".into()),
+        ("/v1/schemas/{id}", "/v1/schemas/university-diploma".into()),
+        (
+            "/v1/schemas/{id}/document",
+            "/v1/schemas/university-diploma/document".into(),
+        ),
+        (
+            "/v1/schemas/{id}/document",
+            "/v1/schemas/no-such-schema/document".into(),
+        ),
+        (
+            "/v1/contexts/credentials/v1",
+            "/v1/contexts/credentials/v1".into(),
+        ),
+        (
+            "/v1/anchors/{issuer}/{root}",
+            format!("/v1/anchors/{uni}/{}", batch.root),
+        ),
+        (
+            "/v1/status-lists/{issuer}/{list}/{chunk}",
+            format!("/v1/status-lists/{uni}/{list}/{chunk}"),
+        ),
+        (
+            "/v1/status-lists/{issuer}/{list}/{chunk}/credential",
+            format!("/v1/status-lists/{uni}/{list}/{chunk}/credential"),
+        ),
+        ("/v1/revoked/{issuer}/{list}", format!("/v1/revoked/{uni}/{list}")),
+        (
+            "/v1/revoked/{issuer}/{list}/ids",
+            format!("/v1/revoked/{uni}/{list}/ids"),
+        ),
+        (
+            "/v1/verifying-keys/{circuit}/{version}",
+            "/v1/verifying-keys/none/1".into(),
+        ),
+        ("/v1/proposals/{hash}", format!("/v1/proposals/{}", batch.root)),
+        ("/v1/councils/{id}", "/v1/councils/none".into()),
+        ("/v1/openings/{hash}", format!("/v1/openings/{}", batch.root)),
+        (
+            "/v1/transactions/{hash}",
+            format!("/v1/transactions/{}", batch.root),
+        ),
+        ("/v1/proofs", format!("/v1/proofs?keys={}", hex::encode(&key))),
+        ("/v1/proofs", "/v1/proofs?keys=zz".into()),
+    ];
+    // Every block of the story so far: each kind of transaction it committed, as served.
+    for h in 0..=height {
+        gets.push(("/v1/blocks/{height}", format!("/v1/blocks/{h}")));
+    }
+    let mut answers = Vec::new();
+    for (template, path) in &gets {
+        answers.push(answer(&http, "get", template, format!("{api}{path}"), None, None).await);
+    }
+    let garbage = Some("{\"tx\": 1}".to_owned());
+    answers.push(
+        answer(
+            &http,
+            "post",
+            "/v1/transactions",
+            format!("{api}/v1/transactions"),
+            garbage,
+            None,
+        )
+        .await,
+    );
+    for a in &answers {
+        assert!(a["status"].as_u64().is_some_and(|s| s < 500), "{a}");
+    }
+    let node_answers = write("node-answers.json", &json!(answers));
+    interop(&["answers", &openapi, &node_answers]);
+
+    // The verifier service: a staff client's request, the student's answer, the errors.
+    let service_dir = dir.path().join("service");
+    let service_guard = ReplayGuard::open(&service_dir).expect("guard");
+    let token = "0123456789abcdef0123456789abcdef".to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let service = format!("http://{}", listener.local_addr().expect("address"));
+    let app = credctl::service::router(
+        w.employer,
+        service_guard,
+        credctl::service::ServeSource::Online(devnet.ledger.clone()),
+        std::slice::from_ref(&token),
+        &service,
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let spec = serde_json::to_string(&w.spec).expect("json");
+    let requests = format!("{service}/v1/requests");
+    let made = answer(
+        &http,
+        "post",
+        "/v1/requests",
+        requests.clone(),
+        Some(spec.clone()),
+        Some(&token),
+    )
+    .await;
+    let request: schemas::presentation::SignedRequest =
+        serde_json::from_value(made["body"].clone()).expect("a signed request");
+    let pending = w
+        .student
+        .prepare(request, None, &devnet.ledger, wallet::now())
+        .await
+        .expect("prepared");
+    let p = w
+        .student
+        .present(&pending, None, wallet::now())
+        .expect("presented");
+    let p = serde_json::to_string(&p).expect("json");
+    let verify = format!("{service}/v1/verify");
+    let passed = answer(&http, "post", "/v1/verify", verify.clone(), Some(p.clone()), None).await;
+    assert_eq!(passed["status"], 200, "{passed}");
+    let replayed = answer(&http, "post", "/v1/verify", verify.clone(), Some(p), None).await;
+    assert_eq!(replayed["status"], 422, "{replayed}");
+    let service_answers = vec![
+        made,
+        passed,
+        replayed,
+        answer(&http, "post", "/v1/requests", requests.clone(), Some(spec), None).await,
+        answer(
+            &http,
+            "post",
+            "/v1/requests",
+            requests,
+            Some("[]".into()),
+            Some(&token),
+        )
+        .await,
+        answer(
+            &http,
+            "post",
+            "/v1/verify",
+            verify,
+            Some("not a presentation".into()),
+            None,
+        )
+        .await,
+        answer(&http, "get", "/health", format!("{service}/health"), None, None).await,
+    ];
+    let service_doc = write(
+        "service-openapi.json",
+        &serde_json::from_str(&fetch(format!("{service}/openapi.json")).await).expect("json"),
+    );
+    let service_answers = write("service-answers.json", &json!(service_answers));
+    interop(&["openapi", &service_doc]);
+    interop(&["answers", &service_doc, &service_answers]);
+}
+
+/// One answer as `check.mjs answers` reads it: the route's template, the status, the media type
+/// (without parameters) and the body (JSON).
+async fn answer(
+    http: &reqwest::Client,
+    method: &str,
+    template: &str,
+    url: String,
+    body: Option<String>,
+    token: Option<&str>,
+) -> serde_json::Value {
+    let mut r = match method {
+        "post" => http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.unwrap_or_default()),
+        _ => http.get(&url),
+    };
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().await.expect("reachable");
+    let status = r.status().as_u16();
+    let media = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let text = r.text().await.expect("body");
+    let body: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {url}: not JSON ({e}): {text}"));
+    json!({ "method": method, "path": template, "status": status, "contentType": media, "body": body })
 }

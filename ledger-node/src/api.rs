@@ -4,11 +4,12 @@
 //! asked.
 //!
 //! Invariants:
-//! - every error is a JSON body `{ "error": code, "message": text }` with a 4xx/5xx status;
-//!   no input makes a handler panic;
+//! - every error is an RFC 9457 problem (`ledger_api::Problem`, `application/problem+json`) with a
+//!   4xx/5xx status; no input makes a handler panic;
 //! - request bodies are capped at [`MAX_BODY_BYTES`];
-//! - [`ROUTES`] lists every route; `/openapi.json` is generated from it and a test checks the
-//!   router serves each one.
+//! - the router and `/openapi.json` come from the same handlers (`utoipa_axum::routes!`): every
+//!   route served is documented with its parameters, body and answers, typed from the Rust
+//!   types the handler reads and writes.
 
 use crate::shared::{Shared, Submission, SubmitError};
 use axum::Router;
@@ -16,8 +17,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use ledger_api::{MAX_BODY_BYTES, MAX_PROOF_KEYS, Proven, ROUTES, RevokedIndexes};
+use ledger_api::{MAX_BODY_BYTES, MAX_PROOF_KEYS, Problem, Proven, RevokedIndexes};
 use schemas::codec::Canonical;
 use schemas::did::Did;
 use schemas::hash::{Hash, domains};
@@ -28,7 +28,6 @@ use schemas::ledger::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,67 +64,105 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(ledger_api::ErrorBody {
-                error: self.code.to_owned(),
-                message: self.message,
-            }),
-        )
-            .into_response()
+        problem(self.status, self.code, self.message)
     }
+}
+
+/// An RFC 9457 problem answer (`ledger_api::Problem`), the one error shape of every route.
+pub fn problem(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, ledger_api::PROBLEM_MEDIA_TYPE)],
+        axum::Json(ledger_api::Problem::new(status.as_u16(), code, detail)),
+    )
+        .into_response()
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
+/// The OpenAPI document's fixed parts; the paths and the schemas come from the handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Credence ledger node",
+        description = "Reads return the value with an SM3 sparse-Merkle proof, the block header and its SM2 commit certificate; verify them against the validator set alone. Every error is an RFC 9457 problem (application/problem+json).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "/", description = "The node serving this document")),
+    components(schemas(ledger_api::Problem)),
+)]
+struct ApiDoc;
+
+/// The errors every read can answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum ReadErrors {
+    /// Malformed request: the problem's detail says what to fix.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(ledger_api::Problem),
+    /// The node cannot read its state now: retry, or ask another node.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(ledger_api::Problem),
+}
+
+/// What a missing record answers.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum NotFound {
+    /// Nothing there.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(ledger_api::Problem),
+}
+
+/// The routes, and the OpenAPI document generated from their handlers.
+fn routes() -> (Router<SharedState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::router::UtoipaMethodRouterExt as _;
+    use utoipa_axum::routes;
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(submit))
+        .routes(routes!(upload_ceremony_file).layer(DefaultBodyLimit::max(zk::ceremony::MAX_FILE_BYTES)))
+        .routes(routes!(receipt))
+        .routes(routes!(latest_block))
+        .routes(routes!(block))
+        .routes(routes!(validators))
+        .routes(routes!(set_changes))
+        .routes(routes!(governance))
+        .routes(routes!(genesis))
+        .routes(routes!(account))
+        .routes(routes!(did_document))
+        .routes(routes!(issuer))
+        .routes(routes!(verifier))
+        .routes(routes!(schema))
+        .routes(routes!(schema_document))
+        .routes(routes!(context))
+        .routes(routes!(anchor))
+        .routes(routes!(status_chunk))
+        .routes(routes!(status_list_credential))
+        .routes(routes!(revoked))
+        .routes(routes!(revoked_ids))
+        .routes(routes!(verifying_key))
+        .routes(routes!(proposal))
+        .routes(routes!(council))
+        .routes(routes!(opening))
+        .routes(routes!(proofs))
+        .routes(routes!(ceremony_file))
+        .routes(routes!(status))
+        .routes(routes!(health))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .split_for_parts();
+    // Public: every read is proven, every write signed; nothing is authorised by the API.
+    doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::default()]);
+    (router, doc)
+}
+
 /// The router.
 pub fn router(shared: SharedState) -> Router {
-    Router::new()
-        .route("/v1/transactions", post(submit))
-        .route("/v1/transactions/{hash}", get(receipt))
-        .route("/v1/blocks/latest", get(latest_block))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/validators", get(validators))
-        .route("/v1/validators/changes", get(set_changes))
-        .route("/v1/governance", get(governance))
-        .route("/v1/genesis", get(genesis))
-        .route("/v1/accounts/{did}", get(account))
-        .route("/v1/dids/{did}", get(did_document))
-        .route("/v1/issuers/{did}", get(issuer))
-        .route("/v1/verifiers/{did}", get(verifier))
-        .route("/v1/schemas/{id}", get(schema))
-        .route("/v1/anchors/{issuer}/{root}", get(anchor))
-        .route("/v1/status-lists/{issuer}/{list}/{chunk}", get(status_chunk))
-        .route(
-            "/v1/status-lists/{issuer}/{list}/{chunk}/credential",
-            get(status_list_credential),
-        )
-        .route("/v1/schemas/{id}/document", get(schema_document))
-        .route(
-            "/v1/contexts/credentials/v1",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "application/ld+json")],
-                    schemas::credential::CREDENCE_CONTEXT_JSON,
-                )
-            }),
-        )
-        .route("/v1/revoked/{issuer}/{list}", get(revoked))
-        .route("/v1/revoked/{issuer}/{list}/ids", get(revoked_ids))
-        .route("/v1/verifying-keys/{circuit}/{version}", get(verifying_key))
-        .route("/v1/proposals/{hash}", get(proposal))
-        .route("/v1/councils/{id}", get(council))
-        .route("/v1/openings/{hash}", get(opening))
-        .route("/v1/proofs", get(proofs))
-        .route(
-            "/v1/ceremony/files",
-            post(upload_ceremony_file).layer(DefaultBodyLimit::max(zk::ceremony::MAX_FILE_BYTES)),
-        )
-        .route("/v1/ceremony/files/{digest}", get(ceremony_file))
-        .route("/v1/status", get(status))
-        .route("/health", get(|| async { axum::Json(json!({ "status": "ok" })) }))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(|| async { axum::Json(openapi()) }))
+    let (router, doc) = routes();
+    let served = OpenApiText(doc.to_json().unwrap_or_default().into());
+    router
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -133,19 +170,26 @@ pub fn router(shared: SharedState) -> Router {
                 "no such route; see /openapi.json",
             )
         })
+        .layer(axum::Extension(served))
         .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared)
 }
 
+/// The node's OpenAPI 3.1 document, as `/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
 /// Turns the plain-text rejections of axum's extractors (a path segment that is not UTF-8, a
-/// wrong method, …) into the API's JSON error shape.
-async fn json_errors(response: Response) -> Response {
+/// wrong method, …) into the API's problem shape.
+pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
         // A DID Resolution result is JSON too, errors included (DID Resolution §9).
         let v = v.as_bytes();
-        v.starts_with(b"application/json") || v.starts_with(b"application/did-resolution")
+        v.starts_with(ledger_api::PROBLEM_MEDIA_TYPE.as_bytes())
+            || v.starts_with(b"application/did-resolution")
     });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
@@ -159,117 +203,14 @@ async fn json_errors(response: Response) -> Response {
     } else {
         message
     };
-    (
-        status,
-        axum::Json(json!({ "error": "bad_request", "message": message })),
-    )
-        .into_response()
-}
-
-/// The media type a route answers with.
-fn media_type(path: &str) -> &'static str {
-    match path {
-        "/metrics" => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        "/v1/contexts/credentials/v1" => "application/ld+json",
-        "/v1/schemas/{id}/document" => "application/schema+json",
-        "/v1/status-lists/{issuer}/{list}/{chunk}/credential" => "application/vc",
-        "/v1/dids/{did}" => "application/did-resolution",
-        "/v1/ceremony/files/{digest}" => "application/octet-stream",
-        _ => "application/json",
-    }
-}
-
-/// `get_v1_status_lists_issuer_list_chunk` for `get /v1/status-lists/{issuer}/{list}/{chunk}`.
-fn operation_id(method: &str, path: &str) -> String {
-    let mut id = method.to_owned();
-    for word in path
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        id.push('_');
-        id.push_str(word);
-    }
-    id
-}
-
-/// The OpenAPI 3.1 document.
-pub fn openapi() -> Value {
-    let error = json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
-    let mut paths = serde_json::Map::new();
-    for r in ROUTES {
-        let mut params: Vec<Value> = r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
-            .collect();
-        if r.path == "/v1/proofs" {
-            params.push(json!({ "name": "keys", "in": "query", "required": true, "description": "State keys, hex, comma-separated (at most 32)", "schema": { "type": "string" } }));
-        }
-        if r.path == "/v1/validators/changes" {
-            params.push(json!({ "name": "after", "in": "query", "required": false, "description": "The epoch the reader knows", "schema": { "type": "integer", "minimum": 0 } }));
-        }
-        let media = media_type(r.path);
-        let body = if media.starts_with("application/json") {
-            json!({ "type": "object" })
-        } else {
-            json!({ "type": "string" })
-        };
-        let mut op = json!({
-            "operationId": operation_id(r.method, r.path),
-            "summary": r.summary,
-            "parameters": params,
-            "responses": {
-                "200": { "description": "OK", "content": { media: { "schema": body } } },
-                "400": { "description": "Malformed request", "content": error },
-                "404": { "description": "Not found", "content": error },
-                "503": { "description": "The node cannot read its state now; retry or ask another node", "content": error }
-            }
-        });
-        if r.path == "/v1/dids/{did}" {
-            op["responses"]["410"] = json!({ "description": "Deactivated (a suspended issuer): a DID Resolution result with deactivated metadata", "content": { media: { "schema": body } } });
-        }
-        if r.method == "post" {
-            let request = if r.path == "/v1/transactions" {
-                json!({ "application/json": { "schema": { "$ref": "#/components/schemas/SignedTransaction" } } })
-            } else {
-                json!({ "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } } })
-            };
-            op["requestBody"] = json!({ "required": true, "content": request });
-            op["responses"]["202"] = json!({ "description": "Queued for consensus" });
-            op["responses"]["413"] = json!({ "description": "Body over the size limit", "content": error });
-            op["responses"]["422"] =
-                json!({ "description": "The ledger would reject it; message says why", "content": error });
-        }
-        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
-        entry[r.method] = op;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Credence ledger node",
-            "version": env!("CARGO_PKG_VERSION"),
-            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
-            "description": "Reads return the value with an SM3 sparse-Merkle proof, the block header and its SM2 commit certificate; verify them against the validator set alone."
-        },
-        "servers": [{ "url": "/", "description": "The node serving this document" }],
-        // Public: every read is proven, every write signed; nothing is authorised by the API.
-        "security": [],
-        "paths": paths,
-        "components": { "schemas": {
-            "Error": { "type": "object", "required": ["error", "message"], "properties": {
-                "error": { "type": "string" }, "message": { "type": "string" } } },
-            "SignedTransaction": { "type": "object", "required": ["tx", "signatures"], "properties": {
-                "tx": { "type": "object", "required": ["chainId", "sender", "nonce", "payload"], "properties": {
-                    "chainId": { "type": "string" },
-                    "sender": { "type": "string", "description": "The sender's DID" },
-                    "nonce": { "type": "integer", "minimum": 0 },
-                    "payload": { "type": "object", "description": "One transaction kind (schemas::ledger::TxPayload)" } } },
-                "signatures": { "type": "array", "items": { "type": "object", "required": ["publicKey", "signature"], "properties": {
-                    "publicKey": { "type": "string", "description": "SEC1 uncompressed SM2 key, hex" },
-                    "signature": { "type": "string", "description": "r || s, hex" } } } } } }
-        } }
-    })
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    problem(status, code, message)
 }
 
 fn parse_did(s: &str) -> Result<Did, ApiError> {
@@ -309,6 +250,10 @@ async fn found<T: DeserializeOwned + Serialize + Send + 'static>(
     read(shared, key).await.map(axum::Json)
 }
 
+/// Submit a signed transaction.
+///
+/// Queued for consensus when 202; a problem naming the reason when it cannot take effect.
+#[utoipa::path(post, path = "/v1/transactions", request_body = schemas::ledger::SignedTransaction, responses((status = 202, description = "Queued for consensus", body = ledger_api::Submitted), (status = 400, description = "Not a signed transaction, a bad signature, or over a limit", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over MAX_BODY_BYTES or the transaction over MAX_TX_BYTES", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The ledger would reject it; the detail says why", body = Problem, content_type = "application/problem+json"), (status = 503, description = "The mempool is full or the node is stopping: retry", body = Problem, content_type = "application/problem+json")))]
 async fn submit(
     State(shared): State<SharedState>,
     body: Result<axum::Json<SignedTransaction>, JsonRejection>,
@@ -399,7 +344,10 @@ async fn submit(
     match result {
         Ok(()) => Ok((
             StatusCode::ACCEPTED,
-            axum::Json(json!({ "txHash": hash, "status": "pending" })),
+            axum::Json(ledger_api::Submitted {
+                tx_hash: hash,
+                status: "pending".into(),
+            }),
         )
             .into_response()),
         Err(SubmitError::Busy) => {
@@ -418,7 +366,10 @@ async fn submit(
     }
 }
 
-/// Checks and keeps a setup ceremony file (the raw bytes of `docs/ceremony.md`'s format).
+/// Upload a setup ceremony file.
+///
+/// Raw bytes in the format of docs/ceremony.md, at most 16 MiB. The node checks it point by point against the file it extends and keeps it.
+#[utoipa::path(post, path = "/v1/ceremony/files", request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, description = "Kept; its digest", body = ledger_api::StoredFile), (status = 400, description = "Not a valid ceremony file", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Over 16 MiB", body = Problem, content_type = "application/problem+json"), (status = 422, description = "It extends no file this node holds", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"), (status = 507, description = "The node holds as many ceremony files as it keeps", body = Problem, content_type = "application/problem+json")))]
 async fn upload_ceremony_file(
     State(s): State<SharedState>,
     body: axum::body::Bytes,
@@ -429,7 +380,9 @@ async fn upload_ceremony_file(
         .await
         .map_err(ApiError::internal)?;
     match result {
-        Ok(digest) => Ok((StatusCode::CREATED, axum::Json(json!({ "digest": digest }))).into_response()),
+        Ok(digest) => {
+            Ok((StatusCode::CREATED, axum::Json(ledger_api::StoredFile { digest })).into_response())
+        }
         Err(e @ FileError::Invalid(_)) => Err(ApiError::bad(e.to_string())),
         Err(e @ FileError::Unknown(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -449,7 +402,10 @@ async fn upload_ceremony_file(
     }
 }
 
-/// A setup ceremony file this node holds, by digest (the client checks the digest).
+/// A setup ceremony file this node holds.
+///
+/// Raw bytes; the reader checks their digest.
+#[utoipa::path(get, path = "/v1/ceremony/files/{digest}", params(("digest" = String, Path, description = "The file's SM3 digest, hex")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), ReadErrors, NotFound))]
 async fn ceremony_file(
     State(s): State<SharedState>,
     Path(digest): Path<String>,
@@ -470,6 +426,10 @@ async fn ceremony_file(
     }
 }
 
+/// A transaction's receipt, with proof.
+///
+/// The value is null while the transaction is pending or unknown.
+#[utoipa::path(get, path = "/v1/transactions/{hash}", params(("hash" = String, Path, description = "The transaction's hash, hex")), responses((status = 200, description = "The receipt (or null) and its proof", body = Proven<schemas::ledger::TxReceipt>), ReadErrors))]
 async fn receipt(State(s): State<SharedState>, Path(hash): Path<String>) -> ApiResult<Proven<TxReceipt>> {
     found(&s, state_keys::receipt(&parse_hash(&hash)?)).await
 }
@@ -482,7 +442,7 @@ async fn block_at(s: &SharedState, height: u64) -> Result<Response, ApiError> {
         .map_err(ApiError::internal)?;
     match b {
         Some((block, certificate)) => {
-            Ok(axum::Json(json!({ "block": block, "certificate": certificate })).into_response())
+            Ok(axum::Json(ledger_api::CertifiedBlock { block, certificate }).into_response())
         }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -492,11 +452,15 @@ async fn block_at(s: &SharedState, height: u64) -> Result<Response, ApiError> {
     }
 }
 
+/// The latest committed block with its commit certificate.
+#[utoipa::path(get, path = "/v1/blocks/latest", responses((status = 200, description = "The block and its certificate", body = ledger_api::CertifiedBlock), ReadErrors, NotFound))]
 async fn latest_block(State(s): State<SharedState>) -> Result<Response, ApiError> {
     let h = s.store.height().map_err(ApiError::internal)?.map_or(0, |h| h.0);
     block_at(&s, h).await
 }
 
+/// A committed block with its commit certificate.
+#[utoipa::path(get, path = "/v1/blocks/{height}", params(("height" = String, Path, description = "The block's height (genesis is 0)")), responses((status = 200, description = "The block and its certificate", body = ledger_api::CertifiedBlock), ReadErrors, NotFound))]
 async fn block(State(s): State<SharedState>, Path(height): Path<String>) -> Result<Response, ApiError> {
     let h: u64 = height
         .parse()
@@ -504,6 +468,8 @@ async fn block(State(s): State<SharedState>, Path(height): Path<String>) -> Resu
     block_at(&s, h).await
 }
 
+/// The current validator set, with proof.
+#[utoipa::path(get, path = "/v1/validators", responses((status = 200, description = "The set and its proof", body = Proven<schemas::ledger::ValidatorSet>), ReadErrors))]
 async fn validators(State(s): State<SharedState>) -> ApiResult<Proven<ValidatorSet>> {
     found(&s, state_keys::VALIDATORS.to_vec()).await
 }
@@ -513,6 +479,10 @@ struct ChangesQuery {
     after: Option<String>,
 }
 
+/// The validator-set changes after an epoch.
+///
+/// Oldest first, at most 32: for each, the last block the outgoing set certified, with a proof of the incoming set. A light client checks each against the set before it, from the genesis it pinned.
+#[utoipa::path(get, path = "/v1/validators/changes", params(("after" = Option<u64>, Query, description = "The epoch the reader knows (0 when absent)")), responses((status = 200, description = "The changes", body = Vec<schemas::ledger::LedgerProof>), ReadErrors))]
 async fn set_changes(
     State(s): State<SharedState>,
     axum::extract::Query(q): axum::extract::Query<ChangesQuery>,
@@ -533,22 +503,32 @@ async fn set_changes(
     Ok(axum::Json(changes))
 }
 
+/// Governance members and policies, with proof.
+#[utoipa::path(get, path = "/v1/governance", responses((status = 200, description = "Governance and its proof", body = Proven<schemas::ledger::Governance>), ReadErrors))]
 async fn governance(State(s): State<SharedState>) -> ApiResult<Proven<Governance>> {
     found(&s, state_keys::GOVERNANCE.to_vec()).await
 }
 
+/// The consortium genesis.
+#[utoipa::path(get, path = "/v1/genesis", responses((status = 200, description = "The genesis", body = schemas::ledger::Genesis)))]
 async fn genesis(State(s): State<SharedState>) -> axum::Json<schemas::ledger::Genesis> {
     axum::Json(s.genesis.clone())
 }
 
+/// An account's nonce window and next nonce, with proof.
+#[utoipa::path(get, path = "/v1/accounts/{did}", params(("did" = String, Path, description = "A did:credence DID")), responses((status = 200, description = "The next nonce, the record (or null) and its proof", body = ledger_api::AccountAnswer), ReadErrors))]
 async fn account(State(s): State<SharedState>, Path(did): Path<String>) -> Result<Response, ApiError> {
     let r: Proven<AccountRecord> = read(&s, state_keys::account(&parse_did(&did)?)).await?;
-    let next = r.value.as_ref().map_or(0, AccountRecord::next_nonce);
-    Ok(axum::Json(json!({ "nextNonce": next, "value": r.value, "proof": r.proof })).into_response())
+    Ok(axum::Json(ledger_api::AccountAnswer {
+        next_nonce: r.value.as_ref().map_or(0, AccountRecord::next_nonce),
+        value: r.value,
+        proof: r.proof,
+    })
+    .into_response())
 }
 
-/// A W3C DID Resolution result (`docs/did-method-credence.md`).
-fn resolution(status: StatusCode, body: Value) -> Response {
+/// A W3C DID Resolution answer (`docs/did-method-credence.md`).
+fn resolution(status: StatusCode, body: ledger_api::DidResolution) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/did-resolution")],
@@ -558,17 +538,25 @@ fn resolution(status: StatusCode, body: Value) -> Response {
 }
 
 fn resolution_error(status: StatusCode, error: &str, detail: String, proof: Option<LedgerProof>) -> Response {
-    let mut body = json!({
-        "didDocument": null,
-        "didResolutionMetadata": { "error": error, "errorMessage": detail },
-        "didDocumentMetadata": {},
-    });
-    if let Some(p) = proof {
-        body["ledgerProof"] = json!(p);
-    }
-    resolution(status, body)
+    resolution(
+        status,
+        ledger_api::DidResolution {
+            did_document: None,
+            did_resolution_metadata: ledger_api::DidResolutionMetadata {
+                error: Some(error.to_owned()),
+                error_message: Some(detail),
+                ..Default::default()
+            },
+            did_document_metadata: Default::default(),
+            ledger_proof: proof,
+        },
+    )
 }
 
+/// Resolve a DID.
+///
+/// A W3C DID Resolution result (docs/did-method-credence.md) with the DID document of an issuer, verifier or governance member and the ledger proof of its record.
+#[utoipa::path(get, path = "/v1/dids/{did}", params(("did" = String, Path, description = "A did:credence DID")), responses((status = 200, description = "Resolved", body = ledger_api::DidResolution, content_type = "application/did-resolution"), (status = 400, description = "invalidDid", body = ledger_api::DidResolution, content_type = "application/did-resolution"), (status = 404, description = "notFound, with one proof that the DID is registered in none of the places it could be", body = ledger_api::DidResolution, content_type = "application/did-resolution"), (status = 410, description = "Deactivated (a suspended issuer): no document, deactivated metadata", body = ledger_api::DidResolution, content_type = "application/did-resolution"), (status = 503, description = "The node cannot read its state now", body = Problem, content_type = "application/problem+json")))]
 async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> Result<Response, ApiError> {
     let did = match Did::parse(&did) {
         Ok(d) => d,
@@ -582,28 +570,28 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
         }
     };
     let found = |key: &schemas::sm2::PublicKey, role: &str, deactivated: bool, proof: LedgerProof| {
-        let height = proof.header.height.0.to_string();
-        let metadata = json!({ "deactivated": deactivated, "versionId": height, "role": role });
-        if deactivated {
-            // DID Resolution: a deactivated DID resolves to no document, with HTTP 410.
-            return resolution(
-                StatusCode::GONE,
-                json!({
-                    "didDocument": null,
-                    "didResolutionMetadata": { "contentType": "application/did+ld+json" },
-                    "didDocumentMetadata": metadata,
-                    "ledgerProof": proof,
-                }),
-            );
-        }
+        let metadata = ledger_api::DidDocumentMetadata {
+            deactivated: Some(deactivated),
+            version_id: Some(proof.header.height.0.to_string()),
+            role: Some(role.to_owned()),
+        };
+        // DID Resolution: a deactivated DID resolves to no document, with HTTP 410.
+        let (status, document) = if deactivated {
+            (StatusCode::GONE, None)
+        } else {
+            (StatusCode::OK, Some(did.document(key)))
+        };
         resolution(
-            StatusCode::OK,
-            json!({
-                "didDocument": did.document(key),
-                "didResolutionMetadata": { "contentType": "application/did+ld+json" },
-                "didDocumentMetadata": metadata,
-                "ledgerProof": proof,
-            }),
+            status,
+            ledger_api::DidResolution {
+                did_document: document,
+                did_resolution_metadata: ledger_api::DidResolutionMetadata {
+                    content_type: Some("application/did+ld+json".into()),
+                    ..Default::default()
+                },
+                did_document_metadata: metadata,
+                ledger_proof: Some(proof),
+            },
         )
     };
     let issuer: Proven<IssuerRecord> = read(&s, state_keys::issuer(&did)).await?;
@@ -659,6 +647,10 @@ fn public_base(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
     Ok(format!("http://{host}"))
 }
 
+/// A status-list chunk as a W3C BitstringStatusListCredential.
+///
+/// 131,072 entries, GZIP, multibase base64url, index 0 the left-most bit; its credence-ledger-2026 proof is the ledger proof of the chunk (docs/cryptosuites.md). What a credential's statusListCredential names. Its id is built from the Host header (Vary: Host).
+#[utoipa::path(get, path = "/v1/status-lists/{issuer}/{list}/{chunk}/credential", params(("issuer" = String, Path, description = "The issuer's DID"), ("list" = String, Path, description = "The status list's number (0 to 4294967295)"), ("chunk" = String, Path, description = "The chunk's number in its list")), responses((status = 200, description = "The status list credential", body = schemas::status_list::StatusListCredential, content_type = "application/vc"), ReadErrors))]
 async fn status_list_credential(
     State(s): State<SharedState>,
     headers: axum::http::HeaderMap,
@@ -690,6 +682,10 @@ async fn status_list_credential(
         .into_response())
 }
 
+/// A credential schema's JSON Schema document.
+///
+/// What a credential's credentialSchema.id names: a built-in schema's text, or a published schema's text as published (its SM3 hash is in the proven record at /v1/schemas/{id}).
+#[utoipa::path(get, path = "/v1/schemas/{id}/document", params(("id" = String, Path, description = "The schema id (at most 256 characters)")), responses((status = 200, description = "The JSON Schema (2020-12)", body = Object, content_type = "application/schema+json"), ReadErrors, NotFound))]
 async fn schema_document(State(s): State<SharedState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     if id.len() > 256 {
         return Err(ApiError::bad("schema id longer than 256 characters"));
@@ -714,10 +710,14 @@ async fn schema_document(State(s): State<SharedState>, Path(id): Path<String>) -
     Ok(([(header::CONTENT_TYPE, "application/schema+json")], record.json).into_response())
 }
 
+/// An issuer record, with proof.
+#[utoipa::path(get, path = "/v1/issuers/{did}", params(("did" = String, Path, description = "A did:credence DID")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::IssuerRecord>), ReadErrors))]
 async fn issuer(State(s): State<SharedState>, Path(did): Path<String>) -> ApiResult<Proven<IssuerRecord>> {
     found(&s, state_keys::issuer(&parse_did(&did)?)).await
 }
 
+/// A verifier record and scope, with proof.
+#[utoipa::path(get, path = "/v1/verifiers/{did}", params(("did" = String, Path, description = "A did:credence DID")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::VerifierRecord>), ReadErrors))]
 async fn verifier(
     State(s): State<SharedState>,
     Path(did): Path<String>,
@@ -725,6 +725,8 @@ async fn verifier(
     found(&s, state_keys::verifier(&parse_did(&did)?)).await
 }
 
+/// A published credential schema, with proof.
+#[utoipa::path(get, path = "/v1/schemas/{id}", params(("id" = String, Path, description = "The schema id (at most 256 characters)")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::SchemaRecord>), ReadErrors))]
 async fn schema(State(s): State<SharedState>, Path(id): Path<String>) -> ApiResult<Proven<SchemaRecord>> {
     if id.len() > 256 {
         return Err(ApiError::bad("schema id longer than 256 characters"));
@@ -732,6 +734,8 @@ async fn schema(State(s): State<SharedState>, Path(id): Path<String>) -> ApiResu
     found(&s, state_keys::schema(&id)).await
 }
 
+/// An anchored batch, with proof.
+#[utoipa::path(get, path = "/v1/anchors/{issuer}/{root}", params(("issuer" = String, Path, description = "The issuer's DID"), ("root" = String, Path, description = "The batch's Merkle root, hex")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::AnchorRecord>), ReadErrors))]
 async fn anchor(
     State(s): State<SharedState>,
     Path((issuer, root)): Path<(String, String)>,
@@ -739,6 +743,8 @@ async fn anchor(
     found(&s, state_keys::anchor(&parse_did(&issuer)?, &parse_hash(&root)?)).await
 }
 
+/// A status-list chunk (revocation bits), with proof.
+#[utoipa::path(get, path = "/v1/status-lists/{issuer}/{list}/{chunk}", params(("issuer" = String, Path, description = "The issuer's DID"), ("list" = String, Path, description = "The status list's number (0 to 4294967295)"), ("chunk" = String, Path, description = "The chunk's number in its list")), responses((status = 200, description = "The chunk (or null: nothing revoked in it) and its proof", body = Proven<schemas::ledger::StatusListChunk>), ReadErrors))]
 async fn status_chunk(
     State(s): State<SharedState>,
     Path((issuer, list, chunk)): Path<(String, String, String)>,
@@ -751,6 +757,8 @@ async fn status_chunk(
     found(&s, key).await
 }
 
+/// How many indexes a status list revoked and its revocation-tree root, with proof.
+#[utoipa::path(get, path = "/v1/revoked/{issuer}/{list}", params(("issuer" = String, Path, description = "The issuer's DID"), ("list" = String, Path, description = "The status list's number (0 to 4294967295)")), responses((status = 200, description = "The root (or null) and its proof", body = Proven<schemas::ledger::RevocationRoot>), ReadErrors))]
 async fn revoked(
     State(s): State<SharedState>,
     Path((issuer, list)): Path<(String, String)>,
@@ -762,6 +770,10 @@ async fn revoked(
     .await
 }
 
+/// The revoked indexes of a status list at one height, without proof.
+///
+/// The set bits of its chunks: rebuild the revocation tree from them and compare its root with the proven one.
+#[utoipa::path(get, path = "/v1/revoked/{issuer}/{list}/ids", params(("issuer" = String, Path, description = "The issuer's DID"), ("list" = String, Path, description = "The status list's number (0 to 4294967295)")), responses((status = 200, description = "The indexes and the height read", body = RevokedIndexes), ReadErrors))]
 async fn revoked_ids(
     State(s): State<SharedState>,
     Path((issuer, list)): Path<(String, String)>,
@@ -794,6 +806,8 @@ pub const MAX_CONCURRENT_LIST_READS: usize = 4;
 
 static LIST_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_LIST_READS);
 
+/// A registered Groth16 verifying key, with proof.
+#[utoipa::path(get, path = "/v1/verifying-keys/{circuit}/{version}", params(("circuit" = String, Path, description = "The circuit id (at most 64 characters)"), ("version" = String, Path, description = "The key's version")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::VerifyingKeyRecord>), ReadErrors))]
 async fn verifying_key(
     State(s): State<SharedState>,
     Path((circuit, version)): Path<(String, String)>,
@@ -808,6 +822,8 @@ async fn verifying_key(
     .await
 }
 
+/// A governance proposal and its approvals, with proof.
+#[utoipa::path(get, path = "/v1/proposals/{hash}", params(("hash" = String, Path, description = "The proposal's transaction hash, hex")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::ProposalRecord>), ReadErrors))]
 async fn proposal(
     State(s): State<SharedState>,
     Path(hash): Path<String>,
@@ -815,6 +831,10 @@ async fn proposal(
     found(&s, state_keys::proposal(&parse_hash(&hash)?)).await
 }
 
+/// A regulator council, with proof.
+///
+/// Its plan, the key generation's transcript (receiving keys, dealings, disqualified dealers, readiness) and, once in force, its key and verification keys.
+#[utoipa::path(get, path = "/v1/councils/{id}", params(("id" = String, Path, description = "The council id")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::CouncilRecord>), ReadErrors))]
 async fn council(State(s): State<SharedState>, Path(id): Path<String>) -> ApiResult<Proven<CouncilRecord>> {
     if id.len() > crate::rules::council::MAX_COUNCIL_ID {
         return Err(ApiError::bad(format!(
@@ -825,6 +845,10 @@ async fn council(State(s): State<SharedState>, Path(id): Path<String>) -> ApiRes
     found(&s, state_keys::council(&id)).await
 }
 
+/// An approved opening, with proof.
+///
+/// By its proposal's hash: the ciphertext, verifier, request and legal basis, the decryption shares published and, with enough of them, the opened handle (a proposal not yet approved is at /v1/proposals/{hash}).
+#[utoipa::path(get, path = "/v1/openings/{hash}", params(("hash" = String, Path, description = "The opening proposal's hash, hex")), responses((status = 200, description = "The record (or null) and its proof", body = Proven<schemas::ledger::OpeningRecord>), ReadErrors))]
 async fn opening(State(s): State<SharedState>, Path(hash): Path<String>) -> ApiResult<Proven<OpeningRecord>> {
     found(&s, state_keys::opening(&parse_hash(&hash)?)).await
 }
@@ -834,6 +858,10 @@ struct ProofQuery {
     keys: String,
 }
 
+/// Several state keys read at one height under one certificate.
+///
+/// Answers a ledger proof whose state proofs show each key's value or its absence.
+#[utoipa::path(get, path = "/v1/proofs", params(("keys" = String, Query, description = "Raw state keys, hex, comma-separated (1 to 32)")), responses((status = 200, description = "The ledger proof", body = schemas::ledger::LedgerProof), ReadErrors))]
 async fn proofs(
     State(s): State<SharedState>,
     query: Result<axum::extract::Query<ProofQuery>, axum::extract::rejection::QueryRejection>,
@@ -859,10 +887,42 @@ async fn proofs(
     Ok(axum::Json(proof))
 }
 
+/// The Credence JSON-LD context.
+///
+/// https://credence.dev/ns/credentials/v1 as shipped in the repository (schemas/contexts/credentials-v1.jsonld).
+#[utoipa::path(get, path = "/v1/contexts/credentials/v1", responses((status = 200, description = "The context", body = Object, content_type = "application/ld+json")))]
+async fn context() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/ld+json")],
+        schemas::credential::CREDENCE_CONTEXT_JSON,
+    )
+        .into_response()
+}
+
+/// Liveness: 200 when the node runs.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Running", body = ledger_api::Health)))]
+async fn health() -> axum::Json<ledger_api::Health> {
+    axum::Json(ledger_api::Health { status: "ok".into() })
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The document", body = Object)))]
+async fn openapi_json(axum::Extension(doc): axum::Extension<OpenApiText>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0).into_response()
+}
+
+/// The OpenAPI document as served, written once.
+#[derive(Clone)]
+struct OpenApiText(axum::body::Bytes);
+
+/// Node status: height, view, role, peers.
+#[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "The status", body = ledger_api::NodeStatus)))]
 async fn status(State(s): State<SharedState>) -> axum::Json<ledger_api::NodeStatus> {
     axum::Json(s.status.read().unwrap_or_else(|p| p.into_inner()).clone())
 }
 
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "The metrics", body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 async fn metrics(State(s): State<SharedState>) -> Response {
     use std::sync::atomic::Ordering::Relaxed;
     s.metrics.set_verifications(

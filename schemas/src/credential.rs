@@ -28,8 +28,9 @@ use serde_json::{Map, Value, json};
 use zeroize::Zeroize;
 
 /// A Pedersen commitment: a compressed Ristretto point (computed and checked by `zk`).
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = crate::bytes::Bytes)]
 pub struct PedersenCommitment(#[serde(with = "crate::bytes::fixed")] pub [u8; 32]);
 
 impl fmt::Debug for PedersenCommitment {
@@ -39,7 +40,7 @@ impl fmt::Debug for PedersenCommitment {
 }
 
 /// How one attribute is committed in the envelope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum AttributeCommitment {
     /// `SM3(tag || BCS(name, value, salt))` of a text attribute.
@@ -49,7 +50,7 @@ pub enum AttributeCommitment {
 }
 
 /// A named attribute commitment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommittedAttribute {
     /// Attribute name as in the schema.
@@ -59,7 +60,7 @@ pub struct CommittedAttribute {
 }
 
 /// Where the credential's revocation bit lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusEntry {
     /// The issuer's status list number.
@@ -80,7 +81,7 @@ impl StatusEntry {
 }
 
 /// What the issuer commits to for one credential.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
     /// Random credential id.
@@ -149,7 +150,7 @@ impl Envelope {
 
 /// An attribute value with the randomness that opens its commitment: a 32-byte salt for a
 /// digest, the Pedersen blinding scalar (little endian) for a commitment.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Opening {
     /// Attribute name.
@@ -158,6 +159,7 @@ pub struct Opening {
     pub value: AttributeValue,
     /// Salt or blinding.
     #[serde(with = "crate::bytes::fixed")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub randomness: [u8; 32],
 }
 
@@ -209,7 +211,7 @@ impl Opening {
 }
 
 /// How the credential was issued: its place in an anchored batch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Issuance {
     /// The anchored batch root.
@@ -227,7 +229,7 @@ pub struct Issuance {
 /// What the holder needs from the issuer to prove in the unlinkable tier: the leaf's salt and
 /// the leaf's path in the batch's Poseidon tree (BN254 field elements, 32 bytes little endian).
 /// The holder checks both against the envelope's leaf and the anchored Poseidon root.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UnlinkableIssuance {
     /// The leaf salt.

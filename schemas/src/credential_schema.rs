@@ -48,7 +48,7 @@ pub const BUILTIN_SCHEMAS: [(&str, &str); 5] = [
 ];
 
 /// How an attribute's value becomes what is committed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AttributeEncoding {
     /// A string, committed by salted SM3 digest; disclosure only.
@@ -69,7 +69,7 @@ impl AttributeEncoding {
 }
 
 /// An attribute value after encoding.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum AttributeValue {
     /// A text attribute.
@@ -90,7 +90,7 @@ pub struct AttributeSpec {
 }
 
 /// One way a subject breaks its schema.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     /// JSON pointer of the offending field (`""` for the subject itself).
     pub field: String,

@@ -153,7 +153,7 @@ impl<'de> Deserialize<'de> for Did {
 }
 
 /// A W3C DID Core document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DidDocument {
     /// JSON-LD contexts.
@@ -215,7 +215,7 @@ pub fn from_multikey(text: &str) -> Result<PublicKey, crate::sm2::KeyError> {
 }
 
 /// One verification method of a DID document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerificationMethod {
     /// `<did>#<publicKeyMultibase>` (the JWK form: with `-jwk` appended).
@@ -255,7 +255,7 @@ impl Jwk {
 }
 
 /// An SM2 public key as a JSON Web Key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Jwk {
     /// `EC`.

@@ -15,12 +15,14 @@ use crate::state::StateProof;
 use serde::{Deserialize, Serialize};
 
 /// Height of a block; genesis is 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Height(pub u64);
 
 /// Whether an issuer may issue now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum IssuerStatus {
     /// May anchor batches.
@@ -30,7 +32,7 @@ pub enum IssuerStatus {
 }
 
 /// A registered issuer (university, bank, ...).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuerRecord {
     /// The issuer's DID.
@@ -50,7 +52,7 @@ pub struct IssuerRecord {
 }
 
 /// One predicate a verifier may ask about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScopeItem {
     /// Credential type.
@@ -67,7 +69,7 @@ pub struct ScopeItem {
 }
 
 /// A registered verifier (employer, bank, ...) and what it may ask.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifierRecord {
     /// The verifier's DID.
@@ -95,7 +97,7 @@ impl VerifierRecord {
 }
 
 /// A published credential schema.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaRecord {
     /// Schema id, e.g. `credence:schema:university-diploma:1`.
@@ -111,7 +113,7 @@ pub struct SchemaRecord {
 }
 
 /// A batch of credentials anchored by one transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnchorRecord {
     /// The issuer.
@@ -129,13 +131,14 @@ pub struct AnchorRecord {
 }
 
 /// Why a credential is not of the batch an anchor records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", rename_all_fields = "camelCase")]
 pub enum AnchorMismatch {
     /// The anchor records another credential type or schema than the envelope names.
     #[error(
         "the anchored batch is of type {anchored_type} under {anchored_schema}, not {shown_type} under {shown_schema}"
     )]
+    #[schema(rename_all = "camelCase")]
     TypeOrSchema {
         /// The anchor's type.
         anchored_type: String,
@@ -148,6 +151,7 @@ pub enum AnchorMismatch {
     },
     /// The inclusion path is for a tree of another size than the anchored batch.
     #[error("the inclusion path is for a batch of {path} credentials, the anchored batch has {anchored}")]
+    #[schema(rename_all = "camelCase")]
     Size {
         /// The anchor's count.
         anchored: u64,
@@ -184,7 +188,7 @@ impl AnchorRecord {
 }
 
 /// One chunk of an issuer's revocation status list (bitstring, W3C Bitstring Status List).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusListChunk {
     /// The issuer.
@@ -196,6 +200,7 @@ pub struct StatusListChunk {
     /// Bits, least significant bit of byte 0 = index `chunk * STATUS_CHUNK_BITS` (the served
     /// W3C list reverses the bits of each byte: `status_list`).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub bits: Vec<u8>,
 }
 
@@ -262,7 +267,7 @@ impl StatusListChunk {
 }
 
 /// A registered Groth16 verifying key of one circuit shape.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyingKeyRecord {
     /// Circuit shape id, e.g. `unlinkable-a4-p2`.
@@ -271,11 +276,12 @@ pub struct VerifyingKeyRecord {
     pub version: u32,
     /// The arkworks-serialised verifying key.
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub key: Vec<u8>,
 }
 
 /// A validator: its consensus key and its network identity, bound by a signature.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidatorInfo {
     /// SM2 key that signs votes.
@@ -308,7 +314,7 @@ impl ValidatorInfo {
 }
 
 /// The validators of one epoch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidatorSet {
     /// Epoch number; changes with every validator-set change.
@@ -383,16 +389,18 @@ impl ValidatorSet {
 }
 
 /// A transaction's payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 #[non_exhaustive]
 pub enum TxPayload {
     /// Propose an issuer (takes effect with the governance quorum's approvals).
+    #[schema(rename_all = "camelCase")]
     RegisterIssuer {
         /// The record.
         record: IssuerRecord,
     },
     /// Replace an issuer's key (signed by the current key).
+    #[schema(rename_all = "camelCase")]
     RotateIssuerKey {
         /// The issuer.
         issuer: Did,
@@ -401,6 +409,7 @@ pub enum TxPayload {
         new_key: PublicKey,
     },
     /// Suspend an issuer (governance).
+    #[schema(rename_all = "camelCase")]
     SuspendIssuer {
         /// The issuer.
         issuer: Did,
@@ -408,21 +417,25 @@ pub enum TxPayload {
         reason: String,
     },
     /// Propose a verifier and its scope (governance approves).
+    #[schema(rename_all = "camelCase")]
     RegisterVerifier {
         /// The record.
         record: VerifierRecord,
     },
     /// Publish a credential schema.
+    #[schema(rename_all = "camelCase")]
     PublishSchema {
         /// The record.
         record: SchemaRecord,
     },
     /// Anchor a batch of credentials.
+    #[schema(rename_all = "camelCase")]
     AnchorBatch {
         /// The record.
         anchor: AnchorRecord,
     },
     /// Set (revoke) bits in a status list.
+    #[schema(rename_all = "camelCase")]
     UpdateStatusList {
         /// The issuer.
         issuer: Did,
@@ -434,16 +447,19 @@ pub enum TxPayload {
         revoke: Vec<u32>,
     },
     /// Register a Groth16 verifying key (governance approves).
+    #[schema(rename_all = "camelCase")]
     RegisterVerifyingKey {
         /// The record.
         record: VerifyingKeyRecord,
     },
     /// Replace the validator set at the next checkpoint (governance approves).
+    #[schema(rename_all = "camelCase")]
     ChangeValidatorSet {
         /// The new set.
         set: ValidatorSet,
     },
     /// A governance member's approval of a proposal (by the proposal transaction's hash).
+    #[schema(rename_all = "camelCase")]
     Approve {
         /// Hash of the proposed transaction.
         proposal: Hash,
@@ -452,6 +468,7 @@ pub enum TxPayload {
     /// no holder proves under it and no verifier accepts a proof made under it. The key itself
     /// stays on the ledger, never replaced or removed. (Appended last: earlier kinds keep
     /// their encodings.)
+    #[schema(rename_all = "camelCase")]
     RetireVerifyingKey {
         /// The circuit shape's id.
         circuit: String,
@@ -460,12 +477,14 @@ pub enum TxPayload {
     },
     /// Open a Groth16 setup ceremony (governance approves): the only way a verifying key is
     /// registered. (Appended after the kinds above: they keep their encodings.)
+    #[schema(rename_all = "camelCase")]
     StartCeremony {
         /// The plan.
         plan: CeremonyPlan,
     },
     /// One contribution to a ceremony chain, sent and signed by its contributor. Validators
     /// check it against the chain's previous contribution ([`CeremonyChain::heads`]).
+    #[schema(rename_all = "camelCase")]
     Contribute {
         /// The contribution.
         contribution: CeremonyContribution,
@@ -473,6 +492,7 @@ pub enum TxPayload {
     /// Register the verifying key a circuit chain ends with (a governance proposal: validators
     /// check the key against the chain's last heads and the plan; the approving members verify
     /// the whole transcript, which pins the key's input points).
+    #[schema(rename_all = "camelCase")]
     FinishCeremony {
         /// The ceremony's id.
         ceremony: String,
@@ -480,17 +500,20 @@ pub enum TxPayload {
         circuit: String,
         /// The arkworks-serialised verifying key.
         #[serde(with = "crate::bytes::variable")]
+        #[schema(value_type = crate::bytes::Bytes)]
         key: Vec<u8>,
     },
     /// Designate a regulator council and start its key generation (governance approves). The
     /// members are governance members; the plan is the ledger's record of their regulator role.
     /// (Appended after the kinds above: they keep their encodings.)
+    #[schema(rename_all = "camelCase")]
     StartCouncil {
         /// The plan.
         plan: CouncilPlan,
     },
     /// One member's step in its council's key generation (`docs/escrow.md`), signed by the
     /// member's governance key.
+    #[schema(rename_all = "camelCase")]
     CouncilStep {
         /// The council's id.
         council: String,
@@ -498,20 +521,24 @@ pub enum TxPayload {
         step: CouncilStep,
     },
     /// Ask to open an escrow ciphertext (governance approves): a public act with its legal basis.
+    #[schema(rename_all = "camelCase")]
     ProposeOpening {
         /// What to open and why.
         opening: OpeningRequest,
     },
     /// A council member's decryption share for an approved opening, with its proof.
+    #[schema(rename_all = "camelCase")]
     PublishShare {
         /// The hash of the approved `ProposeOpening` transaction.
         opening: Hash,
         /// The share (`docs/escrow.md`, 98 bytes).
         #[serde(with = "crate::bytes::variable")]
+        #[schema(value_type = crate::bytes::Bytes)]
         share: Vec<u8>,
     },
     /// Abandon a council whose key generation has stalled (governance approves): it ends
     /// without a key, no further step is accepted, and governance plans another council.
+    #[schema(rename_all = "camelCase")]
     AbortCouncil {
         /// The council's id.
         council: String,
@@ -522,7 +549,7 @@ pub enum TxPayload {
 
 /// A regulator council: which governance members hold shares of its key, and how many must act
 /// together to open.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CouncilPlan {
     /// A fresh id (a-z, 0-9, '-'), never reused: it is hashed into every proof of the key
@@ -537,26 +564,32 @@ pub struct CouncilPlan {
 }
 
 /// A member's step in its council's key generation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum CouncilStep {
     /// Publish the key others encrypt this member's shares to (first, every member).
+    #[schema(rename_all = "camelCase")]
     Enrol {
         #[serde(alias = "receiving_key")]
         /// A Baby Jubjub point, 32 bytes.
         #[serde(with = "crate::bytes::variable")]
+        #[schema(value_type = crate::bytes::Bytes)]
         receiving_key: Vec<u8>,
     },
     /// Publish this member's dealing (once every member enrolled).
+    #[schema(rename_all = "camelCase")]
     Deal {
         /// The dealing.
         #[serde(with = "crate::bytes::variable")]
+        #[schema(value_type = crate::bytes::Bytes)]
         dealing: Vec<u8>,
     },
     /// Accuse a dealer of a bad share (while dealings are checked).
+    #[schema(rename_all = "camelCase")]
     Complain {
         /// The complaint (100 bytes).
         #[serde(with = "crate::bytes::variable")]
+        #[schema(value_type = crate::bytes::Bytes)]
         complaint: Vec<u8>,
     },
     /// This member checked every dealing (and complained where it had to); when every member
@@ -565,7 +598,7 @@ pub enum CouncilStep {
 }
 
 /// Where a council's key generation stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CouncilRecord {
     /// The approved plan.
@@ -588,13 +621,14 @@ pub struct CouncilRecord {
 }
 
 /// What an opening proposal asks to open.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpeningRequest {
     /// The council whose key the ciphertext is under.
     pub council: String,
     /// The escrow ciphertext (64 bytes), as the presentation carried it.
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub ciphertext: Vec<u8>,
     /// The verifier that received the presentation.
     pub verifier: Did,
@@ -617,7 +651,7 @@ pub struct OpeningRequest {
 }
 
 /// An escrow proof as an opening proposal carries it (`docs/escrow.md`, "Evidence").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EscrowEvidence {
     /// The escrow circuit shape.
@@ -628,11 +662,12 @@ pub struct EscrowEvidence {
     pub inputs: Vec<Hash>,
     /// The Groth16 proof (128 bytes).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub proof: Vec<u8>,
 }
 
 /// An approved opening: the shares published so far and, with enough of them, the handle.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OpeningRecord {
     /// What was approved.
@@ -645,7 +680,7 @@ pub struct OpeningRecord {
 
 /// What a setup ceremony makes: keys of `circuits` at `version`, from powers of tau of size
 /// `2^power`, with at least `min_contributions` contributors in each chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CeremonyPlan {
     /// The ceremony's id (1 to 64 characters of `a-z0-9-`).
@@ -664,7 +699,7 @@ pub struct CeremonyPlan {
 
 /// A contribution as the ledger records it: the file's digest (the file lives beside the ledger,
 /// served by the nodes), the digest it extends, its heads and proofs of knowledge.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CeremonyContribution {
     /// The ceremony's id.
@@ -679,14 +714,16 @@ pub struct CeremonyContribution {
     pub file: Hash,
     /// The points carrying the secrets after it (`zk::ceremony::Heads`).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub heads: Vec<u8>,
     /// Its proofs of knowledge (`zk::ceremony::ContributionProof`).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub proof: Vec<u8>,
 }
 
 /// A ceremony on the ledger (at `state_keys::ceremony`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CeremonyRecord {
     /// The approved plan.
@@ -700,20 +737,21 @@ pub struct CeremonyRecord {
 }
 
 /// One chain of contributions.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CeremonyChain {
     /// The contributions in order.
     pub contributions: Vec<CeremonyStep>,
     /// The heads after the last contribution (empty before the first).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub heads: Vec<u8>,
     /// The verifying key's registration ended the chain (circuit chains only).
     pub finished: bool,
 }
 
 /// One recorded contribution.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CeremonyStep {
     /// Who contributed.
@@ -727,7 +765,7 @@ pub struct CeremonyStep {
 }
 
 /// The record that a verifying key version is retired (at `state_keys::retired_verifying_key`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyRetirement {
     /// The circuit shape's id.
@@ -737,7 +775,7 @@ pub struct KeyRetirement {
 }
 
 /// A transaction before signing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
     /// The consortium's chain id (a transaction for one chain is void on another).
@@ -755,7 +793,7 @@ impl Canonical for Transaction {
 }
 
 /// One signer's signature.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignerSignature {
     /// The signer's key.
@@ -765,7 +803,7 @@ pub struct SignerSignature {
 }
 
 /// A transaction with its signatures (the sender's, or m of an issuer's officers).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedTransaction {
     /// The transaction.
@@ -811,7 +849,7 @@ impl SignedTransaction {
 }
 
 /// A block header; its digest is the block hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockHeader {
     /// The chain id.
@@ -839,7 +877,7 @@ impl Canonical for BlockHeader {
 }
 
 /// A block's transactions.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockBody {
     /// Transactions in order.
@@ -859,7 +897,7 @@ impl BlockBody {
 }
 
 /// A block: header and transactions.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Block {
     /// The header (its digest is the block hash).
@@ -869,7 +907,7 @@ pub struct Block {
 }
 
 /// What a commit vote signs: the block at a height.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommitVote {
     /// The chain id.
@@ -904,7 +942,7 @@ impl CommitVote {
 }
 
 /// 2f+1 (more precisely `n - f`) validators' commit votes for one block.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommitCertificate {
     /// Height.
@@ -916,7 +954,7 @@ pub struct CommitCertificate {
 }
 
 /// What a light client needs to trust ledger state: a certified header and state proofs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LedgerProof {
     /// The header whose state root the proofs use.
@@ -928,7 +966,7 @@ pub struct LedgerProof {
 }
 
 /// A governance member (a ministry, a regulator): approves registrations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GovernanceMember {
     /// Display name.
@@ -940,7 +978,7 @@ pub struct GovernanceMember {
 }
 
 /// Consortium rules fixed at genesis.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Policies {
     /// Governance approvals that make a proposal (issuer, verifier, suspension, verifying key,
@@ -951,7 +989,7 @@ pub struct Policies {
 }
 
 /// A supervisory (non-voting) node the consortium admits to its network.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObserverInfo {
     /// Display name (e.g. the regulator running it).
@@ -975,7 +1013,7 @@ impl ObserverInfo {
 }
 
 /// The governance record in the state: members and policies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Governance {
     /// Members.
@@ -985,7 +1023,7 @@ pub struct Governance {
 }
 
 /// A consortium's genesis: everything every node must agree on before block 1.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Genesis {
     /// Chain id.
@@ -1009,7 +1047,7 @@ impl Canonical for Genesis {
 /// An account's replay protection: the highest nonce used and which of the
 /// [`NONCE_WINDOW`] nonces below it were used (RFC 4303's anti-replay window), so
 /// transactions reordered on their way to the primary still commit.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRecord {
     /// Highest nonce used, if any.
@@ -1073,7 +1111,7 @@ impl AccountRecord {
 }
 
 /// A proposal waiting for governance approvals.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProposalRecord {
     /// The proposing transaction.
@@ -1085,12 +1123,13 @@ pub struct ProposalRecord {
 }
 
 /// What became of a committed transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum TxOutcome {
     /// It took effect (for a proposal: it was recorded, or executed when approved enough).
     Applied,
     /// It was rejected; the state is as if it never happened.
+    #[schema(rename_all = "camelCase")]
     Rejected {
         /// Why, as a stable code (its text is [`RejectCode`]'s `Display`).
         code: RejectCode,
@@ -1103,7 +1142,7 @@ pub enum TxOutcome {
 /// variant's position (the BCS enum tag; in JSON the camelCase name), new codes are appended
 /// at the end, and none is ever reordered or removed. The English text is derived for display
 /// and never hashed; the submitter gets the detailed reason from the API's pre-check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum RejectCode {
@@ -1230,7 +1269,7 @@ impl std::fmt::Display for RejectCode {
 }
 
 /// A committed transaction's receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TxReceipt {
     /// The block.
@@ -1246,7 +1285,7 @@ pub struct TxReceipt {
 /// size whatever the list holds: the revoked indexes themselves are the set bits of the list's
 /// [`StatusListChunk`]s (bounded records of [`STATUS_CHUNK_BITS`] bits), from which anyone
 /// rebuilds the tree and checks it against this root.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevocationRoot {
     /// The issuer.

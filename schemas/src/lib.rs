@@ -39,6 +39,7 @@ pub mod ledger;
 pub mod light_client;
 pub mod limits;
 pub mod merkle;
+pub mod openapi;
 pub mod presentation;
 pub mod seal;
 pub mod sm2;

@@ -129,7 +129,7 @@ fn hash_pair_or_carry(pair: &[Hash]) -> Hash {
 /// The path authenticates the leaf's position but not, for every index, the tree size (as in
 /// Certificate Transparency, where the size is signed in the tree head): a verifier checks
 /// `tree_size` against the anchored batch's `count`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InclusionProof {
     /// Position of the leaf, from 0.

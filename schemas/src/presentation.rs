@@ -19,20 +19,23 @@ use crate::sm2::{KeyError, PublicKey, SecretKey, Signature};
 use serde::{Deserialize, Serialize};
 
 /// A predicate on a numeric attribute's integer encoding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PredicateKind {
     /// `x >= bound`.
+    #[schema(rename_all = "camelCase")]
     AtLeast {
         /// The bound.
         bound: i64,
     },
     /// `x <= bound`.
+    #[schema(rename_all = "camelCase")]
     AtMost {
         /// The bound.
         bound: i64,
     },
     /// `low <= x <= high`.
+    #[schema(rename_all = "camelCase")]
     Between {
         /// Lower bound.
         low: i64,
@@ -42,7 +45,7 @@ pub enum PredicateKind {
 }
 
 /// A predicate on one attribute.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Predicate {
     /// Attribute name.
@@ -74,7 +77,7 @@ impl core::fmt::Display for Predicate {
 }
 
 /// Which kind of presentation is asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Tier {
     /// Envelope shown; chosen attributes disclosed; predicates by Bulletproofs.
@@ -84,7 +87,7 @@ pub enum Tier {
 }
 
 /// A verifier's request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresentationRequest {
     /// The verifier's DID.
@@ -116,7 +119,7 @@ pub struct PresentationRequest {
 /// Where and in which session a request is answered, so that a request relayed to someone else
 /// shows itself for what it is (security review, finding 26). The wallet shows both at consent;
 /// both are signed with the rest of the request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
     /// The address the answer goes to (a verifier service's `/v1/verify`); a service refuses an
@@ -168,7 +171,7 @@ impl Canonical for PresentationRequest {
 }
 
 /// A request signed by its verifier.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedRequest {
     /// The request.
@@ -221,18 +224,19 @@ impl SignedRequest {
 }
 
 /// Aggregated Bulletproofs range proof for all predicates (bytes written by `zk`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PredicateProof {
     /// Range bit size (32 or 64).
     pub bits: u8,
     /// The proof bytes.
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub proof: Vec<u8>,
 }
 
 /// The selective-disclosure answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SelectiveDisclosure {
     /// The credential's envelope.
@@ -255,7 +259,7 @@ struct HolderTranscript<'a> {
 }
 
 /// The unlinkable answer (Groth16, bytes written by `zk`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UnlinkableProof {
     /// Circuit shape id.
@@ -272,6 +276,7 @@ pub struct UnlinkableProof {
     pub nullifier: Hash,
     /// The Groth16 proof.
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub proof: Vec<u8>,
     /// The holder's identity handle encrypted to a regulator council, when the verifier's
     /// registered scope requires it (an escrow circuit shape proves it; `docs/escrow.md`).
@@ -280,21 +285,23 @@ pub struct UnlinkableProof {
 }
 
 /// The escrow an unlinkable answer carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EscrowAnswer {
     /// The council's id (its key is read from the ledger).
     pub council: String,
     /// The ciphertext (64 bytes).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub ciphertext: Vec<u8>,
 }
 
 /// The tier-specific content of a presentation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum PresentationProof {
     /// Selective disclosure with the holder's key-binding signature.
+    #[schema(rename_all = "camelCase")]
     Selective {
         /// What is shown.
         disclosure: Box<SelectiveDisclosure>,
@@ -302,6 +309,7 @@ pub enum PresentationProof {
         holder_signature: Signature,
     },
     /// Unlinkable.
+    #[schema(rename_all = "camelCase")]
     Unlinkable {
         /// The proof.
         proof: UnlinkableProof,
@@ -409,43 +417,80 @@ const MAX_GROTH16_PROOF_TEXT: usize = 4096;
 /// Longest base58btc text of a 64-byte signature.
 const MAX_SIGNATURE_BASE58: usize = 88;
 
-/// The JSON shape of a presentation.
-#[derive(Serialize, Deserialize)]
+/// A holder's answer to a signed request: a W3C Verifiable Presentation whose proof is a Data
+/// Integrity proof of cryptosuite `credence-sd-sm2-2026` or `credence-unlinkable-groth16-2026`
+/// (docs/cryptosuites.md).
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Presentation)]
 struct PresentationJson {
+    /// JSON-LD contexts: the W3C credentials v2 context, then Credence's.
     #[serde(rename = "@context")]
     context: Vec<String>,
+    /// `["VerifiablePresentation", "CredencePresentation"]`.
     #[serde(rename = "type")]
     types: Vec<String>,
+    /// The holder's DID (selective disclosure only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     holder: Option<Did>,
+    /// The verifier's signed request this answers.
     request: SignedRequest,
+    /// Ledger proofs the verifier checks offline.
     ledger_proofs: Vec<LedgerProof>,
+    /// The Data Integrity proof.
+    #[schema(value_type = ProofJson)]
     proof: serde_json::Value,
 }
 
 /// A presentation's Data Integrity proof.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PresentationProofJson)]
 struct ProofJson {
+    /// `DataIntegrityProof`.
     #[serde(rename = "type")]
     kind: String,
+    /// `credence-sd-sm2-2026` or `credence-unlinkable-groth16-2026`.
     cryptosuite: String,
+    /// `authentication`.
     proof_purpose: String,
+    /// The holder's DID and Multikey (selective disclosure only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     verification_method: Option<String>,
+    /// The request's nonce.
     challenge: String,
+    /// The verifier's DID.
     domain: String,
+    /// What a selective-disclosure answer discloses and proves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     disclosure: Option<Box<SelectiveDisclosure>>,
+    /// An unlinkable answer's public inputs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unlinkable: Option<UnlinkableJson>,
+    /// `z` + base58btc of the holder's SM2 signature, or `u` + base64url of the Groth16 proof.
     proof_value: String,
 }
 
+impl utoipa::PartialSchema for Presentation {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <PresentationJson as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Presentation {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <PresentationJson as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(out: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <PresentationJson as utoipa::ToSchema>::schemas(out);
+    }
+}
+
 /// An unlinkable answer's public part (its proof bytes are the `proofValue`).
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UnlinkableAnswer)]
 struct UnlinkableJson {
     circuit: String,
     circuit_version: u32,

@@ -70,16 +70,18 @@ pub enum StateError {
 }
 
 /// The value of one key (or its absence) with the proof against a state root.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StateProof {
     /// The state key (not its hash).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub key: Vec<u8>,
     /// The value, or `None` for a proof of absence.
     pub value: Option<StateValue>,
     /// The path to the root in the compact encoding of [`compact`] (`docs/state-proof.md`).
     #[serde(with = "crate::bytes::variable")]
+    #[schema(value_type = crate::bytes::Bytes)]
     pub proof: Vec<u8>,
 }
 

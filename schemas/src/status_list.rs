@@ -12,7 +12,7 @@
 
 use crate::credential::{CREDENTIAL_CONTEXT, from_multibase_base64url, multibase_base64url, rfc3339};
 use crate::ledger::{LedgerProof, STATUS_CHUNK_BITS, StatusListChunk};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// Bytes of one chunk's bitstring.
@@ -64,28 +64,90 @@ pub fn bit(bitstring: &[u8], offset: u32) -> bool {
 /// The `BitstringStatusListCredential` of `chunk` at `url`, valid from `valid_from_ms` (the
 /// time of the block the proof certifies), with the ledger proof of the chunk's state key as
 /// its `credence-ledger-2026` proof.
-pub fn list_credential(chunk: &StatusListChunk, url: &str, valid_from_ms: u64, proof: &LedgerProof) -> Value {
+pub fn list_credential(
+    chunk: &StatusListChunk,
+    url: &str,
+    valid_from_ms: u64,
+    proof: &LedgerProof,
+) -> StatusListCredential {
     let secs = i64::try_from(valid_from_ms / 1000).unwrap_or(i64::MAX);
-    json!({
-        "@context": CREDENTIAL_CONTEXT,
-        "id": url,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": chunk.issuer.as_str(),
-        "validFrom": rfc3339(secs).unwrap_or_default(),
-        "credentialSubject": {
-            "id": format!("{url}#list"),
-            "type": "BitstringStatusList",
-            "statusPurpose": "revocation",
-            "encodedList": encode_list(&w3c_bitstring(chunk)),
+    StatusListCredential {
+        context: CREDENTIAL_CONTEXT.iter().map(|c| (*c).to_owned()).collect(),
+        id: url.to_owned(),
+        types: vec![
+            "VerifiableCredential".into(),
+            "BitstringStatusListCredential".into(),
+        ],
+        issuer: chunk.issuer.clone(),
+        valid_from: rfc3339(secs).unwrap_or_default(),
+        credential_subject: StatusListSubject {
+            id: format!("{url}#list"),
+            kind: "BitstringStatusList".into(),
+            status_purpose: "revocation".into(),
+            encoded_list: encode_list(&w3c_bitstring(chunk)),
         },
-        "proof": {
-            "type": "DataIntegrityProof",
-            "cryptosuite": LEDGER_CRYPTOSUITE,
-            "proofPurpose": "assertionMethod",
-            "verificationMethod": chunk.issuer.as_str(),
-            "proofValue": multibase_base64url(&crate::codec::encode(proof)),
+        proof: LedgerDataIntegrityProof {
+            kind: "DataIntegrityProof".into(),
+            cryptosuite: LEDGER_CRYPTOSUITE.into(),
+            proof_purpose: "assertionMethod".into(),
+            verification_method: chunk.issuer.clone(),
+            proof_value: multibase_base64url(&crate::codec::encode(proof)),
         },
-    })
+    }
+}
+
+/// A `BitstringStatusListCredential` (W3C Bitstring Status List 1.0 §2.2) as a node serves it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusListCredential {
+    /// The W3C credentials v2 context, then Credence's.
+    #[serde(rename = "@context")]
+    pub context: Vec<String>,
+    /// The URL it is served at.
+    pub id: String,
+    /// `["VerifiableCredential", "BitstringStatusListCredential"]`.
+    #[serde(rename = "type")]
+    pub types: Vec<String>,
+    /// The issuer whose list it is.
+    pub issuer: crate::did::Did,
+    /// When the proven header was made (RFC 3339, UTC).
+    pub valid_from: String,
+    /// The list.
+    pub credential_subject: StatusListSubject,
+    /// The ledger proof of the chunk.
+    pub proof: LedgerDataIntegrityProof,
+}
+
+/// A status list's subject: the list itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusListSubject {
+    /// `{id}#list`.
+    pub id: String,
+    /// `BitstringStatusList`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `revocation`.
+    pub status_purpose: String,
+    /// Multibase base64url (`u`) of the GZIP of the bitstring, index 0 the left-most bit.
+    pub encoded_list: String,
+}
+
+/// A Data Integrity proof of cryptosuite `credence-ledger-2026` (docs/cryptosuites.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LedgerDataIntegrityProof {
+    /// `DataIntegrityProof`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `credence-ledger-2026`.
+    pub cryptosuite: String,
+    /// `assertionMethod`.
+    pub proof_purpose: String,
+    /// The issuer's DID.
+    pub verification_method: crate::did::Did,
+    /// `u` + base64url of the canonical encoding (BCS) of the ledger proof.
+    pub proof_value: String,
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@
 //       decodes a BitstringStatusListCredential's encodedList and checks the named bits.
 //   node check.mjs openapi FILE
 //       runs the locally installed `redocly lint FILE`; its exit code is passed through.
+//   node check.mjs answers OPENAPI_FILE ANSWERS_FILE
+//       validates real answers (method, path template, status, media type, body) against the
+//       response schemas the OpenAPI 3.1 document gives for them (Ajv 2020-12).
 //
 // Contexts come ONLY from ../../schemas/contexts/ (the document loader refuses every other
 // URL, so nothing is ever fetched from the network). Every failure exits non-zero.
@@ -354,11 +357,77 @@ function cmdOpenapi(args) {
 
 // ---------------------------------------------------------------------------------------------
 
+// OpenAPI 3.1's integer formats (and `binary`), which Ajv does not know: checked as ranges.
+const OPENAPI_FORMATS = {
+  int8: {type: 'number', validate: n => Number.isInteger(n) && n >= -128 && n <= 127},
+  uint8: {type: 'number', validate: n => Number.isInteger(n) && n >= 0 && n <= 255},
+  int16: {type: 'number', validate: n => Number.isInteger(n) && n >= -32768 && n <= 32767},
+  uint16: {type: 'number', validate: n => Number.isInteger(n) && n >= 0 && n <= 65535},
+  int32: {type: 'number', validate: n => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31},
+  uint32: {type: 'number', validate: n => Number.isInteger(n) && n >= 0 && n < 2 ** 32},
+  // JSON numbers past 2^53 lose precision in JavaScript: only integrality is checked.
+  int64: {type: 'number', validate: n => Number.isInteger(n)},
+  uint64: {type: 'number', validate: n => Number.isInteger(n) && n >= 0},
+  int128: {type: 'number', validate: n => Number.isInteger(n)},
+  uint128: {type: 'number', validate: n => Number.isInteger(n) && n >= 0},
+  float: {type: 'number', validate: () => true},
+  double: {type: 'number', validate: () => true},
+  binary: {type: 'string', validate: () => true}
+};
+
+// Validates answers a server gave against the response schemas of its OpenAPI 3.1 document.
+// ANSWERS_FILE: [{ "method": "get", "path": "/v1/blocks/{height}", "status": 200,
+//                  "contentType": "application/json", "body": ... }, ...]
+function cmdAnswers(args) {
+  if(args.length !== 2) {
+    fail('usage: node check.mjs answers OPENAPI_FILE ANSWERS_FILE');
+  }
+  const [docFile, answersFile] = args;
+  const doc = readJson(docFile);
+  const answers = readJson(answersFile);
+  if(!Array.isArray(answers) || answers.length === 0) {
+    fail(`${answersFile}: expected a non-empty list of answers`);
+  }
+  // The components become $defs of each response schema, so its $refs resolve in it.
+  const defs = JSON.parse(JSON.stringify(doc.components?.schemas ?? {})
+    .replaceAll('"#/components/schemas/', '"#/$defs/'));
+  const ajv = new Ajv2020({strict: false, allErrors: true});
+  addFormats(ajv);
+  for(const [name, format] of Object.entries(OPENAPI_FORMATS)) {
+    ajv.addFormat(name, format);
+  }
+  let checked = 0;
+  for(const a of answers) {
+    const where = `${a.method.toUpperCase()} ${a.path} → ${a.status}`;
+    const response = doc.paths?.[a.path]?.[a.method]?.responses?.[String(a.status)];
+    if(!response) {
+      fail(`${where}: the document does not list this answer`);
+    }
+    const media = response.content?.[a.contentType];
+    if(!media) {
+      fail(`${where}: the document lists no ${a.contentType} body for it (it lists ` +
+        `${JSON.stringify(Object.keys(response.content ?? {}))})`);
+    }
+    const schema = JSON.parse(JSON.stringify(media.schema ?? {})
+      .replaceAll('"#/components/schemas/', '"#/$defs/'));
+    const validate = ajv.compile({...schema, $defs: defs});
+    if(!validate(a.body)) {
+      fail(`${where}: the answer does not match the document's schema:\n` +
+        ajvErrors(validate.errors));
+    }
+    checked++;
+  }
+  console.log(`answers OK ${answersFile}: ${checked} answers match ${docFile}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
 const USAGE = `usage:
   node check.mjs expand FILE...
   node check.mjs schema SCHEMA_FILE CREDENTIAL_FILE...
   node check.mjs status-list FILE [--set 3,17] [--clear 5,9]
-  node check.mjs openapi FILE`;
+  node check.mjs openapi FILE
+  node check.mjs answers OPENAPI_FILE ANSWERS_FILE`;
 
 async function main(argv) {
   const [command, ...args] = argv;
@@ -374,6 +443,9 @@ async function main(argv) {
       return 0;
     case 'openapi':
       return cmdOpenapi(args);
+    case 'answers':
+      cmdAnswers(args);
+      return 0;
     default:
       console.error(USAGE);
       return 2;

@@ -49,7 +49,7 @@ pub const MAX_LEDGER_PROOFS: usize = 4;
 pub const DEFAULT_MAX_STATUS_AGE_SECS: i64 = 24 * 3600;
 
 /// What a verifier asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestSpec {
     /// Credential type.
@@ -298,7 +298,7 @@ impl<'a> PredicateScope<'a> {
 }
 
 /// The checks, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Check {
     /// The request is signed by the key of the verifier it names.
@@ -351,7 +351,7 @@ impl Check {
 }
 
 /// One line of a report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckLine {
     /// The check.
@@ -366,7 +366,7 @@ pub struct CheckLine {
 }
 
 /// How a check went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckStatus {
     /// It holds.
@@ -378,7 +378,7 @@ pub enum CheckStatus {
 }
 
 /// The outcome of a verification.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// One line per check.

@@ -1,7 +1,7 @@
 //! A small client of the node's HTTP API, used by the wallet, the load tool, `status` and the
 //! tests. It verifies nothing by itself: callers check proofs with `schemas::light_client`.
 
-use crate::{CertifiedBlock, ErrorBody, MAX_RESPONSE_BYTES, NodeStatus, Proven, RevokedIndexes};
+use crate::{CertifiedBlock, MAX_RESPONSE_BYTES, NodeStatus, Problem, Proven, RevokedIndexes};
 use schemas::hash::Hash;
 use schemas::ledger::{LedgerProof, SignedTransaction, TxReceipt};
 use serde::Deserialize;
@@ -209,8 +209,8 @@ impl Client {
 
 /// The node's error answer as a [`ClientError::Refused`].
 fn refusal(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
-    let (code, message) = match serde_json::from_slice::<ErrorBody>(bytes) {
-        Ok(b) => (b.error, b.message),
+    let (code, message) = match serde_json::from_slice::<Problem>(bytes) {
+        Ok(b) => (b.code, b.detail),
         Err(_) => ("http".into(), String::from_utf8_lossy(bytes).into_owned()),
     };
     ClientError::Refused {

@@ -46,8 +46,55 @@ pub struct Proven<T> {
     pub proof: LedgerProof,
 }
 
+// Written by hand: utoipa's derive drops the `null` of a generic `Option<T>` it inlines, and a
+// generic body needs `ComposeSchema` (utoipa's hidden trait for generics; utoipa 6).
+impl<T: utoipa::ToSchema> utoipa::__dev::ComposeSchema for Proven<T> {
+    fn compose(
+        generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+    ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Ref, Type};
+        let inner = generics
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Ref::from_schema_name(T::name()).into());
+        let value = OneOfBuilder::new()
+            .item(inner)
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some(
+                "The value, or null when the key holds nothing (the proof shows the absence)",
+            ));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A read: the value (or null) and the proof that the certified state holds it (or nothing) at the key read",
+            ))
+            .property("value", value)
+            .property("proof", Ref::from_schema_name("LedgerProof"))
+            .required("value")
+            .required("proof")
+            .into()
+    }
+}
+
+impl<T: utoipa::ToSchema> utoipa::ToSchema for Proven<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        // utoipa appends the generic's name: `Proven_TxReceipt`.
+        "Proven".into()
+    }
+
+    fn schemas(out: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        out.push((T::name().into_owned(), T::schema()));
+        T::schemas(out);
+        out.push((
+            <LedgerProof as utoipa::ToSchema>::name().into_owned(),
+            <LedgerProof as utoipa::PartialSchema>::schema(),
+        ));
+        <LedgerProof as utoipa::ToSchema>::schemas(out);
+    }
+}
+
 /// A block with its commit certificate (`/v1/blocks/...`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CertifiedBlock {
     /// The block.
     pub block: Block,
@@ -55,17 +102,80 @@ pub struct CertifiedBlock {
     pub certificate: CommitCertificate,
 }
 
-/// Every error answer: `{ "error": code, "message": text }` with a 4xx/5xx status.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// A stable code (`bad_request`, `not_found`, `mempool_full`, ...).
-    pub error: String,
-    /// What was wrong, for people.
-    pub message: String,
+/// Every error answer, from the node and from the verifier service: an RFC 9457 problem
+/// (`application/problem+json`) with a 4xx/5xx status — `type` is `about:blank` (the status
+/// says what kind of problem it is), `title` the status's reason phrase, `detail` what was wrong
+/// and how to fix it, and the extension member `code` a stable machine-readable code
+/// (`bad_request`, `not_found`, `busy`, `rejected`, …). `docs/http-errors.md` lists the codes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`.
+    #[serde(rename = "type", default = "about_blank")]
+    pub problem_type: String,
+    /// The HTTP status's reason phrase.
+    #[serde(default)]
+    pub title: String,
+    /// The HTTP status code.
+    #[serde(default)]
+    pub status: u16,
+    /// What was wrong, for people (nodes before December 2026 called it `message`).
+    #[serde(alias = "message")]
+    pub detail: String,
+    /// A stable code (nodes before December 2026 called it `error`).
+    #[serde(alias = "error")]
+    pub code: String,
+}
+
+fn about_blank() -> String {
+    "about:blank".into()
+}
+
+/// The media type of a [`Problem`].
+pub const PROBLEM_MEDIA_TYPE: &str = "application/problem+json";
+
+impl Problem {
+    /// A problem with `status` (a 4xx/5xx code), a stable `code` and a `detail` for people.
+    pub fn new(status: u16, code: impl Into<String>, detail: impl Into<String>) -> Self {
+        Problem {
+            problem_type: about_blank(),
+            title: reason_phrase(status).into(),
+            status,
+            detail: detail.into(),
+            code: code.into(),
+        }
+    }
+}
+
+/// The reason phrase of the statuses Credence answers with (RFC 9110 §15).
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        507 => "Insufficient Storage",
+        _ if status < 500 => "Client Error",
+        _ => "Server Error",
+    }
 }
 
 /// What the API shows about the node.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     /// Chain id.
@@ -90,7 +200,7 @@ pub struct NodeStatus {
 /// without a proof (a list's chunks can reach 2 MiB): whoever needs them rebuilds the revocation
 /// tree and accepts them only if its root is the proven `RevocationRoot`'s. Fetching the whole
 /// list, not a path for one index, keeps the node from learning which credential is presented.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokedIndexes {
     /// The height they were read at.
     pub height: u64,
@@ -98,171 +208,85 @@ pub struct RevokedIndexes {
     pub ids: Vec<u32>,
 }
 
-/// One documented route: method, path, summary, and whether it returns a proof.
-pub struct Route {
-    /// HTTP method.
-    pub method: &'static str,
-    /// Path template.
-    pub path: &'static str,
-    /// What it does.
-    pub summary: &'static str,
+/// An account's next nonce with its proven record (`/v1/accounts/{did}`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountAnswer {
+    /// The nonce the account's next transaction must carry.
+    pub next_nonce: u64,
+    /// The account's record (`null` before its first transaction).
+    pub value: Option<schemas::ledger::AccountRecord>,
+    /// Proof against a certified header.
+    pub proof: LedgerProof,
 }
 
-/// Every route the node serves.
-pub const ROUTES: &[Route] = &[
-    Route {
-        method: "post",
-        path: "/v1/ceremony/files",
-        summary: "Upload a setup ceremony contribution file (raw bytes, docs/ceremony.md; at most 16 MiB). The node checks it point by point against the file it extends and keeps it; 201 with its digest",
-    },
-    Route {
-        method: "get",
-        path: "/v1/ceremony/files/{digest}",
-        summary: "A setup ceremony file this node holds (raw bytes); the reader checks its digest",
-    },
-    Route {
-        method: "post",
-        path: "/v1/transactions",
-        summary: "Submit a signed transaction (JSON). 202 when queued; 4xx with the reason when it cannot take effect",
-    },
-    Route {
-        method: "get",
-        path: "/v1/transactions/{hash}",
-        summary: "A transaction's receipt with its proof (value null while pending or unknown)",
-    },
-    Route {
-        method: "get",
-        path: "/v1/blocks/latest",
-        summary: "The latest committed block with its commit certificate",
-    },
-    Route {
-        method: "get",
-        path: "/v1/blocks/{height}",
-        summary: "A committed block with its commit certificate",
-    },
-    Route {
-        method: "get",
-        path: "/v1/validators",
-        summary: "The current validator set, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/validators/changes",
-        summary: "The validator-set changes after ?after=EPOCH, oldest first (at most 32): for each, the last block the outgoing set certified, with a proof of the incoming set. A light client checks each against the set before it, from the genesis it pinned",
-    },
-    Route {
-        method: "get",
-        path: "/v1/governance",
-        summary: "Governance members and policies, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/genesis",
-        summary: "The consortium genesis",
-    },
-    Route {
-        method: "get",
-        path: "/v1/accounts/{did}",
-        summary: "An account's nonce window (next nonce), with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/dids/{did}",
-        summary: "Resolves a DID (docs/did-method-credence.md): a W3C DID Resolution result (application/did-resolution) with the DID document of an issuer, verifier or governance member and the ledger proof of its record; 410 with deactivated metadata for a suspended issuer, 404 notFound, 400 invalidDid",
-    },
-    Route {
-        method: "get",
-        path: "/v1/issuers/{did}",
-        summary: "An issuer record, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/verifiers/{did}",
-        summary: "A verifier record and scope, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/schemas/{id}",
-        summary: "A published credential schema, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/schemas/{id}/document",
-        summary: "A published credential schema's JSON Schema document as published (application/schema+json): what a credential's credentialSchema.id names; its SM3 hash is in the proven record at /v1/schemas/{id}",
-    },
-    Route {
-        method: "get",
-        path: "/v1/contexts/credentials/v1",
-        summary: "The Credence JSON-LD context https://credence.dev/ns/credentials/v1 (application/ld+json), the file shipped in the repository",
-    },
-    Route {
-        method: "get",
-        path: "/v1/anchors/{issuer}/{root}",
-        summary: "An anchored batch, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/status-lists/{issuer}/{list}/{chunk}",
-        summary: "A status-list chunk (revocation bits), with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/status-lists/{issuer}/{list}/{chunk}/credential",
-        summary: "A status-list chunk as a W3C BitstringStatusListCredential (131072 entries, GZIP, multibase base64url, index 0 the left-most bit) whose credence-ledger-2026 proof is the ledger proof of the chunk (docs/cryptosuites.md): what a credential's statusListCredential names",
-    },
-    Route {
-        method: "get",
-        path: "/v1/revoked/{issuer}/{list}",
-        summary: "How many indexes a status list revoked and its revocation-tree root, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/revoked/{issuer}/{list}/ids",
-        summary: "The revoked indexes of a status list (the set bits of its chunks) at one height, without proof: rebuild the revocation tree from them and compare its root with the proven one",
-    },
-    Route {
-        method: "get",
-        path: "/v1/verifying-keys/{circuit}/{version}",
-        summary: "A registered Groth16 verifying key, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/proposals/{hash}",
-        summary: "A governance proposal and its approvals, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/councils/{id}",
-        summary: "A regulator council: its plan, the key generation's transcript (receiving keys, dealings, disqualified dealers, readiness) and, once in force, its key and verification keys, with proof",
-    },
-    Route {
-        method: "get",
-        path: "/v1/openings/{hash}",
-        summary: "An approved opening (by its proposal's hash): the ciphertext, verifier, request and legal basis, the decryption shares published and, with enough of them, the opened handle, with proof (a proposal not yet approved is at /v1/proposals/{hash})",
-    },
-    Route {
-        method: "get",
-        path: "/v1/proofs",
-        summary: "Several state keys read at one height under one certificate: ?keys=HEX,HEX,... (at most 32 raw state keys, hex); answers a ledger proof whose state proofs show each value or its absence",
-    },
-    Route {
-        method: "get",
-        path: "/v1/status",
-        summary: "Node status: height, view, role, peers",
-    },
-    Route {
-        method: "get",
-        path: "/health",
-        summary: "200 when the node runs",
-    },
-    Route {
-        method: "get",
-        path: "/metrics",
-        summary: "Prometheus metrics (OpenMetrics text)",
-    },
-    Route {
-        method: "get",
-        path: "/openapi.json",
-        summary: "This document",
-    },
-];
+/// A transaction queued for consensus (202 on `POST /v1/transactions`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Submitted {
+    /// The transaction's id: read its receipt at `/v1/transactions/{txHash}`.
+    pub tx_hash: schemas::hash::Hash,
+    /// `pending`.
+    pub status: String,
+}
+
+/// A setup ceremony file the node kept (201 on `POST /v1/ceremony/files`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StoredFile {
+    /// The file's SM3 digest: read it back at `/v1/ceremony/files/{digest}`.
+    pub digest: schemas::hash::Hash,
+}
+
+/// The liveness answer (`/health`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+/// A W3C DID Resolution result (`/v1/dids/{did}`, `application/did-resolution`;
+/// `docs/did-method-credence.md`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DidResolution {
+    /// The DID document (`null` when deactivated, not found or invalid).
+    pub did_document: Option<schemas::did::DidDocument>,
+    /// How resolution went.
+    pub did_resolution_metadata: DidResolutionMetadata,
+    /// About the document.
+    pub did_document_metadata: DidDocumentMetadata,
+    /// The ledger proof of the record the document comes from, or of the DID's absence from
+    /// every place it could be registered (issuers, verifiers, governance) at one height.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_proof: Option<LedgerProof>,
+}
+
+/// DID Resolution metadata.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DidResolutionMetadata {
+    /// `application/did+ld+json` when a document or its metadata is returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// `invalidDid` or `notFound`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What was wrong, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// DID document metadata.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DidDocumentMetadata {
+    /// Whether the DID is deactivated (a suspended issuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated: Option<bool>,
+    /// The height the record was proven at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// `issuer`, `verifier` or `governance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}

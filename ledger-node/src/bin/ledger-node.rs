@@ -120,6 +120,8 @@ enum Command {
         #[arg(long)]
         init_only: bool,
     },
+    /// Print the API's OpenAPI 3.1 document (what `/openapi.json` serves).
+    Openapi,
     /// Show a node's status.
     Status {
         /// API base URL.
@@ -202,6 +204,10 @@ fn run(cli: Cli) -> Result<()> {
             let pw = config::password(password_file.as_deref())?;
             let m = config::init_governance(&dir, &name, &pw, Cost::default())?;
             println!("created governance member {} ({})", m.name, m.did);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", ledger_node::api::openapi().to_pretty_json()?);
             Ok(())
         }
         Command::Genesis {

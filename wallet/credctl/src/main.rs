@@ -467,6 +467,8 @@ enum VerifierCmd {
         #[arg(long)]
         escrow: Option<String>,
     },
+    /// Print the verifier service's OpenAPI 3.1 document (what its `/openapi.json` serves).
+    Openapi,
     /// Verify over HTTP: POST /v1/requests (RequestSpec) and POST /v1/verify (presentation).
     Serve {
         /// Listen address.
@@ -1253,6 +1255,9 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     out!(
                         "registration proposed: {p}\ngovernance members approve it with `credctl governance approve {p} --key KEY`"
                     );
+                }
+                VerifierCmd::Openapi => {
+                    println!("{}", credctl::service::openapi().to_pretty_json()?);
                 }
                 VerifierCmd::Serve {
                     listen,

@@ -66,6 +66,65 @@ pub fn read_tokens(text: &str) -> Result<Vec<String>, String> {
 /// Shortest staff-client token accepted.
 pub const MIN_TOKEN_CHARS: usize = 32;
 
+/// The OpenAPI document's fixed parts; the paths and the schemas come from the handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Credence verifier service",
+        description = "A verifier's service: staff clients get signed presentation requests; holders post their answers and get the verification report. Every error is an RFC 9457 problem (application/problem+json).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "/", description = "The service serving this document")),
+    components(schemas(ledger_api::Problem)),
+    modifiers(&StaffToken),
+)]
+struct ApiDoc;
+
+/// The staff clients' bearer token, required by `POST /v1/requests`.
+struct StaffToken;
+
+impl utoipa::Modify for StaffToken {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "staffToken",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "A staff client's token, from the service's token file (--tokens)",
+                        ))
+                        .build(),
+                ),
+            );
+    }
+}
+
+/// The routes and the OpenAPI document generated from their handlers.
+fn routes() -> (axum::Router<Arc<Service>>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::routes;
+    let (router, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(new_request))
+        .routes(routes!(verify_http))
+        .routes(routes!(openapi_json))
+        .split_for_parts();
+    // Holders and health checks need no credentials; `POST /v1/requests` names its own.
+    doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::default()]);
+    (router, doc)
+}
+
+/// The service's OpenAPI 3.1 document, as `/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// Largest body the service reads (a presentation is at most a few hundred KiB).
+pub const MAX_SERVICE_BODY_BYTES: usize = 4 << 20;
+
 /// The service's routes; `tokens` are the staff clients' tokens for `POST /v1/requests`;
 /// `public_url` is the service's address as holders reach it (`https://verify.bank.cn`), without
 /// a trailing `/`.
@@ -76,7 +135,6 @@ pub fn router(
     tokens: &[String],
     public_url: &str,
 ) -> axum::Router {
-    use axum::routing::{get, post};
     let svc = Arc::new(Service {
         id,
         guard,
@@ -85,25 +143,66 @@ pub fn router(
         tokens: tokens.iter().map(|t| schemas::hash::sm3(t.as_bytes())).collect(),
         response_uri: format!("{}/v1/verify", public_url.trim_end_matches('/')),
     });
-    axum::Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/v1/requests", post(new_request))
-        .route("/v1/verify", post(verify_http))
-        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
+    let (router, doc) = routes();
+    let text = axum::body::Bytes::from(doc.to_json().unwrap_or_default());
+    router
+        .fallback(|| async {
+            problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see /openapi.json",
+            )
+        })
+        .layer(axum::Extension(OpenApiText(text)))
+        .layer(axum::middleware::map_response(ledger_node::api::json_errors))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_SERVICE_BODY_BYTES))
         .with_state(svc)
 }
 
-type HttpResult = (axum::http::StatusCode, axum::Json<serde_json::Value>);
+/// The OpenAPI document as served, written once.
+#[derive(Clone)]
+struct OpenApiText(axum::body::Bytes);
 
-fn http_error(status: axum::http::StatusCode, message: String) -> HttpResult {
-    (status, axum::Json(serde_json::json!({ "error": message })))
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The document", body = Object)))]
+async fn openapi_json(axum::Extension(doc): axum::Extension<OpenApiText>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], doc.0).into_response()
 }
 
+/// Liveness: 200 when the service runs.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Running", body = ledger_api::Health)))]
+async fn health() -> axum::Json<ledger_api::Health> {
+    axum::Json(ledger_api::Health { status: "ok".into() })
+}
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ledger_api::Problem;
+use ledger_node::api::problem;
+
+/// Sign a presentation request for a staff client.
+///
+/// The request names this service's `/v1/verify` as its response address and a fresh session
+/// value for the staff client to show beside it; its nonce is remembered until it expires.
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    request_body = RequestSpec,
+    security(("staffToken" = [])),
+    responses(
+        (status = 200, description = "The signed request", body = schemas::presentation::SignedRequest),
+        (status = 400, description = "Not a request spec, or one that cannot be signed (lifetime, list lengths)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No staff client's token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over MAX_SERVICE_BODY_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The replay memory cannot be written", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn new_request(
     axum::extract::State(svc): axum::extract::State<Arc<Service>>,
     headers: axum::http::HeaderMap,
     body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
-) -> HttpResult {
+) -> Response {
     // Compared as SM3 digests: the comparison's timing tells nothing about a token.
     let given = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -111,43 +210,72 @@ async fn new_request(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| schemas::hash::sm3(t.trim().as_bytes()));
     if !given.is_some_and(|g| svc.tokens.contains(&g)) {
-        return http_error(
-            axum::http::StatusCode::UNAUTHORIZED,
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
             if svc.tokens.is_empty() {
-                "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE".into()
+                "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE"
             } else {
-                "a staff client's token is needed: send Authorization: Bearer TOKEN".into()
+                "a staff client's token is needed: send Authorization: Bearer TOKEN"
             },
         );
     }
     let axum::Json(spec) = match body {
         Ok(b) => b,
-        Err(e) => return http_error(e.status(), format!("the body is not a request spec: {e}")),
+        Err(e) => {
+            // JSON of the wrong shape is as malformed as JSON that does not parse.
+            let status = match e.status() {
+                StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                s => s,
+            };
+            return problem(
+                status,
+                "bad_request",
+                format!("the body is not a request spec (see /openapi.json): {e}"),
+            );
+        }
     };
     if let Err(e) = spec.check() {
-        return http_error(axum::http::StatusCode::BAD_REQUEST, e);
+        return problem(StatusCode::BAD_REQUEST, "bad_request", e);
     }
     let channel = new_channel(svc.response_uri.clone(), &mut OsRng);
     let r = make_request_on(svc.id.key(), &spec, Some(channel), wallet::now(), &mut OsRng);
     if let Err(e) = svc.guard.remember(&r) {
-        return http_error(axum::http::StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string());
     }
-    match serde_json::to_value(&r) {
-        Ok(v) => (axum::http::StatusCode::OK, axum::Json(v)),
-        Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    axum::Json(r).into_response()
 }
 
+/// Verify a holder's answer to a request this service made.
+///
+/// The report lists every check (`credctl verify` prints the same). A presentation whose request
+/// names another response address, or none, is refused before any check.
+#[utoipa::path(
+    post,
+    path = "/v1/verify",
+    request_body = schemas::presentation::Presentation,
+    responses(
+        (status = 200, description = "Every check passed", body = wallet::verifier::Report),
+        (status = 400, description = "Not a presentation (the detail says why)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over MAX_SERVICE_BODY_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A check refused (the report says which and why), or the request is answered at another address (a problem, code wrong_channel)", content(
+            (wallet::verifier::Report = "application/json"),
+            (Problem = "application/problem+json"),
+        )),
+        (status = 502, description = "The ledger could not be read", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn verify_http(
     axum::extract::State(svc): axum::extract::State<Arc<Service>>,
     body: axum::body::Bytes,
-) -> HttpResult {
+) -> Response {
     let text = String::from_utf8_lossy(&body);
     let p = match Presentation::from_json(&text) {
         Ok(p) => p,
         Err(e) => {
-            return http_error(
-                axum::http::StatusCode::BAD_REQUEST,
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
                 format!("the body is not a presentation: {e}"),
             );
         }
@@ -165,7 +293,7 @@ async fn verify_http(
         ),
     };
     if let Some(why) = elsewhere {
-        return http_error(axum::http::StatusCode::UNPROCESSABLE_ENTITY, why);
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_channel", why);
     }
     // Online, cheap checks come before any ledger read: a request this service did not sign, or
     // did not make, costs one signature check and is then refused by `verify` without reading
@@ -179,7 +307,7 @@ async fn verify_http(
         }
         ServeSource::Online(l) => match fetch_facts(l, &p).await {
             Ok(f) => Some(f),
-            Err(e) => return http_error(axum::http::StatusCode::BAD_GATEWAY, e.to_string()),
+            Err(e) => return problem(StatusCode::BAD_GATEWAY, "ledger_unreachable", e.to_string()),
         },
         ServeSource::Offline(_) => None,
     };
@@ -210,13 +338,13 @@ async fn verify_http(
     match report {
         Ok(r) => {
             let status = if r.passed() {
-                axum::http::StatusCode::OK
+                StatusCode::OK
             } else {
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+                StatusCode::UNPROCESSABLE_ENTITY
             };
-            (status, axum::Json(serde_json::to_value(&r).unwrap_or_default()))
+            (status, axum::Json(r)).into_response()
         }
-        Err(e) => http_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
 }
 
@@ -350,8 +478,9 @@ mod tests {
             .expect("sent");
         assert_eq!(r.status().as_u16(), 422);
         let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(body["code"], "wrong_channel", "{body}");
         assert!(
-            body["error"]
+            body["detail"]
                 .as_str()
                 .is_some_and(|e| e.contains("attacker.example")),
             "{body}"
