@@ -632,8 +632,12 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
     ))
 }
 
-/// The public base URL this request reached the node at: `http://` and its `Host` header.
-fn public_base(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+/// The public base URL of the links this node serves: its configured `public_url`, else the
+/// `Host` the request reached it at (`https://` when the node terminates TLS).
+fn public_base(shared: &Shared, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    if let Some(url) = &shared.public_url {
+        return Ok(url.trim_end_matches('/').to_owned());
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -644,7 +648,8 @@ fn public_base(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
         .ok_or_else(|| ApiError::bad("the request needs a Host header naming this node"))?;
-    Ok(format!("http://{host}"))
+    let scheme = if shared.https { "https" } else { "http" };
+    Ok(format!("{scheme}://{host}"))
 }
 
 /// A status-list chunk as a W3C BitstringStatusListCredential.
@@ -665,7 +670,7 @@ async fn status_list_credential(
             STATUS_CHUNKS_PER_LIST - 1
         )));
     }
-    let base = public_base(&headers)?;
+    let base = public_base(&s, &headers)?;
     let proven: Proven<StatusListChunk> = read(&s, state_keys::status_chunk(&did, list, chunk)).await?;
     // No chunk yet: nothing in it was ever revoked (the proof shows the absence).
     let bits = proven

@@ -8,6 +8,9 @@
 //! password_file = "../password"       # or set CREDENCE_NODE_PASSWORD
 //! p2p_listen = "/ip4/0.0.0.0/tcp/26600"
 //! api_listen = "127.0.0.1:26700"
+//! # api_tls_cert = "tls/cert.pem"     # with api_tls_key: the API speaks HTTPS (rustls)
+//! # api_tls_key = "tls/key.pem"
+//! # public_url = "https://ledger.university.cn"   # the API's address in the links it serves
 //!
 //! [consensus]
 //! batch_timeout_ms = 20
@@ -54,6 +57,17 @@ pub struct NodeFile {
     /// HTTP listen address.
     #[serde(default = "default_api")]
     pub api_listen: String,
+    /// The API's TLS certificate chain (PEM): with `api_tls_key`, the API speaks HTTPS.
+    #[serde(default)]
+    pub api_tls_cert: Option<PathBuf>,
+    /// The private key of `api_tls_cert` (PEM).
+    #[serde(default)]
+    pub api_tls_key: Option<PathBuf>,
+    /// The API's public address (`https://ledger.university.cn`), for the links it serves
+    /// (status list credentials' ids). Default: the request's `Host`, `https://` when the node
+    /// terminates TLS itself, `http://` otherwise.
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// Consensus timing.
     #[serde(default)]
     pub consensus: ConsensusFile,
@@ -173,6 +187,14 @@ impl NodeFile {
         f.genesis = base.join(&f.genesis);
         f.key_file = base.join(&f.key_file);
         f.password_file = f.password_file.map(|p| base.join(p));
+        f.api_tls_cert = f.api_tls_cert.map(|p| base.join(p));
+        f.api_tls_key = f.api_tls_key.map(|p| base.join(p));
+        crate::tls::pair(f.api_tls_cert.as_deref(), f.api_tls_key.as_deref())
+            .with_context(|| format!("{}: api_tls_cert and api_tls_key", path.display()))?;
+        if let Some(url) = &f.public_url {
+            schemas::credential::check_base_url(url)
+                .map_err(|e| anyhow::anyhow!("{}: public_url: {e}", path.display()))?;
+        }
         if !HEARTBEAT_MS_RANGE.contains(&f.consensus.heartbeat_ms) {
             bail!(
                 "{}: [consensus] heartbeat_ms is {}; it must be {} to {} (ms)",
@@ -209,6 +231,8 @@ impl NodeFile {
             keys,
             p2p_listen,
             api_listen,
+            api_tls: crate::tls::pair(self.api_tls_cert.as_deref(), self.api_tls_key.as_deref())?,
+            public_url: self.public_url.clone(),
             consensus: pbft::Config {
                 chain_id: String::new(),
                 batch_timeout: Duration::from_millis(self.consensus.batch_timeout_ms),
@@ -285,6 +309,9 @@ pub fn init_node(
         password_file: None,
         p2p_listen: format!("/ip4/0.0.0.0/tcp/{p2p_port}"),
         api_listen: format!("127.0.0.1:{api_port}"),
+        api_tls_cert: None,
+        api_tls_key: None,
+        public_url: None,
         consensus: ConsensusFile::default(),
     };
     write_atomic(&dir.join("node.toml"), toml::to_string_pretty(&file)?.as_bytes())?;

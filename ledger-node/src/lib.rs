@@ -26,3 +26,4 @@ pub mod node;
 pub mod rules;
 pub mod shared;
 pub mod store;
+pub mod tls;

@@ -49,6 +49,10 @@ pub struct NodeConfig {
     pub p2p_listen: Multiaddr,
     /// HTTP listen address.
     pub api_listen: SocketAddr,
+    /// The API's certificate and key: HTTPS when given.
+    pub api_tls: Option<crate::tls::TlsFiles>,
+    /// The API's public address for the links it serves (default: from the request's `Host`).
+    pub public_url: Option<String>,
     /// Consensus timing.
     pub consensus: pbft::Config,
 }
@@ -187,6 +191,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         submit,
         verified: VerifiedCache::default(),
         ceremony_files: crate::ceremony_files::CeremonyFiles::new(&config.data_dir),
+        public_url: config.public_url.clone(),
+        https: config.api_tls.is_some(),
     });
 
     let mut log: Vec<LogEntry> = Vec::new();
@@ -211,6 +217,10 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     );
     drop(log);
 
+    let tls = match &config.api_tls {
+        Some(files) => Some(files.load().await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("binding the API to {}", config.api_listen))?;
@@ -222,7 +232,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
         let closing = async {
             let _ = api_stopped.await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(closing).await {
+        if let Err(e) = crate::tls::serve(listener, app, tls, closing).await {
             tracing::error!(error = %e, "API server stopped");
         }
     });

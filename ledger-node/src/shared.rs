@@ -46,6 +46,10 @@ pub struct Shared {
     pub verified: VerifiedCache,
     /// The setup ceremony's files this node checked and serves.
     pub ceremony_files: crate::ceremony_files::CeremonyFiles,
+    /// The API's public address for the links it serves, if configured.
+    pub public_url: Option<String>,
+    /// Whether the API itself speaks HTTPS.
+    pub https: bool,
 }
 
 /// A bounded set of transaction signatures already verified on this node: the API checks a

@@ -483,9 +483,16 @@ enum VerifierCmd {
         #[arg(long)]
         tokens: Option<PathBuf>,
         /// The service's address as holders reach it (behind a proxy: `https://verify.bank.cn`);
-        /// requests name its `/v1/verify` as their answer address. Default: http://LISTEN.
+        /// requests name its `/v1/verify` as their answer address. Default: http://LISTEN, or
+        /// https://LISTEN with --tls-cert.
         #[arg(long)]
         public_url: Option<String>,
+        /// Speak HTTPS with this certificate chain (PEM; with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -1264,7 +1271,14 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     offline,
                     tokens,
                     public_url,
+                    tls_cert,
+                    tls_key,
                 } => {
+                    let tls = match ledger_node::tls::pair(tls_cert.as_deref(), tls_key.as_deref())? {
+                        Some(files) => Some(files.load().await?),
+                        None => None,
+                    };
+                    let scheme = if tls.is_some() { "https" } else { "http" };
                     let tokens = match tokens {
                         Some(f) => credctl::service::read_tokens(&read_text(f)?)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
@@ -1280,12 +1294,19 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     let listener = tokio::net::TcpListener::bind(listen)
                         .await
                         .with_context(|| format!("cannot listen on {listen}"))?;
-                    let public_url = public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
+                    let public_url = public_url.clone().unwrap_or_else(|| {
+                        format!(
+                            "{scheme}://{}",
+                            listener
+                                .local_addr()
+                                .map_or_else(|_| listen.clone(), |a| a.to_string())
+                        )
+                    });
                     out!(
-                        "verifier service on http://{listen} (POST /v1/requests, POST /v1/verify); holders answer at {public_url}/v1/verify"
+                        "verifier service on {scheme}://{listen} (POST /v1/requests, POST /v1/verify); holders answer at {public_url}/v1/verify"
                     );
                     let app = credctl::service::router(id, guard, source, &tokens, &public_url);
-                    axum::serve(listener, app).await?;
+                    ledger_node::tls::serve(listener, app, tls, std::future::pending()).await?;
                 }
             }
         }

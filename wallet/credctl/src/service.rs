@@ -487,6 +487,137 @@ mod tests {
         );
     }
 
+    /// Issue 19, the wire: given a certificate, the service speaks HTTPS (rustls) and nothing
+    /// else; a certificate and key that do not belong together are refused before it listens.
+    /// The certificate comes from OpenSSL, not from the library under test.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_service_speaks_tls_when_given_a_certificate() {
+        let dir = tempfile::tempdir().expect("dir");
+        // A test CA and, signed by it, a leaf certificate for 127.0.0.1.
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl runs (.ci/setup installs it)");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=Credence test CA",
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.path().join("leaf.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .expect("write");
+        let make = |name: &str| {
+            let (key, csr, cert) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+            );
+            openssl(
+                &[
+                    &["req"][..],
+                    &ec,
+                    &["-subj", "/CN=localhost", "-keyout", &key, "-out", &csr],
+                ]
+                .concat(),
+            );
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                &cert,
+            ]);
+            ledger_node::tls::TlsFiles {
+                cert: dir.path().join(cert),
+                key: dir.path().join(key),
+            }
+        };
+        let files = make("service");
+        let other = make("other");
+        let mismatched = ledger_node::tls::TlsFiles {
+            cert: files.cert.clone(),
+            key: other.key.clone(),
+        };
+        let e = mismatched
+            .load()
+            .await
+            .err()
+            .expect("a key of another certificate");
+        assert!(format!("{e:#}").contains("other.key"), "{e:#}");
+        assert!(ledger_node::tls::pair(Some(&files.cert), None).is_err());
+        let tls = files.load().await.expect("a certificate and its key");
+
+        let (id, _) = Identity::create(dir.path(), "Bank", "a long test passphrase", COST).expect("identity");
+        let guard = ReplayGuard::open(dir.path()).expect("guard");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let app = router(
+            id,
+            guard,
+            ServeSource::Offline(trust()),
+            &[],
+            &format!("https://{addr}"),
+        );
+        tokio::spawn(ledger_node::tls::serve(
+            listener,
+            app,
+            Some(tls),
+            std::future::pending(),
+        ));
+        let pem = std::fs::read(dir.path().join("ca.pem")).expect("CA certificate");
+        let https = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM"))
+            .build()
+            .expect("client");
+        let r = https
+            .get(format!("https://{addr}/health"))
+            .send()
+            .await
+            .expect("an HTTPS answer");
+        assert_eq!(r.status().as_u16(), 200);
+        let health: ledger_api::Health = r.json().await.expect("JSON");
+        assert_eq!(health.status, "ok");
+        // A client that does not trust the certificate gets no answer; neither does plain HTTP.
+        assert!(reqwest::get(format!("https://{addr}/health")).await.is_err());
+        let plain = reqwest::get(format!("http://{addr}/health")).await;
+        assert!(plain.map_or(true, |r| !r.status().is_success()));
+    }
+
     /// The replay memory forgets requests once they expired (with their answered nonces).
     #[test]
     fn the_replay_memory_forgets_expired_requests() {
