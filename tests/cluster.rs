@@ -496,7 +496,7 @@ async fn bad_input_and_unknown_peers_are_refused_and_the_node_stays_up() {
     // Garbage and oversized bodies: a 4xx with a JSON error, never a crash.
     let cases: Vec<(Vec<u8>, u16)> = vec![
         (b"not json".to_vec(), 400),
-        (b"{\"tx\": 1}".to_vec(), 422),
+        (b"{\"tx\": 1}".to_vec(), 400),
         (vec![b'['; 3 << 20], 413),
     ];
     for (body, status) in cases {

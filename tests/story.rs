@@ -810,6 +810,16 @@ async fn issued_credentials_read_in_independent_tools() {
         .collect();
     let before: serde_json::Value = serde_json::from_str(&fetch(list_url.clone()).await).expect("json");
     assert_eq!(before["id"], list_url);
+    // Its id names the host it was asked at: shared caches must key on it.
+    let r = http.get(&list_url).send().await.expect("reachable");
+    assert_eq!(
+        r.headers().get("vary").and_then(|v| v.to_str().ok()),
+        Some("Host")
+    );
+    assert_eq!(
+        r.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/vc")
+    );
     let before_file = write("status-before.json", &before);
 
     // Revoke the second diploma; the served list shows it, and only it.
@@ -1061,6 +1071,14 @@ async fn issued_credentials_read_in_independent_tools() {
     assert_eq!(passed["status"], 200, "{passed}");
     let replayed = answer(&http, "post", "/v1/verify", verify.clone(), Some(p), None).await;
     assert_eq!(replayed["status"], 422, "{replayed}");
+    // A refusal is the report, typed, not an error: which check refused and why.
+    assert_eq!(replayed["contentType"], "application/json", "{replayed}");
+    assert!(
+        replayed["body"]["checks"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|l| l["status"] == "failed" && l["check"] == "nonce")),
+        "{replayed}"
+    );
     let service_answers = vec![
         made,
         passed,

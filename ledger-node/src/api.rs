@@ -188,12 +188,16 @@ pub async fn json_errors(response: Response) -> Response {
     let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
         // A DID Resolution result is JSON too, errors included (DID Resolution §9).
         let v = v.as_bytes();
+        // Typed JSON answers with an error status pass too: the verifier service's 422 is its
+        // report, checks and reasons.
         v.starts_with(ledger_api::PROBLEM_MEDIA_TYPE.as_bytes())
+            || v.starts_with(b"application/json")
             || v.starts_with(b"application/did-resolution")
     });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
+    let allow = response.headers().get(header::ALLOW).cloned();
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
@@ -210,7 +214,12 @@ pub async fn json_errors(response: Response) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    problem(status, code, message)
+    let mut answer = problem(status, code, message);
+    // A 405 still says which methods the route has (RFC 9110 §15.5.6).
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
 }
 
 fn parse_did(s: &str) -> Result<Did, ApiError> {
@@ -226,16 +235,22 @@ fn parse_u32(what: &str, s: &str) -> Result<u32, ApiError> {
         .map_err(|_| ApiError::bad(format!("{what} must be a number from 0 to 4294967295, got {s:?}")))
 }
 
-/// Reads `key` with its proof, in a blocking task (sled and the tree walk block).
+/// Reads `keys` at one height under one certificate, in a blocking task (sled and the tree walk
+/// block).
+async fn read_keys(shared: &SharedState, keys: Vec<Vec<u8>>) -> Result<LedgerProof, ApiError> {
+    let store = shared.store.clone();
+    tokio::task::spawn_blocking(move || store.read(&keys))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))
+}
+
+/// Reads `key` with its proof.
 async fn read<T: DeserializeOwned + Send + 'static>(
     shared: &SharedState,
     key: Vec<u8>,
 ) -> Result<Proven<T>, ApiError> {
-    let store = shared.store.clone();
-    let proof = tokio::task::spawn_blocking(move || store.read(&[key]))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    let proof = read_keys(shared, vec![key]).await?;
     let value = match proof.state.first().and_then(|p| p.value.as_ref()) {
         None => None,
         Some(v) => Some(schemas::codec::decode(&v.0).map_err(ApiError::internal)?),
@@ -253,7 +268,7 @@ async fn found<T: DeserializeOwned + Serialize + Send + 'static>(
 /// Submit a signed transaction.
 ///
 /// Queued for consensus when 202; a problem naming the reason when it cannot take effect.
-#[utoipa::path(post, path = "/v1/transactions", request_body = schemas::ledger::SignedTransaction, responses((status = 202, description = "Queued for consensus", body = ledger_api::Submitted), (status = 400, description = "Not a signed transaction, a bad signature, or over a limit", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over MAX_BODY_BYTES or the transaction over MAX_TX_BYTES", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The ledger would reject it; the detail says why", body = Problem, content_type = "application/problem+json"), (status = 503, description = "The mempool is full or the node is stopping: retry", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/transactions", request_body = schemas::ledger::SignedTransaction, responses((status = 202, description = "Queued for consensus", body = ledger_api::Submitted), (status = 400, description = "Not a signed transaction, a bad signature, or over a limit", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Body over MAX_BODY_BYTES or the transaction over MAX_TX_BYTES", body = Problem, content_type = "application/problem+json"), (status = 415, description = "The body is not sent as application/json", body = Problem, content_type = "application/problem+json"), (status = 422, description = "The ledger would reject it; the detail says why", body = Problem, content_type = "application/problem+json"), (status = 503, description = "The mempool is full or the node is stopping: retry", body = Problem, content_type = "application/problem+json")))]
 async fn submit(
     State(shared): State<SharedState>,
     body: Result<axum::Json<SignedTransaction>, JsonRejection>,
@@ -270,9 +285,14 @@ async fn submit(
                 ),
             );
         }
+        // JSON of the wrong shape is as malformed as JSON that does not parse: 400.
+        let (status, code) = match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (status, "unsupported_media_type"),
+            _ => (StatusCode::BAD_REQUEST, "bad_request"),
+        };
         ApiError::new(
             status,
-            "bad_request",
+            code,
             format!(
                 "{}; send a SignedTransaction as JSON (see /openapi.json)",
                 e.body_text()
@@ -369,7 +389,7 @@ async fn submit(
 /// Upload a setup ceremony file.
 ///
 /// Raw bytes in the format of docs/ceremony.md, at most 16 MiB. The node checks it point by point against the file it extends and keeps it.
-#[utoipa::path(post, path = "/v1/ceremony/files", request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, description = "Kept; its digest", body = ledger_api::StoredFile), (status = 400, description = "Not a valid ceremony file", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Over 16 MiB", body = Problem, content_type = "application/problem+json"), (status = 422, description = "It extends no file this node holds", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"), (status = 507, description = "The node holds as many ceremony files as it keeps", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/v1/ceremony/files", request_body(content = ledger_api::OctetStream, content_type = "application/octet-stream"), responses((status = 201, description = "Kept; its digest", body = ledger_api::StoredFile), (status = 400, description = "Not a valid ceremony file", body = Problem, content_type = "application/problem+json"), (status = 413, description = "Over 16 MiB", body = Problem, content_type = "application/problem+json"), (status = 422, description = "It extends no file this node holds", body = Problem, content_type = "application/problem+json"), (status = 503, description = "Storage unavailable", body = Problem, content_type = "application/problem+json"), (status = 507, description = "The node holds as many ceremony files as it keeps", body = Problem, content_type = "application/problem+json")))]
 async fn upload_ceremony_file(
     State(s): State<SharedState>,
     body: axum::body::Bytes,
@@ -405,7 +425,7 @@ async fn upload_ceremony_file(
 /// A setup ceremony file this node holds.
 ///
 /// Raw bytes; the reader checks their digest.
-#[utoipa::path(get, path = "/v1/ceremony/files/{digest}", params(("digest" = String, Path, description = "The file's SM3 digest, hex")), responses((status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"), ReadErrors, NotFound))]
+#[utoipa::path(get, path = "/v1/ceremony/files/{digest}", params(("digest" = String, Path, description = "The file's SM3 digest, hex")), responses((status = 200, description = "The file", body = ledger_api::OctetStream, content_type = "application/octet-stream"), ReadErrors, NotFound))]
 async fn ceremony_file(
     State(s): State<SharedState>,
     Path(digest): Path<String>,
@@ -612,16 +632,12 @@ async fn did_document(State(s): State<SharedState>, Path(did): Path<String>) -> 
         return Ok(found(&m.public_key, "governance", false, gov.proof));
     }
     // Not found: one proof, at one height, of the three places a DID could be registered.
-    let store = s.store.clone();
     let keys = vec![
         state_keys::issuer(&did),
         state_keys::verifier(&did),
         state_keys::GOVERNANCE.to_vec(),
     ];
-    let absence = tokio::task::spawn_blocking(move || store.read(&keys))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
+    let absence = read_keys(&s, keys).await?;
     Ok(resolution_error(
         StatusCode::NOT_FOUND,
         "notFound",
@@ -654,7 +670,7 @@ fn public_base(shared: &Shared, headers: &axum::http::HeaderMap) -> Result<Strin
 
 /// A status-list chunk as a W3C BitstringStatusListCredential.
 ///
-/// 131,072 entries, GZIP, multibase base64url, index 0 the left-most bit; its credence-ledger-2026 proof is the ledger proof of the chunk (docs/cryptosuites.md). What a credential's statusListCredential names. Its id is built from the Host header (Vary: Host).
+/// 131,072 entries, GZIP, multibase base64url, index 0 the left-most bit; its credence-ledger-2026 proof is the ledger proof of the chunk (docs/cryptosuites.md). What a credential's statusListCredential names. Its id is under the node's public_url, or, on a node listening on loopback only, the request's Host (Vary: Host).
 #[utoipa::path(get, path = "/v1/status-lists/{issuer}/{list}/{chunk}/credential", params(("issuer" = String, Path, description = "The issuer's DID"), ("list" = String, Path, description = "The status list's number (0 to 4294967295)"), ("chunk" = String, Path, description = "The chunk's number in its list")), responses((status = 200, description = "The status list credential", body = schemas::status_list::StatusListCredential, content_type = "application/vc"), ReadErrors))]
 async fn status_list_credential(
     State(s): State<SharedState>,
@@ -884,12 +900,7 @@ async fn proofs(
             keys.len()
         )));
     }
-    let store = s.store.clone();
-    let proof = tokio::task::spawn_blocking(move || store.read(&keys))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))?;
-    Ok(axum::Json(proof))
+    Ok(axum::Json(read_keys(&s, keys).await?))
 }
 
 /// The Credence JSON-LD context.

@@ -195,6 +195,19 @@ impl NodeFile {
             schemas::credential::check_base_url(url)
                 .map_err(|e| anyhow::anyhow!("{}: public_url: {e}", path.display()))?;
         }
+        // A node that clients reach directly must know the address they use: otherwise the
+        // links it serves (status list credentials' ids) would name whatever `Host` a client sent.
+        let reachable = f
+            .api_listen
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| !a.ip().is_loopback());
+        if reachable && f.public_url.is_none() {
+            bail!(
+                "{}: api_listen {} is reachable from other machines: set public_url to the API's public address (e.g. public_url = \"https://ledger.university.cn\")",
+                path.display(),
+                f.api_listen
+            );
+        }
         if !HEARTBEAT_MS_RANGE.contains(&f.consensus.heartbeat_ms) {
             bail!(
                 "{}: [consensus] heartbeat_ms is {}; it must be {} to {} (ms)",
@@ -486,4 +499,41 @@ pub fn create_devnet(
         serde_json::to_string_pretty(&devnet)?.as_bytes(),
     )?;
     Ok(devnet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<NodeFile> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, text)?;
+        NodeFile::load(&path)
+    }
+
+    /// Issue 19, the wire: TLS needs a certificate and its key together; an API reachable from
+    /// other machines needs its public address; that address is an https URL.
+    #[test]
+    fn tls_and_public_address_settings_are_checked() {
+        let base = "genesis = \"g.json\"\n";
+        assert!(load(base).is_ok(), "loopback, plain HTTP: the default");
+        let e = load(&format!("{base}api_tls_cert = \"c.pem\"\n")).expect_err("a cert without its key");
+        assert!(format!("{e:#}").contains("api_tls_key"), "{e:#}");
+        let e = load(&format!("{base}api_listen = \"0.0.0.0:26700\"\n")).expect_err("no public_url");
+        assert!(format!("{e:#}").contains("public_url"), "{e:#}");
+        let f = load(&format!(
+            "{base}api_listen = \"0.0.0.0:26700\"\npublic_url = \"https://ledger.university.cn\"\napi_tls_cert = \"tls/c.pem\"\napi_tls_key = \"tls/k.pem\"\n"
+        ))
+        .expect("a public node with TLS");
+        assert!(f.api_tls_cert.is_some_and(|p| p.ends_with("tls/c.pem")));
+        for bad in [
+            "http://ledger.university.cn",
+            "https://user@ledger.university.cn",
+            "https://x.cn/?a",
+        ] {
+            let e = load(&format!("{base}public_url = \"{bad}\"\n")).expect_err(bad);
+            assert!(format!("{e:#}").contains("public_url"), "{bad}: {e:#}");
+        }
+    }
 }

@@ -128,6 +128,11 @@ fn now_ms() -> u64 {
 pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     use anyhow::Context as _;
     rules::validate_genesis(&config.genesis).map_err(|e| anyhow::anyhow!("invalid genesis: {e}"))?;
+    // The API's certificate before anything starts: a bad one stops the node here.
+    let tls = match &config.api_tls {
+        Some(files) => Some(files.load().await?),
+        None => None,
+    };
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store at {}", config.data_dir.display()))?;
     let genesis_digest = config.genesis.digest();
@@ -217,10 +222,6 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     );
     drop(log);
 
-    let tls = match &config.api_tls {
-        Some(files) => Some(files.load().await?),
-        None => None,
-    };
     let listener = tokio::net::TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("binding the API to {}", config.api_listen))?;

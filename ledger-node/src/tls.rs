@@ -4,7 +4,9 @@
 //!
 //! Invariants:
 //! - a handshake that does not finish within axum-server's timeout (10 s) is dropped, without
-//!   holding up other connections;
+//!   holding up other connections; a request head must then arrive within
+//!   [`HEADER_READ_TIMEOUT`];
+//! - HTTP/1.1 only (ALPN), as over plain TCP;
 //! - a certificate or key that cannot be read or used stops the server before it listens, with
 //!   an error naming the file.
 
@@ -13,6 +15,9 @@ use axum::Router;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Longest wait for a request's head on a TLS connection (after the handshake's own 10 s).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A certificate chain and its private key, PEM files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +48,13 @@ impl TlsFiles {
                     self.key.display()
                 )
             })?;
-        Ok(Tls(config))
+        // HTTP/1.1 only, as over plain TCP: one protocol to review, and every request carries
+        // the `Host` header the served links are built from (HTTP/2 has `:authority` instead).
+        let mut server = (*config.get_inner()).clone();
+        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Tls(axum_server::tls_rustls::RustlsConfig::from_config(
+            std::sync::Arc::new(server),
+        )))
     }
 }
 
@@ -75,10 +86,13 @@ pub async fn serve(
                 stop.await;
                 closer.graceful_shutdown(Some(Duration::from_secs(5)));
             });
-            axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)?
-                .handle(handle)
-                .serve(app.into_make_service())
-                .await
+            let mut server = axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)?;
+            // A connection that sends no complete request head in time is closed.
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(Some(HEADER_READ_TIMEOUT));
+            server.handle(handle).serve(app.into_make_service()).await
         }
     }
 }

@@ -1052,7 +1052,8 @@ impl Canonical for Genesis {
 pub struct AccountRecord {
     /// Highest nonce used, if any.
     pub highest: Option<u64>,
-    /// Bit `i` set: nonce `highest - i` was used (bit 0 is `highest` itself).
+    /// Bit `i` set: nonce `highest - i` was used (bit 0 is `highest` itself). A JSON integer up
+    /// to 2^128 − 1: readers whose numbers are doubles (JavaScript) need a big-integer parser.
     pub window: u128,
     /// Rejected transactions recorded since the last applied one (a receipt each, up to
     /// [`crate::limits::MAX_REJECTED_RECEIPTS`]).

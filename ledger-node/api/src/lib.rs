@@ -237,6 +237,22 @@ pub struct StoredFile {
     pub digest: schemas::hash::Hash,
 }
 
+/// A body of raw bytes (`application/octet-stream`): setup ceremony files.
+pub struct OctetStream;
+
+impl utoipa::PartialSchema for OctetStream {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("Raw bytes"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OctetStream {}
+
 /// The liveness answer (`/health`).
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {

@@ -9,3 +9,4 @@ mod merkle;
 mod sm2_verify;
 mod state;
 mod vectors;
+mod wire;

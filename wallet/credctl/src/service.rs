@@ -210,7 +210,7 @@ async fn new_request(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| schemas::hash::sm3(t.trim().as_bytes()));
     if !given.is_some_and(|g| svc.tokens.contains(&g)) {
-        return problem(
+        let mut refused = problem(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             if svc.tokens.is_empty() {
@@ -219,6 +219,12 @@ async fn new_request(
                 "a staff client's token is needed: send Authorization: Bearer TOKEN"
             },
         );
+        // RFC 6750 §3: how to authenticate.
+        refused.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"credence-verifier\""),
+        );
+        return refused;
     }
     let axum::Json(spec) = match body {
         Ok(b) => b,
