@@ -161,10 +161,21 @@ fn routes() -> (Router<SharedState>, utoipa::openapi::OpenApi) {
 /// The router.
 pub fn router(shared: SharedState) -> Router {
     let (router, doc) = routes();
+    documented(router, &doc)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(shared)
+}
+
+/// What the node and the verifier service share around their routes: `doc` served at
+/// `/openapi.json` (written once), a problem for unknown routes, and every error a problem.
+pub fn documented<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    doc: &utoipa::openapi::OpenApi,
+) -> Router<S> {
     let served = OpenApiText(doc.to_json().unwrap_or_default().into());
     router
         .fallback(|| async {
-            ApiError::new(
+            problem(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such route; see /openapi.json",
@@ -172,8 +183,6 @@ pub fn router(shared: SharedState) -> Router {
         })
         .layer(axum::Extension(served))
         .layer(axum::middleware::map_response(json_errors))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(shared)
 }
 
 /// The node's OpenAPI 3.1 document, as `/openapi.json` serves it.
@@ -915,21 +924,21 @@ async fn context() -> Response {
         .into_response()
 }
 
-/// Liveness: 200 when the node runs.
+/// Liveness: 200 when the server runs.
 #[utoipa::path(get, path = "/health", responses((status = 200, description = "Running", body = ledger_api::Health)))]
-async fn health() -> axum::Json<ledger_api::Health> {
+pub async fn health() -> axum::Json<ledger_api::Health> {
     axum::Json(ledger_api::Health { status: "ok".into() })
 }
 
 /// This document (OpenAPI 3.1).
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The document", body = Object)))]
-async fn openapi_json(axum::Extension(doc): axum::Extension<OpenApiText>) -> Response {
+pub async fn openapi_json(axum::Extension(doc): axum::Extension<OpenApiText>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], doc.0).into_response()
 }
 
-/// The OpenAPI document as served, written once.
+/// The OpenAPI document as served, written once ([`documented`] installs it).
 #[derive(Clone)]
-struct OpenApiText(axum::body::Bytes);
+pub struct OpenApiText(axum::body::Bytes);
 
 /// Node status: height, view, role, peers.
 #[utoipa::path(get, path = "/v1/status", responses((status = 200, description = "The status", body = ledger_api::NodeStatus)))]

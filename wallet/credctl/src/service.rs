@@ -107,10 +107,10 @@ fn routes() -> (axum::Router<Arc<Service>>, utoipa::openapi::OpenApi) {
     use utoipa::OpenApi as _;
     use utoipa_axum::routes;
     let (router, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health))
+        .routes(routes!(ledger_node::api::health))
         .routes(routes!(new_request))
         .routes(routes!(verify_http))
-        .routes(routes!(openapi_json))
+        .routes(routes!(ledger_node::api::openapi_json))
         .split_for_parts();
     // Holders and health checks need no credentials; `POST /v1/requests` names its own.
     doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::default()]);
@@ -144,35 +144,9 @@ pub fn router(
         response_uri: format!("{}/v1/verify", public_url.trim_end_matches('/')),
     });
     let (router, doc) = routes();
-    let text = axum::body::Bytes::from(doc.to_json().unwrap_or_default());
-    router
-        .fallback(|| async {
-            problem(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such route; see /openapi.json",
-            )
-        })
-        .layer(axum::Extension(OpenApiText(text)))
-        .layer(axum::middleware::map_response(ledger_node::api::json_errors))
+    ledger_node::api::documented(router, &doc)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_SERVICE_BODY_BYTES))
         .with_state(svc)
-}
-
-/// The OpenAPI document as served, written once.
-#[derive(Clone)]
-struct OpenApiText(axum::body::Bytes);
-
-/// This document (OpenAPI 3.1).
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The document", body = Object)))]
-async fn openapi_json(axum::Extension(doc): axum::Extension<OpenApiText>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], doc.0).into_response()
-}
-
-/// Liveness: 200 when the service runs.
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "Running", body = ledger_api::Health)))]
-async fn health() -> axum::Json<ledger_api::Health> {
-    axum::Json(ledger_api::Health { status: "ok".into() })
 }
 
 use axum::http::StatusCode;
