@@ -94,6 +94,15 @@ impl VerifierRecord {
     pub fn nullifier_domain(&self) -> String {
         format!("{}|{}", self.did, self.nullifier_scope)
     }
+
+    /// The council (its id) this verifier requires unlinkable answers about `credential_type`
+    /// to escrow the holder's identity handle to (issue 18), if any.
+    pub fn escrow_for(&self, credential_type: &str) -> Option<&str> {
+        self.scope
+            .iter()
+            .find(|s| s.credential_type == credential_type)
+            .and_then(|s| s.escrow.as_deref())
+    }
 }
 
 /// A published credential schema.

@@ -206,15 +206,6 @@ impl EscrowConsent {
     }
 }
 
-/// The council (its id) a verifier requires unlinkable answers about `credential_type` to escrow
-/// the identity handle to.
-pub fn escrow_required(v: &VerifierRecord, credential_type: &str) -> Option<String> {
-    v.scope
-        .iter()
-        .find(|s| s.credential_type == credential_type)
-        .and_then(|s| s.escrow.clone())
-}
-
 fn escrow_consent(facts: &Facts, id: &str, handle: &str) -> Result<EscrowConsent, HolderError> {
     let record: CouncilRecord = facts
         .get(&state_keys::council(id), "the council")?
@@ -769,7 +760,9 @@ impl Holder {
         let escrow_council = if r.tier == Tier::Unlinkable {
             let (_, facts) = ledger.read(vec![state_keys::verifier(&r.verifier)]).await?;
             let v: Option<VerifierRecord> = facts.get(&state_keys::verifier(&r.verifier), "the verifier")?;
-            v.as_ref().and_then(|v| escrow_required(v, &r.credential_type))
+            v.as_ref()
+                .and_then(|v| v.escrow_for(&r.credential_type))
+                .map(str::to_owned)
         } else {
             None
         };
@@ -825,12 +818,12 @@ impl Holder {
         let escrow = match verifier
             .as_ref()
             .filter(|_| r.tier == Tier::Unlinkable)
-            .and_then(|v| escrow_required(v, &r.credential_type))
+            .and_then(|v| v.escrow_for(&r.credential_type))
         {
             None if escrow_council.is_none() => None,
-            Some(id) if Some(&id) == escrow_council.as_ref() => Some(escrow_consent(
+            Some(id) if Some(id) == escrow_council.as_deref() => Some(escrow_consent(
                 &facts,
-                &id,
+                id,
                 known.identity_handle().unwrap_or_default(),
             )?),
             _ => {

@@ -186,12 +186,7 @@ pub fn council_key(facts: &Facts, id: &str) -> Result<zk::escrow::CouncilKey, St
         .get(&state_keys::council(id), "the council")
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("the ledger has no regulator council {id}"))?;
-    let key = record
-        .key
-        .ok_or_else(|| format!("council {id}'s key generation has not finished"))?;
-    let bytes =
-        <[u8; 32]>::try_from(key.0.as_slice()).map_err(|_| format!("council {id}'s key is not 32 bytes"))?;
-    zk::escrow::CouncilKey::from_bytes(&bytes).map_err(|e| format!("council {id}'s key: {e}"))
+    zk::escrow::record::key_of(&record).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -999,7 +999,7 @@ fn escrow_statement(
     facts: &Facts,
     schema: &schemas::credential_schema::CredentialSchema,
 ) -> Result<Option<zk::unlinkable::EscrowStatement>, Refusal> {
-    let asked = crate::holder::escrow_required(verifier, credential_type);
+    let asked = verifier.escrow_for(credential_type).map(str::to_owned);
     let carried = match (&asked, &u.escrow) {
         (None, None) => return Ok(None),
         (Some(council), None) => {

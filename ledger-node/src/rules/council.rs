@@ -406,13 +406,7 @@ impl<R: store::TreeReader> Ctx<'_, '_, R> {
         };
         let scope = verifier.nullifier_domain();
         let checked = (|| {
-            let key = council.key.as_ref().ok_or(zk::ZkError::Council {
-                reason: "the council has no key".into(),
-            })?;
-            let key = <&[u8; 32]>::try_from(key.0.as_slice()).map_err(|_| zk::ZkError::Council {
-                reason: "the council's key is not 32 bytes".into(),
-            })?;
-            let council = zk::escrow::CouncilKey::from_bytes(key)?;
+            let council = zk::escrow::record::key_of(council)?;
             let vk = zk::unlinkable::VerifyingKey::from_bytes(&vk.circuit, vk.version, &vk.key)?;
             let claim = zk::unlinkable::EvidenceClaim {
                 council: &council,

@@ -3,7 +3,7 @@
 //! stored keys afterwards — what validators, members and anyone auditing an opening use alike.
 
 use super::council::{Council, CouncilParams, Dealing};
-use super::{CouncilKey, point_from_bytes};
+use super::{CouncilKey, Point, point_from_bytes};
 use crate::ZkError;
 use schemas::hash::{Domain, hash_domain};
 use schemas::ledger::{CouncilPlan, CouncilRecord};
@@ -32,6 +32,23 @@ pub fn params_of(chain_id: &str, plan: &CouncilPlan) -> Result<CouncilParams, Zk
     CouncilParams::new(hash_domain(COUNCIL_ID, &bytes), plan.threshold, n)
 }
 
+/// The key of a council in force, as its record stores it.
+pub fn key_of(record: &CouncilRecord) -> Result<CouncilKey, ZkError> {
+    let key = record.key.as_ref().ok_or_else(|| ZkError::Council {
+        reason: format!("council {}'s key generation has not finished", record.plan.id),
+    })?;
+    stored_point(&key.0).map(CouncilKey)
+}
+
+fn stored_point(b: &[u8]) -> Result<Point, ZkError> {
+    <&[u8; 32]>::try_from(b)
+        .ok()
+        .and_then(point_from_bytes)
+        .ok_or_else(|| ZkError::Council {
+            reason: "a stored council key is not a subgroup point".into(),
+        })
+}
+
 /// The council of a record: from its stored key and verification keys once in force, else from
 /// its dealings and disqualifications (every member must have dealt).
 pub fn council_of(chain_id: &str, record: &CouncilRecord) -> Result<Council, ZkError> {
@@ -44,20 +61,12 @@ pub fn council_of(chain_id: &str, record: &CouncilRecord) -> Result<Council, ZkE
         .map(|(i, _)| (i + 1) as u16)
         .filter(|i| !record.disqualified.contains(i))
         .collect();
-    if let Some(key) = &record.key {
-        let point = |b: &[u8]| {
-            <&[u8; 32]>::try_from(b)
-                .ok()
-                .and_then(point_from_bytes)
-                .ok_or_else(|| ZkError::Council {
-                    reason: "a stored council key is not a subgroup point".into(),
-                })
-        };
-        let key = CouncilKey(point(&key.0)?);
+    if record.key.is_some() {
+        let key = key_of(record)?;
         let verification = record
             .verification_keys
             .iter()
-            .map(|v| point(&v.0))
+            .map(|v| stored_point(&v.0))
             .collect::<Result<Vec<_>, _>>()?;
         return Council::from_parts(&params, key, verification, qualified);
     }
