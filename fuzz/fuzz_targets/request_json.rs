@@ -1,12 +1,21 @@
 //! Presentation-request JSON: never panics; signature checks on parsed requests never panic.
+//! The same bytes as an OpenID4VP request object, and as a request object's payload (reaching the
+//! payload's parser and checks behind a well-formed header), never panic either.
 #![no_main]
 
+use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
+use schemas::openid4vp::open_request_object;
 use schemas::presentation::SignedRequest;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(r) = SignedRequest::from_json(text) {
-        let _ = r.verify();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(r) = SignedRequest::from_json(text) {
+            let _ = r.verify();
+        }
+        let _ = open_request_object(text);
     }
+    let header = b64(br#"{"alg":"SM2SM3","typ":"oauth-authz-req+jwt","kid":"k"}"#);
+    let _ = open_request_object(&format!("{header}.{}.{}", b64(data), b64(&[0u8; 64])));
 });

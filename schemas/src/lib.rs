@@ -40,6 +40,7 @@ pub mod light_client;
 pub mod limits;
 pub mod merkle;
 pub mod openapi;
+pub mod openid4vp;
 pub mod presentation;
 pub mod seal;
 pub mod sm2;

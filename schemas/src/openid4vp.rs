@@ -1,0 +1,326 @@
+//! OpenID for Verifiable Presentations 1.0, Credence's profile (`docs/openid4vp.md`): the
+//! authorization request a verifier serves at its `request_uri` as a signed request object, with
+//! its DCQL query.
+//!
+//! The request object carries Credence's own [`SignedRequest`] (`credence_request`). A Credence
+//! wallet verifies that exactly as it verifies any request (SM2 over the request's canonical
+//! digest, by the key of the verifier it names) and refuses a request object whose standard
+//! parameters — what other OpenID4VP software reads — say anything else: a verifier cannot show
+//! one thing in the parameters and sign another.
+//!
+//! Invariants:
+//! - [`open_request_object`] reads at most [`MAX_REQUEST_OBJECT_BYTES`] and returns a request
+//!   only if the JWS signature, the signed request's own signature, and every standard parameter
+//!   agree;
+//! - the JWS signature is SM2 with SM3 over the JWS signing input (what OpenSSL's
+//!   `pkeyutl -sign -rawin -digest sm3` computes), under the private algorithm name
+//!   [`JWS_ALG`]: no registered JOSE algorithm is SM2.
+
+use crate::did::Did;
+use crate::presentation::{Channel, SignedRequest};
+use crate::sm2::{SecretKey, Signature};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+/// The client identifier prefix of a verifier identified by its DID (OpenID4VP 1.0 §5.9.3).
+pub const CLIENT_ID_PREFIX: &str = "decentralized_identifier:";
+
+/// The JWS `alg` of a request object: SM2 with SM3 over the signing input (private name).
+pub const JWS_ALG: &str = "SM2SM3";
+
+/// The JWS `typ` of a request object (RFC 9101).
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
+/// The DCQL credential format identifier of a Credence presentation (profile-defined).
+pub const VP_FORMAT: &str = "credence_vp";
+
+/// The audience of a request object a wallet reads without discovery (OpenID4VP 1.0 §5.8).
+pub const AUDIENCE: &str = "https://self-issued.me/v2";
+
+/// `response_type`: a VP Token.
+pub const RESPONSE_TYPE: &str = "vp_token";
+
+/// `response_mode`: the wallet posts the answer to `response_uri`.
+pub const RESPONSE_MODE: &str = "direct_post";
+
+/// The id of the one credential query a Credence request makes.
+pub const CREDENTIAL_QUERY_ID: &str = "credential";
+
+/// Longest request object read.
+pub const MAX_REQUEST_OBJECT_BYTES: usize = 64 * 1024;
+
+/// Longest `state` value.
+pub const MAX_STATE_CHARS: usize = 128;
+
+/// An authorization request (OpenID4VP 1.0 §5), as the request object's payload carries it.
+/// Members other software adds are ignored when read (§5: unknown parameters are ignored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    /// `decentralized_identifier:` + the verifier's DID.
+    pub client_id: String,
+    /// [`AUDIENCE`].
+    pub aud: String,
+    /// [`RESPONSE_TYPE`].
+    pub response_type: String,
+    /// [`RESPONSE_MODE`].
+    pub response_mode: String,
+    /// Where the wallet posts its answer: the request's channel address.
+    pub response_uri: String,
+    /// The request's nonce, lowercase hex.
+    pub nonce: String,
+    /// The verifier's value binding the answer to this exchange (`[A-Za-z0-9_-]`, 1 to
+    /// [`MAX_STATE_CHARS`]).
+    pub state: String,
+    /// When made and until when answerable, seconds since the Unix epoch (the request's).
+    pub iat: i64,
+    /// See `iat`.
+    pub exp: i64,
+    /// What is asked, in DCQL.
+    pub dcql_query: DcqlQuery,
+    /// The Credence extension: the request as Credence signs and verifies it, with what DCQL
+    /// cannot say (predicates, tier, purpose, accepted issuers).
+    pub credence_request: SignedRequest,
+}
+
+/// A DCQL query (OpenID4VP 1.0 §6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DcqlQuery {
+    /// The credentials asked for (a Credence request asks for one).
+    pub credentials: Vec<CredentialQuery>,
+}
+
+/// A DCQL credential query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialQuery {
+    /// [`CREDENTIAL_QUERY_ID`].
+    pub id: String,
+    /// [`VP_FORMAT`].
+    pub format: String,
+    /// The credential type.
+    pub meta: CredentialMeta,
+    /// The claims to disclose (none: only predicates, or the unlinkable tier).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimQuery>,
+}
+
+/// A credential query's `meta`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialMeta {
+    /// `[[credential type]]`.
+    pub type_values: Vec<Vec<String>>,
+}
+
+/// A DCQL claims query: the claim's path in the credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimQuery {
+    /// `["credentialSubject", attribute]`.
+    pub path: Vec<String>,
+}
+
+/// Why a request object was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the OpenID4VP request object is refused: {0}")]
+pub struct RequestObjectError(pub String);
+
+fn refuse<T>(why: impl Into<String>) -> Result<T, RequestObjectError> {
+    Err(RequestObjectError(why.into()))
+}
+
+/// The JWS header of a request object.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    typ: String,
+    kid: String,
+}
+
+impl AuthorizationRequest {
+    /// The authorization request of `signed` (which must name its channel: the answer's
+    /// address), with the verifier's `state`.
+    pub fn new(signed: &SignedRequest, state: &str) -> Result<Self, RequestObjectError> {
+        let r = &signed.request;
+        let Some(channel) = &r.channel else {
+            return refuse("the request names no channel: an OpenID4VP request needs its response address");
+        };
+        let out = AuthorizationRequest {
+            client_id: format!("{CLIENT_ID_PREFIX}{}", r.verifier),
+            aud: AUDIENCE.into(),
+            response_type: RESPONSE_TYPE.into(),
+            response_mode: RESPONSE_MODE.into(),
+            response_uri: channel.response_uri.clone(),
+            nonce: crate::bytes::to_hex(&r.nonce.0),
+            state: state.to_owned(),
+            iat: r.created_at,
+            exp: r.expires_at,
+            dcql_query: DcqlQuery {
+                credentials: vec![CredentialQuery {
+                    id: CREDENTIAL_QUERY_ID.into(),
+                    format: VP_FORMAT.into(),
+                    meta: CredentialMeta {
+                        type_values: vec![vec![r.credential_type.clone()]],
+                    },
+                    claims: r
+                        .disclose
+                        .iter()
+                        .map(|a| ClaimQuery {
+                            path: vec!["credentialSubject".into(), a.clone()],
+                        })
+                        .collect(),
+                }],
+            },
+            credence_request: signed.clone(),
+        };
+        out.check()?;
+        Ok(out)
+    }
+
+    /// Checks that every standard parameter says what the signed request says, and the state's
+    /// shape. (The signed request's own signature is checked by [`open_request_object`].)
+    pub fn check(&self) -> Result<(), RequestObjectError> {
+        let r = &self.credence_request.request;
+        let same = |what: &str, ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                refuse(format!("its {what} is not the signed request's"))
+            }
+        };
+        same(
+            "client_id",
+            self.client_id == format!("{CLIENT_ID_PREFIX}{}", r.verifier),
+        )?;
+        if self.aud != AUDIENCE || self.response_type != RESPONSE_TYPE || self.response_mode != RESPONSE_MODE
+        {
+            return refuse(format!(
+                "this profile answers aud {AUDIENCE}, response_type {RESPONSE_TYPE} and response_mode {RESPONSE_MODE} only"
+            ));
+        }
+        let Some(channel): Option<&Channel> = r.channel.as_ref() else {
+            return refuse("the signed request names no channel (response address)");
+        };
+        channel
+            .check()
+            .map_err(|e| RequestObjectError(format!("its channel: {e}")))?;
+        same("response_uri", self.response_uri == channel.response_uri)?;
+        same("nonce", self.nonce == crate::bytes::to_hex(&r.nonce.0))?;
+        same("iat", self.iat == r.created_at)?;
+        same("exp", self.exp == r.expires_at)?;
+        let [q] = self.dcql_query.credentials.as_slice() else {
+            return refuse("its DCQL query must ask for exactly one credential");
+        };
+        same("DCQL credential query id", q.id == CREDENTIAL_QUERY_ID)?;
+        same("DCQL format", q.format == VP_FORMAT)?;
+        same(
+            "DCQL type_values",
+            q.meta.type_values == [vec![r.credential_type.clone()]],
+        )?;
+        let claims: Vec<&[String]> = q.claims.iter().map(|c| c.path.as_slice()).collect();
+        let asked: Vec<[String; 2]> = r
+            .disclose
+            .iter()
+            .map(|a| ["credentialSubject".to_owned(), a.clone()])
+            .collect();
+        same(
+            "DCQL claims",
+            claims.len() == asked.len() && claims.iter().zip(&asked).all(|(c, a)| *c == a.as_slice()),
+        )?;
+        let state_ok = !self.state.is_empty()
+            && self.state.len() <= MAX_STATE_CHARS
+            && self
+                .state
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !state_ok {
+            return refuse(format!(
+                "its state must be 1 to {MAX_STATE_CHARS} characters of A-Z, a-z, 0-9, - and _"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(part: &str, what: &str) -> Result<Vec<u8>, RequestObjectError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| RequestObjectError(format!("its {what} is not base64url without padding")))
+}
+
+/// The `kid` of a verifier's request objects: its DID and its key's Multikey.
+pub fn key_id(verifier: &Did, key: &crate::sm2::PublicKey) -> String {
+    format!("{verifier}#{}", crate::did::multikey(key))
+}
+
+/// The request object (a compact JWS) of `request`, signed with `key`, the key of the verifier
+/// the request names.
+pub fn request_object(request: &AuthorizationRequest, key: &SecretKey) -> Result<String, RequestObjectError> {
+    request.check()?;
+    if key.public_key() != &request.credence_request.verifier_key {
+        return refuse("the signing key is not the key the signed request carries");
+    }
+    let header = Header {
+        alg: JWS_ALG.into(),
+        typ: REQUEST_OBJECT_TYP.into(),
+        kid: key_id(&request.credence_request.request.verifier, key.public_key()),
+    };
+    let json = |v: serde_json::Result<Vec<u8>>| v.map_err(|e| RequestObjectError(e.to_string()));
+    let input = format!(
+        "{}.{}",
+        b64(&json(serde_json::to_vec(&header))?),
+        b64(&json(serde_json::to_vec(request))?)
+    );
+    let signature = key.sign_raw(input.as_bytes());
+    Ok(format!("{input}.{}", b64(&signature.0)))
+}
+
+/// Reads a request object: its JWS signature under the key the signed request carries (named by
+/// `kid`), the signed request's own signature, and the agreement of every standard parameter.
+/// The caller still checks the verifier's registration, as for any request.
+pub fn open_request_object(text: &str) -> Result<AuthorizationRequest, RequestObjectError> {
+    if text.len() > MAX_REQUEST_OBJECT_BYTES {
+        return refuse(format!(
+            "it is longer than {MAX_REQUEST_OBJECT_BYTES} bytes (MAX_REQUEST_OBJECT_BYTES)"
+        ));
+    }
+    let text = text.trim();
+    let mut parts = text.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return refuse("it is not a compact JWS (three base64url parts separated by dots)");
+    };
+    let header: Header = serde_json::from_slice(&unb64(h, "header")?)
+        .map_err(|e| RequestObjectError(format!("its header: {e}")))?;
+    if header.alg != JWS_ALG {
+        return refuse(format!(
+            "its alg is {:?}; this profile signs with {JWS_ALG}",
+            header.alg
+        ));
+    }
+    if header.typ != REQUEST_OBJECT_TYP {
+        return refuse(format!("its typ is {:?}, not {REQUEST_OBJECT_TYP}", header.typ));
+    }
+    let payload = unb64(p, "payload")?;
+    crate::codec::refuse_duplicate_keys(&String::from_utf8_lossy(&payload))
+        .map_err(|e| RequestObjectError(format!("its payload: {e}")))?;
+    let request: AuthorizationRequest =
+        serde_json::from_slice(&payload).map_err(|e| RequestObjectError(format!("its payload: {e}")))?;
+    let signed = &request.credence_request;
+    if header.kid != key_id(&signed.request.verifier, &signed.verifier_key) {
+        return refuse("its kid does not name the key of the verifier the signed request names");
+    }
+    let sig = unb64(s, "signature")?;
+    let sig = <[u8; crate::sm2::SIGNATURE_LEN]>::try_from(sig.as_slice())
+        .map_err(|_| RequestObjectError("its signature is not 64 bytes (r || s)".into()))?;
+    let input = &text[..h.len() + 1 + p.len()];
+    signed
+        .verifier_key
+        .verify_raw(input.as_bytes(), &Signature(sig))
+        .map_err(|_| RequestObjectError("its JWS signature does not verify".into()))?;
+    signed
+        .verify()
+        .map_err(|e| RequestObjectError(format!("the signed request inside: {e}")))?;
+    request.check()?;
+    Ok(request)
+}
