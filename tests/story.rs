@@ -1079,7 +1079,85 @@ async fn issued_credentials_read_in_independent_tools() {
             .is_some_and(|c| c.iter().any(|l| l["status"] == "failed" && l["check"] == "nonce")),
         "{replayed}"
     );
+    // Issue 20, OpenID4VP: the staff client starts an exchange; the wallet opens the link,
+    // fetches the signed request object by reference, checks it, answers by direct_post; the
+    // staff client reads the result.
+    let oid4vp = format!("{service}/v1/oid4vp/requests");
+    let started = answer(
+        &http,
+        "post",
+        "/v1/oid4vp/requests",
+        oid4vp,
+        Some(spec.clone()),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(started["status"], 200, "{started}");
+    let link = started["body"]["link"].as_str().expect("link").to_owned();
+    let query = link.strip_prefix("openid4vp://?").expect("an openid4vp link");
+    let params: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let request_uri = &params["request_uri"];
+    let object = http.get(request_uri).send().await.expect("reachable");
+    assert_eq!(
+        object.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/oauth-authz-req+jwt")
+    );
+    let opened = schemas::openid4vp::open_request_object(&object.text().await.expect("text"))
+        .expect("a valid request object");
+    assert_eq!(params["client_id"], opened.client_id);
+    assert_eq!(
+        opened
+            .credence_request
+            .request
+            .channel
+            .as_ref()
+            .map(|c| c.session.as_str()),
+        started["body"]["session"].as_str()
+    );
+    let pending = w
+        .student
+        .prepare(
+            opened.credence_request.clone(),
+            None,
+            &devnet.ledger,
+            wallet::now(),
+        )
+        .await
+        .expect("prepared");
+    let p = w
+        .student
+        .present(&pending, None, wallet::now())
+        .expect("presented");
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("vp_token", &json!({ "credential": [p] }).to_string())
+        .append_pair("state", &opened.state)
+        .finish();
+    let post_form = |body: String| {
+        http.post(&opened.response_uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let r = post_form(form.clone()).await.expect("reachable");
+    assert_eq!(r.status(), 200, "the direct_post answer passes every check");
+    let result = http
+        .get(format!("{service}/v1/oid4vp/results/{}", opened.state))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(result.status(), 200);
+    let report: Report = result.json().await.expect("a report");
+    assert!(report.passed(), "{:?}", report.failure());
+    let again = post_form(form).await.expect("reachable");
+    assert_eq!(again.status(), 409, "an exchange is answered once");
+    let unknown = post_form("vp_token=%7B%7D&state=nope".into())
+        .await
+        .expect("reachable");
+    assert_eq!(unknown.status(), 404);
     let service_answers = vec![
+        started,
         made,
         passed,
         replayed,

@@ -10,6 +10,13 @@
 //!   check passed, 422 when one refused (or its request is answered at another address), 400
 //!   for a body that is not a presentation.
 //!
+//! - OpenID4VP 1.0 ([`openid4vp`], `docs/openid4vp.md`): `POST /v1/oid4vp/requests` (staff) →
+//!   an `openid4vp://` link; `GET /v1/oid4vp/requests/{state}` → the signed request object;
+//!   `POST /v1/oid4vp/responses` (`direct_post`) → the report; `GET /v1/oid4vp/results/{state}`
+//!   (staff) → the report once answered;
+//! - `/openapi.json`: this service's OpenAPI 3.1 document, generated from the handlers; every
+//!   error is an RFC 9457 problem (`docs/http-errors.md`).
+//!
 //! Verification runs on the blocking pool; certificates already checked are cached.
 
 use rand_core::OsRng;
@@ -18,9 +25,11 @@ use std::sync::Arc;
 use wallet::ledger::{CertificateCache, Ledger, Trust};
 use wallet::roles::Identity;
 use wallet::verifier::{
-    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, RequestSpec, Source, fetch_facts, make_request_on,
-    new_channel,
+    Context, DEFAULT_MAX_STATUS_AGE_SECS, ReplayGuard, Report, RequestSpec, Source, fetch_facts,
+    make_request_on, new_channel,
 };
+
+pub mod openid4vp;
 
 /// Where the service's ledger facts come from.
 pub enum ServeSource {
@@ -40,6 +49,10 @@ pub struct Service {
     tokens: Vec<schemas::Hash>,
     /// This service's `/v1/verify` as holders reach it.
     response_uri: String,
+    /// This service's address as holders reach it, without a trailing `/`.
+    public_url: String,
+    /// OpenID4VP exchanges in progress.
+    exchanges: openid4vp::Exchanges,
 }
 
 /// Staff-client tokens from a file: one per line (`NAME TOKEN`, or the token alone); blank
@@ -110,6 +123,10 @@ fn routes() -> (axum::Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger_node::api::health))
         .routes(routes!(new_request))
         .routes(routes!(verify_http))
+        .routes(routes!(openid4vp::start))
+        .routes(routes!(openid4vp::request_object))
+        .routes(routes!(openid4vp::response))
+        .routes(routes!(openid4vp::result))
         .routes(routes!(ledger_node::api::openapi_json))
         .split_for_parts();
     // Holders and health checks need no credentials; `POST /v1/requests` names its own.
@@ -142,6 +159,8 @@ pub fn router(
         cache: CertificateCache::default(),
         tokens: tokens.iter().map(|t| schemas::hash::sm3(t.as_bytes())).collect(),
         response_uri: format!("{}/v1/verify", public_url.trim_end_matches('/')),
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        exchanges: openid4vp::Exchanges::default(),
     });
     let (router, doc) = routes();
     ledger_node::api::documented(router, &doc)
@@ -153,6 +172,34 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ledger_api::Problem;
 use ledger_node::api::problem;
+
+/// The 401 answer when the request carries no staff client's token.
+fn staff(svc: &Service, headers: &axum::http::HeaderMap) -> Option<Response> {
+    // Compared as SM3 digests: the comparison's timing tells nothing about a token.
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| schemas::hash::sm3(t.trim().as_bytes()));
+    if !given.is_some_and(|g| svc.tokens.contains(&g)) {
+        let mut refused = problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            if svc.tokens.is_empty() {
+                "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE"
+            } else {
+                "a staff client's token is needed: send Authorization: Bearer TOKEN"
+            },
+        );
+        // RFC 6750 §3: how to authenticate.
+        refused.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"credence-verifier\""),
+        );
+        return Some(refused);
+    }
+    None
+}
 
 /// Sign a presentation request for a staff client.
 ///
@@ -177,27 +224,7 @@ async fn new_request(
     headers: axum::http::HeaderMap,
     body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    // Compared as SM3 digests: the comparison's timing tells nothing about a token.
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| schemas::hash::sm3(t.trim().as_bytes()));
-    if !given.is_some_and(|g| svc.tokens.contains(&g)) {
-        let mut refused = problem(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            if svc.tokens.is_empty() {
-                "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE"
-            } else {
-                "a staff client's token is needed: send Authorization: Bearer TOKEN"
-            },
-        );
-        // RFC 6750 §3: how to authenticate.
-        refused.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"credence-verifier\""),
-        );
+    if let Some(refused) = staff(&svc, &headers) {
         return refused;
     }
     let axum::Json(spec) = match body {
@@ -275,6 +302,24 @@ async fn verify_http(
     if let Some(why) = elsewhere {
         return problem(StatusCode::UNPROCESSABLE_ENTITY, "wrong_channel", why);
     }
+    match verify_presentation(&svc, p).await {
+        Ok(r) => report_answer(r),
+        Err(e) => e,
+    }
+}
+
+/// A report as an answer: 200 when every check passed, 422 when one refused.
+fn report_answer(r: Report) -> Response {
+    let status = if r.passed() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (status, axum::Json(r)).into_response()
+}
+
+/// Verifies a presentation: reads the ledger (online) and runs every check on the blocking pool.
+async fn verify_presentation(svc: &Arc<Service>, p: Presentation) -> Result<Report, Response> {
     // Online, cheap checks come before any ledger read: a request this service did not sign, or
     // did not make, costs one signature check and is then refused by `verify` without reading
     // anything. Offline nothing is read, and `verify` checks the request first anyway (checking
@@ -287,7 +332,13 @@ async fn verify_http(
         }
         ServeSource::Online(l) => match fetch_facts(l, &p).await {
             Ok(f) => Some(f),
-            Err(e) => return problem(StatusCode::BAD_GATEWAY, "ledger_unreachable", e.to_string()),
+            Err(e) => {
+                return Err(problem(
+                    StatusCode::BAD_GATEWAY,
+                    "ledger_unreachable",
+                    e.to_string(),
+                ));
+            }
         },
         ServeSource::Offline(_) => None,
     };
@@ -315,17 +366,7 @@ async fn verify_http(
         )
     })
     .await;
-    match report {
-        Ok(r) => {
-            let status = if r.passed() {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            (status, axum::Json(r)).into_response()
-        }
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-    }
+    report.map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 #[cfg(test)]

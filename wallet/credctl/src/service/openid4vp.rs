@@ -1,0 +1,345 @@
+//! The verifier service's OpenID4VP 1.0 endpoints (`docs/openid4vp.md`): a staff client starts
+//! an exchange and gets an `openid4vp://` link; the wallet fetches the signed request object by
+//! reference (`request_uri`) and posts its answer (`direct_post`, bound to `state` and the
+//! request's nonce) to the response URI; the staff client reads the result.
+//!
+//! Exchanges live in memory, at most [`MAX_OPEN_EXCHANGES`], each until its request expires (a
+//! restarted service forgets them; the replay memory of answered nonces is on disk as before).
+
+use super::{Service, problem, report_answer, staff, verify_presentation};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ledger_api::Problem;
+use rand_core::{OsRng, RngCore};
+use schemas::openid4vp::{AuthorizationRequest, CREDENTIAL_QUERY_ID, request_object as sign_object};
+use schemas::presentation::Presentation;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use wallet::verifier::{Report, RequestSpec};
+
+/// Most exchanges a service keeps open at once (a staff client starting more gets 503).
+pub const MAX_OPEN_EXCHANGES: usize = 4096;
+
+/// Longest `direct_post` body read (a presentation with its proofs, form-encoded).
+pub const MAX_RESPONSE_BODY_BYTES: usize = 2 << 20;
+
+/// One exchange: its request object, the nonce its answer must carry, and the result.
+struct Exchange {
+    object: String,
+    nonce: schemas::Hash,
+    expires_at: i64,
+    result: Option<Report>,
+}
+
+/// The exchanges in progress, by `state`.
+#[derive(Default)]
+pub(super) struct Exchanges(Mutex<HashMap<String, Exchange>>);
+
+impl Exchanges {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Exchange>) -> T) -> T {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = wallet::now();
+        map.retain(|_, e| e.expires_at >= now - wallet::verifier::CLOCK_SKEW_SECS);
+        f(&mut map)
+    }
+}
+
+/// What a staff client gets for a new exchange.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    /// The exchange's `state`: read its result at `/v1/oid4vp/results/{state}`.
+    pub state: String,
+    /// Where the wallet fetches the signed request object.
+    pub request_uri: String,
+    /// The link to show (as text or a QR code): `openid4vp://?client_id=…&request_uri=…`.
+    pub link: String,
+    /// The value the staff client shows beside the link; the holder's wallet shows the same.
+    pub session: String,
+}
+
+/// An OpenID4VP wallet's answer (`direct_post`, form-encoded).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DirectPost {
+    /// JSON: `{"credential": [<presentation>]}` (the DCQL credential query's id).
+    pub vp_token: String,
+    /// The exchange's `state`.
+    pub state: String,
+}
+
+impl DirectPost {
+    /// Reads the form; other fields are ignored, a repeated one is refused.
+    fn parse(body: &[u8]) -> Result<Self, String> {
+        let mut vp_token = None;
+        let mut state = None;
+        for (k, v) in form_urlencoded::parse(body) {
+            let slot = match k.as_ref() {
+                "vp_token" => &mut vp_token,
+                "state" => &mut state,
+                _ => continue,
+            };
+            if slot.replace(v.into_owned()).is_some() {
+                return Err(format!("{k} is given twice"));
+            }
+        }
+        match (vp_token, state) {
+            (Some(vp_token), Some(state)) => Ok(DirectPost { vp_token, state }),
+            _ => Err("post vp_token and state, form-encoded (application/x-www-form-urlencoded)".into()),
+        }
+    }
+}
+
+fn percent(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Start an OpenID4VP exchange for a staff client.
+///
+/// Signs a request (answered at this service's `/v1/oid4vp/responses`) and its request object,
+/// and answers the link a holder's wallet opens.
+#[utoipa::path(
+    post,
+    path = "/v1/oid4vp/requests",
+    request_body = RequestSpec,
+    security(("staffToken" = [])),
+    responses(
+        (status = 200, description = "The exchange", body = Started),
+        (status = 400, description = "Not a request spec, or one that cannot be signed", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No staff client's token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many open exchanges (MAX_OPEN_EXCHANGES), or the replay memory cannot be written", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn start(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Some(refused) = staff(&svc, &headers) {
+        return refused;
+    }
+    let spec = match body {
+        Ok(axum::Json(s)) => s,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not a request spec (see /openapi.json): {e}"),
+            );
+        }
+    };
+    if let Err(e) = spec.check() {
+        return problem(StatusCode::BAD_REQUEST, "bad_request", e);
+    }
+    let channel =
+        wallet::verifier::new_channel(format!("{}/v1/oid4vp/responses", svc.public_url), &mut OsRng);
+    let session = channel.session.clone();
+    let signed =
+        wallet::verifier::make_request_on(svc.id.key(), &spec, Some(channel), wallet::now(), &mut OsRng);
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    let state = hex::encode(bytes);
+    let object = match AuthorizationRequest::new(&signed, &state).and_then(|r| sign_object(&r, svc.id.key()))
+    {
+        Ok(o) => o,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+    };
+    let full = svc.exchanges.with(|map| {
+        if map.len() >= MAX_OPEN_EXCHANGES {
+            return true;
+        }
+        map.insert(
+            state.clone(),
+            Exchange {
+                object,
+                nonce: signed.request.nonce,
+                expires_at: signed.request.expires_at,
+                result: None,
+            },
+        );
+        false
+    });
+    if full {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "{MAX_OPEN_EXCHANGES} exchanges are open (MAX_OPEN_EXCHANGES); retry when some have expired"
+            ),
+        );
+    }
+    if let Err(e) = svc.guard.remember(&signed) {
+        svc.exchanges.with(|map| map.remove(&state));
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string());
+    }
+    let request_uri = format!("{}/v1/oid4vp/requests/{state}", svc.public_url);
+    let client_id = format!(
+        "{}{}",
+        schemas::openid4vp::CLIENT_ID_PREFIX,
+        signed.request.verifier
+    );
+    let link = format!(
+        "openid4vp://?client_id={}&request_uri={}",
+        percent(&client_id),
+        percent(&request_uri)
+    );
+    axum::Json(Started {
+        state,
+        request_uri,
+        link,
+        session,
+    })
+    .into_response()
+}
+
+/// The signed request object of an exchange (what its `request_uri` names).
+#[utoipa::path(
+    get,
+    path = "/v1/oid4vp/requests/{state}",
+    params(("state" = String, Path, description = "The exchange's state")),
+    responses(
+        (status = 200, description = "The request object (compact JWS)", body = String, content_type = "application/oauth-authz-req+jwt"),
+        (status = 404, description = "No such exchange, or it expired", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn request_object(State(svc): State<Arc<Service>>, Path(state): Path<String>) -> Response {
+    match svc
+        .exchanges
+        .with(|map| map.get(&state).map(|e| e.object.clone()))
+    {
+        Some(object) => (
+            [(header::CONTENT_TYPE, "application/oauth-authz-req+jwt")],
+            object,
+        )
+            .into_response(),
+        None => not_found(&state),
+    }
+}
+
+fn not_found(state: &str) -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no exchange {:?} is open here (it expired, or the service restarted)",
+            state.chars().take(64).collect::<String>()
+        ),
+    )
+}
+
+/// Receive a wallet's answer (`direct_post`).
+///
+/// The body is form-encoded `vp_token` and `state`; the presentation must answer this
+/// exchange's request (its nonce). The answer is the verification report, as `/v1/verify` gives
+/// it; the staff client reads it at `/v1/oid4vp/results/{state}`.
+#[utoipa::path(
+    post,
+    path = "/v1/oid4vp/responses",
+    request_body(content = DirectPost, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Every check passed", body = Report),
+        (status = 400, description = "Not a form with vp_token and state, or its vp_token holds no presentation answering this exchange", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such exchange, or it expired", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This exchange was answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over MAX_RESPONSE_BODY_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A check refused: the report says which and why", body = Report),
+        (status = 502, description = "The ledger could not be read", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::Bytes) -> Response {
+    if body.len() > MAX_RESPONSE_BODY_BYTES {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the answer exceeds {MAX_RESPONSE_BODY_BYTES} bytes (MAX_RESPONSE_BODY_BYTES)"),
+        );
+    }
+    let DirectPost { vp_token, state } = match DirectPost::parse(&body) {
+        Ok(post) => post,
+        Err(why) => return problem(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    let Some((nonce, answered)) = svc
+        .exchanges
+        .with(|map| map.get(&state).map(|e| (e.nonce, e.result.is_some())))
+    else {
+        return not_found(&state);
+    };
+    if answered {
+        return problem(
+            StatusCode::CONFLICT,
+            "answered",
+            "this exchange was answered already",
+        );
+    }
+    let p = match presentation_in(&vp_token) {
+        Ok(p) => p,
+        Err(why) => return problem(StatusCode::BAD_REQUEST, "bad_request", why),
+    };
+    if p.request.request.nonce != nonce {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the presentation answers another request than this exchange's",
+        );
+    }
+    match verify_presentation(&svc, p).await {
+        Ok(report) => {
+            svc.exchanges.with(|map| {
+                if let Some(e) = map.get_mut(&state) {
+                    e.result = Some(report.clone());
+                }
+            });
+            report_answer(report)
+        }
+        Err(e) => e,
+    }
+}
+
+/// The one presentation a `vp_token` carries for the credential query.
+fn presentation_in(vp_token: &str) -> Result<Presentation, String> {
+    let token: serde_json::Value =
+        serde_json::from_str(vp_token).map_err(|e| format!("vp_token is not JSON: {e}"))?;
+    let answers = token
+        .get(CREDENTIAL_QUERY_ID)
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| format!("vp_token has no list of presentations under {CREDENTIAL_QUERY_ID:?}"))?;
+    let [one] = answers.as_slice() else {
+        return Err(format!(
+            "vp_token carries {} presentations for {CREDENTIAL_QUERY_ID:?}; this exchange takes one",
+            answers.len()
+        ));
+    };
+    Presentation::from_json(&one.to_string()).map_err(|e| format!("vp_token's presentation: {e}"))
+}
+
+/// The result of an exchange, for the staff client.
+#[utoipa::path(
+    get,
+    path = "/v1/oid4vp/results/{state}",
+    params(("state" = String, Path, description = "The exchange's state")),
+    security(("staffToken" = [])),
+    responses(
+        (status = 200, description = "The report of the answer received", body = Report),
+        (status = 202, description = "Not answered yet"),
+        (status = 401, description = "No staff client's token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such exchange, or it expired", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn result(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Path(state): Path<String>,
+) -> Response {
+    if let Some(refused) = staff(&svc, &headers) {
+        return refused;
+    }
+    match svc
+        .exchanges
+        .with(|map| map.get(&state).map(|e| e.result.clone()))
+    {
+        Some(Some(report)) => axum::Json(report).into_response(),
+        Some(None) => StatusCode::ACCEPTED.into_response(),
+        None => not_found(&state),
+    }
+}
