@@ -1103,9 +1103,9 @@ async fn issued_credentials_read_in_independent_tools() {
         object.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/oauth-authz-req+jwt")
     );
-    let opened = schemas::openid4vp::open_request_object(&object.text().await.expect("text"))
-        .expect("a valid request object");
-    assert_eq!(params["client_id"], opened.client_id);
+    let opened =
+        schemas::openid4vp::open_request_object(&object.text().await.expect("text"), &params["client_id"])
+            .expect("a valid request object, of the verifier the link names");
     assert_eq!(
         opened
             .credence_request
@@ -1139,6 +1139,12 @@ async fn issued_credentials_read_in_independent_tools() {
             .body(body)
             .send()
     };
+    // Anyone with the link can post a refused answer; the exchange stays open for the holder's.
+    let junk = form_urlencoded::Serializer::new(String::new())
+        .append_pair("vp_token", r#"{"credential": [{"not": "a presentation"}]}"#)
+        .append_pair("state", &opened.state)
+        .finish();
+    assert_eq!(post_form(junk).await.expect("reachable").status(), 400);
     let r = post_form(form.clone()).await.expect("reachable");
     assert_eq!(r.status(), 200, "the direct_post answer passes every check");
     let result = http

@@ -1,6 +1,7 @@
 //! Presentation-request JSON: never panics; signature checks on parsed requests never panic.
-//! The same bytes as an OpenID4VP request object, and as a request object's payload (reaching the
-//! payload's parser and checks behind a well-formed header), never panic either.
+//! The same bytes as an OpenID4VP request object, as a request object's payload behind a
+//! well-formed header, and as an authorization request whose parameters are checked, never panic
+//! either.
 #![no_main]
 
 use base64::Engine as _;
@@ -14,8 +15,15 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(r) = SignedRequest::from_json(text) {
             let _ = r.verify();
         }
-        let _ = open_request_object(text);
+        let _ = open_request_object(text, "decentralized_identifier:did:credence:x");
     }
     let header = b64(br#"{"alg":"SM2SM3","typ":"oauth-authz-req+jwt","kid":"k"}"#);
-    let _ = open_request_object(&format!("{header}.{}.{}", b64(data), b64(&[0u8; 64])));
+    let _ = open_request_object(
+        &format!("{header}.{}.{}", b64(data), b64(&[0u8; 64])),
+        "decentralized_identifier:did:credence:x",
+    );
+    // The payload's parameter checks, which the signatures otherwise keep fuzzed input from.
+    if let Ok(request) = serde_json::from_slice::<schemas::openid4vp::AuthorizationRequest>(data) {
+        let _ = request.check();
+    }
 });

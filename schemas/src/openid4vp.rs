@@ -53,8 +53,11 @@ pub const MAX_REQUEST_OBJECT_BYTES: usize = 64 * 1024;
 pub const MAX_STATE_CHARS: usize = 128;
 
 /// An authorization request (OpenID4VP 1.0 §5), as the request object's payload carries it.
-/// Members other software adds are ignored when read (§5: unknown parameters are ignored).
+/// Nothing else is read: a member this profile does not define (`transaction_data`,
+/// `client_metadata`, `verifier_info`, …) would be something other software shows that the
+/// signed request does not say, so it is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthorizationRequest {
     /// `decentralized_identifier:` + the verifier's DID.
     pub client_id: String,
@@ -84,6 +87,7 @@ pub struct AuthorizationRequest {
 
 /// A DCQL query (OpenID4VP 1.0 §6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DcqlQuery {
     /// The credentials asked for (a Credence request asks for one).
     pub credentials: Vec<CredentialQuery>,
@@ -91,6 +95,7 @@ pub struct DcqlQuery {
 
 /// A DCQL credential query.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CredentialQuery {
     /// [`CREDENTIAL_QUERY_ID`].
     pub id: String,
@@ -105,6 +110,7 @@ pub struct CredentialQuery {
 
 /// A credential query's `meta`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CredentialMeta {
     /// `[[credential type]]`.
     pub type_values: Vec<Vec<String>>,
@@ -112,6 +118,7 @@ pub struct CredentialMeta {
 
 /// A DCQL claims query: the claim's path in the credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClaimQuery {
     /// `["credentialSubject", attribute]`.
     pub path: Vec<String>,
@@ -128,6 +135,7 @@ fn refuse<T>(why: impl Into<String>) -> Result<T, RequestObjectError> {
 
 /// The JWS header of a request object.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Header {
     alg: String,
     typ: String,
@@ -276,10 +284,11 @@ pub fn request_object(request: &AuthorizationRequest, key: &SecretKey) -> Result
     Ok(format!("{input}.{}", b64(&signature.0)))
 }
 
-/// Reads a request object: its JWS signature under the key the signed request carries (named by
-/// `kid`), the signed request's own signature, and the agreement of every standard parameter.
-/// The caller still checks the verifier's registration, as for any request.
-pub fn open_request_object(text: &str) -> Result<AuthorizationRequest, RequestObjectError> {
+/// Reads a request object fetched for a link whose `client_id` is `client_id`: its JWS signature
+/// under the key the signed request carries (named by `kid`), the signed request's own
+/// signature, the agreement of every standard parameter, and the link's `client_id` (RFC 9101
+/// §6.3). The caller still checks the verifier's registration, as for any request.
+pub fn open_request_object(text: &str, client_id: &str) -> Result<AuthorizationRequest, RequestObjectError> {
     if text.len() > MAX_REQUEST_OBJECT_BYTES {
         return refuse(format!(
             "it is longer than {MAX_REQUEST_OBJECT_BYTES} bytes (MAX_REQUEST_OBJECT_BYTES)"
@@ -290,8 +299,11 @@ pub fn open_request_object(text: &str) -> Result<AuthorizationRequest, RequestOb
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return refuse("it is not a compact JWS (three base64url parts separated by dots)");
     };
-    let header: Header = serde_json::from_slice(&unb64(h, "header")?)
+    let header = unb64(h, "header")?;
+    crate::codec::refuse_duplicate_keys(&String::from_utf8_lossy(&header))
         .map_err(|e| RequestObjectError(format!("its header: {e}")))?;
+    let header: Header =
+        serde_json::from_slice(&header).map_err(|e| RequestObjectError(format!("its header: {e}")))?;
     if header.alg != JWS_ALG {
         return refuse(format!(
             "its alg is {:?}; this profile signs with {JWS_ALG}",
@@ -322,5 +334,8 @@ pub fn open_request_object(text: &str) -> Result<AuthorizationRequest, RequestOb
         .verify()
         .map_err(|e| RequestObjectError(format!("the signed request inside: {e}")))?;
     request.check()?;
+    if request.client_id != client_id {
+        return refuse("its client_id is not the one the link names");
+    }
     Ok(request)
 }

@@ -162,6 +162,15 @@ impl Channel {
                 self.response_uri
             ));
         }
+        // No user information: `http://localhost:@evil.example/` is a request to evil.example.
+        let after_scheme = self.response_uri.split_once("://").map_or("", |(_, rest)| rest);
+        let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains(['@', '\\']) {
+            return Err(format!(
+                "its response address {:?} carries user information or a backslash in its host part",
+                self.response_uri
+            ));
+        }
         Ok(())
     }
 }

@@ -71,7 +71,18 @@ fn a_request_object_reads_back_as_the_request_it_was_made_from() {
     );
     assert_eq!(request.dcql_query.credentials[0].claims.len(), 2);
     let object = request_object(&request, &verifier).expect("signed");
-    assert_eq!(open_request_object(&object).expect("opens"), request);
+    assert_eq!(
+        open_request_object(&object, &request.client_id).expect("opens"),
+        request
+    );
+    // Fetched for a link that names another verifier.
+    assert!(
+        open_request_object(
+            &object,
+            "decentralized_identifier:did:credence:0000000000000000000000000000000000000000"
+        )
+        .is_err()
+    );
     // Another key cannot make it.
     assert!(request_object(&request, &key(0x42)).is_err());
 }
@@ -120,8 +131,9 @@ fn request_objects_that_show_one_thing_and_sign_another_are_refused() {
     let verifier = key(0x44);
     let s = signed(&verifier);
     let good = serde_json::to_value(AuthorizationRequest::new(&s, "state").expect("request")).expect("json");
+    let client_id = format!("decentralized_identifier:{}", s.request.verifier);
     let refused = |object: &str, why: &str| {
-        let e = open_request_object(object).expect_err(why);
+        let e = open_request_object(object, &client_id).expect_err(why);
         assert!(e.to_string().contains(why), "{why}: {e}");
     };
 
@@ -161,6 +173,31 @@ fn request_objects_that_show_one_thing_and_sign_another_are_refused() {
         .expect("list")
         .push(second);
     refused(&jws(&header(&verifier), &p, &verifier), "exactly one credential");
+
+    // Members this profile does not define: what other software would show, unsigned by the
+    // request (OpenID4VP's transaction_data, client_metadata; DCQL's values, credential_sets).
+    for (path, value) in [
+        (vec!["transaction_data"], serde_json::json!(["e30"])),
+        (
+            vec!["client_metadata"],
+            serde_json::json!({"client_name": "Your Bank"}),
+        ),
+        (vec!["dcql_query", "credential_sets"], serde_json::json!([])),
+    ] {
+        let mut p = good.clone();
+        let mut at = &mut p;
+        for k in &path[..path.len() - 1] {
+            at = &mut at[*k];
+        }
+        at[path[path.len() - 1]] = value;
+        refused(&jws(&header(&verifier), &p, &verifier), "unknown field");
+    }
+    let mut p = good.clone();
+    p["dcql_query"]["credentials"][0]["claims"][0]["values"] = serde_json::json!(["PhD"]);
+    refused(&jws(&header(&verifier), &p, &verifier), "unknown field");
+    let mut h = header(&verifier);
+    h["crit"] = serde_json::json!(["b64"]);
+    refused(&jws(&h, &good, &verifier), "unknown field");
 
     // The signed request altered (its signature no longer holds), the JWS re-signed.
     let mut p = good.clone();
@@ -219,5 +256,39 @@ fn the_request_object_vector_is_pinned() {
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 once)", path.display()));
     assert_eq!(object, expected.trim(), "the request object changed");
-    open_request_object(&expected).expect("the vector opens");
+    open_request_object(
+        &expected,
+        &format!(
+            "decentralized_identifier:{}",
+            Did::from_public_key(verifier.public_key())
+        ),
+    )
+    .expect("the vector opens");
+}
+
+/// A response address whose host part carries user information names another host than it seems
+/// to (`http://localhost:@evil.example/` is a request to evil.example, in plain HTTP).
+#[test]
+fn a_response_address_with_user_information_is_refused() {
+    for uri in [
+        "http://localhost:@evil.example/v1/oid4vp/responses",
+        "https://verify.bank.cn@evil.example/v1/verify",
+        "http://127.0.0.1\\@evil.example/",
+    ] {
+        let c = Channel {
+            response_uri: uri.into(),
+            session: "482-913".into(),
+        };
+        assert!(c.check().is_err(), "{uri}");
+    }
+    for uri in [
+        "https://verify.bank.cn/v1/verify?user=a@b",
+        "http://localhost:8600/v1/oid4vp/responses",
+    ] {
+        let c = Channel {
+            response_uri: uri.into(),
+            session: "482-913".into(),
+        };
+        assert!(c.check().is_ok(), "{uri}");
+    }
 }

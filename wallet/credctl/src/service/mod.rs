@@ -118,6 +118,7 @@ impl utoipa::Modify for StaffToken {
 /// The routes and the OpenAPI document generated from their handlers.
 fn routes() -> (axum::Router<Arc<Service>>, utoipa::openapi::OpenApi) {
     use utoipa::OpenApi as _;
+    use utoipa_axum::router::UtoipaMethodRouterExt as _;
     use utoipa_axum::routes;
     let (router, mut doc) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ledger_node::api::health))
@@ -125,7 +126,11 @@ fn routes() -> (axum::Router<Arc<Service>>, utoipa::openapi::OpenApi) {
         .routes(routes!(verify_http))
         .routes(routes!(openid4vp::start))
         .routes(routes!(openid4vp::request_object))
-        .routes(routes!(openid4vp::response))
+        .routes(
+            routes!(openid4vp::response).layer(axum::extract::DefaultBodyLimit::max(
+                openid4vp::MAX_RESPONSE_BODY_BYTES,
+            )),
+        )
         .routes(routes!(openid4vp::result))
         .routes(routes!(ledger_node::api::openapi_json))
         .split_for_parts();
@@ -173,32 +178,34 @@ use axum::response::{IntoResponse, Response};
 use ledger_api::Problem;
 use ledger_node::api::problem;
 
-/// The 401 answer when the request carries no staff client's token.
-fn staff(svc: &Service, headers: &axum::http::HeaderMap) -> Option<Response> {
-    // Compared as SM3 digests: the comparison's timing tells nothing about a token.
-    let given = headers
+/// The SM3 digest of the staff client's token the request carries, if it is one of this
+/// service's (compared as digests: the comparison's timing tells nothing about a token).
+fn staff_token(svc: &Service, headers: &axum::http::HeaderMap) -> Option<schemas::Hash> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| schemas::hash::sm3(t.trim().as_bytes()));
-    if !given.is_some_and(|g| svc.tokens.contains(&g)) {
-        let mut refused = problem(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            if svc.tokens.is_empty() {
-                "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE"
-            } else {
-                "a staff client's token is needed: send Authorization: Bearer TOKEN"
-            },
-        );
-        // RFC 6750 §3: how to authenticate.
-        refused.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"credence-verifier\""),
-        );
-        return Some(refused);
-    }
-    None
+        .map(|t| schemas::hash::sm3(t.trim().as_bytes()))
+        .filter(|g| svc.tokens.contains(g))
+}
+
+/// The 401 answer to a request without a staff client's token.
+fn unauthorized(svc: &Service) -> Response {
+    let mut refused = problem(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        if svc.tokens.is_empty() {
+            "this service makes requests for staff clients only, and none is configured: start it with --tokens FILE"
+        } else {
+            "a staff client's token is needed: send Authorization: Bearer TOKEN"
+        },
+    );
+    // RFC 6750 §3: how to authenticate.
+    refused.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer realm=\"credence-verifier\""),
+    );
+    refused
 }
 
 /// Sign a presentation request for a staff client.
@@ -224,8 +231,8 @@ async fn new_request(
     headers: axum::http::HeaderMap,
     body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Some(refused) = staff(&svc, &headers) {
-        return refused;
+    if staff_token(&svc, &headers).is_none() {
+        return unauthorized(&svc);
     }
     let axum::Json(spec) = match body {
         Ok(b) => b,

@@ -3,10 +3,13 @@
 //! reference (`request_uri`) and posts its answer (`direct_post`, bound to `state` and the
 //! request's nonce) to the response URI; the staff client reads the result.
 //!
-//! Exchanges live in memory, at most [`MAX_OPEN_EXCHANGES`], each until its request expires (a
-//! restarted service forgets them; the replay memory of answered nonces is on disk as before).
+//! Exchanges live in memory, at most [`MAX_OPEN_EXCHANGES`], each until its request expired
+//! [`wallet::verifier::CLOCK_SKEW_SECS`] ago (a restarted service forgets them; the replay memory
+//! of answered nonces is on disk as before). An exchange closes with the first answer that passes
+//! every check; an answer that fails (anyone with the link can post one) leaves it open for the
+//! holder's, and is kept as its latest refusal; one answer is verified at a time.
 
-use super::{Service, problem, report_answer, staff, verify_presentation};
+use super::{Service, problem, report_answer, staff_token, unauthorized, verify_presentation};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,12 +28,32 @@ pub const MAX_OPEN_EXCHANGES: usize = 4096;
 /// Longest `direct_post` body read (a presentation with its proofs, form-encoded).
 pub const MAX_RESPONSE_BODY_BYTES: usize = 2 << 20;
 
-/// One exchange: its request object, the nonce its answer must carry, and the result.
+/// One exchange: its request object, the nonce its answer must carry, who started it, and what
+/// came of it.
 struct Exchange {
     object: String,
     nonce: schemas::Hash,
     expires_at: i64,
-    result: Option<Report>,
+    /// The digest of the staff client's token that started it: only it reads the result.
+    staff: schemas::Hash,
+    /// An answer is being verified.
+    busy: bool,
+    /// The answer that passed every check.
+    passed: Option<Report>,
+    /// The latest answer that did not.
+    refused: Option<Report>,
+}
+
+/// Longest problem detail quoting a parser's error about a wallet's answer.
+const MAX_DETAIL_CHARS: usize = 300;
+
+fn bounded(text: String) -> String {
+    if text.chars().count() <= MAX_DETAIL_CHARS {
+        return text;
+    }
+    let mut out: String = text.chars().take(MAX_DETAIL_CHARS).collect();
+    out.push('…');
+    out
 }
 
 /// The exchanges in progress, by `state`.
@@ -116,9 +139,9 @@ pub(super) async fn start(
     headers: HeaderMap,
     body: Result<axum::Json<RequestSpec>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Some(refused) = staff(&svc, &headers) {
-        return refused;
-    }
+    let Some(who) = staff_token(&svc, &headers) else {
+        return unauthorized(&svc);
+    };
     let spec = match body {
         Ok(axum::Json(s)) => s,
         Err(e) => {
@@ -155,7 +178,10 @@ pub(super) async fn start(
                 object,
                 nonce: signed.request.nonce,
                 expires_at: signed.request.expires_at,
-                result: None,
+                staff: who,
+                busy: false,
+                passed: None,
+                refused: None,
             },
         );
         false
@@ -241,63 +267,84 @@ fn not_found(state: &str) -> Response {
         (status = 200, description = "Every check passed", body = Report),
         (status = 400, description = "Not a form with vp_token and state, or its vp_token holds no presentation answering this exchange", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exchange, or it expired", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "This exchange was answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An answer passed already, or one is being verified", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over MAX_RESPONSE_BODY_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A check refused: the report says which and why", body = Report),
         (status = 502, description = "The ledger could not be read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::Bytes) -> Response {
-    if body.len() > MAX_RESPONSE_BODY_BYTES {
-        return problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the answer exceeds {MAX_RESPONSE_BODY_BYTES} bytes (MAX_RESPONSE_BODY_BYTES)"),
-        );
-    }
     let DirectPost { vp_token, state } = match DirectPost::parse(&body) {
         Ok(post) => post,
         Err(why) => return problem(StatusCode::BAD_REQUEST, "bad_request", why),
     };
-    let Some((nonce, answered)) = svc
-        .exchanges
-        .with(|map| map.get(&state).map(|e| (e.nonce, e.result.is_some())))
-    else {
-        return not_found(&state);
-    };
-    if answered {
-        return problem(
-            StatusCode::CONFLICT,
-            "answered",
-            "this exchange was answered already",
-        );
-    }
-    let p = match presentation_in(&vp_token) {
-        Ok(p) => p,
-        Err(why) => return problem(StatusCode::BAD_REQUEST, "bad_request", why),
-    };
-    if p.request.request.nonce != nonce {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "the presentation answers another request than this exchange's",
-        );
-    }
-    match verify_presentation(&svc, p).await {
-        Ok(report) => {
-            svc.exchanges.with(|map| {
-                if let Some(e) = map.get_mut(&state) {
-                    e.result = Some(report.clone());
-                }
-            });
-            report_answer(report)
+    // Claim the exchange: one answer verified at a time, none after one passed.
+    let claimed = svc.exchanges.with(|map| {
+        let e = map.get_mut(&state)?;
+        if e.passed.is_some() || e.busy {
+            return Some(Err(e.passed.is_some()));
         }
+        e.busy = true;
+        Some(Ok(e.nonce))
+    });
+    let nonce = match claimed {
+        None => return not_found(&state),
+        Some(Err(true)) => {
+            return problem(
+                StatusCode::CONFLICT,
+                "answered",
+                "this exchange was answered already",
+            );
+        }
+        Some(Err(false)) => {
+            return problem(
+                StatusCode::CONFLICT,
+                "busy",
+                "an answer to this exchange is being verified; retry if it is refused",
+            );
+        }
+        Some(Ok(nonce)) => nonce,
+    };
+    let outcome = answer_exchange(&svc, &vp_token, nonce).await;
+    svc.exchanges.with(|map| {
+        if let Some(e) = map.get_mut(&state) {
+            e.busy = false;
+            match &outcome {
+                Ok(r) if r.passed() => e.passed = Some(r.clone()),
+                Ok(r) => e.refused = Some(r.clone()),
+                Err(_) => {}
+            }
+        }
+    });
+    match outcome {
+        Ok(report) => report_answer(report),
         Err(e) => e,
     }
 }
 
+/// Verifies the presentation a `vp_token` carries for an exchange whose request has `nonce`.
+async fn answer_exchange(
+    svc: &Arc<Service>,
+    vp_token: &str,
+    nonce: schemas::Hash,
+) -> Result<Report, Response> {
+    let p = presentation_in(vp_token)
+        .map_err(|why| problem(StatusCode::BAD_REQUEST, "bad_request", bounded(why)))?;
+    if p.request.request.nonce != nonce {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the presentation answers another request than this exchange's",
+        ));
+    }
+    verify_presentation(svc, p).await
+}
+
 /// The one presentation a `vp_token` carries for the credential query.
 fn presentation_in(vp_token: &str) -> Result<Presentation, String> {
+    // Duplicate members anywhere are refused before anything is read (a JSON value keeps only
+    // the last of them, as other readers may not).
+    schemas::codec::refuse_duplicate_keys(vp_token).map_err(|e| format!("vp_token: {e}"))?;
     let token: serde_json::Value =
         serde_json::from_str(vp_token).map_err(|e| format!("vp_token is not JSON: {e}"))?;
     let answers = token
@@ -320,10 +367,11 @@ fn presentation_in(vp_token: &str) -> Result<Presentation, String> {
     params(("state" = String, Path, description = "The exchange's state")),
     security(("staffToken" = [])),
     responses(
-        (status = 200, description = "The report of the answer received", body = Report),
+        (status = 200, description = "The report of the answer that passed every check", body = Report),
         (status = 202, description = "Not answered yet"),
+        (status = 422, description = "No answer passed yet; the latest refused one's report", body = Report),
         (status = 401, description = "No staff client's token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such exchange, or it expired", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such exchange (or another staff client's), or it expired", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn result(
@@ -331,15 +379,21 @@ pub(super) async fn result(
     headers: HeaderMap,
     Path(state): Path<String>,
 ) -> Response {
-    if let Some(refused) = staff(&svc, &headers) {
-        return refused;
-    }
-    match svc
-        .exchanges
-        .with(|map| map.get(&state).map(|e| e.result.clone()))
-    {
-        Some(Some(report)) => axum::Json(report).into_response(),
-        Some(None) => StatusCode::ACCEPTED.into_response(),
+    let Some(who) = staff_token(&svc, &headers) else {
+        return unauthorized(&svc);
+    };
+    let found = svc.exchanges.with(|map| {
+        map.get(&state)
+            .filter(|e| e.staff == who)
+            .map(|e| (e.passed.clone(), e.refused.clone()))
+    });
+    match found {
+        Some((Some(report), _)) => axum::Json(report).into_response(),
+        Some((None, Some(refused))) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(refused)).into_response()
+        }
+        Some((None, None)) => StatusCode::ACCEPTED.into_response(),
+        // Another staff client's exchange reads as none.
         None => not_found(&state),
     }
 }
