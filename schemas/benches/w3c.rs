@@ -1,7 +1,7 @@
 //! Benchmarks of the W3C views (issue 19): a diploma's credential JSON written and read back
 //! (parse, proof decoding, re-derivation, JSON Schema validation of the whole credential), and
 //! a status-list chunk encoded as the served `encodedList` (bit reversal + GZIP + multibase)
-//! and decoded.
+//! and decoded; an OpenID4VP request object signed and opened (issue 20).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use schemas::Canonical;
@@ -124,5 +124,40 @@ fn bench_status_list(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_credential, bench_status_list);
+/// An OpenID4VP request object (issue 20): signed (two SM2 signatures' worth of work: the
+/// request, then the JWS) and opened (both verified, every parameter compared).
+fn bench_request_object(c: &mut Criterion) {
+    use schemas::openid4vp::{AuthorizationRequest, open_request_object, request_object};
+    use schemas::presentation::{Channel, PresentationRequest, SignedRequest, Tier};
+    let verifier = SecretKey::from_bytes(&[0x41; 32]).expect("key");
+    let signed = SignedRequest::sign(
+        PresentationRequest {
+            verifier: Did::from_public_key(verifier.public_key()),
+            credential_type: "UniversityDiploma".into(),
+            accepted_issuers: vec![],
+            disclose: vec!["degree".into(), "name".into()],
+            predicates: vec![],
+            nonce: Hash([0x66; 32]),
+            purpose: "hiring".into(),
+            created_at: 1_790_000_000,
+            expires_at: 1_790_000_600,
+            tier: Tier::Selective,
+            channel: Some(Channel {
+                response_uri: "https://verify.employer.example/v1/oid4vp/responses".into(),
+                session: "482-913".into(),
+            }),
+        },
+        &verifier,
+    );
+    let request = AuthorizationRequest::new(&signed, "0123456789abcdef").expect("request");
+    let object = request_object(&request, &verifier).expect("signed");
+    c.bench_function("openid4vp/request object sign", |b| {
+        b.iter(|| request_object(black_box(&request), &verifier).expect("signed"))
+    });
+    c.bench_function("openid4vp/request object open", |b| {
+        b.iter(|| open_request_object(black_box(&object), &request.client_id).expect("opens"))
+    });
+}
+
+criterion_group!(benches, bench_credential, bench_status_list, bench_request_object);
 criterion_main!(benches);
