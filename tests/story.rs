@@ -1041,6 +1041,7 @@ async fn issued_credentials_read_in_independent_tools() {
         credctl::service::ServeSource::Online(devnet.ledger.clone()),
         std::slice::from_ref(&token),
         &service,
+        Vec::new(),
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     let spec = serde_json::to_string(&w.spec).expect("json");
@@ -1094,18 +1095,33 @@ async fn issued_credentials_read_in_independent_tools() {
     .await;
     assert_eq!(started["status"], 200, "{started}");
     let link = started["body"]["link"].as_str().expect("link").to_owned();
+    let state = started["body"]["state"].as_str().expect("state").to_owned();
     let query = link.strip_prefix("openid4vp://?").expect("an openid4vp link");
     let params: std::collections::HashMap<String, String> =
         form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let request_uri = &params["request_uri"];
-    let object = http.get(request_uri).send().await.expect("reachable");
+    // What the wallet fetches, as the service serves it.
+    let object = http.get(&params["request_uri"]).send().await.expect("reachable");
     assert_eq!(
         object.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/oauth-authz-req+jwt")
     );
-    let opened =
-        schemas::openid4vp::open_request_object(&object.text().await.expect("text"), &params["client_id"])
-            .expect("a valid request object, of the verifier the link names");
+    let result = |state: String| {
+        let http = http.clone();
+        let url = format!("{service}/v1/oid4vp/results/{state}");
+        let token = token.clone();
+        async move {
+            let url_path = "/v1/oid4vp/results/{state}";
+            let a = answer(&http, "get", url_path, url, None, Some(&token)).await;
+            assert_eq!(a["status"], 200, "{a}");
+            a
+        }
+    };
+    let waiting = result(state.clone()).await;
+    assert_eq!(waiting["body"]["status"], "waiting");
+    let opened = wallet::exchange::open(&link)
+        .await
+        .expect("a valid request object, of the verifier the link names");
+    assert_eq!(opened.state, state);
     assert_eq!(
         opened
             .credence_request
@@ -1115,6 +1131,26 @@ async fn issued_credentials_read_in_independent_tools() {
             .map(|c| c.session.as_str()),
         started["body"]["session"].as_str()
     );
+    // Anyone with the link can post a refused answer or a refusal; the exchange stays open for
+    // the holder's, and the staff client sees the latest word.
+    let post_form = |body: String| {
+        http.post(&opened.response_uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let junk = form_urlencoded::Serializer::new(String::new())
+        .append_pair("vp_token", r#"{"credential": [{"not": "a presentation"}]}"#)
+        .append_pair("state", &opened.state)
+        .finish();
+    assert_eq!(post_form(junk).await.expect("reachable").status(), 400);
+    let told = wallet::exchange::refuse(&opened, wallet::exchange::DECLINED)
+        .await
+        .expect("the refusal is delivered");
+    assert!(told.accepted(), "{}", told.line());
+    let declined = result(state.clone()).await;
+    assert_eq!(declined["body"]["status"], "declined", "{declined}");
+    assert_eq!(declined["body"]["errorDescription"], wallet::exchange::DECLINED);
     let pending = w
         .student
         .prepare(
@@ -1129,41 +1165,25 @@ async fn issued_credentials_read_in_independent_tools() {
         .student
         .present(&pending, None, wallet::now())
         .expect("presented");
-    let form: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("vp_token", &json!({ "credential": [p] }).to_string())
-        .append_pair("state", &opened.state)
-        .finish();
-    let post_form = |body: String| {
-        http.post(&opened.response_uri)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-    };
-    // Anyone with the link can post a refused answer; the exchange stays open for the holder's.
-    let junk = form_urlencoded::Serializer::new(String::new())
-        .append_pair("vp_token", r#"{"credential": [{"not": "a presentation"}]}"#)
-        .append_pair("state", &opened.state)
-        .finish();
-    assert_eq!(post_form(junk).await.expect("reachable").status(), 400);
-    let r = post_form(form.clone()).await.expect("reachable");
-    assert_eq!(r.status(), 200, "the direct_post answer passes every check");
-    let result = http
-        .get(format!("{service}/v1/oid4vp/results/{}", opened.state))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("reachable");
-    assert_eq!(result.status(), 200);
-    let report: Report = result.json().await.expect("a report");
+    let delivered = wallet::exchange::send(&opened, &p).await.expect("delivered");
+    assert!(delivered.accepted(), "{}", delivered.line());
+    assert_eq!(delivered.status, 200, "the direct_post answer passes every check");
+    let passed_result = result(state.clone()).await;
+    assert_eq!(passed_result["body"]["status"], "passed", "{passed_result}");
+    let report: Report =
+        serde_json::from_value(passed_result["body"]["report"].clone()).expect("a report");
     assert!(report.passed(), "{:?}", report.failure());
-    let again = post_form(form).await.expect("reachable");
-    assert_eq!(again.status(), 409, "an exchange is answered once");
+    let again = wallet::exchange::send(&opened, &p).await.expect("delivered");
+    assert_eq!(again.status, 409, "an exchange is answered once");
     let unknown = post_form("vp_token=%7B%7D&state=nope".into())
         .await
         .expect("reachable");
     assert_eq!(unknown.status(), 404);
     let service_answers = vec![
         started,
+        waiting,
+        declined,
+        passed_result,
         made,
         passed,
         replayed,

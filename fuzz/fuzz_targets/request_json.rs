@@ -1,12 +1,13 @@
 //! Presentation-request JSON: never panics; signature checks on parsed requests never panic.
 //! The same bytes as an OpenID4VP request object, as a request object's payload behind a
 //! well-formed header, and as an authorization request whose parameters are checked, never panic
-//! either.
+//! either; nor do the same bytes as an `openid4vp://` link a holder opens or as a `direct_post`
+//! answer a verifier reads, and what reads back writes back the same.
 #![no_main]
 
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
-use schemas::openid4vp::open_request_object;
+use schemas::openid4vp::{DirectPost, Link, open_request_object};
 use schemas::presentation::SignedRequest;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,6 +17,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = r.verify();
         }
         let _ = open_request_object(text, "decentralized_identifier:did:credence:x");
+        if let Ok(link) = Link::parse(text) {
+            assert_eq!(Link::parse(&link.to_text()).ok(), Some(link));
+        }
+    }
+    if let Ok(post) = DirectPost::parse(data) {
+        assert_eq!(DirectPost::parse(post.to_form().as_bytes()).ok(), Some(post));
     }
     let header = b64(br#"{"alg":"SM2SM3","typ":"oauth-authz-req+jwt","kid":"k"}"#);
     let _ = open_request_object(

@@ -14,7 +14,10 @@
 //!   agree;
 //! - the JWS signature is SM2 with SM3 over the JWS signing input (what OpenSSL's
 //!   `pkeyutl -sign -rawin -digest sm3` computes), under the private algorithm name
-//!   [`JWS_ALG`]: no registered JOSE algorithm is SM2.
+//!   [`JWS_ALG`]: no registered JOSE algorithm is SM2;
+//! - a wallet reads a link ([`Link::parse`]) of at most [`MAX_LINK_BYTES`] that passes a request
+//!   by reference and nothing else, and a verifier reads a `direct_post` answer
+//!   ([`DirectPost::parse`]) that is either a `vp_token` or an error, bound to a `state`.
 
 use crate::did::Did;
 use crate::presentation::{Channel, SignedRequest};
@@ -338,4 +341,228 @@ pub fn open_request_object(text: &str, client_id: &str) -> Result<AuthorizationR
         return refuse("its client_id is not the one the link names");
     }
     Ok(request)
+}
+
+/// The scheme of the links a verifier shows (OpenID4VP 1.0 §13.1).
+pub const LINK_SCHEME: &str = "openid4vp://";
+
+/// Longest link a wallet reads.
+pub const MAX_LINK_BYTES: usize = 4096;
+
+/// Why a link is not one a Credence wallet opens.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not an OpenID4VP link this wallet opens: {0}")]
+pub struct LinkError(pub String);
+
+/// An `openid4vp://` link: which verifier (`client_id`) and where its signed request object is
+/// (`request_uri`). Credence takes requests by reference only (RFC 9101): every other parameter
+/// would be unsigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// `decentralized_identifier:did:credence:…`.
+    pub client_id: String,
+    /// An `https://` URL (`http://` only to this machine).
+    pub request_uri: String,
+}
+
+impl Link {
+    /// The link's text: `openid4vp://?client_id=…&request_uri=…`.
+    pub fn to_text(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", &self.client_id)
+            .append_pair("request_uri", &self.request_uri);
+        format!("{LINK_SCHEME}?{}", q.finish())
+    }
+
+    /// Reads a link a holder pasted, scanned or opened: `openid4vp://` (optionally with the
+    /// host `authorize`), then `client_id` and `request_uri`, each once, and optionally
+    /// `request_uri_method=get`. Anything else is refused, naming it.
+    pub fn parse(text: &str) -> Result<Link, LinkError> {
+        let bad = |why: String| Err(LinkError(why));
+        let text = text.trim();
+        if text.len() > MAX_LINK_BYTES {
+            return bad(format!("it is longer than {MAX_LINK_BYTES} bytes (MAX_LINK_BYTES)"));
+        }
+        let Some(rest) = text
+            .get(..LINK_SCHEME.len())
+            .filter(|s| s.eq_ignore_ascii_case(LINK_SCHEME))
+            .map(|_| &text[LINK_SCHEME.len()..])
+        else {
+            return bad(format!("it does not start with {LINK_SCHEME}"));
+        };
+        let (host, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if !matches!(host, "" | "/" | "authorize" | "authorize/") {
+            return bad(format!(
+                "it names {:?} before its parameters; a link is {LINK_SCHEME}?client_id=…&request_uri=…",
+                host.chars().take(64).collect::<String>()
+            ));
+        }
+        let (mut client_id, mut request_uri) = (None, None);
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match k.as_ref() {
+                "client_id" => &mut client_id,
+                "request_uri" => &mut request_uri,
+                "request_uri_method" if v == "get" => continue,
+                "request_uri_method" => {
+                    return bad("its request_uri_method is not get (this wallet fetches request objects with GET)".into());
+                }
+                "request" | "response_type" | "response_mode" | "response_uri" | "nonce"
+                | "dcql_query" | "presentation_definition" | "scope" | "client_metadata"
+                | "transaction_data" | "redirect_uri" | "state" => {
+                    return bad(format!(
+                        "it carries {k} outside the signed request object; this wallet takes requests by reference only (client_id and request_uri)"
+                    ));
+                }
+                _ => {
+                    return bad(format!(
+                        "it carries the unknown parameter {:?}",
+                        k.chars().take(64).collect::<String>()
+                    ));
+                }
+            };
+            if slot.replace(v.into_owned()).is_some() {
+                return bad(format!("it gives {k} twice"));
+            }
+        }
+        let (Some(client_id), Some(request_uri)) = (client_id, request_uri) else {
+            return bad("it lacks client_id or request_uri".into());
+        };
+        let Some(did) = client_id.strip_prefix(CLIENT_ID_PREFIX) else {
+            return bad(format!(
+                "its client_id does not start with {CLIENT_ID_PREFIX}: this wallet answers verifiers identified by their did:credence"
+            ));
+        };
+        if did.parse::<Did>().is_err() {
+            return bad("its client_id does not name a did:credence".into());
+        }
+        if request_uri.len() > crate::limits::MAX_TEXT || !request_uri.bytes().all(|b| b.is_ascii_graphic()) {
+            return bad(format!(
+                "its request_uri must be printable ASCII without spaces, at most {} bytes",
+                crate::limits::MAX_TEXT
+            ));
+        }
+        crate::presentation::check_address(&request_uri)
+            .map_err(|why| LinkError(format!("its request_uri {why}")))?;
+        Ok(Link { client_id, request_uri })
+    }
+}
+
+/// The error a wallet answers with when its holder declines, or when it refuses a request on
+/// the holder's behalf (OpenID4VP 1.0 §8.5; RFC 6749 §4.1.2.1).
+pub const ACCESS_DENIED: &str = "access_denied";
+
+/// Longest `error` code read from a wallet.
+pub const MAX_ERROR_CHARS: usize = 64;
+
+/// Longest `error_description` read from a wallet.
+pub const MAX_ERROR_DESCRIPTION_CHARS: usize = 300;
+
+/// What a wallet posts to a verifier's `response_uri` (`direct_post`, form-encoded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectPost {
+    /// The exchange's `state`, from the request object.
+    pub state: String,
+    /// The presentation, or why there is none.
+    pub answer: Answer,
+}
+
+/// A wallet's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// JSON: `{"credential": [<presentation>]}` (keyed by the DCQL credential query's id).
+    VpToken(String),
+    /// An error (RFC 6749 §4.1.2.1): a code of `a-z` and `_`, and optionally a description of
+    /// printable ASCII without `"` and `\`.
+    Error {
+        /// E.g. [`ACCESS_DENIED`].
+        error: String,
+        /// Why, for the verifier's staff.
+        description: Option<String>,
+    },
+}
+
+impl DirectPost {
+    /// The answer for `presentation_json` (one presentation, as JSON).
+    pub fn presentation(state: &str, presentation_json: &str) -> Self {
+        DirectPost {
+            state: state.to_owned(),
+            answer: Answer::VpToken(format!(
+                "{{{}:[{presentation_json}]}}",
+                serde_json::Value::from(CREDENTIAL_QUERY_ID)
+            )),
+        }
+    }
+
+    /// The form body.
+    pub fn to_form(&self) -> String {
+        let mut f = form_urlencoded::Serializer::new(String::new());
+        match &self.answer {
+            Answer::VpToken(t) => {
+                f.append_pair("vp_token", t);
+            }
+            Answer::Error { error, description } => {
+                f.append_pair("error", error);
+                if let Some(d) = description {
+                    f.append_pair("error_description", d);
+                }
+            }
+        }
+        f.append_pair("state", &self.state);
+        f.finish()
+    }
+
+    /// Reads a form body: `state`, and `vp_token` or `error` (with `error_description`); other
+    /// fields are ignored, a repeated one is refused.
+    pub fn parse(body: &[u8]) -> Result<Self, String> {
+        let (mut vp_token, mut state, mut error, mut description) = (None, None, None, None);
+        for (k, v) in form_urlencoded::parse(body) {
+            let slot = match k.as_ref() {
+                "vp_token" => &mut vp_token,
+                "state" => &mut state,
+                "error" => &mut error,
+                "error_description" => &mut description,
+                _ => continue,
+            };
+            if slot.replace(v.into_owned()).is_some() {
+                return Err(format!("{k} is given twice"));
+            }
+        }
+        let Some(state) = state else {
+            return Err("post state, and vp_token or error, form-encoded (application/x-www-form-urlencoded)".into());
+        };
+        let answer = match (vp_token, error) {
+            (Some(t), None) => Answer::VpToken(t),
+            (None, Some(error)) => {
+                check_error(&error, description.as_deref())?;
+                Answer::Error { error, description }
+            }
+            (Some(_), Some(_)) => return Err("post vp_token or error, not both".into()),
+            (None, None) => {
+                return Err("post vp_token (the presentation) or error, form-encoded (application/x-www-form-urlencoded)".into());
+            }
+        };
+        Ok(DirectPost { state, answer })
+    }
+}
+
+/// Checks an error answer's code and description (RFC 6749 §4.1.2.1's characters, this
+/// profile's bounds).
+pub fn check_error(error: &str, description: Option<&str>) -> Result<(), String> {
+    if error.is_empty()
+        || error.len() > MAX_ERROR_CHARS
+        || !error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        return Err(format!(
+            "error must be 1 to {MAX_ERROR_CHARS} characters of a-z and _ (such as {ACCESS_DENIED})"
+        ));
+    }
+    if let Some(d) = description
+        && (d.chars().count() > MAX_ERROR_DESCRIPTION_CHARS
+            || !d.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'))
+    {
+        return Err(format!(
+            "error_description must be at most {MAX_ERROR_DESCRIPTION_CHARS} printable ASCII characters without \" and \\"
+        ));
+    }
+    Ok(())
 }

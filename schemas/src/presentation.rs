@@ -149,30 +149,37 @@ impl Channel {
                 "its response address and session value must be printable ASCII without spaces".into(),
             );
         }
-        let local = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
-            .iter()
-            .any(|p| {
-                self.response_uri
-                    .strip_prefix(p)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-            });
-        if !(self.response_uri.starts_with("https://") || local) {
-            return Err(format!(
-                "its response address {:?} is not an https:// URL (http:// only to this machine)",
-                self.response_uri
-            ));
-        }
-        // No user information: `http://localhost:@evil.example/` is a request to evil.example.
-        let after_scheme = self.response_uri.split_once("://").map_or("", |(_, rest)| rest);
-        let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.contains(['@', '\\']) {
-            return Err(format!(
-                "its response address {:?} carries user information or a backslash in its host part",
-                self.response_uri
-            ));
-        }
-        Ok(())
+        check_address(&self.response_uri).map_err(|why| format!("its response address {why}"))
     }
+}
+
+/// Checks an address a wallet is asked to send to or read from (a channel's response address, an
+/// OpenID4VP `request_uri`): an `https://` URL (`http://` only to this machine: `127.0.0.1`,
+/// `[::1]`, `localhost`), without user information or a backslash in its host part.
+pub fn check_address(url: &str) -> Result<(), String> {
+    let local = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+        .iter()
+        .any(|p| {
+            url
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    if !(url.starts_with("https://") || local) {
+        return Err(format!(
+            "{:?} is not an https:// URL (http:// only to this machine)",
+            url
+        ));
+    }
+    // No user information: `http://localhost:@evil.example/` is a request to evil.example.
+    let after_scheme = url.split_once("://").map_or("", |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains(['@', '\\']) {
+        return Err(format!(
+            "{:?} carries user information or a backslash in its host part",
+            url
+        ));
+    }
+    Ok(())
 }
 
 impl Canonical for PresentationRequest {

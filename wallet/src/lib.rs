@@ -10,6 +10,8 @@
 //! - [`pinning`]: which consortium a party trusts, pinned once, and failover across its nodes;
 //! - [`issuer`]: batch issuance from CSV/JSONL rows, anchoring, output files;
 //! - [`holder`]: import, list, consent, presentations (both tiers), disclosure history;
+//! - [`exchange`]: OpenID4VP from the holder's side: open a link, fetch and check the signed
+//!   request object, send the answer (a presentation or a refusal) by `direct_post`;
 //! - [`verifier`]: requests, the verification checks, replay protection;
 //! - [`plan`]: what a presentation reads from the ledger and which schema it is under, one
 //!   rule for holder and verifier;
@@ -20,6 +22,7 @@
 
 pub mod ceremony;
 pub mod council;
+pub mod exchange;
 pub mod holder;
 pub mod issuer;
 pub mod keystore;

@@ -7,8 +7,9 @@ use base64::Engine as _;
 use schemas::did::Did;
 use schemas::hash::Hash;
 use schemas::openid4vp::{
-    AuthorizationRequest, JWS_ALG, MAX_REQUEST_OBJECT_BYTES, REQUEST_OBJECT_TYP, key_id, open_request_object,
-    request_object,
+    ACCESS_DENIED, Answer, AuthorizationRequest, CLIENT_ID_PREFIX, DirectPost, JWS_ALG, LINK_SCHEME, Link,
+    MAX_ERROR_DESCRIPTION_CHARS, MAX_LINK_BYTES, MAX_REQUEST_OBJECT_BYTES, REQUEST_OBJECT_TYP, check_error,
+    key_id, open_request_object, request_object,
 };
 use schemas::presentation::{Channel, Predicate, PredicateKind, PresentationRequest, SignedRequest, Tier};
 use schemas::sm2::SecretKey;
@@ -291,4 +292,108 @@ fn a_response_address_with_user_information_is_refused() {
         };
         assert!(c.check().is_ok(), "{uri}");
     }
+}
+
+/// A link reads back as what it was made from; links that pass anything but a signed request
+/// by reference, or point anywhere a wallet must not go, are refused, each naming why.
+#[test]
+fn links_pass_requests_by_reference_only() {
+    let client_id = format!(
+        "{CLIENT_ID_PREFIX}{}",
+        Did::from_public_key(key(0x41).public_key())
+    );
+    let made = Link {
+        client_id: client_id.clone(),
+        request_uri: "https://verify.employer.example/v1/oid4vp/requests/ab12".into(),
+    };
+    let text = made.to_text();
+    assert!(text.starts_with(LINK_SCHEME));
+    assert_eq!(Link::parse(&text).as_ref(), Ok(&made));
+    // Other spellings wallets meet: an `authorize` host, a method of get, the scheme in capitals.
+    let q = text.strip_prefix("openid4vp://").unwrap_or_default();
+    for ok in [
+        format!("openid4vp://authorize{q}"),
+        format!("OPENID4VP://{q}&request_uri_method=get"),
+        format!("  {text}\n"),
+    ] {
+        assert_eq!(Link::parse(&ok).as_ref(), Ok(&made), "{ok}");
+    }
+    let cid = form_urlencoded::byte_serialize(client_id.as_bytes()).collect::<String>();
+    let with = |uri: &str| {
+        format!(
+            "openid4vp://?client_id={cid}&request_uri={}",
+            form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()
+        )
+    };
+    let refused = [
+        ("https://verify.example/?client_id=x".to_owned(), "does not start with"),
+        (format!("openid4vp://evil.example{q}"), "before its parameters"),
+        (format!("{text}&response_uri=https%3A%2F%2Fevil.example"), "by reference only"),
+        (format!("{text}&request=eyJ"), "by reference only"),
+        (format!("{text}&dcql_query=%7B%7D"), "by reference only"),
+        (format!("{text}&whatever=1"), "unknown parameter"),
+        (format!("{text}&request_uri_method=post"), "request_uri_method"),
+        (format!("{text}&client_id=x"), "twice"),
+        (format!("openid4vp://?client_id={cid}"), "lacks"),
+        (
+            "openid4vp://?client_id=redirect_uri%3Ahttps%3A%2F%2Fevil.example&request_uri=https%3A%2F%2Fevil.example"
+                .to_owned(),
+            "did:credence",
+        ),
+        (
+            "openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3Aevil&request_uri=https%3A%2F%2Fevil.example"
+                .to_owned(),
+            "does not name a did:credence",
+        ),
+        (with("http://verify.employer.example/r"), "https://"),
+        (with("http://localhost:@evil.example/r"), "user information"),
+        (with("https://verify.example/a b"), "printable"),
+        (with("file:///etc/passwd"), "https://"),
+        (format!("{text}{}", "&x".repeat(MAX_LINK_BYTES)), "MAX_LINK_BYTES"),
+    ];
+    for (link, why) in refused {
+        match Link::parse(&link) {
+            Err(e) => assert!(e.to_string().contains(why), "{link}: {e} (expected {why:?})"),
+            Ok(l) => panic!("{link} was read as {l:?}"),
+        }
+    }
+}
+
+/// A wallet's answer reads back as it was sent; an answer that is both or neither, or whose
+/// error would put other characters on a staff screen, is refused.
+#[test]
+fn direct_post_answers_are_a_presentation_or_an_error() {
+    let p = DirectPost::presentation("st-1", r#"{"type":["VerifiablePresentation"]}"#);
+    assert_eq!(
+        p.answer,
+        Answer::VpToken(r#"{"credential":[{"type":["VerifiablePresentation"]}]}"#.into())
+    );
+    assert_eq!(DirectPost::parse(p.to_form().as_bytes()), Ok(p));
+    let e = DirectPost {
+        state: "st-2".into(),
+        answer: Answer::Error {
+            error: ACCESS_DENIED.into(),
+            description: Some("the holder declined".into()),
+        },
+    };
+    assert_eq!(DirectPost::parse(e.to_form().as_bytes()), Ok(e));
+    let long = "x".repeat(MAX_ERROR_DESCRIPTION_CHARS + 1);
+    for (form, why) in [
+        ("vp_token=%7B%7D", "post state"),
+        ("state=s", "vp_token"),
+        ("state=s&vp_token=%7B%7D&error=access_denied", "not both"),
+        ("state=s&state=t&vp_token=%7B%7D", "twice"),
+        ("state=s&error=Access+Denied", "a-z"),
+        ("state=s&error=", "a-z"),
+        ("state=s&error=access_denied&error_description=%E2%80%AEevil", "printable ASCII"),
+        ("state=s&error=access_denied&error_description=a%0Ab", "printable ASCII"),
+        ("state=s&error=access_denied&error_description=say+%22hi%22", "printable ASCII"),
+        (&format!("state=s&error=access_denied&error_description={long}") as &str, "at most"),
+    ] {
+        match DirectPost::parse(form.as_bytes()) {
+            Err(e) => assert!(e.contains(why), "{form}: {e} (expected {why:?})"),
+            Ok(p) => panic!("{form} was read as {p:?}"),
+        }
+    }
+    assert_eq!(check_error(ACCESS_DENIED, None), Ok(()));
 }

@@ -422,6 +422,7 @@ fn main() {
         credctl::service::ServeSource::Offline(devnet.trust.clone()),
         &[],
         service_url,
+        Vec::new(),
     );
     let (ok, secs) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:15790")

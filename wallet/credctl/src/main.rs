@@ -408,12 +408,16 @@ enum WalletCmd {
         id: String,
     },
     /// Answer a request: shows what will be disclosed, proven and hidden, then builds it.
+    ///
+    /// REQUEST is a request file, or a verifier's `openid4vp://` link: the wallet fetches the
+    /// signed request object, and sends the answer itself — or, declined or beyond the
+    /// verifier's registered scope, tells the verifier it will not answer.
     Answer {
-        /// The request file.
-        request: PathBuf,
-        /// Where to write the presentation.
+        /// The request file, or an `openid4vp://…` link (quote it in the shell).
+        request: String,
+        /// Where to write the presentation (required for a request file).
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// Which credential (default: the newest that fits).
         #[arg(long)]
         credential: Option<String>,
@@ -469,7 +473,8 @@ enum VerifierCmd {
     },
     /// Print the verifier service's OpenAPI 3.1 document (what its `/openapi.json` serves).
     Openapi,
-    /// Verify over HTTP: POST /v1/requests (RequestSpec) and POST /v1/verify (presentation).
+    /// Verify over HTTP: the staff's page at `/`, POST /v1/requests (RequestSpec), POST /v1/verify
+    /// (presentation), and OpenID4VP exchanges (`docs/openid4vp.md`).
     Serve {
         /// Listen address.
         #[arg(long, default_value = "127.0.0.1:8600")]
@@ -493,6 +498,10 @@ enum VerifierCmd {
         /// The private key of --tls-cert (PEM).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The requests the staff may make from the page at `/`: a JSON array of
+        /// `{"title": …, "request": {…a request spec…}}`.
+        #[arg(long)]
+        templates: Option<PathBuf>,
     },
 }
 
@@ -1273,6 +1282,7 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     public_url,
                     tls_cert,
                     tls_key,
+                    templates,
                 } => {
                     let tls = match ledger_node::tls::pair(tls_cert.as_deref(), tls_key.as_deref())? {
                         Some(files) => Some(files.load().await?),
@@ -1281,6 +1291,11 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     let scheme = if tls.is_some() { "https" } else { "http" };
                     let tokens = match tokens {
                         Some(f) => credctl::service::read_tokens(&read_text(f)?)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+                        None => Vec::new(),
+                    };
+                    let templates = match templates {
+                        Some(f) => credctl::service::read_templates(&read_text(f)?)
                             .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
                         None => Vec::new(),
                     };
@@ -1303,9 +1318,9 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         )
                     });
                     out!(
-                        "verifier service on {scheme}://{listen} (POST /v1/requests, POST /v1/verify); holders answer at {public_url}/v1/verify"
+                        "verifier service on {scheme}://{listen} (the staff's page at /, POST /v1/requests, POST /v1/verify, OpenID4VP); holders answer at {public_url}"
                     );
-                    let app = credctl::service::router(id, guard, source, &tokens, &public_url);
+                    let app = credctl::service::router(id, guard, source, &tokens, &public_url, templates);
                     ledger_node::tls::serve(listener, app, tls, std::future::pending()).await?;
                 }
             }
@@ -1465,8 +1480,21 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             proving_key,
             yes,
         } => {
-            let r = SignedRequest::from_json(&read_text(request)?)
-                .with_context(|| format!("{} is not a presentation request", request.display()))?;
+            let exchange = if request.trim_start().starts_with(schemas::openid4vp::LINK_SCHEME) {
+                let opened = wallet::exchange::open(request).await?;
+                out!("request fetched from {}", opened.response_uri);
+                Some(opened)
+            } else {
+                if out.is_none() {
+                    bail!("give --out FILE: where to write the presentation for a request file");
+                }
+                None
+            };
+            let r = match &exchange {
+                Some(x) => x.credence_request.clone(),
+                None => SignedRequest::from_json(&read_text(Path::new(request))?)
+                    .with_context(|| format!("{request} is not a presentation request"))?,
+            };
             let ledger = connect(cli).await?;
             let pending = h
                 .prepare(r, credential.as_deref(), &ledger, wallet::now())
@@ -1475,9 +1503,16 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                 out!("{l}");
             }
             if !pending.consent.in_scope() {
+                if let Some(x) = &exchange {
+                    let told = wallet::exchange::refuse(x, wallet::exchange::OUT_OF_SCOPE).await?;
+                    out!("the verifier was told: {} ({})", wallet::exchange::OUT_OF_SCOPE, told.status);
+                }
                 bail!("refused: the request goes beyond what the verifier registered on the ledger");
             }
             if !yes && !confirm("Send this?")? {
+                if let Some(x) = &exchange {
+                    wallet::exchange::refuse(x, wallet::exchange::DECLINED).await?;
+                }
                 out!("declined; nothing was sent");
                 return Ok(std::process::ExitCode::FAILURE);
             }
@@ -1488,8 +1523,17 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                 None => None,
             };
             let p = tokio::task::block_in_place(|| h.present(&pending, pk.as_ref(), wallet::now()))?;
-            write_json(out, &p)?;
-            out!("presentation written to {}", out.display());
+            if let Some(out) = out {
+                write_json(out, &p)?;
+                out!("presentation written to {}", out.display());
+            }
+            if let Some(x) = &exchange {
+                let delivered = wallet::exchange::send(x, &p).await?;
+                out!("{}", delivered.line());
+                if !delivered.accepted() {
+                    return Ok(std::process::ExitCode::FAILURE);
+                }
+            }
         }
         WalletCmd::History => {
             for d in h.history()? {

@@ -14,6 +14,8 @@
 //!   an `openid4vp://` link; `GET /v1/oid4vp/requests/{state}` → the signed request object;
 //!   `POST /v1/oid4vp/responses` (`direct_post`) → the report; `GET /v1/oid4vp/results/{state}`
 //!   (staff) → the report once answered;
+//! - the employer's page ([`page`]) at `/`, with `GET /v1/templates` (staff) and
+//!   `GET /v1/oid4vp/requests/{state}/qr`;
 //! - `/openapi.json`: this service's OpenAPI 3.1 document, generated from the handlers; every
 //!   error is an RFC 9457 problem (`docs/http-errors.md`).
 //!
@@ -30,6 +32,9 @@ use wallet::verifier::{
 };
 
 pub mod openid4vp;
+pub mod page;
+
+pub use page::{Template, read_templates};
 
 /// Where the service's ledger facts come from.
 pub enum ServeSource {
@@ -53,6 +58,8 @@ pub struct Service {
     public_url: String,
     /// OpenID4VP exchanges in progress.
     exchanges: openid4vp::Exchanges,
+    /// The requests the staff may make from the page.
+    templates: Vec<Template>,
 }
 
 /// Staff-client tokens from a file: one per line (`NAME TOKEN`, or the token alone); blank
@@ -132,6 +139,8 @@ fn routes() -> (axum::Router<Arc<Service>>, utoipa::openapi::OpenApi) {
             )),
         )
         .routes(routes!(openid4vp::result))
+        .routes(routes!(page::qr))
+        .routes(routes!(page::templates))
         .routes(routes!(ledger_node::api::openapi_json))
         .split_for_parts();
     // Holders and health checks need no credentials; `POST /v1/requests` names its own.
@@ -149,13 +158,14 @@ pub const MAX_SERVICE_BODY_BYTES: usize = 4 << 20;
 
 /// The service's routes; `tokens` are the staff clients' tokens for `POST /v1/requests`;
 /// `public_url` is the service's address as holders reach it (`https://verify.bank.cn`), without
-/// a trailing `/`.
+/// a trailing `/`; `templates` the requests the staff may make from the page.
 pub fn router(
     id: Identity,
     guard: ReplayGuard,
     source: ServeSource,
     tokens: &[String],
     public_url: &str,
+    templates: Vec<Template>,
 ) -> axum::Router {
     let svc = Arc::new(Service {
         id,
@@ -166,9 +176,10 @@ pub fn router(
         response_uri: format!("{}/v1/verify", public_url.trim_end_matches('/')),
         public_url: public_url.trim_end_matches('/').to_owned(),
         exchanges: openid4vp::Exchanges::default(),
+        templates,
     });
     let (router, doc) = routes();
-    ledger_node::api::documented(router, &doc)
+    ledger_node::api::documented(router.merge(page::routes()), &doc)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_SERVICE_BODY_BYTES))
         .with_state(svc)
 }
@@ -439,7 +450,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let url = format!("{base}/v1/requests");
-        let app = router(id, guard, ServeSource::Offline(trust()), &tokens, &base);
+        let app = router(id, guard, ServeSource::Offline(trust()), &tokens, &base, Vec::new());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = reqwest::Client::new();
         let spec = |ttl: i64| {
@@ -513,6 +524,115 @@ mod tests {
                 .is_some_and(|e| e.contains("attacker.example")),
             "{body}"
         );
+    }
+
+    /// Issue 20, the employer's page: served under a policy that runs this service's scripts
+    /// only; its templates for staff only; an exchange's QR code is the link's; a wallet's
+    /// refusal reaches the staff client that started the exchange as "declined", and a
+    /// malformed or oversized templates file is refused naming why.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_staff_page_offers_templates_and_shows_what_came_of_an_exchange() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (id, _) = Identity::create(dir.path(), "Bank", "a long test passphrase", COST).expect("identity");
+        let guard = ReplayGuard::open(dir.path()).expect("guard");
+        let token = "0123456789abcdef0123456789abcdef".to_owned();
+        let templates = read_templates(
+            r#"[{"title": "Account opening", "request": {"credentialType": "KycAttestation",
+                "purpose": "account opening", "disclose": ["name"], "tier": "selective"}}]"#,
+        )
+        .expect("templates");
+        for (bad, why) in [
+            ("{}", "JSON array"),
+            (r#"[{"title": "", "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}]"#, "title"),
+            (r#"[{"title": "T", "request": {"credentialType": "K", "purpose": "p", "tier": "selective", "ttlSecs": 0}}]"#, "ttlSecs"),
+            (r#"[{"title": "T", "extra": 1, "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}]"#, "unknown field"),
+        ] {
+            let e = read_templates(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let many = format!("[{}]", vec![r#"{"title": "T", "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}"#; page::MAX_TEMPLATES + 1].join(","));
+        assert!(read_templates(&many).expect_err("too many").contains("MAX_TEMPLATES"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let app = router(
+            id,
+            guard,
+            ServeSource::Offline(trust()),
+            std::slice::from_ref(&token),
+            &base,
+            templates,
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let page = http.get(format!("{base}/")).send().await.expect("page");
+        assert_eq!(page.status(), 200);
+        let csp = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+        assert!(page.text().await.expect("html").contains("/app.js"));
+        for asset in ["/app.js", "/style.css"] {
+            assert_eq!(http.get(format!("{base}{asset}")).send().await.expect("asset").status(), 200);
+        }
+        let staff = |r: reqwest::RequestBuilder| r.bearer_auth(&token).send();
+        assert_eq!(http.get(format!("{base}/v1/templates")).send().await.expect("sent").status(), 401);
+        let listed: Vec<Template> = staff(http.get(format!("{base}/v1/templates")))
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("templates");
+        assert_eq!(listed[0].title, "Account opening");
+        let started: openid4vp::Started = staff(
+            http.post(format!("{base}/v1/oid4vp/requests"))
+                .json(&listed[0].request),
+        )
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("started");
+        let qr = http
+            .get(format!("{base}/v1/oid4vp/requests/{}/qr", started.state))
+            .send()
+            .await
+            .expect("qr");
+        assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+        assert!(qr.text().await.expect("svg").starts_with("<?xml"));
+        let none = http.get(format!("{base}/v1/oid4vp/requests/nope/qr")).send().await.expect("qr");
+        assert_eq!(none.status(), 404);
+        let result = || async {
+            staff(http.get(format!("{base}/v1/oid4vp/results/{}", started.state)))
+                .await
+                .expect("sent")
+                .json::<openid4vp::ExchangeResult>()
+                .await
+                .expect("a result")
+        };
+        assert!(matches!(result().await, openid4vp::ExchangeResult::Waiting));
+        let refusal = schemas::openid4vp::DirectPost {
+            state: started.state.clone(),
+            answer: schemas::openid4vp::Answer::Error {
+                error: "access_denied".into(),
+                description: Some("the holder declined".into()),
+            },
+        };
+        let r = http
+            .post(format!("{base}/v1/oid4vp/responses"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(refusal.to_form())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200);
+        match result().await {
+            openid4vp::ExchangeResult::Declined {
+                error,
+                error_description,
+            } => {
+                assert_eq!(error, "access_denied");
+                assert_eq!(error_description.as_deref(), Some("the holder declined"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Issue 19, the wire: given a certificate, the service speaks HTTPS (rustls) and nothing
@@ -620,6 +740,7 @@ mod tests {
             ServeSource::Offline(trust()),
             &[],
             &format!("https://{addr}"),
+            Vec::new(),
         );
         tokio::spawn(ledger_node::tls::serve(
             listener,

@@ -15,7 +15,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ledger_api::Problem;
 use rand_core::{OsRng, RngCore};
-use schemas::openid4vp::{AuthorizationRequest, CREDENTIAL_QUERY_ID, request_object as sign_object};
+use schemas::openid4vp::{
+    Answer, AuthorizationRequest, CREDENTIAL_QUERY_ID, DirectPost, request_object as sign_object,
+};
 use schemas::presentation::Presentation;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -32,6 +34,8 @@ pub const MAX_RESPONSE_BODY_BYTES: usize = 2 << 20;
 /// came of it.
 struct Exchange {
     object: String,
+    /// The `openid4vp://` link to it.
+    link: String,
     nonce: schemas::Hash,
     expires_at: i64,
     /// The digest of the staff client's token that started it: only it reads the result.
@@ -40,8 +44,8 @@ struct Exchange {
     busy: bool,
     /// The answer that passed every check.
     passed: Option<Report>,
-    /// The latest answer that did not.
-    refused: Option<Report>,
+    /// The latest answer that did not pass, or the latest refusal a wallet sent.
+    latest: Option<ExchangeResult>,
 }
 
 /// Longest problem detail quoting a parser's error about a wallet's answer.
@@ -67,6 +71,11 @@ impl Exchanges {
         map.retain(|_, e| e.expires_at >= now - wallet::verifier::CLOCK_SKEW_SECS);
         f(&mut map)
     }
+
+    /// The link of an open exchange.
+    pub(super) fn link(&self, state: &str) -> Option<String> {
+        self.with(|map| map.get(state).map(|e| e.link.clone()))
+    }
 }
 
 /// What a staff client gets for a new exchange.
@@ -83,39 +92,46 @@ pub struct Started {
     pub session: String,
 }
 
-/// An OpenID4VP wallet's answer (`direct_post`, form-encoded).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct DirectPost {
-    /// JSON: `{"credential": [<presentation>]}` (the DCQL credential query's id).
-    pub vp_token: String,
+/// An OpenID4VP wallet's answer (`direct_post`, form-encoded; read by
+/// [`schemas::openid4vp::DirectPost::parse`]).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only documents the form.
+pub struct DirectPostForm {
+    /// JSON: `{"credential": [<presentation>]}` (the DCQL credential query's id). Absent when
+    /// `error` is given.
+    vp_token: Option<String>,
+    /// Why the wallet sends no presentation (`access_denied`, …; RFC 6749 §4.1.2.1).
+    error: Option<String>,
+    /// What the wallet says about the error (at most 300 printable ASCII characters).
+    error_description: Option<String>,
     /// The exchange's `state`.
-    pub state: String,
+    state: String,
 }
 
-impl DirectPost {
-    /// Reads the form; other fields are ignored, a repeated one is refused.
-    fn parse(body: &[u8]) -> Result<Self, String> {
-        let mut vp_token = None;
-        let mut state = None;
-        for (k, v) in form_urlencoded::parse(body) {
-            let slot = match k.as_ref() {
-                "vp_token" => &mut vp_token,
-                "state" => &mut state,
-                _ => continue,
-            };
-            if slot.replace(v.into_owned()).is_some() {
-                return Err(format!("{k} is given twice"));
-            }
-        }
-        match (vp_token, state) {
-            (Some(vp_token), Some(state)) => Ok(DirectPost { vp_token, state }),
-            _ => Err("post vp_token and state, form-encoded (application/x-www-form-urlencoded)".into()),
-        }
-    }
-}
-
-fn percent(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// What came of an exchange, for the staff client that started it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "status", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ExchangeResult {
+    /// No answer yet.
+    Waiting,
+    /// An answer passed every check (final).
+    Passed {
+        /// Its report.
+        report: Report,
+    },
+    /// The latest answer did not pass; the exchange stays open for another.
+    Refused {
+        /// Its report.
+        report: Report,
+    },
+    /// The latest word from a wallet: it will not answer (anyone with the link can send this;
+    /// the exchange stays open).
+    Declined {
+        /// Its error code (`access_denied`, …).
+        error: String,
+        /// What it said.
+        error_description: Option<String>,
+    },
 }
 
 /// Start an OpenID4VP exchange for a staff client.
@@ -168,6 +184,17 @@ pub(super) async fn start(
         Ok(o) => o,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
     };
+    let request_uri = format!("{}/v1/oid4vp/requests/{state}", svc.public_url);
+    let client_id = format!(
+        "{}{}",
+        schemas::openid4vp::CLIENT_ID_PREFIX,
+        signed.request.verifier
+    );
+    let link = schemas::openid4vp::Link {
+        client_id,
+        request_uri: request_uri.clone(),
+    }
+    .to_text();
     let full = svc.exchanges.with(|map| {
         if map.len() >= MAX_OPEN_EXCHANGES {
             return true;
@@ -176,12 +203,13 @@ pub(super) async fn start(
             state.clone(),
             Exchange {
                 object,
+                link: link.clone(),
                 nonce: signed.request.nonce,
                 expires_at: signed.request.expires_at,
                 staff: who,
                 busy: false,
                 passed: None,
-                refused: None,
+                latest: None,
             },
         );
         false
@@ -199,17 +227,6 @@ pub(super) async fn start(
         svc.exchanges.with(|map| map.remove(&state));
         return problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string());
     }
-    let request_uri = format!("{}/v1/oid4vp/requests/{state}", svc.public_url);
-    let client_id = format!(
-        "{}{}",
-        schemas::openid4vp::CLIENT_ID_PREFIX,
-        signed.request.verifier
-    );
-    let link = format!(
-        "openid4vp://?client_id={}&request_uri={}",
-        percent(&client_id),
-        percent(&request_uri)
-    );
     axum::Json(Started {
         state,
         request_uri,
@@ -243,7 +260,7 @@ pub(super) async fn request_object(State(svc): State<Arc<Service>>, Path(state):
     }
 }
 
-fn not_found(state: &str) -> Response {
+pub(super) fn not_found(state: &str) -> Response {
     problem(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -256,16 +273,17 @@ fn not_found(state: &str) -> Response {
 
 /// Receive a wallet's answer (`direct_post`).
 ///
-/// The body is form-encoded `vp_token` and `state`; the presentation must answer this
-/// exchange's request (its nonce). The answer is the verification report, as `/v1/verify` gives
-/// it; the staff client reads it at `/v1/oid4vp/results/{state}`.
+/// The body is form-encoded `state` and either `vp_token` — the presentation, which must answer
+/// this exchange's request (its nonce) — or `error` (with `error_description`): the wallet will
+/// not answer. A presentation's answer is the verification report, as `/v1/verify` gives it; an
+/// error's is `{}`. The staff client reads what came of it at `/v1/oid4vp/results/{state}`.
 #[utoipa::path(
     post,
     path = "/v1/oid4vp/responses",
-    request_body(content = DirectPost, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = DirectPostForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Every check passed", body = Report),
-        (status = 400, description = "Not a form with vp_token and state, or its vp_token holds no presentation answering this exchange", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Every check passed (a presentation), or the wallet's error was recorded (`{}`)", body = Report),
+        (status = 400, description = "Not a form with state and vp_token or error, or its vp_token holds no presentation answering this exchange", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exchange, or it expired", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An answer passed already, or one is being verified", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over MAX_RESPONSE_BODY_BYTES", body = Problem, content_type = "application/problem+json"),
@@ -274,9 +292,29 @@ fn not_found(state: &str) -> Response {
     )
 )]
 pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::Bytes) -> Response {
-    let DirectPost { vp_token, state } = match DirectPost::parse(&body) {
+    let DirectPost { state, answer } = match DirectPost::parse(&body) {
         Ok(post) => post,
-        Err(why) => return problem(StatusCode::BAD_REQUEST, "bad_request", why),
+        Err(why) => return problem(StatusCode::BAD_REQUEST, "bad_request", bounded(why)),
+    };
+    let vp_token = match answer {
+        Answer::VpToken(t) => t,
+        Answer::Error { error, description } => {
+            let found = svc.exchanges.with(|map| {
+                let e = map.get_mut(&state)?;
+                if e.passed.is_none() {
+                    e.latest = Some(ExchangeResult::Declined {
+                        error,
+                        error_description: description,
+                    });
+                }
+                Some(e.passed.is_some())
+            });
+            return match found {
+                None => not_found(&state),
+                Some(true) => answered(),
+                Some(false) => axum::Json(serde_json::json!({})).into_response(),
+            };
+        }
     };
     // Claim the exchange: one answer verified at a time, none after one passed.
     let claimed = svc.exchanges.with(|map| {
@@ -289,13 +327,7 @@ pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::
     });
     let nonce = match claimed {
         None => return not_found(&state),
-        Some(Err(true)) => {
-            return problem(
-                StatusCode::CONFLICT,
-                "answered",
-                "this exchange was answered already",
-            );
-        }
+        Some(Err(true)) => return answered(),
         Some(Err(false)) => {
             return problem(
                 StatusCode::CONFLICT,
@@ -311,7 +343,7 @@ pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::
             e.busy = false;
             match &outcome {
                 Ok(r) if r.passed() => e.passed = Some(r.clone()),
-                Ok(r) => e.refused = Some(r.clone()),
+                Ok(r) => e.latest = Some(ExchangeResult::Refused { report: r.clone() }),
                 Err(_) => {}
             }
         }
@@ -320,6 +352,14 @@ pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::
         Ok(report) => report_answer(report),
         Err(e) => e,
     }
+}
+
+fn answered() -> Response {
+    problem(
+        StatusCode::CONFLICT,
+        "answered",
+        "this exchange was answered already",
+    )
 }
 
 /// Verifies the presentation a `vp_token` carries for an exchange whose request has `nonce`.
@@ -360,16 +400,14 @@ fn presentation_in(vp_token: &str) -> Result<Presentation, String> {
     Presentation::from_json(&one.to_string()).map_err(|e| format!("vp_token's presentation: {e}"))
 }
 
-/// The result of an exchange, for the staff client.
+/// What came of an exchange, for the staff client that started it.
 #[utoipa::path(
     get,
     path = "/v1/oid4vp/results/{state}",
     params(("state" = String, Path, description = "The exchange's state")),
     security(("staffToken" = [])),
     responses(
-        (status = 200, description = "The report of the answer that passed every check", body = Report),
-        (status = 202, description = "Not answered yet"),
-        (status = 422, description = "No answer passed yet; the latest refused one's report", body = Report),
+        (status = 200, description = "Waiting, passed (final), refused or declined (the latest answer; the exchange stays open)", body = ExchangeResult),
         (status = 401, description = "No staff client's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such exchange (or another staff client's), or it expired", body = Problem, content_type = "application/problem+json"),
     )
@@ -383,16 +421,15 @@ pub(super) async fn result(
         return unauthorized(&svc);
     };
     let found = svc.exchanges.with(|map| {
-        map.get(&state)
-            .filter(|e| e.staff == who)
-            .map(|e| (e.passed.clone(), e.refused.clone()))
+        map.get(&state).filter(|e| e.staff == who).map(|e| match &e.passed {
+            Some(report) => ExchangeResult::Passed {
+                report: report.clone(),
+            },
+            None => e.latest.clone().unwrap_or(ExchangeResult::Waiting),
+        })
     });
     match found {
-        Some((Some(report), _)) => axum::Json(report).into_response(),
-        Some((None, Some(refused))) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(refused)).into_response()
-        }
-        Some((None, None)) => StatusCode::ACCEPTED.into_response(),
+        Some(r) => axum::Json(r).into_response(),
         // Another staff client's exchange reads as none.
         None => not_found(&state),
     }
