@@ -134,6 +134,100 @@ async fn issue_answer_and_verify_with_the_command_line() {
     assert!(String::from_utf8_lossy(&refused.stdout).contains("OUTSIDE the verifier's registered scope"));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
 
+    // Issue 20: the same two requests by OpenID4VP, from the employer's verifier service (a real
+    // process): the wallet opens the link, answers, and the service's result says so; beyond
+    // the registered scope, the wallet refuses and tells the verifier.
+    {
+        let token = "cli-staff-token-0123456789abcdef0123";
+        let tokens = d.join("tokens");
+        std::fs::write(&tokens, format!("{token}\n")).expect("tokens");
+        let service = "127.0.0.1:16750";
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_credctl"))
+            .arg("--home")
+            .arg(&employer)
+            .args(["--ledger", &api, "verifier", "serve", "--listen", service])
+            .arg("--tokens")
+            .arg(&tokens)
+            .env("CREDENCE_PASSWORD", PW)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("credctl verifier serve");
+        let http = reqwest::Client::new();
+        let by = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while http.get(format!("http://{service}/health")).send().await.is_err() {
+            assert!(
+                std::time::Instant::now() < by,
+                "the verifier service did not start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let start = |disclose: &str| {
+            let body = serde_json::json!({"credentialType": "UniversityDiploma", "disclose": [disclose],
+                "predicates": [{"attribute": "gpa", "kind": {"atLeast": {"bound": 300}}}],
+                "purpose": "hiring", "tier": "selective"});
+            let http = http.clone();
+            async move {
+                let started: serde_json::Value = http
+                    .post(format!("http://{service}/v1/oid4vp/requests"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("reachable")
+                    .json()
+                    .await
+                    .expect("started");
+                let result = http
+                    .get(format!(
+                        "http://{service}/v1/oid4vp/results/{}",
+                        started["state"].as_str().expect("state")
+                    ))
+                    .bearer_auth(token);
+                (started["link"].as_str().expect("link").to_owned(), result)
+            }
+        };
+        let (link, result) = start("degree").await;
+        let answered = ok(&run(&student, &["wallet", "answer", &link, "--yes"]));
+        assert!(answered.contains("every check passed"), "{answered}");
+        let r: serde_json::Value = result
+            .send()
+            .await
+            .expect("reachable")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(r["status"], "passed", "{r}");
+        let (wide, result) = start("student_id").await;
+        let refused = run(&student, &["wallet", "answer", &wide, "--yes"]);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stdout).contains("the verifier was told"),
+            "{}",
+            String::from_utf8_lossy(&refused.stdout)
+        );
+        let r: serde_json::Value = result
+            .send()
+            .await
+            .expect("reachable")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(r["status"], "declined", "{r}");
+        // A link that passes the request by value is refused before anything is fetched.
+        let by_value = run(
+            &student,
+            &[
+                "wallet",
+                "answer",
+                "openid4vp://?client_id=x&request=eyJ",
+                "--yes",
+            ],
+        );
+        assert!(String::from_utf8_lossy(&by_value.stderr).contains("by reference only"));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     let history = ok(&run(&student, &["wallet", "history"]));
     assert!(
         history.contains("CLI Employer") && history.contains("degree"),

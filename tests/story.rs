@@ -1170,8 +1170,7 @@ async fn issued_credentials_read_in_independent_tools() {
     assert_eq!(delivered.status, 200, "the direct_post answer passes every check");
     let passed_result = result(state.clone()).await;
     assert_eq!(passed_result["body"]["status"], "passed", "{passed_result}");
-    let report: Report =
-        serde_json::from_value(passed_result["body"]["report"].clone()).expect("a report");
+    let report: Report = serde_json::from_value(passed_result["body"]["report"].clone()).expect("a report");
     assert!(report.passed(), "{:?}", report.failure());
     let again = wallet::exchange::send(&opened, &p).await.expect("delivered");
     assert_eq!(again.status, 409, "an exchange is answered once");

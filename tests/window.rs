@@ -25,6 +25,8 @@ const PW: &str = "window-test-password";
 const WALLET_PASSWORD: &str = "a long wallet password";
 const DEVNET_BASE: u16 = 17_600;
 const DRIVER_PORT: u16 = 17_800;
+const CHROMEDRIVER_PORT: u16 = 17_820;
+const SERVICE_PORT: u16 = 17_850;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// tauri-driver, stopped with SIGTERM so that it stops WebKitWebDriver and the app too.
@@ -436,6 +438,9 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     );
     w.shot("10-history").await;
 
+    // Issue 20: the employer's page in a real browser (Chromium) and the wallet's link flow.
+    employer_page_to_desktop_wallet(&w, &cli, &employer, &api, d).await;
+
     // Lock and unlock.
     w.click("#lock").await;
     w.screen("Unlock your wallet").await;
@@ -447,4 +452,232 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
 
     w.c.close().await.expect("close the session");
     devnet.stop().await;
+}
+
+/// A child process killed when dropped.
+struct Child_(Child);
+
+impl Drop for Child_ {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(port: u16, what: &str) {
+    let by = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < by, "{what} did not listen on {port} within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Chromium, headless, behind chromedriver (Debian's `chromium` and `chromium-driver`).
+async fn chromium() -> (Child_, Client) {
+    let exe = std::env::var_os("CHROMEDRIVER").unwrap_or_else(|| "chromedriver".into());
+    let driver = Child_(
+        Command::new(&exe)
+            .arg(format!("--port={CHROMEDRIVER_PORT}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start chromedriver: {e}. Install it with `apt-get install chromium chromium-driver`, or run .ci/setup")
+            }),
+    );
+    wait_port(CHROMEDRIVER_PORT, "chromedriver");
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "chrome".into());
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,1000", "--lang=en-US"],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let c = ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{CHROMEDRIVER_PORT}"))
+        .await
+        .expect("a WebDriver session with Chromium");
+    (driver, c)
+}
+
+/// Waits until `css` on the page matches an element whose text contains `needle`.
+async fn page_text(c: &Client, css: &str, needle: &str) -> String {
+    let by = Instant::now() + WAIT;
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+            && t.contains(needle)
+        {
+            return t;
+        }
+        if Instant::now() >= by {
+            let body = match c.find(Locator::Css("body")).await {
+                Ok(b) => b.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("waited {WAIT:?} for {css} to show {needle:?} on the employer's page:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn page_shot(c: &Client, name: &str) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "the screenshot of {name} is not a PNG"
+    );
+    let dir = screenshots_dir();
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+/// Creates a request from the page with template `index`; returns its link and session value.
+async fn page_request(c: &Client, index: usize) -> (String, String) {
+    let select = c.find(Locator::Css("#template")).await.expect("templates");
+    select.select_by_index(index).await.expect("pick a template");
+    c.find(Locator::Css("#create"))
+        .await
+        .expect("create")
+        .click()
+        .await
+        .expect("click create");
+    page_text(c, "#status", "Waiting for the holder").await;
+    let link = c
+        .find(Locator::Css("#link"))
+        .await
+        .expect("link")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    let session = c
+        .find(Locator::Css("#session"))
+        .await
+        .expect("session")
+        .text()
+        .await
+        .expect("text");
+    assert!(link.starts_with("openid4vp://"), "{link}");
+    (link, session)
+}
+
+/// The employer's staff page (the verifier service, a real process) creates an OpenID4VP
+/// request in Chromium; the desktop wallet opens its link, shows the consent with the session
+/// value the page shows, and sends the answer itself; the page shows every check passed. Then a
+/// request beyond the employer's registered scope: the wallet refuses it, tells the verifier,
+/// and the page shows it declined.
+async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path, api: &str, d: &Path) {
+    let token = "window-staff-token-0123456789abcdef";
+    let tokens = d.join("staff-tokens");
+    std::fs::write(&tokens, format!("front-desk {token}\n")).expect("tokens");
+    let templates = d.join("templates.json");
+    std::fs::write(
+        &templates,
+        serde_json::json!([
+            {"title": "Graduate hiring: degree, GPA at least 3.00",
+             "request": {"credentialType": "UniversityDiploma", "disclose": ["degree"],
+                 "predicates": [{"attribute": "gpa", "kind": {"atLeast": {"bound": 300}}}],
+                 "purpose": "hiring", "tier": "selective"}},
+            {"title": "Student number (beyond what we registered)",
+             "request": {"credentialType": "UniversityDiploma", "disclose": ["student_id"],
+                 "purpose": "hiring", "tier": "selective"}}
+        ])
+        .to_string(),
+    )
+    .expect("templates");
+    let service = format!("127.0.0.1:{SERVICE_PORT}");
+    let _service = Child_(
+        Command::new(cli)
+            .arg("--home")
+            .arg(employer)
+            .args(["--ledger", api, "verifier", "serve", "--listen", &service])
+            .arg("--tokens")
+            .arg(&tokens)
+            .arg("--templates")
+            .arg(&templates)
+            .env("CREDENCE_PASSWORD", PW)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("credctl verifier serve"),
+    );
+    tokio::task::block_in_place(|| wait_port(SERVICE_PORT, "the verifier service"));
+    let (_chromedriver, c) = chromium().await;
+    c.goto(&format!("http://{service}/"))
+        .await
+        .expect("the employer's page");
+    page_text(&c, "h1", "Verify a credential").await;
+    let t = c.find(Locator::Css("#token")).await.expect("token field");
+    t.send_keys(&format!("{token}\u{E007}")).await.expect("sign in");
+    page_text(&c, "#template", "Graduate hiring").await;
+    page_text(&c, "#template-info", "gpa ≥ 300").await;
+    page_shot(&c, "20-employer-page").await;
+
+    let (link, session) = page_request(&c, 0).await;
+    page_shot(&c, "21-employer-request").await;
+    w.go("answer", "Answer a request").await;
+    w.type_into("#request-link", &link).await;
+    w.click("#request button[type=submit]").await;
+    w.screen("Review the request").await;
+    w.wait_text("#session", &session).await;
+    w.wait_text("#scope", "inside").await;
+    w.wait_text("#origin", &format!("http://{service}/v1/oid4vp/responses"))
+        .await;
+    w.shot("13-consent-by-link").await;
+    w.click("#approve").await;
+    w.screen("Answer sent").await;
+    let sent = w.wait_text("#sent", "every check passed").await;
+    assert_eq!(
+        w.find("#sent")
+            .await
+            .attr("data-accepted")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("true"),
+        "{sent}"
+    );
+    w.shot("14-answer-sent").await;
+    page_text(&c, "#status", "Every check passed").await;
+    let checks = c.find_all(Locator::Css("#checks li")).await.expect("checks");
+    assert!(checks.len() >= 8, "the page lists every check: {}", checks.len());
+    for li in &checks {
+        assert_eq!(
+            li.attr("data-status").await.expect("attr").as_deref(),
+            Some("passed"),
+            "{}",
+            li.text().await.unwrap_or_default()
+        );
+    }
+    page_text(&c, "#disclosed", "BEng").await;
+    page_shot(&c, "22-employer-passed").await;
+
+    // Beyond the registered scope: the wallet will not answer, and says so to the verifier.
+    c.find(Locator::Css("#again"))
+        .await
+        .expect("again")
+        .click()
+        .await
+        .expect("click");
+    let (wide, _) = page_request(&c, 1).await;
+    w.go("answer", "Answer a request").await;
+    w.type_into("#request-link", &wide).await;
+    w.click("#request button[type=submit]").await;
+    w.screen("Review the request").await;
+    let scope = w.wait_text("#scope", "Outside its registered scope").await;
+    assert!(scope.contains("student_id"), "{scope}");
+    assert!(
+        !w.find("#approve").await.is_enabled().await.expect("enabled?"),
+        "an out-of-scope request must not be approvable"
+    );
+    w.click("#decline").await;
+    w.wait_text("#notice", "The verifier was told you declined").await;
+    let declined = page_text(&c, "#status", "declined").await;
+    assert!(declined.contains("registered scope"), "{declined}");
+    page_shot(&c, "23-employer-declined").await;
+    c.close().await.expect("close Chromium");
 }

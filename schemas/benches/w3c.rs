@@ -157,6 +157,24 @@ fn bench_request_object(c: &mut Criterion) {
     c.bench_function("openid4vp/request object open", |b| {
         b.iter(|| open_request_object(black_box(&object), &request.client_id).expect("opens"))
     });
+    // What a wallet reads first and a verifier reads last: the link, and a direct_post answer
+    // carrying a presentation-sized vp_token (20 KB).
+    let link = schemas::openid4vp::Link {
+        client_id: request.client_id.clone(),
+        request_uri: "https://verify.employer.example/v1/oid4vp/requests/0123456789abcdef".into(),
+    }
+    .to_text();
+    c.bench_function("openid4vp/link parse", |b| {
+        b.iter(|| schemas::openid4vp::Link::parse(black_box(&link)).expect("a link"))
+    });
+    let form = schemas::openid4vp::DirectPost::presentation(
+        "0123456789abcdef",
+        &format!("{{\"proof\":\"{}\"}}", "ab".repeat(10_000)),
+    )
+    .to_form();
+    c.bench_function("openid4vp/direct_post parse (20 KB)", |b| {
+        b.iter(|| schemas::openid4vp::DirectPost::parse(black_box(form.as_bytes())).expect("an answer"))
+    });
 }
 
 criterion_group!(benches, bench_credential, bench_status_list, bench_request_object);

@@ -381,7 +381,9 @@ impl Link {
         let bad = |why: String| Err(LinkError(why));
         let text = text.trim();
         if text.len() > MAX_LINK_BYTES {
-            return bad(format!("it is longer than {MAX_LINK_BYTES} bytes (MAX_LINK_BYTES)"));
+            return bad(format!(
+                "it is longer than {MAX_LINK_BYTES} bytes (MAX_LINK_BYTES)"
+            ));
         }
         let Some(rest) = text
             .get(..LINK_SCHEME.len())
@@ -404,11 +406,23 @@ impl Link {
                 "request_uri" => &mut request_uri,
                 "request_uri_method" if v == "get" => continue,
                 "request_uri_method" => {
-                    return bad("its request_uri_method is not get (this wallet fetches request objects with GET)".into());
+                    return bad(
+                        "its request_uri_method is not get (this wallet fetches request objects with GET)"
+                            .into(),
+                    );
                 }
-                "request" | "response_type" | "response_mode" | "response_uri" | "nonce"
-                | "dcql_query" | "presentation_definition" | "scope" | "client_metadata"
-                | "transaction_data" | "redirect_uri" | "state" => {
+                "request"
+                | "response_type"
+                | "response_mode"
+                | "response_uri"
+                | "nonce"
+                | "dcql_query"
+                | "presentation_definition"
+                | "scope"
+                | "client_metadata"
+                | "transaction_data"
+                | "redirect_uri"
+                | "state" => {
                     return bad(format!(
                         "it carries {k} outside the signed request object; this wallet takes requests by reference only (client_id and request_uri)"
                     ));
@@ -443,7 +457,10 @@ impl Link {
         }
         crate::presentation::check_address(&request_uri)
             .map_err(|why| LinkError(format!("its request_uri {why}")))?;
-        Ok(Link { client_id, request_uri })
+        Ok(Link {
+            client_id,
+            request_uri,
+        })
     }
 }
 
@@ -528,7 +545,9 @@ impl DirectPost {
             }
         }
         let Some(state) = state else {
-            return Err("post state, and vp_token or error, form-encoded (application/x-www-form-urlencoded)".into());
+            return Err(
+                "post state, and vp_token or error, form-encoded (application/x-www-form-urlencoded)".into(),
+            );
         };
         let answer = match (vp_token, error) {
             (Some(t), None) => Answer::VpToken(t),
@@ -558,7 +577,9 @@ pub fn check_error(error: &str, description: Option<&str>) -> Result<(), String>
     }
     if let Some(d) = description
         && (d.chars().count() > MAX_ERROR_DESCRIPTION_CHARS
-            || !d.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'))
+            || !d
+                .bytes()
+                .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'))
     {
         return Err(format!(
             "error_description must be at most {MAX_ERROR_DESCRIPTION_CHARS} printable ASCII characters without \" and \\"

@@ -160,8 +160,7 @@ pub fn check_address(url: &str) -> Result<(), String> {
     let local = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
         .iter()
         .any(|p| {
-            url
-                .strip_prefix(p)
+            url.strip_prefix(p)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
         });
     if !(url.starts_with("https://") || local) {

@@ -293,6 +293,19 @@ pub struct Answered {
     pub presentation: String,
     /// Where it was saved, if asked.
     pub saved_to: Option<String>,
+    /// What the verifier said, when the request came by an `openid4vp://` link and the wallet
+    /// sent the answer itself.
+    pub sent: Option<Sent>,
+}
+
+/// The verifier's word on an answer the wallet sent it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    /// It took the answer (every check passed, for a Credence verifier).
+    pub accepted: bool,
+    /// What it said, in a line (printable ASCII; its words are its own).
+    pub line: String,
 }
 
 struct Inner {
@@ -301,6 +314,8 @@ struct Inner {
     holder: Option<Holder>,
     phrase: Option<RecoveryPhrase>,
     pending: Option<Pending>,
+    /// The OpenID4VP request the pending answer goes back to (it came by a link).
+    exchange: Option<schemas::openid4vp::AuthorizationRequest>,
     ledger: Option<Ledger>,
     /// The node `ledger` talks to, as Settings name it.
     node: Option<String>,
@@ -315,6 +330,8 @@ pub struct AppState {
     dir: PathBuf,
     cost: Cost,
     inner: Mutex<Inner>,
+    /// A link the system opened the app with, until the window takes it.
+    incoming: std::sync::Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -331,14 +348,28 @@ impl AppState {
                 holder: None,
                 phrase: None,
                 pending: None,
+                exchange: None,
                 ledger: None,
                 node: None,
                 failed_node: None,
                 settings,
                 last_active: Instant::now(),
             }),
+            incoming: std::sync::Mutex::new(None),
             dir,
         }
+    }
+
+    /// Keeps a link the system opened the app with (the latest wins) for the window to take.
+    pub fn offer_link(&self, url: &str) {
+        if url.len() <= schemas::openid4vp::MAX_LINK_BYTES {
+            *self.incoming.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.to_owned());
+        }
+    }
+
+    /// The link the system opened the app with, once.
+    pub fn take_link(&self) -> Option<String> {
+        self.incoming.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     fn wallet_dir(&self) -> PathBuf {
@@ -359,6 +390,7 @@ impl Inner {
     fn lock(&mut self) {
         self.holder = None;
         self.pending = None;
+        self.exchange = None;
         self.phrase = None;
     }
 
@@ -568,12 +600,43 @@ pub async fn import_credential(state: &AppState, text: String) -> Res<Credential
     inner.after_ledger(imported.map_err(CommandError::from))
 }
 
-/// Reads a request and prepares the consent screen.
+impl From<wallet::exchange::ExchangeError> for CommandError {
+    fn from(e: wallet::exchange::ExchangeError) -> Self {
+        use wallet::exchange::ExchangeError as X;
+        let code = match &e {
+            X::Link(_) => "bad_link",
+            X::Unreachable { .. } => "verifier_unreachable",
+            X::Object(_) => "bad_request",
+            _ => "verifier",
+        };
+        CommandError::new(code, e.to_string())
+    }
+}
+
+/// Reads a request — a request's JSON, or a verifier's `openid4vp://` link, whose signed
+/// request object the wallet fetches and checks — and prepares the consent screen.
 pub async fn prepare_request(state: &AppState, text: String, credential: Option<String>) -> Res<Consent> {
     let mut inner = state.inner.lock().await;
     inner.touch();
-    let request = schemas::presentation::SignedRequest::from_json(&text)
-        .map_err(|e| CommandError::new("bad_request", format!("This is not a presentation request: {e}")))?;
+    inner.holder()?;
+    inner.pending = None;
+    inner.exchange = None;
+    let is_link = text
+        .trim_start()
+        .get(..schemas::openid4vp::LINK_SCHEME.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(schemas::openid4vp::LINK_SCHEME));
+    let (request, exchange) = if is_link {
+        let opened = wallet::exchange::open(&text).await?;
+        (opened.credence_request.clone(), Some(opened))
+    } else {
+        let r = schemas::presentation::SignedRequest::from_json(&text).map_err(|e| {
+            CommandError::new(
+                "bad_request",
+                format!("This is neither a presentation request nor an openid4vp:// link: {e}"),
+            )
+        })?;
+        (r, None)
+    };
     let ledger = inner.ledger().await?;
     let prepared = inner
         .holder()?
@@ -582,6 +645,7 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
     let pending = inner.after_ledger(prepared.map_err(CommandError::from))?;
     let consent = pending.consent.clone();
     inner.pending = Some(pending);
+    inner.exchange = exchange;
     Ok(consent)
 }
 
@@ -593,7 +657,12 @@ pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered>
         .pending
         .take()
         .ok_or_else(|| CommandError::new("no_request", "There is no request waiting for an answer."))?;
+    let exchange = inner.exchange.take();
     if !pending.consent.in_scope() {
+        if let Some(x) = &exchange {
+            // Best effort: the verifier's staff learn why no answer comes.
+            let _ = wallet::exchange::refuse(x, wallet::exchange::OUT_OF_SCOPE).await;
+        }
         return Err(CommandError::new(
             "out_of_scope",
             format!(
@@ -624,15 +693,43 @@ pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered>
         }
         None => None,
     };
+    let sent = match &exchange {
+        Some(x) => Some(match wallet::exchange::send(x, &presentation).await {
+            Ok(d) => Sent {
+                accepted: d.accepted(),
+                line: d.line(),
+            },
+            Err(e) => Sent {
+                accepted: false,
+                line: format!("{e}. The presentation is below: send it another way, or open the link again."),
+            },
+        }),
+        None => None,
+    };
     Ok(Answered {
         presentation: text,
         saved_to,
+        sent,
     })
 }
 
-/// Declines the waiting request; nothing is sent or recorded.
-pub async fn decline(state: &AppState) {
-    state.inner.lock().await.pending = None;
+/// Declines the waiting request; no presentation is made or recorded. When it came by a link,
+/// the verifier is told that the holder will not answer (nothing else); the answer is what the
+/// holder is told of that, if anything.
+pub async fn decline(state: &AppState) -> Option<String> {
+    let (pending, exchange) = {
+        let mut inner = state.inner.lock().await;
+        (inner.pending.take(), inner.exchange.take())
+    };
+    let x = exchange?;
+    let why = match pending {
+        Some(p) if !p.consent.in_scope() => wallet::exchange::OUT_OF_SCOPE,
+        _ => wallet::exchange::DECLINED,
+    };
+    Some(match wallet::exchange::refuse(&x, why).await {
+        Ok(_) => "The verifier was told you declined.".to_owned(),
+        Err(e) => format!("The verifier could not be told ({e}); it receives nothing."),
+    })
 }
 
 /// The disclosure history.
@@ -794,9 +891,12 @@ mod commands {
         super::approve(&state, save_to).await
     }
     #[tauri::command]
-    pub(crate) async fn decline(state: State<'_, AppState>) -> Res<()> {
-        super::decline(&state).await;
-        Ok(())
+    pub(crate) async fn decline(state: State<'_, AppState>) -> Res<Option<String>> {
+        Ok(super::decline(&state).await)
+    }
+    #[tauri::command]
+    pub(crate) async fn take_link(state: State<'_, AppState>) -> Res<Option<String>> {
+        Ok(state.take_link())
     }
     #[tauri::command]
     pub(crate) async fn history(state: State<'_, AppState>) -> Res<Vec<Disclosure>> {
@@ -837,6 +937,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::prepare_request,
         commands::approve,
         commands::decline,
+        commands::take_link,
         commands::history,
         commands::save_settings,
         commands::ledger_info,
@@ -854,12 +955,55 @@ pub fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("credence-wallet"))
 }
 
+/// The event the window hears when the system opens a link with the app already running.
+pub const LINK_EVENT: &str = "credence://link";
+
+/// Keeps an `openid4vp://` link the system opened the app with and tells the window.
+fn incoming_link<R: tauri::Runtime>(app: &tauri::AppHandle<R>, urls: &[tauri::Url]) {
+    use tauri::{Emitter, Manager};
+    let Some(url) = urls.iter().find(|u| u.scheme().eq_ignore_ascii_case("openid4vp")) else {
+        return;
+    };
+    app.state::<AppState>().offer_link(url.as_str());
+    let _ = app.emit(LINK_EVENT, ());
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
 /// Runs the app.
 pub fn run() -> Result<(), tauri::Error> {
-    with_commands(tauri::Builder::default().setup(|app| {
+    // One instance: a link opened while the app runs goes to the running window (the second
+    // process hands it over and exits), so one wallet folder is never opened twice.
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            use tauri::Manager;
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init());
+    with_commands(builder.setup(|app| {
         use tauri::Manager;
+        use tauri_plugin_deep_link::DeepLinkExt;
         let dir = data_dir(app);
         app.manage(AppState::new(dir, Cost::default()));
+        let links = app.deep_link();
+        // Linux and Windows register the schemes when the app runs (tests use their own folder
+        // and leave the desktop's registrations alone).
+        #[cfg(any(target_os = "linux", windows))]
+        if std::env::var_os("CREDENCE_DESKTOP_DIR").is_none()
+            && let Err(e) = links.register_all()
+        {
+            eprintln!("the wallet could not register itself for openid4vp:// links: {e}");
+        }
+        if let Ok(Some(urls)) = links.get_current() {
+            incoming_link(app.handle(), &urls);
+        }
+        let handle = app.handle().clone();
+        links.on_open_url(move |event| incoming_link(&handle, &event.urls()));
         Ok(())
     }))
     .run(tauri::generate_context!())

@@ -1,6 +1,7 @@
 // The wallet's screens. Every value shown comes from a Tauri command; no key or secret is ever
 // sent here (the recovery phrase, once, during onboarding, is the exception the holder needs).
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 import "./style.css";
 import {
   type Consent,
@@ -185,7 +186,7 @@ function unlockScreen() {
     const did = await call<string>("unlock", { password: val("password") });
     if (did) {
       say("Unlocked.");
-      await credentials();
+      if (!(await openIncomingLink())) await credentials();
     }
   });
 }
@@ -278,10 +279,13 @@ async function importScreen() {
 
 // ---- answer a request (consent) --------------------------------------------------------------
 
-function answerScreen() {
+function answerScreen(link = "") {
   show(
     `<form id="request">
-       <label for="request-file">Request file</label>
+       <label for="request-link">Link from the verifier (openid4vp://…)</label>
+       <input id="request-link" type="text" spellcheck="false" autocomplete="off" value="${esc(link)}" />
+       <p class="muted">The wallet fetches the verifier's signed request, shows you what it asks, and sends your answer to the verifier itself.</p>
+       <label for="request-file">…or a request file</label>
        <input id="request-file" type="file" accept=".json,application/json" />
        <label for="request-text">…or paste the verifier's request</label>
        <textarea id="request-text" rows="8"></textarea>
@@ -290,12 +294,24 @@ function answerScreen() {
   );
   fillFromFile("request-file", "request-text");
   onSubmit("request", async () => {
-    const c = await call<Consent>("prepare_request", { text: val("request-text") });
-    if (c) consent(c);
+    const byLink = val("request-link").trim();
+    const c = await call<Consent>("prepare_request", { text: byLink || val("request-text") });
+    if (c) consent(c, byLink !== "");
   });
 }
 
-function consent(c: Consent) {
+/** Opens the link the system opened the wallet with, if any (once the wallet is unlocked). */
+async function openIncomingLink(): Promise<boolean> {
+  const link = await invoke<string | null>("take_link").catch(() => null);
+  if (!link) return false;
+  nav.hidden = false;
+  answerScreen(link);
+  say("A verifier's link was opened with the wallet: review its request.");
+  (document.querySelector("#request button[type=submit]") as HTMLButtonElement | null)?.click();
+  return true;
+}
+
+function consent(c: Consent, byLink = false) {
   const v = consentView(c);
   const list = (items: string[], empty: string) =>
     items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : `<p class="muted">${empty}</p>`;
@@ -313,21 +329,35 @@ function consent(c: Consent) {
      <section aria-labelledby="h-proven"><h3 id="h-proven">Will be proven, without showing the values</h3>${list(v.proven, "Nothing.")}</section>
      <section aria-labelledby="h-hidden"><h3 id="h-hidden">Stays hidden</h3>${list(v.hidden, "Nothing.")}</section>
      <form id="consent">
-       ${field("save-to", "Save the presentation to (full path, optional)")}
+       ${byLink && c.channel ? `<p id="origin">The answer goes to <span class="mono">${esc(c.channel.responseUri)}</span>, the address the verifier signed.</p>` : ""}
+       ${field("save-to", "Save a copy of the presentation to (full path, optional)")}
        <button type="submit" id="approve" ${v.canApprove ? "" : "disabled"}>Approve and send</button>
        <button type="button" id="decline">Decline</button>
      </form>`,
     "Review the request",
   );
   document.getElementById("decline")!.addEventListener("click", async () => {
-    await call("decline");
-    say("Declined. Nothing was sent.");
+    const told = await call<string | null>("decline");
+    say(`Declined. No presentation was made.${told ? ` ${told}` : ""}`);
     await credentials();
   });
   onSubmit("consent", async () => {
     say(c.tier === "unlinkable" ? "Proving in zero knowledge… this takes a moment." : "Building the presentation…");
-    const a = await call<{ presentation: string; savedTo: string | null }>("approve", { saveTo: val("save-to") || null });
+    const a = await call<{ presentation: string; savedTo: string | null; sent: { accepted: boolean; line: string } | null }>(
+      "approve",
+      { saveTo: val("save-to") || null },
+    );
     if (!a) return;
+    if (a.sent) {
+      say(a.sent.accepted ? "Sent: the verifier accepted your answer." : "The verifier did not accept the answer.", a.sent.accepted ? "info" : "error");
+      show(
+        `<p id="sent" data-accepted="${a.sent.accepted}" class="${a.sent.accepted ? "ok" : "bad"}">${esc(a.sent.line)}</p>
+         ${a.savedTo ? `<p>A copy is saved to <span class="mono">${esc(a.savedTo)}</span>.</p>` : ""}
+         <details><summary>What was sent</summary><textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea></details>`,
+        a.sent.accepted ? "Answer sent" : "Answer not accepted",
+      );
+      return;
+    }
     say(a.savedTo ? `Presentation saved to ${a.savedTo}.` : "Presentation ready.");
     show(
       `<p>${a.savedTo ? `Saved to <span class="mono">${esc(a.savedTo)}</span>.` : ""} Send it to the verifier, or copy it:</p>
@@ -455,8 +485,15 @@ async function start() {
   if (!s) return;
   if (!s.exists) onboarding();
   else if (!s.unlocked) unlockScreen();
-  else await credentials();
+  else if (!(await openIncomingLink())) await credentials();
 }
+
+// A link the system opens while the wallet runs: opened now if unlocked, else after unlocking.
+void listen("credence://link", async () => {
+  const s = await invoke<Status>("status").catch(() => undefined);
+  if (s && s.unlocked) await openIncomingLink();
+  else say("A verifier's link was opened with the wallet: unlock it to review the request.");
+});
 
 // The wallet locks itself after idle time; asking for the status lets it notice.
 setInterval(async () => {

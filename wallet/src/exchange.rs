@@ -10,8 +10,8 @@
 
 use crate::verifier::Report;
 use schemas::openid4vp::{
-    ACCESS_DENIED, AuthorizationRequest, DirectPost, Link, MAX_REQUEST_OBJECT_BYTES,
-    REQUEST_OBJECT_TYP, open_request_object,
+    ACCESS_DENIED, AuthorizationRequest, DirectPost, Link, MAX_REQUEST_OBJECT_BYTES, REQUEST_OBJECT_TYP,
+    open_request_object,
 };
 use schemas::presentation::Presentation;
 use std::time::Duration;
@@ -101,7 +101,10 @@ pub async fn open(link_text: &str) -> Result<AuthorizationRequest, ExchangeError
     let url = link.request_uri.as_str();
     let r = http()?
         .get(url)
-        .header(reqwest::header::ACCEPT, format!("application/{REQUEST_OBJECT_TYP}"))
+        .header(
+            reqwest::header::ACCEPT,
+            format!("application/{REQUEST_OBJECT_TYP}"),
+        )
         .send()
         .await
         .map_err(|e| unreachable(url, e))?;
@@ -165,14 +168,20 @@ impl Delivered {
                 None => format!("the verifier refused the answer ({})", self.status),
             },
             (None, true) => "the verifier received the answer".into(),
-            (None, false) => format!("the verifier refused the answer ({}): {}", self.status, self.detail),
+            (None, false) => format!(
+                "the verifier refused the answer ({}): {}",
+                self.status, self.detail
+            ),
         };
         printable(&line)
     }
 }
 
 /// Sends the holder's presentation for `request`.
-pub async fn send(request: &AuthorizationRequest, presentation: &Presentation) -> Result<Delivered, ExchangeError> {
+pub async fn send(
+    request: &AuthorizationRequest,
+    presentation: &Presentation,
+) -> Result<Delivered, ExchangeError> {
     if presentation.request.request.nonce != request.credence_request.request.nonce {
         return Err(ExchangeError::Answer(
             "the presentation answers another request than this one".into(),

@@ -385,10 +385,22 @@ fn direct_post_answers_are_a_presentation_or_an_error() {
         ("state=s&state=t&vp_token=%7B%7D", "twice"),
         ("state=s&error=Access+Denied", "a-z"),
         ("state=s&error=", "a-z"),
-        ("state=s&error=access_denied&error_description=%E2%80%AEevil", "printable ASCII"),
-        ("state=s&error=access_denied&error_description=a%0Ab", "printable ASCII"),
-        ("state=s&error=access_denied&error_description=say+%22hi%22", "printable ASCII"),
-        (&format!("state=s&error=access_denied&error_description={long}") as &str, "at most"),
+        (
+            "state=s&error=access_denied&error_description=%E2%80%AEevil",
+            "printable ASCII",
+        ),
+        (
+            "state=s&error=access_denied&error_description=a%0Ab",
+            "printable ASCII",
+        ),
+        (
+            "state=s&error=access_denied&error_description=say+%22hi%22",
+            "printable ASCII",
+        ),
+        (
+            &format!("state=s&error=access_denied&error_description={long}") as &str,
+            "at most",
+        ),
     ] {
         match DirectPost::parse(form.as_bytes()) {
             Err(e) => assert!(e.contains(why), "{form}: {e} (expected {why:?})"),

@@ -1505,7 +1505,11 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             if !pending.consent.in_scope() {
                 if let Some(x) = &exchange {
                     let told = wallet::exchange::refuse(x, wallet::exchange::OUT_OF_SCOPE).await?;
-                    out!("the verifier was told: {} ({})", wallet::exchange::OUT_OF_SCOPE, told.status);
+                    out!(
+                        "the verifier was told: {} ({})",
+                        wallet::exchange::OUT_OF_SCOPE,
+                        told.status
+                    );
                 }
                 bail!("refused: the request goes beyond what the verifier registered on the ledger");
             }

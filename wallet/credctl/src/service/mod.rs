@@ -450,7 +450,14 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let url = format!("{base}/v1/requests");
-        let app = router(id, guard, ServeSource::Offline(trust()), &tokens, &base, Vec::new());
+        let app = router(
+            id,
+            guard,
+            ServeSource::Offline(trust()),
+            &tokens,
+            &base,
+            Vec::new(),
+        );
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = reqwest::Client::new();
         let spec = |ttl: i64| {
@@ -543,15 +550,35 @@ mod tests {
         .expect("templates");
         for (bad, why) in [
             ("{}", "JSON array"),
-            (r#"[{"title": "", "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}]"#, "title"),
-            (r#"[{"title": "T", "request": {"credentialType": "K", "purpose": "p", "tier": "selective", "ttlSecs": 0}}]"#, "ttlSecs"),
-            (r#"[{"title": "T", "extra": 1, "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}]"#, "unknown field"),
+            (
+                r#"[{"title": "", "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}]"#,
+                "title",
+            ),
+            (
+                r#"[{"title": "T", "request": {"credentialType": "K", "purpose": "p", "tier": "selective", "ttlSecs": 0}}]"#,
+                "ttlSecs",
+            ),
+            (
+                r#"[{"title": "T", "extra": 1, "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}]"#,
+                "unknown field",
+            ),
         ] {
             let e = read_templates(bad).expect_err(bad);
             assert!(e.contains(why), "{bad}: {e}");
         }
-        let many = format!("[{}]", vec![r#"{"title": "T", "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}"#; page::MAX_TEMPLATES + 1].join(","));
-        assert!(read_templates(&many).expect_err("too many").contains("MAX_TEMPLATES"));
+        let many = format!(
+            "[{}]",
+            vec![
+                r#"{"title": "T", "request": {"credentialType": "K", "purpose": "p", "tier": "selective"}}"#;
+                page::MAX_TEMPLATES + 1
+            ]
+            .join(",")
+        );
+        assert!(
+            read_templates(&many)
+                .expect_err("too many")
+                .contains("MAX_TEMPLATES")
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let app = router(
@@ -566,14 +593,34 @@ mod tests {
         let http = reqwest::Client::new();
         let page = http.get(format!("{base}/")).send().await.expect("page");
         assert_eq!(page.status(), 200);
-        let csp = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
-        assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
         assert!(page.text().await.expect("html").contains("/app.js"));
         for asset in ["/app.js", "/style.css"] {
-            assert_eq!(http.get(format!("{base}{asset}")).send().await.expect("asset").status(), 200);
+            assert_eq!(
+                http.get(format!("{base}{asset}"))
+                    .send()
+                    .await
+                    .expect("asset")
+                    .status(),
+                200
+            );
         }
         let staff = |r: reqwest::RequestBuilder| r.bearer_auth(&token).send();
-        assert_eq!(http.get(format!("{base}/v1/templates")).send().await.expect("sent").status(), 401);
+        assert_eq!(
+            http.get(format!("{base}/v1/templates"))
+                .send()
+                .await
+                .expect("sent")
+                .status(),
+            401
+        );
         let listed: Vec<Template> = staff(http.get(format!("{base}/v1/templates")))
             .await
             .expect("sent")
@@ -597,7 +644,11 @@ mod tests {
             .expect("qr");
         assert_eq!(qr.headers()["content-type"], "image/svg+xml");
         assert!(qr.text().await.expect("svg").starts_with("<?xml"));
-        let none = http.get(format!("{base}/v1/oid4vp/requests/nope/qr")).send().await.expect("qr");
+        let none = http
+            .get(format!("{base}/v1/oid4vp/requests/nope/qr"))
+            .send()
+            .await
+            .expect("qr");
         assert_eq!(none.status(), 404);
         let result = || async {
             staff(http.get(format!("{base}/v1/oid4vp/results/{}", started.state)))

@@ -421,12 +421,14 @@ pub(super) async fn result(
         return unauthorized(&svc);
     };
     let found = svc.exchanges.with(|map| {
-        map.get(&state).filter(|e| e.staff == who).map(|e| match &e.passed {
-            Some(report) => ExchangeResult::Passed {
-                report: report.clone(),
-            },
-            None => e.latest.clone().unwrap_or(ExchangeResult::Waiting),
-        })
+        map.get(&state)
+            .filter(|e| e.staff == who)
+            .map(|e| match &e.passed {
+                Some(report) => ExchangeResult::Passed {
+                    report: report.clone(),
+                },
+                None => e.latest.clone().unwrap_or(ExchangeResult::Waiting),
+            })
     });
     match found {
         Some(r) => axum::Json(r).into_response(),

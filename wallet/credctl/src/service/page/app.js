@@ -135,6 +135,8 @@ async function follow(state, until) {
   if (a.status === 200 && a.json) {
     const r = a.json;
     if (r.status === "passed") {
+      // Answered for good: the link is spent; the result takes its place.
+      $("qr").hidden = true;
       showReport(r.report);
       status("passed", "Every check passed.");
       return;
@@ -168,6 +170,7 @@ async function create() {
   $("session").textContent = x.session;
   $("link").value = x.link;
   $("qr").src = `/v1/oid4vp/requests/${encodeURIComponent(x.state)}/qr`;
+  $("qr").hidden = false;
   $("exchange").dataset.state = x.state;
   $("checks").replaceChildren();
   definitions($("disclosed"), []);
