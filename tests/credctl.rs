@@ -197,14 +197,27 @@ async fn issue_answer_and_verify_with_the_command_line() {
             .await
             .expect("json");
         assert_eq!(r["status"], "passed", "{r}");
+        // Beyond the registered scope: refused, and the verifier is not told by itself (that
+        // would tell it the holder has a fitting credential); the holder's --decline tells it.
         let (wide, result) = start("student_id").await;
         let refused = run(&student, &["wallet", "answer", &wide, "--yes"]);
         assert!(!refused.status.success());
         assert!(
-            String::from_utf8_lossy(&refused.stdout).contains("the verifier was told"),
+            String::from_utf8_lossy(&refused.stderr).contains("the verifier was not told"),
             "{}",
-            String::from_utf8_lossy(&refused.stdout)
+            String::from_utf8_lossy(&refused.stderr)
         );
+        let r: serde_json::Value = result
+            .try_clone()
+            .expect("a plain request")
+            .send()
+            .await
+            .expect("reachable")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(r["status"], "waiting", "{r}");
+        ok(&run(&student, &["wallet", "answer", &wide, "--decline"]));
         let r: serde_json::Value = result
             .send()
             .await
@@ -213,6 +226,7 @@ async fn issue_answer_and_verify_with_the_command_line() {
             .await
             .expect("json");
         assert_eq!(r["status"], "declined", "{r}");
+        assert_eq!(r["errorDescription"], "the holder declined", "{r}");
         // A link that passes the request by value is refused before anything is fetched.
         let by_value = run(
             &student,
@@ -224,6 +238,94 @@ async fn issue_answer_and_verify_with_the_command_line() {
             ],
         );
         assert!(String::from_utf8_lossy(&by_value.stderr).contains("by reference only"));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    // Issue 20, OpenID4VCI: the university offers a second diploma by link; a wrong transaction
+    // code is refused; someone else's wallet with the link and the right code is refused (it
+    // cannot sign with the holder's key); the student's wallet accepts it; the offer is spent.
+    {
+        let csv2 = d.join("class2.csv");
+        std::fs::write(
+            &csv2,
+            format!("name,student_id,degree,major,gpa,graduation_date,holder_key\nLi Hua,7,MEng,CS,3.80,2028-07-01,{key}\n"),
+        )
+        .expect("csv");
+        let out2 = d.join("out2");
+        let o2 = out2.to_str().expect("utf-8");
+        ok(&run(
+            &uni,
+            &[
+                "issue",
+                "--schema",
+                "diploma",
+                "--input",
+                csv2.to_str().expect("utf-8"),
+                "--out",
+                o2,
+            ],
+        ));
+        let issuer_at = "127.0.0.1:16760";
+        let made = ok(&run(
+            &uni,
+            &[
+                "issuer",
+                "offer",
+                "--batch",
+                o2,
+                "--public-url",
+                &format!("http://{issuer_at}"),
+            ],
+        ));
+        assert!(made.contains("1 offers written"), "{made}");
+        let offers = std::fs::read_to_string(out2.join("offers.csv")).expect("offers.csv");
+        let row: Vec<&str> = offers.lines().nth(1).expect("one offer").split(',').collect();
+        let (link, tx_code) = (row[1], row[2]);
+        assert!(link.starts_with("openid-credential-offer://"), "{link}");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_credctl"))
+            .arg("--home")
+            .arg(&uni)
+            .args([
+                "--ledger", &api, "issuer", "serve", "--batch", o2, "--listen", issuer_at,
+            ])
+            .env("CREDENCE_PASSWORD", PW)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("credctl issuer serve");
+        let by = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(issuer_at).is_err() {
+            assert!(std::time::Instant::now() < by, "the issuer service did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let wrong = if tx_code == "000000" { "111111" } else { "000000" };
+        let refused = run(&student, &["wallet", "accept", link, "--tx-code", wrong]);
+        assert!(!refused.status.success());
+        let e = String::from_utf8_lossy(&refused.stderr).into_owned();
+        assert!(e.contains("invalid_grant") && e.contains("4 tries left"), "{e}");
+        let mallory = d.join("mallory");
+        tokio::task::block_in_place(|| {
+            pin(
+                Path::new(env!("CARGO_BIN_EXE_credctl")),
+                &mallory,
+                &api,
+                &devnet_dir,
+            )
+        });
+        ok(&run(&mallory, &["wallet", "init"]));
+        let stolen = run(&mallory, &["wallet", "accept", link, "--tx-code", tx_code]);
+        assert!(!stolen.status.success());
+        let e = String::from_utf8_lossy(&stolen.stderr).into_owned();
+        assert!(e.contains("invalid_proof") && e.contains("another key"), "{e}");
+        let accepted = ok(&run(&student, &["wallet", "accept", link, "--tx-code", tx_code]));
+        assert!(
+            accepted.contains("imported UniversityDiploma") && accepted.contains("CLI University"),
+            "{accepted}"
+        );
+        let again = run(&student, &["wallet", "accept", link, "--tx-code", tx_code]);
+        assert!(String::from_utf8_lossy(&again.stderr).contains("delivered already"));
+        let listed = ok(&run(&student, &["wallet", "list"]));
+        assert!(listed.contains("MEng") || listed.lines().count() >= 2, "{listed}");
         let _ = child.kill();
         let _ = child.wait();
     }

@@ -1144,7 +1144,7 @@ async fn issued_credentials_read_in_independent_tools() {
         .append_pair("state", &opened.state)
         .finish();
     assert_eq!(post_form(junk).await.expect("reachable").status(), 400);
-    let told = wallet::exchange::refuse(&opened, wallet::exchange::DECLINED)
+    let told = wallet::exchange::refuse(&opened)
         .await
         .expect("the refusal is delivered");
     assert!(told.accepted(), "{}", told.line());

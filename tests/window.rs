@@ -569,8 +569,9 @@ async fn page_request(c: &Client, index: usize) -> (String, String) {
 /// The employer's staff page (the verifier service, a real process) creates an OpenID4VP
 /// request in Chromium; the desktop wallet opens its link, shows the consent with the session
 /// value the page shows, and sends the answer itself; the page shows every check passed. Then a
-/// request beyond the employer's registered scope: the wallet refuses it, tells the verifier,
-/// and the page shows it declined.
+/// request beyond the employer's registered scope: the wallet cannot approve it; the holder
+/// declines, the wallet tells the verifier so (in the same words as any refusal), and the page
+/// shows it declined.
 async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path, api: &str, d: &Path) {
     let token = "window-staff-token-0123456789abcdef";
     let tokens = d.join("staff-tokens");
@@ -656,7 +657,7 @@ async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path
     page_text(&c, "#disclosed", "BEng").await;
     page_shot(&c, "22-employer-passed").await;
 
-    // Beyond the registered scope: the wallet will not answer, and says so to the verifier.
+    // Beyond the registered scope: the wallet will not answer; the holder declines.
     c.find(Locator::Css("#again"))
         .await
         .expect("again")
@@ -677,7 +678,7 @@ async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path
     w.click("#decline").await;
     w.wait_text("#notice", "The verifier was told you declined").await;
     let declined = page_text(&c, "#status", "declined").await;
-    assert!(declined.contains("registered scope"), "{declined}");
+    assert!(declined.contains("the holder declined"), "{declined}");
     page_shot(&c, "23-employer-declined").await;
     c.close().await.expect("close Chromium");
 }

@@ -2,7 +2,8 @@
 //! The same bytes as an OpenID4VP request object, as a request object's payload behind a
 //! well-formed header, and as an authorization request whose parameters are checked, never panic
 //! either; nor do the same bytes as an `openid4vp://` link a holder opens or as a `direct_post`
-//! answer a verifier reads, and what reads back writes back the same.
+//! answer a verifier reads, and what reads back writes back the same; nor do they as an
+//! OpenID4VCI offer link, an offer fetched by reference, or a holder's proof JWT an issuer opens.
 #![no_main]
 
 use base64::Engine as _;
@@ -20,6 +21,17 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(link) = Link::parse(text) {
             assert_eq!(Link::parse(&link.to_text()).ok(), Some(link));
         }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(schemas::openid4vci::OfferLink::ByValue(offer)) = schemas::openid4vci::OfferLink::parse(text) {
+            let again = schemas::openid4vci::OfferLink::by_value(&offer);
+            assert_eq!(
+                schemas::openid4vci::OfferLink::parse(&again).ok(),
+                Some(schemas::openid4vci::OfferLink::ByValue(offer))
+            );
+        }
+        let _ = schemas::openid4vci::read_offer(text);
+        let _ = schemas::openid4vci::open_proof(text, "https://issuer.example", 1_790_000_000);
     }
     if let Ok(post) = DirectPost::parse(data) {
         assert_eq!(DirectPost::parse(post.to_form().as_bytes()).ok(), Some(post));

@@ -21,15 +21,14 @@
 
 use crate::did::Did;
 use crate::presentation::{Channel, SignedRequest};
-use crate::sm2::{SecretKey, Signature};
-use base64::Engine as _;
+use crate::sm2::SecretKey;
 use serde::{Deserialize, Serialize};
 
 /// The client identifier prefix of a verifier identified by its DID (OpenID4VP 1.0 §5.9.3).
 pub const CLIENT_ID_PREFIX: &str = "decentralized_identifier:";
 
 /// The JWS `alg` of a request object: SM2 with SM3 over the signing input (private name).
-pub const JWS_ALG: &str = "SM2SM3";
+pub const JWS_ALG: &str = crate::jose::ALG;
 
 /// The JWS `typ` of a request object (RFC 9101).
 pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
@@ -250,19 +249,9 @@ impl AuthorizationRequest {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn unb64(part: &str, what: &str) -> Result<Vec<u8>, RequestObjectError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| RequestObjectError(format!("its {what} is not base64url without padding")))
-}
-
 /// The `kid` of a verifier's request objects: its DID and its key's Multikey.
 pub fn key_id(verifier: &Did, key: &crate::sm2::PublicKey) -> String {
-    format!("{verifier}#{}", crate::did::multikey(key))
+    crate::jose::key_id(verifier, key)
 }
 
 /// The request object (a compact JWS) of `request`, signed with `key`, the key of the verifier
@@ -277,14 +266,7 @@ pub fn request_object(request: &AuthorizationRequest, key: &SecretKey) -> Result
         typ: REQUEST_OBJECT_TYP.into(),
         kid: key_id(&request.credence_request.request.verifier, key.public_key()),
     };
-    let json = |v: serde_json::Result<Vec<u8>>| v.map_err(|e| RequestObjectError(e.to_string()));
-    let input = format!(
-        "{}.{}",
-        b64(&json(serde_json::to_vec(&header))?),
-        b64(&json(serde_json::to_vec(request))?)
-    );
-    let signature = key.sign_raw(input.as_bytes());
-    Ok(format!("{input}.{}", b64(&signature.0)))
+    crate::jose::sign(&header, request, key).map_err(RequestObjectError)
 }
 
 /// Reads a request object fetched for a link whose `client_id` is `client_id`: its JWS signature
@@ -297,42 +279,30 @@ pub fn open_request_object(text: &str, client_id: &str) -> Result<AuthorizationR
             "it is longer than {MAX_REQUEST_OBJECT_BYTES} bytes (MAX_REQUEST_OBJECT_BYTES)"
         ));
     }
-    let text = text.trim();
-    let mut parts = text.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return refuse("it is not a compact JWS (three base64url parts separated by dots)");
-    };
-    let header = unb64(h, "header")?;
-    crate::codec::refuse_duplicate_keys(&String::from_utf8_lossy(&header))
-        .map_err(|e| RequestObjectError(format!("its header: {e}")))?;
+    let jws = crate::jose::split(text).map_err(RequestObjectError)?;
     let header: Header =
-        serde_json::from_slice(&header).map_err(|e| RequestObjectError(format!("its header: {e}")))?;
+        serde_json::from_slice(&jws.header).map_err(|e| RequestObjectError(format!("its header: {e}")))?;
     if header.alg != JWS_ALG {
         return refuse(format!(
             "its alg is {:?}; this profile signs with {JWS_ALG}",
-            header.alg
+            header.alg.chars().take(32).collect::<String>()
         ));
     }
     if header.typ != REQUEST_OBJECT_TYP {
-        return refuse(format!("its typ is {:?}, not {REQUEST_OBJECT_TYP}", header.typ));
+        return refuse(format!(
+            "its typ is {:?}, not {REQUEST_OBJECT_TYP}",
+            header.typ.chars().take(32).collect::<String>()
+        ));
     }
-    let payload = unb64(p, "payload")?;
-    crate::codec::refuse_duplicate_keys(&String::from_utf8_lossy(&payload))
-        .map_err(|e| RequestObjectError(format!("its payload: {e}")))?;
     let request: AuthorizationRequest =
-        serde_json::from_slice(&payload).map_err(|e| RequestObjectError(format!("its payload: {e}")))?;
+        serde_json::from_slice(&jws.payload).map_err(|e| RequestObjectError(format!("its payload: {e}")))?;
     let signed = &request.credence_request;
     if header.kid != key_id(&signed.request.verifier, &signed.verifier_key) {
         return refuse("its kid does not name the key of the verifier the signed request names");
     }
-    let sig = unb64(s, "signature")?;
-    let sig = <[u8; crate::sm2::SIGNATURE_LEN]>::try_from(sig.as_slice())
-        .map_err(|_| RequestObjectError("its signature is not 64 bytes (r || s)".into()))?;
-    let input = &text[..h.len() + 1 + p.len()];
-    signed
-        .verifier_key
-        .verify_raw(input.as_bytes(), &Signature(sig))
-        .map_err(|_| RequestObjectError("its JWS signature does not verify".into()))?;
+    if !jws.verify(&signed.verifier_key) {
+        return refuse("its JWS signature does not verify");
+    }
     signed
         .verify()
         .map_err(|e| RequestObjectError(format!("the signed request inside: {e}")))?;

@@ -314,8 +314,12 @@ struct Inner {
     holder: Option<Holder>,
     phrase: Option<RecoveryPhrase>,
     pending: Option<Pending>,
-    /// The OpenID4VP request the pending answer goes back to (it came by a link).
+    /// The OpenID4VP request the pending answer goes back to (it came by a link): set once its
+    /// request object opened, even when no credential fits, so the holder can still decline.
     exchange: Option<schemas::openid4vp::AuthorizationRequest>,
+    /// Which review is current: each `prepare_request` takes the next; `approve` and `decline`
+    /// act only on the review the holder is looking at.
+    ticket: u64,
     ledger: Option<Ledger>,
     /// The node `ledger` talks to, as Settings name it.
     node: Option<String>,
@@ -349,6 +353,7 @@ impl AppState {
                 phrase: None,
                 pending: None,
                 exchange: None,
+                ticket: 0,
                 ledger: None,
                 node: None,
                 failed_node: None,
@@ -380,11 +385,28 @@ impl AppState {
 impl Inner {
     /// Locks the wallet when it was idle too long; records activity otherwise.
     fn touch(&mut self) {
+        self.lock_if_idle();
+        self.last_active = Instant::now();
+    }
+
+    /// Locks the wallet when it was idle too long, without counting as activity (the window
+    /// asks for the status on a timer: that is not the holder's doing).
+    fn lock_if_idle(&mut self) {
         let idle = Duration::from_secs(u64::from(self.settings.auto_lock_minutes) * 60);
         if self.holder.is_some() && self.settings.auto_lock_minutes > 0 && self.last_active.elapsed() > idle {
             self.lock();
         }
-        self.last_active = Instant::now();
+    }
+
+    /// Refuses an answer or refusal for another review than the current one.
+    fn current(&self, ticket: Option<u64>) -> Res<()> {
+        match ticket {
+            Some(t) if t != self.ticket => Err(CommandError::new(
+                "stale_request",
+                "This request is no longer the one under review: open it again.",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn lock(&mut self) {
@@ -458,7 +480,7 @@ impl Inner {
 /// The app's status.
 pub async fn status(state: &AppState) -> Status {
     let mut inner = state.inner.lock().await;
-    inner.touch();
+    inner.lock_if_idle();
     Status {
         exists: state.wallet_dir().join("wallet.sled").exists(),
         unlocked: inner.holder.is_some(),
@@ -613,14 +635,30 @@ impl From<wallet::exchange::ExchangeError> for CommandError {
     }
 }
 
+/// A request under review: the consent screen, and the ticket `approve` and `decline` name.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    /// What the request asks, as the consent screen shows it.
+    #[serde(flatten)]
+    pub consent: Consent,
+    /// Which review this is.
+    pub ticket: u64,
+}
+
 /// Reads a request — a request's JSON, or a verifier's `openid4vp://` link, whose signed
-/// request object the wallet fetches and checks — and prepares the consent screen.
-pub async fn prepare_request(state: &AppState, text: String, credential: Option<String>) -> Res<Consent> {
-    let mut inner = state.inner.lock().await;
-    inner.touch();
-    inner.holder()?;
-    inner.pending = None;
-    inner.exchange = None;
+/// request object the wallet fetches and checks (without holding the wallet: a slow verifier
+/// stalls no other command) — and prepares the consent screen.
+pub async fn prepare_request(state: &AppState, text: String, credential: Option<String>) -> Res<Review> {
+    let ticket = {
+        let mut inner = state.inner.lock().await;
+        inner.touch();
+        inner.holder()?;
+        inner.pending = None;
+        inner.exchange = None;
+        inner.ticket += 1;
+        inner.ticket
+    };
     let is_link = text
         .trim_start()
         .get(..schemas::openid4vp::LINK_SCHEME.len())
@@ -637,6 +675,11 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
         })?;
         (r, None)
     };
+    let mut inner = state.inner.lock().await;
+    inner.holder()?;
+    inner.current(Some(ticket))?;
+    // Kept before the credentials are looked at: declining must not depend on having one.
+    inner.exchange = exchange;
     let ledger = inner.ledger().await?;
     let prepared = inner
         .holder()?
@@ -645,24 +688,20 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
     let pending = inner.after_ledger(prepared.map_err(CommandError::from))?;
     let consent = pending.consent.clone();
     inner.pending = Some(pending);
-    inner.exchange = exchange;
-    Ok(consent)
+    Ok(Review { consent, ticket })
 }
 
 /// Builds the presentation the holder approved; saves it to `save_to` when given.
-pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered> {
+pub async fn approve(state: &AppState, save_to: Option<String>, ticket: Option<u64>) -> Res<Answered> {
     let mut inner = state.inner.lock().await;
     inner.touch();
+    inner.current(ticket)?;
     let pending = inner
         .pending
         .take()
         .ok_or_else(|| CommandError::new("no_request", "There is no request waiting for an answer."))?;
     let exchange = inner.exchange.take();
     if !pending.consent.in_scope() {
-        if let Some(x) = &exchange {
-            // Best effort: the verifier's staff learn why no answer comes.
-            let _ = wallet::exchange::refuse(x, wallet::exchange::OUT_OF_SCOPE).await;
-        }
         return Err(CommandError::new(
             "out_of_scope",
             format!(
@@ -693,6 +732,7 @@ pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered>
         }
         None => None,
     };
+    drop(inner);
     let sent = match &exchange {
         Some(x) => Some(match wallet::exchange::send(x, &presentation).await {
             Ok(d) => Sent {
@@ -713,23 +753,28 @@ pub async fn approve(state: &AppState, save_to: Option<String>) -> Res<Answered>
     })
 }
 
-/// Declines the waiting request; no presentation is made or recorded. When it came by a link,
-/// the verifier is told that the holder will not answer (nothing else); the answer is what the
-/// holder is told of that, if anything.
-pub async fn decline(state: &AppState) -> Option<String> {
-    let (pending, exchange) = {
+/// Declines the request under review; no presentation is made or recorded. When it came by a
+/// link, the verifier is told "the holder declined" and nothing else (also when no credential
+/// fitted: a refusal must not tell whether the holder has one); the answer is what the holder
+/// is told of that.
+pub async fn decline(state: &AppState, ticket: Option<u64>) -> Res<Option<String>> {
+    let exchange = {
         let mut inner = state.inner.lock().await;
-        (inner.pending.take(), inner.exchange.take())
+        inner.current(ticket)?;
+        inner.pending = None;
+        inner.exchange.take()
     };
-    let x = exchange?;
-    let why = match pending {
-        Some(p) if !p.consent.in_scope() => wallet::exchange::OUT_OF_SCOPE,
-        _ => wallet::exchange::DECLINED,
+    let Some(x) = exchange else {
+        return Ok(None);
     };
-    Some(match wallet::exchange::refuse(&x, why).await {
-        Ok(_) => "The verifier was told you declined.".to_owned(),
+    Ok(Some(match wallet::exchange::refuse(&x).await {
+        Ok(d) if d.accepted() => "The verifier was told you declined.".to_owned(),
+        Ok(d) => format!(
+            "The verifier did not take the refusal ({}); it receives nothing.",
+            d.line()
+        ),
         Err(e) => format!("The verifier could not be told ({e}); it receives nothing."),
-    })
+    }))
 }
 
 /// The disclosure history.
@@ -883,16 +928,20 @@ mod commands {
         state: State<'_, AppState>,
         text: String,
         credential: Option<String>,
-    ) -> Res<Consent> {
+    ) -> Res<Review> {
         super::prepare_request(&state, text, credential).await
     }
     #[tauri::command]
-    pub(crate) async fn approve(state: State<'_, AppState>, save_to: Option<String>) -> Res<Answered> {
-        super::approve(&state, save_to).await
+    pub(crate) async fn approve(
+        state: State<'_, AppState>,
+        save_to: Option<String>,
+        ticket: Option<u64>,
+    ) -> Res<Answered> {
+        super::approve(&state, save_to, ticket).await
     }
     #[tauri::command]
-    pub(crate) async fn decline(state: State<'_, AppState>) -> Res<Option<String>> {
-        Ok(super::decline(&state).await)
+    pub(crate) async fn decline(state: State<'_, AppState>, ticket: Option<u64>) -> Res<Option<String>> {
+        super::decline(&state, ticket).await
     }
     #[tauri::command]
     pub(crate) async fn take_link(state: State<'_, AppState>) -> Res<Option<String>> {

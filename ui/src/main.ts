@@ -294,10 +294,33 @@ function answerScreen(link = "") {
   );
   fillFromFile("request-file", "request-text");
   onSubmit("request", async () => {
+    const mine = ++reviewing;
     const byLink = val("request-link").trim();
-    const c = await call<Consent>("prepare_request", { text: byLink || val("request-text") });
+    const c = await call<Consent & { ticket: number }>("prepare_request", { text: byLink || val("request-text") });
+    // The holder moved on while the verifier answered: this review is not theirs any more.
+    if (mine !== reviewing || !document.getElementById("request")) return;
     if (c) consent(c, byLink !== "");
+    else if (byLink) offerDecline();
   });
+}
+
+/** Reviews started; a result for an earlier one is dropped. */
+let reviewing = 0;
+
+/** After a link's request could not be answered (no credential fits, …): the holder may still
+ *  tell the verifier they decline, in the same words as any refusal. */
+function offerDecline() {
+  if (document.getElementById("decline-link")) return;
+  const b = document.createElement("button");
+  b.type = "button";
+  b.id = "decline-link";
+  b.textContent = "Tell the verifier you decline";
+  b.addEventListener("click", async () => {
+    const told = await call<string | null>("decline", { ticket: null });
+    say(told ?? "Nothing was sent.");
+    b.remove();
+  });
+  document.getElementById("request")!.append(b);
 }
 
 /** Opens the link the system opened the wallet with, if any (once the wallet is unlocked). */
@@ -306,12 +329,18 @@ async function openIncomingLink(): Promise<boolean> {
   if (!link) return false;
   nav.hidden = false;
   answerScreen(link);
-  say("A verifier's link was opened with the wallet: review its request.");
-  (document.querySelector("#request button[type=submit]") as HTMLButtonElement | null)?.click();
+  // Nothing is fetched until the holder asks: a web page could open links to any address.
+  let host = "";
+  try {
+    host = new URL(new URLSearchParams(link.split("?")[1] ?? "").get("request_uri") ?? "").host;
+  } catch {
+    host = "";
+  }
+  say(`A verifier's link was opened with the wallet${host ? ` (its request is at ${host})` : ""}. Press Review request to fetch it.`);
   return true;
 }
 
-function consent(c: Consent, byLink = false) {
+function consent(c: Consent & { ticket: number }, byLink = false) {
   const v = consentView(c);
   const list = (items: string[], empty: string) =>
     items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : `<p class="muted">${empty}</p>`;
@@ -337,7 +366,7 @@ function consent(c: Consent, byLink = false) {
     "Review the request",
   );
   document.getElementById("decline")!.addEventListener("click", async () => {
-    const told = await call<string | null>("decline");
+    const told = await call<string | null>("decline", { ticket: c.ticket });
     say(`Declined. No presentation was made.${told ? ` ${told}` : ""}`);
     await credentials();
   });
@@ -345,7 +374,7 @@ function consent(c: Consent, byLink = false) {
     say(c.tier === "unlinkable" ? "Proving in zero knowledge… this takes a moment." : "Building the presentation…");
     const a = await call<{ presentation: string; savedTo: string | null; sent: { accepted: boolean; line: string } | null }>(
       "approve",
-      { saveTo: val("save-to") || null },
+      { saveTo: val("save-to") || null, ticket: c.ticket },
     );
     if (!a) return;
     if (a.sent) {

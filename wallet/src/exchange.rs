@@ -1,6 +1,8 @@
-//! OpenID4VP 1.0 from the holder's side (`docs/openid4vp.md` §6): open an `openid4vp://` link,
-//! fetch the verifier's signed request object and check it, and send the answer — a
-//! presentation, or the holder's refusal — to the verifier's `response_uri` by `direct_post`.
+//! The holder's side of the OpenID exchanges. OpenID4VP 1.0 (`docs/openid4vp.md` §6): open an
+//! `openid4vp://` link, fetch the verifier's signed request object and check it, and send the
+//! answer — a presentation, or the holder's refusal — to the verifier's `response_uri` by
+//! `direct_post`. OpenID4VCI 1.0 (`docs/openid4vci.md` §4, [`accept_offer`]): redeem an
+//! `openid-credential-offer://` link for the credential it offers, and import it.
 //!
 //! What the request asks is then prepared and consented to like any request
 //! ([`crate::holder::Holder::prepare`]: the verifier's registration and scope on the ledger);
@@ -22,11 +24,11 @@ pub const MAX_VERIFIER_ANSWER_BYTES: usize = 1 << 20;
 /// How long a fetch or a post may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the wallet tells a verifier when its holder declines.
+/// What the wallet tells a verifier when its holder declines — always these words, whatever
+/// the reason (no credential of the kind asked, a request beyond the verifier's scope, or the
+/// holder's choice): a reason would tell the verifier whether the holder has a credential that
+/// satisfies its request.
 pub const DECLINED: &str = "the holder declined";
-
-/// What the wallet tells a verifier whose request goes beyond its registered scope.
-pub const OUT_OF_SCOPE: &str = "the request goes beyond the verifier's registered scope on the ledger";
 
 /// Why an exchange could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,20 @@ pub enum ExchangeError {
     /// The answer could not be encoded.
     #[error("the answer cannot be sent: {0}")]
     Answer(String),
+    /// The issuer's offer, metadata or answers are not what OpenID4VCI and this profile say.
+    #[error("the credential offer cannot be accepted: {0}")]
+    Offer(String),
+    /// The issuer refused (an OAuth error: `invalid_grant`, `invalid_proof`, …).
+    #[error("the issuer refused ({error}): {description}")]
+    IssuerRefused {
+        /// Its error code.
+        error: String,
+        /// What it said (printable ASCII, at most 300 characters).
+        description: String,
+    },
+    /// The credential arrived but did not import.
+    #[error("the issued credential does not import: {0}")]
+    Import(#[from] crate::holder::HolderError),
 }
 
 fn http() -> Result<reqwest::Client, ExchangeError> {
@@ -109,13 +125,7 @@ pub async fn open(link_text: &str) -> Result<AuthorizationRequest, ExchangeError
         .await
         .map_err(|e| unreachable(url, e))?;
     let status = r.status();
-    let media = r
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-    let body = bounded(url, r, MAX_REQUEST_OBJECT_BYTES).await?;
-    if !status.is_success() {
+    if status != reqwest::StatusCode::OK {
         return Err(ExchangeError::Unexpected {
             url: url.to_owned(),
             reason: format!(
@@ -123,12 +133,18 @@ pub async fn open(link_text: &str) -> Result<AuthorizationRequest, ExchangeError
             ),
         });
     }
+    let media = r
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let body = bounded(url, r, MAX_REQUEST_OBJECT_BYTES).await?;
     if media.as_deref() != Some(&format!("application/{REQUEST_OBJECT_TYP}")) {
         return Err(ExchangeError::Unexpected {
             url: url.to_owned(),
             reason: format!(
                 "its answer is {} rather than application/{REQUEST_OBJECT_TYP}",
-                media.as_deref().unwrap_or("untyped")
+                printable(media.as_deref().unwrap_or("untyped"))
             ),
         });
     }
@@ -191,17 +207,17 @@ pub async fn send(
     post(request, DirectPost::presentation(&request.state, &json)).await
 }
 
-/// Tells the verifier the holder will not answer `request` ([`ACCESS_DENIED`], with `why`:
-/// [`DECLINED`], [`OUT_OF_SCOPE`], or another printable ASCII line).
-pub async fn refuse(request: &AuthorizationRequest, why: &str) -> Result<Delivered, ExchangeError> {
-    schemas::openid4vp::check_error(ACCESS_DENIED, Some(why)).map_err(ExchangeError::Answer)?;
+/// Tells the verifier the holder will not answer `request` ([`ACCESS_DENIED`], [`DECLINED`]).
+/// Only on the holder's word: a wallet that refused by itself after looking at its credentials
+/// would tell the verifier it has one that fits.
+pub async fn refuse(request: &AuthorizationRequest) -> Result<Delivered, ExchangeError> {
     post(
         request,
         DirectPost {
             state: request.state.clone(),
             answer: schemas::openid4vp::Answer::Error {
                 error: ACCESS_DENIED.into(),
-                description: Some(why.to_owned()),
+                description: Some(DECLINED.into()),
             },
         },
     )
@@ -242,4 +258,253 @@ fn printable(text: &str) -> String {
         .take(300)
         .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
         .collect()
+}
+
+/// Posts or gets `url`, and reads a JSON answer of at most
+/// [`schemas::openid4vci::MAX_METADATA_BYTES`] (more for a credential); an OAuth error answer
+/// becomes [`ExchangeError::IssuerRefused`].
+async fn issuer_json<T: serde::de::DeserializeOwned>(
+    r: reqwest::RequestBuilder,
+    url: &str,
+    max: usize,
+) -> Result<T, ExchangeError> {
+    let r = r.send().await.map_err(|e| unreachable(url, e))?;
+    let status = r.status();
+    let body = bounded(url, r, max).await?;
+    if !status.is_success() {
+        let e: Option<schemas::openid4vci::ErrorResponse> = serde_json::from_slice(&body).ok();
+        return Err(ExchangeError::IssuerRefused {
+            error: printable(e.as_ref().map_or("", |e| e.error.as_str())),
+            description: printable(
+                &e.and_then(|e| e.error_description)
+                    .unwrap_or_else(|| format!("{status}")),
+            ),
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| ExchangeError::Unexpected {
+        url: url.to_owned(),
+        reason: format!("its answer is not what OpenID4VCI says: {e}"),
+    })
+}
+
+/// Longest credential an issuer's answer may carry.
+pub const MAX_CREDENTIAL_BYTES: usize = 1 << 20;
+
+/// What an offer link asks before it is redeemed: who offers what, and whether a transaction
+/// code is needed.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// The offer.
+    pub offer: schemas::openid4vci::CredentialOffer,
+    /// The issuer's name as its metadata gives it (its own words; the ledger's registration
+    /// is checked at import).
+    pub issuer_name: Option<String>,
+    metadata: schemas::openid4vci::IssuerMetadata,
+    token_endpoint: String,
+}
+
+impl Offer {
+    /// Whether the holder must type the transaction code the issuer sent another way.
+    pub fn needs_tx_code(&self) -> bool {
+        self.offer.grants.pre_authorized.tx_code.is_some()
+    }
+}
+
+/// Reads an offer link: the offer (fetched when passed by reference) and the issuer's metadata,
+/// every endpoint of which must lie under the issuer's URL.
+pub async fn read_offer(link: &str) -> Result<Offer, ExchangeError> {
+    use schemas::openid4vci::{
+        AS_METADATA_PATH, AuthorizationServerMetadata, FORMAT, ISSUER_METADATA_PATH, IssuerMetadata,
+        MAX_METADATA_BYTES, MAX_OFFER_BYTES, OfferLink, check_metadata,
+    };
+    let offer = match OfferLink::parse(link).map_err(|e| ExchangeError::Offer(e.0))? {
+        OfferLink::ByValue(o) => o,
+        OfferLink::ByReference(url) => {
+            let text: serde_json::Value = issuer_json(http()?.get(&url), &url, MAX_OFFER_BYTES).await?;
+            schemas::openid4vci::read_offer(&text.to_string()).map_err(|e| ExchangeError::Offer(e.0))?
+        }
+    };
+    let base = offer.credential_issuer.trim_end_matches('/');
+    let url = format!("{base}{ISSUER_METADATA_PATH}");
+    let metadata: IssuerMetadata = issuer_json(http()?.get(&url), &url, MAX_METADATA_BYTES).await?;
+    let url = format!("{base}{AS_METADATA_PATH}");
+    let server: AuthorizationServerMetadata =
+        issuer_json(http()?.get(&url), &url, MAX_METADATA_BYTES).await?;
+    check_metadata(&metadata, &server, &offer.credential_issuer).map_err(|e| ExchangeError::Offer(e.0))?;
+    for id in &offer.credential_configuration_ids {
+        match metadata.credential_configurations_supported.get(id) {
+            Some(c) if c.format == FORMAT => {}
+            Some(c) => {
+                return Err(ExchangeError::Offer(format!(
+                    "it offers {id} in the format {:?}; this wallet holds {FORMAT} credentials",
+                    printable(&c.format)
+                )));
+            }
+            None => {
+                return Err(ExchangeError::Offer(format!(
+                    "it offers {:?}, which the issuer's metadata does not describe",
+                    printable(id)
+                )));
+            }
+        }
+    }
+    Ok(Offer {
+        issuer_name: metadata.display.first().map(|d| printable(&d.name)),
+        token_endpoint: server.token_endpoint.clone(),
+        offer,
+        metadata,
+    })
+}
+
+/// Redeems an offer read by [`read_offer`] (with the transaction code the holder typed, when
+/// it needs one), proves possession of the holder key, and imports the credential with the
+/// usual ledger checks. Returns what the wallet now holds.
+pub async fn accept_offer(
+    holder: &crate::holder::Holder,
+    offer: &Offer,
+    tx_code: Option<&str>,
+    ledger: &impl crate::ledger::ReadLedger,
+    now: i64,
+) -> Result<crate::holder::CredentialSummary, ExchangeError> {
+    use schemas::openid4vci::{
+        CredentialRequest, CredentialResponse, MAX_METADATA_BYTES, NonceResponse, PRE_AUTHORIZED_GRANT,
+        Proofs, TokenResponse,
+    };
+    let tx_code = tx_code.map(str::trim).filter(|t| !t.is_empty());
+    if offer.needs_tx_code() && tx_code.is_none() {
+        return Err(ExchangeError::Offer(
+            "it needs the transaction code the issuer sent you another way".into(),
+        ));
+    }
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", PRE_AUTHORIZED_GRANT)
+        .append_pair("pre-authorized_code", &offer.offer.grants.pre_authorized.code);
+    if let Some(t) = tx_code {
+        form.append_pair("tx_code", t);
+    }
+    let url = &offer.token_endpoint;
+    let token: TokenResponse = issuer_json(
+        http()?
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form.finish()),
+        url,
+        MAX_METADATA_BYTES,
+    )
+    .await?;
+    let url = &offer.metadata.nonce_endpoint;
+    let nonce: NonceResponse = issuer_json(http()?.post(url), url, MAX_METADATA_BYTES).await?;
+    let id = offer
+        .offer
+        .credential_configuration_ids
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let request = CredentialRequest {
+        credential_configuration_id: id,
+        proofs: Proofs {
+            jwt: vec![holder.proof_of_possession(&offer.offer.credential_issuer, &nonce.c_nonce, now)],
+        },
+    };
+    let url = &offer.metadata.credential_endpoint;
+    let answer: CredentialResponse = issuer_json(
+        http()?.post(url).bearer_auth(&token.access_token).json(&request),
+        url,
+        MAX_CREDENTIAL_BYTES,
+    )
+    .await?;
+    let [one] = answer.credentials.as_slice() else {
+        return Err(ExchangeError::Offer(format!(
+            "the issuer sent {} credentials for one offer",
+            answer.credentials.len()
+        )));
+    };
+    Ok(holder.import(&one.credential.to_string(), ledger, now).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every connection with `answer` (raw HTTP/1.1).
+    async fn serve(answer: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    let _ = socket.write_all(&answer).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        format!("http://{addr}/request")
+    }
+
+    fn link(request_uri: &str) -> String {
+        let key = schemas::sm2::SecretKey::from_bytes(&[7; 32]).expect("key");
+        Link {
+            client_id: format!(
+                "{}{}",
+                schemas::openid4vp::CLIENT_ID_PREFIX,
+                schemas::Did::from_public_key(key.public_key())
+            ),
+            request_uri: request_uri.to_owned(),
+        }
+        .to_text()
+    }
+
+    /// A hostile or broken verifier: a redirect is not followed, an answer too long is not
+    /// read, another media type or status is refused, junk is not a request object; each says
+    /// what was wrong.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hostile_request_uri_gets_nothing_out_of_the_wallet() {
+        let big = MAX_REQUEST_OBJECT_BYTES + 1;
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                "302",
+            ),
+            (
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/oauth-authz-req+jwt\r\nContent-Length: {big}\r\n\r\n")
+                    .into_bytes(),
+                "longer than",
+            ),
+            (
+                [
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/oauth-authz-req+jwt\r\n\r\n".to_vec(),
+                    vec![b'a'; big],
+                ]
+                .concat(),
+                "longer than",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\xe2\x80\xae\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+                "rather than",
+            ),
+            (
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+                "404",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/oauth-authz-req+jwt\r\nContent-Length: 5\r\n\r\na.b.c".to_vec(),
+                "request object is refused",
+            ),
+        ];
+        for (answer, why) in cases {
+            let uri = serve(answer).await;
+            let e = open(&link(&uri)).await.expect_err("refused");
+            let text = e.to_string();
+            assert!(text.contains(why), "{why}: {text}");
+            assert!(
+                text.chars()
+                    .all(|c| c == ' ' || !c.is_control() && c != '\u{202e}'),
+                "{text}"
+            );
+        }
+    }
 }

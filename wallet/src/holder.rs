@@ -475,6 +475,13 @@ impl Holder {
         HolderBinding::new(self.key.public_key().clone(), &self.secret)
     }
 
+    /// An OpenID4VCI proof of possession of this wallet's holder key, for the credential issuer
+    /// `issuer` over its nonce (`schemas::openid4vci::proof_jwt`): what an issuer asks before it
+    /// hands over a credential bound to this key.
+    pub fn proof_of_possession(&self, issuer: &str, nonce: &str, now: i64) -> String {
+        schemas::openid4vci::proof_jwt(&self.key, issuer, nonce, now)
+    }
+
     /// Imports a credential JSON document after checking it, that it is bound to this wallet,
     /// and that its batch is anchored by a registered issuer on the ledger.
     pub async fn import(

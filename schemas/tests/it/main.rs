@@ -6,6 +6,7 @@ mod golden;
 mod interop;
 mod light_client;
 mod merkle;
+mod openid4vci;
 mod openid4vp;
 mod sm2_verify;
 mod state;

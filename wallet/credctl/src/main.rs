@@ -156,6 +156,36 @@ enum IssuerCmd {
         /// The schema file.
         file: PathBuf,
     },
+    /// Make an OpenID4VCI credential offer for each credential of an issued batch: writes
+    /// offers.csv (credential id, offer link, 6-digit transaction code — send the link and the
+    /// code by different channels) and offers.json (what `issuer serve` keeps) into the batch.
+    Offer {
+        /// The batch folder (`credctl issue --out`).
+        #[arg(long)]
+        batch: PathBuf,
+        /// The issuer service's address as holders reach it (`credctl issuer serve`).
+        #[arg(long)]
+        public_url: String,
+        /// Days the offers stay redeemable.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+    /// Serve a batch's offers by OpenID4VCI (pre-authorized code flow): the issuer's metadata,
+    /// /token, /nonce, /credential.
+    Serve {
+        /// The batch folder, after `credctl issuer offer`.
+        #[arg(long)]
+        batch: PathBuf,
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: String,
+        /// Speak HTTPS with this certificate chain (PEM; with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -400,6 +430,16 @@ enum WalletCmd {
         /// Credential JSON file.
         file: PathBuf,
     },
+    /// Accept an issuer's OpenID4VCI credential offer (`openid-credential-offer://…`): redeems
+    /// it, proves this wallet holds the key the credential is bound to, and imports it (checked
+    /// against the ledger).
+    Accept {
+        /// The offer link (quote it in the shell).
+        offer: String,
+        /// The transaction code the issuer sent another way (asked for when needed and absent).
+        #[arg(long)]
+        tx_code: Option<String>,
+    },
     /// List credentials.
     List,
     /// Show one credential.
@@ -427,6 +467,10 @@ enum WalletCmd {
         /// Consent without asking.
         #[arg(long)]
         yes: bool,
+        /// Only tell the verifier of an `openid4vp://` link that you decline ("the holder
+        /// declined", nothing else); no credential is looked at.
+        #[arg(long, conflicts_with_all = ["yes", "out", "credential", "proving_key"])]
+        decline: bool,
     },
     /// Disclosure history.
     History,
@@ -1124,6 +1168,40 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                         .await?;
                     out!("schema {} published in block {}", schema.id(), r.height.0);
                 }
+                IssuerCmd::Offer {
+                    batch,
+                    public_url,
+                    days,
+                } => {
+                    if !(1..=366).contains(days) {
+                        bail!("--days is 1 to 366");
+                    }
+                    let n = credctl::issuance::make_offers(batch, public_url, days * 86_400, wallet::now())?;
+                    out!(
+                        "{n} offers written to {} (links and transaction codes: send each holder the link and the code by different channels); serve them with `credctl issuer serve --batch {}`",
+                        batch.join("offers.csv").display(),
+                        batch.display()
+                    );
+                }
+                IssuerCmd::Serve {
+                    batch,
+                    listen,
+                    tls_cert,
+                    tls_key,
+                } => {
+                    let id = Identity::open(&dir, &password(cli)?)?;
+                    let tls = match ledger_node::tls::pair(tls_cert.as_deref(), tls_key.as_deref())? {
+                        Some(files) => Some(files.load().await?),
+                        None => None,
+                    };
+                    let issuer = credctl::issuance::Issuer::open(batch, id.name())?;
+                    let listener = tokio::net::TcpListener::bind(listen)
+                        .await
+                        .with_context(|| format!("cannot listen on {listen}"))?;
+                    out!("issuer service (OpenID4VCI) on {listen} for {}", batch.display());
+                    let app = credctl::issuance::router(issuer);
+                    ledger_node::tls::serve(listener, app, tls, std::future::pending()).await?;
+                }
             }
         }
         Command::Issue(a) => {
@@ -1461,6 +1539,36 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                 s.anchored_at
             );
         }
+        WalletCmd::Accept { offer, tx_code } => {
+            let read = wallet::exchange::read_offer(offer).await?;
+            out!(
+                "{} offers {} (issuer {})",
+                read.issuer_name.as_deref().unwrap_or("an issuer"),
+                read.offer.credential_configuration_ids.join(", "),
+                read.offer.credential_issuer
+            );
+            let typed;
+            let tx_code = match tx_code {
+                Some(t) => Some(t.as_str()),
+                None if read.needs_tx_code() => {
+                    eprint!("transaction code: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    typed = line;
+                    Some(typed.trim())
+                }
+                None => None,
+            };
+            let ledger = connect(cli).await?;
+            let s = wallet::exchange::accept_offer(&h, &read, tx_code, &ledger, wallet::now()).await?;
+            out!(
+                "imported {} {} from {} (anchored, proven at block {})",
+                s.credential_type,
+                s.id,
+                s.issuer_name,
+                s.anchored_at
+            );
+        }
         WalletCmd::List => {
             for s in h.list()? {
                 out!("{}  {:<26} {}", s.id, s.credential_type, s.issuer_name);
@@ -1479,10 +1587,27 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             credential,
             proving_key,
             yes,
+            decline,
         } => {
-            let exchange = if request.trim_start().starts_with(schemas::openid4vp::LINK_SCHEME) {
+            let is_link = request
+                .trim_start()
+                .get(..schemas::openid4vp::LINK_SCHEME.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(schemas::openid4vp::LINK_SCHEME));
+            if *decline && !is_link {
+                bail!("--decline answers an openid4vp:// link; for a request file, send nothing");
+            }
+            let exchange = if is_link {
                 let opened = wallet::exchange::open(request).await?;
-                out!("request fetched from {}", opened.response_uri);
+                if *decline {
+                    let told = wallet::exchange::refuse(&opened).await?;
+                    out!("{}", told.line());
+                    return Ok(if told.accepted() {
+                        std::process::ExitCode::SUCCESS
+                    } else {
+                        std::process::ExitCode::FAILURE
+                    });
+                }
+                out!("request fetched; answers go to {}", opened.response_uri);
                 Some(opened)
             } else {
                 if out.is_none() {
@@ -1503,21 +1628,25 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
                 out!("{l}");
             }
             if !pending.consent.in_scope() {
-                if let Some(x) = &exchange {
-                    let told = wallet::exchange::refuse(x, wallet::exchange::OUT_OF_SCOPE).await?;
-                    out!(
-                        "the verifier was told: {} ({})",
-                        wallet::exchange::OUT_OF_SCOPE,
-                        told.status
-                    );
-                }
-                bail!("refused: the request goes beyond what the verifier registered on the ledger");
+                // Not told by itself: a refusal after looking at the credentials would tell the
+                // verifier the holder has one that fits.
+                bail!(
+                    "refused: the request goes beyond what the verifier registered on the ledger{}",
+                    if exchange.is_some() {
+                        " (the verifier was not told; `credctl wallet answer LINK --decline` tells it you decline)"
+                    } else {
+                        ""
+                    }
+                );
             }
             if !yes && !confirm("Send this?")? {
-                if let Some(x) = &exchange {
-                    wallet::exchange::refuse(x, wallet::exchange::DECLINED).await?;
+                match &exchange {
+                    Some(x) => {
+                        let told = wallet::exchange::refuse(x).await?;
+                        out!("declined; {}", told.line());
+                    }
+                    None => out!("declined; nothing was sent"),
                 }
-                out!("declined; nothing was sent");
                 return Ok(std::process::ExitCode::FAILURE);
             }
             let pk = match proving_key {

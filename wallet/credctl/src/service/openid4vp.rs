@@ -337,10 +337,16 @@ pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::
         }
         Some(Ok(nonce)) => nonce,
     };
+    // Released however this ends, a dropped connection included: otherwise one abandoned
+    // answer would keep the exchange "being verified" until it expired.
+    let claim = Claim {
+        exchanges: &svc.exchanges,
+        state: &state,
+    };
     let outcome = answer_exchange(&svc, &vp_token, nonce).await;
+    drop(claim);
     svc.exchanges.with(|map| {
         if let Some(e) = map.get_mut(&state) {
-            e.busy = false;
             match &outcome {
                 Ok(r) if r.passed() => e.passed = Some(r.clone()),
                 Ok(r) => e.latest = Some(ExchangeResult::Refused { report: r.clone() }),
@@ -351,6 +357,22 @@ pub(super) async fn response(State(svc): State<Arc<Service>>, body: axum::body::
     match outcome {
         Ok(report) => report_answer(report),
         Err(e) => e,
+    }
+}
+
+/// An exchange claimed for one answer's verification; dropping it releases the exchange.
+struct Claim<'a> {
+    exchanges: &'a Exchanges,
+    state: &'a str,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.exchanges.with(|map| {
+            if let Some(e) = map.get_mut(self.state) {
+                e.busy = false;
+            }
+        });
     }
 }
 

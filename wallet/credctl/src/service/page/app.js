@@ -7,6 +7,8 @@ const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(KEY);
 let templates = [];
 let timer = null;
+// The exchange on screen: a poll for an earlier one that answers late is dropped.
+let current = null;
 
 function say(id, text) {
   const e = $(id);
@@ -128,6 +130,7 @@ function stop() {
 async function follow(state, until) {
   stop();
   const a = await api("GET", `/v1/oid4vp/results/${encodeURIComponent(state)}`);
+  if (state !== current) return;
   if (a.status === 404) {
     status("expired", "The request expired before a passing answer arrived. Create a new one.");
     return;
@@ -146,7 +149,10 @@ async function follow(state, until) {
       const failed = (r.report.checks || []).find((c) => c.status === "failed");
       status("refused", `Refused${failed ? ` at ${failed.check}: ${failed.detail}` : ""}. Waiting for another answer…`);
     } else if (r.status === "declined") {
-      status("declined", `The holder's wallet declined: ${r.errorDescription || r.error}.`);
+      // Anyone who saw the link can send this: it is shown as what it is.
+      status("declined", `A wallet declined (${r.error}: "${r.errorDescription || "no reason given"}"). Unverified: anyone with the link can send this. Waiting for another answer…`);
+    } else {
+      status("waiting", "Waiting for the holder's wallet…");
     }
   } else if (a.status !== 200) {
     status("refused", a.why);
@@ -172,6 +178,7 @@ async function create() {
   $("qr").src = `/v1/oid4vp/requests/${encodeURIComponent(x.state)}/qr`;
   $("qr").hidden = false;
   $("exchange").dataset.state = x.state;
+  current = x.state;
   $("checks").replaceChildren();
   definitions($("disclosed"), []);
   $("checks-title").hidden = true;
@@ -191,7 +198,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("template").addEventListener("change", describe);
   $("create").addEventListener("click", create);
-  $("again").addEventListener("click", () => { stop(); screen("new"); });
+  $("again").addEventListener("click", () => { stop(); current = null; screen("new"); });
   $("copy").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText($("link").value));
   if (token) signIn(); else screen("sign-in");
 });

@@ -1,0 +1,560 @@
+//! The issuer's OpenID4VCI 1.0 service (`credctl issuer offer` and `credctl issuer serve`,
+//! `docs/openid4vci.md`): the pre-authorized code flow for an issued batch.
+//!
+//! `offer` gives each credential of a batch a pre-authorized code and a 6-digit transaction
+//! code, and writes `offers.csv` (credential id, offer link, transaction code: for the registrar
+//! to send, the link one way and the code another) and `offers.json` (what the service keeps:
+//! the codes' SM3 digests, never the codes) into the batch folder, both readable by their owner
+//! only. `serve` answers the issuer's metadata, `POST /token` (the code and transaction code for
+//! a short-lived access token; [`MAX_TX_CODE_TRIES`] wrong transaction codes lock the offer),
+//! `POST /nonce`, and `POST /credential` (the token and a proof JWT signed by the very holder key
+//! the credential is bound to, over a nonce this service gave and has not seen used): the
+//! credential goes only to the holder who can sign with its key. An offer is spent when its
+//! credential is delivered; the book of offers is rewritten (atomically) on every change.
+
+// A handler's refusal is its HTTP answer, made once per request: returned as is, not boxed.
+#![allow(clippy::result_large_err)]
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rand_core::{OsRng, RngCore};
+use schemas::hash::{Hash, sm3};
+use schemas::openid4vci::{
+    AS_METADATA_PATH, AuthorizationServerMetadata, CredentialConfiguration, CredentialDefinition,
+    CredentialOffer, CredentialRequest, CredentialResponse, Display, ErrorResponse, FORMAT, Grants,
+    ISSUER_METADATA_PATH, IssuedCredential, IssuerMetadata, NonceResponse, OfferLink, PRE_AUTHORIZED_GRANT,
+    PreAuthorized, ProofType, TokenResponse, TxCode,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Wrong transaction codes after which an offer is locked (the registrar makes a new one).
+pub const MAX_TX_CODE_TRIES: u32 = 5;
+
+/// Seconds an access token lives.
+pub const ACCESS_TOKEN_SECS: i64 = 300;
+
+/// Seconds a nonce lives.
+pub const NONCE_SECS: i64 = 300;
+
+/// Most nonces or access tokens outstanding at once (more: 503 until some expire).
+pub const MAX_OUTSTANDING: usize = 4096;
+
+/// Largest request body the service reads.
+pub const MAX_ISSUER_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest batch an issuer serves offers for (`credentials.jsonl` lines).
+pub const MAX_OFFERED: usize = 1_000_000;
+
+/// One offer as the service keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferRecord {
+    /// The credential's id.
+    pub credential_id: Hash,
+    /// SM3 of the pre-authorized code.
+    pub code_digest: Hash,
+    /// SM3 of the credential id and the transaction code (salted by the id: two offers with
+    /// the same code do not look alike).
+    pub tx_code_digest: Hash,
+    /// When the offer expires (Unix seconds).
+    pub expires_at: i64,
+    /// Wrong transaction codes so far.
+    #[serde(default)]
+    pub failed_tries: u32,
+    /// The credential was delivered.
+    #[serde(default)]
+    pub redeemed: bool,
+}
+
+/// `offers.json`: the service's book of offers for one batch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferBook {
+    /// The issuer's URL as holders reach it.
+    pub credential_issuer: String,
+    /// The offers.
+    pub offers: Vec<OfferRecord>,
+}
+
+fn tx_digest(id: &Hash, tx_code: &str) -> Hash {
+    let mut bytes = id.0.to_vec();
+    bytes.extend_from_slice(tx_code.as_bytes());
+    sm3(&bytes)
+}
+
+/// A batch's credentials by id: the credential's JSON, its holder key and type.
+struct Issued {
+    json: String,
+    holder: schemas::sm2::PublicKey,
+    credential_type: String,
+}
+
+fn read_batch(dir: &Path) -> anyhow::Result<HashMap<Hash, Issued>> {
+    use anyhow::Context as _;
+    let path = dir.join("credentials.jsonl");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (the folder `credctl issue --out` wrote)",
+            path.display()
+        )
+    })?;
+    let mut out = HashMap::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        if out.len() >= MAX_OFFERED {
+            anyhow::bail!(
+                "{} holds more than {MAX_OFFERED} credentials (MAX_OFFERED)",
+                path.display()
+            );
+        }
+        let doc = schemas::credential::CredentialDocument::parse(line)
+            .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        let e = doc.envelope();
+        out.insert(
+            e.id,
+            Issued {
+                json: line.to_owned(),
+                holder: e.holder.clone(),
+                credential_type: e.credential_type.clone(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Makes an offer for each credential in the batch folder `dir`, valid for `ttl_secs`, for the
+/// issuer service at `public_url`; writes `offers.json` and `offers.csv` there. Returns how many.
+pub fn make_offers(dir: &Path, public_url: &str, ttl_secs: i64, now: i64) -> anyhow::Result<usize> {
+    let public_url = public_url.trim_end_matches('/');
+    schemas::presentation::check_address(public_url).map_err(|why| anyhow::anyhow!("--public-url {why}"))?;
+    let batch = read_batch(dir)?;
+    let mut ids: Vec<&Hash> = batch.keys().collect();
+    ids.sort();
+    let mut book = OfferBook {
+        credential_issuer: public_url.to_owned(),
+        offers: Vec::new(),
+    };
+    let mut csv = String::from("credential_id,offer_link,tx_code\n");
+    for id in ids {
+        let mut code = [0u8; 16];
+        OsRng.fill_bytes(&mut code);
+        let code = hex::encode(code);
+        let tx_code = format!("{:06}", OsRng.next_u32() % 1_000_000);
+        let offer = CredentialOffer {
+            credential_issuer: book.credential_issuer.clone(),
+            credential_configuration_ids: vec![batch[id].credential_type.clone()],
+            grants: Grants {
+                pre_authorized: PreAuthorized {
+                    code: code.clone(),
+                    tx_code: Some(TxCode {
+                        input_mode: Some("numeric".into()),
+                        length: Some(6),
+                        description: Some("The 6-digit code your registrar sent you separately".into()),
+                    }),
+                },
+            },
+        };
+        csv.push_str(&format!("{id},{},{tx_code}\n", OfferLink::by_value(&offer)));
+        book.offers.push(OfferRecord {
+            credential_id: *id,
+            code_digest: sm3(code.as_bytes()),
+            tx_code_digest: tx_digest(id, &tx_code),
+            expires_at: now + ttl_secs,
+            failed_tries: 0,
+            redeemed: false,
+        });
+    }
+    schemas::file::write_private(&dir.join("offers.csv"), csv.as_bytes())?;
+    schemas::file::write_private(&dir.join("offers.json"), &serde_json::to_vec_pretty(&book)?)?;
+    Ok(book.offers.len())
+}
+
+struct Live {
+    book: OfferBook,
+    /// Access token digest → (offer index, expiry).
+    tokens: HashMap<Hash, (usize, i64)>,
+    /// Nonce → expiry.
+    nonces: HashMap<String, i64>,
+}
+
+/// The issuer service's state.
+pub struct Issuer {
+    dir: PathBuf,
+    batch: HashMap<Hash, Issued>,
+    name: String,
+    live: Mutex<Live>,
+}
+
+impl Issuer {
+    /// The service for the batch folder `dir` (after `make_offers`), naming itself `name`.
+    pub fn open(dir: &Path, name: &str) -> anyhow::Result<Issuer> {
+        use anyhow::Context as _;
+        let batch = read_batch(dir)?;
+        let path = dir.join("offers.json");
+        let book: OfferBook =
+            serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| {
+                format!("reading {} (make it with `credctl issuer offer`)", path.display())
+            })?)
+            .with_context(|| format!("{} is not a book of offers", path.display()))?;
+        if let Some(o) = book.offers.iter().find(|o| !batch.contains_key(&o.credential_id)) {
+            anyhow::bail!(
+                "{} offers credential {} that {}/credentials.jsonl does not hold",
+                path.display(),
+                o.credential_id,
+                dir.display()
+            );
+        }
+        Ok(Issuer {
+            dir: dir.to_owned(),
+            batch,
+            name: name.to_owned(),
+            live: Mutex::new(Live {
+                book,
+                tokens: HashMap::new(),
+                nonces: HashMap::new(),
+            }),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Live) -> T) -> T {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let now = wallet::now();
+        live.tokens.retain(|_, (_, exp)| *exp >= now);
+        live.nonces.retain(|_, exp| *exp >= now);
+        f(&mut live)
+    }
+
+    fn save(&self, book: &OfferBook) -> Result<(), Response> {
+        let bytes = serde_json::to_vec_pretty(book)
+            .map_err(|e| oauth(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()))?;
+        schemas::file::write_private(&self.dir.join("offers.json"), &bytes).map_err(|e| {
+            oauth(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                &format!("the book of offers cannot be written: {e}"),
+            )
+        })
+    }
+
+    fn metadata(&self, url: &str) -> IssuerMetadata {
+        let mut configs = BTreeMap::new();
+        for c in self.batch.values() {
+            configs
+                .entry(c.credential_type.clone())
+                .or_insert_with(|| CredentialConfiguration {
+                    format: FORMAT.into(),
+                    credential_definition: CredentialDefinition {
+                        types: vec!["VerifiableCredential".into(), c.credential_type.clone()],
+                    },
+                    cryptographic_binding_methods_supported: vec!["did:credence".into()],
+                    proof_types_supported: BTreeMap::from([(
+                        "jwt".to_owned(),
+                        ProofType {
+                            proof_signing_alg_values_supported: vec![schemas::jose::ALG.into()],
+                        },
+                    )]),
+                });
+        }
+        IssuerMetadata {
+            credential_issuer: url.to_owned(),
+            credential_endpoint: format!("{url}/credential"),
+            nonce_endpoint: format!("{url}/nonce"),
+            credential_configurations_supported: configs,
+            display: vec![Display {
+                name: self.name.clone(),
+                locale: None,
+            }],
+        }
+    }
+}
+
+/// An OAuth error answer, never cached.
+fn oauth(status: StatusCode, error: &str, description: &str) -> Response {
+    let mut r = (
+        status,
+        axum::Json(ErrorResponse {
+            error: error.into(),
+            error_description: Some(description.into()),
+        }),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn no_store<T: Serialize>(body: T) -> Response {
+    let mut r = axum::Json(body).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+async fn issuer_metadata(State(svc): State<Arc<Issuer>>) -> Response {
+    let url = svc.with(|l| l.book.credential_issuer.clone());
+    axum::Json(svc.metadata(&url)).into_response()
+}
+
+async fn server_metadata(State(svc): State<Arc<Issuer>>) -> Response {
+    let url = svc.with(|l| l.book.credential_issuer.clone());
+    axum::Json(AuthorizationServerMetadata {
+        token_endpoint: format!("{url}/token"),
+        issuer: url,
+        anonymous: true,
+    })
+    .into_response()
+}
+
+/// `POST /token`: a pre-authorized code and its transaction code for an access token.
+async fn token(State(svc): State<Arc<Issuer>>, body: axum::body::Bytes) -> Response {
+    let mut form: HashMap<String, String> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        if form.insert(k.clone().into_owned(), v.into_owned()).is_some() {
+            return oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("{k} is given twice"),
+            );
+        }
+    }
+    if form.get("grant_type").map(String::as_str) != Some(PRE_AUTHORIZED_GRANT) {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("this issuer takes grant_type {PRE_AUTHORIZED_GRANT}"),
+        );
+    }
+    let Some(code) = form.get("pre-authorized_code") else {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "pre-authorized_code is missing",
+        );
+    };
+    let tx_code = form.get("tx_code").map(String::as_str).unwrap_or("");
+    let digest = sm3(code.as_bytes());
+    let now = wallet::now();
+    let outcome = svc.with(|live| {
+        let Some(i) = live.book.offers.iter().position(|o| o.code_digest == digest) else {
+            return Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "no such offer: ask the issuer for a new one",
+            ));
+        };
+        let o = &mut live.book.offers[i];
+        if o.redeemed {
+            return Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "this offer's credential was delivered already",
+            ));
+        }
+        if o.expires_at < now {
+            return Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "this offer expired: ask the issuer for a new one",
+            ));
+        }
+        if o.failed_tries >= MAX_TX_CODE_TRIES {
+            return Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "this offer is locked after too many wrong transaction codes: ask the issuer for a new one",
+            ));
+        }
+        if tx_digest(&o.credential_id, tx_code) != o.tx_code_digest {
+            o.failed_tries += 1;
+            let left = MAX_TX_CODE_TRIES - o.failed_tries;
+            let book = live.book.clone();
+            return Err(svc.save(&book).err().unwrap_or_else(|| {
+                oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    &format!("the transaction code is wrong ({left} tries left)"),
+                )
+            }));
+        }
+        if live.tokens.len() >= MAX_OUTSTANDING {
+            return Err(oauth(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "too many tokens outstanding: retry in a minute",
+            ));
+        }
+        let token = random_token();
+        live.tokens
+            .insert(sm3(token.as_bytes()), (i, now + ACCESS_TOKEN_SECS));
+        Ok(token)
+    });
+    match outcome {
+        Ok(access_token) => no_store(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ACCESS_TOKEN_SECS as u64,
+        }),
+        Err(r) => r,
+    }
+}
+
+/// `POST /nonce`: a fresh nonce for a proof.
+async fn nonce(State(svc): State<Arc<Issuer>>) -> Response {
+    let n = random_token();
+    let full = svc.with(|live| {
+        if live.nonces.len() >= MAX_OUTSTANDING {
+            return true;
+        }
+        live.nonces.insert(n.clone(), wallet::now() + NONCE_SECS);
+        false
+    });
+    if full {
+        return oauth(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "too many nonces outstanding: retry in a minute",
+        );
+    }
+    no_store(NonceResponse { c_nonce: n })
+}
+
+/// `POST /credential`: the access token, and a proof of possession of the holder key.
+async fn credential(State(svc): State<Arc<Issuer>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        let mut r = oauth(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "send Authorization: Bearer ACCESS_TOKEN from /token",
+        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return r;
+    };
+    let request: CredentialRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_credential_request",
+                &format!("not a credential request: {e}"),
+            );
+        }
+    };
+    let now = wallet::now();
+    let (offer, issuer) = match svc.with(|live| {
+        let (i, _) = *live.tokens.get(&sm3(token.trim().as_bytes()))?;
+        Some((live.book.offers[i].clone(), live.book.credential_issuer.clone()))
+    }) {
+        Some(found) => found,
+        None => {
+            let mut r = oauth(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is unknown or expired: redeem the offer again",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            return r;
+        }
+    };
+    let Some(issued) = svc.batch.get(&offer.credential_id) else {
+        return oauth(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the offered credential is missing",
+        );
+    };
+    if request.credential_configuration_id != issued.credential_type {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "unknown_credential_configuration",
+            &format!("this offer is for {}", issued.credential_type),
+        );
+    }
+    let [proof] = request.proofs.jwt.as_slice() else {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_proof",
+            "send exactly one proof JWT",
+        );
+    };
+    let (key, nonce) = match schemas::openid4vci::open_proof(proof, &issuer, now) {
+        Ok(k) => k,
+        Err(e) => return oauth(StatusCode::BAD_REQUEST, "invalid_proof", &e.0),
+    };
+    if !svc.with(|live| live.nonces.remove(&nonce).is_some()) {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_nonce",
+            "the proof's nonce is not one this issuer gave, or it was used or expired: get a new one at the nonce endpoint",
+        );
+    }
+    if key != issued.holder {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_proof",
+            "the proof is signed by another key than the one the credential is bound to",
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_str(&issued.json) {
+        Ok(v) => v,
+        Err(e) => return oauth(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    };
+    // Spend the offer and the token before the credential leaves.
+    let spent = svc.with(|live| {
+        live.tokens.remove(&sm3(token.trim().as_bytes()));
+        let o = live
+            .book
+            .offers
+            .iter_mut()
+            .find(|o| o.credential_id == offer.credential_id)?;
+        if o.redeemed {
+            return None;
+        }
+        o.redeemed = true;
+        Some(live.book.clone())
+    });
+    let Some(book) = spent else {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "this offer's credential was delivered already",
+        );
+    };
+    if let Err(r) = svc.save(&book) {
+        return r;
+    }
+    no_store(CredentialResponse {
+        credentials: vec![IssuedCredential { credential: value }],
+    })
+}
+
+/// The issuer service's routes. Errors are OAuth error objects (RFC 6749 §5.2), as OpenID4VCI
+/// wallets expect, not the problems of Credence's other APIs.
+pub fn router(issuer: Issuer) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(ISSUER_METADATA_PATH, get(issuer_metadata))
+        .route(AS_METADATA_PATH, get(server_metadata))
+        .route("/token", post(token))
+        .route("/nonce", post(nonce))
+        .route("/credential", post(credential))
+        .route("/health", get(ledger_node::api::health))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_ISSUER_BODY_BYTES))
+        .with_state(Arc::new(issuer))
+}
