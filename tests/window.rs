@@ -27,6 +27,7 @@ const DEVNET_BASE: u16 = 17_600;
 const DRIVER_PORT: u16 = 17_800;
 const CHROMEDRIVER_PORT: u16 = 17_820;
 const SERVICE_PORT: u16 = 17_850;
+const ISSUER_PORT: u16 = 17_860;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// tauri-driver, stopped with SIGTERM so that it stops WebKitWebDriver and the app too.
@@ -440,6 +441,8 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
 
     // Issue 20: the employer's page in a real browser (Chromium) and the wallet's link flow.
     employer_page_to_desktop_wallet(&w, &cli, &employer, &api, d).await;
+    // Issue 20: the university's offer link, accepted in the wallet (OpenID4VCI).
+    offer_to_desktop_wallet(&w, &run, &cli, &uni, &api, d, &key).await;
 
     // Lock and unlock.
     w.click("#lock").await;
@@ -681,4 +684,70 @@ async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path
     assert!(declined.contains("the holder declined"), "{declined}");
     page_shot(&c, "23-employer-declined").await;
     c.close().await.expect("close Chromium");
+}
+
+/// The university issues a second diploma to the holder's key and offers it by OpenID4VCI (its
+/// issuer service a real process); the wallet's Import screen takes the offer link and the
+/// transaction code; the credential shows in Credentials. A wrong transaction code is refused
+/// first, saying so.
+async fn offer_to_desktop_wallet(
+    w: &Window,
+    run: &impl Fn(&Path, &[&str]) -> Output,
+    cli: &Path,
+    uni: &Path,
+    api: &str,
+    d: &Path,
+    key: &str,
+) {
+    let csv = d.join("class2.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "name,student_id,degree,major,gpa,graduation_date,holder_key\n\
+             Wang Fang,20280001,MEng,Computer Science,3.90,2028-07-01,{key}\n"
+        ),
+    )
+    .expect("csv");
+    let batch = d.join("issued2");
+    let b = batch.to_str().expect("utf-8");
+    ok(&run(uni, &["issue", "--schema", "diploma", "--input", csv.to_str().expect("utf-8"), "--out", b]));
+    let at = format!("127.0.0.1:{ISSUER_PORT}");
+    ok(&run(uni, &["issuer", "offer", "--batch", b, "--public-url", &format!("http://{at}")]));
+    let offers = std::fs::read_to_string(batch.join("offers.csv")).expect("offers.csv");
+    let row: Vec<String> = offers
+        .lines()
+        .nth(1)
+        .expect("one offer")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let (link, tx_code) = (&row[1], &row[2]);
+    let _issuer = Child_(
+        Command::new(cli)
+            .arg("--home")
+            .arg(uni)
+            .args(["--ledger", api, "issuer", "serve", "--batch", b, "--listen", &at])
+            .env("CREDENCE_PASSWORD", PW)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("credctl issuer serve"),
+    );
+    tokio::task::block_in_place(|| wait_port(ISSUER_PORT, "the issuer service"));
+    w.go("import", "Import a credential").await;
+    w.type_into("#offer-link", link).await;
+    let wrong = if tx_code == "000000" { "111111" } else { "000000" };
+    w.type_into("#tx-code", wrong).await;
+    w.click("#offer button[type=submit]").await;
+    w.wait_text("#notice", "transaction code is wrong").await;
+    w.type_into("#tx-code", tx_code).await;
+    w.shot("15-offer").await;
+    w.click("#offer button[type=submit]").await;
+    w.wait_text("#notice", "Imported University Diploma from Window University").await;
+    w.screen("Your credentials").await;
+    let by = Instant::now() + WAIT;
+    while w.c.find_all(Locator::Css(".card")).await.map_or(0, |c| c.len()) < 2 {
+        assert!(Instant::now() < by, "the offered credential does not show in Credentials\n{}", w.page().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.shot("16-credentials-after-offer").await;
 }

@@ -625,14 +625,36 @@ pub async fn import_credential(state: &AppState, text: String) -> Res<Credential
 impl From<wallet::exchange::ExchangeError> for CommandError {
     fn from(e: wallet::exchange::ExchangeError) -> Self {
         use wallet::exchange::ExchangeError as X;
-        let code = match &e {
+        let code = match e {
+            X::Import(h) => return h.into(),
             X::Link(_) => "bad_link",
-            X::Unreachable { .. } => "verifier_unreachable",
+            X::Unreachable { .. } => "unreachable",
             X::Object(_) => "bad_request",
-            _ => "verifier",
+            X::Offer(_) => "bad_offer",
+            X::IssuerRefused { .. } => "issuer_refused",
+            _ => "exchange",
         };
         CommandError::new(code, e.to_string())
     }
+}
+
+/// Accepts an issuer's OpenID4VCI offer link (`openid-credential-offer://`) with the
+/// transaction code the holder typed: the offer and the issuer's metadata are read without
+/// holding the wallet, then the credential is redeemed with a proof of possession of the holder
+/// key and imported with the usual ledger checks.
+pub async fn accept_offer(state: &AppState, link: String, tx_code: Option<String>) -> Res<CredentialSummary> {
+    {
+        let mut inner = state.inner.lock().await;
+        inner.touch();
+        inner.holder()?;
+    }
+    let offer = wallet::exchange::read_offer(&link).await?;
+    let mut inner = state.inner.lock().await;
+    let ledger = inner.ledger().await?;
+    let accepted =
+        wallet::exchange::accept_offer(inner.holder()?, &offer, tx_code.as_deref(), &ledger, wallet::now()).await;
+    let accepted = accepted.map_err(CommandError::from);
+    inner.after_ledger(accepted)
 }
 
 /// A request under review: the consent screen, and the ticket `approve` and `decline` name.
@@ -944,6 +966,14 @@ mod commands {
         super::decline(&state, ticket).await
     }
     #[tauri::command]
+    pub(crate) async fn accept_offer(
+        state: State<'_, AppState>,
+        link: String,
+        tx_code: Option<String>,
+    ) -> Res<CredentialSummary> {
+        super::accept_offer(&state, link, tx_code).await
+    }
+    #[tauri::command]
     pub(crate) async fn take_link(state: State<'_, AppState>) -> Res<Option<String>> {
         Ok(state.take_link())
     }
@@ -987,6 +1017,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::approve,
         commands::decline,
         commands::take_link,
+        commands::accept_offer,
         commands::history,
         commands::save_settings,
         commands::ledger_info,
@@ -1007,10 +1038,13 @@ pub fn data_dir<R: tauri::Runtime>(app: &tauri::App<R>) -> PathBuf {
 /// The event the window hears when the system opens a link with the app already running.
 pub const LINK_EVENT: &str = "credence://link";
 
-/// Keeps an `openid4vp://` link the system opened the app with and tells the window.
+/// Keeps an `openid4vp://` or `openid-credential-offer://` link the system opened the app with
+/// and tells the window.
 fn incoming_link<R: tauri::Runtime>(app: &tauri::AppHandle<R>, urls: &[tauri::Url]) {
     use tauri::{Emitter, Manager};
-    let Some(url) = urls.iter().find(|u| u.scheme().eq_ignore_ascii_case("openid4vp")) else {
+    let Some(url) = urls.iter().find(|u| {
+        u.scheme().eq_ignore_ascii_case("openid4vp") || u.scheme().eq_ignore_ascii_case("openid-credential-offer")
+    }) else {
         return;
     };
     app.state::<AppState>().offer_link(url.as_str());

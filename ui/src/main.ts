@@ -247,11 +247,17 @@ async function detail(id: string) {
 
 // ---- import -----------------------------------------------------------------------------------
 
-async function importScreen() {
+async function importScreen(offerLink = "") {
   const binding = await call<{ holderKey: string; holderCommitment?: string }>("holder_binding");
   if (!binding) return;
   show(
-    `<section aria-labelledby="h-receive"><h3 id="h-receive">Receive a credential</h3>
+    `<form id="offer"><fieldset><legend>An issuer's offer</legend>
+       <label for="offer-link">Offer link (openid-credential-offer://…)</label>
+       <input id="offer-link" type="text" spellcheck="false" autocomplete="off" value="${esc(offerLink)}" />
+       <label for="tx-code">Transaction code (sent to you separately)</label>
+       <input id="tx-code" type="text" inputmode="numeric" autocomplete="one-time-code" />
+       <button type="submit">Accept the offer</button></fieldset></form>
+     <section aria-labelledby="h-receive"><h3 id="h-receive">Receive a credential</h3>
        <p>Give the issuer this holder binding: credentials issued to it can be presented only
           from this wallet. It contains public values only.</p>
        <label for="holder-binding">Your holder binding</label>
@@ -267,6 +273,14 @@ async function importScreen() {
   );
   document.getElementById("copy-binding")!.addEventListener("click", () => copy(JSON.stringify(binding, null, 2)));
   fillFromFile("import-file", "import-text");
+  onSubmit("offer", async () => {
+    say("Redeeming the offer and checking the credential against the ledger…");
+    const s = await call<Summary>("accept_offer", { link: val("offer-link").trim(), txCode: val("tx-code").trim() || null });
+    if (s) {
+      say(`Imported ${typeName(s.credentialType)} from ${s.issuerName}.`);
+      await credentials();
+    }
+  });
   onSubmit("import", async () => {
     say("Checking the credential against the ledger…");
     const s = await call<Summary>("import_credential", { text: val("import-text") });
@@ -328,6 +342,11 @@ async function openIncomingLink(): Promise<boolean> {
   const link = await invoke<string | null>("take_link").catch(() => null);
   if (!link) return false;
   nav.hidden = false;
+  if (/^openid-credential-offer:/i.test(link)) {
+    await importScreen(link);
+    say("An issuer's offer was opened with the wallet: type the transaction code it sent you, then accept.");
+    return true;
+  }
   answerScreen(link);
   // Nothing is fetched until the holder asks: a web page could open links to any address.
   let host = "";

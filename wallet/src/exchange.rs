@@ -376,18 +376,22 @@ pub async fn accept_offer(
             "it needs the transaction code the issuer sent you another way".into(),
         ));
     }
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("grant_type", PRE_AUTHORIZED_GRANT)
-        .append_pair("pre-authorized_code", &offer.offer.grants.pre_authorized.code);
-    if let Some(t) = tx_code {
-        form.append_pair("tx_code", t);
-    }
+    // Encoded before any await: the serializer is not Send.
+    let form = {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", PRE_AUTHORIZED_GRANT)
+            .append_pair("pre-authorized_code", &offer.offer.grants.pre_authorized.code);
+        if let Some(t) = tx_code {
+            form.append_pair("tx_code", t);
+        }
+        form.finish()
+    };
     let url = &offer.token_endpoint;
     let token: TokenResponse = issuer_json(
         http()?
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form.finish()),
+            .body(form),
         url,
         MAX_METADATA_BYTES,
     )
