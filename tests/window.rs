@@ -444,6 +444,39 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     // Issue 20: the university's offer link, accepted in the wallet (OpenID4VCI).
     offer_to_desktop_wallet(&w, &run, &cli, &uni, &api, d, &key).await;
 
+    // Issue 20: the wallet in Simplified Chinese, switched in Settings, and back.
+    w.go("settings", "Settings").await;
+    w.find("#language")
+        .await
+        .select_by_value("zh-CN")
+        .await
+        .expect("choose 简体中文");
+    w.screen("设置").await;
+    w.wait_text("#nav", "回应请求").await;
+    w.shot("30-zh-settings").await;
+    w.go("credentials", "你的凭证").await;
+    w.wait_text(".card", "学位证书").await;
+    w.shot("31-zh-credentials").await;
+    w.click(".card-open").await;
+    w.wait_text("#revocation", "未撤销").await;
+    w.shot("32-zh-credential-detail").await;
+    w.go("answer", "回应请求").await;
+    let text = std::fs::read_to_string(&wide).expect("request file");
+    w.type_into("#request-text", &text).await;
+    w.click("#request button[type=submit]").await;
+    w.screen("审阅请求").await;
+    w.wait_text("#scope", "超出其登记范围").await;
+    w.shot("33-zh-consent").await;
+    w.click("#decline").await;
+    w.wait_text("#notice", "已拒绝").await;
+    w.go("settings", "设置").await;
+    w.find("#language")
+        .await
+        .select_by_value("en")
+        .await
+        .expect("choose English");
+    w.screen("Settings").await;
+
     // Lock and unlock.
     w.click("#lock").await;
     w.screen("Unlock your wallet").await;
@@ -710,9 +743,30 @@ async fn offer_to_desktop_wallet(
     .expect("csv");
     let batch = d.join("issued2");
     let b = batch.to_str().expect("utf-8");
-    ok(&run(uni, &["issue", "--schema", "diploma", "--input", csv.to_str().expect("utf-8"), "--out", b]));
+    ok(&run(
+        uni,
+        &[
+            "issue",
+            "--schema",
+            "diploma",
+            "--input",
+            csv.to_str().expect("utf-8"),
+            "--out",
+            b,
+        ],
+    ));
     let at = format!("127.0.0.1:{ISSUER_PORT}");
-    ok(&run(uni, &["issuer", "offer", "--batch", b, "--public-url", &format!("http://{at}")]));
+    ok(&run(
+        uni,
+        &[
+            "issuer",
+            "offer",
+            "--batch",
+            b,
+            "--public-url",
+            &format!("http://{at}"),
+        ],
+    ));
     let offers = std::fs::read_to_string(batch.join("offers.csv")).expect("offers.csv");
     let row: Vec<String> = offers
         .lines()
@@ -742,11 +796,16 @@ async fn offer_to_desktop_wallet(
     w.type_into("#tx-code", tx_code).await;
     w.shot("15-offer").await;
     w.click("#offer button[type=submit]").await;
-    w.wait_text("#notice", "Imported University Diploma from Window University").await;
+    w.wait_text("#notice", "Imported University Diploma from Window University")
+        .await;
     w.screen("Your credentials").await;
     let by = Instant::now() + WAIT;
     while w.c.find_all(Locator::Css(".card")).await.map_or(0, |c| c.len()) < 2 {
-        assert!(Instant::now() < by, "the offered credential does not show in Credentials\n{}", w.page().await);
+        assert!(
+            Instant::now() < by,
+            "the offered credential does not show in Credentials\n{}",
+            w.page().await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     w.shot("16-credentials-after-offer").await;

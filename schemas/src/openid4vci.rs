@@ -313,6 +313,13 @@ pub fn check_metadata(
         ("token_endpoint", &server.token_endpoint),
     ] {
         check_url(url, &format!("its {what}"))?;
+        // Compared as text: no dot segments or escapes that a server would read as another path.
+        let path = url.split_once("://").map_or("", |(_, rest)| rest);
+        if path.split(['/', '?', '#']).any(|seg| seg == "." || seg == "..") || path.contains('%') {
+            return bad(format!(
+                "its {what} {url:?} has dot segments or escapes in its path"
+            ));
+        }
         let under = url
             .strip_prefix(base)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
@@ -447,7 +454,7 @@ pub fn open_proof(text: &str, issuer: &str, now: i64) -> Result<(PublicKey, Stri
     if claims.aud != issuer {
         return bad("the proof is for another issuer (aud)");
     }
-    if (claims.iat - now).abs() > PROOF_MAX_AGE_SECS {
+    if claims.iat.abs_diff(now) > PROOF_MAX_AGE_SECS.unsigned_abs() {
         return bad(format!(
             "the proof was made more than {PROOF_MAX_AGE_SECS} s from now (iat): make a new one"
         ));

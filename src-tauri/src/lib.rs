@@ -639,22 +639,30 @@ impl From<wallet::exchange::ExchangeError> for CommandError {
 }
 
 /// Accepts an issuer's OpenID4VCI offer link (`openid-credential-offer://`) with the
-/// transaction code the holder typed: the offer and the issuer's metadata are read without
-/// holding the wallet, then the credential is redeemed with a proof of possession of the holder
-/// key and imported with the usual ledger checks.
+/// transaction code the holder typed: the offer, the issuer's metadata, the token and the
+/// credential are fetched without holding the wallet (a slow issuer stalls no other command);
+/// the holder key signs the proof of possession; the credential is imported with the usual
+/// ledger checks.
 pub async fn accept_offer(state: &AppState, link: String, tx_code: Option<String>) -> Res<CredentialSummary> {
     {
         let mut inner = state.inner.lock().await;
         inner.touch();
         inner.holder()?;
     }
+    // The issuer is talked to without holding the wallet; the holder key signs in between.
     let offer = wallet::exchange::read_offer(&link).await?;
+    let redeemed = wallet::exchange::redeem_offer(&offer, tx_code.as_deref()).await?;
+    let proof = {
+        let inner = state.inner.lock().await;
+        inner
+            .holder()?
+            .proof_of_possession(&offer.offer.credential_issuer, &redeemed.nonce, wallet::now())
+    };
+    let text = wallet::exchange::fetch_credential(&offer, &redeemed, proof).await?;
     let mut inner = state.inner.lock().await;
     let ledger = inner.ledger().await?;
-    let accepted =
-        wallet::exchange::accept_offer(inner.holder()?, &offer, tx_code.as_deref(), &ledger, wallet::now()).await;
-    let accepted = accepted.map_err(CommandError::from);
-    inner.after_ledger(accepted)
+    let imported = inner.holder()?.import(&text, &ledger, wallet::now()).await;
+    inner.after_ledger(imported.map_err(CommandError::from))
 }
 
 /// A request under review: the consent screen, and the ticket `approve` and `decline` name.
@@ -1043,7 +1051,8 @@ pub const LINK_EVENT: &str = "credence://link";
 fn incoming_link<R: tauri::Runtime>(app: &tauri::AppHandle<R>, urls: &[tauri::Url]) {
     use tauri::{Emitter, Manager};
     let Some(url) = urls.iter().find(|u| {
-        u.scheme().eq_ignore_ascii_case("openid4vp") || u.scheme().eq_ignore_ascii_case("openid-credential-offer")
+        u.scheme().eq_ignore_ascii_case("openid4vp")
+            || u.scheme().eq_ignore_ascii_case("openid-credential-offer")
     }) else {
         return;
     };

@@ -1,5 +1,7 @@
 // Pure helpers the screens use: plain-language errors, dates, consent sections.
 
+import { t, typeLabel } from "./i18n";
+
 export interface CommandError {
   code: string;
   message: string;
@@ -74,17 +76,17 @@ const HINTS: Record<string, string> = {
 export function describeError(e: unknown): string {
   if (typeof e === "object" && e !== null && "message" in e) {
     const err = e as CommandError;
-    const hint = err.code ? HINTS[err.code] : undefined;
+    const hint = err.code && HINTS[err.code] ? t(HINTS[err.code]) : undefined;
     if (hint && !err.message.startsWith(hint)) return `${hint} (${err.message})`;
     return err.message;
   }
   if (typeof e === "string") return e;
-  return "Something went wrong. Try again.";
+  return t("Something went wrong. Try again.");
 }
 
 /** A Unix time as a readable UTC date. */
 export function formatDate(secs: number | null | undefined): string {
-  if (secs === null || secs === undefined) return "no end date";
+  if (secs === null || secs === undefined) return t("no end date");
   return new Date(secs * 1000).toISOString().slice(0, 10);
 }
 
@@ -94,8 +96,8 @@ export function shortId(id: string): string {
 }
 
 /** Human names of credential types. */
-export function typeName(t: string): string {
-  return t.replace(/([a-z])([A-Z])/g, "$1 $2");
+export function typeName(type: string): string {
+  return typeLabel(type, type.replace(/([a-z])([A-Z])/g, "$1 $2"));
 }
 
 export interface ConsentView {
@@ -116,30 +118,45 @@ export interface ConsentView {
 
 /** What the consent screen shows, in words. */
 export function consentView(c: Consent): ConsentView {
-  const who = c.verifierName ?? "An unregistered verifier";
+  const who = c.verifierName ?? t("An unregistered verifier");
   const scopeOk = c.scopeViolations.length === 0;
   const warnings: string[] = [];
-  if (c.revoked) warnings.push("The issuer has revoked this credential: the verifier will refuse it.");
-  if (!c.verifierName) warnings.push("This verifier is not registered on the ledger.");
+  if (c.revoked) warnings.push(t("The issuer has revoked this credential: the verifier will refuse it."));
+  if (!c.verifierName) warnings.push(t("This verifier is not registered on the ledger."));
   return {
-    title: `${who} asks for your ${typeName(c.credential.credentialType)}`,
+    title: t("{who} asks for your {type}", { who, type: typeName(c.credential.credentialType) }),
     disclosed: c.disclosed.map(([n, v]) => `${n}: ${v}`),
     proven: c.proven,
     hidden: c.hidden,
     scope: scopeOk
-      ? { ok: true, text: "The request stays inside what this verifier registered on the ledger." }
-      : { ok: false, text: `Outside its registered scope: ${c.scopeViolations.join("; ")}` },
+      ? { ok: true, text: t("The request stays inside what this verifier registered on the ledger.") }
+      : { ok: false, text: t("Outside its registered scope: {what}", { what: c.scopeViolations.join("; ") }) },
     session: c.channel
       ? {
           value: c.channel.session,
-          text: `Answer only if the verifier's screen shows this session: a request someone else started and forwarded to you shows theirs. The verifier asks that the answer be sent to ${c.channel.responseUri}.`,
+          text: t(
+            "Answer only if the verifier's screen shows this session: a request someone else started and forwarded to you shows theirs. The verifier asks that the answer be sent to {uri}.",
+            { uri: c.channel.responseUri },
+          ),
         }
-      : { value: null, text: "This request names no session: answer it only if you asked this verifier for it yourself." },
+      : { value: null, text: t("This request names no session: answer it only if you asked this verifier for it yourself.") },
     pseudonym: c.nullifierScope
-      ? `This verifier will recognise your unlinkable answers to it as coming from one person (its scope "${c.nullifierScope}"); no other verifier can link them.`
+      ? t('This verifier will recognise your unlinkable answers to it as coming from one person (its scope "{scope}"); no other verifier can link them.', {
+          scope: c.nullifierScope,
+        })
       : null,
     escrow: c.escrow
-      ? `Your ${c.escrow.handle} goes into this answer encrypted to the regulator council "${c.escrow.name}" (${c.escrow.council}). Any ${c.escrow.threshold} of its ${c.escrow.members.length} members (${c.escrow.members.join(", ")}) can open it, and only after a public governance vote on the ledger, where every opening stays visible. The verifier itself cannot read it.`
+      ? t(
+          'Your {handle} goes into this answer encrypted to the regulator council "{name}" ({council}). Any {threshold} of its {count} members ({members}) can open it, and only after a public governance vote on the ledger, where every opening stays visible. The verifier itself cannot read it.',
+          {
+            handle: c.escrow.handle,
+            name: c.escrow.name,
+            council: c.escrow.council,
+            threshold: c.escrow.threshold,
+            count: c.escrow.members.length,
+            members: c.escrow.members.join(", "),
+          },
+        )
       : null,
     warnings,
     canApprove: scopeOk,

@@ -13,6 +13,7 @@ import {
   shortId,
   typeName,
 } from "./format";
+import { type Lang, lang, setLang, t } from "./i18n";
 
 interface Settings {
   ledger: string;
@@ -91,7 +92,7 @@ function onSubmit(id: string, handler: () => Promise<void>) {
     form.setAttribute("aria-busy", "true");
     // Commands run off the window's thread; the bar shows the work goes on (proving takes a moment).
     const bar = document.createElement("progress");
-    bar.setAttribute("aria-label", "Working");
+    bar.setAttribute("aria-label", t("Working"));
     form.append(bar);
     try {
       await handler();
@@ -115,9 +116,9 @@ function fillFromFile(inputId: string, textId: string) {
 async function copy(text: string) {
   try {
     await navigator.clipboard.writeText(text);
-    say("Copied.");
+    say(t("Copied."));
   } catch {
-    say("Copying is not allowed here: select the text and copy it yourself.", "error");
+    say(t("Copying is not allowed here: select the text and copy it yourself."), "error");
   }
 }
 
@@ -126,17 +127,17 @@ async function copy(text: string) {
 function onboarding() {
   nav.hidden = true;
   show(
-    `<p>Create a new wallet, or restore one from its recovery phrase and backup file.</p>
-     <form id="create"><fieldset><legend>Create a wallet</legend>
-       ${field("new-password", "Password (at least 8 characters)", "password", 'autocomplete="new-password" required minlength="8"')}
-       <button type="submit">Create wallet</button></fieldset></form>
-     <form id="restore"><fieldset><legend>Restore a wallet</legend>
-       <label for="restore-phrase">Recovery phrase (24 words)</label>
+    `<p>${t("Create a new wallet, or restore one from its recovery phrase and backup file.")}</p>
+     <form id="create"><fieldset><legend>${t("Create a wallet")}</legend>
+       ${field("new-password", t("Password (at least 8 characters)"), "password", 'autocomplete="new-password" required minlength="8"')}
+       <button type="submit">${t("Create wallet")}</button></fieldset></form>
+     <form id="restore"><fieldset><legend>${t("Restore a wallet")}</legend>
+       <label for="restore-phrase">${t("Recovery phrase (24 words)")}</label>
        <textarea id="restore-phrase" rows="3" required></textarea>
-       ${field("restore-file", "Backup file (full path)", "text", "required")}
-       ${field("restore-password", "New password", "password", 'autocomplete="new-password" required minlength="8"')}
-       <button type="submit">Restore wallet</button></fieldset></form>`,
-    "Welcome",
+       ${field("restore-file", t("Backup file (full path)"), "text", "required")}
+       ${field("restore-password", t("New password"), "password", 'autocomplete="new-password" required minlength="8"')}
+       <button type="submit">${t("Restore wallet")}</button></fieldset></form>`,
+    t("Welcome"),
   );
   onSubmit("create", async () => {
     const words = await call<string[]>("create_wallet", { password: val("new-password") });
@@ -149,7 +150,7 @@ function onboarding() {
       password: val("restore-password"),
     });
     if (ok !== undefined) {
-      say("Wallet restored.");
+      say(t("Wallet restored."));
       await credentials();
     }
   });
@@ -157,19 +158,18 @@ function onboarding() {
 
 function showPhrase(words: string[]) {
   show(
-    `<p>Write these 24 words down, in order, and keep them offline. With the backup file they
-        restore the wallet on another computer. They are shown only now.</p>
+    `<p>${t("Write these 24 words down, in order, and keep them offline. With the backup file they restore the wallet on another computer. They are shown only now.")}</p>
      <ol class="phrase" id="phrase">${words.map((w) => `<li>${esc(w)}</li>`).join("")}</ol>
      <form id="confirm">
-       <label for="confirm-words">Type the 24 words again to confirm</label>
+       <label for="confirm-words">${t("Type the 24 words again to confirm")}</label>
        <textarea id="confirm-words" rows="3" required></textarea>
-       <button type="submit">Confirm</button></form>`,
-    "Your recovery phrase",
+       <button type="submit">${t("Confirm")}</button></form>`,
+    t("Your recovery phrase"),
   );
   onSubmit("confirm", async () => {
     const ok = await call<null>("confirm_phrase", { words: val("confirm-words") });
     if (ok !== undefined) {
-      say("Recovery phrase confirmed.");
+      say(t("Recovery phrase confirmed."));
       await credentials();
     }
   });
@@ -178,14 +178,14 @@ function showPhrase(words: string[]) {
 function unlockScreen() {
   nav.hidden = true;
   show(
-    `<form id="unlock">${field("password", "Password", "password", 'autocomplete="current-password" required')}
-       <button type="submit">Unlock</button></form>`,
-    "Unlock your wallet",
+    `<form id="unlock">${field("password", t("Password"), "password", 'autocomplete="current-password" required')}
+       <button type="submit">${t("Unlock")}</button></form>`,
+    t("Unlock your wallet"),
   );
   onSubmit("unlock", async () => {
     const did = await call<string>("unlock", { password: val("password") });
     if (did) {
-      say("Unlocked.");
+      say(t("Unlocked."));
       if (!(await openIncomingLink())) await credentials();
     }
   });
@@ -200,16 +200,16 @@ async function credentials() {
   const cards = list
     .map(
       (c) => `<li class="card"><button type="button" class="card-open" data-id="${esc(c.id)}"
-          aria-label="${esc(typeName(c.credentialType))} from ${esc(c.issuerName)}">
+          aria-label="${esc(t("{type} from {issuer}", { type: typeName(c.credentialType), issuer: c.issuerName }))}">
         <strong>${esc(typeName(c.credentialType))}</strong>
         <span>${esc(c.issuerName)}</span>
-        <span class="muted">valid from ${formatDate(c.validFrom)} · ${c.unlinkable ? "unlinkable tier" : "selective disclosure"}</span>
+        <span class="muted">${t("valid from {date}", { date: formatDate(c.validFrom) })} · ${c.unlinkable ? t("unlinkable tier") : t("selective disclosure")}</span>
         <span class="muted" title="${esc(c.id)}">${shortId(c.id)}</span></button></li>`,
     )
     .join("");
   show(
-    list.length ? `<ul class="cards" id="cards">${cards}</ul>` : `<p>No credentials yet. Use <em>Import</em> to add one.</p>`,
-    "Your credentials",
+    list.length ? `<ul class="cards" id="cards">${cards}</ul>` : `<p>${t("No credentials yet. Use Import to add one.")}</p>`,
+    t("Your credentials"),
   );
   main.querySelectorAll<HTMLButtonElement>(".card-open").forEach((b) =>
     b.addEventListener("click", () => detail(b.dataset.id!)),
@@ -217,29 +217,29 @@ async function credentials() {
 }
 
 async function detail(id: string) {
-  show(`<p aria-busy="true">Checking with the ledger…</p>`, "Credential");
+  show(`<p aria-busy="true">${t("Checking with the ledger…")}</p>`, t("Credential"));
   const d = await call<Detail>("credential_detail", { id });
   if (!d) return;
   const s = d.summary;
   const status =
     d.revoked === null
-      ? `not checked: ${esc(d.ledgerError ?? "ledger unavailable")}`
+      ? esc(t("not checked: {why}", { why: d.ledgerError ?? t("ledger unavailable") }))
       : d.revoked
-        ? `<strong class="bad">revoked by the issuer</strong> (block ${d.checkedAt})`
-        : `not revoked (checked live at block ${d.checkedAt})`;
+        ? `<strong class="bad">${t("revoked by the issuer")}</strong> ${t("(block {height})", { height: d.checkedAt ?? "" })}`
+        : t("not revoked (checked live at block {height})", { height: d.checkedAt ?? "" });
   show(
     `<dl>
-       <dt>Issuer</dt><dd>${esc(d.issuer ? `${d.issuer.name} — ${d.issuer.status}, may issue ${d.issuer.allowedTypes.join(", ")}` : s.issuerName)}</dd>
-       <dt>Issuer DID</dt><dd class="mono">${esc(s.issuer)}</dd>
-       <dt>Anchored</dt><dd>block ${s.anchoredAt}</dd>
-       <dt>Revocation</dt><dd id="revocation">${status}</dd>
-       <dt>Valid</dt><dd>${formatDate(s.validFrom)} to ${formatDate(s.validUntil)}</dd>
+       <dt>${t("Issuer")}</dt><dd>${esc(d.issuer ? t("{name} — {status}, may issue {types}", { name: d.issuer.name, status: d.issuer.status, types: d.issuer.allowedTypes.join(", ") }) : s.issuerName)}</dd>
+       <dt>${t("Issuer DID")}</dt><dd class="mono">${esc(s.issuer)}</dd>
+       <dt>${t("Anchored")}</dt><dd>${t("block {height}", { height: s.anchoredAt })}</dd>
+       <dt>${t("Revocation")}</dt><dd id="revocation">${status}</dd>
+       <dt>${t("Valid")}</dt><dd>${t("{from} to {until}", { from: formatDate(s.validFrom), until: formatDate(s.validUntil) })}</dd>
      </dl>
-     <h3>Attributes</h3>
-     <table><thead><tr><th scope="col">Attribute</th><th scope="col">Value</th></tr></thead><tbody>
+     <h3>${t("Attributes")}</h3>
+     <table><thead><tr><th scope="col">${t("Attribute")}</th><th scope="col">${t("Value")}</th></tr></thead><tbody>
        ${d.attributes.map(([n, v]) => `<tr><th scope="row">${esc(n)}</th><td>${esc(v)}</td></tr>`).join("")}
      </tbody></table>
-     <button type="button" id="back">Back to credentials</button>`,
+     <button type="button" id="back">${t("Back to credentials")}</button>`,
     typeName(s.credentialType),
   );
   document.getElementById("back")!.addEventListener("click", () => credentials());
@@ -251,44 +251,65 @@ async function importScreen(offerLink = "") {
   const binding = await call<{ holderKey: string; holderCommitment?: string }>("holder_binding");
   if (!binding) return;
   show(
-    `<form id="offer"><fieldset><legend>An issuer's offer</legend>
-       <label for="offer-link">Offer link (openid-credential-offer://…)</label>
+    `<form id="offer"><fieldset><legend>${t("An issuer's offer")}</legend>
+       <label for="offer-link">${t("Offer link (openid-credential-offer://…)")}</label>
        <input id="offer-link" type="text" spellcheck="false" autocomplete="off" value="${esc(offerLink)}" />
-       <label for="tx-code">Transaction code (sent to you separately)</label>
+       <p id="offer-from" class="muted" aria-live="polite"></p>
+       <label for="tx-code">${t("Transaction code (sent to you separately)")}</label>
        <input id="tx-code" type="text" inputmode="numeric" autocomplete="one-time-code" />
-       <button type="submit">Accept the offer</button></fieldset></form>
-     <section aria-labelledby="h-receive"><h3 id="h-receive">Receive a credential</h3>
-       <p>Give the issuer this holder binding: credentials issued to it can be presented only
-          from this wallet. It contains public values only.</p>
-       <label for="holder-binding">Your holder binding</label>
+       <button type="submit">${t("Accept the offer")}</button></fieldset></form>
+     <section aria-labelledby="h-receive"><h3 id="h-receive">${t("Receive a credential")}</h3>
+       <p>${t("Give the issuer this holder binding: credentials issued to it can be presented only from this wallet. It contains public values only.")}</p>
+       <label for="holder-binding">${t("Your holder binding")}</label>
        <textarea id="holder-binding" rows="4" readonly>${esc(JSON.stringify(binding, null, 2))}</textarea>
-       <button type="button" id="copy-binding">Copy</button></section>
+       <button type="button" id="copy-binding">${t("Copy")}</button></section>
      <form id="import">
-       <label for="import-file">Credential file</label>
+       <label for="import-file">${t("Credential file")}</label>
        <input id="import-file" type="file" accept=".json,application/json" />
-       <label for="import-text">…or paste the credential (offer) here</label>
+       <label for="import-text">${t("…or paste the credential (offer) here")}</label>
        <textarea id="import-text" rows="8"></textarea>
-       <button type="submit">Import</button></form>`,
-    "Import a credential",
+       <button type="submit">${t("Import")}</button></form>`,
+    t("Import a credential"),
   );
   document.getElementById("copy-binding")!.addEventListener("click", () => copy(JSON.stringify(binding, null, 2)));
   fillFromFile("import-file", "import-text");
+  // Who the code goes to, before it is sent: the offer's issuer, as the link names it.
+  const from = () => {
+    const host = offerHost(val("offer-link").trim());
+    document.getElementById("offer-from")!.textContent = host
+      ? t("Offered by {host}: the transaction code and a proof that you hold this wallet's key go there.", { host })
+      : "";
+  };
+  document.getElementById("offer-link")!.addEventListener("input", from);
+  from();
   onSubmit("offer", async () => {
-    say("Redeeming the offer and checking the credential against the ledger…");
+    say(t("Redeeming the offer and checking the credential against the ledger…"));
     const s = await call<Summary>("accept_offer", { link: val("offer-link").trim(), txCode: val("tx-code").trim() || null });
     if (s) {
-      say(`Imported ${typeName(s.credentialType)} from ${s.issuerName}.`);
+      say(t("Imported {type} from {issuer}.", { type: typeName(s.credentialType), issuer: s.issuerName }));
       await credentials();
     }
   });
   onSubmit("import", async () => {
-    say("Checking the credential against the ledger…");
+    say(t("Checking the credential against the ledger…"));
     const s = await call<Summary>("import_credential", { text: val("import-text") });
     if (s) {
-      say(`Imported ${typeName(s.credentialType)} from ${s.issuerName}.`);
+      say(t("Imported {type} from {issuer}.", { type: typeName(s.credentialType), issuer: s.issuerName }));
       await credentials();
     }
   });
+}
+
+/** The host of the issuer an offer link names (by value or by reference), or "". */
+function offerHost(link: string): string {
+  try {
+    const q = new URLSearchParams(link.split("?")[1] ?? "");
+    const byValue = q.get("credential_offer");
+    const url = byValue ? (JSON.parse(byValue) as { credential_issuer?: string }).credential_issuer : q.get("credential_offer_uri");
+    return url ? new URL(url).host : "";
+  } catch {
+    return "";
+  }
 }
 
 // ---- answer a request (consent) --------------------------------------------------------------
@@ -296,15 +317,15 @@ async function importScreen(offerLink = "") {
 function answerScreen(link = "") {
   show(
     `<form id="request">
-       <label for="request-link">Link from the verifier (openid4vp://…)</label>
+       <label for="request-link">${t("Link from the verifier (openid4vp://…)")}</label>
        <input id="request-link" type="text" spellcheck="false" autocomplete="off" value="${esc(link)}" />
-       <p class="muted">The wallet fetches the verifier's signed request, shows you what it asks, and sends your answer to the verifier itself.</p>
-       <label for="request-file">…or a request file</label>
+       <p class="muted">${t("The wallet fetches the verifier's signed request, shows you what it asks, and sends your answer to the verifier itself.")}</p>
+       <label for="request-file">${t("…or a request file")}</label>
        <input id="request-file" type="file" accept=".json,application/json" />
-       <label for="request-text">…or paste the verifier's request</label>
+       <label for="request-text">${t("…or paste the verifier's request")}</label>
        <textarea id="request-text" rows="8"></textarea>
-       <button type="submit">Review request</button></form>`,
-    "Answer a request",
+       <button type="submit">${t("Review request")}</button></form>`,
+    t("Answer a request"),
   );
   fillFromFile("request-file", "request-text");
   onSubmit("request", async () => {
@@ -328,10 +349,10 @@ function offerDecline() {
   const b = document.createElement("button");
   b.type = "button";
   b.id = "decline-link";
-  b.textContent = "Tell the verifier you decline";
+  b.textContent = t("Tell the verifier you decline");
   b.addEventListener("click", async () => {
     const told = await call<string | null>("decline", { ticket: null });
-    say(told ?? "Nothing was sent.");
+    say(told ?? t("Nothing was sent."));
     b.remove();
   });
   document.getElementById("request")!.append(b);
@@ -344,7 +365,7 @@ async function openIncomingLink(): Promise<boolean> {
   nav.hidden = false;
   if (/^openid-credential-offer:/i.test(link)) {
     await importScreen(link);
-    say("An issuer's offer was opened with the wallet: type the transaction code it sent you, then accept.");
+    say(t("An issuer's offer was opened with the wallet: type the transaction code it sent you, then accept."));
     return true;
   }
   answerScreen(link);
@@ -355,64 +376,64 @@ async function openIncomingLink(): Promise<boolean> {
   } catch {
     host = "";
   }
-  say(`A verifier's link was opened with the wallet${host ? ` (its request is at ${host})` : ""}. Press Review request to fetch it.`);
+  say(t("A verifier's link was opened with the wallet{where}. Press Review request to fetch it.", { where: host ? t(" (its request is at {host})", { host }) : "" }));
   return true;
 }
 
 function consent(c: Consent & { ticket: number }, byLink = false) {
   const v = consentView(c);
   const list = (items: string[], empty: string) =>
-    items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : `<p class="muted">${empty}</p>`;
+    items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : `<p class="muted">${t(empty)}</p>`;
   show(
     `<p><strong>${esc(v.title)}</strong></p>
-     <dl><dt>Verifier</dt><dd>${esc(c.verifierName ?? "not registered")} <span class="mono">${esc(c.verifier)}</span></dd>
-         <dt>Purpose</dt><dd>${esc(c.purpose)}</dd>
-         <dt>Answer valid until</dt><dd>${new Date(c.expiresAt * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</dd></dl>
+     <dl><dt>${t("Verifier")}</dt><dd>${esc(c.verifierName ?? t("not registered"))} <span class="mono">${esc(c.verifier)}</span></dd>
+         <dt>${t("Purpose")}</dt><dd>${esc(c.purpose)}</dd>
+         <dt>${t("Answer valid until")}</dt><dd>${new Date(c.expiresAt * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</dd></dl>
      <p id="scope" class="${v.scope.ok ? "ok" : "bad"}">${esc(v.scope.text)}</p>
-     <p id="session">${v.session.value ? `<strong>Session <span class="mono">${esc(v.session.value)}</span></strong>. ` : ""}${esc(v.session.text)}</p>
+     <p id="session">${v.session.value ? `<strong>${t("Session")} <span class="mono">${esc(v.session.value)}</span></strong>. ` : ""}${esc(v.session.text)}</p>
      ${v.pseudonym ? `<p id="pseudonym">${esc(v.pseudonym)}</p>` : ""}
      ${v.escrow ? `<p id="escrow" class="warning">${esc(v.escrow)}</p>` : ""}
      ${v.warnings.map((w) => `<p class="bad" role="alert">${esc(w)}</p>`).join("")}
-     <section aria-labelledby="h-disclosed"><h3 id="h-disclosed">Will be shown</h3>${list(v.disclosed, "Nothing.")}</section>
-     <section aria-labelledby="h-proven"><h3 id="h-proven">Will be proven, without showing the values</h3>${list(v.proven, "Nothing.")}</section>
-     <section aria-labelledby="h-hidden"><h3 id="h-hidden">Stays hidden</h3>${list(v.hidden, "Nothing.")}</section>
+     <section aria-labelledby="h-disclosed"><h3 id="h-disclosed">${t("Will be shown")}</h3>${list(v.disclosed, "Nothing.")}</section>
+     <section aria-labelledby="h-proven"><h3 id="h-proven">${t("Will be proven, without showing the values")}</h3>${list(v.proven, "Nothing.")}</section>
+     <section aria-labelledby="h-hidden"><h3 id="h-hidden">${t("Stays hidden")}</h3>${list(v.hidden, "Nothing.")}</section>
      <form id="consent">
-       ${byLink && c.channel ? `<p id="origin">The answer goes to <span class="mono">${esc(c.channel.responseUri)}</span>, the address the verifier signed.</p>` : ""}
-       ${field("save-to", "Save a copy of the presentation to (full path, optional)")}
-       <button type="submit" id="approve" ${v.canApprove ? "" : "disabled"}>Approve and send</button>
-       <button type="button" id="decline">Decline</button>
+       ${byLink && c.channel ? `<p id="origin">${t("The answer goes to {uri}, the address the verifier signed.", { uri: `<span class="mono">${esc(c.channel.responseUri)}</span>` })}</p>` : ""}
+       ${field("save-to", t("Save a copy of the presentation to (full path, optional)"))}
+       <button type="submit" id="approve" ${v.canApprove ? "" : "disabled"}>${t("Approve and send")}</button>
+       <button type="button" id="decline">${t("Decline")}</button>
      </form>`,
-    "Review the request",
+    t("Review the request"),
   );
   document.getElementById("decline")!.addEventListener("click", async () => {
     const told = await call<string | null>("decline", { ticket: c.ticket });
-    say(`Declined. No presentation was made.${told ? ` ${told}` : ""}`);
+    say(`${t("Declined. No presentation was made.")}${told ? ` ${told}` : ""}`);
     await credentials();
   });
   onSubmit("consent", async () => {
-    say(c.tier === "unlinkable" ? "Proving in zero knowledge… this takes a moment." : "Building the presentation…");
+    say(c.tier === "unlinkable" ? t("Proving in zero knowledge… this takes a moment.") : t("Building the presentation…"));
     const a = await call<{ presentation: string; savedTo: string | null; sent: { accepted: boolean; line: string } | null }>(
       "approve",
       { saveTo: val("save-to") || null, ticket: c.ticket },
     );
     if (!a) return;
     if (a.sent) {
-      say(a.sent.accepted ? "Sent: the verifier accepted your answer." : "The verifier did not accept the answer.", a.sent.accepted ? "info" : "error");
+      say(a.sent.accepted ? t("Sent: the verifier accepted your answer.") : t("The verifier did not accept the answer."), a.sent.accepted ? "info" : "error");
       show(
         `<p id="sent" data-accepted="${a.sent.accepted}" class="${a.sent.accepted ? "ok" : "bad"}">${esc(a.sent.line)}</p>
-         ${a.savedTo ? `<p>A copy is saved to <span class="mono">${esc(a.savedTo)}</span>.</p>` : ""}
-         <details><summary>What was sent</summary><textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea></details>`,
-        a.sent.accepted ? "Answer sent" : "Answer not accepted",
+         ${a.savedTo ? `<p>${t("A copy is saved to {path}.", { path: `<span class="mono">${esc(a.savedTo)}</span>` })}</p>` : ""}
+         <details><summary>${t("What was sent")}</summary><textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea></details>`,
+        a.sent.accepted ? t("Answer sent") : t("Answer not accepted"),
       );
       return;
     }
-    say(a.savedTo ? `Presentation saved to ${a.savedTo}.` : "Presentation ready.");
+    say(a.savedTo ? t("Presentation saved to {path}.", { path: a.savedTo }) : t("Presentation ready."));
     show(
-      `<p>${a.savedTo ? `Saved to <span class="mono">${esc(a.savedTo)}</span>.` : ""} Send it to the verifier, or copy it:</p>
-       <label for="presentation">Presentation</label>
+      `<p>${a.savedTo ? t("Saved to {path}.", { path: `<span class="mono">${esc(a.savedTo)}</span>` }) : ""} ${t("Send it to the verifier, or copy it:")}</p>
+       <label for="presentation">${t("Presentation")}</label>
        <textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea>
-       <button type="button" id="copy">Copy</button>`,
-      "Presentation ready",
+       <button type="button" id="copy">${t("Copy")}</button>`,
+      t("Presentation ready"),
     );
     document.getElementById("copy")!.addEventListener("click", () => copy(a.presentation));
   });
@@ -427,16 +448,16 @@ async function historyScreen() {
     .map(
       (d) => `<tr><td>${new Date(d.at * 1000).toISOString().replace("T", " ").slice(0, 16)}</td>
         <td>${esc(d.verifierName ?? d.verifier)}</td><td>${esc(d.purpose)}</td>
-        <td>${esc(d.disclosed.map(([n, v]) => `${n}: ${v}`).join(", ") || "nothing")}</td>
-        <td>${esc(d.proven.join(", ") || "nothing")}</td></tr>`,
+        <td>${esc(d.disclosed.map(([n, v]) => `${n}: ${v}`).join(", ") || t("nothing"))}</td>
+        <td>${esc(d.proven.join(", ") || t("nothing"))}</td></tr>`,
     )
     .join("");
   show(
     h.length
-      ? `<table id="history"><thead><tr><th scope="col">When (UTC)</th><th scope="col">To whom</th><th scope="col">Purpose</th>
-         <th scope="col">Revealed</th><th scope="col">Proven</th></tr></thead><tbody>${rows}</tbody></table>`
-      : `<p>Nothing disclosed yet.</p>`,
-    "Disclosure history",
+      ? `<table id="history"><thead><tr><th scope="col">${t("When (UTC)")}</th><th scope="col">${t("To whom")}</th><th scope="col">${t("Purpose")}</th>
+         <th scope="col">${t("Revealed")}</th><th scope="col">${t("Proven")}</th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<p>${t("Nothing disclosed yet.")}</p>`,
+    t("Disclosure history"),
   );
 }
 
@@ -444,22 +465,25 @@ async function settingsScreen() {
   const s = await call<Status>("status");
   if (!s) return;
   show(
-    `<form id="settings">
-       ${field("ledger", "Ledger nodes (addresses separated by commas; the first that answers is used)", "text", `value="${esc(s.settings.ledger)}" required`)}
-       ${field("genesis", "Genesis file your consortium published (full path; pinned on first use)", "text", `value="${esc(s.settings.genesis ?? "")}"`)}
-       ${field("fingerprint", "Or the genesis fingerprint it published (64 hex digits)", "text", `value="${esc(s.settings.fingerprint ?? "")}"`)}
-       ${field("auto-lock", "Lock after idle minutes (0: never)", "number", `min="0" max="1440" value="${s.settings.autoLockMinutes}"`)}
-       ${field("proving-key", "Unlinkable-tier proving key file (optional)", "text", `value="${esc(s.settings.provingKey ?? "")}"`)}
-       <button type="submit">Save settings</button></form>
-     <section aria-labelledby="h-trust"><h3 id="h-trust">Validator set</h3>
-       <div id="trust" aria-live="polite"><p class="muted">Asking the ledger…</p></div></section>
-     <form id="backup">${field("backup-path", "Write an encrypted backup to (full path)", "text", "required")}
-       <button type="submit">Back up</button></form>
-     <form id="password">${field("old-password", "Current password", "password", "required")}
-       ${field("new-password2", "New password", "password", 'required minlength="8"')}
-       <button type="submit">Change password</button></form>
-     <p class="muted">Wallet folder: <span class="mono">${esc(s.dataDir)}</span></p>`,
-    "Settings",
+    `<form id="language-form"><label for="language">${t("Language / 语言")}</label>
+       <select id="language"><option value="en" ${lang() === "en" ? "selected" : ""}>English</option>
+         <option value="zh-CN" ${lang() === "zh-CN" ? "selected" : ""}>简体中文</option></select></form>
+     <form id="settings">
+       ${field("ledger", t("Ledger nodes (addresses separated by commas; the first that answers is used)"), "text", `value="${esc(s.settings.ledger)}" required`)}
+       ${field("genesis", t("Genesis file your consortium published (full path; pinned on first use)"), "text", `value="${esc(s.settings.genesis ?? "")}"`)}
+       ${field("fingerprint", t("Or the genesis fingerprint it published (64 hex digits)"), "text", `value="${esc(s.settings.fingerprint ?? "")}"`)}
+       ${field("auto-lock", t("Lock after idle minutes (0: never)"), "number", `min="0" max="1440" value="${s.settings.autoLockMinutes}"`)}
+       ${field("proving-key", t("Unlinkable-tier proving key file (optional)"), "text", `value="${esc(s.settings.provingKey ?? "")}"`)}
+       <button type="submit">${t("Save settings")}</button></form>
+     <section aria-labelledby="h-trust"><h3 id="h-trust">${t("Validator set")}</h3>
+       <div id="trust" aria-live="polite"><p class="muted">${t("Asking the ledger…")}</p></div></section>
+     <form id="backup">${field("backup-path", t("Write an encrypted backup to (full path)"), "text", "required")}
+       <button type="submit">${t("Back up")}</button></form>
+     <form id="password">${field("old-password", t("Current password"), "password", "required")}
+       ${field("new-password2", t("New password"), "password", 'required minlength="8"')}
+       <button type="submit">${t("Change password")}</button></form>
+     <p class="muted">${t("Wallet folder:")} <span class="mono">${esc(s.dataDir)}</span></p>`,
+    t("Settings"),
   );
   onSubmit("settings", async () => {
     const saved = await call<Settings>("save_settings", {
@@ -472,18 +496,18 @@ async function settingsScreen() {
       },
     });
     if (saved) {
-      say("Settings saved.");
+      say(t("Settings saved."));
       await showTrust();
     }
   });
   void showTrust();
   onSubmit("backup", async () => {
     const p = await call<string>("backup", { path: val("backup-path") });
-    if (p) say(`Backup written to ${p}. Keep it with your recovery phrase.`);
+    if (p) say(t("Backup written to {path}. Keep it with your recovery phrase.", { path: p }));
   });
   onSubmit("password", async () => {
     const ok = await call<null>("change_password", { old: val("old-password"), new: val("new-password2") });
-    if (ok !== undefined) say("Password changed.");
+    if (ok !== undefined) say(t("Password changed."));
   });
 }
 
@@ -498,10 +522,15 @@ async function showTrust() {
     box.innerHTML = `<p class="bad">${esc(describeError(e))}</p>`;
     return;
   }
-  box.innerHTML = `<p>Chain <strong>${esc(info.chainId)}</strong> through ${esc(info.node)} (at block ${info.height}): epoch ${info.epoch},
-       ${info.validators.length} validators. The genesis matches the pinned one
-       (fingerprint <span class="mono" title="${esc(info.fingerprint)}">${shortId(info.fingerprint)}</span>).</p>
-     <table><thead><tr><th scope="col">#</th><th scope="col">SM2 key</th><th scope="col">Address</th></tr></thead><tbody>
+  box.innerHTML = `<p>${t("Chain {chain} through {node} (at block {height}): epoch {epoch}, {count} validators. The genesis matches the pinned one (fingerprint {fp}).", {
+    chain: `<strong>${esc(info.chainId)}</strong>`,
+    node: esc(info.node),
+    height: info.height,
+    epoch: info.epoch,
+    count: info.validators.length,
+    fp: `<span class="mono" title="${esc(info.fingerprint)}">${shortId(info.fingerprint)}</span>`,
+  })}</p>
+     <table><thead><tr><th scope="col">#</th><th scope="col">${t("SM2 key")}</th><th scope="col">${t("Address")}</th></tr></thead><tbody>
        ${info.validators.map(([k, a], i) => `<tr><td>${i}</td><td class="mono" title="${esc(k)}">${shortId(k)}</td><td class="mono">${esc(a)}</td></tr>`).join("")}
      </tbody></table>`;
 }
@@ -524,11 +553,41 @@ nav.querySelectorAll<HTMLButtonElement>("button[data-route]").forEach((b) =>
 );
 document.getElementById("lock")!.addEventListener("click", async () => {
   await call("lock");
-  say("Locked.");
+  say(t("Locked."));
   unlockScreen();
 });
 
+/** The parts of the window outside the screens, in the current language. */
+function translateShell() {
+  document.documentElement.lang = lang();
+  nav.setAttribute("aria-label", t("Wallet sections"));
+  const names: Record<string, string> = {
+    credentials: "Credentials",
+    import: "Import",
+    answer: "Answer a request",
+    history: "History",
+    settings: "Settings",
+  };
+  nav.querySelectorAll<HTMLButtonElement>("button[data-route]").forEach((b) => {
+    b.textContent = t(names[b.dataset.route!] ?? b.textContent ?? "");
+  });
+  document.getElementById("lock")!.textContent = t("Lock");
+  const skip = document.querySelector<HTMLAnchorElement>("a.skip");
+  if (skip) skip.textContent = t("Skip to content");
+}
+
+// The language, switched in Settings: the window redraws in it at once.
+document.addEventListener("change", (e) => {
+  const target = e.target as HTMLSelectElement | null;
+  if (target?.id !== "language") return;
+  setLang(target.value as Lang);
+  translateShell();
+  say("");
+  void settingsScreen();
+});
+
 async function start() {
+  translateShell();
   const s = await call<Status>("status");
   if (!s) return;
   if (!s.exists) onboarding();
@@ -540,14 +599,14 @@ async function start() {
 void listen("credence://link", async () => {
   const s = await invoke<Status>("status").catch(() => undefined);
   if (s && s.unlocked) await openIncomingLink();
-  else say("A verifier's link was opened with the wallet: unlock it to review the request.");
+  else say(t("A verifier's link was opened with the wallet: unlock it to review the request."));
 });
 
 // The wallet locks itself after idle time; asking for the status lets it notice.
 setInterval(async () => {
   const s = await invoke<Status>("status").catch(() => undefined);
   if (s && s.exists && !s.unlocked && !nav.hidden) {
-    say("The wallet locked itself after being idle.");
+    say(t("The wallet locked itself after being idle."));
     unlockScreen();
   }
 }, 30_000);

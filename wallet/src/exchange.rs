@@ -281,10 +281,14 @@ async fn issuer_json<T: serde::de::DeserializeOwned>(
             ),
         });
     }
-    serde_json::from_slice(&body).map_err(|e| ExchangeError::Unexpected {
+    let unexpected = |reason: String| ExchangeError::Unexpected {
         url: url.to_owned(),
-        reason: format!("its answer is not what OpenID4VCI says: {e}"),
-    })
+        reason,
+    };
+    // Duplicate members are refused in the text as it came (a parsed value keeps one of them).
+    let text = std::str::from_utf8(&body).map_err(|_| unexpected("its answer is not UTF-8".into()))?;
+    schemas::codec::refuse_duplicate_keys(text).map_err(|e| unexpected(format!("its answer: {e}")))?;
+    serde_json::from_str(text).map_err(|e| unexpected(format!("its answer is not what OpenID4VCI says: {e}")))
 }
 
 /// Longest credential an issuer's answer may carry.
@@ -356,19 +360,19 @@ pub async fn read_offer(link: &str) -> Result<Offer, ExchangeError> {
     })
 }
 
+/// What a redeemed offer gives: the access token and the nonce a proof must carry.
+pub struct Redeemed {
+    token: zeroize::Zeroizing<String>,
+    /// The nonce to sign over ([`crate::holder::Holder::proof_of_possession`]).
+    pub nonce: String,
+}
+
 /// Redeems an offer read by [`read_offer`] (with the transaction code the holder typed, when
-/// it needs one), proves possession of the holder key, and imports the credential with the
-/// usual ledger checks. Returns what the wallet now holds.
-pub async fn accept_offer(
-    holder: &crate::holder::Holder,
-    offer: &Offer,
-    tx_code: Option<&str>,
-    ledger: &impl crate::ledger::ReadLedger,
-    now: i64,
-) -> Result<crate::holder::CredentialSummary, ExchangeError> {
+/// it needs one): the access token, and a fresh nonce. Needs no key: a front end holds nothing
+/// while the issuer answers.
+pub async fn redeem_offer(offer: &Offer, tx_code: Option<&str>) -> Result<Redeemed, ExchangeError> {
     use schemas::openid4vci::{
-        CredentialRequest, CredentialResponse, MAX_METADATA_BYTES, NonceResponse, PRE_AUTHORIZED_GRANT,
-        Proofs, TokenResponse,
+        MAX_CODE_CHARS, MAX_METADATA_BYTES, NonceResponse, PRE_AUTHORIZED_GRANT, TokenResponse,
     };
     let tx_code = tx_code.map(str::trim).filter(|t| !t.is_empty());
     if offer.needs_tx_code() && tx_code.is_none() {
@@ -398,6 +402,28 @@ pub async fn accept_offer(
     .await?;
     let url = &offer.metadata.nonce_endpoint;
     let nonce: NonceResponse = issuer_json(http()?.post(url), url, MAX_METADATA_BYTES).await?;
+    let fits =
+        |s: &str| !s.is_empty() && s.len() <= MAX_CODE_CHARS && s.bytes().all(|b| b.is_ascii_graphic());
+    if !fits(&token.access_token) || !fits(&nonce.c_nonce) {
+        return Err(ExchangeError::Offer(format!(
+            "its access token or nonce is not 1 to {MAX_CODE_CHARS} printable ASCII characters"
+        )));
+    }
+    Ok(Redeemed {
+        token: zeroize::Zeroizing::new(token.access_token),
+        nonce: nonce.c_nonce,
+    })
+}
+
+/// Fetches the credential of a redeemed offer with the holder's `proof` (made over
+/// `redeemed.nonce` for the offer's issuer); returns its JSON text, as the issuer sent it, for
+/// [`crate::holder::Holder::import`].
+pub async fn fetch_credential(
+    offer: &Offer,
+    redeemed: &Redeemed,
+    proof: String,
+) -> Result<String, ExchangeError> {
+    use schemas::openid4vci::{CredentialRequest, CredentialResponse, Proofs};
     let id = offer
         .offer
         .credential_configuration_ids
@@ -406,13 +432,14 @@ pub async fn accept_offer(
         .unwrap_or_default();
     let request = CredentialRequest {
         credential_configuration_id: id,
-        proofs: Proofs {
-            jwt: vec![holder.proof_of_possession(&offer.offer.credential_issuer, &nonce.c_nonce, now)],
-        },
+        proofs: Proofs { jwt: vec![proof] },
     };
     let url = &offer.metadata.credential_endpoint;
     let answer: CredentialResponse = issuer_json(
-        http()?.post(url).bearer_auth(&token.access_token).json(&request),
+        http()?
+            .post(url)
+            .bearer_auth(redeemed.token.as_str())
+            .json(&request),
         url,
         MAX_CREDENTIAL_BYTES,
     )
@@ -423,7 +450,22 @@ pub async fn accept_offer(
             answer.credentials.len()
         )));
     };
-    Ok(holder.import(&one.credential.to_string(), ledger, now).await?)
+    Ok(one.credential.to_string())
+}
+
+/// All of it for a front end that may hold the holder throughout (`credctl`): redeem, prove
+/// possession of the holder key, fetch, and import with the usual ledger checks.
+pub async fn accept_offer(
+    holder: &crate::holder::Holder,
+    offer: &Offer,
+    tx_code: Option<&str>,
+    ledger: &impl crate::ledger::ReadLedger,
+    now: i64,
+) -> Result<crate::holder::CredentialSummary, ExchangeError> {
+    let redeemed = redeem_offer(offer, tx_code).await?;
+    let proof = holder.proof_of_possession(&offer.offer.credential_issuer, &redeemed.nonce, now);
+    let text = fetch_credential(offer, &redeemed, proof).await?;
+    Ok(holder.import(&text, ledger, now).await?)
 }
 
 #[cfg(test)]

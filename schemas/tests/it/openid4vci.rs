@@ -64,6 +64,8 @@ fn a_proof_of_possession_opens_only_for_its_key_issuer_and_time() {
             proof_jwt(&holder, ISSUER, "n-1", NOW + PROOF_MAX_AGE_SECS + 1),
             "iat",
         ),
+        // An iat chosen to overflow a subtraction.
+        (proof_jwt(&holder, ISSUER, "n-1", i64::MIN), "iat"),
         // Signed by another key than the one its kid names.
         (forged(&header(kid(&holder)), &claims, &other), "does not verify"),
         // A kid whose DID is not its key's.
@@ -211,6 +213,16 @@ fn issuer_metadata_cannot_send_codes_or_tokens_to_another_server() {
             good.0.clone(),
             server(&format!("{ISSUER}@evil.example/token")),
             "user information",
+        ),
+        (
+            good.0.clone(),
+            server(&format!("{ISSUER}/a/../../token")),
+            "dot segments",
+        ),
+        (
+            good.0.clone(),
+            server(&format!("{ISSUER}/%2e%2e/token")),
+            "escapes",
         ),
         (
             metadata(&format!("{ISSUER}/credential")),

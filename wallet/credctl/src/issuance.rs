@@ -40,14 +40,16 @@ pub const ACCESS_TOKEN_SECS: i64 = 300;
 /// Seconds a nonce lives.
 pub const NONCE_SECS: i64 = 300;
 
-/// Most nonces or access tokens outstanding at once (more: 503 until some expire).
-pub const MAX_OUTSTANDING: usize = 4096;
+/// Most nonces remembered as used at once (each until it expires; only nonces of proofs that
+/// came with a valid access token are remembered, so strangers cannot fill it).
+pub const MAX_USED_NONCES: usize = 65_536;
 
 /// Largest request body the service reads.
 pub const MAX_ISSUER_BODY_BYTES: usize = 64 * 1024;
 
-/// Largest batch an issuer serves offers for (`credentials.jsonl` lines).
-pub const MAX_OFFERED: usize = 1_000_000;
+/// Largest batch an issuer serves offers for (`credentials.jsonl` lines): the book of offers is
+/// rewritten on every change, about 250 bytes an offer.
+pub const MAX_OFFERED: usize = 100_000;
 
 /// One offer as the service keeps it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -127,7 +129,19 @@ fn read_batch(dir: &Path) -> anyhow::Result<HashMap<Hash, Issued>> {
 
 /// Makes an offer for each credential in the batch folder `dir`, valid for `ttl_secs`, for the
 /// issuer service at `public_url`; writes `offers.json` and `offers.csv` there. Returns how many.
-pub fn make_offers(dir: &Path, public_url: &str, ttl_secs: i64, now: i64) -> anyhow::Result<usize> {
+pub fn make_offers(
+    dir: &Path,
+    public_url: &str,
+    ttl_secs: i64,
+    now: i64,
+    replace: bool,
+) -> anyhow::Result<usize> {
+    if dir.join("offers.json").exists() && !replace {
+        anyhow::bail!(
+            "{} has offers already; --replace makes new ones for every credential (the links and codes sent before stop working; stop `issuer serve` first)",
+            dir.display()
+        );
+    }
     let public_url = public_url.trim_end_matches('/');
     schemas::presentation::check_address(public_url).map_err(|why| anyhow::anyhow!("--public-url {why}"))?;
     let batch = read_batch(dir)?;
@@ -174,17 +188,23 @@ pub fn make_offers(dir: &Path, public_url: &str, ttl_secs: i64, now: i64) -> any
 
 struct Live {
     book: OfferBook,
-    /// Access token digest → (offer index, expiry).
+    /// Offer index by the digest of its pre-authorized code.
+    by_code: HashMap<Hash, usize>,
+    /// Access token digest → (offer index, expiry); one per offer (a new one replaces it).
     tokens: HashMap<Hash, (usize, i64)>,
-    /// Nonce → expiry.
-    nonces: HashMap<String, i64>,
+    /// The token of each offer that has one.
+    token_of: HashMap<usize, Hash>,
+    /// Nonces used in a proof that came with a valid token → their expiry.
+    used_nonces: HashMap<String, i64>,
 }
 
 /// The issuer service's state.
 pub struct Issuer {
     dir: PathBuf,
     batch: HashMap<Hash, Issued>,
-    name: String,
+    metadata: IssuerMetadata,
+    /// Keys the nonces: a nonce is `random ‖ expiry ‖ tag`, checked without remembering it.
+    nonce_key: zeroize::Zeroizing<[u8; 32]>,
     live: Mutex<Live>,
 }
 
@@ -207,14 +227,26 @@ impl Issuer {
                 dir.display()
             );
         }
+        let by_code = book
+            .offers
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.code_digest, i))
+            .collect();
+        let mut nonce_key = zeroize::Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(nonce_key.as_mut());
+        let metadata = metadata(&batch, &book.credential_issuer, name);
         Ok(Issuer {
             dir: dir.to_owned(),
             batch,
-            name: name.to_owned(),
+            metadata,
+            nonce_key,
             live: Mutex::new(Live {
                 book,
+                by_code,
                 tokens: HashMap::new(),
-                nonces: HashMap::new(),
+                token_of: HashMap::new(),
+                used_nonces: HashMap::new(),
             }),
         })
     }
@@ -223,10 +255,43 @@ impl Issuer {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let now = wallet::now();
         live.tokens.retain(|_, (_, exp)| *exp >= now);
-        live.nonces.retain(|_, exp| *exp >= now);
+        let tokens = &live.tokens;
+        let alive: std::collections::HashSet<Hash> = tokens.keys().copied().collect();
+        live.token_of.retain(|_, t| alive.contains(t));
+        live.used_nonces.retain(|_, exp| *exp >= now);
         f(&mut live)
     }
 
+    /// A fresh nonce: 16 random bytes, its expiry, and a tag under the service's key.
+    fn new_nonce(&self, now: i64) -> String {
+        let mut random = [0u8; 16];
+        OsRng.fill_bytes(&mut random);
+        let expiry = (now + NONCE_SECS).to_be_bytes();
+        let tag = self.nonce_tag(&random, &expiry);
+        hex::encode([&random[..], &expiry[..], &tag[..16]].concat())
+    }
+
+    fn nonce_tag(&self, random: &[u8], expiry: &[u8]) -> [u8; 32] {
+        sm3(&[&self.nonce_key[..], random, expiry].concat()).0
+    }
+
+    /// Whether `nonce` is one this service made and has not expired.
+    fn nonce_valid(&self, nonce: &str, now: i64) -> bool {
+        let Ok(bytes) = hex::decode(nonce) else {
+            return false;
+        };
+        if bytes.len() != 40 {
+            return false;
+        }
+        let (random, rest) = bytes.split_at(16);
+        let (expiry, tag) = rest.split_at(8);
+        let Ok(expiry_bytes) = <[u8; 8]>::try_from(expiry) else {
+            return false;
+        };
+        i64::from_be_bytes(expiry_bytes) >= now && self.nonce_tag(random, expiry)[..16] == *tag
+    }
+
+    /// Writes the book; called with the state locked, so no older book can overwrite a newer.
     fn save(&self, book: &OfferBook) -> Result<(), Response> {
         let bytes = serde_json::to_vec_pretty(book)
             .map_err(|e| oauth(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()))?;
@@ -238,36 +303,37 @@ impl Issuer {
             )
         })
     }
+}
 
-    fn metadata(&self, url: &str) -> IssuerMetadata {
-        let mut configs = BTreeMap::new();
-        for c in self.batch.values() {
-            configs
-                .entry(c.credential_type.clone())
-                .or_insert_with(|| CredentialConfiguration {
-                    format: FORMAT.into(),
-                    credential_definition: CredentialDefinition {
-                        types: vec!["VerifiableCredential".into(), c.credential_type.clone()],
+/// The issuer metadata of a batch, made once when the service starts.
+fn metadata(batch: &HashMap<Hash, Issued>, url: &str, name: &str) -> IssuerMetadata {
+    let mut configs = BTreeMap::new();
+    for c in batch.values() {
+        configs
+            .entry(c.credential_type.clone())
+            .or_insert_with(|| CredentialConfiguration {
+                format: FORMAT.into(),
+                credential_definition: CredentialDefinition {
+                    types: vec!["VerifiableCredential".into(), c.credential_type.clone()],
+                },
+                cryptographic_binding_methods_supported: vec!["did:credence".into()],
+                proof_types_supported: BTreeMap::from([(
+                    "jwt".to_owned(),
+                    ProofType {
+                        proof_signing_alg_values_supported: vec![schemas::jose::ALG.into()],
                     },
-                    cryptographic_binding_methods_supported: vec!["did:credence".into()],
-                    proof_types_supported: BTreeMap::from([(
-                        "jwt".to_owned(),
-                        ProofType {
-                            proof_signing_alg_values_supported: vec![schemas::jose::ALG.into()],
-                        },
-                    )]),
-                });
-        }
-        IssuerMetadata {
-            credential_issuer: url.to_owned(),
-            credential_endpoint: format!("{url}/credential"),
-            nonce_endpoint: format!("{url}/nonce"),
-            credential_configurations_supported: configs,
-            display: vec![Display {
-                name: self.name.clone(),
-                locale: None,
-            }],
-        }
+                )]),
+            });
+    }
+    IssuerMetadata {
+        credential_issuer: url.to_owned(),
+        credential_endpoint: format!("{url}/credential"),
+        nonce_endpoint: format!("{url}/nonce"),
+        credential_configurations_supported: configs,
+        display: vec![Display {
+            name: name.to_owned(),
+            locale: None,
+        }],
     }
 }
 
@@ -300,8 +366,7 @@ fn random_token() -> String {
 }
 
 async fn issuer_metadata(State(svc): State<Arc<Issuer>>) -> Response {
-    let url = svc.with(|l| l.book.credential_issuer.clone());
-    axum::Json(svc.metadata(&url)).into_response()
+    axum::Json(&svc.metadata).into_response()
 }
 
 async fn server_metadata(State(svc): State<Arc<Issuer>>) -> Response {
@@ -341,10 +406,17 @@ async fn token(State(svc): State<Arc<Issuer>>, body: axum::body::Bytes) -> Respo
         );
     };
     let tx_code = form.get("tx_code").map(String::as_str).unwrap_or("");
+    if tx_code.len() > schemas::openid4vci::MAX_CODE_CHARS {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the transaction code is too long",
+        );
+    }
     let digest = sm3(code.as_bytes());
     let now = wallet::now();
     let outcome = svc.with(|live| {
-        let Some(i) = live.book.offers.iter().position(|o| o.code_digest == digest) else {
+        let Some(&i) = live.by_code.get(&digest) else {
             return Err(oauth(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -385,14 +457,12 @@ async fn token(State(svc): State<Arc<Issuer>>, body: axum::body::Bytes) -> Respo
                 )
             }));
         }
-        if live.tokens.len() >= MAX_OUTSTANDING {
-            return Err(oauth(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "too many tokens outstanding: retry in a minute",
-            ));
+        // One token per offer: a new one replaces the old (tokens stay bounded by the offers).
+        if let Some(old) = live.token_of.remove(&i) {
+            live.tokens.remove(&old);
         }
         let token = random_token();
+        live.token_of.insert(i, sm3(token.as_bytes()));
         live.tokens
             .insert(sm3(token.as_bytes()), (i, now + ACCESS_TOKEN_SECS));
         Ok(token)
@@ -409,22 +479,10 @@ async fn token(State(svc): State<Arc<Issuer>>, body: axum::body::Bytes) -> Respo
 
 /// `POST /nonce`: a fresh nonce for a proof.
 async fn nonce(State(svc): State<Arc<Issuer>>) -> Response {
-    let n = random_token();
-    let full = svc.with(|live| {
-        if live.nonces.len() >= MAX_OUTSTANDING {
-            return true;
-        }
-        live.nonces.insert(n.clone(), wallet::now() + NONCE_SECS);
-        false
-    });
-    if full {
-        return oauth(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "too many nonces outstanding: retry in a minute",
-        );
-    }
-    no_store(NonceResponse { c_nonce: n })
+    // Stateless: checked by its tag when a proof brings it back, so asking costs no memory.
+    no_store(NonceResponse {
+        c_nonce: svc.new_nonce(wallet::now()),
+    })
 }
 
 /// `POST /credential`: the access token, and a proof of possession of the holder key.
@@ -497,7 +555,15 @@ async fn credential(State(svc): State<Arc<Issuer>>, headers: HeaderMap, body: ax
         Ok(k) => k,
         Err(e) => return oauth(StatusCode::BAD_REQUEST, "invalid_proof", &e.0),
     };
-    if !svc.with(|live| live.nonces.remove(&nonce).is_some()) {
+    let fresh = svc.nonce_valid(&nonce, now)
+        && svc.with(|live| {
+            if live.used_nonces.len() >= MAX_USED_NONCES || live.used_nonces.contains_key(&nonce) {
+                return false;
+            }
+            live.used_nonces.insert(nonce.clone(), now + NONCE_SECS);
+            true
+        });
+    if !fresh {
         return oauth(
             StatusCode::BAD_REQUEST,
             "invalid_nonce",
@@ -515,29 +581,38 @@ async fn credential(State(svc): State<Arc<Issuer>>, headers: HeaderMap, body: ax
         Ok(v) => v,
         Err(e) => return oauth(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     };
-    // Spend the offer and the token before the credential leaves.
+    // Spend the offer and the token before the credential leaves; the book is written under the
+    // lock (no older book overwrites it), and the offer is unspent again if it cannot be written.
     let spent = svc.with(|live| {
-        live.tokens.remove(&sm3(token.trim().as_bytes()));
-        let o = live
-            .book
-            .offers
-            .iter_mut()
-            .find(|o| o.credential_id == offer.credential_id)?;
+        let digest = sm3(token.trim().as_bytes());
+        let i = live.tokens.remove(&digest).map(|(i, _)| i)?;
+        live.token_of.remove(&i);
+        let o = &mut live.book.offers[i];
         if o.redeemed {
-            return None;
+            return Some(Err(oauth(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "this offer's credential was delivered already",
+            )));
         }
         o.redeemed = true;
-        Some(live.book.clone())
+        let book = live.book.clone();
+        if let Err(r) = svc.save(&book) {
+            live.book.offers[i].redeemed = false;
+            return Some(Err(r));
+        }
+        Some(Ok(()))
     });
-    let Some(book) = spent else {
-        return oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "this offer's credential was delivered already",
-        );
-    };
-    if let Err(r) = svc.save(&book) {
-        return r;
+    match spent {
+        Some(Ok(())) => {}
+        Some(Err(r)) => return r,
+        None => {
+            return oauth(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token was used or expired: redeem the offer again",
+            );
+        }
     }
     no_store(CredentialResponse {
         credentials: vec![IssuedCredential { credential: value }],

@@ -169,6 +169,10 @@ enum IssuerCmd {
         /// Days the offers stay redeemable.
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// Make new offers for a batch that has some (the links and codes sent before stop
+        /// working; stop `issuer serve` first).
+        #[arg(long)]
+        replace: bool,
     },
     /// Serve a batch's offers by OpenID4VCI (pre-authorized code flow): the issuer's metadata,
     /// /token, /nonce, /credential.
@@ -1172,11 +1176,18 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     batch,
                     public_url,
                     days,
+                    replace,
                 } => {
                     if !(1..=366).contains(days) {
                         bail!("--days is 1 to 366");
                     }
-                    let n = credctl::issuance::make_offers(batch, public_url, days * 86_400, wallet::now())?;
+                    let n = credctl::issuance::make_offers(
+                        batch,
+                        public_url,
+                        days * 86_400,
+                        wallet::now(),
+                        *replace,
+                    )?;
                     out!(
                         "{n} offers written to {} (links and transaction codes: send each holder the link and the code by different channels); serve them with `credctl issuer serve --batch {}`",
                         batch.join("offers.csv").display(),

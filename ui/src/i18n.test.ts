@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from "vitest";
+import formatSource from "./format.ts?raw";
+import { consentView } from "./format";
+import { setLang, t, ZH } from "./i18n";
+import mainSource from "./main.ts?raw";
+
+/** Every text literal the screens pass to t(), and the error hints. */
+function texts(): string[] {
+  const out: string[] = [];
+  for (const src of [mainSource, formatSource]) {
+    for (const m of src.matchAll(/\bt\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/g)) {
+      out.push(JSON.parse(m[1].startsWith("'") ? `"${m[1].slice(1, -1).replace(/"/g, '\\"')}"` : m[1]));
+    }
+  }
+  const format = formatSource;
+  const hints = format.slice(format.indexOf("const HINTS"), format.indexOf("};", format.indexOf("const HINTS")));
+  for (const m of hints.matchAll(/:\s*\n?\s*("(?:[^"\\]|\\.)*")/g)) out.push(JSON.parse(m[1]));
+  return out;
+}
+
+describe("languages", () => {
+  afterEach(() => setLang("en"));
+
+  it("has a Simplified Chinese text for every text the screens show", () => {
+    const all = texts();
+    expect(all.length).toBeGreaterThan(100);
+    const missing = all.filter((s) => !(s in ZH));
+    expect(missing).toEqual([]);
+  });
+
+  it("keeps every placeholder in the translation", () => {
+    for (const [en, zh] of Object.entries(ZH)) {
+      const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      expect(names(zh), en).toEqual(names(en));
+    }
+  });
+
+  it("fills placeholders and switches language", () => {
+    expect(t("Imported {type} from {issuer}.", { type: "University Diploma", issuer: "Tsinghua" })).toBe(
+      "Imported University Diploma from Tsinghua.",
+    );
+    setLang("zh-CN");
+    expect(t("Imported {type} from {issuer}.", { type: "学位证书", issuer: "清华大学" })).toBe("已导入 清华大学 颁发的学位证书。");
+    const v = consentView({
+      verifier: "did:credence:80e79d92b26f31f50a22ff164ab585622afb95ae",
+      verifierName: "华为招聘",
+      purpose: "employment screening",
+      tier: "selective",
+      credential: {
+        id: "b1",
+        credentialType: "UniversityDiploma",
+        issuer: "did:credence:30aeb2bf069f9ef67557e0ace1cdb1c99a26668c",
+        issuerName: "清华大学",
+        validFrom: 1,
+        validUntil: null,
+        anchoredAt: 4,
+        status: { listId: 0, index: 0 },
+        unlinkable: false,
+        importedAt: 2,
+      },
+      disclosed: [],
+      proven: [],
+      hidden: [],
+      scopeViolations: ["student_id"],
+      revoked: false,
+      expiresAt: 3,
+      channel: null,
+      nullifierScope: null,
+    });
+    expect(v.title).toBe("华为招聘 请求你的学位证书");
+    expect(v.scope.text).toBe("超出其登记范围：student_id");
+  });
+});
