@@ -186,16 +186,21 @@ async fn issue_answer_and_verify_with_the_command_line() {
                 (started["link"].as_str().expect("link").to_owned(), result)
             }
         };
+        let read = |r: &reqwest::RequestBuilder| {
+            let r = r.try_clone().expect("a plain request");
+            async move {
+                r.send()
+                    .await
+                    .expect("reachable")
+                    .json::<serde_json::Value>()
+                    .await
+                    .expect("json")
+            }
+        };
         let (link, result) = start("degree").await;
         let answered = ok(&run(&student, &["wallet", "answer", &link, "--yes"]));
         assert!(answered.contains("every check passed"), "{answered}");
-        let r: serde_json::Value = result
-            .send()
-            .await
-            .expect("reachable")
-            .json()
-            .await
-            .expect("json");
+        let r = read(&result).await;
         assert_eq!(r["status"], "passed", "{r}");
         // Beyond the registered scope: refused, and the verifier is not told by itself (that
         // would tell it the holder has a fitting credential); the holder's --decline tells it.
@@ -207,24 +212,10 @@ async fn issue_answer_and_verify_with_the_command_line() {
             "{}",
             String::from_utf8_lossy(&refused.stderr)
         );
-        let r: serde_json::Value = result
-            .try_clone()
-            .expect("a plain request")
-            .send()
-            .await
-            .expect("reachable")
-            .json()
-            .await
-            .expect("json");
+        let r = read(&result).await;
         assert_eq!(r["status"], "waiting", "{r}");
         ok(&run(&student, &["wallet", "answer", &wide, "--decline"]));
-        let r: serde_json::Value = result
-            .send()
-            .await
-            .expect("reachable")
-            .json()
-            .await
-            .expect("json");
+        let r = read(&result).await;
         assert_eq!(r["status"], "declined", "{r}");
         assert_eq!(r["errorDescription"], "the holder declined", "{r}");
         // A link that passes the request by value is refused before anything is fetched.
@@ -325,7 +316,7 @@ async fn issue_answer_and_verify_with_the_command_line() {
         let again = run(&student, &["wallet", "accept", link, "--tx-code", tx_code]);
         assert!(String::from_utf8_lossy(&again.stderr).contains("delivered already"));
         let listed = ok(&run(&student, &["wallet", "list"]));
-assert_eq!(
+        assert_eq!(
             listed.lines().filter(|l| l.contains("UniversityDiploma")).count(),
             2,
             "both diplomas are held: {listed}"

@@ -1542,13 +1542,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
         WalletCmd::Import { file } => {
             let ledger = connect(cli).await?;
             let s = h.import(&read_text(file)?, &ledger, wallet::now()).await?;
-            out!(
-                "imported {} {} from {} (anchored, proven at block {})",
-                s.credential_type,
-                s.id,
-                s.issuer_name,
-                s.anchored_at
-            );
+            out!("{}", imported(&s));
         }
         WalletCmd::Accept { offer, tx_code } => {
             let read = wallet::exchange::read_offer(offer).await?;
@@ -1572,13 +1566,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             };
             let ledger = connect(cli).await?;
             let s = wallet::exchange::accept_offer(&h, &read, tx_code, &ledger, wallet::now()).await?;
-            out!(
-                "imported {} {} from {} (anchored, proven at block {})",
-                s.credential_type,
-                s.id,
-                s.issuer_name,
-                s.anchored_at
-            );
+            out!("{}", imported(&s));
         }
         WalletCmd::List => {
             for s in h.list()? {
@@ -1714,6 +1702,14 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// What `wallet import` and `wallet accept` say of a credential the wallet now holds.
+fn imported(s: &wallet::holder::CredentialSummary) -> String {
+    format!(
+        "imported {} {} from {} (anchored, proven at block {})",
+        s.credential_type, s.id, s.issuer_name, s.anchored_at
+    )
 }
 
 fn sample_class(count: usize, out: &Path) -> Result<()> {
