@@ -350,6 +350,11 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
         detail.contains("Wang Fang") && detail.contains("3.71"),
         "{detail}"
     );
+    // Attributes as the schema describes them.
+    assert!(
+        detail.contains("Student number at the issuing university"),
+        "{detail}"
+    );
     w.shot("06-credential-detail").await;
 
     // The employer's request, pasted; the consent screen; approve and save.

@@ -87,6 +87,12 @@ pub struct AttributeSpec {
     pub encoding: AttributeEncoding,
     /// Whether the subject must carry it.
     pub required: bool,
+    /// Its JSON Schema `title`, what screens call it (one line, at most 120 characters; else
+    /// none).
+    pub title: Option<String>,
+    /// Its JSON Schema `description`, what screens say of it (one line, at most 300
+    /// characters; else none).
+    pub description: Option<String>,
 }
 
 /// One way a subject breaks its schema.
@@ -246,10 +252,21 @@ impl CredentialSchema {
                     serde_json::from_value::<AttributeEncoding>(e)
                         .map_err(|_| invalid(format!("property {name:?}: `x-credence-encoding` must be text, integer, decimal-x100 or date-days")))
                 })?;
+            // Annotations from the schema's author, shown to holders: kept only when they are
+            // one short line (a published schema is another party's text).
+            let note = |key: &str, max: usize| {
+                prop.get(key)
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control))
+                    .map(str::to_owned)
+            };
             attributes.push(AttributeSpec {
                 name: name.clone(),
                 encoding,
                 required: required.contains(&name.as_str()),
+                title: note("title", 120),
+                description: note("description", 300),
             });
         }
         // The identity handle (issue 18): an integer attribute the issuer assigns, which an

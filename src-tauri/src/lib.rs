@@ -263,6 +263,8 @@ pub struct Detail {
     pub summary: CredentialSummary,
     /// Attributes as text.
     pub attributes: Vec<(String, String)>,
+    /// What the credential's schema says of its attributes (titles, descriptions).
+    pub notes: Vec<wallet::holder::AttributeNote>,
     /// The issuer as registered on the ledger now (name, status, types).
     pub issuer: Option<IssuerView>,
     /// Revocation status read live (`None` when the ledger could not be asked).
@@ -576,9 +578,11 @@ pub async fn credential_detail(state: &AppState, id: String) -> Res<Detail> {
     let mut inner = state.inner.lock().await;
     inner.touch();
     let (summary, attributes) = inner.holder()?.show(&id)?;
+    let notes = inner.holder()?.attribute_notes(&id)?;
     let mut detail = Detail {
         summary,
         attributes,
+        notes,
         issuer: None,
         revoked: None,
         checked_at: None,
@@ -674,6 +678,8 @@ pub struct Review {
     pub consent: Consent,
     /// Which review this is.
     pub ticket: u64,
+    /// What the answering credential's schema says of its attributes.
+    pub notes: Vec<wallet::holder::AttributeNote>,
 }
 
 /// Reads a request — a request's JSON, or a verifier's `openid4vp://` link, whose signed
@@ -717,8 +723,15 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
         .await;
     let pending = inner.after_ledger(prepared.map_err(CommandError::from))?;
     let consent = pending.consent.clone();
+    let notes = inner
+        .holder()?
+        .attribute_notes(&consent.credential.id.to_string())?;
     inner.pending = Some(pending);
-    Ok(Review { consent, ticket })
+    Ok(Review {
+        consent,
+        ticket,
+        notes,
+    })
 }
 
 /// Builds the presentation the holder approved; saves it to `save_to` when given.

@@ -28,6 +28,18 @@ const consent: Consent = {
   nullifierScope: null,
 };
 
+describe("attribute names from the schema", () => {
+  it("shows the schema's titles where it gives them, field names elsewhere", () => {
+    const notes = [
+      { name: "degree", title: "Degree awarded", description: "e.g. Bachelor of Engineering" },
+      { name: "gpa", title: null, description: null },
+    ];
+    const v = consentView({ ...consent, hidden: ["gpa", "degree"] }, notes);
+    expect(v.disclosed).toEqual(["Degree awarded: Bachelor of Engineering"]);
+    expect(v.hidden).toEqual(["gpa", "Degree awarded"]);
+  });
+});
+
 describe("consent screen", () => {
   it("says who asks, what is shown, proven and hidden, and allows approval inside the scope", () => {
     const v = consentView(consent);

@@ -38,6 +38,18 @@ export interface Consent {
   escrow?: EscrowConsent | null;
 }
 
+/** What a credential's schema says of an attribute. */
+export interface AttributeNote {
+  name: string;
+  title: string | null;
+  description: string | null;
+}
+
+/** An attribute's name as its schema titles it (else its field name). */
+export function labelOf(notes: AttributeNote[], name: string): string {
+  return notes.find((n) => n.name === name)?.title ?? name;
+}
+
 export interface EscrowConsent {
   council: string;
   name: string;
@@ -117,7 +129,7 @@ export interface ConsentView {
 }
 
 /** What the consent screen shows, in words. */
-export function consentView(c: Consent): ConsentView {
+export function consentView(c: Consent, notes: AttributeNote[] = []): ConsentView {
   const who = c.verifierName ?? t("An unregistered verifier");
   const scopeOk = c.scopeViolations.length === 0;
   const warnings: string[] = [];
@@ -125,9 +137,9 @@ export function consentView(c: Consent): ConsentView {
   if (!c.verifierName) warnings.push(t("This verifier is not registered on the ledger."));
   return {
     title: t("{who} asks for your {type}", { who, type: typeName(c.credential.credentialType) }),
-    disclosed: c.disclosed.map(([n, v]) => `${n}: ${v}`),
+    disclosed: c.disclosed.map(([n, v]) => `${labelOf(notes, n)}: ${v}`),
     proven: c.proven,
-    hidden: c.hidden,
+    hidden: c.hidden.map((n) => labelOf(notes, n)),
     scope: scopeOk
       ? { ok: true, text: t("The request stays inside what this verifier registered on the ledger.") }
       : { ok: false, text: t("Outside its registered scope: {what}", { what: c.scopeViolations.join("; ") }) },

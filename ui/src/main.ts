@@ -4,12 +4,14 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import "./style.css";
 import {
+  type AttributeNote,
   type Consent,
   type Disclosure,
   type Summary,
   consentView,
   describeError,
   formatDate,
+  labelOf,
   shortId,
   typeName,
 } from "./format";
@@ -41,6 +43,7 @@ interface LedgerInfo {
 interface Detail {
   summary: Summary;
   attributes: [string, string][];
+  notes: AttributeNote[];
   issuer: { name: string; status: string; allowedTypes: string[] } | null;
   revoked: boolean | null;
   checkedAt: number | null;
@@ -237,7 +240,12 @@ async function detail(id: string) {
      </dl>
      <h3>${t("Attributes")}</h3>
      <table><thead><tr><th scope="col">${t("Attribute")}</th><th scope="col">${t("Value")}</th></tr></thead><tbody>
-       ${d.attributes.map(([n, v]) => `<tr><th scope="row">${esc(n)}</th><td>${esc(v)}</td></tr>`).join("")}
+       ${d.attributes
+         .map(([n, v]) => {
+           const about = d.notes.find((x) => x.name === n)?.description;
+           return `<tr><th scope="row">${esc(labelOf(d.notes, n))}${about ? `<br><small class="muted">${esc(about)}</small>` : ""}</th><td>${esc(v)}</td></tr>`;
+         })
+         .join("")}
      </tbody></table>
      <button type="button" id="back">${t("Back to credentials")}</button>`,
     typeName(s.credentialType),
@@ -331,7 +339,7 @@ function answerScreen(link = "") {
   onSubmit("request", async () => {
     const mine = ++reviewing;
     const byLink = val("request-link").trim();
-    const c = await call<Consent & { ticket: number }>("prepare_request", { text: byLink || val("request-text") });
+    const c = await call<Consent & { ticket: number; notes: AttributeNote[] }>("prepare_request", { text: byLink || val("request-text") });
     // The holder moved on while the verifier answered: this review is not theirs any more.
     if (mine !== reviewing || !document.getElementById("request")) return;
     if (c) consent(c, byLink !== "");
@@ -380,8 +388,8 @@ async function openIncomingLink(): Promise<boolean> {
   return true;
 }
 
-function consent(c: Consent & { ticket: number }, byLink = false) {
-  const v = consentView(c);
+function consent(c: Consent & { ticket: number; notes: AttributeNote[] }, byLink = false) {
+  const v = consentView(c, c.notes);
   const list = (items: string[], empty: string) =>
     items.length ? `<ul>${items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>` : `<p class="muted">${t(empty)}</p>`;
   show(

@@ -171,6 +171,18 @@ pub struct Consent {
     pub escrow: Option<EscrowConsent>,
 }
 
+/// What a credential's schema says of one attribute.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeNote {
+    /// The attribute's name.
+    pub name: String,
+    /// The schema's title for it.
+    pub title: Option<String>,
+    /// The schema's description of it.
+    pub description: Option<String>,
+}
+
 /// Who could open an escrowed answer, as the consent screen shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -663,6 +675,22 @@ impl Holder {
             .map(|o| (o.name.clone(), value_text(schema, &o.name, &o.value)))
             .collect();
         Ok((stored.summary, attrs))
+    }
+
+    /// What a credential's schema says of its attributes (title and description), for screens
+    /// to name them by; read from the schema kept with the credential, no ledger needed.
+    pub fn attribute_notes(&self, id: &str) -> Result<Vec<AttributeNote>, HolderError> {
+        let stored = self.find_stored(id)?;
+        let (_, known) = stored.open()?;
+        Ok(known
+            .attributes()
+            .iter()
+            .map(|a| AttributeNote {
+                name: a.name.clone(),
+                title: a.title.clone(),
+                description: a.description.clone(),
+            })
+            .collect())
     }
 
     /// Removes a credential.

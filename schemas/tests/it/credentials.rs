@@ -52,6 +52,31 @@ fn the_identity_handle_is_an_integer_property_the_schema_names() {
     }
 }
 
+/// Issue 20: screens name attributes by the schema's `title` and explain them by its
+/// `description`; another party's annotation that is not one short line is dropped.
+#[test]
+fn schema_titles_and_descriptions_name_attributes() {
+    let diploma = CredentialSchema::builtin("university-diploma").expect("diploma");
+    let student = diploma.attribute("student_id").expect("student_id");
+    assert_eq!(
+        student.description.as_deref(),
+        Some("Student number at the issuing university")
+    );
+    assert_eq!(student.title, None);
+    let mut json: serde_json::Value = serde_json::from_str(diploma.json()).expect("json");
+    let props = &mut json["properties"]["credentialSubject"]["properties"];
+    props["degree"]["title"] = "Degree awarded".into();
+    props["major"]["title"] = "x".repeat(121).into();
+    props["name"]["description"] = "line one\nline two".into();
+    let s = CredentialSchema::from_json(&json.to_string()).expect("schema");
+    assert_eq!(
+        s.attribute("degree").and_then(|a| a.title.as_deref()),
+        Some("Degree awarded")
+    );
+    assert_eq!(s.attribute("major").and_then(|a| a.title.as_deref()), None);
+    assert_eq!(s.attribute("name").and_then(|a| a.description.as_deref()), None);
+}
+
 #[test]
 fn builtin_schemas_load_and_mark_numeric_attributes() {
     for (name, _) in BUILTIN_SCHEMAS {
