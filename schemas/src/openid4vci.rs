@@ -167,10 +167,7 @@ impl OfferLink {
                 "the offer link is longer than {MAX_OFFER_BYTES} bytes (MAX_OFFER_BYTES)"
             ));
         }
-        let rest = text
-            .get(..OFFER_SCHEME.len())
-            .filter(|s| s.eq_ignore_ascii_case(OFFER_SCHEME))
-            .map(|_| &text[OFFER_SCHEME.len()..])
+        let rest = crate::openid4vp::after_scheme(text, OFFER_SCHEME)
             .ok_or_else(|| VciError(format!("the offer link does not start with {OFFER_SCHEME}")))?;
         let (host, query) = rest.split_once('?').unwrap_or((rest, ""));
         if !matches!(host, "" | "/") {

@@ -316,6 +316,20 @@ pub fn open_request_object(text: &str, client_id: &str) -> Result<AuthorizationR
 /// The scheme of the links a verifier shows (OpenID4VP 1.0 §13.1).
 pub const LINK_SCHEME: &str = "openid4vp://";
 
+/// What follows `scheme` (such as [`LINK_SCHEME`]) at the start of `text`, the scheme compared
+/// without regard to case; `None` when `text` does not start with it.
+pub fn after_scheme<'a>(text: &'a str, scheme: &str) -> Option<&'a str> {
+    text.get(..scheme.len())
+        .filter(|s| s.eq_ignore_ascii_case(scheme))
+        .map(|_| &text[scheme.len()..])
+}
+
+/// Whether `text` (leading space aside) is an `openid4vp://` link rather than, say, a request's
+/// JSON.
+pub fn is_link(text: &str) -> bool {
+    after_scheme(text.trim_start(), LINK_SCHEME).is_some()
+}
+
 /// Longest link a wallet reads.
 pub const MAX_LINK_BYTES: usize = 4096;
 
@@ -355,11 +369,7 @@ impl Link {
                 "it is longer than {MAX_LINK_BYTES} bytes (MAX_LINK_BYTES)"
             ));
         }
-        let Some(rest) = text
-            .get(..LINK_SCHEME.len())
-            .filter(|s| s.eq_ignore_ascii_case(LINK_SCHEME))
-            .map(|_| &text[LINK_SCHEME.len()..])
-        else {
+        let Some(rest) = after_scheme(text, LINK_SCHEME) else {
             return bad(format!("it does not start with {LINK_SCHEME}"));
         };
         let (host, query) = rest.split_once('?').unwrap_or((rest, ""));

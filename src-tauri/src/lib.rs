@@ -695,11 +695,7 @@ pub async fn prepare_request(state: &AppState, text: String, credential: Option<
         inner.ticket += 1;
         inner.ticket
     };
-    let is_link = text
-        .trim_start()
-        .get(..schemas::openid4vp::LINK_SCHEME.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(schemas::openid4vp::LINK_SCHEME));
-    let (request, exchange) = if is_link {
+    let (request, exchange) = if schemas::openid4vp::is_link(&text) {
         let opened = wallet::exchange::open(&text).await?;
         (opened.credence_request.clone(), Some(opened))
     } else {

@@ -255,9 +255,8 @@ impl Issuer {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let now = wallet::now();
         live.tokens.retain(|_, (_, exp)| *exp >= now);
-        let tokens = &live.tokens;
-        let alive: std::collections::HashSet<Hash> = tokens.keys().copied().collect();
-        live.token_of.retain(|_, t| alive.contains(t));
+        let Live { tokens, token_of, .. } = &mut *live;
+        token_of.retain(|_, t| tokens.contains_key(t));
         live.used_nonces.retain(|_, exp| *exp >= now);
         f(&mut live)
     }
@@ -632,4 +631,63 @@ pub fn router(issuer: Issuer) -> axum::Router {
         .route("/health", get(ledger_node::api::health))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_ISSUER_BODY_BYTES))
         .with_state(Arc::new(issuer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer(dir: &Path) -> Issuer {
+        let mut nonce_key = zeroize::Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(nonce_key.as_mut());
+        let book = OfferBook {
+            credential_issuer: "https://issuer.example".into(),
+            offers: Vec::new(),
+        };
+        Issuer {
+            dir: dir.to_owned(),
+            batch: HashMap::new(),
+            metadata: metadata(&HashMap::new(), &book.credential_issuer, "Test"),
+            nonce_key,
+            live: Mutex::new(Live {
+                book,
+                by_code: HashMap::new(),
+                tokens: HashMap::new(),
+                token_of: HashMap::new(),
+                used_nonces: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The nonce endpoint keeps nothing: a nonce is valid by its tag, until it expires, and
+    /// only for the service that made it; one changed hex digit is not a nonce.
+    #[test]
+    fn nonces_are_checked_by_their_tag_without_memory() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (issuer(dir.path()), issuer(dir.path()));
+        let now = 1_790_000_000;
+        let n = a.new_nonce(now);
+        assert!(a.nonce_valid(&n, now + NONCE_SECS));
+        assert!(!a.nonce_valid(&n, now + NONCE_SECS + 1), "expired");
+        assert!(!b.nonce_valid(&n, now), "another service's");
+        let mut tampered = n.clone().into_bytes();
+        tampered[0] = if tampered[0] == b'0' { b'1' } else { b'0' };
+        assert!(!a.nonce_valid(&String::from_utf8(tampered).expect("hex"), now));
+        assert!(!a.nonce_valid("zz", now) && !a.nonce_valid("", now));
+        assert!(
+            a.with(|live| live.used_nonces.is_empty()),
+            "asking for nonces keeps nothing"
+        );
+    }
+
+    /// Making offers again would reset every lockout and void the links sent: refused unless
+    /// asked for by name.
+    #[test]
+    fn offers_are_not_remade_without_replace() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("offers.json"), "{}").expect("write");
+        let e = make_offers(dir.path(), "https://issuer.example", 86_400, 1_790_000_000, false)
+            .expect_err("refused");
+        assert!(e.to_string().contains("--replace"), "{e}");
+    }
 }

@@ -1588,10 +1588,7 @@ async fn wallet_cmd(cli: &Cli, cmd: &WalletCmd) -> Result<std::process::ExitCode
             yes,
             decline,
         } => {
-            let is_link = request
-                .trim_start()
-                .get(..schemas::openid4vp::LINK_SCHEME.len())
-                .is_some_and(|s| s.eq_ignore_ascii_case(schemas::openid4vp::LINK_SCHEME));
+            let is_link = schemas::openid4vp::is_link(request);
             if *decline && !is_link {
                 bail!("--decline answers an openid4vp:// link; for a request file, send nothing");
             }
