@@ -198,6 +198,46 @@ impl Window {
         self.screen("Review the request").await;
     }
 
+    /// Clicks the "Choose…" button of the path field `css` and answers the system's file dialog
+    /// (GTK, a window of its own: WebDriver cannot reach it) the way a holder does with the
+    /// keyboard — types the full path and presses Enter —; the field then holds the path.
+    async fn choose(&self, css: &str, title: &str, path: &Path, save: bool) {
+        self.click(&format!("{css}-choose")).await;
+        let dialog = tokio::task::block_in_place(|| {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let found = xdotool(&["search", "--onlyvisible", "--name", title]);
+                if let Some(id) = found.lines().next() {
+                    break id.to_owned();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no file dialog titled {title:?} opened"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        xdotool(&["windowfocus", "--sync", &dialog]);
+        if save {
+            // The proposed name is selected: the typed path replaces it.
+            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+        }
+        let typed = path.to_str().expect("utf-8");
+        xdotool(&["type", "--delay", "25", typed]);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        xdotool(&["key", "Return"]);
+        let deadline = Instant::now() + WAIT;
+        while self.value(css).await != typed {
+            assert!(
+                Instant::now() < deadline,
+                "the dialog's path did not reach {css}: {:?}",
+                self.value(css).await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn shot(&self, name: &str) {
         // Let the page finish painting (fonts, focus ring) before the picture.
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -208,6 +248,15 @@ impl Window {
         );
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
     }
+}
+
+/// Runs xdotool (on the test's display) and answers what it printed.
+fn xdotool(args: &[&str]) -> String {
+    let out = Command::new("xdotool")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("xdotool cannot run ({e}): install the Debian package xdotool"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn screenshots_dir() -> PathBuf {
@@ -283,7 +332,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.go("settings", "Settings").await;
     w.type_into("#ledger", &api).await;
     let genesis = devnet_dir.join("genesis.json");
-    w.type_into("#genesis", genesis.to_str().expect("utf-8")).await;
+    w.choose("#genesis", "Genesis file", &genesis, false).await;
     w.click("#settings button[type=submit]").await;
     w.wait_text("#notice", "Settings saved").await;
     w.wait_text("#trust", "4 validators. The genesis matches the pinned one")
@@ -383,7 +432,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     );
     w.shot("07-consent").await;
     let saved = d.join("presentation.json");
-    w.type_into("#save-to", saved.to_str().expect("utf-8")).await;
+    w.choose("#save-to", "Save a copy", &saved, true).await;
     w.click("#approve").await;
     w.screen("Presentation ready").await;
     w.shot("08-presentation").await;

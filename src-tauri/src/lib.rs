@@ -745,7 +745,7 @@ pub async fn approve(state: &AppState, save_to: Option<String>, ticket: Option<u
             "out_of_scope",
             format!(
                 "Refused: the request goes beyond what the verifier registered ({}).",
-                pending.consent.scope_violations.join("; ")
+                wallet::verifier::join(&pending.consent.scope_violations)
             ),
         ));
     }
@@ -780,7 +780,7 @@ pub async fn approve(state: &AppState, save_to: Option<String>, ticket: Option<u
             },
             Err(e) => Sent {
                 accepted: false,
-                line: format!("{e}. The presentation is below: send it another way, or open the link again."),
+                line: e.to_string(),
             },
         }),
         None => None,
@@ -794,9 +794,9 @@ pub async fn approve(state: &AppState, save_to: Option<String>, ticket: Option<u
 
 /// Declines the request under review; no presentation is made or recorded. When it came by a
 /// link, the verifier is told "the holder declined" and nothing else (also when no credential
-/// fitted: a refusal must not tell whether the holder has one); the answer is what the holder
-/// is told of that.
-pub async fn decline(state: &AppState, ticket: Option<u64>) -> Res<Option<String>> {
+/// fitted: a refusal must not tell whether the holder has one); the answer says whether it took
+/// the refusal (`None`: there was no verifier to tell).
+pub async fn decline(state: &AppState, ticket: Option<u64>) -> Res<Option<Sent>> {
     let exchange = {
         let mut inner = state.inner.lock().await;
         inner.current(ticket)?;
@@ -807,12 +807,14 @@ pub async fn decline(state: &AppState, ticket: Option<u64>) -> Res<Option<String
         return Ok(None);
     };
     Ok(Some(match wallet::exchange::refuse(&x).await {
-        Ok(d) if d.accepted() => "The verifier was told you declined.".to_owned(),
-        Ok(d) => format!(
-            "The verifier did not take the refusal ({}); it receives nothing.",
-            d.line()
-        ),
-        Err(e) => format!("The verifier could not be told ({e}); it receives nothing."),
+        Ok(d) => Sent {
+            accepted: d.accepted(),
+            line: d.line(),
+        },
+        Err(e) => Sent {
+            accepted: false,
+            line: e.to_string(),
+        },
     }))
 }
 
@@ -908,6 +910,78 @@ pub async fn change_password(state: &AppState, old: String, new: String) -> Res<
     Ok(())
 }
 
+/// What a path field of the window is for: which system dialog opens and the files it offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FileKind {
+    /// An encrypted wallet backup to restore from.
+    BackupOpen,
+    /// Where to write an encrypted wallet backup.
+    BackupSave,
+    /// Where to keep a copy of a presentation.
+    PresentationSave,
+    /// The consortium's genesis file.
+    Genesis,
+    /// The unlinkable tier's proving key.
+    ProvingKey,
+}
+
+impl FileKind {
+    /// A save dialog (the file may not exist yet) rather than an open one.
+    pub fn saves(self) -> bool {
+        matches!(self, FileKind::BackupSave | FileKind::PresentationSave)
+    }
+
+    /// The name a save dialog proposes.
+    fn file_name(self) -> Option<&'static str> {
+        match self {
+            FileKind::BackupSave => Some("credence-wallet-backup.json"),
+            FileKind::PresentationSave => Some("presentation.json"),
+            _ => None,
+        }
+    }
+}
+
+/// Shows the system's open or save dialog (GTK on Linux) with `title` — the window's words, in
+/// its language — and answers the path the holder chose, or nothing when they cancelled. The
+/// path goes into the field it was asked for; the command using it reads or writes it as typed
+/// paths are (nothing is opened here).
+pub async fn choose_file<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    kind: FileKind,
+    title: String,
+) -> Res<Option<String>> {
+    use tauri::Manager;
+    let dialog = app.try_state::<tauri_plugin_dialog::Dialog<R>>().ok_or_else(|| {
+        CommandError::new(
+            "no_dialog",
+            "This window cannot show file dialogs: type the full path.",
+        )
+    })?;
+    let title: String = title.chars().filter(|c| !c.is_control()).take(120).collect();
+    // No extension filter: GTK's hide files without an extension, and consortia name their
+    // files as they like.
+    let mut builder = dialog.file().set_title(title);
+    if let Some(name) = kind.file_name() {
+        builder = builder.set_file_name(name);
+    }
+    if let Some(w) = app.get_webview_window("main") {
+        builder = builder.set_parent(&w);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let answer = move |p: Option<tauri_plugin_dialog::FilePath>| {
+        let _ = tx.send(p.and_then(|p| p.into_path().ok()));
+    };
+    if kind.saves() {
+        builder.save_file(answer);
+    } else {
+        builder.pick_file(answer);
+    }
+    // The dialog runs on the window's thread; this command only waits for its answer.
+    let chosen = rx.await.ok().flatten();
+    Ok(chosen.map(|p| p.display().to_string()))
+}
+
 /// The Tauri commands: one per function above, named alike.
 mod commands {
     use super::*;
@@ -979,7 +1053,7 @@ mod commands {
         super::approve(&state, save_to, ticket).await
     }
     #[tauri::command]
-    pub(crate) async fn decline(state: State<'_, AppState>, ticket: Option<u64>) -> Res<Option<String>> {
+    pub(crate) async fn decline(state: State<'_, AppState>, ticket: Option<u64>) -> Res<Option<Sent>> {
         super::decline(&state, ticket).await
     }
     #[tauri::command]
@@ -989,6 +1063,14 @@ mod commands {
         tx_code: Option<String>,
     ) -> Res<CredentialSummary> {
         super::accept_offer(&state, link, tx_code).await
+    }
+    #[tauri::command]
+    pub(crate) async fn choose_file<R: tauri::Runtime>(
+        app: tauri::AppHandle<R>,
+        kind: FileKind,
+        title: String,
+    ) -> Res<Option<String>> {
+        super::choose_file(&app, kind, title).await
     }
     #[tauri::command]
     pub(crate) async fn take_link(state: State<'_, AppState>) -> Res<Option<String>> {
@@ -1034,6 +1116,7 @@ pub fn with_commands<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Bu
         commands::approve,
         commands::decline,
         commands::take_link,
+        commands::choose_file,
         commands::accept_offer,
         commands::history,
         commands::save_settings,
@@ -1085,7 +1168,8 @@ pub fn run() -> Result<(), tauri::Error> {
                 let _ = w.set_focus();
             }
         }))
-        .plugin(tauri_plugin_deep_link::init());
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_dialog::init());
     with_commands(builder.setup(|app| {
         use tauri::Manager;
         use tauri_plugin_deep_link::DeepLinkExt;

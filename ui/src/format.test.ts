@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import commandsSource from "../../src-tauri/src/lib.rs?raw";
+import formatSource from "./format.ts?raw";
 import { type Consent, consentView, describeError, formatDate, shortId, typeName } from "./format";
 
 const consent: Consent = {
@@ -19,7 +21,7 @@ const consent: Consent = {
     importedAt: 1_780_000_100,
   },
   disclosed: [["degree", "Bachelor of Engineering"]],
-  proven: ["gpa ≥ 3.00"],
+  proven: [{ attribute: "gpa", atLeast: "3.00", atMost: null }],
   hidden: ["gpa", "graduation_date", "major", "name", "student_id"],
   scopeViolations: [],
   revoked: false,
@@ -90,7 +92,7 @@ describe("consent screen", () => {
   });
 
   it("refuses approval outside the registered scope and warns loudly", () => {
-    const v = consentView({ ...consent, scopeViolations: ["it may not ask to see `student_id`"], revoked: true, verifierName: null });
+    const v = consentView({ ...consent, scopeViolations: [{ code: "disclose", attribute: "student_id" }], revoked: true, verifierName: null });
     expect(v.canApprove).toBe(false);
     expect(v.scope.text).toContain("student_id");
     expect(v.warnings.join(" ")).toContain("revoked");
@@ -105,6 +107,10 @@ describe("formatting", () => {
       "Nothing was changed",
     );
     expect(describeError({ code: "other", message: "exact message" })).toBe("exact message");
+    // A message that is the hint itself is said once.
+    expect(describeError({ code: "locked", message: "The wallet is locked. Enter your password to unlock it." })).toBe(
+      "The wallet is locked. Enter your password to unlock it.",
+    );
     expect(describeError("plain")).toBe("plain");
     expect(describeError(42)).toContain("Try again");
   });
@@ -114,5 +120,16 @@ describe("formatting", () => {
     expect(formatDate(null)).toBe("no end date");
     expect(shortId("0123456789abcdef0123")).toBe("01234567…ef0123");
     expect(typeName("KycAttestation")).toBe("Kyc Attestation");
+  });
+});
+
+describe("errors", () => {
+  it("has a hint, in words for the holder, for every error code the commands return", () => {
+    const codes = new Set<string>();
+    for (const m of commandsSource.matchAll(/CommandError::new\(\s*"([a-z_]+)"|=> "([a-z_]+)"/g)) codes.add(m[1] ?? m[2]);
+    expect(codes.size).toBeGreaterThan(20);
+    const hints = formatSource.slice(formatSource.indexOf("const HINTS"), formatSource.indexOf("};", formatSource.indexOf("const HINTS")));
+    const missing = [...codes].filter((c) => !new RegExp(`\\b${c}:`).test(hints));
+    expect(missing).toEqual([]);
   });
 });

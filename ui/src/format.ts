@@ -27,9 +27,9 @@ export interface Consent {
   tier: "selective" | "unlinkable";
   credential: Summary;
   disclosed: [string, string][];
-  proven: string[];
+  proven: Statement[];
   hidden: string[];
-  scopeViolations: string[];
+  scopeViolations: ScopeViolation[];
   revoked: boolean;
   expiresAt: number;
   channel: { responseUri: string; session: string } | null;
@@ -43,6 +43,65 @@ export interface AttributeNote {
   name: string;
   title: string | null;
   description: string | null;
+}
+
+/** A statement proven without showing the value (the wallet's `tier::Statement`). */
+export interface Statement {
+  attribute: string;
+  atLeast: string | null;
+  atMost: string | null;
+}
+
+/** One way a request goes beyond what its verifier registered (the wallet's `ScopeViolation`). */
+export type ScopeViolation =
+  | { code: "notRegistered"; verifier: string }
+  | { code: "otherKey" }
+  | { code: "purpose"; purpose: string; registered: string[] }
+  | { code: "credentialType"; credentialType: string }
+  | { code: "disclose"; attribute: string }
+  | { code: "predicate"; attribute: string }
+  | { code: "twoBounds"; attribute: string }
+  | { code: "narrowRange"; attribute: string; width: number; minWidth: number };
+
+/** A statement in words, the attribute named by its schema: `GPA ≥ 3.00`. */
+export function statementText(s: Statement, notes: AttributeNote[] = []): string {
+  const a = labelOf(notes, s.attribute);
+  if (s.atLeast !== null && s.atMost !== null) return `${s.atLeast} ≤ ${a} ≤ ${s.atMost}`;
+  if (s.atLeast !== null) return `${a} ≥ ${s.atLeast}`;
+  if (s.atMost !== null) return `${a} ≤ ${s.atMost}`;
+  return a;
+}
+
+/** Where a request goes beyond the verifier's registration, in the screen's language. */
+export function violationText(v: ScopeViolation, notes: AttributeNote[] = []): string {
+  switch (v.code) {
+    case "notRegistered":
+      return t("{verifier} is not a verifier registered on the ledger", { verifier: v.verifier });
+    case "otherKey":
+      return t("the request is not signed with the verifier's registered key");
+    case "purpose":
+      return t('purpose "{purpose}" is not one of its registered purposes ({registered})', {
+        purpose: v.purpose,
+        registered: v.registered.join(", "),
+      });
+    case "credentialType":
+      return t("it may not ask for {type} credentials", { type: typeName(v.credentialType) });
+    case "disclose":
+      return t('it may not ask to see "{attribute}"', { attribute: labelOf(notes, v.attribute) });
+    case "predicate":
+      return t('it may not ask for a proof about "{attribute}"', { attribute: labelOf(notes, v.attribute) });
+    case "twoBounds":
+      return t('it asks for "{attribute}" between two bounds, which can reveal the value; it registered one bound only', {
+        attribute: labelOf(notes, v.attribute),
+      });
+    case "narrowRange":
+      return t(
+        'it asks for "{attribute}" within a range {width} wide, which can reveal the value; it registered ranges at least {min} wide',
+        { attribute: labelOf(notes, v.attribute), width: v.width, min: v.minWidth },
+      );
+    default:
+      return t("the request goes beyond what the verifier registered");
+  }
 }
 
 /** An attribute's name as its schema titles it (else its field name). */
@@ -82,15 +141,42 @@ const HINTS: Record<string, string> = {
   trust_damaged:
     "The file that records which consortium this wallet trusts is damaged. Delete trust.json in the wallet folder, then set the genesis file or fingerprint again in Settings.",
   unknown_schema: "This credential's schema is neither built in nor published on the ledger, so it cannot be shown or presented.",
+  bad_credential: "This is not a credential the wallet can take.",
+  bad_link: "This link is not one the wallet can open.",
+  bad_offer: "The issuer's offer could not be read.",
+  bad_phrase: "The recovery phrase is not valid: check each word.",
+  bad_request: "This request cannot be answered.",
+  bad_settings: "The settings need a correction.",
+  exchange: "The exchange with the other party failed.",
+  internal: "Something went wrong inside the wallet.",
+  io: "A file could not be read or written.",
+  issuer_refused: "The issuer refused.",
+  no_dialog: "This window cannot show file dialogs: type the full path.",
+  no_match: "No credential in this wallet fits the request.",
+  no_request: "There is no request waiting for an answer.",
+  no_wallet: "There is no wallet in this folder yet.",
+  not_anchored: "The ledger does not show this credential as issued.",
+  not_mine: "This credential was issued to another wallet.",
+  phrase_mismatch: "The words do not match the recovery phrase shown.",
+  proving_key: "The proving key file cannot be used.",
+  stale_request: "This request is no longer the one under review: open it again.",
+  unreachable: "The other party could not be reached.",
+  unsatisfied: "Your credential does not meet what the request asks.",
+  untrusted: "No consortium is trusted for this node.",
+  wallet: "The wallet could not do that.",
+  wallet_exists: "A wallet already exists in this folder.",
 };
 
 /** A sentence for any error a command returns (or anything thrown). */
 export function describeError(e: unknown): string {
   if (typeof e === "object" && e !== null && "message" in e) {
     const err = e as CommandError;
-    const hint = err.code && HINTS[err.code] ? t(HINTS[err.code]) : undefined;
-    if (hint && !err.message.startsWith(hint)) return `${hint} (${err.message})`;
-    return err.message;
+    const en = err.code ? HINTS[err.code] : undefined;
+    if (!en) return err.message;
+    // The hint in the screen's language; the detail (the library's English) after it.
+    const hint = t(en);
+    const detail = err.message.startsWith(en) ? err.message.slice(en.length).trim() : err.message;
+    return detail ? `${hint} (${detail})` : hint;
   }
   if (typeof e === "string") return e;
   return t("Something went wrong. Try again.");
@@ -138,11 +224,11 @@ export function consentView(c: Consent, notes: AttributeNote[] = []): ConsentVie
   return {
     title: t("{who} asks for your {type}", { who, type: typeName(c.credential.credentialType) }),
     disclosed: c.disclosed.map(([n, v]) => `${labelOf(notes, n)}: ${v}`),
-    proven: c.proven,
+    proven: c.proven.map((p) => statementText(p, notes)),
     hidden: c.hidden.map((n) => labelOf(notes, n)),
     scope: scopeOk
       ? { ok: true, text: t("The request stays inside what this verifier registered on the ledger.") }
-      : { ok: false, text: t("Outside its registered scope: {what}", { what: c.scopeViolations.join("; ") }) },
+      : { ok: false, text: t("Outside its registered scope: {what}", { what: c.scopeViolations.map((v) => violationText(v, notes)).join("; ") }) },
     session: c.channel
       ? {
           value: c.channel.session,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import formatSource from "./format.ts?raw";
-import { consentView } from "./format";
+import { type Consent, consentView } from "./format";
 import { setLang, t, ZH } from "./i18n";
 import mainSource from "./main.ts?raw";
 
@@ -41,7 +41,7 @@ describe("languages", () => {
     );
     setLang("zh-CN");
     expect(t("Imported {type} from {issuer}.", { type: "学位证书", issuer: "清华大学" })).toBe("已导入 清华大学 颁发的学位证书。");
-    const v = consentView({
+    const v0: Consent = {
       verifier: "did:credence:80e79d92b26f31f50a22ff164ab585622afb95ae",
       verifierName: "华为招聘",
       purpose: "employment screening",
@@ -59,15 +59,24 @@ describe("languages", () => {
         importedAt: 2,
       },
       disclosed: [],
-      proven: [],
+      proven: [{ attribute: "gpa", atLeast: "3.00", atMost: null }],
       hidden: [],
-      scopeViolations: ["student_id"],
+      scopeViolations: [
+        { code: "disclose", attribute: "student_id" },
+        { code: "narrowRange", attribute: "gpa", width: 10, minWidth: 50 },
+      ],
       revoked: false,
       expiresAt: 3,
       channel: null,
       nullifierScope: null,
-    });
+    };
+    const v = consentView(v0);
     expect(v.title).toBe("华为招聘 请求你的学位证书");
-    expect(v.scope.text).toBe("超出其登记范围：student_id");
+    // The attribute named by its schema's title, the library's reason in the screen's language.
+    const notes = [{ name: "gpa", title: "平均学分绩点", description: null }];
+    expect(consentView(v0, notes).proven).toEqual(["平均学分绩点 ≥ 3.00"]);
+    expect(v.scope.text).toBe(
+      "超出其登记范围：它无权查看“student_id”; 它要求“gpa”落在宽度为 10 的范围内，这可能暴露其值；它登记的范围宽度至少为 50",
+    );
   });
 });

@@ -82,6 +82,29 @@ function field(id: string, label: string, type = "text", extra = ""): string {
   return `<label for="${id}">${esc(label)}</label><input id="${id}" name="${id}" type="${type}" ${extra} />`;
 }
 
+// What a path field is for: the system dialog its "Choose…" button opens (src-tauri `FileKind`).
+type FileKind = "backupOpen" | "backupSave" | "presentationSave" | "genesis" | "provingKey";
+
+// A path the holder may type, or pick in the system's open or save dialog.
+function pathField(id: string, label: string, kind: FileKind, extra = ""): string {
+  return `<label for="${id}">${esc(label)}</label><div class="path"><input id="${id}" name="${id}" type="text" ${extra} /><button type="button" class="choose" id="${id}-choose" data-for="${id}" data-kind="${kind}" aria-label="${esc(t("Choose the file: {what}", { what: label }))}">${esc(t("Choose…"))}</button></div>`;
+}
+
+// One listener for every "Choose…" button: the chosen path goes into its field.
+main.addEventListener("click", async (ev) => {
+  const button = (ev.target as HTMLElement).closest<HTMLButtonElement>("button.choose");
+  if (!button) return;
+  const input = document.getElementById(button.dataset.for ?? "") as HTMLInputElement | null;
+  const label = input ? document.querySelector(`label[for="${input.id}"]`)?.textContent ?? "" : "";
+  button.disabled = true;
+  try {
+    const path = await call<string | null>("choose_file", { kind: button.dataset.kind, title: label });
+    if (input && path) input.value = path;
+  } finally {
+    button.disabled = false;
+  }
+});
+
 function val(id: string): string {
   return (document.getElementById(id) as HTMLInputElement | HTMLTextAreaElement).value;
 }
@@ -137,7 +160,7 @@ function onboarding() {
      <form id="restore"><fieldset><legend>${t("Restore a wallet")}</legend>
        <label for="restore-phrase">${t("Recovery phrase (24 words)")}</label>
        <textarea id="restore-phrase" rows="3" required></textarea>
-       ${field("restore-file", t("Backup file (full path)"), "text", "required")}
+       ${pathField("restore-file", t("Backup file (full path)"), "backupOpen", "required")}
        ${field("restore-password", t("New password"), "password", 'autocomplete="new-password" required minlength="8"')}
        <button type="submit">${t("Restore wallet")}</button></fieldset></form>`,
     t("Welcome"),
@@ -352,6 +375,19 @@ let reviewing = 0;
 
 /** After a link's request could not be answered (no credential fits, …): the holder may still
  *  tell the verifier they decline, in the same words as any refusal. */
+/** What the verifier said of an answer or a refusal the wallet sent it (its words are its own). */
+interface Sent {
+  accepted: boolean;
+  line: string;
+}
+
+/** What the holder is told of a refusal sent to the verifier. */
+function toldText(told: Sent): string {
+  return told.accepted
+    ? t("The verifier was told you declined.")
+    : t("The verifier could not be told, or did not take the refusal ({line}); it receives nothing.", { line: told.line });
+}
+
 function offerDecline() {
   if (document.getElementById("decline-link")) return;
   const b = document.createElement("button");
@@ -359,8 +395,8 @@ function offerDecline() {
   b.id = "decline-link";
   b.textContent = t("Tell the verifier you decline");
   b.addEventListener("click", async () => {
-    const told = await call<string | null>("decline", { ticket: null });
-    say(told ?? t("Nothing was sent."));
+    const told = await call<Sent | null>("decline", { ticket: null });
+    say(told ? toldText(told) : t("Nothing was sent."));
     b.remove();
   });
   document.getElementById("request")!.append(b);
@@ -407,20 +443,20 @@ function consent(c: Consent & { ticket: number; notes: AttributeNote[] }, byLink
      <section aria-labelledby="h-hidden"><h3 id="h-hidden">${t("Stays hidden")}</h3>${list(v.hidden, "Nothing.")}</section>
      <form id="consent">
        ${byLink && c.channel ? `<p id="origin">${t("The answer goes to {uri}, the address the verifier signed.", { uri: `<span class="mono">${esc(c.channel.responseUri)}</span>` })}</p>` : ""}
-       ${field("save-to", t("Save a copy of the presentation to (full path, optional)"))}
+       ${pathField("save-to", t("Save a copy of the presentation to (full path, optional)"), "presentationSave")}
        <button type="submit" id="approve" ${v.canApprove ? "" : "disabled"}>${t("Approve and send")}</button>
        <button type="button" id="decline">${t("Decline")}</button>
      </form>`,
     t("Review the request"),
   );
   document.getElementById("decline")!.addEventListener("click", async () => {
-    const told = await call<string | null>("decline", { ticket: c.ticket });
-    say(`${t("Declined. No presentation was made.")}${told ? ` ${told}` : ""}`);
+    const told = await call<Sent | null>("decline", { ticket: c.ticket });
+    say(`${t("Declined. No presentation was made.")}${told ? ` ${toldText(told)}` : ""}`);
     await credentials();
   });
   onSubmit("consent", async () => {
     say(c.tier === "unlinkable" ? t("Proving in zero knowledge… this takes a moment.") : t("Building the presentation…"));
-    const a = await call<{ presentation: string; savedTo: string | null; sent: { accepted: boolean; line: string } | null }>(
+    const a = await call<{ presentation: string; savedTo: string | null; sent: Sent | null }>(
       "approve",
       { saveTo: val("save-to") || null, ticket: c.ticket },
     );
@@ -429,6 +465,7 @@ function consent(c: Consent & { ticket: number; notes: AttributeNote[] }, byLink
       say(a.sent.accepted ? t("Sent: the verifier accepted your answer.") : t("The verifier did not accept the answer."), a.sent.accepted ? "info" : "error");
       show(
         `<p id="sent" data-accepted="${a.sent.accepted}" class="${a.sent.accepted ? "ok" : "bad"}">${esc(a.sent.line)}</p>
+         ${a.sent.accepted ? "" : `<p>${t("The presentation is below: send it another way, or open the link again.")}</p>`}
          ${a.savedTo ? `<p>${t("A copy is saved to {path}.", { path: `<span class="mono">${esc(a.savedTo)}</span>` })}</p>` : ""}
          <details><summary>${t("What was sent")}</summary><textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea></details>`,
         a.sent.accepted ? t("Answer sent") : t("Answer not accepted"),
@@ -478,14 +515,14 @@ async function settingsScreen() {
          <option value="zh-CN" ${lang() === "zh-CN" ? "selected" : ""}>简体中文</option></select></form>
      <form id="settings">
        ${field("ledger", t("Ledger nodes (addresses separated by commas; the first that answers is used)"), "text", `value="${esc(s.settings.ledger)}" required`)}
-       ${field("genesis", t("Genesis file your consortium published (full path; pinned on first use)"), "text", `value="${esc(s.settings.genesis ?? "")}"`)}
+       ${pathField("genesis", t("Genesis file your consortium published (full path; pinned on first use)"), "genesis", `value="${esc(s.settings.genesis ?? "")}"`)}
        ${field("fingerprint", t("Or the genesis fingerprint it published (64 hex digits)"), "text", `value="${esc(s.settings.fingerprint ?? "")}"`)}
        ${field("auto-lock", t("Lock after idle minutes (0: never)"), "number", `min="0" max="1440" value="${s.settings.autoLockMinutes}"`)}
-       ${field("proving-key", t("Unlinkable-tier proving key file (optional)"), "text", `value="${esc(s.settings.provingKey ?? "")}"`)}
+       ${pathField("proving-key", t("Unlinkable-tier proving key file (optional)"), "provingKey", `value="${esc(s.settings.provingKey ?? "")}"`)}
        <button type="submit">${t("Save settings")}</button></form>
      <section aria-labelledby="h-trust"><h3 id="h-trust">${t("Validator set")}</h3>
        <div id="trust" aria-live="polite"><p class="muted">${t("Asking the ledger…")}</p></div></section>
-     <form id="backup">${field("backup-path", t("Write an encrypted backup to (full path)"), "text", "required")}
+     <form id="backup">${pathField("backup-path", t("Write an encrypted backup to (full path)"), "backupSave", "required")}
        <button type="submit">${t("Back up")}</button></form>
      <form id="password">${field("old-password", t("Current password"), "password", "required")}
        ${field("new-password2", t("New password"), "password", 'required minlength="8"')}

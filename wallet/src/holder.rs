@@ -14,7 +14,7 @@ use crate::keystore::{Keystore, KeystoreError, RecoveryPhrase};
 use crate::ledger::{Facts, LedgerError, ReadLedger};
 use crate::plan;
 use crate::tier;
-use crate::verifier::scope_violations;
+use crate::verifier::{ScopeViolation, join, scope_violations};
 use rand_core::OsRng;
 use schemas::codec::Canonical;
 use schemas::credential::{
@@ -150,11 +150,11 @@ pub struct Consent {
     /// Attributes that will be shown, with their values.
     pub disclosed: Vec<(String, String)>,
     /// Statements proven without showing the values.
-    pub proven: Vec<String>,
+    pub proven: Vec<tier::Statement>,
     /// Attributes that stay hidden.
     pub hidden: Vec<String>,
     /// Where the request goes beyond the verifier's registered scope (empty: inside).
-    pub scope_violations: Vec<String>,
+    pub scope_violations: Vec<ScopeViolation>,
     /// Set when the ledger shows the credential revoked: the verifier will refuse it.
     pub revoked: bool,
     /// Request expiry (Unix seconds).
@@ -274,14 +274,17 @@ impl Consent {
             "Disclosed: {}",
             list(self.disclosed.iter().map(|(n, v)| format!("{n} = {v}")).collect())
         ));
-        out.push(format!("Proven:    {}", list(self.proven.clone())));
+        out.push(format!(
+            "Proven:    {}",
+            list(self.proven.iter().map(ToString::to_string).collect())
+        ));
         out.push(format!("Hidden:    {}", list(self.hidden.clone())));
         if self.in_scope() {
             out.push("Scope:     inside the verifier's registered scope".into());
         } else {
             out.push(format!(
                 "Scope:     OUTSIDE the verifier's registered scope: {}",
-                self.scope_violations.join("; ")
+                join(&self.scope_violations)
             ));
         }
         if let Some(e) = &self.escrow {
@@ -881,11 +884,7 @@ impl Holder {
             tier: r.tier,
             credential: stored.summary.clone(),
             disclosed,
-            proven: r
-                .predicates
-                .iter()
-                .map(|p| tier::display_predicate(schema, p))
-                .collect(),
+            proven: r.predicates.iter().map(|p| tier::statement(schema, p)).collect(),
             hidden,
             scope_violations: scope_violations(&request, verifier.as_ref()),
             revoked,
@@ -933,7 +932,14 @@ impl Holder {
         now: i64,
     ) -> Result<Presentation, HolderError> {
         if !pending.consent.in_scope() {
-            return Err(HolderError::OutOfScope(pending.consent.scope_violations.clone()));
+            return Err(HolderError::OutOfScope(
+                pending
+                    .consent
+                    .scope_violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ));
         }
         let (_, c) = self.find(&pending.consent.credential.id.to_string())?;
         let presentation = match pending.request.request.tier {
@@ -950,7 +956,7 @@ impl Holder {
             credential_type: consent.credential.credential_type.clone(),
             tier: consent.tier,
             disclosed: consent.disclosed.clone(),
-            proven: consent.proven.clone(),
+            proven: consent.proven.iter().map(ToString::to_string).collect(),
             request: pending.request.request.digest(),
             escrow: match &presentation.proof {
                 PresentationProof::Unlinkable { proof } => proof.escrow.clone(),

@@ -112,15 +112,49 @@ pub fn display_value(schema: Option<&CredentialSchema>, attribute: &str, x: i64)
     }
 }
 
+/// A statement proven without showing the value, in parts a screen can put in its own words
+/// (the attribute's title for its name); as text, `gpa ≥ 3.00`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Statement {
+    /// The attribute.
+    pub attribute: String,
+    /// Its value is at least this (as people read it).
+    pub at_least: Option<String>,
+    /// Its value is at most this.
+    pub at_most: Option<String>,
+}
+
+impl std::fmt::Display for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = &self.attribute;
+        match (&self.at_least, &self.at_most) {
+            (Some(l), Some(h)) => write!(f, "{l} ≤ {a} ≤ {h}"),
+            (Some(l), None) => write!(f, "{a} ≥ {l}"),
+            (None, Some(h)) => write!(f, "{a} ≤ {h}"),
+            (None, None) => f.write_str(a),
+        }
+    }
+}
+
+/// What a predicate states, its bounds as people read them.
+pub fn statement(schema: Option<&CredentialSchema>, p: &Predicate) -> Statement {
+    let v = |x| Some(display_value(schema, &p.attribute, x));
+    let (at_least, at_most) = match p.kind {
+        PredicateKind::AtLeast { bound } => (v(bound), None),
+        PredicateKind::AtMost { bound } => (None, v(bound)),
+        PredicateKind::Between { low, high } => (v(low), v(high)),
+    };
+    Statement {
+        attribute: p.attribute.clone(),
+        at_least,
+        at_most,
+    }
+}
+
 /// A predicate as people read it: `gpa ≥ 3.00`.
 pub fn display_predicate(schema: Option<&CredentialSchema>, p: &Predicate) -> String {
-    let a = &p.attribute;
-    let v = |x| display_value(schema, a, x);
-    match p.kind {
-        PredicateKind::AtLeast { bound } => format!("{a} ≥ {}", v(bound)),
-        PredicateKind::AtMost { bound } => format!("{a} ≤ {}", v(bound)),
-        PredicateKind::Between { low, high } => format!("{} ≤ {a} ≤ {}", v(low), v(high)),
-    }
+    statement(schema, p).to_string()
 }
 
 /// Parses `gpa>=300`, `birth_date<=7000`, `kyc_level=2..5` (encoded values).

@@ -176,31 +176,102 @@ pub fn check_request_times(r: &PresentationRequest, now: i64) -> Result<(), Refu
     }
 }
 
+/// One way a request goes beyond what its verifier registered: as text, the English the CLI
+/// prints; serialized, a `code` and the parts a translated screen needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum ScopeViolation {
+    /// The verifier named is not registered.
+    #[error("{verifier} is not a verifier registered on the ledger")]
+    NotRegistered {
+        /// The DID the request names.
+        verifier: String,
+    },
+    /// The request's key is not the registered one.
+    #[error("the request is not signed with the verifier's registered key")]
+    OtherKey,
+    /// The purpose is not registered.
+    #[error("purpose {purpose:?} is not one of its registered purposes ({})", registered.join(", "))]
+    Purpose {
+        /// The purpose stated.
+        purpose: String,
+        /// The purposes registered.
+        registered: Vec<String>,
+    },
+    /// The credential type is not in its scope.
+    #[error("it may not ask for {credential_type} credentials")]
+    CredentialType {
+        /// The type asked for.
+        credential_type: String,
+    },
+    /// An attribute it may not see.
+    #[error("it may not ask to see `{attribute}`")]
+    Disclose {
+        /// The attribute.
+        attribute: String,
+    },
+    /// An attribute it may not ask a proof about.
+    #[error("it may not ask for a proof about `{attribute}`")]
+    Predicate {
+        /// The attribute.
+        attribute: String,
+    },
+    /// Two bounds where it registered one.
+    #[error(
+        "it asks for `{attribute}` between two bounds, which can reveal the value; it registered one bound only"
+    )]
+    TwoBounds {
+        /// The attribute.
+        attribute: String,
+    },
+    /// A range narrower than it registered.
+    #[error(
+        "it asks for `{attribute}` within a range {width} wide, which can reveal the value; it registered ranges at least {min_width} wide"
+    )]
+    NarrowRange {
+        /// The attribute.
+        attribute: String,
+        /// The range's width asked (in the predicate's encoding).
+        width: i64,
+        /// The narrowest registered.
+        min_width: i64,
+    },
+}
+
+/// Violations as one line: `a; b`.
+pub fn join(violations: &[ScopeViolation]) -> String {
+    violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Where `request` goes beyond what `verifier` registered (empty: inside its scope).
-pub fn scope_violations(request: &SignedRequest, verifier: Option<&VerifierRecord>) -> Vec<String> {
+pub fn scope_violations(request: &SignedRequest, verifier: Option<&VerifierRecord>) -> Vec<ScopeViolation> {
     let r = &request.request;
     let Some(v) = verifier else {
-        return vec![format!(
-            "{} is not a verifier registered on the ledger",
-            r.verifier
-        )];
+        return vec![ScopeViolation::NotRegistered {
+            verifier: r.verifier.to_string(),
+        }];
     };
     let mut out = Vec::new();
     if v.did != r.verifier || v.public_key != request.verifier_key {
-        out.push("the request is not signed with the verifier's registered key".into());
+        out.push(ScopeViolation::OtherKey);
     }
     if !v.purposes.contains(&r.purpose) {
-        out.push(format!(
-            "purpose {:?} is not one of its registered purposes ({})",
-            r.purpose,
-            v.purposes.join(", ")
-        ));
+        out.push(ScopeViolation::Purpose {
+            purpose: r.purpose.clone(),
+            registered: v.purposes.clone(),
+        });
     }
     match v.scope.iter().find(|s| s.credential_type == r.credential_type) {
-        None => out.push(format!("it may not ask for {} credentials", r.credential_type)),
+        None => out.push(ScopeViolation::CredentialType {
+            credential_type: r.credential_type.clone(),
+        }),
         Some(item) => {
             for d in r.disclose.iter().filter(|d| !item.disclose.contains(d)) {
-                out.push(format!("it may not ask to see `{d}`"));
+                out.push(ScopeViolation::Disclose { attribute: d.clone() });
             }
             let allowed: Vec<PredicateScope<'_>> = item
                 .predicates
@@ -214,7 +285,9 @@ pub fn scope_violations(request: &SignedRequest, verifier: Option<&VerifierRecor
                 }
                 seen.push(&p.attribute);
                 match allowed.iter().find(|a| a.attribute == p.attribute) {
-                    None => out.push(format!("it may not ask for a proof about `{}`", p.attribute)),
+                    None => out.push(ScopeViolation::Predicate {
+                        attribute: p.attribute.clone(),
+                    }),
                     Some(a) => out.extend(a.violation(&r.predicates)),
                 }
             }
@@ -264,7 +337,7 @@ impl<'a> PredicateScope<'a> {
     }
 
     /// Why the request's predicates on this attribute go beyond the entry, if they do.
-    fn violation(&self, predicates: &[Predicate]) -> Option<String> {
+    fn violation(&self, predicates: &[Predicate]) -> Option<ScopeViolation> {
         let mut low: Option<i64> = None;
         let mut high: Option<i64> = None;
         for p in predicates.iter().filter(|p| p.attribute == self.attribute) {
@@ -283,15 +356,15 @@ impl<'a> PredicateScope<'a> {
             return None;
         };
         let width = i128::from(high) - i128::from(low);
+        let attribute = self.attribute.to_owned();
         match self.min_range_width {
-            None => Some(format!(
-                "it asks for `{}` between two bounds, which can reveal the value; it registered one bound only",
-                self.attribute
-            )),
-            Some(w) if width < i128::from(w) => Some(format!(
-                "it asks for `{}` within a range {width} wide, which can reveal the value; it registered ranges at least {w} wide",
-                self.attribute
-            )),
+            None => Some(ScopeViolation::TwoBounds { attribute }),
+            Some(w) if width < i128::from(w) => Some(ScopeViolation::NarrowRange {
+                attribute,
+                // Below `w`, so within i64 unless negative past its range (an empty range).
+                width: i64::try_from(width).unwrap_or(i64::MIN),
+                min_width: w,
+            }),
             Some(_) => None,
         }
     }
@@ -1299,7 +1372,12 @@ mod tests {
     fn scope_bounds_the_shape_of_predicates_not_only_their_attributes() {
         let key = SecretKey::generate(&mut rand_core::OsRng);
         let one_bound = verifier(&key, &["gpa", "graduation_date:range:365"]);
-        let violations = |v: &VerifierRecord, p: &[&str]| scope_violations(&asking(&key, p), Some(v));
+        let violations = |v: &VerifierRecord, p: &[&str]| -> Vec<String> {
+            scope_violations(&asking(&key, p), Some(v))
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
         assert!(violations(&one_bound, &["gpa>=300"]).is_empty());
         assert!(violations(&one_bound, &["gpa<=300"]).is_empty());
         let pinned = violations(&one_bound, &["gpa=342..342"]);
