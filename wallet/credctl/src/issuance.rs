@@ -690,4 +690,244 @@ mod tests {
             .expect_err("refused");
         assert!(e.to_string().contains("--replace"), "{e}");
     }
+
+    const URL: &str = "https://issuer.example";
+
+    /// A batch of `n` diplomas bound to `holder` in `dir`, offered: each offer's pre-authorized
+    /// code and transaction code, as `offers.csv` gives them.
+    fn offered(dir: &Path, holder: &schemas::sm2::SecretKey, n: usize) -> Vec<(String, String)> {
+        use wallet::issuer::{BatchPlan, HolderBinding, Row, issue_batch, write_batch};
+        let schema =
+            schemas::credential_schema::CredentialSchema::builtin("university-diploma").expect("schema");
+        let university = schemas::sm2::SecretKey::generate(&mut OsRng);
+        let plan = BatchPlan {
+            schema: &schema,
+            issuer: schemas::Did::from_public_key(university.public_key()),
+            valid_from: wallet::now() - 60,
+            valid_until: None,
+            list_id: 0,
+            first_index: 0,
+            unlinkable: false,
+            public_url: "http://127.0.0.1:1",
+        };
+        let rows = (0..n)
+            .map(|i| {
+                Row::new(
+                    i + 2,
+                    serde_json::json!({"name": format!("Graduate {i}"), "student_id": format!("{}", 2022010001 + i),
+                        "degree": "Bachelor of Engineering", "major": "Computer Science", "gpa": 3.62,
+                        "graduation_date": "2026-07-01"}),
+                    HolderBinding {
+                        holder_key: holder.public_key().clone(),
+                        holder_commitment: None,
+                    },
+                )
+            })
+            .collect();
+        let batch = issue_batch(&plan, rows, &|_| {}).expect("issued");
+        assert_eq!(batch.credentials.len(), n, "{:?}", batch.rejected);
+        write_batch(dir, &batch, false).expect("written");
+        assert_eq!(
+            make_offers(dir, URL, 3_600, wallet::now(), false).expect("offered"),
+            n
+        );
+        let csv = std::fs::read_to_string(dir.join("offers.csv")).expect("offers.csv");
+        csv.lines()
+            .skip(1)
+            .map(|row| {
+                let [_, link, tx_code] = row.split(',').collect::<Vec<_>>()[..] else {
+                    panic!("a row of three: {row}");
+                };
+                let Ok(schemas::openid4vci::OfferLink::ByValue(offer)) =
+                    schemas::openid4vci::OfferLink::parse(link)
+                else {
+                    panic!("an offer by value: {link}");
+                };
+                (offer.grants.pre_authorized.code, tx_code.to_owned())
+            })
+            .collect()
+    }
+
+    fn open(dir: &Path) -> Arc<Issuer> {
+        Arc::new(Issuer::open(dir, "Test").expect("the issuer opens"))
+    }
+
+    fn book(dir: &Path) -> OfferBook {
+        serde_json::from_slice(&std::fs::read(dir.join("offers.json")).expect("offers.json")).expect("a book")
+    }
+
+    async fn answer(r: Response) -> (StatusCode, serde_json::Value) {
+        let status = r.status();
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).expect("JSON"))
+    }
+
+    async fn redeem(svc: &Arc<Issuer>, code: &str, tx_code: &str) -> (StatusCode, serde_json::Value) {
+        let form = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", PRE_AUTHORIZED_GRANT)
+            .append_pair("pre-authorized_code", code)
+            .append_pair("tx_code", tx_code)
+            .finish();
+        answer(token(State(svc.clone()), form.into()).await).await
+    }
+
+    async fn access_token(svc: &Arc<Issuer>, code: &str, tx_code: &str) -> String {
+        let (status, body) = redeem(svc, code, tx_code).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    async fn fresh_nonce(svc: &Arc<Issuer>) -> String {
+        let (_, body) = answer(nonce(State(svc.clone())).await).await;
+        body["c_nonce"].as_str().expect("a nonce").to_owned()
+    }
+
+    /// Asks for the credential with `token` and a proof by `holder` over `nonce`.
+    async fn deliver(
+        svc: &Arc<Issuer>,
+        token: &str,
+        holder: &schemas::sm2::SecretKey,
+        nonce: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+        );
+        let request = CredentialRequest {
+            credential_configuration_id: "UniversityDiploma".into(),
+            proofs: schemas::openid4vci::Proofs {
+                jwt: vec![schemas::openid4vci::proof_jwt(holder, URL, nonce, wallet::now())],
+            },
+        };
+        let body = serde_json::to_vec(&request).expect("request");
+        answer(credential(State(svc.clone()), headers, body.into()).await).await
+    }
+
+    fn delivered(status: StatusCode, body: &serde_json::Value) -> bool {
+        status == StatusCode::OK && body["credentials"][0]["credential"].is_object()
+    }
+
+    /// [`MAX_TX_CODE_TRIES`] wrong transaction codes lock the offer, the right code included;
+    /// each count is on disk before its answer, so the lock survives a restart.
+    #[tokio::test]
+    async fn wrong_transaction_codes_lock_the_offer_across_restarts() {
+        let dir = tempfile::tempdir().expect("dir");
+        let holder = schemas::sm2::SecretKey::generate(&mut OsRng);
+        let [(code, tx_code)] = &offered(dir.path(), &holder, 1)[..] else {
+            panic!("one offer");
+        };
+        let wrong = if tx_code == "000000" { "000001" } else { "000000" };
+        let svc = open(dir.path());
+        for tries in 1..=MAX_TX_CODE_TRIES {
+            let (status, body) = redeem(&svc, code, wrong).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("wrong")),
+                "{body}"
+            );
+            assert_eq!(
+                book(dir.path()).offers[0].failed_tries,
+                tries,
+                "written before the answer"
+            );
+        }
+        let locked = |body: &serde_json::Value| {
+            body["error"] == "invalid_grant"
+                && body["error_description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("locked"))
+        };
+        let (status, body) = redeem(&svc, code, tx_code).await;
+        assert!(status == StatusCode::BAD_REQUEST && locked(&body), "{body}");
+        drop(svc);
+        let (status, body) = redeem(&open(dir.path()), code, tx_code).await;
+        assert!(
+            status == StatusCode::BAD_REQUEST && locked(&body),
+            "after a restart: {body}"
+        );
+    }
+
+    /// An offer has one access token: redeeming it again voids the token given before.
+    #[tokio::test]
+    async fn a_new_access_token_voids_the_one_before() {
+        let dir = tempfile::tempdir().expect("dir");
+        let holder = schemas::sm2::SecretKey::generate(&mut OsRng);
+        let [(code, tx_code)] = &offered(dir.path(), &holder, 1)[..] else {
+            panic!("one offer");
+        };
+        let svc = open(dir.path());
+        let first = access_token(&svc, code, tx_code).await;
+        let second = access_token(&svc, code, tx_code).await;
+        assert_ne!(first, second);
+        let (status, body) = deliver(&svc, &first, &holder, &fresh_nonce(&svc).await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"], "invalid_token");
+        let (status, body) = deliver(&svc, &second, &holder, &fresh_nonce(&svc).await).await;
+        assert!(delivered(status, &body), "{body}");
+    }
+
+    /// A nonce serves one credential request, even with another offer's valid token; an
+    /// expired one serves none.
+    #[tokio::test]
+    async fn a_nonce_is_used_once_and_not_after_it_expires() {
+        let dir = tempfile::tempdir().expect("dir");
+        let holder = schemas::sm2::SecretKey::generate(&mut OsRng);
+        let [(code_a, tx_a), (code_b, tx_b)] = &offered(dir.path(), &holder, 2)[..] else {
+            panic!("two offers");
+        };
+        let svc = open(dir.path());
+        let (a, b) = (
+            access_token(&svc, code_a, tx_a).await,
+            access_token(&svc, code_b, tx_b).await,
+        );
+        let once = fresh_nonce(&svc).await;
+        let (status, body) = deliver(&svc, &a, &holder, &once).await;
+        assert!(delivered(status, &body), "{body}");
+        let (status, body) = deliver(&svc, &b, &holder, &once).await;
+        assert!(
+            status == StatusCode::BAD_REQUEST && body["error"] == "invalid_nonce",
+            "replayed: {body}"
+        );
+        let expired = svc.new_nonce(wallet::now() - NONCE_SECS - 1);
+        let (status, body) = deliver(&svc, &b, &holder, &expired).await;
+        assert!(
+            status == StatusCode::BAD_REQUEST && body["error"] == "invalid_nonce",
+            "expired: {body}"
+        );
+        let (status, body) = deliver(&svc, &b, &holder, &fresh_nonce(&svc).await).await;
+        assert!(delivered(status, &body), "{body}");
+    }
+
+    /// When the book of offers cannot be written the credential does not leave, and the offer
+    /// stays unspent: once the book can be written, it is redeemed and delivered.
+    #[tokio::test]
+    async fn an_unwritable_book_delivers_nothing_and_spends_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let holder = schemas::sm2::SecretKey::generate(&mut OsRng);
+        let [(code, tx_code)] = &offered(dir.path(), &holder, 1)[..] else {
+            panic!("one offer");
+        };
+        let svc = open(dir.path());
+        let token = access_token(&svc, code, tx_code).await;
+        // A folder where the book goes: the rename onto it fails, as root too.
+        let path = dir.path().join("offers.json");
+        std::fs::remove_file(&path).expect("remove");
+        std::fs::create_dir(&path).expect("a folder in its place");
+        let (status, body) = deliver(&svc, &token, &holder, &fresh_nonce(&svc).await).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            body["error"] == "temporarily_unavailable" && body.get("credentials").is_none(),
+            "{body}"
+        );
+        std::fs::remove_dir(&path).expect("the folder goes");
+        let token = access_token(&svc, code, tx_code).await;
+        let (status, body) = deliver(&svc, &token, &holder, &fresh_nonce(&svc).await).await;
+        assert!(delivered(status, &body), "{body}");
+        assert!(book(dir.path()).offers[0].redeemed);
+    }
 }
