@@ -553,4 +553,90 @@ mod tests {
             );
         }
     }
+
+    /// An issuer whose answer names a member twice (readers differ on which one counts) is
+    /// refused by name, in the token, the nonce and the credential answer alike: also where
+    /// the member is one this wallet does not read, or lies inside the credential.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_issuer_answer_naming_a_member_twice_is_refused() {
+        use schemas::openid4vci::{CredentialOffer, Grants, IssuerMetadata, PreAuthorized};
+        let json = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        let token = r#"{"access_token":"a","token_type":"Bearer","expires_in":300}"#;
+        let nonce = r#"{"c_nonce":"n"}"#;
+        let credential = r#"{"credentials":[{"credential":{"id":"urn:x"}}]}"#;
+        let cases = [
+            (token, nonce, credential, None),
+            (
+                r#"{"access_token":"a","access_token":"b","token_type":"Bearer","expires_in":300}"#,
+                nonce,
+                credential,
+                Some("access_token"),
+            ),
+            (
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":300,"scope":"x","scope":"y"}"#,
+                nonce,
+                credential,
+                Some("scope"),
+            ),
+            (
+                token,
+                r#"{"c_nonce":"n","c_nonce":"m"}"#,
+                credential,
+                Some("c_nonce"),
+            ),
+            (
+                token,
+                nonce,
+                r#"{"credentials":[{"credential":{"id":"urn:x","id":"urn:y"}}]}"#,
+                Some("id"),
+            ),
+        ];
+        for (token, nonce, credential, twice) in cases {
+            let issuer = serve(json(token)).await;
+            let metadata = IssuerMetadata {
+                credential_issuer: issuer.clone(),
+                credential_endpoint: serve(json(credential)).await,
+                nonce_endpoint: serve(json(nonce)).await,
+                credential_configurations_supported: Default::default(),
+                display: vec![],
+            };
+            let offer = Offer {
+                offer: CredentialOffer {
+                    credential_issuer: issuer.clone(),
+                    credential_configuration_ids: vec!["UniversityDiploma".into()],
+                    grants: Grants {
+                        pre_authorized: PreAuthorized {
+                            code: "code".into(),
+                            tx_code: None,
+                        },
+                    },
+                },
+                issuer_name: None,
+                metadata,
+                token_endpoint: issuer,
+            };
+            let got = match redeem_offer(&offer, None).await {
+                Ok(redeemed) => fetch_credential(&offer, &redeemed, "proof".into()).await,
+                Err(e) => Err(e),
+            };
+            match (twice, got) {
+                (None, got) => assert_eq!(got.expect("a well-formed exchange"), r#"{"id":"urn:x"}"#),
+                (Some(member), Ok(text)) => panic!("{member} twice, and accepted: {text}"),
+                (Some(member), Err(e)) => {
+                    let text = e.to_string();
+                    assert!(
+                        matches!(e, ExchangeError::Unexpected { .. })
+                            && text.contains(&format!("{member:?} appears twice")),
+                        "{member}: {text}"
+                    );
+                }
+            }
+        }
+    }
 }
