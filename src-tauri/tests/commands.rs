@@ -316,3 +316,130 @@ fn the_wallet_pins_one_consortium_and_refuses_the_other() {
     rt.block_on(ours.stop());
     rt.block_on(theirs.stop());
 }
+
+/// A real devnet (ports 19200-19304) where a university issued the holder a diploma and an
+/// employer asks for it twice: once a second request is under review, `approve` and `decline`
+/// naming the first one's ticket are refused as `stale_request`; approving names the second
+/// and answers the second request.
+#[test]
+fn approve_and_decline_act_only_on_the_review_under_way() {
+    use wallet::roles::{Identity, approve};
+    const PASSWORD: &str = "correct horse battery";
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let devnet = rt
+        .block_on(credctl::demo::start_devnet(
+            &dir.path().join("devnet"),
+            19_200,
+            &mut |_| {},
+        ))
+        .expect("devnet");
+    let mut app = App::new(&dir.path().join("app"));
+    let genesis = devnet.genesis_file.to_str().expect("utf-8").to_owned();
+    app.call(
+        "save_settings",
+        json!({"settings": {"ledger": devnet.apis[0], "genesis": genesis, "autoLockMinutes": 5,
+            "provingKey": null}}),
+    )
+    .expect("saved");
+    app.call("create_wallet", json!({ "password": PASSWORD }))
+        .expect("created");
+    let binding: wallet::issuer::HolderBinding =
+        serde_json::from_value(app.call("holder_binding", json!({})).expect("binding")).expect("a binding");
+
+    let registered = |proposal| {
+        for member in devnet.governance.iter().take(2) {
+            rt.block_on(approve(&devnet.ledger, member, proposal))
+                .expect("approved");
+        }
+    };
+    let (university, _) = Identity::create(
+        &dir.path().join("university"),
+        "Review University",
+        PASSWORD,
+        COST,
+    )
+    .expect("issuer");
+    registered(
+        rt.block_on(university.register_issuer(&devnet.ledger, vec!["UniversityDiploma".into()]))
+            .expect("proposed"),
+    );
+    let (employer, _) =
+        Identity::create(&dir.path().join("employer"), "Review Employer", PASSWORD, COST).expect("verifier");
+    registered(
+        rt.block_on(employer.register_verifier(
+            &devnet.ledger,
+            vec![schemas::ledger::ScopeItem {
+                credential_type: "UniversityDiploma".into(),
+                disclose: vec!["degree".into()],
+                predicates: vec![],
+                escrow: None,
+            }],
+            vec!["employment screening".into()],
+            "review-employer/v1".into(),
+        ))
+        .expect("proposed"),
+    );
+    let schema = schemas::credential_schema::CredentialSchema::builtin("university-diploma").expect("schema");
+    let row = wallet::issuer::Row::new(
+        2,
+        json!({"name": "Li Hua", "student_id": "2022010001", "degree": "Bachelor of Engineering",
+            "major": "Computer Science", "gpa": 3.62, "graduation_date": "2026-07-01"}),
+        binding,
+    );
+    let (batch, _) = rt
+        .block_on(university.issue_and_anchor(
+            &devnet.ledger,
+            &schema,
+            vec![row],
+            (wallet::now() - 60, None),
+            false,
+            &|_| {},
+        ))
+        .expect("issued");
+    app.call(
+        "import_credential",
+        json!({ "text": batch.credentials[0].1.to_json().to_string() }),
+    )
+    .expect("imported");
+
+    let spec = wallet::verifier::RequestSpec {
+        credential_type: "UniversityDiploma".into(),
+        accepted_issuers: vec![university.did()],
+        disclose: vec!["degree".into()],
+        predicates: vec![],
+        purpose: "employment screening".into(),
+        ttl_secs: 600,
+        tier: schemas::presentation::Tier::Selective,
+    };
+    let mut review = |request: &schemas::presentation::SignedRequest| {
+        let text = serde_json::to_string(request).expect("request JSON");
+        let r = app
+            .call("prepare_request", json!({ "text": text, "credential": null }))
+            .expect("under review");
+        r["ticket"].as_u64().expect("a ticket")
+    };
+    let first = wallet::verifier::make_request(employer.key(), &spec, wallet::now(), &mut rand_core::OsRng);
+    let second = wallet::verifier::make_request(employer.key(), &spec, wallet::now(), &mut rand_core::OsRng);
+    let (old, current) = (review(&first), review(&second));
+    assert_ne!(old, current);
+
+    let e = app
+        .call("approve", json!({ "saveTo": null, "ticket": old }))
+        .expect_err("the first review is over");
+    assert_eq!(e["code"], "stale_request", "{e}");
+    let e = app
+        .call("decline", json!({ "ticket": old }))
+        .expect_err("the first review is over");
+    assert_eq!(e["code"], "stale_request", "{e}");
+    let answered = app
+        .call("approve", json!({ "saveTo": null, "ticket": current }))
+        .expect("the current review is answered");
+    let presentation: schemas::presentation::Presentation =
+        serde_json::from_str(answered["presentation"].as_str().expect("a presentation")).expect("parses");
+    assert_eq!(
+        presentation.request, second,
+        "it answers the request under review"
+    );
+    rt.block_on(devnet.stop());
+}
