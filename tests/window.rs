@@ -8,9 +8,11 @@
 //! keyboard alone. Every main screen is saved as a PNG in `$CREDENCE_SCREENSHOTS` (default
 //! `target/screenshots`).
 //!
-//! Needs a display and tauri-driver, so it is ignored by a plain test run; `.ci/test` runs it as
-//! `xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run --workspace --run-ignored only
-//! -E 'binary_id(credence-desktop::window)'` after the workspace tests (which build `credctl`).
+//! Needs a display, a D-Bus session bus (a second launch hands its link to the running window
+//! over it), tauri-driver and xdotool (for the system's file dialogs), so it is ignored by a
+//! plain test run; `.ci/test` runs it as `dbus-run-session -- xvfb-run -a -s "-screen 0
+//! 1280x800x24" cargo nextest run --workspace --run-ignored only -E
+//! 'binary_id(credence-desktop::window)'` after the workspace tests (which build `credctl`).
 
 mod common;
 
@@ -217,25 +219,33 @@ impl Window {
                 std::thread::sleep(Duration::from_millis(200));
             }
         });
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        xdotool(&["windowfocus", "--sync", &dialog]);
-        if save {
-            // The proposed name is selected: the typed path replaces it.
-            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
-        }
         let typed = path.to_str().expect("utf-8");
-        xdotool(&["type", "--delay", "25", typed]);
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        xdotool(&["key", "Return"]);
-        let deadline = Instant::now() + WAIT;
-        while self.value(css).await != typed {
-            assert!(
-                Instant::now() < deadline,
-                "the dialog's path did not reach {css}: {:?}",
-                self.value(css).await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // GTK may still be filling the dialog when it maps: each try focuses it, opens the
+        // location entry (an open dialog; a save dialog's name entry has the focus), replaces
+        // what the entry holds with the path and presses Enter.
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            xdotool(&["windowfocus", "--sync", &dialog]);
+            if !save {
+                xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+            xdotool(&["type", "--delay", "25", typed]);
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            xdotool(&["key", "Return"]);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if self.value(css).await == typed {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
+        panic!(
+            "the dialog's path did not reach {css}: {:?}",
+            self.value(css).await
+        );
     }
 
     async fn shot(&self, name: &str) {
@@ -247,6 +257,32 @@ impl Window {
             "the screenshot of {name} is not a PNG"
         );
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+}
+
+/// Opens `link` with the desktop wallet the way the system does (`credence-desktop LINK`); the
+/// single-instance plugin hands it to the running window and this second process exits.
+fn open_with_the_wallet(app: &Path, wallet_dir: &Path, link: &str) {
+    let mut second = Command::new(app)
+        .arg(link)
+        .env("CREDENCE_DESKTOP_DIR", wallet_dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("a second launch of the wallet");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            assert!(status.success(), "the second launch failed: {status}");
+            return;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!(
+                "the second launch did not hand its link over and exit: the test needs a D-Bus \
+                 session bus (run it under dbus-run-session, as .ci/test does)"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -424,10 +460,11 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     let consent = w.find("#main").await.text().await.expect("consent");
     assert!(consent.contains("verify.employer.example"), "{consent}");
     assert!(consent.contains("Window Employer"), "{consent}");
-    assert!(consent.contains("degree: BEng"), "{consent}");
-    assert!(consent.contains("gpa ≥ 3.00"), "{consent}");
+    // Attributes named as people name them (the built-in schema's field names are not shown).
+    assert!(consent.contains("Degree: BEng"), "{consent}");
+    assert!(consent.contains("GPA ≥ 3.00"), "{consent}");
     assert!(
-        consent.contains("student_id"),
+        consent.contains("Student number"),
         "hidden attributes are listed: {consent}"
     );
     w.shot("07-consent").await;
@@ -450,7 +487,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     ));
     w.review(&wide).await;
     let scope = w.wait_text("#scope", "Outside its registered scope").await;
-    assert!(scope.contains("student_id"), "{scope}");
+    assert!(scope.contains("Student number"), "{scope}");
     assert!(
         !w.find("#approve").await.is_enabled().await.expect("enabled?"),
         "an out-of-scope request must not be approvable"
@@ -480,7 +517,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.go("history", "Disclosure history").await;
     let row = w.wait_text("#history tbody tr", "Window Employer").await;
     assert!(
-        row.contains("degree: BEng") && row.contains("gpa ≥ 3.00"),
+        row.contains("Degree: BEng") && row.contains("gpa ≥ 3.00"),
         "{row}"
     );
     assert_eq!(
@@ -494,7 +531,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.shot("10-history").await;
 
     // Issue 20: the employer's page in a real browser (Chromium) and the wallet's link flow.
-    employer_page_to_desktop_wallet(&w, &cli, &employer, &api, d).await;
+    employer_page_to_desktop_wallet(&w, &app, &cli, &employer, &api, d).await;
     // Issue 20: the university's offer link, accepted in the wallet (OpenID4VCI).
     offer_to_desktop_wallet(&w, &run, &cli, &uni, &api, d, &key).await;
 
@@ -513,13 +550,15 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.shot("31-zh-credentials").await;
     w.click(".card-open").await;
     w.wait_text("#revocation", "未撤销").await;
+    w.wait_text("#main table", "平均学分绩点").await;
     w.shot("32-zh-credential-detail").await;
     w.go("answer", "回应请求").await;
     let text = std::fs::read_to_string(&wide).expect("request file");
     w.type_into("#request-text", &text).await;
     w.click("#request button[type=submit]").await;
     w.screen("审阅请求").await;
-    w.wait_text("#scope", "超出其登记范围").await;
+    // The library's reason and the attribute, both in Chinese.
+    w.wait_text("#scope", "超出其登记范围：它无权查看“学号”").await;
     w.shot("33-zh-consent").await;
     w.click("#decline").await;
     w.wait_text("#notice", "已拒绝").await;
@@ -662,7 +701,14 @@ async fn page_request(c: &Client, index: usize) -> (String, String) {
 /// request beyond the employer's registered scope: the wallet cannot approve it; the holder
 /// declines, the wallet tells the verifier so (in the same words as any refusal), and the page
 /// shows it declined.
-async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path, api: &str, d: &Path) {
+async fn employer_page_to_desktop_wallet(
+    w: &Window,
+    app: &Path,
+    cli: &Path,
+    employer: &Path,
+    api: &str,
+    d: &Path,
+) {
     let token = "window-staff-token-0123456789abcdef";
     let tokens = d.join("staff-tokens");
     std::fs::write(&tokens, format!("front-desk {token}\n")).expect("tokens");
@@ -755,12 +801,19 @@ async fn employer_page_to_desktop_wallet(w: &Window, cli: &Path, employer: &Path
         .await
         .expect("click");
     let (wide, _) = page_request(&c, 1).await;
-    w.go("answer", "Answer a request").await;
-    w.type_into("#request-link", &wide).await;
+    // This link the system opens with the wallet, as a browser or a QR scanner would: a second
+    // launch hands it to the running window (over the D-Bus session bus) and exits; the link
+    // waits in the box, and nothing is fetched until the holder asks.
+    w.go("credentials", "Your credentials").await;
+    open_with_the_wallet(app, &d.join("desktop"), &wide);
+    w.wait_text("#notice", "A verifier's link was opened with the wallet")
+        .await;
+    w.screen("Answer a request").await;
+    assert_eq!(w.value("#request-link").await, wide);
     w.click("#request button[type=submit]").await;
     w.screen("Review the request").await;
     let scope = w.wait_text("#scope", "Outside its registered scope").await;
-    assert!(scope.contains("student_id"), "{scope}");
+    assert!(scope.contains("Student number"), "{scope}");
     assert!(
         !w.find("#approve").await.is_enabled().await.expect("enabled?"),
         "an out-of-scope request must not be approvable"

@@ -310,6 +310,22 @@ pub struct Sent {
     pub line: String,
 }
 
+impl From<Result<wallet::exchange::Delivered, wallet::exchange::ExchangeError>> for Sent {
+    /// The verifier's reply, or why there was none (the UI words the rest).
+    fn from(r: Result<wallet::exchange::Delivered, wallet::exchange::ExchangeError>) -> Sent {
+        match r {
+            Ok(d) => Sent {
+                accepted: d.accepted(),
+                line: d.line(),
+            },
+            Err(e) => Sent {
+                accepted: false,
+                line: e.to_string(),
+            },
+        }
+    }
+}
+
 struct Inner {
     /// Where the pinned genesis and what was proven from it are kept.
     trust_file: TrustFile,
@@ -377,6 +393,16 @@ impl AppState {
     /// The link the system opened the app with, once.
     pub fn take_link(&self) -> Option<String> {
         self.incoming.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Makes the wallet look idle for `idle` more (the auto-lock tests; minutes are too long
+    /// to wait for).
+    #[doc(hidden)]
+    pub async fn backdate_activity(&self, idle: Duration) {
+        let mut inner = self.inner.lock().await;
+        if let Some(t) = inner.last_active.checked_sub(idle) {
+            inner.last_active = t;
+        }
     }
 
     fn wallet_dir(&self) -> PathBuf {
@@ -773,16 +799,7 @@ pub async fn approve(state: &AppState, save_to: Option<String>, ticket: Option<u
     };
     drop(inner);
     let sent = match &exchange {
-        Some(x) => Some(match wallet::exchange::send(x, &presentation).await {
-            Ok(d) => Sent {
-                accepted: d.accepted(),
-                line: d.line(),
-            },
-            Err(e) => Sent {
-                accepted: false,
-                line: e.to_string(),
-            },
-        }),
+        Some(x) => Some(Sent::from(wallet::exchange::send(x, &presentation).await)),
         None => None,
     };
     Ok(Answered {
@@ -806,16 +823,7 @@ pub async fn decline(state: &AppState, ticket: Option<u64>) -> Res<Option<Sent>>
     let Some(x) = exchange else {
         return Ok(None);
     };
-    Ok(Some(match wallet::exchange::refuse(&x).await {
-        Ok(d) => Sent {
-            accepted: d.accepted(),
-            line: d.line(),
-        },
-        Err(e) => Sent {
-            accepted: false,
-            line: e.to_string(),
-        },
-    }))
+    Ok(Some(Sent::from(wallet::exchange::refuse(&x).await)))
 }
 
 /// The disclosure history.

@@ -443,3 +443,42 @@ fn approve_and_decline_act_only_on_the_review_under_way() {
     );
     rt.block_on(devnet.stop());
 }
+
+/// The window asks for the status every half minute: that must not keep the wallet open. An idle
+/// wallet locks itself at the next status; a holder's command counts as activity.
+#[test]
+fn the_wallet_locks_itself_when_idle_though_the_window_keeps_asking_its_status() {
+    use tauri::Manager;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut app = App::new(dir.path());
+    app.call("create_wallet", json!({"password": "correct horse battery"}))
+        .expect("created");
+    app.call(
+        "save_settings",
+        json!({"settings": {"ledger": "http://127.0.0.1:1", "autoLockMinutes": 1, "provingKey": null}}),
+    )
+    .expect("one minute");
+    let idle = |app: &App, secs: u64| {
+        let state = app.webview.state::<AppState>();
+        tauri::async_runtime::block_on(state.backdate_activity(std::time::Duration::from_secs(secs)));
+    };
+    let unlocked = |app: &mut App| app.call("status", json!({})).expect("status")["unlocked"] == true;
+
+    // A holder's command 50 s in keeps it open past the minute.
+    idle(&app, 50);
+    app.call("list_credentials", json!({})).expect("still open");
+    idle(&app, 20);
+    assert!(unlocked(&mut app), "a command counts as activity");
+
+    // Status polls 50 s in do not: 70 s after the last command it locks.
+    app.call("list_credentials", json!({})).expect("still open");
+    idle(&app, 50);
+    assert!(unlocked(&mut app), "50 s idle is under the minute");
+    idle(&app, 20);
+    assert!(
+        !unlocked(&mut app),
+        "the window's status polls kept an idle wallet open"
+    );
+    let e = app.call("list_credentials", json!({})).expect_err("locked");
+    assert_eq!(e["code"], "locked");
+}

@@ -38,7 +38,9 @@ describe("attribute names from the schema", () => {
     ];
     const v = consentView({ ...consent, hidden: ["gpa", "degree"] }, notes);
     expect(v.disclosed).toEqual(["Degree awarded: Bachelor of Engineering"]);
-    expect(v.hidden).toEqual(["gpa", "Degree awarded"]);
+    // gpa has no title in these notes: the wallet's own name for the built-in attribute.
+    expect(v.hidden).toEqual(["GPA", "Degree awarded"]);
+    expect(consentView({ ...consent, hidden: ["shoe_size"] }, notes).hidden).toEqual(["shoe_size"]);
   });
 });
 
@@ -46,9 +48,9 @@ describe("consent screen", () => {
   it("says who asks, what is shown, proven and hidden, and allows approval inside the scope", () => {
     const v = consentView(consent);
     expect(v.title).toBe("Huawei Recruiting asks for your University Diploma");
-    expect(v.disclosed).toEqual(["degree: Bachelor of Engineering"]);
-    expect(v.proven).toEqual(["gpa ≥ 3.00"]);
-    expect(v.hidden).toContain("student_id");
+    expect(v.disclosed).toEqual(["Degree: Bachelor of Engineering"]);
+    expect(v.proven).toEqual(["GPA ≥ 3.00"]);
+    expect(v.hidden).toContain("Student number");
     expect(v.scope.ok).toBe(true);
     expect(v.canApprove).toBe(true);
     expect(v.warnings).toEqual([]);
@@ -94,7 +96,7 @@ describe("consent screen", () => {
   it("refuses approval outside the registered scope and warns loudly", () => {
     const v = consentView({ ...consent, scopeViolations: [{ code: "disclose", attribute: "student_id" }], revoked: true, verifierName: null });
     expect(v.canApprove).toBe(false);
-    expect(v.scope.text).toContain("student_id");
+    expect(v.scope.text).toContain('it may not ask to see "Student number"');
     expect(v.warnings.join(" ")).toContain("revoked");
     expect(v.warnings.join(" ")).toContain("not registered");
     expect(v.title).toContain("unregistered verifier");

@@ -1,6 +1,6 @@
 // Pure helpers the screens use: plain-language errors, dates, consent sections.
 
-import { t, typeLabel } from "./i18n";
+import { attributeName, t, typeLabel } from "./i18n";
 
 export interface CommandError {
   code: string;
@@ -104,9 +104,9 @@ export function violationText(v: ScopeViolation, notes: AttributeNote[] = []): s
   }
 }
 
-/** An attribute's name as its schema titles it (else its field name). */
+/** An attribute's name as its schema titles it (else as the wallet names a built-in one, else its field name). */
 export function labelOf(notes: AttributeNote[], name: string): string {
-  return notes.find((n) => n.name === name)?.title ?? name;
+  return notes.find((n) => n.name === name)?.title ?? attributeName(name) ?? name;
 }
 
 export interface EscrowConsent {

@@ -76,7 +76,7 @@ describe("languages", () => {
     const notes = [{ name: "gpa", title: "平均学分绩点", description: null }];
     expect(consentView(v0, notes).proven).toEqual(["平均学分绩点 ≥ 3.00"]);
     expect(v.scope.text).toBe(
-      "超出其登记范围：它无权查看“student_id”; 它要求“gpa”落在宽度为 10 的范围内，这可能暴露其值；它登记的范围宽度至少为 50",
+      "超出其登记范围：它无权查看“学号”; 它要求“平均学分绩点”落在宽度为 10 的范围内，这可能暴露其值；它登记的范围宽度至少为 50",
     );
   });
 });

@@ -55,6 +55,39 @@ export function typeLabel(type: string, english: string): string {
   return current === "zh-CN" ? (TYPE_NAMES[type] ?? english) : english;
 }
 
+/**
+ * The built-in schemas' attributes as people name them, in English and Chinese: those schemas
+ * carry descriptions but no titles (adding titles would change their published text, which
+ * waits for a new version of each). A schema's own title always wins.
+ */
+const ATTRIBUTE_NAMES: Record<string, [string, string]> = {
+  name: ["Name", "姓名"],
+  student_id: ["Student number", "学号"],
+  degree: ["Degree", "学位"],
+  major: ["Major", "专业"],
+  gpa: ["GPA", "平均学分绩点"],
+  graduation_date: ["Graduation date", "毕业日期"],
+  program: ["Programme", "专业项目"],
+  credits_earned: ["Credits earned", "已获学分"],
+  period_end: ["Period ending", "截止日期"],
+  certificate: ["Certificate", "证书"],
+  certificate_number: ["Certificate number", "证书编号"],
+  level: ["Level", "等级"],
+  issued_on: ["Issued on", "颁发日期"],
+  expires_on: ["Expires on", "有效期至"],
+  birth_date: ["Date of birth", "出生日期"],
+  residence_country: ["Country of residence", "居住国家"],
+  kyc_level: ["KYC level", "KYC 等级"],
+  verified_on: ["Verified on", "核验日期"],
+  customer_handle: ["Customer handle", "客户标识"],
+};
+
+/** A built-in attribute's name in the current language (`undefined`: not one the wallet knows). */
+export function attributeName(name: string): string | undefined {
+  const known = Object.hasOwn(ATTRIBUTE_NAMES, name) ? ATTRIBUTE_NAMES[name] : undefined;
+  return known ? known[current === "zh-CN" ? 1 : 0] : undefined;
+}
+
 export const ZH: Record<string, string> = {
   // navigation and headings
   Credentials: "凭证",

@@ -493,7 +493,7 @@ async function historyScreen() {
     .map(
       (d) => `<tr><td>${new Date(d.at * 1000).toISOString().replace("T", " ").slice(0, 16)}</td>
         <td>${esc(d.verifierName ?? d.verifier)}</td><td>${esc(d.purpose)}</td>
-        <td>${esc(d.disclosed.map(([n, v]) => `${n}: ${v}`).join(", ") || t("nothing"))}</td>
+        <td>${esc(d.disclosed.map(([n, v]) => `${labelOf([], n)}: ${v}`).join(", ") || t("nothing"))}</td>
         <td>${esc(d.proven.join(", ") || t("nothing"))}</td></tr>`,
     )
     .join("");

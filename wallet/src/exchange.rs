@@ -37,16 +37,16 @@ pub enum ExchangeError {
     /// The link is not one this wallet opens.
     #[error(transparent)]
     Link(#[from] schemas::openid4vp::LinkError),
-    /// The verifier could not be reached.
-    #[error("cannot reach the verifier at {url}: {reason}")]
+    /// The verifier or issuer could not be reached.
+    #[error("cannot reach {url}: {reason}")]
     Unreachable {
         /// The address.
         url: String,
         /// Why.
         reason: String,
     },
-    /// The verifier answered something other than OpenID4VP says.
-    #[error("the verifier at {url} answered unexpectedly: {reason}")]
+    /// The verifier or issuer answered something other than OpenID4VP or OpenID4VCI says.
+    #[error("{url} answered unexpectedly: {reason}")]
     Unexpected {
         /// The address.
         url: String,
