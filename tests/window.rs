@@ -8,10 +8,10 @@
 //! keyboard alone. Every main screen is saved as a PNG in `$CREDENCE_SCREENSHOTS` (default
 //! `target/screenshots`).
 //!
-//! Needs a display, a D-Bus session bus (a second launch hands its link to the running window
-//! over it), tauri-driver and xdotool (for the system's file dialogs), so it is ignored by a
-//! plain test run; `.ci/test` runs it as `dbus-run-session -- xvfb-run -a -s "-screen 0
-//! 1280x800x24" cargo nextest run --workspace --run-ignored only -E
+//! Needs a display, `dbus-daemon` (the test starts its own session bus: a second launch hands
+//! its link to the running window over it), tauri-driver and xdotool (for the system's file
+//! dialogs), so it is ignored by a plain test run; `.ci/test` runs it as `xvfb-run -a -s
+//! "-screen 0 1280x800x24" cargo nextest run --workspace --run-ignored only -E
 //! 'binary_id(credence-desktop::window)'` after the workspace tests (which build `credctl`).
 
 mod common;
@@ -32,11 +32,46 @@ const SERVICE_PORT: u16 = 17_850;
 const ISSUER_PORT: u16 = 17_860;
 const WAIT: Duration = Duration::from_secs(60);
 
+/// A D-Bus session bus of the test's own (each attempt gets a fresh one): the wallet's single
+/// instance is a name on it, so a second launch finds the first here — never a developer's
+/// running wallet, nor an app a failed attempt left behind.
+struct SessionBus {
+    pid: String,
+    address: String,
+}
+
+impl SessionBus {
+    fn start() -> SessionBus {
+        let out = Command::new("dbus-daemon")
+            .args(["--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"])
+            .output()
+            .unwrap_or_else(|e| panic!("dbus-daemon cannot run ({e}): install the Debian package dbus-daemon"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines = text.lines();
+        match (lines.next(), lines.next()) {
+            (Some(address), Some(pid)) if out.status.success() => SessionBus {
+                address: address.trim().to_owned(),
+                pid: pid.trim().to_owned(),
+            },
+            _ => panic!(
+                "dbus-daemon did not start: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(&self.pid).status();
+    }
+}
+
 /// tauri-driver, stopped with SIGTERM so that it stops WebKitWebDriver and the app too.
 struct Driver(Child);
 
 impl Driver {
-    fn start(wallet_dir: &Path) -> Driver {
+    fn start(wallet_dir: &Path, bus: &SessionBus) -> Driver {
         let exe = std::env::var_os("TAURI_DRIVER").map_or_else(
             || {
                 let cargo_bin = std::env::var_os("CARGO_HOME")
@@ -53,6 +88,7 @@ impl Driver {
             .args(["--port", &DRIVER_PORT.to_string()])
             .args(["--native-port", &(DRIVER_PORT + 1).to_string()])
             .env("CREDENCE_DESKTOP_DIR", wallet_dir)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
@@ -205,47 +241,35 @@ impl Window {
     /// keyboard — types the full path and presses Enter —; the field then holds the path.
     async fn choose(&self, css: &str, title: &str, path: &Path, save: bool) {
         self.click(&format!("{css}-choose")).await;
-        let dialog = tokio::task::block_in_place(|| {
-            let deadline = Instant::now() + WAIT;
-            loop {
-                let found = xdotool(&["search", "--onlyvisible", "--name", title]);
-                if let Some(id) = found.lines().next() {
-                    break id.to_owned();
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "no file dialog titled {title:?} opened"
-                );
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        });
+        let open = || xdotool(&["search", "--onlyvisible", "--name", title]).lines().next().map(str::to_owned);
+        let dialog = wait_for(|| async { open() }, &format!("a file dialog titled {title:?}")).await;
         let typed = path.to_str().expect("utf-8");
-        // GTK may still be filling the dialog when it maps: each try focuses it, opens the
-        // location entry (an open dialog; a save dialog's name entry has the focus), replaces
-        // what the entry holds with the path and presses Enter.
-        for _ in 0..4 {
-            tokio::time::sleep(Duration::from_millis(800)).await;
-            xdotool(&["windowfocus", "--sync", &dialog]);
-            if !save {
-                xdotool(&["key", "--clearmodifiers", "ctrl+l"]);
-                tokio::time::sleep(Duration::from_millis(300)).await;
+        // GTK may still be filling the dialog when it maps, and lose the first keys: each try,
+        // while the dialog is still open, focuses it, opens the location entry (an open dialog;
+        // a save dialog's name entry has the focus), replaces what the entry holds with the path
+        // and presses Enter, then waits for the dialog to close.
+        for _ in 0..5 {
+            if open().is_none() {
+                break;
             }
-            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
-            xdotool(&["type", "--delay", "25", typed]);
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            xdotool(&["key", "Return"]);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if self.value(css).await == typed {
-                    return;
-                }
+            xdotool_ok(&["windowfocus", "--sync", &dialog]);
+            if !save {
+                xdotool_ok(&["key", "--clearmodifiers", "ctrl+l"]);
+            }
+            xdotool_ok(&["key", "--clearmodifiers", "ctrl+a"]);
+            xdotool_ok(&["type", "--delay", "25", typed]);
+            xdotool_ok(&["key", "--clearmodifiers", "Return"]);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while open().is_some() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        panic!(
-            "the dialog's path did not reach {css}: {:?}",
-            self.value(css).await
-        );
+        assert!(open().is_none(), "the file dialog {title:?} did not take the path");
+        wait_for(
+            || async { (self.value(css).await == typed).then_some(()) },
+            &format!("the chosen path in {css}"),
+        )
+        .await;
     }
 
     async fn shot(&self, name: &str) {
@@ -262,10 +286,11 @@ impl Window {
 
 /// Opens `link` with the desktop wallet the way the system does (`credence-desktop LINK`); the
 /// single-instance plugin hands it to the running window and this second process exits.
-fn open_with_the_wallet(app: &Path, wallet_dir: &Path, link: &str) {
+fn open_with_the_wallet(app: &Path, bus: &SessionBus, wallet_dir: &Path, link: &str) {
     let mut second = Command::new(app)
         .arg(link)
         .env("CREDENCE_DESKTOP_DIR", wallet_dir)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
         .stdout(Stdio::null())
         .spawn()
         .expect("a second launch of the wallet");
@@ -277,22 +302,45 @@ fn open_with_the_wallet(app: &Path, wallet_dir: &Path, link: &str) {
         }
         if Instant::now() > deadline {
             let _ = second.kill();
-            panic!(
-                "the second launch did not hand its link over and exit: the test needs a D-Bus \
-                 session bus (run it under dbus-run-session, as .ci/test does)"
-            );
+            panic!("the second launch did not hand its link over to the first and exit");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-/// Runs xdotool (on the test's display) and answers what it printed.
+/// Runs xdotool (on the test's display) and answers what it printed (`search` finding nothing
+/// is not an error).
 fn xdotool(args: &[&str]) -> String {
     let out = Command::new("xdotool")
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("xdotool cannot run ({e}): install the Debian package xdotool"));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs xdotool; it must succeed.
+fn xdotool_ok(args: &[&str]) {
+    let out = Command::new("xdotool")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("xdotool cannot run ({e}): install the Debian package xdotool"));
+    assert!(
+        out.status.success(),
+        "xdotool {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Polls `probe` until it answers something (within [`WAIT`]).
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(mut probe: impl FnMut() -> F, what: &str) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "waited in vain for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn screenshots_dir() -> PathBuf {
@@ -344,7 +392,8 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     )));
     tokio::task::block_in_place(|| approve(&cli, &devnet_dir, &api, &p));
 
-    let _driver = Driver::start(&d.join("desktop"));
+    let bus = SessionBus::start();
+    let _driver = Driver::start(&d.join("desktop"), &bus);
     let w = Window::open(&app, screenshots_dir()).await;
 
     // Onboarding: create, read the phrase off the screen, type it back.
@@ -517,7 +566,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.go("history", "Disclosure history").await;
     let row = w.wait_text("#history tbody tr", "Window Employer").await;
     assert!(
-        row.contains("Degree: BEng") && row.contains("gpa ≥ 3.00"),
+        row.contains("Degree: BEng") && row.contains("GPA ≥ 3.00"),
         "{row}"
     );
     assert_eq!(
@@ -531,7 +580,7 @@ async fn the_wallet_window_from_onboarding_to_a_verified_presentation() {
     w.shot("10-history").await;
 
     // Issue 20: the employer's page in a real browser (Chromium) and the wallet's link flow.
-    employer_page_to_desktop_wallet(&w, &app, &cli, &employer, &api, d).await;
+    employer_page_to_desktop_wallet(&w, &app, &bus, &cli, &employer, &api, d).await;
     // Issue 20: the university's offer link, accepted in the wallet (OpenID4VCI).
     offer_to_desktop_wallet(&w, &run, &cli, &uni, &api, d, &key).await;
 
@@ -704,6 +753,7 @@ async fn page_request(c: &Client, index: usize) -> (String, String) {
 async fn employer_page_to_desktop_wallet(
     w: &Window,
     app: &Path,
+    bus: &SessionBus,
     cli: &Path,
     employer: &Path,
     api: &str,
@@ -805,7 +855,7 @@ async fn employer_page_to_desktop_wallet(
     // launch hands it to the running window (over the D-Bus session bus) and exits; the link
     // waits in the box, and nothing is fetched until the holder asks.
     w.go("credentials", "Your credentials").await;
-    open_with_the_wallet(app, &d.join("desktop"), &wide);
+    tokio::task::block_in_place(|| open_with_the_wallet(app, bus, &d.join("desktop"), &wide));
     w.wait_text("#notice", "A verifier's link was opened with the wallet")
         .await;
     w.screen("Answer a request").await;

@@ -12,7 +12,8 @@
 //!
 //! Numeric (predicate-capable) attributes are committed with Pedersen commitments by `zk`;
 //! text attributes with salted SM3 digests. The schema's root `x-credence` object names the
-//! schema id and credential type.
+//! schema id and credential type. A property's `title` and `description` are what wallets show
+//! for it; `x-credence-l10n` gives them in other languages (`{"zh-CN": {"title": "学位"}}`).
 //!
 //! Invariant: [`CredentialSchema::encode_subject`] accepts exactly the subjects that validate,
 //! and reports every violation with the field's JSON pointer and the rule broken.
@@ -21,24 +22,43 @@ use crate::hash::{Hash, sm3};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The built-in credential schemas: (file name, JSON text).
-pub const BUILTIN_SCHEMAS: [(&str, &str); 5] = [
+/// The built-in credential schemas: (name, JSON text). A name without a version is the newest
+/// version, which new credentials use; older versions stay built in so that credentials issued
+/// under them keep verifying (a schema id names one text forever).
+pub const BUILTIN_SCHEMAS: [(&str, &str); 9] = [
+    // Version 2 of the first three (and version 3 of the KYC attestation) give each attribute
+    // a title and a Simplified Chinese title and description (`x-credence-l10n`, issue 20).
     (
         "university-diploma",
+        include_str!("../credentials/university-diploma-2.json"),
+    ),
+    (
+        "university-diploma-1",
         include_str!("../credentials/university-diploma.json"),
     ),
     (
         "academic-transcript",
+        include_str!("../credentials/academic-transcript-2.json"),
+    ),
+    (
+        "academic-transcript-1",
         include_str!("../credentials/academic-transcript.json"),
     ),
     (
         "professional-certificate",
+        include_str!("../credentials/professional-certificate-2.json"),
+    ),
+    (
+        "professional-certificate-1",
         include_str!("../credentials/professional-certificate.json"),
     ),
-    // Version 2 adds the identity handle (`customer_handle`, issue 18); new attestations use
-    // it. Version 1 stays built in so that attestations issued under it keep verifying.
+    // Version 2 added the identity handle (`customer_handle`, issue 18).
     (
         "kyc-attestation",
+        include_str!("../credentials/kyc-attestation-3.json"),
+    ),
+    (
+        "kyc-attestation-2",
         include_str!("../credentials/kyc-attestation-2.json"),
     ),
     (
@@ -93,6 +113,69 @@ pub struct AttributeSpec {
     /// Its JSON Schema `description`, what screens say of it (one line, at most 300
     /// characters; else none).
     pub description: Option<String>,
+    /// Its title and description in other languages (`x-credence-l10n`), kept under the same
+    /// rules, at most [`MAX_TRANSLATIONS`].
+    pub translations: Vec<Translation>,
+}
+
+/// Languages one attribute may be translated into (`x-credence-l10n`); more are ignored.
+pub const MAX_TRANSLATIONS: usize = 16;
+/// The longest language tag kept (BCP 47 tags in use are far shorter).
+pub const MAX_LANGUAGE_TAG: usize = 35;
+/// The longest title kept, in characters.
+pub const MAX_TITLE_CHARS: usize = 120;
+/// The longest description kept, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 300;
+
+/// An attribute's title and description in one language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Translation {
+    /// A BCP 47 language tag (`zh-CN`).
+    pub lang: String,
+    /// The title in that language.
+    pub title: Option<String>,
+    /// The description in that language.
+    pub description: Option<String>,
+}
+
+/// An annotation from a schema's author shown to holders: kept only when it is one short line
+/// (a published schema is another party's text).
+fn note(v: Option<&Value>, max: usize) -> Option<String> {
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control))
+        .map(str::to_owned)
+}
+
+/// A language tag as BCP 47 writes one: letters, then `-`-separated letters and digits.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    first_ok
+        && tag.len() <= MAX_LANGUAGE_TAG
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A property's `x-credence-l10n`: `{"zh-CN": {"title": …, "description": …}, …}`. Entries that
+/// are not a language tag with a short title or description are left out; display text never
+/// makes a schema invalid.
+fn translations(prop: &Value) -> Vec<Translation> {
+    let Some(map) = prop.get("x-credence-l10n").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(lang, _)| is_language_tag(lang))
+        .map(|(lang, t)| Translation {
+            lang: lang.clone(),
+            title: note(t.get("title"), MAX_TITLE_CHARS),
+            description: note(t.get("description"), MAX_DESCRIPTION_CHARS),
+        })
+        .filter(|t| t.title.is_some() || t.description.is_some())
+        .take(MAX_TRANSLATIONS)
+        .collect()
 }
 
 /// One way a subject breaks its schema.
@@ -252,21 +335,13 @@ impl CredentialSchema {
                     serde_json::from_value::<AttributeEncoding>(e)
                         .map_err(|_| invalid(format!("property {name:?}: `x-credence-encoding` must be text, integer, decimal-x100 or date-days")))
                 })?;
-            // Annotations from the schema's author, shown to holders: kept only when they are
-            // one short line (a published schema is another party's text).
-            let note = |key: &str, max: usize| {
-                prop.get(key)
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control))
-                    .map(str::to_owned)
-            };
             attributes.push(AttributeSpec {
                 name: name.clone(),
                 encoding,
                 required: required.contains(&name.as_str()),
-                title: note("title", 120),
-                description: note("description", 300),
+                title: note(prop.get("title"), MAX_TITLE_CHARS),
+                description: note(prop.get("description"), MAX_DESCRIPTION_CHARS),
+                translations: translations(prop),
             });
         }
         // The identity handle (issue 18): an integer attribute the issuer assigns, which an

@@ -400,9 +400,10 @@ impl AppState {
     #[doc(hidden)]
     pub async fn backdate_activity(&self, idle: Duration) {
         let mut inner = self.inner.lock().await;
-        if let Some(t) = inner.last_active.checked_sub(idle) {
-            inner.last_active = t;
-        }
+        inner.last_active = inner
+            .last_active
+            .checked_sub(idle)
+            .expect("the machine has been up longer than the idle time asked");
     }
 
     fn wallet_dir(&self) -> PathBuf {
@@ -966,6 +967,7 @@ pub async fn choose_file<R: tauri::Runtime>(
             "This window cannot show file dialogs: type the full path.",
         )
     })?;
+    // No control character (a NUL would make the dialog library panic on the window's thread).
     let title: String = title.chars().filter(|c| !c.is_control()).take(120).collect();
     // No extension filter: GTK's hide files without an extension, and consortia name their
     // files as they like.

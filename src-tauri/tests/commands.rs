@@ -482,3 +482,21 @@ fn the_wallet_locks_itself_when_idle_though_the_window_keeps_asking_its_status()
     let e = app.call("list_credentials", json!({})).expect_err("locked");
     assert_eq!(e["code"], "locked");
 }
+
+/// `choose_file` names its dialogs in camelCase, and where no dialog can be shown (this mock
+/// window) it says so and answers no path.
+#[test]
+fn choose_file_names_each_kind_and_says_when_no_dialog_can_be_shown() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut app = App::new(dir.path());
+    for kind in ["backupOpen", "backupSave", "presentationSave", "genesis", "provingKey"] {
+        let e = app
+            .call("choose_file", json!({"kind": kind, "title": "Pick\u{0}"}))
+            .expect_err("no dialog plugin here");
+        assert_eq!(e["code"], "no_dialog", "{kind}: {e}");
+    }
+    let e = app
+        .call("choose_file", json!({"kind": "anyFile", "title": "x"}))
+        .expect_err("an unknown kind");
+    assert!(e.to_string().contains("anyFile"), "{e}");
+}

@@ -216,6 +216,8 @@ async function cmdSchema(args) {
   addFormats(ajv);
   ajv.addKeyword({keyword: 'x-credence', schemaType: 'object'});
   ajv.addKeyword({keyword: 'x-credence-encoding', schemaType: 'string'});
+  // Display text in other languages (docs/cryptosuites.md §2.7): annotation only.
+  ajv.addKeyword({keyword: 'x-credence-l10n', schemaType: 'object'});
   let validate;
   try {
     validate = ajv.compile(schema);

@@ -1,6 +1,6 @@
 // Pure helpers the screens use: plain-language errors, dates, consent sections.
 
-import { attributeName, t, typeLabel } from "./i18n";
+import { attributeName, lang, t, typeLabel } from "./i18n";
 
 export interface CommandError {
   code: string;
@@ -43,6 +43,24 @@ export interface AttributeNote {
   name: string;
   title: string | null;
   description: string | null;
+  /** The title and description in other languages (`x-credence-l10n`). */
+  translations?: { lang: string; title: string | null; description: string | null }[];
+}
+
+/** The note's title and description in the screen's language, where the schema gives them. */
+function localized(note: AttributeNote | undefined): { title: string | null; description: string | null } {
+  if (!note) return { title: null, description: null };
+  const want = lang().toLowerCase();
+  const primary = want.split("-")[0];
+  const all = note.translations ?? [];
+  const tr =
+    all.find((x) => x.lang.toLowerCase() === want) ?? all.find((x) => x.lang.toLowerCase().split("-")[0] === primary);
+  return { title: tr?.title ?? note.title, description: tr?.description ?? note.description };
+}
+
+/** What the schema says an attribute is, in the screen's language (`null`: nothing). */
+export function aboutOf(notes: AttributeNote[], name: string): string | null {
+  return localized(notes.find((n) => n.name === name)).description;
 }
 
 /** A statement proven without showing the value (the wallet's `tier::Statement`). */
@@ -106,7 +124,7 @@ export function violationText(v: ScopeViolation, notes: AttributeNote[] = []): s
 
 /** An attribute's name as its schema titles it (else as the wallet names a built-in one, else its field name). */
 export function labelOf(notes: AttributeNote[], name: string): string {
-  return notes.find((n) => n.name === name)?.title ?? attributeName(name) ?? name;
+  return localized(notes.find((n) => n.name === name)).title ?? attributeName(name) ?? name;
 }
 
 export interface EscrowConsent {
@@ -127,6 +145,8 @@ export interface Disclosure {
   tier: string;
   disclosed: [string, string][];
   proven: string[];
+  /** `proven` in parts (absent from entries written before December 2026). */
+  statements?: Statement[];
   request: string;
 }
 
@@ -228,7 +248,7 @@ export function consentView(c: Consent, notes: AttributeNote[] = []): ConsentVie
     hidden: c.hidden.map((n) => labelOf(notes, n)),
     scope: scopeOk
       ? { ok: true, text: t("The request stays inside what this verifier registered on the ledger.") }
-      : { ok: false, text: t("Outside its registered scope: {what}", { what: c.scopeViolations.map((v) => violationText(v, notes)).join("; ") }) },
+      : { ok: false, text: t("Outside its registered scope: {what}", { what: c.scopeViolations.map((v) => violationText(v, notes)).join(t("; ")) }) },
     session: c.channel
       ? {
           value: c.channel.session,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import formatSource from "./format.ts?raw";
-import { type Consent, consentView } from "./format";
+import { type Consent, aboutOf, consentView } from "./format";
 import { setLang, t, ZH } from "./i18n";
 import mainSource from "./main.ts?raw";
 
@@ -72,11 +72,31 @@ describe("languages", () => {
     };
     const v = consentView(v0);
     expect(v.title).toBe("华为招聘 请求你的学位证书");
-    // The attribute named by its schema's title, the library's reason in the screen's language.
-    const notes = [{ name: "gpa", title: "平均学分绩点", description: null }];
-    expect(consentView(v0, notes).proven).toEqual(["平均学分绩点 ≥ 3.00"]);
+    // The attribute named by its schema's title in the screen's language (`x-credence-l10n`),
+    // else its title, else the wallet's name for a built-in attribute.
+    const notes = [
+      {
+        name: "gpa",
+        title: "Grade point average",
+        description: "On a 4.0 scale",
+        translations: [
+          { lang: "fr", title: "Moyenne", description: null },
+          { lang: "zh-CN", title: "绩点", description: "4.0 分制" },
+        ],
+      },
+      { name: "degree", title: "Degree awarded", description: null, translations: [{ lang: "zh-TW", title: "學位", description: null }] },
+      { name: "major", title: "Field", description: "What was studied" },
+    ];
+    expect(consentView(v0, notes).proven).toEqual(["绩点 ≥ 3.00"]);
+    expect(consentView({ ...v0, hidden: ["degree", "major", "name"] }, notes).hidden).toEqual(["學位", "Field", "姓名"]);
+    expect(aboutOf(notes, "gpa")).toBe("4.0 分制");
+    expect(aboutOf(notes, "major")).toBe("What was studied");
+    setLang("en");
+    expect(consentView(v0, notes).proven).toEqual(["Grade point average ≥ 3.00"]);
+    expect(aboutOf(notes, "gpa")).toBe("On a 4.0 scale");
+    setLang("zh-CN");
     expect(v.scope.text).toBe(
-      "超出其登记范围：它无权查看“学号”; 它要求“平均学分绩点”落在宽度为 10 的范围内，这可能暴露其值；它登记的范围宽度至少为 50",
+      "超出其登记范围：它无权查看“学号”；它要求“平均学分绩点”落在宽度为 10 的范围内，这可能暴露其值；它登记的范围宽度至少为 50",
     );
   });
 });

@@ -45,7 +45,7 @@ export function t(en: string, vars: Record<string, string | number> = {}): strin
 /** Credential types the wallet knows by name. */
 const TYPE_NAMES: Record<string, string> = {
   UniversityDiploma: "学位证书",
-  AcademicTranscript: "成绩单",
+  AcademicTranscriptSummary: "成绩单摘要",
   KycAttestation: "KYC 认证",
   ProfessionalCertificate: "职业资格证书",
 };
@@ -119,10 +119,13 @@ export const ZH: Record<string, string> = {
   "Recovery phrase (24 words)": "助记词（24 个词）",
   "Backup file (full path)": "备份文件（完整路径）",
   "Choose…": "选择…",
+  "; ": "；",
+  "The verifier accepted your answer.": "验证方接受了你的回应。",
+  "Its words: {line}": "对方原话：{line}",
   "This is not a credential the wallet can take.": "这不是钱包可以接收的凭证。",
   "This link is not one the wallet can open.": "钱包无法打开此链接。",
-  "The issuer's offer could not be read.": "无法读取颁发方的发放邀约。",
-  "The recovery phrase is not valid: check each word.": "恢复短语无效：请检查每个单词。",
+  "The issuer's offer could not be read.": "无法读取颁发方的发证邀请。",
+  "The recovery phrase is not valid: check each word.": "助记词无效：请检查每个词。",
   "This request cannot be answered.": "无法回应此请求。",
   "The settings need a correction.": "设置需要更正。",
   "The exchange with the other party failed.": "与对方的交换失败。",
@@ -135,7 +138,7 @@ export const ZH: Record<string, string> = {
   "There is no wallet in this folder yet.": "此文件夹中还没有钱包。",
   "The ledger does not show this credential as issued.": "账本未显示此凭证已颁发。",
   "This credential was issued to another wallet.": "此凭证是颁发给另一个钱包的。",
-  "The words do not match the recovery phrase shown.": "这些单词与显示的恢复短语不符。",
+  "The words do not match the recovery phrase shown.": "这些词与显示的助记词不符。",
   "The proving key file cannot be used.": "无法使用该证明密钥文件。",
   "This request is no longer the one under review: open it again.": "此请求已不是正在审阅的请求：请重新打开。",
   "The other party could not be reached.": "无法连接到对方。",

@@ -5,6 +5,8 @@ import { listen } from "@tauri-apps/api/event";
 import "./style.css";
 import {
   type AttributeNote,
+  aboutOf,
+  statementText,
   type Consent,
   type Disclosure,
   type Summary,
@@ -96,12 +98,14 @@ main.addEventListener("click", async (ev) => {
   if (!button) return;
   const input = document.getElementById(button.dataset.for ?? "") as HTMLInputElement | null;
   const label = input ? document.querySelector(`label[for="${input.id}"]`)?.textContent ?? "" : "";
-  button.disabled = true;
+  // One dialog at a time (on Linux it is not modal to the window).
+  const all = [...document.querySelectorAll<HTMLButtonElement>("button.choose")];
+  for (const b of all) b.disabled = true;
   try {
     const path = await call<string | null>("choose_file", { kind: button.dataset.kind, title: label });
     if (input && path) input.value = path;
   } finally {
-    button.disabled = false;
+    for (const b of all) b.disabled = false;
   }
 });
 
@@ -265,7 +269,7 @@ async function detail(id: string) {
      <table><thead><tr><th scope="col">${t("Attribute")}</th><th scope="col">${t("Value")}</th></tr></thead><tbody>
        ${d.attributes
          .map(([n, v]) => {
-           const about = d.notes.find((x) => x.name === n)?.description;
+           const about = aboutOf(d.notes, n);
            return `<tr><th scope="row">${esc(labelOf(d.notes, n))}${about ? `<br><small class="muted">${esc(about)}</small>` : ""}</th><td>${esc(v)}</td></tr>`;
          })
          .join("")}
@@ -373,8 +377,6 @@ function answerScreen(link = "") {
 /** Reviews started; a result for an earlier one is dropped. */
 let reviewing = 0;
 
-/** After a link's request could not be answered (no credential fits, …): the holder may still
- *  tell the verifier they decline, in the same words as any refusal. */
 /** What the verifier said of an answer or a refusal the wallet sent it (its words are its own). */
 interface Sent {
   accepted: boolean;
@@ -388,6 +390,8 @@ function toldText(told: Sent): string {
     : t("The verifier could not be told, or did not take the refusal ({line}); it receives nothing.", { line: told.line });
 }
 
+/** After a link's request could not be answered (no credential fits, …): the holder may still
+ *  tell the verifier they decline, in the same words as any refusal. */
 function offerDecline() {
   if (document.getElementById("decline-link")) return;
   const b = document.createElement("button");
@@ -396,6 +400,7 @@ function offerDecline() {
   b.textContent = t("Tell the verifier you decline");
   b.addEventListener("click", async () => {
     const told = await call<Sent | null>("decline", { ticket: null });
+    if (told === undefined) return; // refused: the error is on screen
     say(told ? toldText(told) : t("Nothing was sent."));
     b.remove();
   });
@@ -451,6 +456,7 @@ function consent(c: Consent & { ticket: number; notes: AttributeNote[] }, byLink
   );
   document.getElementById("decline")!.addEventListener("click", async () => {
     const told = await call<Sent | null>("decline", { ticket: c.ticket });
+    if (told === undefined) return; // refused (a stale review, a locked wallet): the error is on screen
     say(`${t("Declined. No presentation was made.")}${told ? ` ${toldText(told)}` : ""}`);
     await credentials();
   });
@@ -464,7 +470,8 @@ function consent(c: Consent & { ticket: number; notes: AttributeNote[] }, byLink
     if (a.sent) {
       say(a.sent.accepted ? t("Sent: the verifier accepted your answer.") : t("The verifier did not accept the answer."), a.sent.accepted ? "info" : "error");
       show(
-        `<p id="sent" data-accepted="${a.sent.accepted}" class="${a.sent.accepted ? "ok" : "bad"}">${esc(a.sent.line)}</p>
+        `<p id="sent" data-accepted="${a.sent.accepted}" class="${a.sent.accepted ? "ok" : "bad"}">${esc(a.sent.accepted ? t("The verifier accepted your answer.") : t("The verifier did not accept the answer."))}
+         <br><span class="muted">${esc(t("Its words: {line}", { line: a.sent.line }))}</span></p>
          ${a.sent.accepted ? "" : `<p>${t("The presentation is below: send it another way, or open the link again.")}</p>`}
          ${a.savedTo ? `<p>${t("A copy is saved to {path}.", { path: `<span class="mono">${esc(a.savedTo)}</span>` })}</p>` : ""}
          <details><summary>${t("What was sent")}</summary><textarea id="presentation" rows="12" readonly>${esc(a.presentation)}</textarea></details>`,
@@ -494,7 +501,7 @@ async function historyScreen() {
       (d) => `<tr><td>${new Date(d.at * 1000).toISOString().replace("T", " ").slice(0, 16)}</td>
         <td>${esc(d.verifierName ?? d.verifier)}</td><td>${esc(d.purpose)}</td>
         <td>${esc(d.disclosed.map(([n, v]) => `${labelOf([], n)}: ${v}`).join(", ") || t("nothing"))}</td>
-        <td>${esc(d.proven.join(", ") || t("nothing"))}</td></tr>`,
+        <td>${esc((d.statements?.length ? d.statements.map((s) => statementText(s)) : d.proven).join(", ") || t("nothing"))}</td></tr>`,
     )
     .join("");
   show(

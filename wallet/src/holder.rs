@@ -181,6 +181,8 @@ pub struct AttributeNote {
     pub title: Option<String>,
     /// The schema's description of it.
     pub description: Option<String>,
+    /// Both in other languages, as the schema gives them.
+    pub translations: Vec<schemas::credential_schema::Translation>,
 }
 
 /// Who could open an escrowed answer, as the consent screen shows it.
@@ -350,8 +352,11 @@ pub struct Disclosure {
     pub tier: Tier,
     /// What was revealed.
     pub disclosed: Vec<(String, String)>,
-    /// What was proven.
+    /// What was proven, as text (`gpa ≥ 3.00`).
     pub proven: Vec<String>,
+    /// The same in parts, for screens to word (absent in entries written before December 2026).
+    #[serde(default)]
+    pub statements: Vec<tier::Statement>,
     /// The request's digest.
     pub request: Hash,
     /// The escrow the answer carried (unlinkable tier, when the verifier required it).
@@ -692,6 +697,7 @@ impl Holder {
                 name: a.name.clone(),
                 title: a.title.clone(),
                 description: a.description.clone(),
+                translations: a.translations.clone(),
             })
             .collect())
     }
@@ -957,6 +963,7 @@ impl Holder {
             tier: consent.tier,
             disclosed: consent.disclosed.clone(),
             proven: consent.proven.iter().map(ToString::to_string).collect(),
+            statements: consent.proven.clone(),
             request: pending.request.request.digest(),
             escrow: match &presentation.proof {
                 PresentationProof::Unlinkable { proof } => proof.escrow.clone(),

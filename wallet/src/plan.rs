@@ -214,7 +214,7 @@ mod tests {
         let chain = Chain::new();
         let publisher =
             Did::from_public_key(schemas::sm2::SecretKey::generate(&mut rand_core::OsRng).public_key());
-        let published = CredentialSchema::from_json(&kyc_text().replace("kyc-attestation:2", "bank-kyc:3"))
+        let published = CredentialSchema::from_json(&kyc_text().replace("kyc-attestation:3", "bank-kyc:3"))
             .expect("a schema");
         chain.put(
             state_keys::schema("credence:schema:bank-kyc:3"),

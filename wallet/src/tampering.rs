@@ -643,7 +643,7 @@ async fn a_schema_published_on_the_ledger_serves_both_tiers_on_both_sides() {
         .expect("built in")
         .1;
     let custom = |id: &str| {
-        CredentialSchema::from_json(&text.replace("credence:schema:kyc-attestation:2", id)).expect("a schema")
+        CredentialSchema::from_json(&text.replace("credence:schema:kyc-attestation:3", id)).expect("a schema")
     };
     let published = custom("credence:schema:bank-kyc:7");
     assert!(CredentialSchema::builtin_by_id(published.id()).is_none());

@@ -238,6 +238,18 @@ pub enum ScopeViolation {
     },
 }
 
+/// A verifier's text as a screen may put it inside its own sentence: without control
+/// characters or the invisible ones that reorder or hide text (bidirectional overrides and
+/// isolates, zero-width characters).
+fn plain(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !(c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'))
+        })
+        .collect()
+}
+
 /// Violations as one line: `a; b`.
 pub fn join(violations: &[ScopeViolation]) -> String {
     violations
@@ -261,8 +273,8 @@ pub fn scope_violations(request: &SignedRequest, verifier: Option<&VerifierRecor
     }
     if !v.purposes.contains(&r.purpose) {
         out.push(ScopeViolation::Purpose {
-            purpose: r.purpose.clone(),
-            registered: v.purposes.clone(),
+            purpose: plain(&r.purpose),
+            registered: v.purposes.iter().map(|p| plain(p)).collect(),
         });
     }
     match v.scope.iter().find(|s| s.credential_type == r.credential_type) {
@@ -1364,6 +1376,88 @@ mod tests {
             tier: Tier::Selective,
         };
         make_request(key, &spec, 1_800_000_000, &mut rand_core::OsRng)
+    }
+
+    /// The desktop's UI words each violation from its JSON (`ui/src/format.ts` `ScopeViolation`):
+    /// this is that shape, variant by variant; a rename here must be made there too.
+    #[test]
+    fn scope_violations_serialize_in_the_shape_the_ui_reads() {
+        use serde_json::json;
+        let a = || "gpa".to_owned();
+        let cases = [
+            (
+                ScopeViolation::NotRegistered {
+                    verifier: "did:credence:00".into(),
+                },
+                json!({"code": "notRegistered", "verifier": "did:credence:00"}),
+            ),
+            (ScopeViolation::OtherKey, json!({"code": "otherKey"})),
+            (
+                ScopeViolation::Purpose {
+                    purpose: "p".into(),
+                    registered: vec!["hiring".into()],
+                },
+                json!({"code": "purpose", "purpose": "p", "registered": ["hiring"]}),
+            ),
+            (
+                ScopeViolation::CredentialType {
+                    credential_type: "KycAttestation".into(),
+                },
+                json!({"code": "credentialType", "credentialType": "KycAttestation"}),
+            ),
+            (
+                ScopeViolation::Disclose { attribute: a() },
+                json!({"code": "disclose", "attribute": "gpa"}),
+            ),
+            (
+                ScopeViolation::Predicate { attribute: a() },
+                json!({"code": "predicate", "attribute": "gpa"}),
+            ),
+            (
+                ScopeViolation::TwoBounds { attribute: a() },
+                json!({"code": "twoBounds", "attribute": "gpa"}),
+            ),
+            (
+                ScopeViolation::NarrowRange {
+                    attribute: a(),
+                    width: 10,
+                    min_width: 50,
+                },
+                json!({"code": "narrowRange", "attribute": "gpa", "width": 10, "minWidth": 50}),
+            ),
+        ];
+        for (v, want) in cases {
+            assert_eq!(serde_json::to_value(&v).expect("json"), want, "{v}");
+            let back: ScopeViolation = serde_json::from_value(want).expect("reads back");
+            assert_eq!(back, v);
+        }
+        let ui = include_str!("../../ui/src/format.ts");
+        for code in [
+            "notRegistered",
+            "otherKey",
+            "purpose",
+            "credentialType",
+            "disclose",
+            "predicate",
+            "twoBounds",
+            "narrowRange",
+        ] {
+            assert!(
+                ui.contains(&format!("case \"{code}\":")),
+                "the UI does not word {code}"
+            );
+        }
+    }
+
+    /// A verifier's purpose goes into the holder's sentence without what could reorder or hide
+    /// the words around it.
+    #[test]
+    fn a_purpose_in_a_violation_is_plain_text() {
+        assert_eq!(
+            plain("hir\u{202E}gni\u{200B}x\"\n is fine"),
+            "hirgnix\" is fine"
+        );
+        assert_eq!(plain("招聘"), "招聘");
     }
 
     /// A range that pins one value reveals it: ranges only where registered, and only so narrow

@@ -8,8 +8,8 @@ use schemas::credential::{
     attribute_digest,
 };
 use schemas::credential_schema::{
-    AttributeEncoding, AttributeValue, BUILTIN_SCHEMAS, CredentialSchema, SchemaError, date_from_days,
-    days_from_date,
+    AttributeEncoding, AttributeValue, BUILTIN_SCHEMAS, CredentialSchema, MAX_TITLE_CHARS, MAX_TRANSLATIONS,
+    SchemaError, Translation, date_from_days, days_from_date,
 };
 use schemas::did::{Did, DidDocument};
 use schemas::merkle::MerkleTree;
@@ -28,7 +28,10 @@ fn diploma_subject() -> serde_json::Value {
 /// (unchanged) names none.
 #[test]
 fn the_identity_handle_is_an_integer_property_the_schema_names() {
-    let v2 = CredentialSchema::builtin("kyc-attestation").expect("kyc");
+    let v3 = CredentialSchema::builtin("kyc-attestation").expect("kyc");
+    assert_eq!(v3.id(), "credence:schema:kyc-attestation:3");
+    assert_eq!(v3.identity_handle(), Some("customer_handle"));
+    let v2 = CredentialSchema::builtin("kyc-attestation-2").expect("kyc v2");
     assert_eq!(v2.id(), "credence:schema:kyc-attestation:2");
     assert_eq!(v2.identity_handle(), Some("customer_handle"));
     let v1 = CredentialSchema::builtin("kyc-attestation-1").expect("kyc v1");
@@ -62,19 +65,96 @@ fn schema_titles_and_descriptions_name_attributes() {
         student.description.as_deref(),
         Some("Student number at the issuing university")
     );
-    assert_eq!(student.title, None);
+    assert_eq!(student.title.as_deref(), Some("Student number"));
+    assert_eq!(
+        student.translations,
+        vec![Translation {
+            lang: "zh-CN".into(),
+            title: Some("学号".into()),
+            description: Some("颁发大学的学号".into()),
+        }]
+    );
+    // Version 1 (credentials issued before version 2) has no titles; it is unchanged.
+    let v1 = CredentialSchema::builtin("university-diploma-1").expect("diploma v1");
+    assert_eq!(v1.id(), "credence:schema:university-diploma:1");
+    assert_eq!(v1.attribute("student_id").and_then(|a| a.title.as_deref()), None);
     let mut json: serde_json::Value = serde_json::from_str(diploma.json()).expect("json");
     let props = &mut json["properties"]["credentialSubject"]["properties"];
     props["degree"]["title"] = "Degree awarded".into();
-    props["major"]["title"] = "x".repeat(121).into();
+    props["major"]["title"] = "x".repeat(MAX_TITLE_CHARS + 1).into();
     props["name"]["description"] = "line one\nline two".into();
-    let s = CredentialSchema::from_json(&json.to_string()).expect("schema");
+    // Translations: a language tag each, the same one-line rule, at most MAX_TRANSLATIONS.
+    props["gpa"]["x-credence-l10n"] = serde_json::json!({
+        "fr": {"title": "Moyenne"},
+        "not a tag": {"title": "dropped"},
+        "zh-Hant-TW": {"title": "x".repeat(MAX_TITLE_CHARS + 1), "description": "兩行\n文字"},
+        "de": "not an object",
+    });
+    let many: serde_json::Map<String, serde_json::Value> = (0..MAX_TRANSLATIONS + 5)
+        .map(|i| {
+            (
+                format!("q{}", char::from(b'a' + i as u8)),
+                serde_json::json!({"title": "t"}),
+            )
+        })
+        .collect();
+    props["degree"]["x-credence-l10n"] = many.into();
+    props["major"]["x-credence-l10n"] = "not a map".into();
+    let s =
+        CredentialSchema::from_json(&json.to_string()).expect("display text never makes a schema invalid");
     assert_eq!(
         s.attribute("degree").and_then(|a| a.title.as_deref()),
         Some("Degree awarded")
     );
     assert_eq!(s.attribute("major").and_then(|a| a.title.as_deref()), None);
     assert_eq!(s.attribute("name").and_then(|a| a.description.as_deref()), None);
+    let gpa = s.attribute("gpa").expect("gpa");
+    assert_eq!(
+        gpa.translations,
+        vec![Translation {
+            lang: "fr".into(),
+            title: Some("Moyenne".into()),
+            description: None,
+        }]
+    );
+    assert_eq!(
+        s.attribute("degree").map(|a| a.translations.len()),
+        Some(MAX_TRANSLATIONS)
+    );
+    assert_eq!(s.attribute("major").map(|a| a.translations.len()), Some(0));
+}
+
+/// Every built-in schema's newest version titles every attribute, in English and Simplified
+/// Chinese, with a description in both; its older versions stay built in, unchanged.
+#[test]
+fn the_newest_built_in_schemas_title_every_attribute_in_english_and_chinese() {
+    let newest: Vec<&str> = BUILTIN_SCHEMAS
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| !n.ends_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(newest.len(), 4, "{newest:?}");
+    for name in newest {
+        let s = CredentialSchema::builtin(name).expect("built in");
+        for a in s.attributes() {
+            assert!(a.title.is_some() && a.description.is_some(), "{name}: {}", a.name);
+            let zh = a.translations.iter().find(|t| t.lang == "zh-CN");
+            assert!(
+                zh.is_some_and(|t| t.title.is_some() && t.description.is_some()),
+                "{name}: {} has no Chinese title and description",
+                a.name
+            );
+        }
+    }
+    // One id, one text: every built-in id appears once.
+    let mut ids: Vec<String> = BUILTIN_SCHEMAS
+        .iter()
+        .map(|(n, _)| CredentialSchema::builtin(n).expect("built in").id().to_owned())
+        .collect();
+    ids.sort();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "a built-in id is used twice");
 }
 
 #[test]
@@ -185,10 +265,11 @@ fn bad_schema_documents_are_refused() {
     assert!(err.to_string().contains("x-credence-encoding"), "{err}");
 }
 
-/// The diploma schema cut down to the golden envelope's two attributes (`gpa`, `name`).
+/// The diploma schema (version 1, which the golden envelope names) cut down to the golden
+/// envelope's two attributes (`gpa`, `name`).
 pub(crate) fn golden_schema() -> CredentialSchema {
     let mut s: serde_json::Value = serde_json::from_str(
-        CredentialSchema::builtin("university-diploma")
+        CredentialSchema::builtin("university-diploma-1")
             .expect("built in")
             .json(),
     )
