@@ -43,9 +43,17 @@ struct SessionBus {
 impl SessionBus {
     fn start() -> SessionBus {
         let out = Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"])
+            .args([
+                "--session",
+                "--fork",
+                "--nopidfile",
+                "--print-address=1",
+                "--print-pid=1",
+            ])
             .output()
-            .unwrap_or_else(|e| panic!("dbus-daemon cannot run ({e}): install the Debian package dbus-daemon"));
+            .unwrap_or_else(|e| {
+                panic!("dbus-daemon cannot run ({e}): install the Debian package dbus-daemon")
+            });
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let mut lines = text.lines();
         match (lines.next(), lines.next()) {
@@ -241,7 +249,12 @@ impl Window {
     /// keyboard — types the full path and presses Enter —; the field then holds the path.
     async fn choose(&self, css: &str, title: &str, path: &Path, save: bool) {
         self.click(&format!("{css}-choose")).await;
-        let open = || xdotool(&["search", "--onlyvisible", "--name", title]).lines().next().map(str::to_owned);
+        let open = || {
+            xdotool(&["search", "--onlyvisible", "--name", title])
+                .lines()
+                .next()
+                .map(str::to_owned)
+        };
         let dialog = wait_for(|| async { open() }, &format!("a file dialog titled {title:?}")).await;
         let typed = path.to_str().expect("utf-8");
         // GTK may still be filling the dialog when it maps, and lose the first keys: each try,
@@ -264,7 +277,10 @@ impl Window {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        assert!(open().is_none(), "the file dialog {title:?} did not take the path");
+        assert!(
+            open().is_none(),
+            "the file dialog {title:?} did not take the path"
+        );
         wait_for(
             || async { (self.value(css).await == typed).then_some(()) },
             &format!("the chosen path in {css}"),
@@ -332,7 +348,10 @@ fn xdotool_ok(args: &[&str]) {
 }
 
 /// Polls `probe` until it answers something (within [`WAIT`]).
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(mut probe: impl FnMut() -> F, what: &str) -> T {
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+    mut probe: impl FnMut() -> F,
+    what: &str,
+) -> T {
     let deadline = Instant::now() + WAIT;
     loop {
         if let Some(v) = probe().await {

@@ -192,8 +192,23 @@ fn bench_proof_of_possession(c: &mut Criterion) {
     });
 }
 
+/// A published schema is parsed (and its validators compiled) when a wallet first meets it: the
+/// titles in two languages of version 2 against the bare version 1.
+fn bench_schema(c: &mut Criterion) {
+    for name in ["university-diploma-1", "university-diploma"] {
+        let text = CredentialSchema::builtin(name)
+            .expect("built in")
+            .json()
+            .to_owned();
+        c.bench_function(&format!("schema/parse {name} ({} bytes)", text.len()), |b| {
+            b.iter(|| CredentialSchema::from_json(black_box(&text)).expect("parses"))
+        });
+    }
+}
+
 criterion_group!(
     benches,
+    bench_schema,
     bench_credential,
     bench_status_list,
     bench_request_object,

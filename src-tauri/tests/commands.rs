@@ -489,7 +489,13 @@ fn the_wallet_locks_itself_when_idle_though_the_window_keeps_asking_its_status()
 fn choose_file_names_each_kind_and_says_when_no_dialog_can_be_shown() {
     let dir = tempfile::tempdir().expect("dir");
     let mut app = App::new(dir.path());
-    for kind in ["backupOpen", "backupSave", "presentationSave", "genesis", "provingKey"] {
+    for kind in [
+        "backupOpen",
+        "backupSave",
+        "presentationSave",
+        "genesis",
+        "provingKey",
+    ] {
         let e = app
             .call("choose_file", json!({"kind": kind, "title": "Pick\u{0}"}))
             .expect_err("no dialog plugin here");

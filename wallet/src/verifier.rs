@@ -1453,10 +1453,7 @@ mod tests {
     /// the words around it.
     #[test]
     fn a_purpose_in_a_violation_is_plain_text() {
-        assert_eq!(
-            plain("hir\u{202E}gni\u{200B}x\"\n is fine"),
-            "hirgnix\" is fine"
-        );
+        assert_eq!(plain("hir\u{202E}gni\u{200B}x\"\n is fine"), "hirgnix\" is fine");
         assert_eq!(plain("招聘"), "招聘");
     }
 

@@ -56,14 +56,20 @@ fn genesis() -> Genesis {
                 credential_types: vec!["UniversityDiploma".into(), "KycAttestation".into()],
             },
         },
-        schemas: ["university-diploma", "kyc-attestation"]
-            .iter()
-            .map(|n| {
-                CredentialSchema::builtin(n)
-                    .expect("builtin")
-                    .record(publisher.clone())
-            })
-            .collect(),
+        // The newest versions and the ones the tests' anchors name (still built in).
+        schemas: [
+            "university-diploma",
+            "university-diploma-1",
+            "kyc-attestation",
+            "kyc-attestation-2",
+        ]
+        .iter()
+        .map(|n| {
+            CredentialSchema::builtin(n)
+                .expect("builtin")
+                .record(publisher.clone())
+        })
+        .collect(),
     }
 }
 
