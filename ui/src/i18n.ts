@@ -119,6 +119,8 @@ export const ZH: Record<string, string> = {
   "Recovery phrase (24 words)": "助记词（24 个词）",
   "Backup file (full path)": "备份文件（完整路径）",
   "Choose…": "选择…",
+  active: "有效",
+  suspended: "已暂停",
   "; ": "；",
   "The verifier accepted your answer.": "验证方接受了你的回应。",
   "Its words: {line}": "对方原话：{line}",

@@ -259,7 +259,7 @@ async function detail(id: string) {
         : t("not revoked (checked live at block {height})", { height: d.checkedAt ?? "" });
   show(
     `<dl>
-       <dt>${t("Issuer")}</dt><dd>${esc(d.issuer ? t("{name} — {status}, may issue {types}", { name: d.issuer.name, status: d.issuer.status, types: d.issuer.allowedTypes.join(", ") }) : s.issuerName)}</dd>
+       <dt>${t("Issuer")}</dt><dd>${esc(d.issuer ? t("{name} — {status}, may issue {types}", { name: d.issuer.name, status: issuerStatus(d.issuer.status), types: d.issuer.allowedTypes.map(typeName).join(", ") }) : s.issuerName)}</dd>
        <dt>${t("Issuer DID")}</dt><dd class="mono">${esc(s.issuer)}</dd>
        <dt>${t("Anchored")}</dt><dd>${t("block {height}", { height: s.anchoredAt })}</dd>
        <dt>${t("Revocation")}</dt><dd id="revocation">${status}</dd>
@@ -376,6 +376,13 @@ function answerScreen(link = "") {
 
 /** Reviews started; a result for an earlier one is dropped. */
 let reviewing = 0;
+
+/** An issuer's standing on the ledger, in words (an unknown one as the ledger says it). */
+function issuerStatus(status: string): string {
+  if (status === "active") return t("active");
+  if (status === "suspended") return t("suspended");
+  return status;
+}
 
 /** What the verifier said of an answer or a refusal the wallet sent it (its words are its own). */
 interface Sent {
