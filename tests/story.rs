@@ -1251,3 +1251,85 @@ async fn answer(
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {url}: not JSON ({e}): {text}"));
     json!({ "method": method, "path": template, "status": status, "contentType": media, "body": body })
 }
+
+/// A consortium founded before the built-in schemas' newest versions (its genesis holds only the
+/// older ones): the first issuer to issue under a newest version publishes its built-in text,
+/// and the batch anchors; a ledger holding another text under a built-in id makes issuers
+/// refuse to issue under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_built_in_schema_newer_than_the_genesis_is_published_by_its_first_issuer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let diploma = CredentialSchema::builtin("university-diploma").expect("newest diploma");
+    let kyc = CredentialSchema::builtin("kyc-attestation").expect("newest KYC");
+    let newest = [diploma.id().to_owned(), kyc.id().to_owned()];
+    let devnet = credctl::demo::start_devnet_with(&dir.path().join("devnet"), 15_200, &mut |_| {}, |g| {
+        g.schemas.retain(|s| !newest.contains(&s.id));
+    })
+    .await
+    .expect("devnet");
+    let ledger = &devnet.ledger;
+    let on_ledger = async |id: &str| -> Option<schemas::ledger::SchemaRecord> {
+        let key = schemas::ledger::state_keys::schema(id);
+        let (_, facts) = ledger.read(vec![key.clone()]).await.expect("read");
+        facts.get(&key, "the schema").expect("decodes")
+    };
+
+    let (university, _) =
+        Identity::create(&dir.path().join("uni"), "Old Consortium University", PW, COST).expect("identity");
+    let p = university
+        .register_issuer(ledger, vec!["UniversityDiploma".into(), "KycAttestation".into()])
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    assert!(on_ledger(diploma.id()).await.is_none(), "the genesis predates it");
+    let rows = vec![diploma_row(2, HolderBinding::fresh(false))];
+    university
+        .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
+        .await
+        .expect("the first batch publishes the schema, then anchors");
+    let published = on_ledger(diploma.id()).await.expect("published");
+    assert_eq!(published.json, diploma.json(), "the built-in text, byte for byte");
+    // The second batch finds it published.
+    let rows = vec![diploma_row(3, HolderBinding::fresh(false))];
+    university
+        .issue_and_anchor(ledger, &diploma, rows, (wallet::now() - 60, None), false, &|_| {})
+        .await
+        .expect("the second batch");
+
+    // Another issuer got there first with another text under the newest KYC id.
+    let (bank, _) = Identity::create(&dir.path().join("bank"), "Squatting Bank", PW, COST).expect("identity");
+    let p = bank
+        .register_issuer(ledger, vec!["KycAttestation".into()])
+        .await
+        .expect("proposed");
+    registered(&devnet, p).await;
+    let other = kyc
+        .json()
+        .replacen("Full legal name", "Full name, as the bank likes it", 1);
+    let other = CredentialSchema::from_json(&other).expect("another text under the same id");
+    bank.publish_schema(ledger, &other)
+        .await
+        .expect("published first");
+    let row = Row::new(
+        2,
+        json!({"name": "Li Hua", "birth_date": "1990-01-01", "customer_handle": 7,
+               "residence_country": "CN", "kyc_level": 2, "verified_on": "2026-11-01"}),
+        HolderBinding::fresh(false),
+    );
+    let e = university
+        .issue_and_anchor(
+            ledger,
+            &kyc,
+            vec![row],
+            (wallet::now() - 60, None),
+            false,
+            &|_| {},
+        )
+        .await
+        .err();
+    assert!(
+        matches!(e, Some(ActionError::SchemaShadowed { .. })),
+        "a shadowed built-in id must be refused: {e:?}"
+    );
+    devnet.stop().await;
+}

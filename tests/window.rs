@@ -36,42 +36,39 @@ const WAIT: Duration = Duration::from_secs(60);
 /// instance is a name on it, so a second launch finds the first here — never a developer's
 /// running wallet, nor an app a failed attempt left behind.
 struct SessionBus {
-    pid: String,
+    daemon: Child,
     address: String,
 }
 
 impl SessionBus {
     fn start() -> SessionBus {
-        let out = Command::new("dbus-daemon")
-            .args([
-                "--session",
-                "--fork",
-                "--nopidfile",
-                "--print-address=1",
-                "--print-pid=1",
-            ])
-            .output()
+        use std::io::BufRead;
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
             .unwrap_or_else(|e| {
                 panic!("dbus-daemon cannot run ({e}): install the Debian package dbus-daemon")
             });
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut lines = text.lines();
-        match (lines.next(), lines.next()) {
-            (Some(address), Some(pid)) if out.status.success() => SessionBus {
-                address: address.trim().to_owned(),
-                pid: pid.trim().to_owned(),
-            },
-            _ => panic!(
-                "dbus-daemon did not start: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
+        let mut address = String::new();
+        let out = daemon.stdout.take().expect("piped");
+        std::io::BufReader::new(out)
+            .read_line(&mut address)
+            .expect("dbus-daemon prints its address");
+        let address = address.trim().to_owned();
+        assert!(
+            address.contains(':'),
+            "dbus-daemon printed no address: {address:?}"
+        );
+        SessionBus { daemon, address }
     }
 }
 
 impl Drop for SessionBus {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.pid).status();
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
     }
 }
 

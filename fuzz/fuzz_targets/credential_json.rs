@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 fn golden_schema() -> &'static CredentialSchema {
     static S: OnceLock<CredentialSchema> = OnceLock::new();
     S.get_or_init(|| {
-        let diploma = CredentialSchema::builtin("university-diploma").expect("built in");
+        let diploma = CredentialSchema::builtin("university-diploma-1").expect("built in");
         let mut s: serde_json::Value = serde_json::from_str(diploma.json()).expect("json");
         let subject = &mut s["properties"]["credentialSubject"];
         subject["required"] = serde_json::json!(["gpa", "name"]);

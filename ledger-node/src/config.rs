@@ -362,7 +362,13 @@ pub fn build_genesis(
         .map(|m| m.did.clone())
         .context("a genesis needs at least one governance member")?;
     let schemas = builtin_schema_records(&publisher)?;
-    let credential_types = schemas.iter().map(|s| s.credential_type.clone()).collect();
+    // Each type once (several versions of a built-in schema define the same type).
+    let mut credential_types: Vec<String> = Vec::new();
+    for s in &schemas {
+        if !credential_types.contains(&s.credential_type) {
+            credential_types.push(s.credential_type.clone());
+        }
+    }
     let g = Genesis {
         chain_id: chain_id.to_string(),
         timestamp_ms,

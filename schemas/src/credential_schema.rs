@@ -139,12 +139,23 @@ pub struct Translation {
     pub description: Option<String>,
 }
 
+/// Characters another party's text must not put in front of a holder: control characters,
+/// line and paragraph separators, and the invisible ones that reorder or hide text
+/// (bidirectional marks, overrides and isolates, zero-width characters, the byte-order mark).
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'
+        )
+}
+
 /// An annotation from a schema's author shown to holders: kept only when it is one short line
-/// (a published schema is another party's text).
+/// of visible text (a published schema is another party's text).
 fn note(v: Option<&Value>, max: usize) -> Option<String> {
     v.and_then(Value::as_str)
         .map(str::trim)
-        .filter(|t| !t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control))
+        .filter(|t| !t.is_empty() && t.chars().count() <= max && !t.chars().any(is_hidden_char))
         .map(str::to_owned)
 }
 

@@ -951,6 +951,12 @@ impl FileKind {
     }
 }
 
+/// A dialog's title as the window gives it, without control characters (a NUL would make the
+/// dialog library panic on the window's thread), at most 120 characters.
+pub fn dialog_title(title: &str) -> String {
+    title.chars().filter(|c| !c.is_control()).take(120).collect()
+}
+
 /// Shows the system's open or save dialog (GTK on Linux) with `title` — the window's words, in
 /// its language — and answers the path the holder chose, or nothing when they cancelled. The
 /// path goes into the field it was asked for; the command using it reads or writes it as typed
@@ -967,8 +973,7 @@ pub async fn choose_file<R: tauri::Runtime>(
             "This window cannot show file dialogs: type the full path.",
         )
     })?;
-    // No control character (a NUL would make the dialog library panic on the window's thread).
-    let title: String = title.chars().filter(|c| !c.is_control()).take(120).collect();
+    let title = dialog_title(&title);
     // No extension filter: GTK's hide files without an extension, and consortia name their
     // files as they like.
     let mut builder = dialog.file().set_title(title);

@@ -497,7 +497,7 @@ fn choose_file_names_each_kind_and_says_when_no_dialog_can_be_shown() {
         "provingKey",
     ] {
         let e = app
-            .call("choose_file", json!({"kind": kind, "title": "Pick\u{0}"}))
+            .call("choose_file", json!({"kind": kind, "title": "Pick"}))
             .expect_err("no dialog plugin here");
         assert_eq!(e["code"], "no_dialog", "{kind}: {e}");
     }
@@ -505,4 +505,9 @@ fn choose_file_names_each_kind_and_says_when_no_dialog_can_be_shown() {
         .call("choose_file", json!({"kind": "anyFile", "title": "x"}))
         .expect_err("an unknown kind");
     assert!(e.to_string().contains("anyFile"), "{e}");
+    assert_eq!(credence_desktop::dialog_title("Pick\u{0} a\nfile"), "Pick afile");
+    assert_eq!(
+        credence_desktop::dialog_title(&"长".repeat(500)).chars().count(),
+        120
+    );
 }

@@ -53,8 +53,11 @@ function localized(note: AttributeNote | undefined): { title: string | null; des
   const want = lang().toLowerCase();
   const primary = want.split("-")[0];
   const all = note.translations ?? [];
+  // The exact tag, else the bare language, else another tag of the same language.
   const tr =
-    all.find((x) => x.lang.toLowerCase() === want) ?? all.find((x) => x.lang.toLowerCase().split("-")[0] === primary);
+    all.find((x) => x.lang.toLowerCase() === want) ??
+    all.find((x) => x.lang.toLowerCase() === primary) ??
+    all.find((x) => x.lang.toLowerCase().split("-")[0] === primary);
   return { title: tr?.title ?? note.title, description: tr?.description ?? note.description };
 }
 
@@ -100,7 +103,7 @@ export function violationText(v: ScopeViolation, notes: AttributeNote[] = []): s
     case "purpose":
       return t('purpose "{purpose}" is not one of its registered purposes ({registered})', {
         purpose: v.purpose,
-        registered: v.registered.join(", "),
+        registered: v.registered.join(t(", ")),
       });
     case "credentialType":
       return t("it may not ask for {type} credentials", { type: typeName(v.credentialType) });
@@ -272,7 +275,7 @@ export function consentView(c: Consent, notes: AttributeNote[] = []): ConsentVie
             council: c.escrow.council,
             threshold: c.escrow.threshold,
             count: c.escrow.members.length,
-            members: c.escrow.members.join(", "),
+            members: c.escrow.members.join(t(", ")),
           },
         )
       : null,

@@ -56,9 +56,9 @@ export function typeLabel(type: string, english: string): string {
 }
 
 /**
- * The built-in schemas' attributes as people name them, in English and Chinese: those schemas
- * carry descriptions but no titles (adding titles would change their published text, which
- * waits for a new version of each). A schema's own title always wins.
+ * The built-in schemas' attributes as people name them, in English and Chinese, for
+ * credentials issued under the schemas' earlier versions, which carry no titles (the newest
+ * versions title every attribute in both languages). A schema's own title always wins.
  */
 const ATTRIBUTE_NAMES: Record<string, [string, string]> = {
   name: ["Name", "姓名"],
@@ -122,6 +122,7 @@ export const ZH: Record<string, string> = {
   active: "有效",
   suspended: "已暂停",
   "; ": "；",
+  ", ": "、",
   "The verifier accepted your answer.": "验证方接受了你的回应。",
   "Its words: {line}": "对方原话：{line}",
   "This is not a credential the wallet can take.": "这不是钱包可以接收的凭证。",

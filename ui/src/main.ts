@@ -92,10 +92,14 @@ function pathField(id: string, label: string, kind: FileKind, extra = ""): strin
   return `<label for="${id}">${esc(label)}</label><div class="path"><input id="${id}" name="${id}" type="text" ${extra} /><button type="button" class="choose" id="${id}-choose" data-for="${id}" data-kind="${kind}" aria-label="${esc(t("Choose the file: {what}", { what: label }))}">${esc(t("Choose…"))}</button></div>`;
 }
 
+/** A file dialog is open (one at a time: on Linux it is not modal to the window). */
+let choosing = false;
+
 // One listener for every "Choose…" button: the chosen path goes into its field.
 main.addEventListener("click", async (ev) => {
   const button = (ev.target as HTMLElement).closest<HTMLButtonElement>("button.choose");
-  if (!button) return;
+  if (!button || choosing) return;
+  choosing = true;
   const input = document.getElementById(button.dataset.for ?? "") as HTMLInputElement | null;
   const label = input ? document.querySelector(`label[for="${input.id}"]`)?.textContent ?? "" : "";
   // One dialog at a time (on Linux it is not modal to the window).
@@ -106,6 +110,7 @@ main.addEventListener("click", async (ev) => {
     if (input && path) input.value = path;
   } finally {
     for (const b of all) b.disabled = false;
+    choosing = false;
   }
 });
 
@@ -259,7 +264,7 @@ async function detail(id: string) {
         : t("not revoked (checked live at block {height})", { height: d.checkedAt ?? "" });
   show(
     `<dl>
-       <dt>${t("Issuer")}</dt><dd>${esc(d.issuer ? t("{name} — {status}, may issue {types}", { name: d.issuer.name, status: issuerStatus(d.issuer.status), types: d.issuer.allowedTypes.map(typeName).join(", ") }) : s.issuerName)}</dd>
+       <dt>${t("Issuer")}</dt><dd>${esc(d.issuer ? t("{name} — {status}, may issue {types}", { name: d.issuer.name, status: issuerStatus(d.issuer.status), types: d.issuer.allowedTypes.map(typeName).join(t(", ")) }) : s.issuerName)}</dd>
        <dt>${t("Issuer DID")}</dt><dd class="mono">${esc(s.issuer)}</dd>
        <dt>${t("Anchored")}</dt><dd>${t("block {height}", { height: s.anchoredAt })}</dd>
        <dt>${t("Revocation")}</dt><dd id="revocation">${status}</dd>
@@ -507,8 +512,8 @@ async function historyScreen() {
     .map(
       (d) => `<tr><td>${new Date(d.at * 1000).toISOString().replace("T", " ").slice(0, 16)}</td>
         <td>${esc(d.verifierName ?? d.verifier)}</td><td>${esc(d.purpose)}</td>
-        <td>${esc(d.disclosed.map(([n, v]) => `${labelOf([], n)}: ${v}`).join(", ") || t("nothing"))}</td>
-        <td>${esc((d.statements?.length ? d.statements.map((s) => statementText(s)) : d.proven).join(", ") || t("nothing"))}</td></tr>`,
+        <td>${esc(d.disclosed.map(([n, v]) => `${labelOf([], n)}: ${v}`).join(t(", ")) || t("nothing"))}</td>
+        <td>${esc((d.statements?.length ? d.statements.map((s) => statementText(s)) : d.proven).join(t(", ")) || t("nothing"))}</td></tr>`,
     )
     .join("");
   show(

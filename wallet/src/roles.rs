@@ -8,7 +8,7 @@ use rand_core::OsRng;
 use schemas::credential_schema::CredentialSchema;
 use schemas::did::Did;
 use schemas::hash::Hash;
-use schemas::ledger::{IssuerRecord, IssuerStatus, ScopeItem, TxPayload, VerifierRecord};
+use schemas::ledger::{IssuerRecord, IssuerStatus, SchemaRecord, ScopeItem, TxPayload, VerifierRecord};
 use schemas::seal::Cost;
 use schemas::sm2::SecretKey;
 use std::path::Path;
@@ -109,6 +109,18 @@ pub enum ActionError {
     /// Issuance.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// The ledger holds another text under a built-in schema's id.
+    #[error(
+        "the ledger holds another text under the built-in schema id {id} (published by {publisher}); \
+         credentials under it would not read alike everywhere, so none are issued: ask the \
+         consortium's governance, or issue under a schema of your own"
+    )]
+    SchemaShadowed {
+        /// The schema id.
+        id: String,
+        /// Who published the other text.
+        publisher: String,
+    },
 }
 
 impl Identity {
@@ -195,6 +207,54 @@ impl Identity {
         })
     }
 
+    /// Publishes `schema` on the ledger as this issuer's; returns the block height.
+    pub async fn publish_schema(
+        &self,
+        ledger: &Ledger,
+        schema: &CredentialSchema,
+    ) -> Result<u64, ActionError> {
+        let record = schema.record(self.did());
+        let (_, receipt) = ledger
+            .submit(&self.key, &[], TxPayload::PublishSchema { record })
+            .await?;
+        Ok(receipt.height.0)
+    }
+
+    /// A built-in schema newer than the consortium's genesis (which holds the built-in
+    /// versions of its day) is published, in its built-in text, by the first issuer to use it;
+    /// a ledger holding another text under a built-in id is refused. A schema of the issuer's
+    /// own is its to publish (`credctl issuer publish-schema`).
+    async fn publish_builtin(&self, ledger: &Ledger, schema: &CredentialSchema) -> Result<(), ActionError> {
+        let Some(builtin) = CredentialSchema::builtin_by_id(schema.id()) else {
+            return Ok(());
+        };
+        let key = schemas::ledger::state_keys::schema(schema.id());
+        let published = async || -> Result<Option<SchemaRecord>, ActionError> {
+            Ok(ledger.read(vec![key.clone()]).await?.1.get(&key, "the schema")?)
+        };
+        let check = |r: SchemaRecord| {
+            if r.json == builtin.json() {
+                Ok(())
+            } else {
+                Err(ActionError::SchemaShadowed {
+                    id: r.id,
+                    publisher: r.publisher.to_string(),
+                })
+            }
+        };
+        if let Some(r) = published().await? {
+            return check(r);
+        }
+        match self.publish_schema(ledger, builtin).await {
+            Ok(_) => Ok(()),
+            // Another issuer may have published it meanwhile: what counts is the ledger's text.
+            Err(e) => match published().await? {
+                Some(r) => check(r),
+                None => Err(e),
+            },
+        }
+    }
+
     /// Reserves the batch's indexes, then anchors it; returns the anchor's height.
     async fn anchor(
         &self,
@@ -203,6 +263,7 @@ impl Identity {
         anchor: schemas::ledger::AnchorRecord,
         next_index: u32,
     ) -> Result<u64, ActionError> {
+        self.publish_builtin(ledger, plan.schema).await?;
         // The indexes are reserved before the anchor is sent: if its receipt times out and it
         // commits later, the next batch still gets fresh indexes (security finding 24). A
         // refused anchor leaves a gap, which costs nothing.

@@ -238,14 +238,17 @@ pub enum ScopeViolation {
     },
 }
 
-/// A verifier's text as a screen may put it inside its own sentence: without control
-/// characters or the invisible ones that reorder or hide text (bidirectional overrides and
-/// isolates, zero-width characters).
+/// A verifier's text as a screen may put it inside its own sentence: each character that could
+/// reorder or hide text ([`schemas::credential_schema::is_hidden_char`]) shown as U+FFFD, so a
+/// purpose that differs from a registered one only invisibly shows where.
 fn plain(text: &str) -> String {
     text.chars()
-        .filter(|&c| {
-            !(c.is_control()
-                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'))
+        .map(|c| {
+            if schemas::credential_schema::is_hidden_char(c) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
         })
         .collect()
 }
@@ -1453,7 +1456,10 @@ mod tests {
     /// the words around it.
     #[test]
     fn a_purpose_in_a_violation_is_plain_text() {
-        assert_eq!(plain("hir\u{202E}gni\u{200B}x\"\n is fine"), "hirgnix\" is fine");
+        assert_eq!(
+            plain("hir\u{202E}gni\u{200B}x\"\n is fine"),
+            "hir\u{FFFD}gni\u{FFFD}x\"\u{FFFD} is fine"
+        );
         assert_eq!(plain("招聘"), "招聘");
     }
 

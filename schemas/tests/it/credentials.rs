@@ -83,6 +83,9 @@ fn schema_titles_and_descriptions_name_attributes() {
     props["degree"]["title"] = "Degree awarded".into();
     props["major"]["title"] = "x".repeat(MAX_TITLE_CHARS + 1).into();
     props["name"]["description"] = "line one\nline two".into();
+    // Text that would reorder or hide what a screen puts around it is dropped.
+    props["student_id"]["title"] = "Student\u{202E}number".into();
+    props["student_id"]["description"] = "zero\u{200B}width".into();
     // Translations: a language tag each, the same one-line rule, at most MAX_TRANSLATIONS.
     props["gpa"]["x-credence-l10n"] = serde_json::json!({
         "fr": {"title": "Moyenne"},
@@ -108,6 +111,11 @@ fn schema_titles_and_descriptions_name_attributes() {
     );
     assert_eq!(s.attribute("major").and_then(|a| a.title.as_deref()), None);
     assert_eq!(s.attribute("name").and_then(|a| a.description.as_deref()), None);
+    let student = s.attribute("student_id").expect("student_id");
+    assert_eq!(
+        (student.title.as_deref(), student.description.as_deref()),
+        (None, None)
+    );
     let gpa = s.attribute("gpa").expect("gpa");
     assert_eq!(
         gpa.translations,

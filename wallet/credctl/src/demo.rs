@@ -456,9 +456,29 @@ pub async fn start_devnet(
     base: u16,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<Devnet, DemoError> {
+    start_devnet_with(dir, base, say, |_| {}).await
+}
+
+/// [`start_devnet`], with the genesis changed by `adjust` before the nodes start: a consortium
+/// founded with other software (say, before a built-in schema's newest version).
+pub async fn start_devnet_with(
+    dir: &Path,
+    base: u16,
+    say: &mut (dyn FnMut(String) + Send),
+    adjust: impl FnOnce(&mut schemas::ledger::Genesis),
+) -> Result<Devnet, DemoError> {
     const STEP: &str = "consortium genesis";
     say(format!("\n[1] {STEP}"));
     let devnet = create_devnet(&dir.join("devnet"), 4, 1, base, base + 100).step(STEP)?;
+    let mut genesis: schemas::ledger::Genesis = std::fs::read_to_string(&devnet.genesis)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .step(STEP)?;
+    adjust(&mut genesis);
+    let text = serde_json::to_string_pretty(&genesis)
+        .map_err(|e| e.to_string())
+        .step(STEP)?;
+    wallet::keystore::write_atomic(&devnet.genesis, text.as_bytes()).step(STEP)?;
     let mut nodes = Vec::new();
     for n in &devnet.nodes {
         let config = NodeFile::load(&n.config)

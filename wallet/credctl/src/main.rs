@@ -1166,11 +1166,8 @@ async fn run(cli: &Cli) -> Result<std::process::ExitCode> {
                     let text = read_text(file)?;
                     let schema = CredentialSchema::from_json(&text)?;
                     let ledger = connect(cli).await?;
-                    let record = schema.record(id.did());
-                    let (_, r) = ledger
-                        .submit(id.key(), &[], TxPayload::PublishSchema { record })
-                        .await?;
-                    out!("schema {} published in block {}", schema.id(), r.height.0);
+                    let height = id.publish_schema(&ledger, &schema).await?;
+                    out!("schema {} published in block {height}", schema.id());
                 }
                 IssuerCmd::Offer {
                     batch,
